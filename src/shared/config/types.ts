@@ -1,0 +1,139 @@
+/**
+ * The normalized, validated shape of DM's task.yaml and source.yaml that the rest of dmq uses.
+ * Parsing (YAML, zod, DM aliases, named maps, password decryption) lives in ./task.ts and
+ * ./source.ts; everything downstream sees only these types, with plain-text passwords.
+ */
+
+export type TaskMode = 'full' | 'incremental' | 'all' | 'dump' | 'load';
+export type ShardMode = '' | 'pessimistic' | 'optimistic';
+export type OnDuplicate = 'replace' | 'error' | 'ignore';
+
+export interface TlsConfig {
+  sslCa?: string;
+  sslCert?: string;
+  sslKey?: string;
+}
+
+export interface DbEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  /** Plain text, already decrypted. Never logged, never put in a job payload. */
+  password: string;
+  security?: TlsConfig;
+}
+
+export interface TargetConfig extends DbEndpoint {
+  /** Session variables set on every target connection (DM `target-database.session`). */
+  session: Record<string, string | number>;
+}
+
+export interface TableRef {
+  schema: string;
+  table: string;
+}
+
+/** A name pattern as DM writes it: a wildcard (`*`, `?`, `[...]`) or, with a leading `~`, a regex. */
+export type NamePattern = string;
+
+export interface BlockAllowList {
+  doDbs: NamePattern[];
+  ignoreDbs: NamePattern[];
+  doTables: { dbName: NamePattern; tblName: NamePattern }[];
+  ignoreTables: { dbName: NamePattern; tblName: NamePattern }[];
+}
+
+export interface RouteRule {
+  /** The key of the rule under `routes:`, for error messages. */
+  name: string;
+  schemaPattern: NamePattern;
+  tablePattern?: NamePattern;
+  targetSchema: string;
+  targetTable?: string;
+  extractTable?: { tableRegexp: string; targetColumn: string };
+  extractSchema?: { schemaRegexp: string; targetColumn: string };
+  extractSource?: { sourceRegexp: string; targetColumn: string };
+}
+
+export type FilterAction = 'Do' | 'Ignore' | 'Error';
+
+export interface EventFilterRule {
+  name: string;
+  schemaPattern: NamePattern;
+  tablePattern?: NamePattern;
+  events: string[];
+  sqlPattern: string[];
+  action: FilterAction;
+}
+
+export interface DumperConfig {
+  threads: number;
+  /** Rows per chunk (mydumper `rows`); 0 means dmq picks (see DEFAULT_CHUNK_ROWS). */
+  rows: number;
+  chunkFilesize?: number;
+  extraArgs: string;
+  /** `-B db` / `--database` from extra-args: only these schemas (empty: no narrowing). */
+  onlyDbs: string[];
+  /** `-T t` / `--tables-list` from extra-args: only these tables, as given (`t` or `db.t`). */
+  onlyTables: string[];
+  /** `--no-locks` or `--consistency none` in extra-args. */
+  noLocks: boolean;
+}
+
+export interface LoaderConfig {
+  poolSize: number;
+  dir?: string;
+  onDuplicate: OnDuplicate;
+}
+
+export interface SyncerConfig {
+  workerCount: number;
+  batch: number;
+  safeMode: boolean;
+  safeModeDuration: string;
+  compact: boolean;
+  multipleRows: boolean;
+}
+
+export interface BinlogMeta {
+  binlogName?: string;
+  binlogPos?: number;
+  binlogGtid?: string;
+}
+
+export interface InstanceConfig {
+  sourceId: string;
+  meta?: BinlogMeta;
+  blockAllowList: BlockAllowList | null;
+  routes: RouteRule[];
+  filters: EventFilterRule[];
+  mydumper: DumperConfig;
+  loader: LoaderConfig;
+  syncer: SyncerConfig;
+}
+
+export interface TaskConfig {
+  name: string;
+  taskMode: TaskMode;
+  shardMode: ShardMode;
+  metaSchema: string;
+  timezone?: string;
+  caseSensitive: boolean;
+  onlineDdl: boolean;
+  cleanDumpFile: boolean;
+  /** Lower-cased check item names; `all` disables every check. */
+  ignoreCheckingItems: string[];
+  target: TargetConfig;
+  instances: InstanceConfig[];
+}
+
+export interface SourceConfig {
+  sourceId: string;
+  serverId?: number;
+  flavor?: 'mysql' | 'mariadb';
+  enableGtid: boolean;
+  enableRelay: boolean;
+  from: DbEndpoint;
+}
+
+export const DEFAULT_CHUNK_ROWS = 100_000;

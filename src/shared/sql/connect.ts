@@ -1,0 +1,112 @@
+import mysql from 'mysql2/promise';
+import type { Connection, Pool, PoolOptions } from 'mysql2/promise';
+import type { DbEndpoint } from '../config/types.js';
+import { DmqError } from '../errors.js';
+
+/**
+ * Both ends run in UTC so TIMESTAMP values travel as the same wall-clock text they are stored
+ * as, whatever the servers' own time zones are.
+ */
+const SESSION_TIME_ZONE = '+00:00';
+
+export interface ConnectOptions {
+  /** Who this endpoint is, for messages: `source "mysql-replica-01"` or `target`. */
+  label: string;
+  /** Extra session variables, applied after dmq's own. */
+  session?: Record<string, string | number>;
+  /** Schema to USE, if any. */
+  database?: string;
+}
+
+function baseOptions(endpoint: DbEndpoint, options: ConnectOptions): PoolOptions {
+  const ssl = endpoint.security && (endpoint.security.sslCa || endpoint.security.sslCert)
+    ? { ca: endpoint.security.sslCa, cert: endpoint.security.sslCert, key: endpoint.security.sslKey }
+    : undefined;
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    user: endpoint.user,
+    password: endpoint.password,
+    database: options.database,
+    charset: 'UTF8MB4_GENERAL_CI',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+    decimalNumbers: false,
+    connectTimeout: 10_000,
+    multipleStatements: false,
+    ssl,
+  };
+}
+
+function sessionStatements(options: ConnectOptions): string[] {
+  const statements = [`SET time_zone = '${SESSION_TIME_ZONE}'`];
+  for (const [name, value] of Object.entries(options.session ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new DmqError('CONFIG_INVALID', `session variable name ${JSON.stringify(name)} is not a valid identifier`, {
+        where: `${options.label} session`,
+        workaround: 'use plain MySQL system variable names such as tidb_txn_mode or sql_mode',
+      });
+    }
+    statements.push(`SET SESSION ${name} = ${mysql.escape(value)}`);
+  }
+  return statements;
+}
+
+export function describeConnectError(err: unknown, endpoint: DbEndpoint, label: string): DmqError {
+  const code = (err as { code?: string }).code;
+  const where = `${label} at ${endpoint.host}:${endpoint.port}`;
+  if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+    return new DmqError('ACCESS_DENIED', `${where}: access denied for user ${JSON.stringify(endpoint.user)}`, {
+      cause: err,
+      where,
+      workaround: 'check user and password (plain or encrypted with `dmq encrypt`) and that the user may connect from this host',
+    });
+  }
+  return new DmqError('CONNECT_FAILED', `${where}: cannot connect (${code ?? (err as Error).message})`, {
+    cause: err,
+    where,
+    workaround: 'check that the server is running and that host and port are right and reachable from dmq',
+  });
+}
+
+export async function openConnection(endpoint: DbEndpoint, options: ConnectOptions): Promise<Connection> {
+  let conn: Connection;
+  try {
+    conn = await mysql.createConnection(baseOptions(endpoint, options));
+  } catch (err) {
+    throw describeConnectError(err, endpoint, options.label);
+  }
+  for (const statement of sessionStatements(options)) await conn.query(statement);
+  return conn;
+}
+
+export function openPool(endpoint: DbEndpoint, options: ConnectOptions & { size: number }): Pool {
+  const statements = sessionStatements(options);
+  const pool = mysql.createPool({
+    ...baseOptions(endpoint, options),
+    connectionLimit: options.size,
+    maxIdle: options.size,
+    idleTimeout: 60_000,
+    enableKeepAlive: true,
+  });
+  // Queries on a connection run in order, so these land before the first query of a borrower.
+  pool.pool.on('connection', (conn) => {
+    for (const statement of statements) conn.query(statement);
+  });
+  return pool;
+}
+
+/** Run `fn` with a fresh connection, closed afterwards whatever happens. */
+export async function withConnection<T>(
+  endpoint: DbEndpoint,
+  options: ConnectOptions,
+  fn: (conn: Connection) => Promise<T>,
+): Promise<T> {
+  const conn = await openConnection(endpoint, options);
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.end().catch(() => conn.destroy());
+  }
+}
