@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import type { Connection, Pool, PoolOptions } from 'mysql2/promise';
+import type { Connection, Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import type { DbEndpoint } from '../config/types.js';
 import { DmqError } from '../errors.js';
 
@@ -7,6 +7,9 @@ import { DmqError } from '../errors.js';
  * Both ends run in UTC so TIMESTAMP values travel as the same wall-clock text they are stored
  * as, whatever the servers' own time zones are.
  */
+/** Anything that runs a query: a connection, a pooled connection or a pool. */
+export type Queryable = Connection | PoolConnection | Pool;
+
 const SESSION_TIME_ZONE = '+00:00';
 
 export interface ConnectOptions {

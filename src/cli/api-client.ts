@@ -1,0 +1,45 @@
+import { DmqError } from '../shared/errors.js';
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+/** Talks to a running `dmq serve` the way dmctl talks to dm-master. */
+export function apiClient(masterAddr: string) {
+  const base = /^https?:\/\//.test(masterAddr) ? masterAddr.replace(/\/$/, '') : `http://${masterAddr}`;
+  return {
+    base,
+    async request(method: string, path: string, body?: { yaml?: string; json?: unknown }): Promise<ApiResponse> {
+      const headers: Record<string, string> = {};
+      let payload: string | undefined;
+      if (body?.yaml !== undefined) {
+        headers['content-type'] = 'application/yaml';
+        payload = body.yaml;
+      } else if (body?.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        payload = JSON.stringify(body.json);
+      }
+      let res: Response;
+      try {
+        res = await fetch(`${base}${path}`, { method, headers, body: payload });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+        throw new DmqError('API_UNREACHABLE', `cannot reach dmq at ${base} (${cause})`, {
+          cause: err,
+          workaround: 'start it with `dmq serve`, or pass --master-addr host:port (or set DMQ_MASTER_ADDR)',
+        });
+      }
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // Non-JSON bodies (a proxy's error page) are shown as text.
+      }
+      return { status: res.status, body: parsed };
+    },
+  };
+}
+
+export type ApiClient = ReturnType<typeof apiClient>;

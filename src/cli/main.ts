@@ -1,0 +1,210 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { Command, Option } from 'commander';
+import { encryptPassword } from '../shared/config/password.js';
+import { DmqError, toErrorRecord } from '../shared/errors.js';
+import { SETTINGS_HELP } from '../shared/settings.js';
+import { apiClient, type ApiResponse } from './api-client.js';
+
+/** dmctl prints indented JSON with `result` and `msg`; so do we, and exit non-zero on failure. */
+function print(output: { result: boolean } & Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(output, null, 4) + '\n');
+  if (!output.result) process.exitCode = 1;
+}
+
+function failure(err: unknown) {
+  const record = toErrorRecord(err);
+  const msg = [record.message, record.workaround ? `workaround: ${record.workaround}` : ''].filter(Boolean).join('\n');
+  return { result: false, msg, code: record.code };
+}
+
+function fromResponse(res: ApiResponse): { result: boolean; msg: string } & Record<string, unknown> {
+  const body = (res.body ?? {}) as Record<string, unknown>;
+  if (res.status >= 400) {
+    const msg = [body.message ?? body.error_msg ?? res.body, body.workaround ? `workaround: ${String(body.workaround)}` : '']
+      .filter(Boolean)
+      .join('\n');
+    return { result: false, msg: String(msg), code: body.code };
+  }
+  return { result: true, msg: '', ...body };
+}
+
+async function readConfigFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new DmqError('CONFIG_INVALID', `cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+      where: path,
+      workaround: `pass the path of an existing ${what} YAML file`,
+    });
+  }
+}
+
+/** The task name from a task.yaml path or a bare name, as dmctl accepts both. */
+async function taskNameOf(arg: string): Promise<string> {
+  if (!/\.ya?ml$/i.test(arg)) return arg;
+  const text = await readConfigFile(arg, 'task');
+  const match = /^name:\s*["']?([^"'\s#]+)/m.exec(text);
+  if (!match?.[1]) throw new DmqError('CONFIG_INVALID', `${arg}: no top-level "name" field`, { where: `${arg}: name` });
+  return match[1];
+}
+
+const program = new Command();
+program
+  .name('dmq')
+  .description('Migrate MySQL, Aurora MySQL and MariaDB into TiDB (DM-compatible task.yaml, dmctl verbs)')
+  .addOption(new Option('--master-addr <host:port>', 'address of dmq serve').env('DMQ_MASTER_ADDR').default('127.0.0.1:8261'))
+  .showHelpAfterError();
+
+const client = () => apiClient(program.opts<{ masterAddr: string }>().masterAddr);
+
+function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      print(failure(err));
+    }
+  };
+}
+
+program
+  .command('serve')
+  .description('run the API, dashboard and processors')
+  .addOption(new Option('--role <role>', 'what this process runs').choices(['all', 'api', 'worker']).default('all'))
+  .addHelpText('after', '\nEnvironment:\n' + SETTINGS_HELP.map(([k, v]) => `  ${k.padEnd(16)} ${v}`).join('\n'))
+  .action(async (opts: { role: 'all' | 'api' | 'worker' }) => {
+    const { serve } = await import('../serve.js');
+    try {
+      const server = await serve(opts.role);
+      const stop = () => {
+        void server.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    } catch (err) {
+      const record = toErrorRecord(err);
+      process.stderr.write(`dmq serve: ${record.message}\n${record.workaround ? `workaround: ${record.workaround}\n` : ''}`);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('operate-source')
+  .description('create, stop (remove) or show upstream sources')
+  .argument('<op>', 'create | stop | show')
+  .argument('[files...]', 'source.yaml files (create, stop) or source ids (stop, show)')
+  .addHelpText('after', '\nExample:\n  dmq operate-source create source-01.yaml source-02.yaml')
+  .action(action(async (op: string, files: string[]) => {
+    const api = client();
+    if (op === 'show') {
+      const res = await api.request('GET', '/api/v1/sources');
+      const out = fromResponse(res);
+      const data = ((res.body as { data?: { sourceId: string }[] })?.data ?? []).filter((s) => files.length === 0 || files.includes(s.sourceId));
+      print(out.result ? { result: true, msg: '', sources: data.map((s) => ({ result: true, msg: '', source: s.sourceId, worker: hostname(), config: s })) } : out);
+      return;
+    }
+    if (op !== 'create' && op !== 'stop') throw new DmqError('CONFIG_INVALID', `unknown operate-source operation "${op}"`, { workaround: 'use create, stop or show' });
+    if (files.length === 0) throw new DmqError('CONFIG_INVALID', `operate-source ${op} needs at least one source.yaml`, { workaround: `dmq operate-source ${op} source.yaml` });
+    const sources = [];
+    for (const file of files) {
+      if (op === 'create') {
+        const res = await api.request('POST', '/api/v1/sources', { yaml: await readConfigFile(file, 'source') });
+        const out = fromResponse(res);
+        sources.push({ ...out, source: (res.body as { sourceId?: string })?.sourceId ?? file, worker: hostname() });
+      } else {
+        const id = /\.ya?ml$/i.test(file) ? /^source-id:\s*["']?([^"'\s#]+)/m.exec(await readConfigFile(file, 'source'))?.[1] ?? file : file;
+        const res = await api.request('DELETE', `/api/v1/sources/${encodeURIComponent(id)}`);
+        sources.push({ ...fromResponse(res), source: id, worker: hostname() });
+      }
+    }
+    print({ result: sources.every((s) => s.result), msg: '', sources });
+  }));
+
+program
+  .command('start-task')
+  .description('submit a DM task.yaml: precheck, then dump, load (and sync)')
+  .argument('<file>', 'task.yaml')
+  .option('--remove-meta', 'forget previous checkpoints of a task of the same name and start from scratch')
+  .addHelpText('after', '\nExample:\n  dmq --master-addr 127.0.0.1:8261 start-task task.yaml')
+  .action(action(async (file: string, opts: { removeMeta?: boolean }) => {
+    const res = await client().request('POST', `/api/v1/tasks${opts.removeMeta ? '?remove_meta=true' : ''}`, { yaml: await readConfigFile(file, 'task') });
+    const out = fromResponse(res);
+    if (!out.result) return print(out);
+    const task = (res.body as { task: { name: string; instances: { sourceId: string }[] } }).task;
+    print({
+      result: true,
+      msg: `task "${task.name}" submitted; its precheck runs now — follow it with: dmq query-status ${task.name}`,
+      sources: task.instances.map((i) => ({ result: true, msg: '', source: i.sourceId, worker: hostname() })),
+      checkResult: '',
+    });
+  }));
+
+program
+  .command('check-task')
+  .description('run the precheck of a task.yaml without starting it')
+  .argument('<file>', 'task.yaml')
+  .addHelpText('after', '\nExample:\n  dmq check-task task.yaml')
+  .action(action(async (file: string) => {
+    const res = await client().request('POST', '/api/v1/tasks/check', { yaml: await readConfigFile(file, 'task') });
+    const out = fromResponse(res);
+    if (!out.result) return print(out);
+    const check = res.body as { passed: boolean; results: unknown[] };
+    print({ result: check.passed, msg: check.passed ? 'pre-check is passed. ' : 'pre-check failed', checkResult: check.results });
+  }));
+
+program
+  .command('query-status')
+  .description('status of one task, or a list of every task')
+  .argument('[task]', 'task name or task.yaml')
+  .addHelpText('after', '\nExamples:\n  dmq query-status\n  dmq query-status test')
+  .action(action(async (task?: string) => {
+    const api = client();
+    if (!task) {
+      const res = await api.request('GET', '/api/v1/tasks');
+      const out = fromResponse(res);
+      print(out.result ? { result: true, msg: '', tasks: (res.body as { data: unknown[] }).data } : out);
+      return;
+    }
+    const name = await taskNameOf(task);
+    print(fromResponse(await api.request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/status`)));
+  }));
+
+for (const [verb, path, description] of [
+  ['pause-task', 'pause', 'pause a task; running chunks finish, no new ones start'],
+  ['resume-task', 'resume', 'resume a paused task from its checkpoints'],
+] as const) {
+  program
+    .command(verb)
+    .description(description)
+    .argument('<task>', 'task name or task.yaml')
+    .addHelpText('after', `\nExample:\n  dmq ${verb} test`)
+    .action(action(async (task: string) => {
+      const name = await taskNameOf(task);
+      print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/${path}`)));
+    }));
+}
+
+program
+  .command('stop-task')
+  .description('stop and remove a task (its checkpoints stay unless --remove-meta)')
+  .argument('<task>', 'task name or task.yaml')
+  .option('--remove-meta', 'also drop its checkpoints on the target and its dump files')
+  .addHelpText('after', '\nExample:\n  dmq stop-task test')
+  .action(action(async (task: string, opts: { removeMeta?: boolean }) => {
+    const name = await taskNameOf(task);
+    const q = opts.removeMeta ? '?remove_meta=true' : '';
+    print(fromResponse(await client().request('DELETE', `/api/v1/tasks/${encodeURIComponent(name)}${q}`)));
+  }));
+
+program
+  .command('encrypt')
+  .description('encrypt a password the way dmctl encrypt does (DM and dmq both decrypt it)')
+  .argument('<plain>', 'the password')
+  .addHelpText('after', '\nExample:\n  dmq encrypt 123456')
+  .action((plain: string) => {
+    process.stdout.write(encryptPassword(plain) + '\n');
+  });
+
+await program.parseAsync(process.argv);

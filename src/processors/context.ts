@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import type { Pool } from 'mysql2/promise';
+import type { SourceConfig, TaskConfig } from '../shared/config/types.js';
+import { metaTables, type MetaTables } from '../shared/checkpoint/meta-schema.js';
+import { DmqError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { QueueCache } from '../shared/queue/queues.js';
+import { openPool } from '../shared/sql/connect.js';
+import type { Registry } from '../shared/state/registry.js';
+import type { DumpStore } from '../shared/store/dump-store.js';
+
+/** What every job handler is given: the edges it may touch. */
+export interface ProcessorContext {
+  redis: Redis;
+  registry: Registry;
+  queues: QueueCache;
+  store: DumpStore;
+  pools: PoolCache;
+  log: Logger;
+}
+
+/** Session settings for writing into the target: values exactly as dumped, no implicit rewrites. */
+export const TARGET_SESSION: Record<string, string | number> = {
+  // NO_AUTO_VALUE_ON_ZERO keeps a copied 0 in an AUTO_INCREMENT column; no strict zero-date
+  // checks, because the source may legally hold 0000-00-00.
+  sql_mode: 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION',
+  foreign_key_checks: 0,
+};
+
+/**
+ * One pool per task target and per source in each process, sized for the task's
+ * concurrency; recreated when the task's config changes (remove-meta restart).
+ */
+export function poolCache() {
+  const pools = new Map<string, { fingerprint: string; pool: Pool }>();
+
+  function get(key: string, fingerprint: string, make: () => Pool): Pool {
+    const existing = pools.get(key);
+    if (existing && existing.fingerprint === fingerprint) return existing.pool;
+    if (existing) void existing.pool.end().catch(() => undefined);
+    const pool = make();
+    pools.set(key, { fingerprint, pool });
+    return pool;
+  }
+
+  return {
+    target(task: TaskConfig): Pool {
+      const t = task.target;
+      const size = task.instances.reduce((n, i) => n + i.loader.poolSize, 0) + 2;
+      return get(`target:${task.name}`, JSON.stringify([t.host, t.port, t.user, t.password, t.session, size]), () =>
+        openPool(t, { label: `target of task "${task.name}"`, size, session: { ...TARGET_SESSION, ...t.session } }));
+    },
+    source(task: TaskConfig, source: SourceConfig): Pool {
+      const f = source.from;
+      const instance = task.instances.find((i) => i.sourceId === source.sourceId);
+      const size = (instance?.mydumper.threads ?? 4) + 1;
+      return get(`source:${task.name}:${source.sourceId}`, JSON.stringify([f.host, f.port, f.user, f.password, size]), () =>
+        openPool(f, { label: `source "${source.sourceId}"`, size }));
+    },
+    async closeTask(task: string): Promise<void> {
+      for (const [key, entry] of pools) {
+        if (key === `target:${task}` || key.startsWith(`source:${task}:`)) {
+          pools.delete(key);
+          await entry.pool.end().catch(() => undefined);
+        }
+      }
+    },
+    async closeAll(): Promise<void> {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((e) => e.pool.end().catch(() => undefined)));
+    },
+  };
+}
+
+export type PoolCache = ReturnType<typeof poolCache>;
+
+export function taskMeta(task: TaskConfig): MetaTables {
+  return metaTables(task.metaSchema, task.name);
+}
+
+export async function requireSource(ctx: ProcessorContext, task: TaskConfig, sourceId: string): Promise<SourceConfig> {
+  const source = await ctx.registry.getSource(sourceId);
+  if (!source) {
+    throw new DmqError('SOURCE_NOT_FOUND', `task "${task.name}": source "${sourceId}" is not registered`, {
+      where: `mysql-instances[${task.instances.findIndex((i) => i.sourceId === sourceId)}].source-id`,
+      workaround: 'register it with `dmq operate-source create source.yaml`, then `dmq resume-task`',
+    });
+  }
+  return source;
+}

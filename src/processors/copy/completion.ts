@@ -1,0 +1,67 @@
+import type { TaskConfig } from '../../shared/config/types.js';
+import { readCopyProgress, readSourcePlans } from '../../shared/checkpoint/copy-checkpoint.js';
+import type { ProcessorContext } from '../context.js';
+import { taskMeta } from '../context.js';
+
+/**
+ * After a chunk is loaded: move each source whose chunks are all loaded past the Load unit,
+ * and the task to Finished when it only copies. Idempotent, so any number of load jobs may
+ * run it at once.
+ */
+export async function settleCopyProgress(ctx: ProcessorContext, task: TaskConfig): Promise<void> {
+  const pool = ctx.pools.target(task);
+  const meta = taskMeta(task);
+  const plans = new Map((await readSourcePlans(pool, meta)).map((p) => [p.sourceId, p]));
+  const progress = await readCopyProgress(pool, meta);
+  const copied = new Set(
+    task.instances
+      .map((i) => i.sourceId)
+      .filter((id) => {
+        const plan = plans.get(id);
+        const p = progress.get(id);
+        return plan !== undefined && (plan.chunkCount === 0 || (p !== undefined && p.loadedChunks === plan.chunkCount));
+      }),
+  );
+  const dumped = new Set(
+    task.instances
+      .map((i) => i.sourceId)
+      .filter((id) => {
+        const plan = plans.get(id);
+        const p = progress.get(id);
+        return plan !== undefined && (plan.chunkCount === 0 || (p !== undefined && p.dumpedChunks === plan.chunkCount));
+      }),
+  );
+  const now = Date.now();
+  const copyOnly = task.taskMode === 'full' || task.taskMode === 'load' || task.taskMode === 'dump';
+  await ctx.registry.updateState(task.name, (state) => {
+    if (state.stage !== 'Running') return;
+    for (const [id, s] of Object.entries(state.sources)) {
+      if (s.stage !== 'Running') continue;
+      if (s.unit === 'Dump' && dumped.has(id)) {
+        s.unit = 'Load';
+        s.unitStartedAt = now;
+      }
+      if (s.unit === 'Load' && copied.has(id)) {
+        if (copyOnly) {
+          s.stage = 'Finished';
+        } else {
+          s.unit = 'Sync';
+          s.unitStartedAt = now;
+          s.stage = 'Paused';
+          s.error = {
+            code: 'INTERNAL',
+            message: `the full copy of source "${id}" is loaded; binlog replication (the Sync unit) is not available in this version of dmq`,
+            workaround: 'use task-mode: full until incremental replication ships; the copy itself is complete and consistent per chunk',
+          };
+        }
+      }
+    }
+    const stages = Object.values(state.sources).map((s) => s.stage);
+    if (stages.every((s) => s === 'Finished')) {
+      state.stage = 'Finished';
+      state.finishedAt = now;
+    } else if (stages.every((s) => s === 'Finished' || s === 'Paused') && stages.includes('Paused')) {
+      state.stage = 'Paused';
+    }
+  });
+}

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Job } from 'bullmq';
+import type { Connection as CallbackConnection } from 'mysql2';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { ChunkJob } from '../../shared/queue/queues.js';
+import { chunkLabel } from '../../shared/chunk.js';
+import {
+  markChunkDumped,
+  readChunk,
+  readSourcePlans,
+  readTable,
+  recordHighWatermark,
+  type ChunkRecord,
+  type TableRecord,
+} from '../../shared/checkpoint/copy-checkpoint.js';
+import { metaName } from '../../shared/checkpoint/meta-schema.js';
+import { DmqError } from '../../shared/errors.js';
+import { readBinlogPosition } from '../../shared/sql/binlog-position.js';
+import { qualify, quoteId } from '../../shared/sql/quote.js';
+import { chunkFileKey } from '../../shared/store/dump-store.js';
+import { chunkCondition } from '../../producers/plan/key-range.js';
+import { enqueueLoad } from '../../producers/plan/enqueue.js';
+import { requireSource, taskMeta, type ProcessorContext } from '../context.js';
+import { rowEncoder, selectExpression } from './sql-literal.js';
+
+/** The SELECT that reads exactly one chunk, in key order so files are reproducible. */
+export function chunkQuery(table: TableRecord, chunk: ChunkRecord): { sql: string; params: unknown[] } {
+  const where = chunkCondition(table.splitKey, chunk);
+  const order = table.splitKey.length > 0 ? ` ORDER BY ${table.splitKey.map(quoteId).join(', ')}` : '';
+  return {
+    sql: `SELECT ${table.columns.map(selectExpression).join(', ')} FROM ${qualify(table.schema, table.table)} WHERE ${where.sql}${order}`,
+    params: where.params,
+  };
+}
+
+async function streamChunk(pool: Pool, table: TableRecord, chunk: ChunkRecord, writable: Writable): Promise<number> {
+  const conn = await pool.getConnection();
+  let rows = 0;
+  let broken = false;
+  try {
+    const { sql, params } = chunkQuery(table, chunk);
+    const encode = rowEncoder(table.columns);
+    const callbackConn = conn.connection as unknown as CallbackConnection;
+    const source = callbackConn.query({ sql, values: params, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 1000 });
+    const toLines = new Transform({
+      writableObjectMode: true,
+      transform(row: (Buffer | null)[], _enc, done) {
+        rows += 1;
+        done(null, encode(row));
+      },
+    });
+    await pipeline(source, toLines, writable);
+    return rows;
+  } catch (err) {
+    // A half-read result leaves the connection mid-protocol: never hand it back to the pool.
+    broken = true;
+    conn.destroy();
+    throw err;
+  } finally {
+    if (!broken) conn.release();
+  }
+}
+
+export async function handleDumpJob(job: Job<ChunkJob>, ctx: ProcessorContext): Promise<void> {
+  const key = job.data;
+  const task = await ctx.registry.requireTask(key.task);
+  const meta = taskMeta(task);
+  const target = ctx.pools.target(task);
+  const chunk = await readChunk(target, meta, key);
+  if (!chunk) return;
+  if (!chunk.dumped) {
+    const table = await readTable(target, meta, key);
+    if (!table) throw new DmqError('DUMP_FAILED', `${chunkLabel(key)}: no plan recorded`, { where: chunkLabel(key) });
+    const source = await requireSource(ctx, task, key.sourceId);
+    const fileKey = chunkFileKey({ ...key, attempt: randomBytes(4).toString('hex') });
+    const writer = await ctx.store.create(fileKey);
+    let rows: number;
+    let bytes: number;
+    try {
+      rows = await streamChunk(ctx.pools.source(task, source), table, chunk, writer.stream);
+      bytes = await writer.commit();
+    } catch (err) {
+      await writer.abort();
+      throw new DmqError('DUMP_FAILED', `${chunkLabel(key)}: ${(err as Error).message}`, {
+        cause: err,
+        where: chunkLabel(key),
+        workaround: `check that source "${key.sourceId}" is reachable and the dump user may SELECT the table; the chunk is retried`,
+      });
+    }
+    const won = await markChunkDumped(target, meta, key, { fileKey, bytes, rows });
+    if (!won) {
+      // Another attempt of this chunk finished first; its file is the one loads read.
+      await ctx.store.remove(fileKey);
+    } else {
+      ctx.log.debug({ task: key.task, source: key.sourceId, table: `${key.schema}.${key.table}`, chunk: key.index, rows, bytes }, 'chunk dumped');
+    }
+  }
+  await enqueueLoad(ctx, key);
+  await recordHighWatermarkIfDumped(ctx, key);
+}
+
+/** The position after the last chunk was read: from here on, binlog events are applied plainly. */
+async function recordHighWatermarkIfDumped(ctx: ProcessorContext, key: ChunkJob): Promise<void> {
+  const task = await ctx.registry.requireTask(key.task);
+  const meta = taskMeta(task);
+  const target = ctx.pools.target(task);
+  const [rows] = await target.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n FROM ${metaName(meta, 'chunks')} WHERE source_id = ? AND dumped_at IS NULL`,
+    [key.sourceId],
+  );
+  if (Number(rows[0]?.n) > 0) return;
+  const plan = (await readSourcePlans(target, meta)).find((p) => p.sourceId === key.sourceId);
+  if (!plan || plan.dumpedAt) return;
+  const source = await requireSource(ctx, task, key.sourceId);
+  const conn = await ctx.pools.source(task, source).getConnection();
+  try {
+    await recordHighWatermark(target, meta, key.sourceId, await readBinlogPosition(conn));
+  } finally {
+    conn.release();
+  }
+}

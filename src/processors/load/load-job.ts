@@ -1,0 +1,99 @@
+import type { Job } from 'bullmq';
+import type { OnDuplicate } from '../../shared/config/types.js';
+import { chunkLabel } from '../../shared/chunk.js';
+import { advanceLoadOffset, readChunk, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
+import { DmqError } from '../../shared/errors.js';
+import type { ChunkJob } from '../../shared/queue/queues.js';
+import { qualify, quoteId } from '../../shared/sql/quote.js';
+import { settleCopyProgress } from '../copy/completion.js';
+import { taskMeta, type ProcessorContext } from '../context.js';
+import { transactions } from './statement-batches.js';
+import { ensureTargetTable } from './target-table.js';
+
+const VERB: Record<OnDuplicate, string> = {
+  replace: 'REPLACE INTO',
+  ignore: 'INSERT IGNORE INTO',
+  error: 'INSERT INTO',
+};
+
+export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): Promise<void> {
+  const key = job.data;
+  const task = await ctx.registry.requireTask(key.task);
+  const instance = task.instances.find((i) => i.sourceId === key.sourceId);
+  if (!instance) return;
+  const meta = taskMeta(task);
+  const pool = ctx.pools.target(task);
+  const chunk = await readChunk(pool, meta, key);
+  if (!chunk) return;
+  if (!chunk.loaded) {
+    if (!chunk.dumped || !chunk.fileKey) {
+      throw new DmqError('LOAD_FAILED', `${chunkLabel(key)} is queued for load but was never dumped`, { where: chunkLabel(key) });
+    }
+    const table = await readTable(pool, meta, key);
+    if (!table) throw new DmqError('LOAD_FAILED', `${chunkLabel(key)}: no plan recorded`, { where: chunkLabel(key) });
+    await ensureTargetTable(pool, task.name, table.target, table.createSql);
+    if (!(await ctx.store.exists(chunk.fileKey))) {
+      throw new DmqError('DUMP_FILE_MISSING', `${chunkLabel(key)}: dump file ${chunk.fileKey} is missing from ${ctx.store.describe()}`, {
+        where: chunkLabel(key),
+        workaround: 'processors on several hosts must share DMQ_DUMP_DIR (a shared volume); to redo the copy run `dmq start-task --remove-meta`',
+      });
+    }
+    const prefix = `${VERB[instance.loader.onDuplicate]} ${qualify(table.target.schema, table.target.table)} (${table.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES `;
+    try {
+      await loadFile(ctx, pool, key, chunk.fileKey, chunk.loadOffset, chunk.fileBytes, prefix);
+    } catch (err) {
+      if (err instanceof DmqError) throw err;
+      throw new DmqError('LOAD_FAILED', `${chunkLabel(key)} into ${qualify(table.target.schema, table.target.table)}: ${(err as Error).message}`, {
+        cause: err,
+        where: chunkLabel(key),
+        workaround: (err as { code?: string }).code === 'ER_DUP_ENTRY'
+          ? 'rows of merged tables collide on a key: set loaders.<name>.on-duplicate-logical to replace or ignore, or add a route extract column'
+          : 'check the target is reachable and accepts the table; the chunk resumes from its last committed batch',
+      });
+    }
+    if (task.cleanDumpFile) await ctx.store.remove(chunk.fileKey);
+  }
+  await settleCopyProgress(ctx, task);
+}
+
+async function loadFile(
+  ctx: ProcessorContext,
+  pool: ReturnType<ProcessorContext['pools']['target']>,
+  key: ChunkJob,
+  fileKey: string,
+  startOffset: number,
+  fileBytes: number,
+  prefix: string,
+): Promise<void> {
+  const meta = taskMeta(await ctx.registry.requireTask(key.task));
+  const conn = await pool.getConnection();
+  try {
+    let from = startOffset;
+    const commitStep = async (to: number, rows: number, statements: string[]): Promise<boolean> => {
+      await conn.beginTransaction();
+      try {
+        // Checkpoint first: it locks the chunk's row, so a duplicate of this job waits here.
+        if (!(await advanceLoadOffset(conn, meta, key, { from, to, rows, done: to >= fileBytes }))) {
+          await conn.rollback();
+          return false;
+        }
+        for (const values of statements) await conn.query(prefix + values);
+        await conn.commit();
+      } catch (err) {
+        await conn.rollback().catch(() => undefined);
+        throw err;
+      }
+      from = to;
+      return true;
+    };
+    if (startOffset >= fileBytes) {
+      await commitStep(fileBytes, 0, []);
+      return;
+    }
+    for await (const txn of transactions(ctx.store.read(fileKey, startOffset), startOffset)) {
+      if (!(await commitStep(txn.endOffset, txn.rows, txn.statements))) return;
+    }
+  } finally {
+    conn.release();
+  }
+}

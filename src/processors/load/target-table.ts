@@ -1,0 +1,43 @@
+import type { Pool } from 'mysql2/promise';
+import type { TableRef } from '../../shared/config/types.js';
+import { DmqError } from '../../shared/errors.js';
+import { qualify, quoteId, tableLabel } from '../../shared/sql/quote.js';
+
+/**
+ * The source's CREATE TABLE, renamed to its routed target and made idempotent. SHOW CREATE
+ * TABLE always starts with `CREATE TABLE \`name\` (`, so only that head is replaced.
+ */
+export function targetCreateSql(createSql: string, target: TableRef): string {
+  const head = /^CREATE TABLE `(?:[^`]|``)+` \(/;
+  if (!head.test(createSql)) {
+    throw new DmqError('LOAD_FAILED', `unexpected table definition for ${tableLabel(target)}: ${createSql.slice(0, 80)}`, {
+      where: tableLabel(target),
+      workaround: 'create the target table by hand with a compatible definition and resume the task',
+    });
+  }
+  return createSql.replace(head, `CREATE TABLE IF NOT EXISTS ${qualify(target.schema, target.table)} (`);
+}
+
+/** Per process: tables already ensured, so each chunk load does not repeat the DDL. */
+const ensured = new Set<string>();
+
+export async function ensureTargetTable(pool: Pool, task: string, target: TableRef, createSql: string): Promise<void> {
+  const key = JSON.stringify([task, target.schema, target.table]);
+  if (ensured.has(key)) return;
+  try {
+    await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(target.schema)}`);
+    await pool.query(targetCreateSql(createSql, target));
+  } catch (err) {
+    if (err instanceof DmqError) throw err;
+    throw new DmqError('LOAD_FAILED', `cannot create ${tableLabel(target)} on the target: ${(err as Error).message}`, {
+      cause: err,
+      where: tableLabel(target),
+      workaround: 'create the table on the target by hand (a definition the target accepts) and resume the task',
+    });
+  }
+  ensured.add(key);
+}
+
+export function forgetEnsuredTables(task: string): void {
+  for (const key of ensured) if ((JSON.parse(key) as string[])[0] === task) ensured.delete(key);
+}

@@ -1,0 +1,52 @@
+import type { Job } from 'bullmq';
+import type { SourceConfig, TaskConfig } from '../../shared/config/types.js';
+import { taskFromStore } from '../../shared/config/task.js';
+import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
+import { DmqError } from '../../shared/errors.js';
+import { STATIC_QUEUES, type PrecheckJob } from '../../shared/queue/queues.js';
+import { activateChunkQueues } from '../../producers/plan/enqueue.js';
+import { pauseTask } from '../../producers/task-control.js';
+import { taskMeta, type ProcessorContext } from '../context.js';
+import { runPrecheck } from './run.js';
+import { summarizePrecheck, type PrecheckResult } from './result.js';
+
+async function registeredSources(ctx: ProcessorContext, task: TaskConfig): Promise<Map<string, SourceConfig>> {
+  const sources = new Map<string, SourceConfig>();
+  for (const instance of task.instances) {
+    const source = await ctx.registry.getSource(instance.sourceId);
+    if (source) sources.set(instance.sourceId, source);
+  }
+  return sources;
+}
+
+/**
+ * `check` jobs only report (check-task). `start` jobs gate a submitted task: a failure pauses
+ * it with the failed items; a pass prepares the meta schema and queues the planning of every
+ * source.
+ */
+export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ProcessorContext): Promise<PrecheckResult | undefined> {
+  const task = job.data.purpose === 'check' ? taskFromStore(job.data.config) : await ctx.registry.getTask(job.data.task);
+  if (!task) return undefined;
+  const result = await runPrecheck({ task, sources: await registeredSources(ctx, task) });
+  if (job.data.purpose === 'check') return result;
+
+  await ctx.registry.putPrecheck(task.name, result);
+  const log = ctx.log.child({ task: task.name });
+  if (!result.passed) {
+    log.warn({ failed: result.results.filter((r) => r.state === 'fail').map((r) => r.name) }, 'precheck failed');
+    await pauseTask(ctx, task.name, new DmqError('PRECHECK_FAILED', summarizePrecheck(result), {
+      workaround: 'fix what the failed items say, then `dmq resume-task` (or list an item in ignore-checking-items if you accept the risk)',
+    }));
+    return result;
+  }
+  log.info({ warnings: result.results.filter((r) => r.state === 'warn').map((r) => r.name) }, 'precheck passed');
+  await ensureMetaTables(ctx.pools.target(task), taskMeta(task));
+  await activateChunkQueues(ctx, task);
+  const plan = ctx.queues.get(STATIC_QUEUES.plan);
+  await plan.addBulk(task.instances.map((i) => ({
+    name: 'plan',
+    data: { task: task.name, sourceId: i.sourceId },
+    opts: { jobId: `plan|${task.name}|${i.sourceId}|${Date.now()}`, attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 },
+  })));
+  return result;
+}

@@ -1,0 +1,100 @@
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DmqError } from '../shared/errors.js';
+import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type TaskJob } from '../shared/queue/queues.js';
+import { handlePlanJob } from '../producers/plan/plan-job.js';
+import { pauseTask } from '../producers/task-control.js';
+import type { ProcessorContext } from './context.js';
+import { handleDumpJob } from './dump/dump-job.js';
+import { handleLoadJob } from './load/load-job.js';
+import { handlePrecheckJob } from './precheck/precheck-job.js';
+
+type Handler = (job: Job, ctx: ProcessorContext) => Promise<unknown>;
+
+/** Errors that retrying cannot fix: the task pauses at once and says why. */
+const PERMANENT = new Set(['CONFIG_INVALID', 'SOURCE_NOT_FOUND', 'PLAN_FAILED', 'DUMP_FILE_MISSING', 'ACCESS_DENIED']);
+
+const WORKER_TIMING = {
+  // A killed processor's jobs come back within ~30 s; duplicates that this allows are harmless
+  // because every chunk step is guarded by its checkpoint on the target.
+  lockDuration: 20_000,
+  stalledInterval: 10_000,
+  maxStalledCount: 10,
+};
+
+function wrap(handler: Handler, ctx: ProcessorContext) {
+  return async (job: Job<TaskJob>) => {
+    try {
+      return await handler(job, ctx);
+    } catch (err) {
+      if (err instanceof DmqError && err.code === 'TASK_NOT_FOUND') return undefined;
+      const permanent = err instanceof DmqError && PERMANENT.has(err.code);
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      ctx.log.warn({ task: job.data.task, queue: job.queueName, jobId: job.id, attempt: job.attemptsMade + 1, err }, 'job failed');
+      if (permanent || lastAttempt) {
+        await pauseTask(ctx, job.data.task, err).catch((e: unknown) => ctx.log.error({ err: e }, 'cannot pause task'));
+      }
+      if (permanent) throw new UnrecoverableError((err as Error).message);
+      throw err;
+    }
+  };
+}
+
+function handlerFor(queueName: string): Handler | undefined {
+  if (queueName === STATIC_QUEUES.precheck) return handlePrecheckJob as Handler;
+  if (queueName === STATIC_QUEUES.plan) return handlePlanJob as Handler;
+  if (queueName.startsWith('dump.')) return handleDumpJob as Handler;
+  if (queueName.startsWith('load.')) return handleLoadJob as Handler;
+  return undefined;
+}
+
+/**
+ * Runs every dmq queue in this process: the fixed precheck and plan queues, and the dump and
+ * load queues of each (task, source), found in Redis and followed as tasks come and go.
+ */
+export function startProcessors(ctx: ProcessorContext, options: { pollMs?: number } = {}) {
+  const workers = new Map<string, Worker>();
+  const connection = ctx.redis as unknown as ConnectionOptions;
+
+  function startWorker(name: string, concurrency: number): void {
+    const handler = handlerFor(name);
+    if (!handler) return;
+    const worker = new Worker(name, wrap(handler, ctx), { connection, prefix: QUEUE_PREFIX, concurrency, ...WORKER_TIMING });
+    worker.on('error', (err) => ctx.log.error({ queue: name, err }, 'worker error'));
+    workers.set(name, worker);
+  }
+
+  startWorker(STATIC_QUEUES.precheck, 2);
+  startWorker(STATIC_QUEUES.plan, 2);
+
+  let stopped = false;
+  async function reconcile(): Promise<void> {
+    const active = await listActiveQueues(ctx.redis);
+    for (const [name, q] of active) {
+      const worker = workers.get(name);
+      if (!worker) startWorker(name, q.concurrency);
+      else if (worker.concurrency !== q.concurrency) worker.concurrency = q.concurrency;
+    }
+    for (const [name, worker] of workers) {
+      if (name === STATIC_QUEUES.precheck || name === STATIC_QUEUES.plan || active.has(name)) continue;
+      workers.delete(name);
+      await worker.close(true);
+    }
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const loop = async () => {
+    if (stopped) return;
+    await reconcile().catch((err: unknown) => ctx.log.error({ err }, 'cannot read active queues'));
+    if (!stopped) timer = setTimeout(loop, options.pollMs ?? 1000);
+  };
+  void loop();
+
+  return {
+    workers: () => [...workers.keys()],
+    async close(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await Promise.all([...workers.values()].map((w) => w.close()));
+      workers.clear();
+    },
+  };
+}

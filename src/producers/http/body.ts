@@ -1,0 +1,21 @@
+import { DmqError } from '../../shared/errors.js';
+
+/**
+ * A task or source arrives as YAML text (the file a DM user has) or as JSON. JSON bodies may
+ * wrap the config as DM's OpenAPI does: `{ "task": {...}, "remove_meta": true }`.
+ */
+export type ConfigBody = { kind: 'yaml'; text: string } | { kind: 'object'; value: unknown; removeMeta?: boolean };
+
+export function readConfigBody(body: unknown, wrapperKey: string): ConfigBody {
+  if (typeof body === 'string') return { kind: 'yaml', text: body };
+  if (body === null || typeof body !== 'object') {
+    throw new DmqError('CONFIG_INVALID', 'request body is empty', {
+      workaround: 'send the YAML file (Content-Type: application/yaml) or its JSON form',
+    });
+  }
+  const record = body as Record<string, unknown>;
+  if (wrapperKey in record && typeof record[wrapperKey] === 'object') {
+    return { kind: 'object', value: record[wrapperKey], removeMeta: record.remove_meta === true };
+  }
+  return { kind: 'object', value: body };
+}

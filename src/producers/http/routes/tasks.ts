@@ -1,0 +1,98 @@
+import type { FastifyInstance } from 'fastify';
+import type { QueueEvents } from 'bullmq';
+import { parseTaskObject, parseTaskYaml } from '../../../shared/config/task.js';
+import type { ProcessorContext } from '../../../processors/context.js';
+import { allTasksStatus, taskStatus } from '../../status/task-status.js';
+import { checkTask, pauseTask, removeTask, resumeTask, submitTask } from '../../task-control.js';
+import { readConfigBody } from '../body.js';
+import { sendError } from '../errors.js';
+import { publicTask } from '../redact.js';
+
+type NameParams = { Params: { name: string }; Querystring: { remove_meta?: string } };
+
+const truthy = (v: string | undefined) => v === 'true' || v === '1';
+
+/** How long check-task waits for a processor to answer before it reports a timeout. */
+const CHECK_TIMEOUT_MS = 120_000;
+
+export function taskRoutes(app: FastifyInstance, ctx: ProcessorContext, precheckEvents: QueueEvents): void {
+  const parseBody = (body: unknown) => {
+    const parsed = readConfigBody(body, 'task');
+    return {
+      task: parsed.kind === 'yaml' ? parseTaskYaml(parsed.text) : parseTaskObject(parsed.value),
+      removeMeta: parsed.kind === 'object' && parsed.removeMeta === true,
+    };
+  };
+
+  app.get('/api/v1/tasks', async (_req, reply) => {
+    try {
+      const status = await allTasksStatus(ctx);
+      return reply.send({ total: status.tasks.length, data: status.tasks });
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  app.post<{ Querystring: { remove_meta?: string } }>('/api/v1/tasks', async (req, reply) => {
+    try {
+      const { task, removeMeta } = parseBody(req.body);
+      await submitTask(ctx, task, { removeMeta: removeMeta || truthy(req.query.remove_meta) });
+      return reply.code(201).send({ result: true, msg: '', task: publicTask(task) });
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  app.post('/api/v1/tasks/check', async (req, reply) => {
+    try {
+      const { task } = parseBody(req.body);
+      const result = await checkTask(ctx, task, async (jobId) => {
+        const job = await ctx.queues.get('precheck').getJob(jobId);
+        return job!.waitUntilFinished(precheckEvents, CHECK_TIMEOUT_MS);
+      });
+      return reply.send(result);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  app.get<NameParams>('/api/v1/tasks/:name', async (req, reply) => {
+    try {
+      return reply.send(publicTask(await ctx.registry.requireTask(req.params.name)));
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  app.get<NameParams>('/api/v1/tasks/:name/status', async (req, reply) => {
+    try {
+      return reply.send(await taskStatus(ctx, await ctx.registry.requireTask(req.params.name)));
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  app.delete<NameParams>('/api/v1/tasks/:name', async (req, reply) => {
+    try {
+      await removeTask(ctx, req.params.name, { removeMeta: truthy(req.query.remove_meta) });
+      return reply.send({ result: true, msg: '' });
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  const control = (path: string, action: (name: string) => Promise<void>) =>
+    app.post<NameParams>(`/api/v1/tasks/:name/${path}`, async (req, reply) => {
+      try {
+        await action(req.params.name);
+        return reply.send({ result: true, msg: '' });
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    });
+  control('pause', (name) => pauseTask(ctx, name));
+  // DM's OpenAPI calls pausing "stop" and resuming "start".
+  control('stop', (name) => pauseTask(ctx, name));
+  control('resume', (name) => resumeTask(ctx, name));
+  control('start', (name) => resumeTask(ctx, name));
+}

@@ -1,0 +1,97 @@
+import type { Job } from 'bullmq';
+import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
+import { DEFAULT_CHUNK_ROWS } from '../../shared/config/types.js';
+import type { TablePlan } from '../../shared/chunk.js';
+import { readSourcePlans, readUnfinishedChunks, recordSourcePlan } from '../../shared/checkpoint/copy-checkpoint.js';
+import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
+import { DmqError } from '../../shared/errors.js';
+import { makeRouter } from '../../shared/filter/route.js';
+import type { PlanJob } from '../../shared/queue/queues.js';
+import { readBinlogPosition } from '../../shared/sql/binlog-position.js';
+import { describeTable } from '../../shared/sql/catalog.js';
+import { withConnection } from '../../shared/sql/connect.js';
+import { tableLabel } from '../../shared/sql/quote.js';
+import { describeFilters, migratedTables } from '../../processors/precheck/tables.js';
+import { requireSource, taskMeta, type ProcessorContext } from '../../processors/context.js';
+import { settleCopyProgress } from '../../processors/copy/completion.js';
+import { enqueueChunkWork } from './enqueue.js';
+import { planTable } from './plan-table.js';
+
+/**
+ * dmq never takes a global lock: each chunk is one consistent read, and the binlog positions
+ * before the first and after the last chunk bound what incremental replay must cover.
+ */
+export const COPY_CONSISTENCY = 'none (no global lock; per-chunk reads between binlog watermarks)';
+
+async function planSource(task: TaskConfig, instance: InstanceConfig, source: SourceConfig, ctx: ProcessorContext) {
+  return withConnection(source.from, { label: `source "${source.sourceId}"` }, async (conn) => {
+    // Read before the first chunk, so everything a chunk might miss is after it in the binlog.
+    const low = await readBinlogPosition(conn);
+    const tables = await migratedTables(conn, instance, task.caseSensitive);
+    if (tables.length === 0) {
+      throw new DmqError('PLAN_FAILED', `source "${source.sourceId}" has no table that passes the task's filters (${describeFilters(instance)})`, {
+        where: `mysql-instances[${task.instances.indexOf(instance)}]`,
+        workaround: 'check block-allow-list and mydumper extra-args -B/-T against the tables the source really has',
+      });
+    }
+    const route = makeRouter(instance.routes, task.caseSensitive);
+    const rowsPerChunk = instance.mydumper.rows > 0 ? instance.mydumper.rows : DEFAULT_CHUNK_ROWS;
+    const plans: TablePlan[] = [];
+    for (const ref of tables) {
+      const info = await describeTable(conn, ref);
+      const plan = await planTableSafely(conn, info, { sourceId: source.sourceId, target: route(ref.schema, ref.table), rowsPerChunk });
+      plans.push(plan);
+      ctx.log.debug({ task: task.name, source: source.sourceId, table: tableLabel(ref), chunks: plan.chunks.length, split: plan.splitKind }, 'table planned');
+    }
+    return { low, plans };
+  });
+}
+
+async function planTableSafely(...args: Parameters<typeof planTable>) {
+  try {
+    return await planTable(...args);
+  } catch (err) {
+    const info = args[1];
+    throw new DmqError('PLAN_FAILED', `cannot split ${tableLabel(info)} into chunks: ${(err as Error).message}`, {
+      cause: err,
+      where: tableLabel(info),
+      workaround: 'check that the dump user may SELECT the table; a table without a usable key is copied as one chunk',
+    });
+  }
+}
+
+export async function handlePlanJob(job: Job<PlanJob>, ctx: ProcessorContext): Promise<void> {
+  const { task: taskName, sourceId } = job.data;
+  const task = await ctx.registry.requireTask(taskName);
+  const instance = task.instances.find((i) => i.sourceId === sourceId);
+  if (!instance) return;
+  const source = await requireSource(ctx, task, sourceId);
+  const meta = taskMeta(task);
+  const log = ctx.log.child({ task: task.name, source: sourceId });
+
+  const pool = ctx.pools.target(task);
+  await ensureMetaTables(pool, meta);
+  const already = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === sourceId);
+  if (!already) {
+    const { low, plans } = await planSource(task, instance, source, ctx);
+    const conn = await pool.getConnection();
+    try {
+      await recordSourcePlan(conn, meta, { sourceId, consistency: COPY_CONSISTENCY, low }, plans);
+    } finally {
+      conn.release();
+    }
+    log.info({ tables: plans.length, chunks: plans.reduce((n, p) => n + p.chunks.length, 0), low }, 'source planned');
+  }
+
+  await ctx.registry.updateState(task.name, (state) => {
+    const s = state.sources[sourceId];
+    if (s && s.unit === 'Check') {
+      s.unit = 'Dump';
+      s.unitStartedAt = Date.now();
+      s.consistency = COPY_CONSISTENCY;
+    }
+  });
+  const unfinished = await readUnfinishedChunks(pool, meta, sourceId);
+  await enqueueChunkWork(ctx, task, unfinished);
+  await settleCopyProgress(ctx, task);
+}

@@ -1,0 +1,127 @@
+import { hostname } from 'node:os';
+import type { TaskConfig } from '../../shared/config/types.js';
+import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRecord } from '../../shared/checkpoint/copy-checkpoint.js';
+import type { ErrorRecord } from '../../shared/errors.js';
+import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
+import { taskMeta, type ProcessorContext } from '../../processors/context.js';
+
+/** DM's error object in query-status, so scripts written for dmctl find the same fields. */
+function dmError(e: ErrorRecord) {
+  return {
+    ErrCode: e.code,
+    ErrClass: 'dmq',
+    ErrScope: e.where ?? 'internal',
+    ErrLevel: 'high',
+    Message: e.message,
+    RawCause: e.cause ?? '',
+    Workaround: e.workaround ?? '',
+  };
+}
+
+function percent(done: number, total: number): string {
+  return `${(total > 0 ? Math.min(100, (done / total) * 100) : done > 0 ? 100 : 0).toFixed(2)} %`;
+}
+
+function bytesPerSecond(bytes: number, since: number | undefined, until: number): number {
+  if (!since) return 0;
+  const seconds = (until - since) / 1000;
+  return seconds > 0 ? Math.round(bytes / seconds) : 0;
+}
+
+function binlogText(plan: SourcePlanRecord | undefined): { metaBinlog: string; metaBinlogGTID: string } {
+  const pos = plan?.high ?? plan?.low;
+  return { metaBinlog: pos ? `(${pos.name}, ${pos.pos})` : '', metaBinlogGTID: pos?.gtid ?? '' };
+}
+
+export function subTaskStatus(
+  task: TaskConfig,
+  state: TaskState,
+  sourceId: string,
+  source: SourceTaskState,
+  progress: CopyProgress | undefined,
+  plan: SourcePlanRecord | undefined,
+) {
+  const now = state.finishedAt ?? Date.now();
+  const errors = [source.error, state.error].filter((e): e is ErrorRecord => e !== undefined);
+  const p = progress;
+  return {
+    name: task.name,
+    stage: source.stage === 'Running' && state.stage !== 'Running' ? state.stage : source.stage,
+    unit: source.unit,
+    result: errors.length > 0 ? { isCanceled: false, errors: errors.map(dmError) } : null,
+    unresolvedDDLLockID: '',
+    consistency: source.consistency ?? '',
+    dump: {
+      totalTables: plan?.tableCount ?? 0,
+      completedTables: p?.dumpedTables ?? 0,
+      finishedBytes: p?.dumpedBytes ?? 0,
+      finishedRows: p?.dumpedRows ?? 0,
+      estimateTotalRows: p?.estimatedRows ?? 0,
+      totalChunks: plan?.chunkCount ?? 0,
+      completedChunks: p?.dumpedChunks ?? 0,
+      progress: percent(p?.dumpedChunks ?? 0, plan?.chunkCount ?? 0),
+      bps: bytesPerSecond(p?.dumpedBytes ?? 0, plan?.plannedAt.getTime(), now),
+    },
+    load: {
+      finishedBytes: p?.loadedBytes ?? 0,
+      totalBytes: p?.dumpedBytes ?? 0,
+      finishedRows: p?.loadedRows ?? 0,
+      completedTables: p?.loadedTables ?? 0,
+      completedChunks: p?.loadedChunks ?? 0,
+      progress: percent(p?.loadedChunks ?? 0, plan?.chunkCount ?? 0),
+      ...binlogText(plan),
+      bps: bytesPerSecond(p?.loadedBytes ?? 0, plan?.plannedAt.getTime(), now),
+    },
+  };
+}
+
+async function readCopyFacts(ctx: ProcessorContext, task: TaskConfig) {
+  const meta = taskMeta(task);
+  const pool = ctx.pools.target(task);
+  try {
+    return {
+      plans: new Map((await readSourcePlans(pool, meta)).map((p) => [p.sourceId, p])),
+      progress: await readCopyProgress(pool, meta),
+    };
+  } catch (err) {
+    // Before the plan exists there is no meta table yet; an unreachable target must not hide the stage either.
+    const code = (err as { code?: string }).code;
+    if (code === 'ER_NO_SUCH_TABLE' || code === 'ER_BAD_DB_ERROR') return { plans: new Map(), progress: new Map() };
+    return { plans: new Map(), progress: new Map(), error: `cannot read progress from the target: ${(err as Error).message}` };
+  }
+}
+
+/** `dmq query-status <task>`: dmctl's shape, one entry per source. */
+export async function taskStatus(ctx: ProcessorContext, task: TaskConfig) {
+  const state = await ctx.registry.getState(task.name);
+  if (!state) return { result: false, msg: `task "${task.name}" has no state`, sources: [] };
+  const facts = await readCopyFacts(ctx, task);
+  return {
+    result: true,
+    msg: facts.error ?? '',
+    stage: state.stage,
+    taskMode: task.taskMode,
+    precheck: await ctx.registry.getPrecheck(task.name),
+    sources: task.instances.map((i) => {
+      const source = state.sources[i.sourceId] ?? { stage: state.stage, unit: 'Check' as const };
+      return {
+        result: true,
+        msg: '',
+        sourceStatus: { source: i.sourceId, worker: hostname(), result: null, relayStatus: null },
+        subTaskStatus: [subTaskStatus(task, state, i.sourceId, source, facts.progress.get(i.sourceId), facts.plans.get(i.sourceId))],
+      };
+    }),
+  };
+}
+
+/** `dmq query-status` without a task: every task and its stage. */
+export async function allTasksStatus(ctx: ProcessorContext) {
+  const tasks = [];
+  for (const name of await ctx.registry.listTaskNames()) {
+    const task = await ctx.registry.getTask(name);
+    const state = await ctx.registry.getState(name);
+    if (!task || !state) continue;
+    tasks.push({ taskName: name, taskStatus: state.stage, sources: task.instances.map((i) => i.sourceId) });
+  }
+  return { result: true, msg: '', tasks };
+}

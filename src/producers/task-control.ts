@@ -1,0 +1,93 @@
+import type { TaskConfig } from '../shared/config/types.js';
+import { serializeTaskForStore } from '../shared/config/task.js';
+import { dropMetaTables } from '../shared/checkpoint/meta-schema.js';
+import { DmqError, toErrorRecord } from '../shared/errors.js';
+import { STATIC_QUEUES, chunkQueueName, type PrecheckJob } from '../shared/queue/queues.js';
+import { taskPrefix } from '../shared/store/dump-store.js';
+import { forgetEnsuredTables } from '../processors/load/target-table.js';
+import { taskMeta, type ProcessorContext } from '../processors/context.js';
+
+const PRECHECK_JOB = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 } as const;
+
+function taskQueues(task: TaskConfig): string[] {
+  return task.instances.flatMap((i) => [chunkQueueName('dump', task.name, i.sourceId), chunkQueueName('load', task.name, i.sourceId)]);
+}
+
+/** Every source the task names must be registered: checked at submit, before anything runs. */
+export async function requireRegisteredSources(ctx: ProcessorContext, task: TaskConfig): Promise<void> {
+  const missing: string[] = [];
+  for (const [i, instance] of task.instances.entries()) {
+    if (!(await ctx.registry.getSource(instance.sourceId))) {
+      missing.push(`mysql-instances[${i}].source-id: source "${instance.sourceId}" is not registered`);
+    }
+  }
+  if (missing.length > 0) {
+    const known = (await ctx.registry.listSources()).map((s) => s.sourceId);
+    throw new DmqError('SOURCE_NOT_FOUND', missing.join('\n'), {
+      where: 'mysql-instances',
+      workaround: `register it with \`dmq operate-source create source.yaml\` (registered: ${known.length ? known.join(', ') : 'none'})`,
+    });
+  }
+}
+
+export async function submitTask(ctx: ProcessorContext, task: TaskConfig, options: { removeMeta: boolean }): Promise<void> {
+  await requireRegisteredSources(ctx, task);
+  if (options.removeMeta) {
+    if (await ctx.registry.getTask(task.name)) await removeTask(ctx, task.name, { removeMeta: true });
+    else await dropMetaTables(ctx.pools.target(task), taskMeta(task)).catch(() => undefined);
+  }
+  await ctx.registry.createTask(task);
+  await enqueuePrecheck(ctx, task.name);
+  ctx.log.info({ task: task.name, mode: task.taskMode, sources: task.instances.map((i) => i.sourceId) }, 'task submitted');
+}
+
+async function enqueuePrecheck(ctx: ProcessorContext, name: string): Promise<void> {
+  const data: PrecheckJob = { task: name, purpose: 'start' };
+  await ctx.queues.get(STATIC_QUEUES.precheck).add('precheck', data, { ...PRECHECK_JOB, jobId: `start|${name}|${Date.now()}` });
+}
+
+/** Run the checks of a task that is not submitted (check-task); waits for a processor to answer. */
+export async function checkTask(ctx: ProcessorContext, task: TaskConfig, waitUntilFinished: (jobId: string) => Promise<unknown>): Promise<unknown> {
+  const data: PrecheckJob = { task: task.name, purpose: 'check', config: serializeTaskForStore(task) };
+  const job = await ctx.queues.get(STATIC_QUEUES.precheck).add('check', data, { removeOnComplete: 100, removeOnFail: 100 });
+  return waitUntilFinished(job.id!);
+}
+
+export async function pauseTask(ctx: ProcessorContext, name: string, error?: unknown): Promise<void> {
+  const task = await ctx.registry.requireTask(name);
+  for (const queue of taskQueues(task)) await ctx.queues.get(queue).pause();
+  await ctx.registry.updateState(name, (state) => {
+    if (state.stage === 'Finished') return;
+    state.stage = 'Paused';
+    if (error !== undefined) state.error = toErrorRecord(error);
+  });
+}
+
+/** Resume continues from the checkpoints: plans are reused and finished chunks are not redone. */
+export async function resumeTask(ctx: ProcessorContext, name: string): Promise<void> {
+  const task = await ctx.registry.requireTask(name);
+  await ctx.registry.updateState(name, (state) => {
+    if (state.stage === 'Finished') return;
+    state.stage = 'Running';
+    delete state.error;
+    for (const s of Object.values(state.sources)) {
+      if (s.stage === 'Paused') s.stage = 'Running';
+      delete s.error;
+    }
+  });
+  for (const queue of taskQueues(task)) await ctx.queues.get(queue).resume();
+  await enqueuePrecheck(ctx, name);
+}
+
+export async function removeTask(ctx: ProcessorContext, name: string, options: { removeMeta: boolean }): Promise<void> {
+  const task = await ctx.registry.requireTask(name);
+  for (const queue of taskQueues(task)) await ctx.queues.deactivate(queue);
+  await ctx.registry.deleteTask(name);
+  if (options.removeMeta) {
+    await dropMetaTables(ctx.pools.target(task), taskMeta(task));
+    await ctx.store.removePrefix(taskPrefix(name));
+  }
+  forgetEnsuredTables(name);
+  await ctx.pools.closeTask(name);
+  ctx.log.info({ task: name, removeMeta: options.removeMeta }, 'task removed');
+}

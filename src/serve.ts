@@ -1,0 +1,71 @@
+import { Redis } from 'ioredis';
+import { poolCache, type ProcessorContext } from './processors/context.js';
+import { startProcessors } from './processors/runtime.js';
+import { buildApiServer } from './producers/http/server.js';
+import { DASHBOARD_PATH } from './producers/http/dashboard.js';
+import { DmqError } from './shared/errors.js';
+import { logger } from './shared/logger.js';
+import { queueCache } from './shared/queue/queues.js';
+import { readSettings, redactUrl } from './shared/settings.js';
+import { registry } from './shared/state/registry.js';
+import { localDumpStore } from './shared/store/local-dump-store.js';
+
+export type Role = 'all' | 'api' | 'worker';
+
+async function connectRedis(url: string): Promise<Redis> {
+  // BullMQ workers need commands to wait out a Redis restart rather than fail after N retries.
+  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new DmqError('REDIS_UNAVAILABLE', `cannot reach Redis at ${redactUrl(url)}: ${(err as Error).message}`, {
+      cause: err,
+      where: 'REDIS_URL',
+      workaround: 'start Redis or point REDIS_URL at it (redis://host:port)',
+    });
+  }
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  return redis;
+}
+
+/** `dmq serve`: API, processors, or both in one process (the single-machine default). */
+export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
+  const settings = readSettings();
+  const redis = await connectRedis(settings.REDIS_URL);
+  const ctx: ProcessorContext = {
+    redis,
+    registry: registry(redis),
+    queues: queueCache(redis),
+    store: localDumpStore(settings.DMQ_DUMP_DIR),
+    pools: poolCache(),
+    log: logger,
+  };
+  const closers: (() => Promise<void>)[] = [];
+
+  if (role !== 'api') {
+    const processors = startProcessors(ctx);
+    closers.push(() => processors.close());
+  }
+  if (role !== 'worker') {
+    const api = await buildApiServer(ctx);
+    await api.app.listen({ port: settings.DMQ_PORT, host: settings.DMQ_HOST });
+    closers.push(() => api.close());
+    logger.info(
+      { role, url: `http://${settings.DMQ_HOST}:${settings.DMQ_PORT}`, dashboard: DASHBOARD_PATH, redis: redactUrl(settings.REDIS_URL), dumpDir: ctx.store.describe() },
+      'dmq serving',
+    );
+  } else {
+    logger.info({ role, redis: redactUrl(settings.REDIS_URL), dumpDir: ctx.store.describe() }, 'dmq processors running');
+  }
+
+  return {
+    async close() {
+      for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+      await ctx.queues.close();
+      await ctx.pools.closeAll();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { Connection, Pool } from 'mysql2/promise';
+import { quoteId } from '../sql/quote.js';
+
+/**
+ * The tables dmq keeps in the meta schema on the target (`dm_meta` unless the task says
+ * otherwise). They are the truth about progress: a chunk is loaded iff its row says so, and
+ * that row is written in the same transaction as the chunk's last rows.
+ */
+export interface MetaTables {
+  schema: string;
+  /** One row per source: watermarks and how the copy was made. */
+  dumpMeta: string;
+  /** One row per migrated table: split key, definition, target name. */
+  tables: string;
+  /** One row per chunk: its range, dump result and load offset. */
+  chunks: string;
+}
+
+export function metaTables(metaSchema: string, task: string): MetaTables {
+  return {
+    schema: metaSchema,
+    dumpMeta: `${task}_dump_meta`,
+    tables: `${task}_dump_tables`,
+    chunks: `${task}_loader_checkpoint`,
+  };
+}
+
+export function metaName(meta: MetaTables, table: keyof Omit<MetaTables, 'schema'>): string {
+  return `${quoteId(meta.schema)}.${quoteId(meta[table])}`;
+}
+
+/** Names are compared byte-exact: two tables that differ only in case are two tables upstream. */
+const NAME = 'VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
+
+export async function ensureMetaTables(conn: Connection | Pool, meta: MetaTables): Promise<void> {
+  await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(meta.schema)}`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'dumpMeta')} (
+    source_id ${NAME},
+    consistency VARCHAR(64) NOT NULL,
+    low_binlog_name VARCHAR(255) NULL,
+    low_binlog_pos BIGINT UNSIGNED NULL,
+    low_binlog_gtid TEXT NULL,
+    high_binlog_name VARCHAR(255) NULL,
+    high_binlog_pos BIGINT UNSIGNED NULL,
+    high_binlog_gtid TEXT NULL,
+    table_count INT NOT NULL,
+    chunk_count INT NOT NULL,
+    planned_at DATETIME(3) NOT NULL,
+    dumped_at DATETIME(3) NULL,
+    PRIMARY KEY (source_id)
+  )`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'tables')} (
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    target_schema ${NAME},
+    target_table ${NAME},
+    create_sql LONGTEXT NOT NULL,
+    column_list LONGTEXT NOT NULL,
+    split_key TEXT NOT NULL,
+    split_kind VARCHAR(16) NOT NULL,
+    estimated_rows BIGINT UNSIGNED NOT NULL,
+    chunk_count INT NOT NULL,
+    PRIMARY KEY (source_id, schema_name, table_name)
+  )`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'chunks')} (
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    chunk_index INT NOT NULL,
+    lower_bound LONGTEXT NULL,
+    upper_bound LONGTEXT NULL,
+    file_key TEXT NULL,
+    file_bytes BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    dumped_rows BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    dumped_at DATETIME(3) NULL,
+    load_offset BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    loaded_rows BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    loaded_at DATETIME(3) NULL,
+    PRIMARY KEY (source_id, schema_name, table_name, chunk_index)
+  )`);
+}
+
+export async function dropMetaTables(conn: Connection | Pool, meta: MetaTables): Promise<void> {
+  for (const table of ['dumpMeta', 'tables', 'chunks'] as const) {
+    await conn.query(`DROP TABLE IF EXISTS ${metaName(meta, table)}`);
+  }
+}

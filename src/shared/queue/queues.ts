@@ -1,0 +1,95 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ChunkKey } from '../chunk.js';
+
+/** BullMQ key prefix: dmq's queues sit under `dmq:` next to its registry. */
+export const QUEUE_PREFIX = 'dmq';
+
+export interface TaskJob {
+  task: string;
+}
+
+export interface PrecheckJob extends TaskJob {
+  /** `start`: a submitted task, plan it when the checks pass. `check`: only report (check-task). */
+  purpose: 'start' | 'check';
+  /** For `check`: the task in store form (passwords encrypted), since it is not registered. */
+  config?: unknown;
+}
+
+export interface PlanJob extends TaskJob {
+  sourceId: string;
+}
+
+export interface ChunkJob extends TaskJob, ChunkKey {}
+
+export const STATIC_QUEUES = { precheck: 'precheck', plan: 'plan' } as const;
+
+/**
+ * Dump and load queues are per (task, source): their global concurrency is that source's
+ * `mydumper.threads` / `loader.pool-size`, however many processors run. Task and source names
+ * are restricted to [A-Za-z0-9_-], so the dot is an unambiguous separator.
+ */
+export function chunkQueueName(unit: 'dump' | 'load', task: string, sourceId: string): string {
+  return `${unit}.${task}.${sourceId}`;
+}
+
+/** Job ids make re-enqueueing the same work a no-op while the job is still known to Redis. */
+export function chunkJobId(unit: 'dump' | 'load', key: ChunkJob): string {
+  return `${unit}|${key.task}|${key.sourceId}|${Buffer.from(JSON.stringify([key.schema, key.table])).toString('base64url')}|${key.index}`;
+}
+
+export const CHUNK_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2_000 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** Registry of dynamic queues, read by every processor to know which workers to run. */
+export const ACTIVE_QUEUES_KEY = 'dmq:queues';
+
+export interface ActiveQueue {
+  concurrency: number;
+}
+
+export function queueCache(connection: Redis) {
+  const queues = new Map<string, Queue>();
+  const options = { connection: connection as ConnectionOptions, prefix: QUEUE_PREFIX };
+  return {
+    get(name: string): Queue {
+      let queue = queues.get(name);
+      if (!queue) {
+        queue = new Queue(name, options);
+        queues.set(name, queue);
+      }
+      return queue;
+    },
+    async activate(name: string, concurrency: number): Promise<Queue> {
+      const queue = this.get(name);
+      await queue.setGlobalConcurrency(concurrency);
+      await connection.hset(ACTIVE_QUEUES_KEY, name, JSON.stringify({ concurrency } satisfies ActiveQueue));
+      return queue;
+    },
+    async deactivate(name: string): Promise<void> {
+      await connection.hdel(ACTIVE_QUEUES_KEY, name);
+      const queue = this.get(name);
+      await queue.obliterate({ force: true });
+      queues.delete(name);
+      await queue.close();
+    },
+    all(): Queue[] {
+      return [...queues.values()];
+    },
+    async close(): Promise<void> {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      queues.clear();
+    },
+  };
+}
+
+export type QueueCache = ReturnType<typeof queueCache>;
+
+export async function listActiveQueues(redis: Redis): Promise<Map<string, ActiveQueue>> {
+  const all = await redis.hgetall(ACTIVE_QUEUES_KEY);
+  return new Map(Object.entries(all).map(([name, json]) => [name, JSON.parse(json) as ActiveQueue]));
+}

@@ -1,0 +1,153 @@
+import type { Redis } from 'ioredis';
+import type { SourceConfig, TaskConfig } from '../config/types.js';
+import { serializeSourceForStore, sourceFromStore } from '../config/source.js';
+import { serializeTaskForStore, taskFromStore } from '../config/task.js';
+import { DmqError, type ErrorRecord } from '../errors.js';
+
+/**
+ * Registered sources and submitted tasks, and each task's stage, kept in Redis (AOF on in
+ * production). Progress facts live on the target; this is what to do and how it went.
+ * Passwords are stored DM-encrypted, never in clear.
+ */
+export type TaskStage = 'New' | 'Running' | 'Paused' | 'Stopped' | 'Finished';
+export type TaskUnit = 'Check' | 'Dump' | 'Load' | 'Sync';
+
+export interface SourceTaskState {
+  stage: TaskStage;
+  unit: TaskUnit;
+  /** How the copy reads the source: dmq never takes a global lock. */
+  consistency?: string;
+  unitStartedAt?: number;
+  error?: ErrorRecord;
+}
+
+export interface TaskState {
+  stage: TaskStage;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+  error?: ErrorRecord;
+  sources: Record<string, SourceTaskState>;
+}
+
+const SOURCES = 'dmq:sources';
+const TASKS = 'dmq:tasks';
+const stateKey = (task: string) => `dmq:task:${task}:state`;
+const precheckKey = (task: string) => `dmq:task:${task}:precheck`;
+
+export function registry(redis: Redis) {
+  // WATCH belongs to the connection: updates from this process take turns on it, and WATCH
+  // guards against other processes.
+  let stateTurn: Promise<unknown> = Promise.resolve();
+
+  async function watchedUpdate(name: string, change: (state: TaskState) => void): Promise<TaskState | undefined> {
+    for (;;) {
+      await redis.watch(stateKey(name));
+      const json = await redis.get(stateKey(name));
+      if (json === null) {
+        await redis.unwatch();
+        return undefined;
+      }
+      const state = JSON.parse(json) as TaskState;
+      change(state);
+      state.updatedAt = Date.now();
+      const result = await redis.multi().set(stateKey(name), JSON.stringify(state)).exec();
+      if (result !== null) return state;
+    }
+  }
+
+  return {
+    async putSource(source: SourceConfig, options: { replace: boolean }): Promise<void> {
+      const json = JSON.stringify(serializeSourceForStore(source));
+      if (options.replace) {
+        await redis.hset(SOURCES, source.sourceId, json);
+        return;
+      }
+      const created = await redis.hsetnx(SOURCES, source.sourceId, json);
+      if (created === 0) {
+        throw new DmqError('SOURCE_EXISTS', `source "${source.sourceId}" is already registered`, {
+          where: 'source-id',
+          workaround: 'stop it first (`dmq operate-source stop <file>`) or choose another source-id',
+        });
+      }
+    },
+
+    async getSource(sourceId: string): Promise<SourceConfig | undefined> {
+      const json = await redis.hget(SOURCES, sourceId);
+      return json === null ? undefined : sourceFromStore(JSON.parse(json));
+    },
+
+    async listSources(): Promise<SourceConfig[]> {
+      const all = await redis.hgetall(SOURCES);
+      return Object.keys(all).sort().map((id) => sourceFromStore(JSON.parse(all[id]!)));
+    },
+
+    async deleteSource(sourceId: string): Promise<boolean> {
+      return (await redis.hdel(SOURCES, sourceId)) === 1;
+    },
+
+    async createTask(task: TaskConfig): Promise<void> {
+      const created = await redis.hsetnx(TASKS, task.name, JSON.stringify(serializeTaskForStore(task)));
+      if (created === 0) {
+        throw new DmqError('TASK_EXISTS', `task "${task.name}" already exists`, {
+          where: 'name',
+          workaround: 'query it with `dmq query-status`, remove it with `dmq stop-task`, or start it again with `start-task --remove-meta`',
+        });
+      }
+      const now = Date.now();
+      const state: TaskState = {
+        stage: 'Running',
+        createdAt: now,
+        updatedAt: now,
+        sources: Object.fromEntries(task.instances.map((i) => [i.sourceId, { stage: 'Running', unit: 'Check', unitStartedAt: now }])),
+      };
+      await redis.set(stateKey(task.name), JSON.stringify(state));
+    },
+
+    async getTask(name: string): Promise<TaskConfig | undefined> {
+      const json = await redis.hget(TASKS, name);
+      return json === null ? undefined : taskFromStore(JSON.parse(json));
+    },
+
+    async requireTask(name: string): Promise<TaskConfig> {
+      const task = await this.getTask(name);
+      if (!task) {
+        throw new DmqError('TASK_NOT_FOUND', `task "${name}" does not exist`, {
+          workaround: 'list tasks with `dmq query-status`; start one with `dmq start-task task.yaml`',
+        });
+      }
+      return task;
+    },
+
+    async listTaskNames(): Promise<string[]> {
+      return (await redis.hkeys(TASKS)).sort();
+    },
+
+    async deleteTask(name: string): Promise<void> {
+      await redis.multi().hdel(TASKS, name).del(stateKey(name)).del(precheckKey(name)).exec();
+    },
+
+    async getState(name: string): Promise<TaskState | undefined> {
+      const json = await redis.get(stateKey(name));
+      return json === null ? undefined : (JSON.parse(json) as TaskState);
+    },
+
+    /** Read-modify-write of a task's state; jobs finishing at once never lose each other's update. */
+    updateState(name: string, change: (state: TaskState) => void): Promise<TaskState | undefined> {
+      const turn = stateTurn.then(() => watchedUpdate(name, change));
+      stateTurn = turn.catch(() => undefined);
+      return turn;
+    },
+
+    async putPrecheck(name: string, result: unknown): Promise<void> {
+      await redis.set(precheckKey(name), JSON.stringify(result));
+    },
+
+    async getPrecheck(name: string): Promise<unknown> {
+      const json = await redis.get(precheckKey(name));
+      return json === null ? undefined : JSON.parse(json);
+    },
+  };
+}
+
+export type Registry = ReturnType<typeof registry>;
