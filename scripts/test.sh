@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's test command (npm test, CI). Arguments pick test files; none means all of them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+echo "test: type-checking src, test, bench and scripts"
+npx tsc -p tsconfig.test.json --noEmit
+# Scenario tests spawn bin/dmq.js, which runs dist/.
+echo "test: building dist/"
+npm run build --silent
+exec node --import tsx test/harness/launch.ts "$@"

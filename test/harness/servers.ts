@@ -1,0 +1,113 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startMariadb, type MariadbServer } from './mariadb.js';
+import { removeNow, removeOnExit } from './proc.js';
+import { startRedis, type RedisServer } from './redis.js';
+
+export { startMariadb, type MariadbOptions, type MariadbServer } from './mariadb.js';
+export { startRedis, type RedisOptions, type RedisServer } from './redis.js';
+
+/** The examples' source.yaml files carry this password, DM-encrypted. */
+export const UPSTREAM_PASSWORD = '123456';
+
+export interface MariadbMember {
+  /** Also the member's directory inside the stack dir. */
+  name: string;
+  serverId: number;
+  binlog: boolean;
+  rootPassword: string;
+}
+
+export const UPSTREAMS: readonly [MariadbMember, MariadbMember] = [
+  { name: 'upstream-1', serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD },
+  { name: 'upstream-2', serverId: 2, binlog: true, rootPassword: UPSTREAM_PASSWORD },
+];
+export const TARGET: MariadbMember = { name: 'target', serverId: 3, binlog: false, rootPassword: '' };
+export const REDIS_DIR = 'redis';
+
+export interface StackPorts {
+  redis: number;
+  upstreams: [number, number];
+  target: number;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/**
+ * What tests need of a running stack, as plain JSON (the file DMQ_TEST_STACK names holds it).
+ * Endpoints hold exactly what mysql2 and DM's `from` take, so they can be passed on as they are.
+ */
+export interface StackInfo {
+  dir: string;
+  redis: { port: number; url: string };
+  upstreams: [Endpoint, Endpoint];
+  target: Endpoint;
+}
+
+export interface Stack {
+  dir: string;
+  redis: RedisServer;
+  upstreams: [MariadbServer, MariadbServer];
+  target: MariadbServer;
+  /** Variables for a dmq process that should use this stack. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Kept after stop; without it the stack lives in a temp dir removed on stop or exit. */
+  dir?: string;
+  fixedPorts?: StackPorts;
+}
+
+export function startMember(stackDir: string, member: MariadbMember, port?: number, daemon = false) {
+  return startMariadb({ ...member, dir: join(stackDir, member.name), port, daemon });
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const temp = options.dir === undefined;
+  const dir = options.dir === undefined ? await mkdtemp(join(tmpdir(), 'dmq-stack-')) : resolve(options.dir);
+  if (temp) removeOnExit(dir);
+  const ports = options.fixedPorts;
+  const started = await Promise.allSettled([
+    startRedis({ dir: join(dir, REDIS_DIR), port: ports?.redis }),
+    startMember(dir, UPSTREAMS[0], ports?.upstreams[0]),
+    startMember(dir, UPSTREAMS[1], ports?.upstreams[1]),
+    startMember(dir, TARGET, ports?.target),
+  ]);
+  const [redis, upstream1, upstream2, target] = started;
+  if (redis.status === 'rejected' || upstream1.status === 'rejected' || upstream2.status === 'rejected' || target.status === 'rejected') {
+    await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)));
+    if (temp) await removeNow(dir);
+    const reasons = started.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
+    throw new Error(`test stack in ${dir} did not start:\n${reasons.join('\n')}`);
+  }
+  const servers = [redis.value, upstream1.value, upstream2.value, target.value];
+  return {
+    dir,
+    redis: redis.value,
+    upstreams: [upstream1.value, upstream2.value],
+    target: target.value,
+    env: { REDIS_URL: redis.value.url },
+    async stop() {
+      await Promise.all(servers.map((server) => server.stop()));
+      if (temp) await removeNow(dir);
+    },
+  };
+}
+
+export function stackInfo(stack: Stack): StackInfo {
+  const mariadb = ({ host, port, user, password }: MariadbServer): Endpoint => ({ host, port, user, password });
+  return {
+    dir: stack.dir,
+    redis: { port: stack.redis.port, url: stack.redis.url },
+    upstreams: [mariadb(stack.upstreams[0]), mariadb(stack.upstreams[1])],
+    target: mariadb(stack.target),
+  };
+}
