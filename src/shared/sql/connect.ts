@@ -80,7 +80,16 @@ export async function openConnection(endpoint: DbEndpoint, options: ConnectOptio
   } catch (err) {
     throw describeConnectError(err, endpoint, options.label);
   }
-  for (const statement of sessionStatements(options)) await conn.query(statement);
+  try {
+    for (const statement of sessionStatements(options)) await conn.query(statement);
+  } catch (err) {
+    conn.destroy();
+    throw new DmqError('CONFIG_INVALID', `${options.label}: cannot set session variables: ${(err as Error).message}`, {
+      cause: err,
+      where: `${options.label} session`,
+      workaround: 'remove or fix the variable in target-database.session',
+    });
+  }
   return conn;
 }
 

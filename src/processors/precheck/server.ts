@@ -1,0 +1,101 @@
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { quoteId } from '../../shared/sql/quote.js';
+import { parseGrants, parseRoleList, type ParsedGrants } from './grants.js';
+
+export type Flavor = 'mysql' | 'mariadb' | 'aurora' | 'tidb';
+
+export interface ServerVersion {
+  flavor: Flavor;
+  /** As the server reports it, e.g. `8.0.28`, `10.11.6-MariaDB-log`; Aurora adds its own release. */
+  text: string;
+  major: number;
+  minor: number;
+}
+
+export function serverVersion(variables: Map<string, string>): ServerVersion {
+  const version = variables.get('version') ?? '';
+  const aurora = variables.get('aurora_version');
+  const [, major = '0', minor = '0'] = /^(\d+)\.(\d+)/.exec(version) ?? [];
+  const flavor: Flavor = /mariadb/i.test(version) ? 'mariadb'
+    : /tidb/i.test(version) ? 'tidb'
+    : aurora !== undefined ? 'aurora'
+    : 'mysql';
+  const text = aurora !== undefined ? `${version} (Aurora ${aurora})` : version;
+  return { flavor, text, major: Number(major), minor: Number(minor) };
+}
+
+/** Global variables by lower-case name; a variable the server lacks is simply absent. */
+export async function readVariables(conn: Connection, names: string[]): Promise<Map<string, string>> {
+  const [rows] = await conn.query<RowDataPacket[]>('SHOW GLOBAL VARIABLES WHERE Variable_name IN (?)', [names]);
+  return new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), String(r.Value)]));
+}
+
+export async function readStatusNumber(conn: Connection, name: string): Promise<number | undefined> {
+  const [rows] = await conn.query<RowDataPacket[]>('SHOW GLOBAL STATUS WHERE Variable_name = ?', [name]);
+  return rows[0] === undefined ? undefined : Number(rows[0].Value);
+}
+
+export interface SessionGrants extends ParsedGrants {
+  /** `'dm'@'%'`, ready to paste into the GRANT statement a message suggests. */
+  account: string;
+  /** Why the privileges shown may be incomplete, for the check's extra text. */
+  notes: string[];
+}
+
+async function showGrants(conn: Connection, sql: string): Promise<string[]> {
+  const [rows] = await conn.query<RowDataPacket[]>(sql);
+  return rows.map((r) => String(Object.values(r)[0]));
+}
+
+function accountText(currentUser: string): string {
+  const at = currentUser.lastIndexOf('@');
+  const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  return at === -1 ? quote(currentUser) : `${quote(currentUser.slice(0, at))}@${quote(currentUser.slice(at + 1))}`;
+}
+
+/**
+ * The privileges of this session. MariaDB's SHOW GRANTS already includes the active role's grants;
+ * MySQL 8 and TiDB list role grants only by name, so their active roles are expanded with USING.
+ */
+export async function readSessionGrants(conn: Connection, flavor: Flavor): Promise<SessionGrants> {
+  const [userRows] = await conn.query<RowDataPacket[]>('SELECT CURRENT_USER() AS u');
+  const account = accountText(String(userRows[0]?.u ?? ''));
+  const lines = await showGrants(conn, 'SHOW GRANTS');
+  const parsed = parseGrants(lines);
+  const notes: string[] = [];
+  if (parsed.roles.length === 0 || flavor === 'mariadb') return { ...parsed, account, notes };
+
+  try {
+    const [roleRows] = await conn.query<RowDataPacket[]>('SELECT CURRENT_ROLE() AS r');
+    const active = parseRoleList(String(roleRows[0]?.r ?? 'NONE'));
+    if (active === undefined || active.length === 0) {
+      notes.push('roles are granted but none is active at login, so their privileges do not count (SET DEFAULT ROLE ALL TO the user)');
+      return { ...parsed, account, notes };
+    }
+    const using = active.map((r) => (r.host === undefined ? quoteId(r.role) : `${quoteId(r.role)}@${quoteId(r.host)}`));
+    const expanded = parseGrants(await showGrants(conn, `SHOW GRANTS FOR CURRENT_USER() USING ${using.join(', ')}`));
+    return { ...expanded, account, notes };
+  } catch (err) {
+    notes.push(`could not read the privileges of granted roles (${(err as Error).message}); only direct grants were counted`);
+    return { ...parsed, account, notes };
+  }
+}
+
+export interface BinlogFilters {
+  doDbs: string[];
+  ignoreDbs: string[];
+}
+
+/** binlog_do_db / binlog_ignore_db as the running server applies them; empty when binlog is off. */
+export async function readBinlogFilters(conn: Connection): Promise<BinlogFilters> {
+  let rows: RowDataPacket[];
+  try {
+    [rows] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+  } catch (err) {
+    // MySQL 8.4 removed SHOW MASTER STATUS in favour of SHOW BINARY LOG STATUS.
+    if ((err as { code?: string }).code !== 'ER_PARSE_ERROR') throw err;
+    [rows] = await conn.query<RowDataPacket[]>('SHOW BINARY LOG STATUS');
+  }
+  const split = (v: unknown) => String(v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return { doDbs: split(rows[0]?.Binlog_Do_DB), ignoreDbs: split(rows[0]?.Binlog_Ignore_DB) };
+}
