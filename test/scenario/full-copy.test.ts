@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { getStack, resetDatabases } from '../harness/stack.js';
+import { compareMerged } from '../support/compare.js';
+import { runCli, startDmq, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { ALL_TYPES_TABLE, allTypesRows, execSql, exampleFiles } from '../support/fixtures.js';
+
+let dmq: DmqServer;
+
+before(async () => {
+  await resetDatabases();
+  dmq = await startDmq();
+});
+
+after(async () => {
+  await dmq?.stop();
+});
+
+test('the seed task in full mode merges test_db.test_table of two upstreams, every type exact', async () => {
+  const stack = await getStack();
+  for (const [i, upstream] of stack.upstreams.entries()) {
+    await execSql(upstream, [
+      "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
+      'CREATE DATABASE test_db',
+      ALL_TYPES_TABLE,
+      ...allTypesRows(i * 1_000_000),
+      // Tables the block-allow list and -T leave out must not reach the target.
+      'CREATE TABLE test_db.other (id INT PRIMARY KEY)',
+      'INSERT INTO test_db.other VALUES (1)',
+    ]);
+  }
+  const files = await exampleFiles({ taskMode: 'full' });
+
+  const created = await runCli(dmq.addr, ['operate-source', 'create', ...files.sources]);
+  assert.equal(created.code, 0, created.stdout + created.stderr);
+  assert.deepEqual((created.json.sources as { source: string }[]).map((s) => s.source), ['mysql-replica-01', 'mysql-replica-02']);
+
+  const started = await runCli(dmq.addr, ['start-task', files.task]);
+  assert.equal(started.code, 0, started.stdout + started.stderr);
+
+  const status = await waitForStatus(dmq.addr, 'test', (s) => s.stage === 'Finished' || s.stage === 'Paused');
+  assert.equal(status.stage, 'Finished', JSON.stringify(status, null, 2));
+  for (const source of status.sources) {
+    const sub = source.subTaskStatus[0]!;
+    assert.equal(sub.stage, 'Finished');
+    assert.equal(sub.unit, 'Load');
+    assert.equal(sub.load.finishedRows, 4);
+  }
+
+  const { expected, actual } = await compareMerged(
+    stack.upstreams.map((server) => ({ server, schema: 'test_db', table: 'test_table' })),
+    { server: stack.target, schema: 'test_db', table: 'test_table' },
+  );
+  assert.equal(actual.length, 8);
+  assert.deepEqual(actual, expected);
+
+  const cliStatus = await runCli(dmq.addr, ['query-status', 'test']);
+  assert.equal(cliStatus.code, 0);
+  assert.equal(cliStatus.json.stage, 'Finished');
+  const list = await runCli(dmq.addr, ['query-status']);
+  assert.deepEqual(list.json.tasks, [{ taskName: 'test', taskStatus: 'Finished', sources: ['mysql-replica-01', 'mysql-replica-02'] }]);
+});

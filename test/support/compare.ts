@@ -1,0 +1,43 @@
+import mysql from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
+import { qualify, quoteId } from '../../src/shared/sql/quote.js';
+import type { Endpoint } from '../harness/servers.js';
+
+/**
+ * Each column as text that differs whenever the stored value differs: raw bytes in hex for
+ * everything, except FLOAT (the server prints 6 digits; widened to DOUBLE it prints them all)
+ * and BIT (as its integer).
+ */
+function exactExpression(column: { name: string; type: string }): string {
+  const id = quoteId(column.name);
+  if (column.type === 'float') return `CAST(${id} + 0E0 AS CHAR)`;
+  if (column.type === 'bit') return `CAST(${id} + 0 AS CHAR)`;
+  return `HEX(CAST(${id} AS BINARY))`;
+}
+
+export async function exactRows(server: Endpoint, schema: string, table: string): Promise<string[]> {
+  const conn = await mysql.createConnection({ ...server, timezone: 'Z' });
+  try {
+    await conn.query("SET time_zone = '+00:00'");
+    const [cols] = await conn.query<RowDataPacket[]>(
+      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      [schema, table],
+    );
+    if (cols.length === 0) throw new Error(`${qualify(schema, table)} does not exist on ${server.port}`);
+    const select = cols.map((c) => `IFNULL(${exactExpression({ name: String(c.name), type: String(c.type) })}, '<NULL>')`).join(', ');
+    const [rows] = await conn.query<RowDataPacket[]>({ sql: `SELECT ${select} FROM ${qualify(schema, table)}`, rowsAsArray: true });
+    return (rows as unknown as string[][]).map((r) => r.join('|')).sort();
+  } finally {
+    await conn.end();
+  }
+}
+
+/** The union of the source tables' rows, compared row by row with the target table's. */
+export async function compareMerged(
+  sources: { server: Endpoint; schema: string; table: string }[],
+  target: { server: Endpoint; schema: string; table: string },
+): Promise<{ expected: string[]; actual: string[] }> {
+  const expected = (await Promise.all(sources.map((s) => exactRows(s.server, s.schema, s.table)))).flat().sort();
+  const actual = await exactRows(target.server, target.schema, target.table);
+  return { expected, actual };
+}

@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort } from '../harness/ports.js';
+import { getStack } from '../harness/stack.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/dmq.js');
+
+export interface DmqServer {
+  port: number;
+  addr: string;
+  dumpDir: string;
+  child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr. */
+  output(): string;
+  /** SIGKILL: no cleanup, as a crashed host. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitForHealth(addr: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`dmq serve exited with ${child.exitCode}:\n${output()}`);
+    try {
+      const res = await fetch(`http://${addr}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`dmq serve did not become healthy on ${addr}:\n${output()}`);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+}
+
+/** Start `dmq serve` (the built bin/dmq.js) against the test stack. */
+export async function startDmq(options: { port?: number; dumpDir?: string; env?: Record<string, string> } = {}): Promise<DmqServer> {
+  const stack = await getStack();
+  const port = options.port ?? (await freePort());
+  const dumpDir = options.dumpDir ?? (await mkdtemp(join(tmpdir(), 'dmq-dump-')));
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: { ...process.env, REDIS_URL: stack.redis.url, DMQ_PORT: String(port), DMQ_HOST: '127.0.0.1', DMQ_DUMP_DIR: dumpDir, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const addr = `127.0.0.1:${port}`;
+  await waitForHealth(addr, child, () => out);
+  return {
+    port,
+    addr,
+    dumpDir,
+    child,
+    output: () => out,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited(child);
+    },
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: Record<string, unknown>;
+}
+
+/** Run the dmq CLI against a server, as a user would. */
+export function runCli(addr: string, args: string[]): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, '--master-addr', addr, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(stdout) as Record<string, unknown>;
+      } catch {
+        // left empty: the test asserts on stdout/stderr instead
+      }
+      resolvePromise({ code: code ?? -1, stdout, stderr, json });
+    });
+  });
+}
+
+interface SubTask {
+  stage: string;
+  unit: string;
+  result: { errors: { Message: string; Workaround: string }[] } | null;
+  load: { finishedRows: number; completedChunks: number };
+  dump: { totalChunks: number; completedChunks: number };
+}
+
+export interface TaskStatus {
+  stage: string;
+  sources: { sourceStatus: { source: string }; subTaskStatus: SubTask[] }[];
+}
+
+export async function taskStatus(addr: string, task: string): Promise<TaskStatus> {
+  const res = await fetch(`http://${addr}/api/v1/tasks/${encodeURIComponent(task)}/status`);
+  if (!res.ok) throw new Error(`status of ${task}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as TaskStatus;
+}
+
+/** Poll until `done(status)`; fail with the last status if it does not come in time. */
+export async function waitForStatus(
+  addr: string,
+  task: string,
+  done: (s: TaskStatus) => boolean,
+  timeoutMs = 120_000,
+): Promise<TaskStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: TaskStatus | undefined;
+  while (Date.now() < deadline) {
+    last = await taskStatus(addr, task);
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`task ${task} did not reach the expected state in ${timeoutMs} ms; last status:\n${JSON.stringify(last, null, 2)}`);
+}
