@@ -8,6 +8,10 @@ export type TaskMode = 'full' | 'incremental' | 'all' | 'dump' | 'load';
 export type ShardMode = '' | 'pessimistic' | 'optimistic';
 export type OnDuplicate = 'replace' | 'error' | 'ignore';
 
+/**
+ * PEM contents, not file paths: task/source YAML paths are read when the config is parsed, so
+ * processes on other hosts can connect too. DM OpenAPI bodies carry the contents directly.
+ */
 export interface TlsConfig {
   sslCa?: string;
   sslCert?: string;

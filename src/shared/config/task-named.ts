@@ -1,0 +1,137 @@
+import { BINLOG_EVENT_TYPES } from '../filter/events.js';
+import { compilePattern, compileRegExp } from '../filter/pattern.js';
+import { parseExtraArgs } from './extra-args.js';
+import type { RawBlockAllow, RawFilter, RawLoader, RawMydumper, RawRoute, RawSyncer } from './task-schema.js';
+import type { BlockAllowList, DumperConfig, EventFilterRule, FilterAction, LoaderConfig, RouteRule, SyncerConfig } from './types.js';
+
+/**
+ * The entries of task.yaml's named sections (block-allow-list, routes, filters, mydumpers,
+ * loaders, syncers) → normalized configs with DM's defaults. Problems go to `issues` as
+ * `<path>: <problem>`; patterns and regexps are compiled here so a bad one is reported at its
+ * path when the task is submitted, not when it runs.
+ */
+
+function checkPattern(pattern: string, path: string, caseSensitive: boolean, issues: string[]): void {
+  try {
+    compilePattern(pattern, caseSensitive);
+  } catch (err) {
+    issues.push(`${path}: ${(err as Error).message}`);
+  }
+}
+
+function checkRegExp(source: string, flags: string, path: string, issues: string[]): void {
+  try {
+    compileRegExp(source, flags, source);
+  } catch (err) {
+    issues.push(`${path}: ${(err as Error).message}`);
+  }
+}
+
+export function buildBlockAllow(raw: RawBlockAllow, path: string, caseSensitive: boolean, issues: string[]): BlockAllowList {
+  const tables = (key: 'do-tables' | 'ignore-tables') =>
+    (raw[key] ?? []).map((t, i) => {
+      checkPattern(t['db-name'], `${path}.${key}[${i}].db-name`, caseSensitive, issues);
+      checkPattern(t['tbl-name'], `${path}.${key}[${i}].tbl-name`, caseSensitive, issues);
+      return { dbName: t['db-name'], tblName: t['tbl-name'] };
+    });
+  const dbs = (key: 'do-dbs' | 'ignore-dbs') =>
+    (raw[key] ?? []).map((db, i) => {
+      checkPattern(db, `${path}.${key}[${i}]`, caseSensitive, issues);
+      return db;
+    });
+  return { doDbs: dbs('do-dbs'), ignoreDbs: dbs('ignore-dbs'), doTables: tables('do-tables'), ignoreTables: tables('ignore-tables') };
+}
+
+export function buildRoute(name: string, raw: RawRoute, path: string, caseSensitive: boolean, issues: string[]): RouteRule {
+  const rule: RouteRule = { name, schemaPattern: raw['schema-pattern'], targetSchema: raw['target-schema'] ?? '' };
+  checkPattern(rule.schemaPattern, `${path}.schema-pattern`, caseSensitive, issues);
+  if (raw['table-pattern']) {
+    rule.tablePattern = raw['table-pattern'];
+    checkPattern(rule.tablePattern, `${path}.table-pattern`, caseSensitive, issues);
+  }
+  if (raw['target-table']) {
+    rule.targetTable = raw['target-table'];
+    if (!rule.tablePattern) issues.push(`${path}.target-table: needs a table-pattern (a rule without one renames whole schemas)`);
+  }
+  const flags = caseSensitive ? '' : 'i';
+  const table = raw['extract-table'];
+  if (table) {
+    rule.extractTable = { tableRegexp: table['table-regexp'], targetColumn: table['target-column'] };
+    checkRegExp(table['table-regexp'], flags, `${path}.extract-table.table-regexp`, issues);
+  }
+  const schema = raw['extract-schema'];
+  if (schema) {
+    rule.extractSchema = { schemaRegexp: schema['schema-regexp'], targetColumn: schema['target-column'] };
+    checkRegExp(schema['schema-regexp'], flags, `${path}.extract-schema.schema-regexp`, issues);
+  }
+  const source = raw['extract-source'];
+  if (source) {
+    rule.extractSource = { sourceRegexp: source['source-regexp'], targetColumn: source['target-column'] };
+    checkRegExp(source['source-regexp'], flags, `${path}.extract-source.source-regexp`, issues);
+  }
+  return rule;
+}
+
+const ACTIONS: FilterAction[] = ['Do', 'Ignore', 'Error'];
+
+export function buildFilter(name: string, raw: RawFilter, path: string, caseSensitive: boolean, issues: string[]): EventFilterRule {
+  const action = ACTIONS.find((a) => a.toLowerCase() === raw.action.toLowerCase());
+  if (!action) issues.push(`${path}.action: expected one of Do, Ignore, Error, got ${JSON.stringify(raw.action)}`);
+  const events = (raw.events ?? []).map((event, i) => {
+    const normalized = event.trim().toLowerCase().replace(/\s+/g, ' ');
+    if (!BINLOG_EVENT_TYPES.has(normalized)) {
+      issues.push(`${path}.events[${i}]: unknown event ${JSON.stringify(event)}; expected one of ${[...BINLOG_EVENT_TYPES].join(', ')}`);
+    }
+    return normalized;
+  });
+  const sqlPattern = raw['sql-pattern'] ?? [];
+  // DM matches sql-pattern case-insensitively whatever case-sensitive says.
+  sqlPattern.forEach((re, i) => checkRegExp(re, 'i', `${path}.sql-pattern[${i}]`, issues));
+  const rule: EventFilterRule = { name, schemaPattern: raw['schema-pattern'], events, sqlPattern, action: action ?? 'Do' };
+  checkPattern(rule.schemaPattern, `${path}.schema-pattern`, caseSensitive, issues);
+  if (raw['table-pattern']) {
+    rule.tablePattern = raw['table-pattern'];
+    checkPattern(rule.tablePattern, `${path}.table-pattern`, caseSensitive, issues);
+  }
+  return rule;
+}
+
+const DEFAULT_THREADS = 4;
+
+export function buildDumper(raw: RawMydumper, path: string, issues: string[]): DumperConfig {
+  const extraArgs = raw['extra-args'] ?? '';
+  const args = parseExtraArgs(extraArgs, `${path}.extra-args`, issues);
+  // An explicit field wins over the same setting buried in extra-args.
+  const dumper: DumperConfig = {
+    threads: raw.threads ?? args.threads ?? DEFAULT_THREADS,
+    rows: raw.rows ?? args.rows ?? 0,
+    extraArgs,
+    onlyDbs: args.onlyDbs,
+    onlyTables: args.onlyTables,
+    noLocks: args.noLocks,
+  };
+  if (raw['chunk-filesize'] !== undefined) dumper.chunkFilesize = raw['chunk-filesize'];
+  return dumper;
+}
+
+export function buildLoader(raw: RawLoader, path: string, issues: string[]): LoaderConfig {
+  const logical = raw['on-duplicate-logical'];
+  const legacy = raw['on-duplicate'];
+  if (logical !== undefined && legacy !== undefined && logical !== legacy) {
+    issues.push(`${path}.on-duplicate: conflicts with on-duplicate-logical (on-duplicate is its old name; keep one)`);
+  }
+  const loader: LoaderConfig = { poolSize: raw['pool-size'] ?? 16, onDuplicate: logical ?? legacy ?? 'replace' };
+  if (raw.dir !== undefined && raw.dir !== '') loader.dir = raw.dir;
+  return loader;
+}
+
+export function buildSyncer(raw: RawSyncer): SyncerConfig {
+  return {
+    workerCount: raw['worker-count'] ?? 16,
+    batch: raw.batch ?? 100,
+    safeMode: raw['safe-mode'] ?? false,
+    safeModeDuration: raw['safe-mode-duration'] ?? '60s',
+    compact: raw.compact ?? false,
+    multipleRows: raw['multiple-rows'] ?? false,
+  };
+}

@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import { IGNORED_SECURITY, securitySchema } from './security.js';
+import {
+  describeEmptyOnly,
+  describeIgnored,
+  emptyOnlyShape,
+  flag,
+  ignoredShape,
+  list,
+  namedMap,
+  nonEmptyText,
+  nonNegativeInt,
+  oneOf,
+  port,
+  positiveInt,
+  strict,
+  text,
+  type IgnoredKey,
+} from './fields.js';
+
+/**
+ * The shape of DM's task.yaml (kebab-case keys, as DM writes them). Only shape and types here;
+ * cross-references, defaults and extra-args live in ./task.ts.
+ */
+
+const IGNORED_TOP = {
+  'enable-heartbeat': 'deprecated in DM; dmq measures lag from binlog event timestamps',
+  'heartbeat-update-interval': 'deprecated in DM; dmq measures lag from binlog event timestamps',
+  'heartbeat-report-interval': 'deprecated in DM; dmq measures lag from binlog event timestamps',
+  'remove-meta': 'deprecated in DM; use `dmq start-task --remove-meta`',
+  'strict-optimistic-shard-mode': 'DM optimistic-mode option; dmq applies shard-mode as written',
+  collation_compatible: 'DM option for adding collations to CREATE statements; dmq uses DM\'s default (loose)',
+  'online-ddl-scheme': 'deprecated in DM (replaced by online-ddl)',
+  'shadow-table-rules': 'custom online-DDL table names are not supported; gh-ost/pt-osc default names apply',
+  'trash-table-rules': 'custom online-DDL table names are not supported; gh-ost/pt-osc default names apply',
+  'status-schema': 'DM 1.0 key; dmq keeps its state in meta-schema',
+  'ansi-quotes': 'deprecated in DM',
+  'enable-ansi-quotes': 'deprecated in DM',
+  experimental: 'DM experimental switches (async-checkpoint-flush); dmq checkpoints in the same transaction as the data',
+  validators: 'DM\'s continuous validator is not implemented; it never changes what is migrated',
+};
+
+const EMPTY_ONLY_TOP = {
+  'column-mappings': 'column mapping rewrites values (deprecated in DM)',
+  'expression-filter': 'expression filters drop rows by SQL expression',
+};
+
+const IGNORED_INSTANCE = {
+  'validator-config-name': 'DM\'s continuous validator is not implemented',
+};
+
+const EMPTY_ONLY_INSTANCE = {
+  'column-mapping-rules': 'column mapping rewrites values (deprecated in DM)',
+  'expression-filters': 'expression filters drop rows by SQL expression',
+};
+
+const IGNORED_TARGET = {
+  'max-allowed-packet': 'deprecated in DM; the driver negotiates it',
+};
+
+const IGNORED_MYDUMPER = {
+  'mydumper-path': 'dmq has no dumper binary',
+  'statement-size': 'dmq writes chunk files, not INSERT statements',
+  'skip-tz-utc': 'dmq always reads and writes TIMESTAMP values in UTC',
+};
+
+const EMPTY_ONLY_MYDUMPER = {
+  where: 'dmq copies whole tables; narrow with block-allow-list instead',
+};
+
+const IGNORED_LOADER = {
+  'import-mode': 'dmq always loads logically (batched INSERT/REPLACE)',
+  'on-duplicate-physical': 'physical import mode is not supported',
+  'disk-quota-physical': 'physical import mode is not supported',
+  'checksum-physical': 'physical import mode is not supported',
+  analyze: 'physical import mode is not supported',
+  'range-concurrency': 'physical import mode is not supported',
+  'compress-kv-pairs': 'physical import mode is not supported',
+  'pd-addr': 'physical import mode is not supported',
+  'sorting-dir-physical': 'physical import mode is not supported',
+};
+
+const IGNORED_SYNCER = {
+  'meta-file': 'deprecated in DM',
+  'queue-size': 'dmq bounds its backlog in Redis instead',
+  'checkpoint-flush-interval': 'dmq checkpoints in the same transaction as each batch',
+  'max-retry': 'deprecated in DM',
+  'auto-fix-gtid': 'deprecated in DM',
+  'enable-gtid': 'set enable-gtid in source.yaml',
+  'disable-detect': 'deprecated in DM',
+  'enable-ansi-quotes': 'deprecated in DM',
+};
+
+/** Every DM task.yaml key dmq accepts without acting on it, with the reason. */
+export const ACCEPTED_IGNORED_TASK_KEYS: readonly IgnoredKey[] = [
+  ...describeIgnored('', IGNORED_TOP),
+  ...describeEmptyOnly('', EMPTY_ONLY_TOP),
+  ...describeIgnored('target-database.', IGNORED_TARGET),
+  ...describeIgnored('target-database.security.', IGNORED_SECURITY),
+  ...describeIgnored('mysql-instances[].', IGNORED_INSTANCE),
+  ...describeEmptyOnly('mysql-instances[].', EMPTY_ONLY_INSTANCE),
+  ...describeIgnored('mydumpers.<name>.', IGNORED_MYDUMPER),
+  ...describeEmptyOnly('mydumpers.<name>.', EMPTY_ONLY_MYDUMPER),
+  ...describeIgnored('loaders.<name>.', IGNORED_LOADER),
+  ...describeIgnored('syncers.<name>.', IGNORED_SYNCER),
+];
+
+const MEGABYTES_ERROR = 'expected a size in MB, such as 64';
+
+// DM declares chunk-filesize as a string ("64"); plain numbers are as common in the wild.
+const megabytes = z.preprocess(
+  (v) => (typeof v === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(v) ? Number(v) : v),
+  z.number({ error: MEGABYTES_ERROR }).positive({ error: MEGABYTES_ERROR }),
+);
+
+const mydumperSchema = strict(
+  {
+    threads: positiveInt().optional(),
+    'chunk-filesize': megabytes.optional(),
+    rows: nonNegativeInt().optional(),
+    'extra-args': text().optional(),
+  },
+  { ...ignoredShape(IGNORED_MYDUMPER), ...emptyOnlyShape(EMPTY_ONLY_MYDUMPER) },
+);
+
+const onDuplicate = oneOf(['replace', 'error', 'ignore']);
+
+const loaderSchema = strict(
+  {
+    'pool-size': positiveInt().optional(),
+    dir: text().optional(),
+    'on-duplicate-logical': onDuplicate.optional(),
+    'on-duplicate': onDuplicate.optional(),
+  },
+  ignoredShape(IGNORED_LOADER),
+);
+
+const DURATION_ERROR = 'expected a Go duration such as "60s" or "1m30s"';
+const GO_DURATION = /^(?:0|(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$/;
+
+const syncerSchema = strict(
+  {
+    'worker-count': positiveInt().optional(),
+    batch: positiveInt().optional(),
+    'safe-mode': flag().optional(),
+    'safe-mode-duration': z.string({ error: DURATION_ERROR }).regex(GO_DURATION, { error: DURATION_ERROR }).optional(),
+    compact: flag().optional(),
+    'multiple-rows': flag().optional(),
+  },
+  ignoredShape(IGNORED_SYNCER),
+);
+
+const tableRuleSchema = strict({ 'db-name': nonEmptyText(), 'tbl-name': nonEmptyText() });
+
+const blockAllowSchema = strict({
+  'do-dbs': list(nonEmptyText()).optional(),
+  'ignore-dbs': list(nonEmptyText()).optional(),
+  'do-tables': list(tableRuleSchema).optional(),
+  'ignore-tables': list(tableRuleSchema).optional(),
+});
+
+const routeSchema = strict({
+  'schema-pattern': nonEmptyText(),
+  'table-pattern': text().optional(),
+  'target-schema': text().optional(),
+  'target-table': text().optional(),
+  'extract-table': strict({ 'table-regexp': nonEmptyText(), 'target-column': nonEmptyText() }).optional(),
+  'extract-schema': strict({ 'schema-regexp': nonEmptyText(), 'target-column': nonEmptyText() }).optional(),
+  'extract-source': strict({ 'source-regexp': nonEmptyText(), 'target-column': nonEmptyText() }).optional(),
+});
+
+const filterSchema = strict({
+  'schema-pattern': nonEmptyText(),
+  'table-pattern': text().optional(),
+  events: list(nonEmptyText()).optional(),
+  'sql-pattern': list(nonEmptyText()).optional(),
+  action: nonEmptyText(),
+});
+
+const metaSchema = strict({
+  'binlog-name': text().optional(),
+  'binlog-pos': nonNegativeInt().optional(),
+  'binlog-gtid': text().optional(),
+});
+
+const ruleNames = list(nonEmptyText());
+
+const instanceSchema = strict(
+  {
+    'source-id': nonEmptyText(),
+    meta: metaSchema.optional(),
+    'route-rules': ruleNames.optional(),
+    'filter-rules': ruleNames.optional(),
+    'block-allow-list': nonEmptyText().optional(),
+    'black-white-list': nonEmptyText().optional(),
+    'mydumper-config-name': nonEmptyText().optional(),
+    mydumper: mydumperSchema.optional(),
+    'mydumper-thread': positiveInt().optional(),
+    'loader-config-name': nonEmptyText().optional(),
+    loader: loaderSchema.optional(),
+    'loader-thread': positiveInt().optional(),
+    'syncer-config-name': nonEmptyText().optional(),
+    syncer: syncerSchema.optional(),
+    'syncer-thread': positiveInt().optional(),
+  },
+  { ...ignoredShape(IGNORED_INSTANCE), ...emptyOnlyShape(EMPTY_ONLY_INSTANCE) },
+);
+
+const sessionValue = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' });
+
+const targetSchema = strict(
+  {
+    host: nonEmptyText(),
+    port: port().optional(),
+    user: nonEmptyText(),
+    password: text().optional(),
+    session: z.record(z.string(), sessionValue, { error: 'expected a mapping of session variables' }).optional(),
+    security: securitySchema.optional(),
+  },
+  ignoredShape(IGNORED_TARGET),
+);
+
+export const taskSchema = strict(
+  {
+    name: nonEmptyText(),
+    'task-mode': oneOf(['full', 'incremental', 'all', 'dump', 'load']),
+    'shard-mode': oneOf(['', 'pessimistic', 'optimistic']).optional(),
+    'is-sharding': flag().optional(),
+    'meta-schema': nonEmptyText().optional(),
+    timezone: text().optional(),
+    'case-sensitive': flag().optional(),
+    'online-ddl': flag().optional(),
+    'clean-dump-file': flag().optional(),
+    'ignore-checking-items': z
+      .union([z.string(), z.array(z.string())], { error: 'expected a list of check item names, or "all"' })
+      .optional(),
+    'target-database': targetSchema,
+    'mysql-instances': list(instanceSchema).min(1, { error: 'needs at least one instance' }),
+    'block-allow-list': namedMap(blockAllowSchema).optional(),
+    'black-white-list': namedMap(blockAllowSchema).optional(),
+    routes: namedMap(routeSchema).optional(),
+    filters: namedMap(filterSchema).optional(),
+    mydumpers: namedMap(mydumperSchema).optional(),
+    loaders: namedMap(loaderSchema).optional(),
+    syncers: namedMap(syncerSchema).optional(),
+  },
+  { ...ignoredShape(IGNORED_TOP), ...emptyOnlyShape(EMPTY_ONLY_TOP) },
+);
+
+export type RawTask = z.output<typeof taskSchema>;
+export type RawInstance = RawTask['mysql-instances'][number];
+export type RawMydumper = z.output<typeof mydumperSchema>;
+export type RawLoader = z.output<typeof loaderSchema>;
+export type RawSyncer = z.output<typeof syncerSchema>;
+export type RawBlockAllow = z.output<typeof blockAllowSchema>;
+export type RawRoute = z.output<typeof routeSchema>;
+export type RawFilter = z.output<typeof filterSchema>;

@@ -1,0 +1,55 @@
+/**
+ * The event names DM's binlog event filter accepts in `filters.<name>.events`, lower-case with
+ * single spaces (how task parsing normalizes them).
+ */
+export const BINLOG_EVENT_TYPES: ReadonlySet<string> = new Set([
+  // groups
+  'all',
+  'all dml',
+  'all ddl',
+  'none',
+  'none dml',
+  'none ddl',
+  'incompatible ddl changes',
+  // DML
+  'insert',
+  'update',
+  'delete',
+  // DDL
+  'create database',
+  'drop database',
+  'alter database',
+  'create table',
+  'drop table',
+  'truncate table',
+  'rename table',
+  'alter table',
+  'create index',
+  'drop index',
+  'create view',
+  'drop view',
+  'add table partition',
+  'drop table partition',
+  'truncate table partition',
+  // kinds of ALTER that DM can tell apart (its "incompatible ddl changes")
+  'value range decrease',
+  'precision decrease',
+  'modify column',
+  'rename column',
+  'rename index',
+  'drop column',
+  'drop primary key',
+  'drop unique key',
+  'modify default value',
+  'modify constraint',
+  'modify columns order',
+  'modify charset',
+  'modify collation',
+  'remove auto increment',
+  'modify storage engine',
+  'reorganize partition',
+  'rebuild partition',
+  'coalesce partition',
+  'split partition',
+  'exchange partition',
+]);

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import {
+  ACCEPTED_IGNORED_SOURCE_KEYS,
+  parseSourceObject,
+  parseSourceYaml,
+  serializeSourceForStore,
+  sourceFromStore,
+} from '../../src/shared/config/source.js';
+import type { SourceConfig } from '../../src/shared/config/types.js';
+import { DmqError } from '../../src/shared/errors.js';
+
+const example = (file: string) => readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8');
+
+function configError(fn: () => unknown): DmqError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof DmqError, `expected a DmqError, got ${String(err)}`);
+    assert.equal(err.code, 'CONFIG_INVALID', err.message);
+    return err;
+  }
+  assert.fail('expected a config error');
+}
+
+describe('source.yaml', () => {
+  const examples: [string, SourceConfig][] = [
+    ['source-01.yaml', { sourceId: 'mysql-replica-01', enableGtid: false, enableRelay: false, from: { host: '127.0.0.1', port: 3307, user: 'root', password: '123456' } }],
+    ['source-02.yaml', { sourceId: 'mysql-replica-02', enableGtid: false, enableRelay: false, from: { host: '127.0.0.1', port: 3308, user: 'root', password: '123456' } }],
+  ];
+  for (const [file, expected] of examples) {
+    test(`examples/${file} parses, password decrypted`, () => assert.deepEqual(parseSourceYaml(example(file)), expected));
+  }
+
+  test('all DM fields, defaults and accepted-and-ignored keys', () => {
+    const yaml = [
+      'source-id: aurora-1',
+      'server-id: 101',
+      'flavor: MariaDB',
+      'enable-gtid: true',
+      'enable-relay: true',
+      'relay-dir: ./relay_log',
+      'relay-binlog-name: mysql-bin.000001',
+      'case-sensitive: false',
+      'purge: {interval: 3600, expires: 0, remain-space: 15}',
+      'checker: {check-enable: true}',
+      'filters: []',
+      'from:',
+      '  host: db.example.com',
+      '  user: dm',
+      '  password: plain-pw',
+      '  max-allowed-packet: 67108864',
+      '',
+    ].join('\n');
+    assert.deepEqual(parseSourceYaml(yaml), {
+      sourceId: 'aurora-1',
+      serverId: 101,
+      flavor: 'mariadb',
+      enableGtid: true,
+      enableRelay: true,
+      from: { host: 'db.example.com', port: 3306, user: 'dm', password: 'plain-pw' },
+    });
+  });
+
+  test('the ignored-key list documents every level', () => {
+    const keys = ACCEPTED_IGNORED_SOURCE_KEYS.map((k) => k.key);
+    for (const key of ['relay-dir', 'relay-binlog-name', 'relay-binlog-gtid', 'purge', 'checker', 'case-sensitive', 'filters', 'from.security.cert-allowed-cn', '(OpenAPI) purge']) {
+      assert.ok(keys.includes(key), key);
+    }
+  });
+
+  const errors: { name: string; input: unknown; expect: string[] }[] = [
+    { name: 'source-id missing', input: { from: { host: 'h', user: 'u' } }, expect: ['source-id: required'] },
+    { name: 'from missing', input: { 'source-id': 's1' }, expect: ['from: required'] },
+    {
+      name: 'source-id dmq cannot use, and why',
+      input: { 'source-id': 'mysql replica', from: { host: 'h', user: 'u' } },
+      expect: ['source-id: "mysql replica" must be 1 to 64 letters, digits, "_" or "-" (dmq uses source ids in queue names)'],
+    },
+    { name: 'bad flavor', input: { 'source-id': 's1', flavor: 'oracle', from: { host: 'h', user: 'u' } }, expect: ['flavor: expected "mysql" or "mariadb", got "oracle"'] },
+    { name: 'bad port', input: { 'source-id': 's1', from: { host: 'h', user: 'u', port: 70000 } }, expect: ['from.port: expected a port number (1-65535), got 70000'] },
+    { name: 'unknown nested key', input: { 'source-id': 's1', from: { host: 'h', user: 'u', pass: 'x' } }, expect: ['unknown field "pass" at from; allowed: host, port, user, password, security'] },
+    {
+      name: 'source-level filters would change the data',
+      input: { 'source-id': 's1', from: { host: 'h', user: 'u' }, filters: [{ 'schema-pattern': '*', events: ['drop table'], action: 'Ignore' }] },
+      expect: ['filters: not supported by dmq'],
+    },
+    { name: 'OpenAPI body with a missing field', input: { source_name: 's1', host: 'h' }, expect: ['user: required'] },
+    { name: 'wrapped OpenAPI body, paths under source', input: { source: { source_name: 's1', host: 'h', user: 'u', port: 'x' } }, expect: ['source.port: expected a port number'] },
+  ];
+  for (const c of errors) {
+    test(`error: ${c.name}`, () => {
+      const err = configError(() => parseSourceObject(c.input));
+      for (const e of c.expect) assert.ok(err.message.includes(e), `expected ${JSON.stringify(e)} in:\n${err.message}`);
+    });
+  }
+
+  test('multiple problems are listed together', () => {
+    const err = configError(() => parseSourceYaml('source-id: s1\nflavor: x\nfrom: {host: h, port: 0}\n'));
+    assert.match(err.message, /flavor: expected/);
+    assert.match(err.message, /from\.port: expected/);
+    assert.match(err.message, /from\.user: required/);
+  });
+});
+
+describe('DM OpenAPI source bodies', () => {
+  const openApi = {
+    source_name: 'mysql-01',
+    host: '127.0.0.1',
+    port: 3306,
+    user: 'root',
+    password: 'VjX8cEeTX+qcvZ3bPaO4h0C80pe/1aU=',
+    enable_gtid: true,
+    enable: true,
+    security: { ssl_ca_content: 'CA', ssl_cert_content: 'CERT', ssl_key_content: 'KEY', cert_allowed_cn: ['x'] },
+    purge: { interval: 3600, expires: 0, remain_space: 15 },
+    relay_config: { enable_relay: true, relay_binlog_name: 'mysql-bin.000002', relay_binlog_gtid: '', relay_dir: './relay_log' },
+  };
+  const expected: SourceConfig = {
+    sourceId: 'mysql-01',
+    enableGtid: true,
+    enableRelay: true,
+    from: { host: '127.0.0.1', port: 3306, user: 'root', password: '123456', security: { sslCa: 'CA', sslCert: 'CERT', sslKey: 'KEY' } },
+  };
+
+  test('a bare OpenAPI source maps to the same config', () => assert.deepEqual(parseSourceObject(openApi), expected));
+  test('a { source, worker_name } request body', () => assert.deepEqual(parseSourceObject({ source: openApi, worker_name: 'worker-1' }), expected));
+  test('null security (as JSON clients send) is no TLS', () => {
+    const parsed = parseSourceObject({ source_name: 's2', host: 'h', user: 'u', security: null });
+    assert.equal(parsed.from.security, undefined);
+    assert.equal(parsed.from.port, 3306);
+    assert.equal(parsed.from.password, '');
+  });
+});
+
+describe('source store round trip', () => {
+  test('password and TLS key are encrypted in the stored copy and restored', () => {
+    const source = parseSourceObject({ source_name: 's1', host: 'h', user: 'u', password: 'pw-123', security: { ssl_key_content: 'PRIVATE KEY' } });
+    const stored = JSON.parse(JSON.stringify(serializeSourceForStore(source)));
+    const text = JSON.stringify(stored);
+    assert.ok(!text.includes('pw-123'));
+    assert.ok(!text.includes('PRIVATE KEY'));
+    assert.deepEqual(sourceFromStore(stored), source);
+  });
+});
