@@ -10,7 +10,8 @@ import {
   type ServerVersion,
   type SessionGrants,
 } from './server.js';
-import { migratedTables, readTableFacts, type TableFacts } from './tables.js';
+import { migratedTables } from '../../shared/filter/migrated-tables.js';
+import { readTableFacts, type TableFacts } from './tables.js';
 
 /**
  * What the checks ask of one server, each read at most once: several checks share a read, and one

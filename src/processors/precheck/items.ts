@@ -5,7 +5,7 @@ import type { SourceFacts } from './facts.js';
 import { hasPrivilege } from './grants.js';
 import type { CheckError } from './result.js';
 import type { BinlogFilters, ServerVersion } from './server.js';
-import { describeFilters } from './tables.js';
+import { describeFilters } from '../../shared/filter/migrated-tables.js';
 
 export interface SourceContext {
   task: TaskConfig;

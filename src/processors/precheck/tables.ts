@@ -1,30 +1,5 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import type { InstanceConfig, TableRef } from '../../shared/config/types.js';
-import { listTables } from '../../shared/sql/catalog.js';
-import { makeTableFilter } from '../../shared/filter/block-allow.js';
-
-export async function migratedTables(conn: Connection, instance: InstanceConfig, caseSensitive: boolean): Promise<TableRef[]> {
-  const filter = makeTableFilter(instance.blockAllowList, {
-    caseSensitive,
-    onlyDbs: instance.mydumper.onlyDbs,
-    onlyTables: instance.mydumper.onlyTables,
-  });
-  return (await listTables(conn)).filter((t) => filter.table(t.schema, t.table));
-}
-
-/** What the filters were, for a message that explains why nothing matched. */
-export function describeFilters(instance: InstanceConfig): string {
-  const parts: string[] = [];
-  const list = instance.blockAllowList;
-  const tables = (rules: { dbName: string; tblName: string }[]) => rules.map((r) => `${r.dbName}.${r.tblName}`).join(', ');
-  if (list?.doDbs.length) parts.push(`do-dbs: ${list.doDbs.join(', ')}`);
-  if (list?.ignoreDbs.length) parts.push(`ignore-dbs: ${list.ignoreDbs.join(', ')}`);
-  if (list?.doTables.length) parts.push(`do-tables: ${tables(list.doTables)}`);
-  if (list?.ignoreTables.length) parts.push(`ignore-tables: ${tables(list.ignoreTables)}`);
-  if (instance.mydumper.onlyDbs.length) parts.push(`mydumper -B: ${instance.mydumper.onlyDbs.join(', ')}`);
-  if (instance.mydumper.onlyTables.length) parts.push(`mydumper -T: ${instance.mydumper.onlyTables.join(', ')}`);
-  return parts.length === 0 ? 'no block-allow list or mydumper filter' : parts.join('; ');
-}
+import type { TableRef } from '../../shared/config/types.js';
 
 export interface ColumnFacts {
   name: string;

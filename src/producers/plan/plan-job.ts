@@ -11,7 +11,7 @@ import { readBinlogPosition } from '../../shared/sql/binlog-position.js';
 import { describeTable } from '../../shared/sql/catalog.js';
 import { withConnection } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
-import { describeFilters, migratedTables } from '../../processors/precheck/tables.js';
+import { describeFilters, migratedTables } from '../../shared/filter/migrated-tables.js';
 import { requireSource, taskMeta, type ProcessorContext } from '../../processors/context.js';
 import { settleCopyProgress } from '../../processors/copy/completion.js';
 import { enqueueChunkWork } from './enqueue.js';

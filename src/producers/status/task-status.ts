@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRecord } from '../../shared/checkpoint/copy-checkpoint.js';
 import type { ErrorRecord } from '../../shared/errors.js';
+import type { PrecheckResult } from '../../processors/precheck/result.js';
 import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
 import { taskMeta, type ProcessorContext } from '../../processors/context.js';
 
@@ -91,6 +92,13 @@ async function readCopyFacts(ctx: ProcessorContext, task: TaskConfig) {
   }
 }
 
+/** Status shows only the checks that did not pass cleanly; check-task prints them all. */
+function notableChecks(result: unknown) {
+  if (!result) return null;
+  const r = result as PrecheckResult;
+  return { passed: r.passed, results: r.results.filter((c) => c.state !== 'success') };
+}
+
 /** `dmq query-status <task>`: dmctl's shape, one entry per source. */
 export async function taskStatus(ctx: ProcessorContext, task: TaskConfig) {
   const state = await ctx.registry.getState(task.name);
@@ -101,7 +109,7 @@ export async function taskStatus(ctx: ProcessorContext, task: TaskConfig) {
     msg: facts.error ?? '',
     stage: state.stage,
     taskMode: task.taskMode,
-    precheck: await ctx.registry.getPrecheck(task.name),
+    precheck: notableChecks(await ctx.registry.getPrecheck(task.name)),
     sources: task.instances.map((i) => {
       const source = state.sources[i.sourceId] ?? { stage: state.stage, unit: 'Check' as const };
       return {
