@@ -15,7 +15,8 @@ export function targetCreateSql(createSql: string, target: TableRef): string {
       workaround: 'create the target table by hand with a compatible definition and resume the task',
     });
   }
-  return createSql.replace(head, `CREATE TABLE IF NOT EXISTS ${qualify(target.schema, target.table)} (`);
+  // A function, not a string: `$` in a table name must not act as a replacement pattern.
+  return createSql.replace(head, () => `CREATE TABLE IF NOT EXISTS ${qualify(target.schema, target.table)} (`);
 }
 
 /** Per process: tables already ensured, so each chunk load does not repeat the DDL. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 
 /**
@@ -29,12 +30,22 @@ export interface DumpStore {
   removePrefix(prefix: string): Promise<void>;
 }
 
-/** Keys are path-like and safe on any file system and in any bucket, whatever the table names are. */
+/** Longest encoded name part kept as is; file systems allow 255 bytes per name, S3 1024 per key. */
+const MAX_SEGMENT = 96;
+
+/** One path segment, safe on any file system and in any bucket, whatever the name holds. */
+function segment(name: string): string {
+  const encoded = encodeURIComponent(name).replace(/\./g, '%2E').replace(/\*/g, '%2A');
+  if (encoded.length <= MAX_SEGMENT) return encoded;
+  // Long (e.g. CJK) names keep a readable head and a hash that keeps them distinct.
+  return `${encoded.slice(0, MAX_SEGMENT - 17)}~${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+}
+
+/** Keys are path-like: task/source/schema.table/chunk-attempt.sql. */
 export function chunkFileKey(parts: { task: string; sourceId: string; schema: string; table: string; index: number; attempt: string }): string {
-  const seg = (s: string) => encodeURIComponent(s).replace(/\./g, '%2E').replace(/\*/g, '%2A');
-  return `${seg(parts.task)}/${seg(parts.sourceId)}/${seg(parts.schema)}.${seg(parts.table)}/${String(parts.index).padStart(6, '0')}-${parts.attempt}.sql`;
+  return `${segment(parts.task)}/${segment(parts.sourceId)}/${segment(parts.schema)}.${segment(parts.table)}/${String(parts.index).padStart(6, '0')}-${parts.attempt}.sql`;
 }
 
 export function taskPrefix(task: string): string {
-  return `${encodeURIComponent(task)}/`;
+  return `${segment(task)}/`;
 }
