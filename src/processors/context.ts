@@ -28,6 +28,15 @@ export const TARGET_SESSION: Record<string, string | number> = {
 };
 
 /**
+ * Session settings for reading a source: SHOW CREATE TABLE must quote names with backticks
+ * whatever the server's global sql_mode (ANSI_QUOTES) or sql_quote_show_create say.
+ */
+export const SOURCE_SESSION: Record<string, string | number> = {
+  sql_mode: '',
+  sql_quote_show_create: 1,
+};
+
+/**
  * One pool per task target and per source in each process, sized for the task's
  * concurrency; recreated when the task's config changes (remove-meta restart).
  */
@@ -55,7 +64,7 @@ export function poolCache() {
       const instance = task.instances.find((i) => i.sourceId === source.sourceId);
       const size = (instance?.mydumper.threads ?? 4) + 1;
       return get(`source:${task.name}:${source.sourceId}`, JSON.stringify([f.host, f.port, f.user, f.password, size]), () =>
-        openPool(f, { label: `source "${source.sourceId}"`, size }));
+        openPool(f, { label: `source "${source.sourceId}"`, size, session: SOURCE_SESSION }));
     },
     async closeTask(task: string): Promise<void> {
       for (const [key, entry] of pools) {

@@ -14,6 +14,8 @@ before(async () => {
 
 after(async () => {
   await dmq?.stop();
+  const stack = await getStack();
+  for (const upstream of stack.upstreams) await execSql(upstream, ['SET GLOBAL sql_mode = DEFAULT', 'SET GLOBAL sql_quote_show_create = ON']);
 });
 
 test('the seed task in full mode merges test_db.test_table of two upstreams, every type exact', async () => {
@@ -28,6 +30,10 @@ test('the seed task in full mode merges test_db.test_table of two upstreams, eve
       'CREATE TABLE test_db.other (id INT PRIMARY KEY)',
       'INSERT INTO test_db.other VALUES (1)',
     ]);
+  }
+  // A source whose global settings change how SHOW CREATE TABLE quotes names.
+  for (const upstream of stack.upstreams) {
+    await execSql(upstream, ["SET GLOBAL sql_mode = 'ANSI_QUOTES,STRICT_TRANS_TABLES'", 'SET GLOBAL sql_quote_show_create = OFF']);
   }
   const files = await exampleFiles({ taskMode: 'full' });
 

@@ -12,7 +12,7 @@ import { describeTable } from '../../shared/sql/catalog.js';
 import { withConnection } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { describeFilters, migratedTables } from '../../shared/filter/migrated-tables.js';
-import { requireSource, taskMeta, type ProcessorContext } from '../../processors/context.js';
+import { SOURCE_SESSION, requireSource, taskMeta, type ProcessorContext } from '../../processors/context.js';
 import { settleCopyProgress } from '../../processors/copy/completion.js';
 import { enqueueChunkWork } from './enqueue.js';
 import { planTable } from './plan-table.js';
@@ -24,7 +24,7 @@ import { planTable } from './plan-table.js';
 export const COPY_CONSISTENCY = 'none (no global lock; per-chunk reads between binlog watermarks)';
 
 async function planSource(task: TaskConfig, instance: InstanceConfig, source: SourceConfig, ctx: ProcessorContext) {
-  return withConnection(source.from, { label: `source "${source.sourceId}"` }, async (conn) => {
+  return withConnection(source.from, { label: `source "${source.sourceId}"`, session: SOURCE_SESSION }, async (conn) => {
     // Read before the first chunk, so everything a chunk might miss is after it in the binlog.
     const low = await readBinlogPosition(conn);
     const tables = await migratedTables(conn, instance, task.caseSensitive);
