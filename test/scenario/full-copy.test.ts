@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
@@ -65,4 +66,44 @@ test('the seed task in full mode merges test_db.test_table of two upstreams, eve
   assert.equal(cliStatus.json.stage, 'Finished');
   const list = await runCli(dmq.addr, ['query-status']);
   assert.deepEqual(list.json.tasks, [{ taskName: 'test', taskStatus: 'Finished', sources: ['mysql-replica-01', 'mysql-replica-02'] }]);
+});
+
+test('a row too large for the source to render in one value is dumped client-side, still exact', async () => {
+  const stack = await getStack();
+  const upstream = stack.upstreams[0];
+  await execSql(upstream, [
+    'CREATE DATABASE big_db',
+    'CREATE TABLE big_db.blobs (id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT CHARACTER SET utf8mb4)',
+    // 750 kB of bytes renders as 1.5 MB of hex, over the 1 MiB max_allowed_packet set below.
+    "INSERT INTO big_db.blobs VALUES (1, REPEAT(X'00FF275C0A', 150000), REPEAT('é\\n😀', 1000)), (2, X'01', 'small'), (3, NULL, NULL)",
+    // And 1.2 MB of text with newlines to escape: QUOTE overflows the same way.
+    "INSERT INTO big_db.blobs VALUES (4, NULL, REPEAT('é\\n', 400000))",
+    'SET GLOBAL max_allowed_packet = 1048576',
+  ]);
+  await execSql(stack.upstreams[1], [
+    'CREATE DATABASE big_db',
+    'CREATE TABLE big_db.blobs (id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT CHARACTER SET utf8mb4)',
+    "INSERT INTO big_db.blobs VALUES (10, X'02', 'the other shard')",
+  ]);
+  try {
+    const files = await exampleFiles({ taskMode: 'full' });
+    const task = (await readFile(files.task, 'utf8'))
+      .replace('name: "test"', 'name: "big"')
+      .replace(/black-white-list:\n  global:\n    do-tables:\n    - db-name: "test_db"\n      tbl-name: "test_table"/, 'black-white-list:\n  global:\n    do-dbs: ["big_db"]')
+      .replace('extra-args: "-B test_db -T test_table"', 'extra-args: ""');
+    await writeFile(files.task, task);
+    const started = await runCli(dmq.addr, ['start-task', files.task]);
+    assert.equal(started.code, 0, started.stdout);
+    const status = await waitForStatus(dmq.addr, 'big', (s) => s.stage === 'Finished' || s.stage === 'Paused');
+    assert.equal(status.stage, 'Finished', JSON.stringify(status, null, 2));
+  } finally {
+    await execSql(upstream, ['SET GLOBAL max_allowed_packet = 67108864']);
+  }
+  const { expected, actual } = await compareMerged(
+    stack.upstreams.map((server) => ({ server, schema: 'big_db', table: 'blobs' })),
+    { server: stack.target, schema: 'big_db', table: 'blobs' },
+  );
+  assert.equal(actual.length, 5);
+  assert.deepEqual(actual, expected);
+  assert.match(dmq.output(), /dumping this chunk client-side/);
 });

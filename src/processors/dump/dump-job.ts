@@ -23,35 +23,75 @@ import { chunkFileKey } from '../../shared/store/dump-store.js';
 import { chunkCondition } from '../../producers/plan/key-range.js';
 import { enqueueLoad } from '../../producers/plan/enqueue.js';
 import { requireSource, taskMeta, type ProcessorContext } from '../context.js';
-import { rowEncoder, selectExpression } from './sql-literal.js';
+import { rowEncoder, selectExpression, serverRowExpression } from './sql-literal.js';
+
+/** Bytes of chunk-file text gathered before one write to the store (rows are ~100 bytes). */
+const WRITE_BYTES = 256 * 1024;
+
+/**
+ * `server`: the source renders each row's line (fast). `client`: dmq renders it from raw
+ * column bytes, for chunks holding a row whose rendered line exceeds the source's
+ * max_allowed_packet.
+ */
+export type RenderMode = 'server' | 'client';
+
+class RowTooLargeForServer extends Error {}
 
 /** The SELECT that reads exactly one chunk, in key order so files are reproducible. */
-export function chunkQuery(table: TableRecord, chunk: ChunkRecord): { sql: string; params: unknown[] } {
+export function chunkQuery(table: TableRecord, chunk: ChunkRecord, mode: RenderMode): { sql: string; params: unknown[] } {
   const where = chunkCondition(table.splitKey, chunk);
   const order = table.splitKey.length > 0 ? ` ORDER BY ${table.splitKey.map(quoteId).join(', ')}` : '';
+  const select = mode === 'server' ? serverRowExpression(table.columns) : table.columns.map(selectExpression).join(', ');
   return {
-    sql: `SELECT ${table.columns.map(selectExpression).join(', ')} FROM ${qualify(table.schema, table.table)} WHERE ${where.sql}${order}`,
+    sql: `SELECT ${select} FROM ${qualify(table.schema, table.table)} WHERE ${where.sql}${order}`,
     params: where.params,
   };
 }
 
-async function streamChunk(pool: Pool, table: TableRecord, chunk: ChunkRecord, writable: Writable): Promise<number> {
+function lineWriter(mode: RenderMode, table: TableRecord, onRow: () => void): Transform {
+  const encode = rowEncoder(table.columns);
+  const newline = Buffer.from('\n');
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const add = (bytes: Buffer) => {
+    pending.push(bytes);
+    pendingBytes += bytes.length;
+  };
+  const take = () => {
+    const out = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    return out;
+  };
+  return new Transform({
+    writableObjectMode: true,
+    transform(row: (Buffer | null)[], _enc, done) {
+      onRow();
+      if (mode === 'client') {
+        add(Buffer.from(encode(row)));
+      } else {
+        const line = row[0];
+        if (line === null || line === undefined) return done(new RowTooLargeForServer());
+        add(line);
+        add(newline);
+      }
+      done(null, pendingBytes >= WRITE_BYTES ? take() : undefined);
+    },
+    flush(done) {
+      done(null, pendingBytes > 0 ? take() : undefined);
+    },
+  });
+}
+
+async function streamChunk(pool: Pool, table: TableRecord, chunk: ChunkRecord, mode: RenderMode, writable: Writable): Promise<number> {
   const conn = await pool.getConnection();
   let rows = 0;
   let broken = false;
   try {
-    const { sql, params } = chunkQuery(table, chunk);
-    const encode = rowEncoder(table.columns);
+    const { sql, params } = chunkQuery(table, chunk, mode);
     const callbackConn = conn.connection as unknown as CallbackConnection;
     const source = callbackConn.query({ sql, values: params, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 1000 });
-    const toLines = new Transform({
-      writableObjectMode: true,
-      transform(row: (Buffer | null)[], _enc, done) {
-        rows += 1;
-        done(null, encode(row));
-      },
-    });
-    await pipeline(source, toLines, writable);
+    await pipeline(source, lineWriter(mode, table, () => (rows += 1)), writable);
     return rows;
   } catch (err) {
     // A half-read result leaves the connection mid-protocol: never hand it back to the pool.
@@ -61,6 +101,25 @@ async function streamChunk(pool: Pool, table: TableRecord, chunk: ChunkRecord, w
   } finally {
     if (!broken) conn.release();
   }
+}
+
+/** Dump one chunk into a new file; the server renders rows unless one is too large for it. */
+async function dumpToFile(ctx: ProcessorContext, pool: Pool, table: TableRecord, chunk: ChunkRecord, fileKey: string) {
+  for (const mode of ['server', 'client'] as const) {
+    const writer = await ctx.store.create(fileKey);
+    try {
+      const rows = await streamChunk(pool, table, chunk, mode, writer.stream);
+      return { rows, bytes: await writer.commit() };
+    } catch (err) {
+      await writer.abort();
+      if (!(err instanceof RowTooLargeForServer)) throw err;
+      ctx.log.info(
+        { source: chunk.sourceId, table: `${chunk.schema}.${chunk.table}`, chunk: chunk.index },
+        'a rendered row exceeds the source max_allowed_packet; dumping this chunk client-side',
+      );
+    }
+  }
+  throw new Error('unreachable: the client-side dump has no row size limit');
 }
 
 export async function handleDumpJob(job: Job<ChunkJob>, ctx: ProcessorContext): Promise<void> {
@@ -75,20 +134,17 @@ export async function handleDumpJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
     if (!table) throw new DmqError('DUMP_FAILED', `${chunkLabel(key)}: no plan recorded`, { where: chunkLabel(key) });
     const source = await requireSource(ctx, task, key.sourceId);
     const fileKey = chunkFileKey({ ...key, attempt: randomBytes(4).toString('hex') });
-    const writer = await ctx.store.create(fileKey);
-    let rows: number;
-    let bytes: number;
+    let result: { rows: number; bytes: number };
     try {
-      rows = await streamChunk(ctx.pools.source(task, source), table, chunk, writer.stream);
-      bytes = await writer.commit();
+      result = await dumpToFile(ctx, ctx.pools.source(task, source), table, chunk, fileKey);
     } catch (err) {
-      await writer.abort();
       throw new DmqError('DUMP_FAILED', `${chunkLabel(key)}: ${(err as Error).message}`, {
         cause: err,
         where: chunkLabel(key),
         workaround: `check that source "${key.sourceId}" is reachable and the dump user may SELECT the table; the chunk is retried`,
       });
     }
+    const { rows, bytes } = result;
     const won = await markChunkDumped(target, meta, key, { fileKey, bytes, rows });
     if (!won) {
       // Another attempt of this chunk finished first; its file is the one loads read.

@@ -3,8 +3,10 @@ import { quoteId } from '../../shared/sql/quote.js';
 
 /**
  * Chunk files hold rows as SQL value tuples, one per line: `(1,'a',X'00ff',NULL)`. The load
- * joins lines into multi-row INSERTs without parsing them, so every value is rendered here,
- * once, in a form the target reads back to the identical value.
+ * joins lines into multi-row INSERTs without parsing them, so every value is rendered once, in
+ * a form the target reads back to the identical value: by the source server itself
+ * (`serverRowExpression`, the fast path), or here from raw column bytes (`rowEncoder`, for
+ * rows too large for the server to render as one value).
  */
 
 /**
@@ -29,6 +31,25 @@ const BINARY_TYPES = new Set([
   'geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon',
   'geometrycollection', 'geomcollection',
 ]);
+
+/**
+ * One SELECT expression that renders a whole row as its tuple line, so the source does in C
+ * what would otherwise cost a JavaScript call per value. Every part is non-NULL by
+ * construction (QUOTE(NULL) is the word NULL), so a NULL row means CONCAT overflowed
+ * max_allowed_packet, never a value. Text goes through utf8mb4 (CONCAT of latin1 and utf8mb4
+ * columns would be an illegal mix); QUOTE leaves newlines raw, and a raw newline would end
+ * the line, so they are escaped after it.
+ */
+export function serverRowExpression(columns: ColumnInfo[]): string {
+  const parts = columns.map((column) => {
+    const value = selectExpression(column);
+    if (NUMERIC_TYPES.has(column.dataType)) return `IFNULL(${value}, 'NULL')`;
+    // IF, not IFNULL: an overflowing HEX is NULL too, and must make the row NULL, not the value.
+    if (BINARY_TYPES.has(column.dataType)) return `IF(${value} IS NULL, 'NULL', CONCAT('X''', HEX(${value}), ''''))`;
+    return `REPLACE(QUOTE(CONVERT(${value} USING utf8mb4)), '\\n', '\\\\n')`;
+  });
+  return `CONCAT('(', ${parts.join(", ',', ")}, ')')`;
+}
 
 const ESCAPES: Record<string, string> = {
   '\0': '\\0',
