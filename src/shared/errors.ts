@@ -13,6 +13,7 @@ export type DmqErrorCode =
   | 'ACCESS_DENIED'
   | 'PRECHECK_FAILED'
   | 'PLAN_FAILED'
+  | 'SPLIT_FAILED'
   | 'DUMP_FAILED'
   | 'LOAD_FAILED'
   | 'DUMP_FILE_MISSING'

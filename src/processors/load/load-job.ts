@@ -1,4 +1,6 @@
 import type { Job } from 'bullmq';
+import type { Pool } from 'mysql2/promise';
+import type { MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import type { OnDuplicate } from '../../shared/config/types.js';
 import { chunkLabel } from '../../shared/chunk.js';
 import { advanceLoadOffset, readChunk, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
@@ -40,7 +42,7 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
     }
     const prefix = `${VERB[instance.loader.onDuplicate]} ${qualify(table.target.schema, table.target.table)} (${table.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES `;
     try {
-      await loadFile(ctx, pool, key, chunk.fileKey, chunk.loadOffset, chunk.fileBytes, prefix);
+      await loadFile(ctx, pool, meta, key, { fileKey: chunk.fileKey, startOffset: chunk.loadOffset, fileBytes: chunk.fileBytes }, prefix);
     } catch (err) {
       if (err instanceof DmqError) throw err;
       throw new DmqError('LOAD_FAILED', `${chunkLabel(key)} into ${qualify(table.target.schema, table.target.table)}: ${(err as Error).message}`, {
@@ -56,16 +58,16 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
   await settleCopyProgress(ctx, task);
 }
 
+/** Write a chunk file from `startOffset` on, one checkpointed transaction at a time. */
 async function loadFile(
   ctx: ProcessorContext,
-  pool: ReturnType<ProcessorContext['pools']['target']>,
+  pool: Pool,
+  meta: MetaTables,
   key: ChunkJob,
-  fileKey: string,
-  startOffset: number,
-  fileBytes: number,
+  file: { fileKey: string; startOffset: number; fileBytes: number },
   prefix: string,
 ): Promise<void> {
-  const meta = taskMeta(await ctx.registry.requireTask(key.task));
+  const { fileKey, startOffset, fileBytes } = file;
   const conn = await pool.getConnection();
   try {
     let from = startOffset;

@@ -1,4 +1,5 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { showMasterStatus } from '../../shared/sql/binlog-position.js';
 import { quoteId } from '../../shared/sql/quote.js';
 import { parseGrants, parseRoleList, type ParsedGrants } from './grants.js';
 
@@ -88,14 +89,7 @@ export interface BinlogFilters {
 
 /** binlog_do_db / binlog_ignore_db as the running server applies them; empty when binlog is off. */
 export async function readBinlogFilters(conn: Connection): Promise<BinlogFilters> {
-  let rows: RowDataPacket[];
-  try {
-    [rows] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
-  } catch (err) {
-    // MySQL 8.4 removed SHOW MASTER STATUS in favour of SHOW BINARY LOG STATUS.
-    if ((err as { code?: string }).code !== 'ER_PARSE_ERROR') throw err;
-    [rows] = await conn.query<RowDataPacket[]>('SHOW BINARY LOG STATUS');
-  }
+  const row = await showMasterStatus(conn);
   const split = (v: unknown) => String(v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  return { doDbs: split(rows[0]?.Binlog_Do_DB), ignoreDbs: split(rows[0]?.Binlog_Ignore_DB) };
+  return { doDbs: split(row?.Binlog_Do_DB), ignoreDbs: split(row?.Binlog_Ignore_DB) };
 }

@@ -39,25 +39,21 @@ async function planSource(task: TaskConfig, instance: InstanceConfig, source: So
     const plans: TablePlan[] = [];
     for (const ref of tables) {
       const info = await describeTable(conn, ref);
-      const plan = await planTableSafely(conn, info, { sourceId: source.sourceId, target: route(ref.schema, ref.table), rowsPerChunk });
+      let plan: TablePlan;
+      try {
+        plan = await planTable(conn, info, { sourceId: source.sourceId, target: route(ref.schema, ref.table), rowsPerChunk });
+      } catch (err) {
+        throw new DmqError('SPLIT_FAILED', `cannot split ${tableLabel(info)} of source "${source.sourceId}" into chunks: ${(err as Error).message}`, {
+          cause: err,
+          where: tableLabel(info),
+          workaround: 'check that the dump user may SELECT the table; the plan is retried',
+        });
+      }
       plans.push(plan);
       ctx.log.debug({ task: task.name, source: source.sourceId, table: tableLabel(ref), chunks: plan.chunks.length, split: plan.splitKind }, 'table planned');
     }
     return { low, plans };
   });
-}
-
-async function planTableSafely(...args: Parameters<typeof planTable>) {
-  try {
-    return await planTable(...args);
-  } catch (err) {
-    const info = args[1];
-    throw new DmqError('PLAN_FAILED', `cannot split ${tableLabel(info)} into chunks: ${(err as Error).message}`, {
-      cause: err,
-      where: tableLabel(info),
-      workaround: 'check that the dump user may SELECT the table; a table without a usable key is copied as one chunk',
-    });
-  }
 }
 
 export async function handlePlanJob(job: Job<PlanJob>, ctx: ProcessorContext): Promise<void> {

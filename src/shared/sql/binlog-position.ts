@@ -7,17 +7,22 @@ export async function isMariadb(conn: Queryable): Promise<boolean> {
   return /mariadb/i.test(String(rows[0]?.v ?? ''));
 }
 
-/** Where the server's binlog stands now, or null when binary logging is off. */
-export async function readBinlogPosition(conn: Queryable): Promise<BinlogPosition | null> {
-  let rows: RowDataPacket[];
+/** The row of SHOW MASTER STATUS, or undefined when binary logging is off. */
+export async function showMasterStatus(conn: Queryable): Promise<RowDataPacket | undefined> {
   try {
-    [rows] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+    const [rows] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+    return rows[0];
   } catch (err) {
     // MySQL 8.4 removed SHOW MASTER STATUS in favour of this spelling.
     if ((err as { code?: string }).code !== 'ER_PARSE_ERROR') throw err;
-    [rows] = await conn.query<RowDataPacket[]>('SHOW BINARY LOG STATUS');
+    const [rows] = await conn.query<RowDataPacket[]>('SHOW BINARY LOG STATUS');
+    return rows[0];
   }
-  const row = rows[0];
+}
+
+/** Where the server's binlog stands now, or null when binary logging is off. */
+export async function readBinlogPosition(conn: Queryable): Promise<BinlogPosition | null> {
+  const row = await showMasterStatus(conn);
   if (!row) return null;
   let gtid = String(row.Executed_Gtid_Set ?? '').replace(/\s+/g, '');
   if (await isMariadb(conn)) {
