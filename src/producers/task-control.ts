@@ -75,7 +75,12 @@ export async function resumeTask(ctx: ProcessorContext, name: string): Promise<v
       delete s.error;
     }
   });
-  for (const queue of taskQueues(task)) await ctx.queues.get(queue).resume();
+  for (const name of taskQueues(task)) {
+    const queue = ctx.queues.get(name);
+    // A failed job keeps its id, and re-adding that id is a no-op: retry failed chunks instead.
+    await queue.retryJobs({ state: 'failed' });
+    await queue.resume();
+  }
   await enqueuePrecheck(ctx, name);
 }
 

@@ -16,6 +16,7 @@ export type DmqErrorCode =
   | 'SPLIT_FAILED'
   | 'DUMP_FAILED'
   | 'LOAD_FAILED'
+  | 'LOAD_CONFLICT'
   | 'DUMP_FILE_MISSING'
   | 'REDIS_UNAVAILABLE'
   | 'API_UNREACHABLE'

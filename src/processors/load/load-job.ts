@@ -45,11 +45,13 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
       await loadFile(ctx, pool, meta, key, { fileKey: chunk.fileKey, startOffset: chunk.loadOffset, fileBytes: chunk.fileBytes }, prefix);
     } catch (err) {
       if (err instanceof DmqError) throw err;
-      throw new DmqError('LOAD_FAILED', `${chunkLabel(key)} into ${qualify(table.target.schema, table.target.table)}: ${(err as Error).message}`, {
+      const duplicate = (err as { code?: string }).code === 'ER_DUP_ENTRY';
+      // Retrying cannot make a colliding row go away: pause at once and say what to do.
+      throw new DmqError(duplicate ? 'LOAD_CONFLICT' : 'LOAD_FAILED', `${chunkLabel(key)} into ${qualify(table.target.schema, table.target.table)}: ${(err as Error).message}`, {
         cause: err,
         where: chunkLabel(key),
-        workaround: (err as { code?: string }).code === 'ER_DUP_ENTRY'
-          ? 'rows of merged tables collide on a key: set loaders.<name>.on-duplicate-logical to replace or ignore, or add a route extract column'
+        workaround: duplicate
+          ? 'a copied row collides on a key with a row already on the target (or from another shard): remove it from the target, or set loaders.<name>.on-duplicate-logical to replace or ignore; then `dmq resume-task`'
           : 'check the target is reachable and accepts the table; the chunk resumes from its last committed batch',
       });
     }
