@@ -103,7 +103,7 @@ interface SubTask {
   unit: string;
   result: { errors: { Message: string; Workaround: string }[] } | null;
   load: { finishedRows: number; completedChunks: number };
-  dump: { totalChunks: number; completedChunks: number };
+  dump: { totalChunks: number; completedChunks: number; finishedRows: number };
 }
 
 export interface TaskStatus {

@@ -38,6 +38,10 @@ export async function settleCopyProgress(ctx: ProcessorContext, task: TaskConfig
     for (const [id, s] of Object.entries(state.sources)) {
       if (s.stage !== 'Running') continue;
       if (s.unit === 'Dump' && dumped.has(id)) {
+        if (task.taskMode === 'dump') {
+          s.stage = 'Finished';
+          continue;
+        }
         s.unit = 'Load';
         s.unitStartedAt = now;
       }

@@ -21,7 +21,8 @@ import { readBinlogPosition } from '../../shared/sql/binlog-position.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
 import { chunkFileKey } from '../../shared/store/dump-store.js';
 import { chunkCondition } from '../../producers/plan/key-range.js';
-import { enqueueLoad } from '../../producers/plan/enqueue.js';
+import { enqueueLoad, loadsAfterDump } from '../../producers/plan/enqueue.js';
+import { settleCopyProgress } from '../copy/completion.js';
 import { requireSource, taskMeta, type ProcessorContext } from '../context.js';
 import { rowEncoder, selectExpression, serverRowExpression } from './sql-literal.js';
 
@@ -153,8 +154,9 @@ export async function handleDumpJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
       ctx.log.debug({ task: key.task, source: key.sourceId, table: `${key.schema}.${key.table}`, chunk: key.index, rows, bytes }, 'chunk dumped');
     }
   }
-  await enqueueLoad(ctx, key);
+  if (loadsAfterDump(task)) await enqueueLoad(ctx, key);
   await recordHighWatermarkIfDumped(ctx, key);
+  if (!loadsAfterDump(task)) await settleCopyProgress(ctx, task);
 }
 
 /** The position after the last chunk was read: from here on, binlog events are applied plainly. */

@@ -40,6 +40,13 @@ export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ProcessorCon
     return result;
   }
   log.info({ warnings: result.results.filter((r) => r.state === 'warn').map((r) => r.name) }, 'precheck passed');
+  if (task.taskMode === 'incremental') {
+    await pauseTask(ctx, task.name, new DmqError('CONFIG_INVALID', `task "${task.name}": task-mode incremental needs binlog replication, which this version of dmq does not have yet`, {
+      where: 'task-mode',
+      workaround: 'use task-mode: full (or dump / load) with this version',
+    }));
+    return result;
+  }
   await ensureMetaTables(ctx.pools.target(task), taskMeta(task));
   await activateChunkQueues(ctx, task);
   const plan = ctx.queues.get(STATIC_QUEUES.plan);

@@ -19,7 +19,8 @@ export async function enqueueChunkWork(ctx: ProcessorContext, task: TaskConfig, 
   const byUnit = { dump: [] as ChunkJob[], load: [] as ChunkJob[] };
   for (const c of chunks) {
     const job: ChunkJob = { task: task.name, sourceId: c.sourceId, schema: c.schema, table: c.table, index: c.index };
-    byUnit[c.dumped ? 'load' : 'dump'].push(job);
+    if (!c.dumped) byUnit.dump.push(job);
+    else if (loadsAfterDump(task)) byUnit.load.push(job);
   }
   for (const unit of ['dump', 'load'] as const) {
     const bySource = new Map<string, ChunkJob[]>();
@@ -33,6 +34,11 @@ export async function enqueueChunkWork(ctx: ProcessorContext, task: TaskConfig, 
       await queue.addBulk(jobs.map((data) => ({ name: unit, data, opts: { ...CHUNK_JOB_OPTIONS, jobId: chunkJobId(unit, data) } })));
     }
   }
+}
+
+/** `task-mode: dump` stops at the chunk files; every other copying mode loads them. */
+export function loadsAfterDump(task: TaskConfig): boolean {
+  return task.taskMode !== 'dump';
 }
 
 export async function enqueueLoad(ctx: ProcessorContext, job: ChunkJob): Promise<void> {

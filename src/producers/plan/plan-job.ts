@@ -56,6 +56,14 @@ async function planSource(task: TaskConfig, instance: InstanceConfig, source: So
   });
 }
 
+/** `task-mode: load` loads what an earlier `dump` run of the same task left in the dump store. */
+function missingDump(task: TaskConfig, sourceId: string, why: string): DmqError {
+  return new DmqError('PLAN_FAILED', `task "${task.name}" is in load mode, but for source "${sourceId}" ${why}`, {
+    where: 'task-mode',
+    workaround: 'run the task with task-mode: dump first, stop it without --remove-meta, then submit it with task-mode: load; or use task-mode: full',
+  });
+}
+
 export async function handlePlanJob(job: Job<PlanJob>, ctx: ProcessorContext): Promise<void> {
   const { task: taskName, sourceId } = job.data;
   const task = await ctx.registry.requireTask(taskName);
@@ -68,6 +76,7 @@ export async function handlePlanJob(job: Job<PlanJob>, ctx: ProcessorContext): P
   const pool = ctx.pools.target(task);
   await ensureMetaTables(pool, meta);
   const already = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === sourceId);
+  if (!already && task.taskMode === 'load') throw missingDump(task, sourceId, 'no dump of it is recorded');
   if (!already) {
     const { low, plans } = await planSource(task, instance, source, ctx);
     const conn = await pool.getConnection();
@@ -88,6 +97,8 @@ export async function handlePlanJob(job: Job<PlanJob>, ctx: ProcessorContext): P
     }
   });
   const unfinished = await readUnfinishedChunks(pool, meta, sourceId);
+  const undumped = unfinished.filter((c) => !c.dumped).length;
+  if (task.taskMode === 'load' && undumped > 0) throw missingDump(task, sourceId, `${undumped} of its chunks were never dumped`);
   await enqueueChunkWork(ctx, task, unfinished);
   await settleCopyProgress(ctx, task);
 }

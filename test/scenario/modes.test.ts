@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import mysql from 'mysql2/promise';
+import { getStack, resetDatabases } from '../harness/stack.js';
+import { compareMerged } from '../support/compare.js';
+import { runCli, startDmq, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { execSql, exampleFiles } from '../support/fixtures.js';
+
+let dmq: DmqServer;
+
+before(async () => {
+  await resetDatabases();
+  dmq = await startDmq();
+  const files = await exampleFiles();
+  assert.equal((await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
+});
+
+after(async () => {
+  await dmq?.stop();
+});
+
+async function taskFile(mode: string): Promise<string> {
+  const stack = await getStack();
+  const files = await exampleFiles();
+  const path = join(files.dir, `${mode}.yaml`);
+  await writeFile(path, `
+name: stock
+task-mode: ${mode}
+target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }
+mysql-instances:
+  - source-id: mysql-replica-01
+    block-allow-list: stock
+    mydumper: { rows: 500 }
+block-allow-list:
+  stock: { do-dbs: [stock] }
+`);
+  return path;
+}
+
+async function targetHasSchema(name: string): Promise<boolean> {
+  const conn = await mysql.createConnection((await getStack()).target);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = ?', [name]);
+    return Number(rows[0]!.n) > 0;
+  } finally {
+    await conn.end();
+  }
+}
+
+test('load mode without an earlier dump pauses with what to do', async () => {
+  const stack = await getStack();
+  await execSql(stack.upstreams[0], [
+    'CREATE DATABASE stock',
+    'CREATE TABLE stock.parts (id INT PRIMARY KEY, name VARCHAR(30))',
+    "INSERT INTO stock.parts SELECT seq, CONCAT('part ', seq) FROM stock.seq_1_to_3000",
+  ]);
+  assert.equal((await runCli(dmq.addr, ['start-task', await taskFile('load')])).code, 0);
+  const status = await waitForStatus(dmq.addr, 'stock', (s) => s.stage !== 'Running', 60_000);
+  assert.equal(status.stage, 'Paused');
+  const error = status.sources[0]!.subTaskStatus[0]!.result!.errors[0]!;
+  assert.match(error.Message, /load mode.*no dump of it is recorded/);
+  assert.match(error.Workaround, /task-mode: dump first/);
+  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'stock'])).code, 0);
+});
+
+test('dump mode leaves chunk files and no rows; load mode of the same task loads them exactly', async () => {
+  const stack = await getStack();
+  assert.equal((await runCli(dmq.addr, ['start-task', await taskFile('dump')])).code, 0);
+  const dumped = await waitForStatus(dmq.addr, 'stock', (s) => s.stage !== 'Running', 60_000);
+  assert.equal(dumped.stage, 'Finished', JSON.stringify(dumped, null, 2));
+  assert.equal(dumped.sources[0]!.subTaskStatus[0]!.dump.finishedRows, 3000);
+  assert.equal(await targetHasSchema('stock'), false, 'dump mode writes no rows to the target');
+  const chunkFiles = (await readdir(dmq.dumpDir, { recursive: true })).filter((f) => String(f).endsWith('.sql'));
+  assert.equal(chunkFiles.length, dumped.sources[0]!.subTaskStatus[0]!.dump.totalChunks);
+
+  // Stopping without --remove-meta keeps the plan and the files for the load run.
+  assert.equal((await runCli(dmq.addr, ['stop-task', 'stock'])).code, 0);
+  assert.equal((await runCli(dmq.addr, ['start-task', await taskFile('load')])).code, 0);
+  const loaded = await waitForStatus(dmq.addr, 'stock', (s) => s.stage !== 'Running', 60_000);
+  assert.equal(loaded.stage, 'Finished', JSON.stringify(loaded, null, 2));
+  const { expected, actual } = await compareMerged(
+    [{ server: stack.upstreams[0], schema: 'stock', table: 'parts' }],
+    { server: stack.target, schema: 'stock', table: 'parts' },
+  );
+  assert.equal(actual.length, 3000);
+  assert.deepEqual(actual, expected);
+});
+
+test('incremental mode says plainly that this version cannot replicate, and copies nothing', async () => {
+  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'stock'])).code, 0);
+  await execSql((await getStack()).target, ['DROP DATABASE IF EXISTS stock']);
+  assert.equal((await runCli(dmq.addr, ['start-task', await taskFile('incremental')])).code, 0);
+  const status = await waitForStatus(dmq.addr, 'stock', (s) => s.stage !== 'Running', 60_000);
+  assert.equal(status.stage, 'Paused');
+  assert.match(status.sources[0]!.subTaskStatus[0]!.result!.errors[0]!.Message, /incremental needs binlog replication/);
+  assert.equal(await targetHasSchema('stock'), false);
+});
