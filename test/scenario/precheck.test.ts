@@ -112,7 +112,7 @@ describe('a user with SELECT on the migrated schema only', () => {
 
   test('passes in mode full, where replication items are not run', async () => {
     const result = await precheck(task('full', [instance('mysql-replica-01')]), [reader()]);
-    for (const name of ['replication_privilege', 'binlog_enable', 'binlog_format', 'binlog_row_image', 'binlog_db', 'server_id']) {
+    for (const name of ['replication_privilege', 'binlog_enable', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'binlog_db', 'server_id']) {
       assert.equal(item(result, name), undefined, name);
     }
     assert.equal(result.passed, true, summarizePrecheck(result));
@@ -134,6 +134,21 @@ test('a user whose privileges come from its default role (MariaDB)', async () =>
   assert.equal(item(result, 'binlog_db')?.state, 'success');
 });
 
+test('binlog_row_metadata other than FULL fails for a replicating mode, with the fix', async () => {
+  const setMetadata = (value: string) =>
+    withConnection(upstreams[0], { label: 'test admin' }, (conn) => conn.query(`SET GLOBAL binlog_row_metadata = ${value}`));
+  await setMetadata('MINIMAL');
+  try {
+    const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);
+    const metadata = item(result, 'binlog_row_metadata')!;
+    assert.equal(metadata.state, 'fail');
+    assert.match(metadata.errors[0]!.shortErr, /binlog_row_metadata is MINIMAL, must be FULL/);
+    assert.match(metadata.instruction ?? '', /binlog_row_metadata=FULL/);
+  } finally {
+    await setMetadata('FULL');
+  }
+});
+
 test('root on a binlog-enabled upstream passes every item', async () => {
   const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);
   assert.deepEqual(states(result), {
@@ -143,6 +158,7 @@ test('root on a binlog-enabled upstream passes every item', async () => {
     'mysql-replica-01:binlog_enable': 'success',
     'mysql-replica-01:binlog_format': 'success',
     'mysql-replica-01:binlog_row_image': 'success',
+    'mysql-replica-01:binlog_row_metadata': 'success',
     'mysql-replica-01:binlog_db': 'success',
     'mysql-replica-01:migrated_tables': 'success',
     'mysql-replica-01:dump_privilege': 'success',

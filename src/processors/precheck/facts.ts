@@ -36,7 +36,7 @@ function once<T>(read: () => Promise<T>): () => Promise<T> {
 }
 
 const VARIABLES = [
-  'version', 'aurora_version', 'server_id', 'log_bin', 'binlog_format', 'binlog_row_image',
+  'version', 'aurora_version', 'server_id', 'log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata',
   'max_connections', 'max_user_connections',
 ];
 

@@ -215,6 +215,9 @@ export const SOURCE_ITEMS: Item<SourceContext>[] = [
   binlogEnable,
   binlogVariable('binlog_format', 'ROW'),
   binlogVariable('binlog_row_image', 'FULL', 'no binlog_row_image on this server (MariaDB before 10.1.6): rows are always logged in full'),
+  // Not a DM item: without column names in the binlog, rows written before an ALTER are decoded
+  // with the columns after it, silently wrong. The variable is dynamic (SET GLOBAL).
+  binlogVariable('binlog_row_metadata', 'FULL', 'no binlog_row_metadata on this server (MySQL 5.7, MariaDB before 10.5): rows after an ALTER TABLE may be decoded with the wrong columns'),
   binlogDb,
   migratedTables,
   dumpPrivilege,
