@@ -1,14 +1,16 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { DmqError } from '../shared/errors.js';
 import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type TaskJob } from '../shared/queue/queues.js';
 import { handlePlanJob } from '../producers/plan/plan-job.js';
+import { startTailerSupervisor } from '../producers/binlog/supervisor.js';
 import { pauseTask } from '../producers/task-control.js';
 import type { ProcessorContext } from './context.js';
+import { handleApplyJob } from './apply/apply-job.js';
 import { handleDumpJob } from './dump/dump-job.js';
 import { handleLoadJob } from './load/load-job.js';
 import { handlePrecheckJob } from './precheck/precheck-job.js';
 
-type Handler = (job: Job, ctx: ProcessorContext) => Promise<unknown>;
+type Handler = (job: Job, ctx: ProcessorContext, token?: string) => Promise<unknown>;
 
 /** Errors that retrying cannot fix: the task pauses at once and says why. */
 const PERMANENT = new Set(['CONFIG_INVALID', 'SOURCE_NOT_FOUND', 'PLAN_FAILED', 'DUMP_FILE_MISSING', 'ACCESS_DENIED', 'LOAD_CONFLICT']);
@@ -22,10 +24,11 @@ const WORKER_TIMING = {
 };
 
 function wrap(handler: Handler, ctx: ProcessorContext) {
-  return async (job: Job<TaskJob>) => {
+  return async (job: Job<TaskJob>, token?: string) => {
     try {
-      return await handler(job, ctx);
+      return await handler(job, ctx, token);
     } catch (err) {
+      if (err instanceof DelayedError) throw err;
       if (err instanceof DmqError && err.code === 'TASK_NOT_FOUND') return undefined;
       const permanent = err instanceof DmqError && PERMANENT.has(err.code);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -44,6 +47,7 @@ function handlerFor(queueName: string): Handler | undefined {
   if (queueName === STATIC_QUEUES.plan) return handlePlanJob as Handler;
   if (queueName.startsWith('dump.')) return handleDumpJob as Handler;
   if (queueName.startsWith('load.')) return handleLoadJob as Handler;
+  if (queueName.startsWith('apply.')) return handleApplyJob as Handler;
   return undefined;
 }
 
@@ -65,6 +69,7 @@ export function startProcessors(ctx: ProcessorContext, options: { pollMs?: numbe
 
   startWorker(STATIC_QUEUES.precheck, 2);
   startWorker(STATIC_QUEUES.plan, 2);
+  const tailers = startTailerSupervisor(ctx);
 
   let stopped = false;
   async function reconcile(): Promise<void> {
@@ -93,6 +98,7 @@ export function startProcessors(ctx: ProcessorContext, options: { pollMs?: numbe
     async close(): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
+      await tailers.close();
       await Promise.all([...workers.values()].map((w) => w.close()));
       workers.clear();
     },

@@ -2,16 +2,14 @@ import type { TaskConfig } from '../shared/config/types.js';
 import { serializeTaskForStore } from '../shared/config/task.js';
 import { dropMetaTables } from '../shared/checkpoint/meta-schema.js';
 import { DmqError, toErrorRecord } from '../shared/errors.js';
-import { STATIC_QUEUES, chunkQueueName, type PrecheckJob } from '../shared/queue/queues.js';
+import { STATIC_QUEUES, type PrecheckJob } from '../shared/queue/queues.js';
+import { taskQueueNames } from './plan/enqueue.js';
 import { taskPrefix } from '../shared/store/dump-store.js';
 import { forgetEnsuredTables } from '../processors/load/target-table.js';
 import { taskMeta, type ProcessorContext } from '../processors/context.js';
 
 const PRECHECK_JOB = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 } as const;
 
-function taskQueues(task: TaskConfig): string[] {
-  return task.instances.flatMap((i) => [chunkQueueName('dump', task.name, i.sourceId), chunkQueueName('load', task.name, i.sourceId)]);
-}
 
 /** Every source the task names must be registered: checked at submit, before anything runs. */
 export async function requireRegisteredSources(ctx: ProcessorContext, task: TaskConfig): Promise<void> {
@@ -55,7 +53,7 @@ export async function checkTask(ctx: ProcessorContext, task: TaskConfig, waitUnt
 
 export async function pauseTask(ctx: ProcessorContext, name: string, error?: unknown): Promise<void> {
   const task = await ctx.registry.requireTask(name);
-  for (const queue of taskQueues(task)) await ctx.queues.get(queue).pause();
+  for (const queue of taskQueueNames(task)) await ctx.queues.get(queue).pause();
   await ctx.registry.updateState(name, (state) => {
     if (state.stage === 'Finished') return;
     state.stage = 'Paused';
@@ -75,7 +73,7 @@ export async function resumeTask(ctx: ProcessorContext, name: string): Promise<v
       delete s.error;
     }
   });
-  for (const name of taskQueues(task)) {
+  for (const name of taskQueueNames(task)) {
     const queue = ctx.queues.get(name);
     // A failed job keeps its id, and re-adding that id is a no-op: retry failed chunks instead.
     await queue.retryJobs({ state: 'failed' });
@@ -86,7 +84,7 @@ export async function resumeTask(ctx: ProcessorContext, name: string): Promise<v
 
 export async function removeTask(ctx: ProcessorContext, name: string, options: { removeMeta: boolean }): Promise<void> {
   const task = await ctx.registry.requireTask(name);
-  for (const queue of taskQueues(task)) await ctx.queues.deactivate(queue);
+  for (const queue of taskQueueNames(task)) await ctx.queues.deactivate(queue);
   await ctx.registry.deleteTask(name);
   if (options.removeMeta) {
     await dropMetaTables(ctx.pools.target(task), taskMeta(task));

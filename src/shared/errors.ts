@@ -17,6 +17,8 @@ export type DmqErrorCode =
   | 'DUMP_FAILED'
   | 'LOAD_FAILED'
   | 'LOAD_CONFLICT'
+  | 'APPLY_FAILED'
+  | 'BINLOG_FAILED'
   | 'DUMP_FILE_MISSING'
   | 'REDIS_UNAVAILABLE'
   | 'API_UNREACHABLE'

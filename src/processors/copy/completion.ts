@@ -51,12 +51,6 @@ export async function settleCopyProgress(ctx: ProcessorContext, task: TaskConfig
         } else {
           s.unit = 'Sync';
           s.unitStartedAt = now;
-          s.stage = 'Paused';
-          s.error = {
-            code: 'INTERNAL',
-            message: `the full copy of source "${id}" is loaded; binlog replication (the Sync unit) is not available in this version of dmq`,
-            workaround: 'use task-mode: full until incremental replication ships; the copy itself is complete and consistent per chunk',
-          };
         }
       }
     }

@@ -1,9 +1,10 @@
 import type { Job } from 'bullmq';
-import type { Pool } from 'mysql2/promise';
-import type { MetaTables } from '../../shared/checkpoint/meta-schema.js';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
+import { startTableSync } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { OnDuplicate } from '../../shared/config/types.js';
 import { chunkLabel } from '../../shared/chunk.js';
-import { advanceLoadOffset, readChunk, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
+import { advanceLoadOffset, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
 import { DmqError } from '../../shared/errors.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
@@ -57,7 +58,23 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
     }
     if (task.cleanDumpFile) await ctx.store.remove(chunk.fileKey);
   }
+  if (task.taskMode === 'all') await handOverToSync(pool, meta, key);
   await settleCopyProgress(ctx, task);
+}
+
+/**
+ * Once every chunk of a table is loaded, its binlog changes may be applied: from the source's
+ * low watermark on, in safe mode up to the high watermark.
+ */
+async function handOverToSync(pool: Pool, meta: MetaTables, key: ChunkJob): Promise<void> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n FROM ${metaName(meta, 'chunks')} WHERE source_id = ? AND schema_name = ? AND table_name = ? AND loaded_at IS NULL`,
+    [key.sourceId, key.schema, key.table],
+  );
+  if (Number(rows[0]?.n) > 0) return;
+  const low = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === key.sourceId)?.low;
+  if (!low) return;
+  await startTableSync(pool, meta, key, { file: low.name, pos: low.pos });
 }
 
 /** Write a chunk file from `startOffset` on, one checkpointed transaction at a time. */

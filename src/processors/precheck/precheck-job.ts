@@ -4,7 +4,7 @@ import { taskFromStore } from '../../shared/config/task.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { DmqError } from '../../shared/errors.js';
 import { STATIC_QUEUES, type PrecheckJob } from '../../shared/queue/queues.js';
-import { activateChunkQueues } from '../../producers/plan/enqueue.js';
+import { activateTaskQueues } from '../../producers/plan/enqueue.js';
 import { pauseTask } from '../../producers/task-control.js';
 import { taskMeta, type ProcessorContext } from '../context.js';
 import { runPrecheck } from './run.js';
@@ -40,15 +40,15 @@ export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ProcessorCon
     return result;
   }
   log.info({ warnings: result.results.filter((r) => r.state === 'warn').map((r) => r.name) }, 'precheck passed');
+  await ensureMetaTables(ctx.pools.target(task), taskMeta(task));
+  await activateTaskQueues(ctx, task);
   if (task.taskMode === 'incremental') {
-    await pauseTask(ctx, task.name, new DmqError('CONFIG_INVALID', `task "${task.name}": task-mode incremental needs binlog replication, which this version of dmq does not have yet`, {
-      where: 'task-mode',
-      workaround: 'use task-mode: full (or dump / load) with this version',
-    }));
+    // No copy: the binlog reader starts from the task's meta position.
+    await ctx.registry.updateState(task.name, (state) => {
+      for (const s of Object.values(state.sources)) if (s.unit === 'Check') Object.assign(s, { unit: 'Sync', unitStartedAt: Date.now() });
+    });
     return result;
   }
-  await ensureMetaTables(ctx.pools.target(task), taskMeta(task));
-  await activateChunkQueues(ctx, task);
   const plan = ctx.queues.get(STATIC_QUEUES.plan);
   await plan.addBulk(task.instances.map((i) => ({
     name: 'plan',

@@ -1,14 +1,33 @@
 import type { TaskConfig } from '../../shared/config/types.js';
 import type { ChunkRecord } from '../../shared/checkpoint/copy-checkpoint.js';
-import { CHUNK_JOB_OPTIONS, chunkJobId, chunkQueueName, type ChunkJob } from '../../shared/queue/queues.js';
+import { CHUNK_JOB_OPTIONS, applyQueueName, chunkJobId, chunkQueueName, type ChunkJob } from '../../shared/queue/queues.js';
 import type { ProcessorContext } from '../../processors/context.js';
 
-/** The dump and load queues of one (task, source), with the source's configured concurrency. */
-export async function activateChunkQueues(ctx: ProcessorContext, task: TaskConfig): Promise<void> {
-  for (const instance of task.instances) {
-    await ctx.queues.activate(chunkQueueName('dump', task.name, instance.sourceId), instance.mydumper.threads);
-    await ctx.queues.activate(chunkQueueName('load', task.name, instance.sourceId), instance.loader.poolSize);
+/**
+ * A task's queues: dump and load per source with the source's configured concurrency, and
+ * for replicating modes its apply partitions, one batch at a time each.
+ */
+export async function activateTaskQueues(ctx: ProcessorContext, task: TaskConfig): Promise<void> {
+  for (const name of taskQueueNames(task)) {
+    const instance = task.instances.find((i) => name.endsWith(`.${i.sourceId}`));
+    const concurrency = name.startsWith('dump.') ? instance!.mydumper.threads : name.startsWith('load.') ? instance!.loader.poolSize : 1;
+    await ctx.queues.activate(name, concurrency);
   }
+}
+
+export function applyPartitions(task: TaskConfig): number {
+  return Math.max(1, Math.min(16, ...task.instances.map((i) => i.syncer.workerCount)));
+}
+
+export function taskQueueNames(task: TaskConfig): string[] {
+  const names: string[] = [];
+  if (task.taskMode !== 'incremental') {
+    for (const i of task.instances) names.push(chunkQueueName('dump', task.name, i.sourceId), chunkQueueName('load', task.name, i.sourceId));
+  }
+  if (task.taskMode === 'all' || task.taskMode === 'incremental') {
+    for (let n = 0; n < applyPartitions(task); n++) names.push(applyQueueName(task.name, n));
+  }
+  return names;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { TaskConfig } from '../../shared/config/types.js';
 import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRecord } from '../../shared/checkpoint/copy-checkpoint.js';
 import type { ErrorRecord } from '../../shared/errors.js';
 import type { PrecheckResult } from '../../processors/precheck/result.js';
+import { syncStatusKey, type TailerStatus } from '../binlog/tailer.js';
 import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
 import { taskMeta, type ProcessorContext } from '../../processors/context.js';
 
@@ -34,6 +35,24 @@ function binlogText(plan: SourcePlanRecord | undefined): { metaBinlog: string; m
   return { metaBinlog: pos ? `(${pos.name}, ${pos.pos})` : '', metaBinlogGTID: pos?.gtid ?? '' };
 }
 
+/** DM's sync section, from what the source's binlog reader last reported. */
+function syncStatus(sync: TailerStatus | undefined, now: number) {
+  if (!sync) return { totalEvents: 0, masterBinlog: '', syncerBinlog: '', pendingBatches: 0, synced: false, secondsBehindMaster: null, readerError: 'the binlog reader has not reported yet' };
+  const caughtUp = sync.pendingBatches === 0 && sync.masterCoord !== '' && sync.masterCoord === sync.appliedCoord;
+  return {
+    totalEvents: sync.totalEvents,
+    masterBinlog: sync.masterCoord,
+    syncerBinlog: sync.appliedCoord,
+    readBinlog: sync.readCoord,
+    pendingBatches: sync.pendingBatches,
+    readerPaused: sync.paused,
+    synced: caughtUp,
+    // Measured from the last event read, so it grows while batches wait or the reader is stuck.
+    secondsBehindMaster: caughtUp || sync.lastEventTime === 0 ? 0 : Math.max(0, Math.round((now - sync.lastEventTime) / 1000)),
+    readerError: sync.error ?? '',
+  };
+}
+
 export function subTaskStatus(
   task: TaskConfig,
   state: TaskState,
@@ -41,6 +60,7 @@ export function subTaskStatus(
   source: SourceTaskState,
   progress: CopyProgress | undefined,
   plan: SourcePlanRecord | undefined,
+  sync: TailerStatus | undefined,
 ) {
   const now = state.finishedAt ?? Date.now();
   const errors = [source.error, state.error].filter((e): e is ErrorRecord => e !== undefined);
@@ -73,6 +93,7 @@ export function subTaskStatus(
       ...binlogText(plan),
       bps: bytesPerSecond(p?.loadedBytes ?? 0, plan?.plannedAt.getTime(), now),
     },
+    ...(task.taskMode === 'all' || task.taskMode === 'incremental' ? { sync: syncStatus(sync, Date.now()) } : {}),
   };
 }
 
@@ -104,6 +125,11 @@ export async function taskStatus(ctx: ProcessorContext, task: TaskConfig) {
   const state = await ctx.registry.getState(task.name);
   if (!state) return { result: false, msg: `task "${task.name}" has no state`, sources: [] };
   const facts = await readCopyFacts(ctx, task);
+  const syncs = new Map<string, TailerStatus>();
+  for (const i of task.instances) {
+    const json = await ctx.redis.get(syncStatusKey(task.name, i.sourceId));
+    if (json) syncs.set(i.sourceId, JSON.parse(json) as TailerStatus);
+  }
   return {
     result: true,
     msg: facts.error ?? '',
@@ -116,7 +142,7 @@ export async function taskStatus(ctx: ProcessorContext, task: TaskConfig) {
         result: true,
         msg: '',
         sourceStatus: { source: i.sourceId, worker: hostname(), result: null, relayStatus: null },
-        subTaskStatus: [subTaskStatus(task, state, i.sourceId, source, facts.progress.get(i.sourceId), facts.plans.get(i.sourceId))],
+        subTaskStatus: [subTaskStatus(task, state, i.sourceId, source, facts.progress.get(i.sourceId), facts.plans.get(i.sourceId), syncs.get(i.sourceId))],
       };
     }),
   };

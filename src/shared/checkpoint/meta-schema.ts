@@ -14,6 +14,8 @@ export interface MetaTables {
   tables: string;
   /** One row per chunk: its range, dump result and load offset. */
   chunks: string;
+  /** One row per replicated table and one global row per source: applied binlog coordinates. */
+  syncer: string;
 }
 
 export function metaTables(metaSchema: string, task: string): MetaTables {
@@ -22,6 +24,7 @@ export function metaTables(metaSchema: string, task: string): MetaTables {
     dumpMeta: `${task}_dump_meta`,
     tables: `${task}_dump_tables`,
     chunks: `${task}_loader_checkpoint`,
+    syncer: `${task}_syncer_checkpoint`,
   };
 }
 
@@ -79,10 +82,22 @@ export async function ensureMetaTables(conn: Connection | Pool, meta: MetaTables
     loaded_at DATETIME(3) NULL,
     PRIMARY KEY (source_id, schema_name, table_name, chunk_index)
   )`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'syncer')} (
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    binlog_name VARCHAR(255) NOT NULL,
+    binlog_pos BIGINT UNSIGNED NOT NULL,
+    binlog_part INT UNSIGNED NOT NULL DEFAULT 0,
+    binlog_gtid TEXT NULL,
+    is_global TINYINT(1) NOT NULL DEFAULT 0,
+    updated_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (source_id, schema_name, table_name)
+  )`);
 }
 
 export async function dropMetaTables(conn: Connection | Pool, meta: MetaTables): Promise<void> {
-  for (const table of ['dumpMeta', 'tables', 'chunks'] as const) {
+  for (const table of ['dumpMeta', 'tables', 'chunks', 'syncer'] as const) {
     await conn.query(`DROP TABLE IF EXISTS ${metaName(meta, table)}`);
   }
 }

@@ -45,6 +45,22 @@ export const CHUNK_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/**
+ * Apply queues are per task, partitioned: a table's batches always go to one partition, whose
+ * global concurrency is 1, so one table never has two batches in flight.
+ */
+export function applyQueueName(task: string, partition: number): string {
+  return `apply.${task}.${partition}`;
+}
+
+export const applyJobOptions: JobsOptions = {
+  // 1 s doubling over 8 attempts: about four minutes of a target outage before the task pauses.
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
 /** Registry of dynamic queues, read by every processor to know which workers to run. */
 export const ACTIVE_QUEUES_KEY = 'dmq:queues';
 

@@ -1,0 +1,168 @@
+import type { TableRef } from '../../shared/config/types.js';
+import type { RowOp } from '../../shared/binlog/batch.js';
+import type { RowValue } from '../../shared/binlog/row-values.js';
+import { qualify, quoteId } from '../../shared/sql/quote.js';
+
+
+/** One row event: `after` for inserts and updates, `before` for updates and deletes; values in `columns` order. */
+export interface RowChange {
+  op: RowOp;
+  before?: RowValue[];
+  after?: RowValue[];
+}
+
+export interface ApplyTable {
+  target: TableRef;
+  columns: string[];
+  /** Columns that identify a row (primary key, else a NOT NULL unique key); empty: none. */
+  key: string[];
+}
+
+export interface Statement {
+  sql: string;
+  values: RowValue[];
+}
+
+/** Rough bytes a value adds to a statement, to keep multi-row statements under a size. */
+function valueBytes(v: RowValue): number {
+  if (v === null) return 4;
+  if (Buffer.isBuffer(v)) return v.length * 2 + 3;
+  return String(v).length + 3;
+}
+
+const rowBytes = (row: RowValue[]) => row.reduce<number>((n, v) => n + valueBytes(v) + 1, 2);
+
+/**
+ * The SQL for a run of row changes of one table, in order. Consecutive inserts become one
+ * multi-row INSERT and consecutive deletes by a key one DELETE; that gives the same result as
+ * one statement per row because they touch rows in the same order without reading each other.
+ *
+ * Safe mode makes every statement idempotent, for events that the copy may already contain
+ * (between the low and high watermark) or that a restart replays: an insert becomes an upsert
+ * (INSERT ... ON DUPLICATE KEY UPDATE, which unlike REPLACE never deletes a row that collides
+ * on another unique key), an update deletes the old key and upserts the new row.
+ */
+export function buildStatements(
+  table: ApplyTable,
+  changes: RowChange[],
+  options: { safeMode: boolean; maxStatementBytes?: number },
+): Statement[] {
+  const maxBytes = options.maxStatementBytes ?? 1 << 20;
+  const name = qualify(table.target.schema, table.target.table);
+  const columnList = table.columns.map(quoteId).join(', ');
+  const keyIndexes = table.key.map((k) => {
+    const i = table.columns.indexOf(k);
+    if (i < 0) throw new Error(`key column ${k} is not among the columns of ${name}`);
+    return i;
+  });
+  const hasKey = keyIndexes.length > 0;
+  const statements: Statement[] = [];
+
+  const upsertTail = ` ON DUPLICATE KEY UPDATE ${table.columns.map((c) => `${quoteId(c)} = VALUES(${quoteId(c)})`).join(', ')}`;
+  const placeholders = `(${table.columns.map(() => '?').join(', ')})`;
+
+  const keyMatch = (row: RowValue[]): Statement => ({
+    sql: keyIndexes.map((i) => `${quoteId(table.columns[i]!)} = ?`).join(' AND '),
+    values: keyIndexes.map((i) => row[i]!),
+  });
+  // Without a key every column must match, NULL-safely, and only one of identical rows may change.
+  const fullMatch = (row: RowValue[]): Statement => ({
+    sql: table.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND '),
+    values: [...row],
+  });
+
+  const insertRun = (rows: RowValue[][]) => {
+    const upsert = options.safeMode && hasKey;
+    let batch: RowValue[][] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      statements.push({
+        sql: `INSERT INTO ${name} (${columnList}) VALUES ${batch.map(() => placeholders).join(', ')}${upsert ? upsertTail : ''}`,
+        values: batch.flat(),
+      });
+      batch = [];
+      bytes = 0;
+    };
+    for (const row of rows) {
+      if (bytes > 0 && bytes + rowBytes(row) > maxBytes) flush();
+      batch.push(row);
+      bytes += rowBytes(row);
+    }
+    flush();
+  };
+
+  const deleteRun = (rows: RowValue[][]) => {
+    if (!hasKey) {
+      for (const row of rows) {
+        const m = fullMatch(row);
+        statements.push({ sql: `DELETE FROM ${name} WHERE ${m.sql} LIMIT 1`, values: m.values });
+      }
+      return;
+    }
+    let batch: RowValue[][] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      if (keyIndexes.length === 1) {
+        statements.push({
+          sql: `DELETE FROM ${name} WHERE ${quoteId(table.columns[keyIndexes[0]!]!)} IN (${batch.map(() => '?').join(', ')})`,
+          values: batch.map((row) => row[keyIndexes[0]!]!),
+        });
+      } else {
+        const matches = batch.map(keyMatch);
+        statements.push({
+          sql: `DELETE FROM ${name} WHERE ${matches.map((m) => `(${m.sql})`).join(' OR ')}`,
+          values: matches.flatMap((m) => m.values),
+        });
+      }
+      batch = [];
+      bytes = 0;
+    };
+    for (const row of rows) {
+      const b = keyIndexes.reduce((n, i) => n + valueBytes(row[i]!), 8);
+      if (bytes > 0 && bytes + b > maxBytes) flush();
+      batch.push(row);
+      bytes += b;
+    }
+    flush();
+  };
+
+  const update = (before: RowValue[], after: RowValue[]) => {
+    if (options.safeMode && hasKey) {
+      deleteRun([before]);
+      insertRun([after]);
+      return;
+    }
+    const m = hasKey ? keyMatch(before) : fullMatch(before);
+    statements.push({
+      sql: `UPDATE ${name} SET ${table.columns.map((c) => `${quoteId(c)} = ?`).join(', ')} WHERE ${m.sql}${hasKey ? '' : ' LIMIT 1'}`,
+      values: [...after, ...m.values],
+    });
+  };
+
+  let i = 0;
+  while (i < changes.length) {
+    const op = changes[i]!.op;
+    if (op === 'update') {
+      const c = changes[i]!;
+      update(requireRow(c.before, 'before', name), requireRow(c.after, 'after', name));
+      i += 1;
+      continue;
+    }
+    const run: RowValue[][] = [];
+    while (i < changes.length && changes[i]!.op === op) {
+      const c = changes[i]!;
+      run.push(op === 'insert' ? requireRow(c.after, 'after', name) : requireRow(c.before, 'before', name));
+      i += 1;
+    }
+    if (op === 'insert') insertRun(run);
+    else deleteRun(run);
+  }
+  return statements;
+}
+
+function requireRow(row: RowValue[] | undefined, which: string, table: string): RowValue[] {
+  if (!row) throw new Error(`a row change of ${table} lacks its ${which} image (binlog_row_image must be FULL)`);
+  return row;
+}

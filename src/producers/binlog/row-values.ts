@@ -1,0 +1,49 @@
+import type { RowValue } from '../../shared/binlog/row-values.js';
+
+// MySQL protocol type codes whose zongji decoding needs correcting.
+const TYPE_YEAR = 13;
+const TYPE_TIME = 11;
+const TYPE_TIME2 = 19;
+
+/**
+ * zongji 0.9 decodes a negative TIME whose seconds are zero with 64 in place of 0 and one
+ * unit too few above it (`-01:00:00` arrives as `-00:63:64`). Carry the 64s back.
+ */
+export function fixNegativeTime(text: string): string {
+  const match = /^-(\d+):(\d\d):(\d\d)(\.\d+)?$/.exec(text);
+  if (!match) return text;
+  let hours = Number(match[1]);
+  let minutes = Number(match[2]);
+  let seconds = Number(match[3]);
+  if (seconds === 64) {
+    seconds = 0;
+    minutes += 1;
+  }
+  if (minutes === 64) {
+    minutes = 0;
+    hours += 1;
+  }
+  if (minutes === 60) {
+    minutes = 0;
+    hours += 1;
+  }
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `-${two(hours)}:${two(minutes)}:${two(seconds)}${match[4] ?? ''}`;
+}
+
+/** One decoded value as dmq sends it on: exact strings, numbers, bytes or null. */
+export function normalizeValue(value: unknown, columnType: number): RowValue {
+  if (value === null || value === undefined) return null;
+  // YEAR 0000 is the only YEAR outside 1901..2155; zongji reports it as 1900.
+  if (columnType === TYPE_YEAR && value === 1900) return 0;
+  if ((columnType === TYPE_TIME || columnType === TYPE_TIME2) && typeof value === 'string') return fixNegativeTime(value);
+  if (Buffer.isBuffer(value) || typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  // Anything else (a parsed JSON value) goes back as its JSON text.
+  return JSON.stringify(value);
+}
+
+/** A zongji row object (keyed by column name) as values in binlog column order. */
+export function rowValues(row: Record<string, unknown>, columns: string[], types: number[]): RowValue[] {
+  return columns.map((name, i) => normalizeValue(row[name], types[i] ?? 0));
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { TaskConfig } from '../../shared/config/types.js';
+import type { ProcessorContext } from '../../processors/context.js';
+import { requireSource } from '../../processors/context.js';
+import { startTailer } from './tailer.js';
+
+const LEASE_MS = 15_000;
+const TICK_MS = 2_000;
+
+const leaseKey = (task: string, sourceId: string) => `dmq:lease:tailer:${task}:${sourceId}`;
+
+// Extend the lease only if this process still holds it.
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+function replicates(task: TaskConfig): boolean {
+  return task.taskMode === 'all' || task.taskMode === 'incremental';
+}
+
+/**
+ * Runs in every processor: exactly one binlog tailer per (task, source) across all of them,
+ * held by a Redis lease. If the process holding it dies, the lease lapses and another
+ * processor takes the tailer over within seconds, resuming from the checkpoint.
+ */
+export function startTailerSupervisor(ctx: ProcessorContext) {
+  const owner = randomUUID();
+  const running = new Map<string, { task: string; sourceId: string; tailer: ReturnType<typeof startTailer> }>();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function release(key: string): Promise<void> {
+    const entry = running.get(key);
+    if (!entry) return;
+    running.delete(key);
+    await entry.tailer.stop();
+    await ctx.redis.eval(RELEASE, 1, leaseKey(entry.task, entry.sourceId), owner);
+    ctx.log.info({ task: entry.task, source: entry.sourceId }, 'binlog reader stopped');
+  }
+
+  async function tick(): Promise<void> {
+    const wanted = new Set<string>();
+    for (const name of await ctx.registry.listTaskNames()) {
+      const task = await ctx.registry.getTask(name);
+      const state = await ctx.registry.getState(name);
+      if (!task || !state || state.stage !== 'Running' || !replicates(task)) continue;
+      for (const instance of task.instances) {
+        const key = JSON.stringify([name, instance.sourceId]);
+        wanted.add(key);
+        const lease = leaseKey(name, instance.sourceId);
+        if (running.has(key)) {
+          if (Number(await ctx.redis.eval(RENEW, 1, lease, owner, LEASE_MS)) === 0) {
+            ctx.log.warn({ task: name, source: instance.sourceId }, 'lost the binlog reader lease');
+            running.get(key)!.tailer.stop().catch(() => undefined);
+            running.delete(key);
+          }
+          continue;
+        }
+        if ((await ctx.redis.set(lease, owner, 'PX', LEASE_MS, 'NX')) !== 'OK') continue;
+        const source = await requireSource(ctx, task, instance.sourceId);
+        running.set(key, { task: name, sourceId: instance.sourceId, tailer: startTailer(ctx, task, instance, source) });
+      }
+    }
+    for (const key of running.keys()) if (!wanted.has(key)) await release(key);
+  }
+
+  const loop = async () => {
+    if (stopped) return;
+    await tick().catch((err: unknown) => ctx.log.error({ err }, 'binlog reader supervision failed'));
+    if (!stopped) timer = setTimeout(loop, TICK_MS);
+  };
+  void loop();
+
+  return {
+    async close(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      for (const key of [...running.keys()]) await release(key);
+    },
+  };
+}

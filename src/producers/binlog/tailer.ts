@@ -1,0 +1,398 @@
+import { createHash } from 'node:crypto';
+import ZongJi from '@vlasky/zongji';
+import type { ApplyBatch } from '../../shared/binlog/batch.js';
+import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
+import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
+import { readSourcePlans } from '../../shared/checkpoint/copy-checkpoint.js';
+import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
+import { readSourceSync, tableKey, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
+import { DmqError, toErrorRecord } from '../../shared/errors.js';
+import { makeTableFilter } from '../../shared/filter/block-allow.js';
+import { makeRouter } from '../../shared/filter/route.js';
+import { applyJobOptions, applyQueueName } from '../../shared/queue/queues.js';
+import { taskMeta, type ProcessorContext } from '../../processors/context.js';
+import { applyPartitions } from '../plan/enqueue.js';
+import { createBatcher, type Batcher, type TableMeta } from './batcher.js';
+import { rowValues } from './row-values.js';
+
+/** Batches queued but not yet applied, above which the tailer stops reading the binlog. */
+const BACKLOG_HIGH = 2000;
+const BACKLOG_LOW = 1000;
+const BATCH_ROWS = 500;
+const BATCH_BYTES = 1 << 20;
+const HEARTBEAT_SECONDS = 1;
+/** No event (not even a heartbeat) for this long means the connection died silently. */
+const WATCHDOG_MS = 5000;
+
+interface TxnTrack {
+  start: BinlogCoord;
+  batches: { key: string; coord: BinlogCoord }[];
+}
+
+export interface TailerStatus {
+  readCoord: string;
+  masterCoord: string;
+  appliedCoord: string;
+  pendingBatches: number;
+  totalEvents: number;
+  lastEventTime: number;
+  paused: boolean;
+  error?: string;
+}
+
+export const syncStatusKey = (task: string, sourceId: string) => `dmq:sync:${task}:${sourceId}`;
+
+/** A replica server id for this (task, source): stable, and far from ids real servers use. */
+export function tailerServerId(task: string, sourceId: string): number {
+  const hash = createHash('sha256').update(`${task}\u0000${sourceId}`).digest().readUInt32BE(0);
+  return 0x40000000 + (hash % 0x3fffffff);
+}
+
+/** Where this tailer starts: its checkpoint, else the copy's low watermark, else the task's meta. */
+async function startCoord(ctx: ProcessorContext, task: TaskConfig, instance: InstanceConfig): Promise<{ coord?: BinlogCoord; gtid?: string } | undefined> {
+  const pool = ctx.pools.target(task);
+  const meta = taskMeta(task);
+  const sync = await readSourceSync(pool, meta, instance.sourceId);
+  if (sync.global) return { coord: sync.global.coord };
+  if (task.taskMode === 'all') {
+    const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === instance.sourceId);
+    if (!plan) return undefined;
+    if (!plan.low) {
+      throw new DmqError('BINLOG_FAILED', `source "${instance.sourceId}" had binary logging off when the copy started, so there is no position to replicate from`, {
+        where: `mysql-instances[${task.instances.indexOf(instance)}]`,
+        workaround: 'enable log_bin with binlog_format=ROW on the source, then start the task again with --remove-meta',
+      });
+    }
+    return { coord: { file: plan.low.name, pos: plan.low.pos } };
+  }
+  const m = instance.meta;
+  if (m?.binlogName && m.binlogPos !== undefined) return { coord: { file: m.binlogName, pos: m.binlogPos } };
+  if (m?.binlogGtid) return { gtid: m.binlogGtid };
+  throw new DmqError('CONFIG_INVALID', `task "${task.name}" is incremental but mysql-instances[${task.instances.indexOf(instance)}].meta gives no start position`, {
+    where: `mysql-instances[${task.instances.indexOf(instance)}].meta`,
+    workaround: 'set meta.binlog-name and meta.binlog-pos (or meta.binlog-gtid) to where replication should start',
+  });
+}
+
+/**
+ * Reads one source's binlog for one task and queues per-table batches for the appliers. Runs
+ * until stopped; errors restart it from its checkpoint with backoff.
+ */
+export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: InstanceConfig, source: SourceConfig) {
+  const log = ctx.log.child({ task: task.name, source: source.sourceId, unit: 'sync' });
+  const meta = taskMeta(task);
+  const pool = ctx.pools.target(task);
+  const filter = makeTableFilter(instance.blockAllowList, { caseSensitive: task.caseSensitive, onlyDbs: instance.mydumper.onlyDbs, onlyTables: instance.mydumper.onlyTables });
+  const route = makeRouter(instance.routes, task.caseSensitive);
+  const partitions = applyPartitions(task);
+
+  let stopped = false;
+  let zongji: ZongJi | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let tickTimer: NodeJS.Timeout | undefined;
+  let backoffMs = 1000;
+  const status: TailerStatus = { readCoord: '', masterCoord: '', appliedCoord: '', pendingBatches: 0, totalEvents: 0, lastEventTime: 0, paused: false };
+
+  // State of one connection run, rebuilt at each (re)start from the checkpoints.
+  let file = '';
+  /** End of the last event read: where the next event starts. */
+  let lastEnd = 0;
+  let batcher: Batcher | undefined;
+  let txn: TxnTrack | undefined;
+  let tracks: TxnTrack[] = [];
+  let lastCommit: BinlogCoord | undefined;
+  let outbox: ApplyBatch[] = [];
+  let lastEventAt = Date.now();
+  let highWatermark: BinlogCoord | undefined;
+  const tables = new Map<number, TableMeta | null>();
+
+  const partitionOf = (b: ApplyBatch) => createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
+
+  function enqueue(batches: ApplyBatch[]): void {
+    if (batches.length === 0) return;
+    for (const b of batches) {
+      txn?.batches.push({ key: tableKey(b.schema, b.table), coord: parseCoordText(b.coord) });
+      outbox.push(b);
+    }
+    status.pendingBatches += batches.length;
+    if (status.pendingBatches >= BACKLOG_HIGH && !status.paused) {
+      status.paused = true;
+      zongji?.connection?.pause();
+      log.info({ pending: status.pendingBatches }, 'backlog full: binlog reading paused');
+    }
+  }
+
+  async function flushOutbox(): Promise<void> {
+    if (outbox.length === 0) return;
+    const batches = outbox;
+    outbox = [];
+    const byQueue = new Map<string, ApplyBatch[]>();
+    for (const b of batches) {
+      const name = applyQueueName(task.name, partitionOf(b));
+      const list = byQueue.get(name) ?? [];
+      list.push(b);
+      byQueue.set(name, list);
+    }
+    for (const [name, list] of byQueue) {
+      await ctx.queues.get(name).addBulk(list.map((b) => ({
+        name: 'apply',
+        data: b,
+        // BullMQ job ids may not contain ':'.
+        opts: { ...applyJobOptions, jobId: `apply|${b.sourceId}|${createHash('sha1').update(`${b.schema}\u0000${b.table}`).digest('hex').slice(0, 16)}|${b.coord.replaceAll(':', '@')}` },
+      })));
+    }
+  }
+
+  /** Advance the global checkpoint past every transaction whose batches are all applied. */
+  async function settle(): Promise<void> {
+    const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
+    const covered = (b: { key: string; coord: BinlogCoord }) => {
+      const at = applied.get(b.key);
+      return at !== undefined && compareCoords(at, b.coord) >= 0;
+    };
+    while (tracks.length > 0 && tracks[0] !== txn && tracks[0]!.batches.every(covered)) tracks.shift();
+    const resume = tracks[0]?.start ?? lastCommit;
+    status.pendingBatches = tracks.reduce((n, t) => n + t.batches.filter((b) => !covered(b)).length, 0) + outbox.length;
+    if (resume) {
+      await writeGlobalCheckpoint(pool, meta, source.sourceId, resume, null);
+      status.appliedCoord = coordText(resume);
+    }
+    if (status.paused && status.pendingBatches <= BACKLOG_LOW) {
+      status.paused = false;
+      zongji?.connection?.resume();
+      log.info({ pending: status.pendingBatches }, 'backlog drained: binlog reading resumed');
+    }
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      await flushOutbox();
+      await settle();
+      if (!status.paused && zongji && Date.now() - lastEventAt > WATCHDOG_MS) {
+        throw new DmqError('BINLOG_FAILED', `no binlog event or heartbeat from source "${source.sourceId}" for ${WATCHDOG_MS} ms`, {
+          workaround: 'dmq reconnects by itself; check the network to the source if this repeats',
+        });
+      }
+      await ctx.redis.set(syncStatusKey(task.name, source.sourceId), JSON.stringify(status), 'EX', 60);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  function tableMeta(ev: { tableId: number; tableMap: Record<number, { parentSchema: string; tableName: string; columns?: { name: string; type: number }[] }> }, tm?: { primaryKey?: number[]; columnNames?: string[] }): TableMeta | null {
+    const cached = tables.get(ev.tableId);
+    if (cached !== undefined) return cached;
+    const entry = ev.tableMap[ev.tableId];
+    if (!entry) return null;
+    if (!filter.table(entry.parentSchema, entry.tableName)) {
+      tables.set(ev.tableId, null);
+      return null;
+    }
+    const columns = (entry.columns ?? []).map((c) => c.name);
+    const meta: TableMeta = {
+      schema: entry.parentSchema,
+      table: entry.tableName,
+      target: route(entry.parentSchema, entry.tableName),
+      columns,
+      key: (tm?.primaryKey ?? []).map((i) => columns[i]!).filter((c) => c !== undefined),
+    };
+    tables.set(ev.tableId, meta);
+    return meta;
+  }
+
+  const columnTypes = new Map<number, number[]>();
+  const primaryKeys = new Map<number, { primaryKey?: number[]; columnNames?: string[] }>();
+
+  function onEvent(ev: Record<string, unknown> & { getEventName(): string; nextPosition: number; timestamp: number; gtid?: string }): void {
+    lastEventAt = Date.now();
+    handleEvent(ev);
+    if (ev.nextPosition > 0 && ev.getEventName() !== 'heartbeat') lastEnd = ev.nextPosition;
+  }
+
+  function handleEvent(ev: Record<string, unknown> & { getEventName(): string; nextPosition: number; timestamp: number; gtid?: string }): void {
+    const name = ev.getEventName();
+    const here = (): BinlogCoord => ({ file, pos: ev.nextPosition });
+    switch (name) {
+      case 'rotate': {
+        file = String(ev.binlogName);
+        lastEnd = Number(ev.position);
+        return;
+      }
+      case 'heartbeat': {
+        status.masterCoord = coordText({ file: String(ev.binlogName ?? file), pos: ev.nextPosition });
+        return;
+      }
+      case 'mariadbgtid':
+      case 'gtid':
+      case 'anonymousgtid': {
+        // The transaction starts where the previous event ended: a boundary the server accepts.
+        txn = { start: { file, pos: lastEnd }, batches: [] };
+        tracks.push(txn);
+        return;
+      }
+      case 'tablemap': {
+        const id = Number(ev.tableId);
+        if (!Array.isArray(ev.columnNames) || ev.columnNames.length !== Number(ev.columnCount)) {
+          fail(new DmqError('BINLOG_FAILED', `the binlog of source "${source.sourceId}" carries no column names for \`${String(ev.schemaName)}\`.\`${String(ev.tableName)}\` at ${coordText(here())}`, {
+            where: coordText(here()),
+            workaround: 'SET GLOBAL binlog_row_metadata = FULL on the source (MySQL 8.0+ / MariaDB 10.5+), then resume the task',
+          }));
+          return;
+        }
+        tables.delete(id);
+        columnTypes.set(id, ev.columnTypes as number[]);
+        primaryKeys.set(id, { primaryKey: ev.primaryKey as number[] | undefined, columnNames: ev.columnNames as string[] });
+        return;
+      }
+      case 'writerows':
+      case 'updaterows':
+      case 'deleterows': {
+        status.totalEvents += 1;
+        const id = Number(ev.tableId);
+        const table = tableMeta(ev as never, primaryKeys.get(id));
+        if (!table || !batcher) return;
+        const types = columnTypes.get(id) ?? [];
+        const op = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
+        const rows = (ev.rows as Record<string, unknown>[]).map((r) => {
+          if (op === 'update') {
+            const u = r as { before: Record<string, unknown>; after: Record<string, unknown> };
+            return { before: rowValues(u.before, table.columns, types), after: rowValues(u.after, table.columns, types) };
+          }
+          const values = rowValues(r, table.columns, types);
+          return op === 'insert' ? { after: values } : { before: values };
+        });
+        enqueue(batcher.rows({ table, op, rows, coord: here(), eventTime: ev.timestamp, gtid: ev.gtid ?? null }));
+        status.lastEventTime = ev.timestamp;
+        status.readCoord = coordText(here());
+        return;
+      }
+      case 'xid':
+      case 'query': {
+        const isCommit = name === 'xid' || String(ev.query).toUpperCase() === 'COMMIT';
+        if (name === 'query' && !isCommit && String(ev.query).toUpperCase() !== 'BEGIN') {
+          log.warn({ at: coordText(here()), schema: ev.schema, statement: String(ev.query).slice(0, 200) }, 'DDL skipped: DDL replication is not available in this version');
+        }
+        if (isCommit || name === 'query') {
+          if (batcher) enqueue(batcher.commit());
+          lastCommit = here();
+          txn = undefined;
+          status.readCoord = coordText(here());
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  function fail(err: unknown): void {
+    if (stopped) return;
+    const record = toErrorRecord(err);
+    status.error = record.message;
+    log.warn({ err: record }, 'binlog reader failed; restarting from the checkpoint');
+    const fatal = (err as { errno?: number }).errno === 1236;
+    void disconnect().then(async () => {
+      if (fatal) {
+        const { pauseTask } = await import('../task-control.js');
+        await pauseTask(ctx, task.name, new DmqError('BINLOG_FAILED', `source "${source.sourceId}" cannot serve its binlog from the checkpoint: ${record.message}`, {
+          cause: err,
+          where: status.appliedCoord || status.readCoord,
+          workaround: 'the binlog at the checkpoint was purged or never existed: keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds) and restart the task with --remove-meta',
+        }));
+        return;
+      }
+      restartTimer = setTimeout(() => void connect(), backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+    });
+  }
+
+  async function disconnect(): Promise<void> {
+    const z = zongji;
+    zongji = undefined;
+    if (!z) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      z.once('stopped', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      try {
+        z.stop();
+      } catch {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  async function connect(): Promise<void> {
+    if (stopped) return;
+    try {
+      await ensureMetaTables(pool, meta);
+      const start = await startCoord(ctx, task, instance);
+      if (!start) {
+        restartTimer = setTimeout(() => void connect(), 1000);
+        return;
+      }
+      const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === source.sourceId);
+      highWatermark = plan?.high ? { file: plan.high.name, pos: plan.high.pos } : undefined;
+      const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
+      const origin = start.coord ?? { file: '', pos: 0 };
+      batcher = createBatcher({
+        task: task.name,
+        sourceId: source.sourceId,
+        maxRows: BATCH_ROWS,
+        maxBytes: BATCH_BYTES,
+        applied,
+        origin,
+        startIfMissing: task.taskMode === 'incremental',
+        safeAt: (coord) => instance.syncer.safeMode || task.taskMode === 'all' && (!highWatermark || compareCoords(coord, highWatermark) < 0),
+      });
+      tracks = [];
+      txn = undefined;
+      lastCommit = start.coord;
+      tables.clear();
+      file = start.coord?.file ?? '';
+      lastEnd = start.coord?.pos ?? 4;
+      const z = new ZongJi({ ...source.from, dateStrings: true, timezone: 'Z', jsonStrings: true } as never);
+      zongji = z;
+      z.on('binlog', (ev: unknown) => onEvent(ev as Parameters<typeof onEvent>[0]));
+      z.on('error', (err: unknown) => {
+        // The control connection closing on its own is harmless while events still flow.
+        if ((err as { code?: string }).code === 'ECONNRESET' && Date.now() - lastEventAt < WATCHDOG_MS) return;
+        fail(err);
+      });
+      const options: Record<string, unknown> = { serverId: source.serverId ?? tailerServerId(task.name, source.sourceId) };
+      if (start.gtid !== undefined) options.gtidSet = start.gtid;
+      else {
+        options.filename = start.coord!.file;
+        options.position = start.coord!.pos;
+      }
+      lastEventAt = Date.now();
+      z.start(options);
+      // Queued before the dump request: a heartbeat every second shows a live but idle source,
+      // and a long write timeout survives dmq pausing the stream for back-pressure.
+      z.connection?.query(`SET @master_heartbeat_period = ${HEARTBEAT_SECONDS * 1e9}`);
+      z.connection?.query('SET SESSION net_write_timeout = 86400');
+      backoffMs = 1000;
+      delete status.error;
+      log.info({ from: start.coord ? coordText(start.coord) : start.gtid }, 'binlog reader started');
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  void connect();
+  tickTimer = setInterval(() => void tick(), 500);
+
+  return {
+    status: () => status,
+    async stop(): Promise<void> {
+      stopped = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      if (tickTimer) clearInterval(tickTimer);
+      await disconnect();
+      await flushOutbox().catch(() => undefined);
+    },
+  };
+}

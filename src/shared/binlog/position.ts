@@ -1,0 +1,35 @@
+/**
+ * A place in one source's binlog. Batches are ordered by it per table; a transaction split into
+ * several batches of one table gets increasing `part` numbers at the same event position.
+ */
+export interface BinlogCoord {
+  file: string;
+  pos: number;
+  part?: number;
+}
+
+/** The numeric suffix orders binlog files (`mysql-bin.000009` < `mysql-bin.000010`). */
+function fileNumber(file: string): number {
+  const match = /\.(\d+)$/.exec(file);
+  return match ? Number(match[1]) : 0;
+}
+
+export function compareCoords(a: BinlogCoord, b: BinlogCoord): number {
+  const byFile = fileNumber(a.file) - fileNumber(b.file);
+  if (byFile !== 0) return byFile;
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  if (a.pos !== b.pos) return a.pos - b.pos;
+  return (a.part ?? 0) - (b.part ?? 0);
+}
+
+export function coordText(c: BinlogCoord): string {
+  return `${c.file}:${c.pos}${c.part ? `#${c.part}` : ''}`;
+}
+
+export function parseCoordText(text: string): BinlogCoord {
+  const match = /^(.+):(\d+)(?:#(\d+))?$/.exec(text);
+  if (!match) throw new Error(`not a binlog coordinate: ${JSON.stringify(text)}`);
+  const coord: BinlogCoord = { file: match[1]!, pos: Number(match[2]) };
+  if (match[3]) coord.part = Number(match[3]);
+  return coord;
+}

@@ -1,0 +1,88 @@
+import type { Connection, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { compareCoords, type BinlogCoord } from '../binlog/position.js';
+import type { Queryable } from '../sql/connect.js';
+import { metaName, type MetaTables } from './meta-schema.js';
+
+/**
+ * DM's `<task>_syncer_checkpoint`: one row per (source, table) saying up to which binlog
+ * coordinate that table's changes are applied, written in the same transaction as the
+ * changes; and one global row per source (empty schema and table) saying where the tailer
+ * may resume without missing anything.
+ */
+export function syncCheckpointName(meta: MetaTables): string {
+  return metaName(meta, 'syncer');
+}
+
+export interface TableSyncRef {
+  sourceId: string;
+  schema: string;
+  table: string;
+}
+
+function toCoord(r: RowDataPacket): BinlogCoord {
+  const coord: BinlogCoord = { file: String(r.binlog_name), pos: Number(r.binlog_pos) };
+  if (Number(r.binlog_part) > 0) coord.part = Number(r.binlog_part);
+  return coord;
+}
+
+/** Lock the table's row for this transaction and return where it stands (undefined: no row yet). */
+export async function lockTableCheckpoint(conn: Connection | PoolConnection, meta: MetaTables, ref: TableSyncRef): Promise<BinlogCoord | undefined> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    `SELECT binlog_name, binlog_pos, binlog_part FROM ${syncCheckpointName(meta)}
+     WHERE source_id = ? AND schema_name = ? AND table_name = ? FOR UPDATE`,
+    [ref.sourceId, ref.schema, ref.table],
+  );
+  return rows[0] ? toCoord(rows[0]) : undefined;
+}
+
+export async function writeTableCheckpoint(db: Queryable, meta: MetaTables, ref: TableSyncRef, coord: BinlogCoord, gtid: string | null): Promise<void> {
+  await db.query(
+    `INSERT INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, binlog_gtid, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, NOW(3))
+     ON DUPLICATE KEY UPDATE binlog_name = VALUES(binlog_name), binlog_pos = VALUES(binlog_pos),
+       binlog_part = VALUES(binlog_part), binlog_gtid = VALUES(binlog_gtid), updated_at = VALUES(updated_at)`,
+    [ref.sourceId, ref.schema, ref.table, coord.file, coord.pos, coord.part ?? 0, gtid],
+  );
+}
+
+/** The copy hands a table to sync at the source's low watermark; never moves an existing row back. */
+export async function startTableSync(db: Queryable, meta: MetaTables, ref: TableSyncRef, low: BinlogCoord): Promise<void> {
+  await db.query(
+    `INSERT IGNORE INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, updated_at)
+     VALUES (?, ?, ?, ?, ?, 0, NOW(3))`,
+    [ref.sourceId, ref.schema, ref.table, low.file, low.pos],
+  );
+}
+
+export interface SourceSyncState {
+  global: { coord: BinlogCoord; gtid: string | null } | undefined;
+  tables: Map<string, BinlogCoord>;
+}
+
+export const tableKey = (schema: string, table: string) => JSON.stringify([schema, table]);
+
+export async function readSourceSync(db: Queryable, meta: MetaTables, sourceId: string): Promise<SourceSyncState> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT * FROM ${syncCheckpointName(meta)} WHERE source_id = ?`,
+    [sourceId],
+  );
+  const state: SourceSyncState = { global: undefined, tables: new Map() };
+  for (const r of rows) {
+    if (Number(r.is_global) === 1) state.global = { coord: toCoord(r), gtid: r.binlog_gtid === null ? null : String(r.binlog_gtid) };
+    else state.tables.set(tableKey(String(r.schema_name), String(r.table_name)), toCoord(r));
+  }
+  return state;
+}
+
+/** Where the tailer may resume: only ever forward. */
+export async function writeGlobalCheckpoint(db: Queryable, meta: MetaTables, sourceId: string, coord: BinlogCoord, gtid: string | null): Promise<void> {
+  const current = (await readSourceSync(db, meta, sourceId)).global;
+  if (current && compareCoords(current.coord, coord) >= 0) return;
+  await db.query(
+    `INSERT INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, binlog_gtid, is_global, updated_at)
+     VALUES (?, '', '', ?, ?, 0, ?, 1, NOW(3))
+     ON DUPLICATE KEY UPDATE binlog_name = VALUES(binlog_name), binlog_pos = VALUES(binlog_pos),
+       binlog_gtid = VALUES(binlog_gtid), updated_at = VALUES(updated_at)`,
+    [sourceId, coord.file, coord.pos, gtid],
+  );
+}

@@ -1,0 +1,59 @@
+import mysql from 'mysql2/promise';
+import type { Endpoint } from '../harness/servers.js';
+
+/**
+ * Random single- and multi-table transactions against one upstream until stopped: inserts,
+ * updates (primary-key changes too) and deletes. Keys stay ≡ `parity` modulo 2 so that two
+ * upstreams merging into one table never collide.
+ */
+export function startWriter(server: Endpoint, options: { parity: 0 | 1; seed: number }) {
+  let stopped = false;
+  let transactions = 0;
+  let state = options.seed;
+  const random = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+  const key = () => random(200_000) * 2 + options.parity;
+
+  const done = (async () => {
+    const conn = await mysql.createConnection(server);
+    try {
+      while (!stopped) {
+        await conn.beginTransaction();
+        const statements = 1 + random(3);
+        for (let i = 0; i < statements; i++) {
+          const choice = random(10);
+          if (choice < 4) {
+            await conn.query('INSERT IGNORE INTO test_db.test_table (id, k, c, b) VALUES (?, ?, ?, ?)', [key(), random(1000), `w${random(1e6)} ✓`, Buffer.from([random(256), 0, 10, 39, 92])]);
+          } else if (choice < 6) {
+            await conn.query('UPDATE test_db.test_table SET k = k + 1, c = CONCAT(c, ?) WHERE id = ?', ['+', key()]);
+          } else if (choice < 7) {
+            // A primary-key change: same parity, so shards still cannot collide.
+            await conn.query('UPDATE IGNORE test_db.test_table SET id = id + 400000 WHERE id = ?', [key()]);
+          } else if (choice < 8) {
+            await conn.query('DELETE FROM test_db.test_table WHERE id = ?', [key()]);
+          } else if (choice < 9) {
+            await conn.query('UPDATE test_db.test_table SET b = NULL, c = NULL WHERE k = ?', [random(1000)]);
+          } else {
+            // Another table, not migrated, in the same transaction.
+            await conn.query('INSERT INTO test_db.audit (note) VALUES (?)', [`t${transactions}`]);
+          }
+        }
+        await conn.commit();
+        transactions += 1;
+      }
+    } finally {
+      await conn.end();
+    }
+  })();
+
+  return {
+    transactions: () => transactions,
+    async stop(): Promise<number> {
+      stopped = true;
+      await done;
+      return transactions;
+    },
+  };
+}
