@@ -87,13 +87,3 @@ test('dump mode leaves chunk files and no rows; load mode of the same task loads
   assert.equal(actual.length, 3000);
   assert.deepEqual(actual, expected);
 });
-
-test('incremental mode says plainly that this version cannot replicate, and copies nothing', async () => {
-  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'stock'])).code, 0);
-  await execSql((await getStack()).target, ['DROP DATABASE IF EXISTS stock']);
-  assert.equal((await runCli(dmq.addr, ['start-task', await taskFile('incremental')])).code, 0);
-  const status = await waitForStatus(dmq.addr, 'stock', (s) => s.stage !== 'Running', 60_000);
-  assert.equal(status.stage, 'Paused');
-  assert.match(status.sources[0]!.subTaskStatus[0]!.result!.errors[0]!.Message, /incremental needs binlog replication/);
-  assert.equal(await targetHasSchema('stock'), false);
-});

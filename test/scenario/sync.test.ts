@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
@@ -62,3 +65,69 @@ test('the seed task in all mode: writes during and after the copy reach the targ
   assert.equal(actual.length, expected.length);
   assert.deepEqual(actual, expected);
 });
+
+async function masterPosition(server: Parameters<typeof execSql>[0]): Promise<{ file: string; pos: number; gtid: string }> {
+  const conn = await mysql.createConnection(server);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
+    const [g] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS g');
+    return { file: String(rows[0]!.File), pos: Number(rows[0]!.Position), gtid: String(g[0]!.g) };
+  } finally {
+    await conn.end();
+  }
+}
+
+for (const start of ['position', 'gtid'] as const) {
+  test(`incremental mode from a ${start}: a 200k-row transaction and a table without a key replicate exactly`, { timeout: 240_000 }, async () => {
+    const stack = await getStack();
+    const db = `inc_${start}`;
+    const setup = [
+      `CREATE DATABASE ${db}`,
+      `CREATE TABLE ${db}.items (id INT PRIMARY KEY, v VARCHAR(40), n DECIMAL(30,10), t TIME, y YEAR)`,
+      `CREATE TABLE ${db}.nokey (a INT, b VARCHAR(10))`,
+      `INSERT INTO ${db}.items VALUES (1, 'before', 1.5, '-01:00:00', 0), (2, 'before', NULL, NULL, NULL)`,
+      `INSERT INTO ${db}.nokey VALUES (1, 'x'), (1, 'x'), (2, 'y')`,
+    ];
+    // Incremental mode starts from a position: the target already holds what was there before it.
+    await execSql(stack.upstreams[0], setup);
+    await execSql(stack.target, setup);
+    const from = await masterPosition(stack.upstreams[0]);
+    await execSql(stack.upstreams[0], [
+      `INSERT INTO ${db}.items SELECT seq + 10, CONCAT('bulk ', seq), seq / 7, SEC_TO_TIME(-seq), 2000 + seq % 100 FROM ${db}.seq_1_to_200000`,
+      `UPDATE ${db}.items SET v = 'changed', id = id + 1000000 WHERE id = 1`,
+      `DELETE FROM ${db}.items WHERE id BETWEEN 100 AND 199`,
+      `UPDATE ${db}.nokey SET b = 'z' WHERE a = 1 LIMIT 1`,
+      `DELETE FROM ${db}.nokey WHERE a = 2`,
+      `INSERT INTO ${db}.nokey VALUES (3, NULL)`,
+    ]);
+    const files = await exampleFiles();
+    const meta = start === 'position' ? `{ binlog-name: "${from.file}", binlog-pos: ${from.pos} }` : `{ binlog-gtid: "${from.gtid}" }`;
+    const taskFile = join(files.dir, `${db}.yaml`);
+    await writeFile(taskFile, `
+name: ${db.replace('_', '-')}
+task-mode: incremental
+target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }
+mysql-instances:
+  - source-id: mysql-replica-01
+    block-allow-list: only
+    meta: ${meta}
+block-allow-list:
+  only: { do-dbs: [${db}] }
+`);
+    dmq ??= await startDmq();
+    await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
+    const started = await runCli(dmq.addr, ['start-task', taskFile]);
+    assert.equal(started.code, 0, started.stdout);
+    const status = await waitForStatus(dmq.addr, db.replace('_', '-'), (s) => s.stage !== 'Running' || synced(s), 180_000);
+    assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+    for (const table of ['items', 'nokey']) {
+      const { expected, actual } = await compareMerged(
+        [{ server: stack.upstreams[0], schema: db, table }],
+        { server: stack.target, schema: db, table },
+      );
+      assert.equal(actual.length, expected.length, table);
+      assert.deepEqual(actual, expected, table);
+    }
+    assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', db.replace('_', '-')])).code, 0);
+  });
+}

@@ -58,7 +58,7 @@ async function startCoord(ctx: ProcessorContext, task: TaskConfig, instance: Ins
     const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === instance.sourceId);
     if (!plan) return undefined;
     if (!plan.low) {
-      throw new DmqError('BINLOG_FAILED', `source "${instance.sourceId}" had binary logging off when the copy started, so there is no position to replicate from`, {
+      throw new DmqError('CONFIG_INVALID', `source "${instance.sourceId}" had binary logging off when the copy started, so there is no position to replicate from`, {
         where: `mysql-instances[${task.instances.indexOf(instance)}]`,
         workaround: 'enable log_bin with binlog_format=ROW on the source, then start the task again with --remove-meta',
       });
@@ -104,6 +104,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   let outbox: ApplyBatch[] = [];
   let lastEventAt = Date.now();
   let highWatermark: BinlogCoord | undefined;
+  let startText = '';
   const tables = new Map<number, TableMeta | null>();
 
   const partitionOf = (b: ApplyBatch) => createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
@@ -233,7 +234,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       case 'tablemap': {
         const id = Number(ev.tableId);
         if (!Array.isArray(ev.columnNames) || ev.columnNames.length !== Number(ev.columnCount)) {
-          fail(new DmqError('BINLOG_FAILED', `the binlog of source "${source.sourceId}" carries no column names for \`${String(ev.schemaName)}\`.\`${String(ev.tableName)}\` at ${coordText(here())}`, {
+          fail(new DmqError('CONFIG_INVALID', `the binlog of source "${source.sourceId}" carries no column names for \`${String(ev.schemaName)}\`.\`${String(ev.tableName)}\` at ${coordText(here())}`, {
             where: coordText(here()),
             workaround: 'SET GLOBAL binlog_row_metadata = FULL on the source (MySQL 8.0+ / MariaDB 10.5+), then resume the task',
           }));
@@ -290,15 +291,18 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     const record = toErrorRecord(err);
     status.error = record.message;
     log.warn({ err: record }, 'binlog reader failed; restarting from the checkpoint');
-    const fatal = (err as { errno?: number }).errno === 1236;
+    // A purged or wrong position, or a source or task setting only the user can change: retrying
+    // cannot help, so the task pauses and says what to do.
+    const fatal = (err as { errno?: number }).errno === 1236 || (err instanceof DmqError && err.code === 'CONFIG_INVALID');
     void disconnect().then(async () => {
       if (fatal) {
         const { pauseTask } = await import('../task-control.js');
-        await pauseTask(ctx, task.name, new DmqError('BINLOG_FAILED', `source "${source.sourceId}" cannot serve its binlog from the checkpoint: ${record.message}`, {
+        const reason = err instanceof DmqError ? err : new DmqError('BINLOG_FAILED', `source "${source.sourceId}" cannot serve its binlog from ${status.appliedCoord || startText}: ${record.message}`, {
           cause: err,
-          where: status.appliedCoord || status.readCoord,
-          workaround: 'the binlog at the checkpoint was purged or never existed: keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds) and restart the task with --remove-meta',
-        }));
+          where: status.appliedCoord || startText,
+          workaround: 'the binlog there was purged or never existed: keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds) and start the task again with --remove-meta (or a valid meta position)',
+        });
+        await pauseTask(ctx, task.name, reason);
         return;
       }
       restartTimer = setTimeout(() => void connect(), backoffMs);
@@ -337,6 +341,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === source.sourceId);
       highWatermark = plan?.high ? { file: plan.high.name, pos: plan.high.pos } : undefined;
       const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
+      // From a GTID the first position is not known yet; an empty file name orders before any real one.
       const origin = start.coord ?? { file: '', pos: 0 };
       batcher = createBatcher({
         task: task.name,
@@ -376,7 +381,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       z.connection?.query('SET SESSION net_write_timeout = 86400');
       backoffMs = 1000;
       delete status.error;
-      log.info({ from: start.coord ? coordText(start.coord) : start.gtid }, 'binlog reader started');
+      startText = start.coord ? coordText(start.coord) : `GTID ${start.gtid}`;
+      log.info({ from: startText }, 'binlog reader started');
     } catch (err) {
       fail(err);
     }

@@ -27,7 +27,7 @@ export function coordText(c: BinlogCoord): string {
 }
 
 export function parseCoordText(text: string): BinlogCoord {
-  const match = /^(.+):(\d+)(?:#(\d+))?$/.exec(text);
+  const match = /^(.*):(\d+)(?:#(\d+))?$/.exec(text);
   if (!match) throw new Error(`not a binlog coordinate: ${JSON.stringify(text)}`);
   const coord: BinlogCoord = { file: match[1]!, pos: Number(match[2]) };
   if (match[3]) coord.part = Number(match[3]);
