@@ -131,3 +131,32 @@ block-allow-list:
     assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', db.replace('_', '-')])).code, 0);
   });
 }
+
+test('a start position the source no longer has (purged) pauses the task naming it and the fix', { timeout: 120_000 }, async () => {
+  const stack = await getStack();
+  const before = await masterPosition(stack.upstreams[0]);
+  await execSql(stack.upstreams[0], ['CREATE DATABASE IF NOT EXISTS purged', 'CREATE TABLE purged.t (id INT PRIMARY KEY)', 'FLUSH BINARY LOGS']);
+  const now = await masterPosition(stack.upstreams[0]);
+  await execSql(stack.upstreams[0], [`PURGE BINARY LOGS TO '${now.file}'`]);
+  const files = await exampleFiles();
+  const taskFile = join(files.dir, 'purged.yaml');
+  await writeFile(taskFile, `
+name: purged
+task-mode: incremental
+target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }
+mysql-instances:
+  - source-id: mysql-replica-01
+    block-allow-list: only
+    meta: { binlog-name: "${before.file}", binlog-pos: ${before.pos} }
+block-allow-list:
+  only: { do-dbs: [purged] }
+`);
+  dmq ??= await startDmq();
+  await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
+  assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+  const status = await waitForStatus(dmq.addr, 'purged', (s) => s.stage !== 'Running', 60_000);
+  assert.equal(status.stage, 'Paused');
+  const error = status.sources[0]!.subTaskStatus[0]!.result!.errors[0]!;
+  assert.match(error.Message, new RegExp(`cannot serve its binlog from ${before.file.replace('.', '\\.')}:${before.pos}`));
+  assert.match(error.Workaround, /purged or never existed/);
+});

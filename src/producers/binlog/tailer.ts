@@ -269,16 +269,17 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       }
       case 'xid':
       case 'query': {
-        const isCommit = name === 'xid' || String(ev.query).toUpperCase() === 'COMMIT';
-        if (name === 'query' && !isCommit && String(ev.query).toUpperCase() !== 'BEGIN') {
-          log.warn({ at: coordText(here()), schema: ev.schema, statement: String(ev.query).slice(0, 200) }, 'DDL skipped: DDL replication is not available in this version');
+        const statement = name === 'query' ? String(ev.query).trim() : 'COMMIT';
+        // MySQL opens each transaction with a BEGIN query; it is not an end.
+        if (statement.toUpperCase() === 'BEGIN') return;
+        if (statement.toUpperCase() !== 'COMMIT') {
+          log.warn({ at: coordText(here()), schema: ev.schema, statement: statement.slice(0, 200) }, 'DDL skipped: DDL replication is not available in this version');
         }
-        if (isCommit || name === 'query') {
-          if (batcher) enqueue(batcher.commit());
-          lastCommit = here();
-          txn = undefined;
-          status.readCoord = coordText(here());
-        }
+        // A commit, or a DDL (its own transaction), ends the transaction.
+        if (batcher) enqueue(batcher.commit());
+        lastCommit = here();
+        txn = undefined;
+        status.readCoord = coordText(here());
         return;
       }
       default:
