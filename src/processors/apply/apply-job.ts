@@ -29,6 +29,9 @@ export async function handleApplyJob(job: Job<ApplyBatch>, ctx: ProcessorContext
   const conn = await ctx.pools.target(task).getConnection();
   let waiting = false;
   try {
+    // No gap locks: appliers of different tables that create their checkpoint rows at the same
+    // time would otherwise deadlock on the checkpoint table.
+    await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
     await conn.beginTransaction();
     const stored = await lockTableCheckpoint(conn, meta, ref);
     const current = stored ?? (batch.startIfMissing ? prev : undefined);

@@ -58,6 +58,9 @@ export function createBatcher(options: BatcherOptions) {
     const key = tableKey(p.table.schema, p.table.table);
     const applied = options.applied.get(key);
     const prev = previousOf(key);
+    // Only a table's first batch may stand in for a missing checkpoint row: a later batch that
+    // found no row would otherwise apply ahead of a first batch still being retried.
+    const first = !last.has(key) && applied === undefined;
     last.set(key, p.coord);
     if (applied && compareCoords(p.coord, applied) <= 0) return [];
     return [{
@@ -70,7 +73,7 @@ export function createBatcher(options: BatcherOptions) {
       key: p.table.key,
       coord: coordText(p.coord),
       prev: coordText(prev),
-      startIfMissing: options.startIfMissing,
+      startIfMissing: options.startIfMissing && first,
       safe: options.safeAt(p.coord),
       changes: p.changes,
       eventTime: p.eventTime,

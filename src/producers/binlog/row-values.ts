@@ -45,5 +45,6 @@ export function normalizeValue(value: unknown, columnType: number): RowValue {
 
 /** A zongji row object (keyed by column name) as values in binlog column order. */
 export function rowValues(row: Record<string, unknown>, columns: string[], types: number[]): RowValue[] {
-  return columns.map((name, i) => normalizeValue(row[name], types[i] ?? 0));
+  // Own properties only: a name like `constructor` must not read Object.prototype.
+  return columns.map((name, i) => normalizeValue(Object.hasOwn(row, name) ? row[name] : null, types[i] ?? 0));
 }

@@ -102,6 +102,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   let tracks: TxnTrack[] = [];
   let lastCommit: BinlogCoord | undefined;
   let outbox: ApplyBatch[] = [];
+  let flushScheduled = false;
   let lastEventAt = Date.now();
   let highWatermark: BinlogCoord | undefined;
   let startText = '';
@@ -116,6 +117,14 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       outbox.push(b);
     }
     status.pendingBatches += batches.length;
+    // Hand batches to Redis as soon as the current burst of events is decoded.
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(() => {
+        flushScheduled = false;
+        flushOutbox().catch(fail);
+      });
+    }
     if (status.pendingBatches >= BACKLOG_HIGH && !status.paused) {
       status.paused = true;
       zongji?.connection?.pause();
@@ -190,6 +199,15 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       return null;
     }
     const columns = (entry.columns ?? []).map((c) => c.name);
+    if (columns.includes('__proto__')) {
+      // zongji builds rows as plain objects and loses this column: refuse rather than write NULL.
+      fail(new DmqError('CONFIG_INVALID', `\`${entry.parentSchema}\`.\`${entry.tableName}\` has a column named __proto__, which dmq's binlog reader cannot decode`, {
+        where: `\`${entry.parentSchema}\`.\`${entry.tableName}\``,
+        workaround: 'rename the column on the source, or leave the table out with block-allow-list',
+      }));
+      tables.set(ev.tableId, null);
+      return null;
+    }
     const meta: TableMeta = {
       schema: entry.parentSchema,
       table: entry.tableName,
@@ -207,7 +225,11 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   function onEvent(ev: Record<string, unknown> & { getEventName(): string; nextPosition: number; timestamp: number; gtid?: string }): void {
     lastEventAt = Date.now();
     handleEvent(ev);
-    if (ev.nextPosition > 0 && ev.getEventName() !== 'heartbeat') lastEnd = ev.nextPosition;
+    if (ev.nextPosition > 0 && ev.getEventName() !== 'heartbeat') {
+      lastEnd = ev.nextPosition;
+      // Outside a transaction every event end is a safe place to resume (and to call synced).
+      if (!txn && file !== '') lastCommit = { file, pos: ev.nextPosition };
+    }
   }
 
   function handleEvent(ev: Record<string, unknown> & { getEventName(): string; nextPosition: number; timestamp: number; gtid?: string }): void {
