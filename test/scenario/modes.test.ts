@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer } from '../support/dmq.js';
-import { execSql, exampleFiles } from '../support/fixtures.js';
+import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
 
 let dmq: DmqServer;
 
@@ -21,23 +20,7 @@ after(async () => {
   await dmq?.stop();
 });
 
-async function taskFile(mode: string): Promise<string> {
-  const stack = await getStack();
-  const files = await exampleFiles();
-  const path = join(files.dir, `${mode}.yaml`);
-  await writeFile(path, `
-name: stock
-task-mode: ${mode}
-target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }
-mysql-instances:
-  - source-id: mysql-replica-01
-    block-allow-list: stock
-    mydumper: { rows: 500 }
-block-allow-list:
-  stock: { do-dbs: [stock] }
-`);
-  return path;
-}
+const taskFile = (mode: string) => writeTask({ name: 'stock', mode, schema: 'stock', instance: ['mydumper: { rows: 500 }'] });
 
 async function targetHasSchema(name: string): Promise<boolean> {
   const conn = await mysql.createConnection((await getStack()).target);

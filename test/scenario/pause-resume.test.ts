@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer } from '../support/dmq.js';
-import { execSql, exampleFiles } from '../support/fixtures.js';
+import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
 
 let dmq: DmqServer;
 
@@ -32,21 +30,13 @@ test('a load that collides with a target row pauses with the fix; resume-task fi
     "INSERT INTO shop.orders VALUES (4321, 'left over')",
   ]);
   const files = await exampleFiles();
-  const taskFile = join(files.dir, 'shop.yaml');
-  await writeFile(taskFile, `
-name: shop
-task-mode: full
-target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }
-mysql-instances:
-  - source-id: mysql-replica-01
-    block-allow-list: shop
-    loader-config-name: strict
-    mydumper: { rows: 1000 }
-block-allow-list:
-  shop: { do-dbs: [shop] }
-loaders:
-  strict: { on-duplicate-logical: error }
-`);
+  const taskFile = await writeTask({
+    name: 'shop',
+    mode: 'full',
+    schema: 'shop',
+    instance: ['loader-config-name: strict', 'mydumper: { rows: 1000 }'],
+    extra: 'loaders:\n  strict: { on-duplicate-logical: error }',
+  });
   assert.equal((await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
   assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
 
@@ -77,20 +67,7 @@ test('pause-task holds new chunks back; resume-task continues', async () => {
     'CREATE TABLE slow.items (id INT PRIMARY KEY, payload VARCHAR(200))',
     "INSERT INTO slow.items SELECT seq, REPEAT('p', 200) FROM slow.seq_1_to_60000",
   ]);
-  const files = await exampleFiles();
-  const taskFile = join(files.dir, 'slow.yaml');
-  await writeFile(taskFile, `
-name: slow
-task-mode: full
-target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }
-mysql-instances:
-  - source-id: mysql-replica-01
-    block-allow-list: slow
-    mydumper: { rows: 2000, threads: 1 }
-    loader: { pool-size: 1 }
-block-allow-list:
-  slow: { do-dbs: [slow] }
-`);
+  const taskFile = await writeTask({ name: 'slow', mode: 'full', schema: 'slow', instance: ['mydumper: { rows: 2000, threads: 1 }', 'loader: { pool-size: 1 }'] });
   assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
   await waitForStatus(dmq.addr, 'slow', (s) => s.sources[0]!.subTaskStatus[0]!.load.completedChunks >= 1, 60_000);
   assert.equal((await runCli(dmq.addr, ['pause-task', 'slow'])).code, 0);

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
-import { execSql, exampleFiles } from '../support/fixtures.js';
+import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
 import { startWriter } from '../support/writer.js';
 
 let dmq: DmqServer | undefined;
@@ -102,18 +100,7 @@ for (const start of ['position', 'gtid'] as const) {
     ]);
     const files = await exampleFiles();
     const meta = start === 'position' ? `{ binlog-name: "${from.file}", binlog-pos: ${from.pos} }` : `{ binlog-gtid: "${from.gtid}" }`;
-    const taskFile = join(files.dir, `${db}.yaml`);
-    await writeFile(taskFile, `
-name: ${db.replace('_', '-')}
-task-mode: incremental
-target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }
-mysql-instances:
-  - source-id: mysql-replica-01
-    block-allow-list: only
-    meta: ${meta}
-block-allow-list:
-  only: { do-dbs: [${db}] }
-`);
+    const taskFile = await writeTask({ name: db.replace('_', '-'), mode: 'incremental', schema: db, instance: [`meta: ${meta}`] });
     dmq ??= await startDmq();
     await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
     const started = await runCli(dmq.addr, ['start-task', taskFile]);
@@ -139,18 +126,12 @@ test('a start position the source no longer has (purged) pauses the task naming 
   const now = await masterPosition(stack.upstreams[0]);
   await execSql(stack.upstreams[0], [`PURGE BINARY LOGS TO '${now.file}'`]);
   const files = await exampleFiles();
-  const taskFile = join(files.dir, 'purged.yaml');
-  await writeFile(taskFile, `
-name: purged
-task-mode: incremental
-target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }
-mysql-instances:
-  - source-id: mysql-replica-01
-    block-allow-list: only
-    meta: { binlog-name: "${before.file}", binlog-pos: ${before.pos} }
-block-allow-list:
-  only: { do-dbs: [purged] }
-`);
+  const taskFile = await writeTask({
+    name: 'purged',
+    mode: 'incremental',
+    schema: 'purged',
+    instance: [`meta: { binlog-name: "${before.file}", binlog-pos: ${before.pos} }`],
+  });
   dmq ??= await startDmq();
   await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
   assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);

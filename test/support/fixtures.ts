@@ -82,3 +82,27 @@ export function allTypesRows(base: number): string[] {
       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL`),
   ];
 }
+
+/**
+ * A task.yaml for one schema of upstream 1 (mysql-replica-01) into the test target, written to a
+ * temp file: `instance` holds extra lines of the instance (indented four spaces), `extra` extra
+ * top-level maps.
+ */
+export async function writeTask(options: { name: string; mode: string; schema: string; instance?: string[]; extra?: string }): Promise<string> {
+  const stack = await getStack();
+  const dir = await mkdtemp(join(tmpdir(), 'dmq-task-'));
+  const path = join(dir, `${options.name}.yaml`);
+  await writeFile(path, [
+    `name: ${options.name}`,
+    `task-mode: ${options.mode}`,
+    `target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }`,
+    'mysql-instances:',
+    '  - source-id: mysql-replica-01',
+    '    block-allow-list: only',
+    ...(options.instance ?? []).map((line) => `    ${line}`),
+    'block-allow-list:',
+    `  only: { do-dbs: [${JSON.stringify(options.schema)}] }`,
+    options.extra ?? '',
+  ].join('\n'));
+  return path;
+}
