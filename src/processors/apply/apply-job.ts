@@ -8,8 +8,10 @@ import { tableLabel } from '../../shared/sql/quote.js';
 import { taskMeta, type ProcessorContext } from '../context.js';
 import { buildStatements } from './statements.js';
 
-/** How long a batch whose predecessor has not been applied yet waits before it looks again. */
-const PREDECESSOR_WAIT_MS = 100;
+/** How long a batch waits for its predecessor, which is usually in flight right behind it. */
+const PREDECESSOR_WAIT_MS = 50;
+/** How long a batch waits for its table's copy to finish loading: seconds to hours. */
+const COPY_WAIT_MS = 2000;
 
 export type ApplyOutcome = 'applied' | 'covered';
 
@@ -27,7 +29,7 @@ export async function handleApplyJob(job: Job<ApplyBatch>, ctx: ProcessorContext
   const coord = parseCoordText(batch.coord);
   const prev = parseCoordText(batch.prev);
   const conn = await ctx.pools.target(task).getConnection();
-  let waiting = false;
+  let waitMs = 0;
   try {
     // No gap locks: appliers of different tables that create their checkpoint rows at the same
     // time would otherwise deadlock on the checkpoint table.
@@ -47,7 +49,7 @@ export async function handleApplyJob(job: Job<ApplyBatch>, ctx: ProcessorContext
           workaround: 'restart the task with `dmq start-task --remove-meta` if this repeats; please report it',
         });
       }
-      waiting = true;
+      waitMs = current ? PREDECESSOR_WAIT_MS : COPY_WAIT_MS;
     } else {
       const table = { target: batch.target, columns: batch.columns, key: batch.key };
       const changes = batch.changes.map((c) => {
@@ -73,8 +75,8 @@ export async function handleApplyJob(job: Job<ApplyBatch>, ctx: ProcessorContext
   } finally {
     conn.release();
   }
-  if (waiting) {
-    await job.moveToDelayed(Date.now() + PREDECESSOR_WAIT_MS, token);
+  if (waitMs > 0) {
+    await job.moveToDelayed(Date.now() + waitMs, token);
     throw new DelayedError();
   }
   return 'applied';
