@@ -2,7 +2,8 @@
 # One command to a working migration on this machine:
 #   bash scripts/demo.sh        install what is missing, start Redis + two upstream MariaDB
 #                               (binlog ROW/FULL) + a target, load a sample database, start
-#                               dmq serve, register both sources, run the seed task as a full copy
+#                               dmq serve, register both sources, run the seed task (full copy,
+#                               then binlog replication) and show a live change arriving
 #   bash scripts/demo.sh stop   stop dmq and the local servers (data stays in .dmq-demo/)
 # Running it again starts the task over from scratch (start-task --remove-meta).
 set -euo pipefail
@@ -56,15 +57,25 @@ echo "demo: registering the sources and starting the task"
 dmq stop-task test >/dev/null || true
 dmq operate-source stop mysql-replica-01 mysql-replica-02 >/dev/null || true
 dmq operate-source create examples/source-01.yaml examples/source-02.yaml
-dmq start-task --remove-meta examples/task-full.yaml
+dmq start-task --remove-meta examples/task.yaml
 
+# Wait until both sources are copied and replicating with nothing left to apply.
 for _ in $(seq 600); do
-  stage=$(dmq query-status test | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);const l=j.sources?.[0]?.subTaskStatus?.[0]?.load;console.log(j.stage, l ? l.progress : '')})")
-  printf '\rdemo: task test: %s   ' "$stage"
-  case "$stage" in Finished*|Paused*) break ;; esac
+  state=$(dmq query-status test | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);const subs=(j.sources??[]).map(x=>x.subTaskStatus[0]);const synced=subs.length>0&&subs.every(t=>t.unit==='Sync'&&t.sync&&t.sync.synced);console.log(j.stage, subs.map(t=>t.unit+' '+(t.unit==='Sync'?(t.sync&&t.sync.synced?'synced':'catching up'):t.load.progress)).join(', '), synced?'SYNCED':'')})")
+  printf '\rdemo: task test: %s   ' "$state"
+  case "$state" in *SYNCED*|Paused*|Finished*) break ;; esac
   sleep 0.5
 done
 echo
+
+echo "demo: a live change on upstream 1 (id 999999) ..."
+mariadb -h 127.0.0.1 -P 3307 -u root -p123456 -e "REPLACE INTO test_db.test_table VALUES (999999, 'live-customer', 42.00, NOW(6), 'written after the copy', NULL)"
+for _ in $(seq 100); do
+  seen=$(mariadb -h 127.0.0.1 -P 4000 -u root -N -e "SELECT customer FROM test_db.test_table WHERE id = 999999" 2>/dev/null || true)
+  [ -n "$seen" ] && break
+  sleep 0.1
+done
+echo "demo: ... arrived on the target: ${seen:-NOT YET (see query-status)}"
 
 dmq query-status test
 rows() { mariadb -h 127.0.0.1 -P "$1" -u root "${@:2}" -N -e 'SELECT COUNT(*) FROM test_db.test_table'; }
