@@ -5,6 +5,7 @@ import type { ApplyBatch, EncodedChange, RowOp } from '../../src/shared/binlog/b
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../src/shared/binlog/position.js';
 import { encodeRow, type RowValue } from '../../src/shared/binlog/row-values.js';
 import { tableKey } from '../../src/shared/checkpoint/sync-checkpoint.js';
+import { prng } from '../support/prng.js';
 
 const F9 = 'mysql-bin.000009';
 const F10 = 'mysql-bin.000010';
@@ -284,16 +285,6 @@ describe('batcher: checkpoints', () => {
 // ---------------------------------------------------------------------------------------------
 // A generated stream over several tables and transactions, and a model of the applier's rule.
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Txn {
   /** Where the transaction starts: a place the tailer may resume from. */

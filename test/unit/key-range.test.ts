@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { chunkCondition, chunkCountFor, integerChunks, keysetChunks, tupleCompare } from '../../src/producers/plan/key-range.js';
 import type { ChunkBounds, KeyValue } from '../../src/shared/chunk.js';
+import { prng } from '../support/prng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: a reference order on key tuples, a seeded PRNG, and a tiny, strict interpreter for the
@@ -36,17 +37,6 @@ function inBounds(t: readonly KeyValue[], b: ChunkBounds): boolean {
   return true;
 }
 
-function prng(seed: number): () => number {
-  // mulberry32
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Token =
   | { kind: 'id'; name: string }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { DEFAULT_BATCH_LIMITS, transactions, type BatchLimits, type Transaction } from '../../src/processors/load/statement-batches.js';
+import { prng } from '../support/prng.js';
 
 // Rows as the dump writes them: one tuple per line, values escaped so no raw 0x0A inside, but
 // commas, parentheses and multi-byte UTF-8 inside values are normal.
@@ -31,16 +32,6 @@ function lineEnds(buf: Buffer): number[] {
 }
 const ENDS = lineEnds(INPUT);
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cut a buffer at the given positions (copies, so no piece shares memory with another). */
 function cutAt(buf: Buffer, cuts: number[]): Buffer[] {
