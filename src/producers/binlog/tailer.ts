@@ -122,7 +122,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       flushScheduled = true;
       setImmediate(() => {
         flushScheduled = false;
-        flushOutbox().catch(fail);
+        void flush();
       });
     }
     if (status.pendingBatches >= BACKLOG_HIGH && !status.paused) {
@@ -130,6 +130,16 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       zongji?.connection?.pause();
       log.info({ pending: status.pendingBatches }, 'backlog full: binlog reading paused');
     }
+  }
+
+  /**
+   * Flushes run one after another: two overlapping runs could add a table's later batch before
+   * its earlier one, and the applier would then wait on every batch behind it.
+   */
+  let flushing: Promise<void> = Promise.resolve();
+  function flush(): Promise<void> {
+    flushing = flushing.then(flushOutbox).catch(fail);
+    return flushing;
   }
 
   async function flushOutbox(): Promise<void> {
@@ -169,6 +179,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     }
     if (status.paused && status.pendingBatches <= BACKLOG_LOW) {
       status.paused = false;
+      // The watchdog measures silence since reading resumed, not since it paused.
+      lastEventAt = Date.now();
       zongji?.connection?.resume();
       log.info({ pending: status.pendingBatches }, 'backlog drained: binlog reading resumed');
     }
@@ -176,7 +188,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
 
   async function tick(): Promise<void> {
     try {
-      await flushOutbox();
+      await flush();
       await settle();
       if (!status.paused && zongji && Date.now() - lastEventAt > WATCHDOG_MS) {
         throw new DmqError('BINLOG_FAILED', `no binlog event or heartbeat from source "${source.sourceId}" for ${WATCHDOG_MS} ms`, {
@@ -224,6 +236,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
 
   function onEvent(ev: Record<string, unknown> & { getEventName(): string; nextPosition: number; timestamp: number; gtid?: string }): void {
     lastEventAt = Date.now();
+    // Events flow again: the next failure starts its backoff from the beginning.
+    backoffMs = 1000;
     handleEvent(ev);
     if (ev.nextPosition > 0 && ev.getEventName() !== 'heartbeat') {
       lastEnd = ev.nextPosition;
@@ -309,8 +323,12 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     }
   }
 
+  let restarting = false;
+
   function fail(err: unknown): void {
-    if (stopped) return;
+    // One failure restarts the reader once; errors from the stream being torn down are echoes.
+    if (stopped || restarting) return;
+    restarting = true;
     const record = toErrorRecord(err);
     status.error = record.message;
     log.warn({ err: record }, 'binlog reader failed; restarting from the checkpoint');
@@ -328,7 +346,11 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         await pauseTask(ctx, task.name, reason);
         return;
       }
-      restartTimer = setTimeout(() => void connect(), backoffMs);
+      if (restartTimer) clearTimeout(restartTimer);
+      restartTimer = setTimeout(() => {
+        restarting = false;
+        void connect();
+      }, backoffMs);
       backoffMs = Math.min(backoffMs * 2, 30_000);
     });
   }
@@ -354,6 +376,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
 
   async function connect(): Promise<void> {
     if (stopped) return;
+    await disconnect();
     try {
       await ensureMetaTables(pool, meta);
       const start = await startCoord(ctx, task, instance);
@@ -384,8 +407,12 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       lastEnd = start.coord?.pos ?? 4;
       const z = new ZongJi({ ...source.from, dateStrings: true, timezone: 'Z', jsonStrings: true } as never);
       zongji = z;
-      z.on('binlog', (ev: unknown) => onEvent(ev as Parameters<typeof onEvent>[0]));
+      // A stopped reader may still decode buffered events: only the current one counts.
+      z.on('binlog', (ev: unknown) => {
+        if (zongji === z) onEvent(ev as Parameters<typeof onEvent>[0]);
+      });
       z.on('error', (err: unknown) => {
+        if (zongji !== z) return;
         // The control connection closing on its own is harmless while events still flow.
         if ((err as { code?: string }).code === 'ECONNRESET' && Date.now() - lastEventAt < WATCHDOG_MS) return;
         fail(err);
@@ -402,7 +429,6 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       // and a long write timeout survives dmq pausing the stream for back-pressure.
       z.connection?.query(`SET @master_heartbeat_period = ${HEARTBEAT_SECONDS * 1e9}`);
       z.connection?.query('SET SESSION net_write_timeout = 86400');
-      backoffMs = 1000;
       delete status.error;
       startText = start.coord ? coordText(start.coord) : `GTID ${start.gtid}`;
       log.info({ from: startText }, 'binlog reader started');
@@ -421,7 +447,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       if (restartTimer) clearTimeout(restartTimer);
       if (tickTimer) clearInterval(tickTimer);
       await disconnect();
-      await flushOutbox().catch(() => undefined);
+      await flush();
     },
   };
 }
