@@ -44,6 +44,8 @@ export function startTailerSupervisor(ctx: ProcessorContext) {
       const state = await ctx.registry.getState(name);
       if (!task || !state || state.stage !== 'Running' || !replicates(task)) continue;
       for (const instance of task.instances) {
+        // Not before the precheck has passed: a failing task must leave the target untouched.
+        if ((state.sources[instance.sourceId]?.unit ?? 'Check') === 'Check') continue;
         const key = JSON.stringify([name, instance.sourceId]);
         wanted.add(key);
         const lease = leaseKey(name, instance.sourceId);
