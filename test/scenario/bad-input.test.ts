@@ -1,28 +1,19 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import mysql from 'mysql2/promise';
-import { getStack, resetDatabases } from '../harness/stack.js';
-import { runCli, startDmq, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { getStack } from '../harness/stack.js';
+import { dmqForFile, runCli, waitForStatus } from '../support/dmq.js';
 import { execSql, exampleFiles } from '../support/fixtures.js';
 import type { Endpoint } from '../harness/servers.js';
 
-let dmq: DmqServer;
-
-before(async () => {
-  await resetDatabases();
-  dmq = await startDmq();
-});
-
-after(async () => {
-  await dmq?.stop();
-});
+const server = dmqForFile();
 
 beforeEach(async () => {
   // Each case starts from no tasks and no sources.
-  for (const name of ['test', 'bad']) await runCli(dmq.addr, ['stop-task', '--remove-meta', name]);
-  for (const id of ['mysql-replica-01', 'mysql-replica-02']) await runCli(dmq.addr, ['operate-source', 'stop', id]);
+  for (const name of ['test', 'bad']) await runCli(server().addr, ['stop-task', '--remove-meta', name]);
+  for (const id of ['mysql-replica-01', 'mysql-replica-02']) await runCli(server().addr, ['operate-source', 'stop', id]);
   const stack = await getStack();
   for (const upstream of stack.upstreams) {
     await execSql(upstream, ['CREATE DATABASE IF NOT EXISTS test_db', 'CREATE TABLE IF NOT EXISTS test_db.test_table (id INT PRIMARY KEY, v TEXT)', 'REPLACE INTO test_db.test_table VALUES (1, "a")']);
@@ -42,15 +33,15 @@ async function targetSchemas(target: Endpoint): Promise<string[]> {
 }
 
 async function noTasks(): Promise<void> {
-  const list = await runCli(dmq.addr, ['query-status']);
+  const list = await runCli(server().addr, ['query-status']);
   assert.deepEqual(list.json.tasks, []);
 }
 
 test('malformed YAML is rejected with its line, and no task is created', async () => {
   const files = await exampleFiles({ taskMode: 'full' });
   await writeFile(files.task, (await readFile(files.task, 'utf8')).replace('task-mode: "full"', 'task-mode: "full\n  oops: [unclosed'));
-  assert.equal((await runCli(dmq.addr, ['operate-source', 'create', ...files.sources])).code, 0);
-  const res = await runCli(dmq.addr, ['start-task', files.task]);
+  assert.equal((await runCli(server().addr, ['operate-source', 'create', ...files.sources])).code, 0);
+  const res = await runCli(server().addr, ['start-task', files.task]);
   assert.equal(res.code, 1);
   assert.equal(res.json.code, 'CONFIG_YAML');
   assert.match(String(res.json.msg), /line \d+/);
@@ -61,8 +52,8 @@ test('an unknown field is named with its path', async () => {
   const files = await exampleFiles({ taskMode: 'full' });
   const text = await readFile(files.task, 'utf8');
   await writeFile(files.task, text.replace('extra-args: "-B test_db -T test_table"', 'extra-args: "-B test_db -T test_table"\n    threadz: 4'));
-  assert.equal((await runCli(dmq.addr, ['operate-source', 'create', ...files.sources])).code, 0);
-  const res = await runCli(dmq.addr, ['start-task', files.task]);
+  assert.equal((await runCli(server().addr, ['operate-source', 'create', ...files.sources])).code, 0);
+  const res = await runCli(server().addr, ['start-task', files.task]);
   assert.equal(res.code, 1, res.stdout);
   assert.equal(res.json.code, 'CONFIG_INVALID');
   assert.match(String(res.json.msg), /mydumpers\.global.*threadz|threadz.*mydumpers\.global/);
@@ -71,8 +62,8 @@ test('an unknown field is named with its path', async () => {
 
 test('a source that is not registered is named by its field', async () => {
   const files = await exampleFiles({ taskMode: 'full' });
-  assert.equal((await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
-  const res = await runCli(dmq.addr, ['start-task', files.task]);
+  assert.equal((await runCli(server().addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
+  const res = await runCli(server().addr, ['start-task', files.task]);
   assert.equal(res.code, 1);
   assert.equal(res.json.code, 'SOURCE_NOT_FOUND');
   assert.match(String(res.json.msg), /mysql-instances\[1\]\.source-id: source "mysql-replica-02" is not registered/);
@@ -87,9 +78,9 @@ for (const [what, edit, expected] of [
     const stack = await getStack();
     const files = await exampleFiles({ taskMode: 'full' });
     await writeFile(files.sources[1]!, edit(await readFile(files.sources[1]!, 'utf8')));
-    assert.equal((await runCli(dmq.addr, ['operate-source', 'create', ...files.sources])).code, 0);
-    assert.equal((await runCli(dmq.addr, ['start-task', files.task])).code, 0);
-    const status = await waitForStatus(dmq.addr, 'test', (s) => s.stage !== 'Running', 60_000);
+    assert.equal((await runCli(server().addr, ['operate-source', 'create', ...files.sources])).code, 0);
+    assert.equal((await runCli(server().addr, ['start-task', files.task])).code, 0);
+    const status = await waitForStatus(server().addr, 'test', (s) => s.stage !== 'Running', 60_000);
     assert.equal(status.stage, 'Paused');
     const errors = status.sources.flatMap((s) => s.subTaskStatus[0]!.result?.errors ?? []);
     const message = errors.map((e) => e.Message).join('\n');
@@ -109,15 +100,15 @@ test('binlog off on a source is a failure for a replicating mode (all), before a
     .replace(/password: ".*"/, 'password: ""');
   await writeFile(files.sources[1]!, source2);
   await execSql(stack.target, ['CREATE DATABASE test_db', 'CREATE TABLE test_db.test_table (id INT PRIMARY KEY, v TEXT)']);
-  assert.equal((await runCli(dmq.addr, ['operate-source', 'create', ...files.sources])).code, 0);
-  const check = await runCli(dmq.addr, ['check-task', files.task]);
+  assert.equal((await runCli(server().addr, ['operate-source', 'create', ...files.sources])).code, 0);
+  const check = await runCli(server().addr, ['check-task', files.task]);
   assert.equal(check.code, 1);
   const failed = (check.json.checkResult as { name: string; state: string; sourceId?: string }[]).filter((r) => r.state === 'fail');
   assert.ok(failed.some((r) => r.name === 'binlog_enable' && r.sourceId === 'mysql-replica-02'), JSON.stringify(failed));
   await noTasks();
 
-  assert.equal((await runCli(dmq.addr, ['start-task', files.task])).code, 0);
-  const status = await waitForStatus(dmq.addr, 'test', (s) => s.stage !== 'Running', 60_000);
+  assert.equal((await runCli(server().addr, ['start-task', files.task])).code, 0);
+  const status = await waitForStatus(server().addr, 'test', (s) => s.stage !== 'Running', 60_000);
   assert.equal(status.stage, 'Paused');
   const message = status.sources.flatMap((s) => s.subTaskStatus[0]!.result?.errors ?? []).map((e) => e.Message).join('\n');
   assert.match(message, /binlog_enable.*mysql-replica-02|mysql-replica-02.*binlog/);
@@ -132,7 +123,7 @@ test('binlog off on a source is a failure for a replicating mode (all), before a
 });
 
 test('unknown task and unreachable server give clear CLI errors', async () => {
-  const unknown = await runCli(dmq.addr, ['query-status', 'nope']);
+  const unknown = await runCli(server().addr, ['query-status', 'nope']);
   assert.equal(unknown.code, 1);
   assert.match(String(unknown.json.msg), /task "nope" does not exist/);
   const unreachable = await runCli('127.0.0.1:1', ['query-status']);

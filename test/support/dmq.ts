@@ -3,7 +3,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../harness/ports.js';
-import { getStack } from '../harness/stack.js';
+import { after, before } from 'node:test';
+import { getStack, resetDatabases } from '../harness/stack.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/dmq.js');
@@ -132,4 +133,20 @@ export async function waitForStatus(
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`task ${task} did not reach the expected state in ${timeoutMs} ms; last status:\n${JSON.stringify(last, null, 2)}`);
+}
+
+/**
+ * For a test file: clean databases and one `dmq serve` before its tests, stopped after them.
+ * Returns the running server.
+ */
+export function dmqForFile(): () => DmqServer {
+  let server: DmqServer | undefined;
+  before(async () => {
+    await resetDatabases();
+    server = await startDmq();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return () => server!;
 }
