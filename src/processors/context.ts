@@ -57,7 +57,7 @@ export function poolCache() {
       const t = task.target;
       const size = task.instances.reduce((n, i) => n + i.loader.poolSize, 0) + 2;
       return get(`target:${task.name}`, JSON.stringify([t.host, t.port, t.user, t.password, t.session, size]), () =>
-        openPool(t, { label: `target of task "${task.name}"`, size, session: { ...TARGET_SESSION, ...t.session } }));
+        openPool(t, { label: `target of task "${task.name}"`, size, session: { ...TARGET_SESSION, ...t.session }, multipleStatements: true }));
     },
     source(task: TaskConfig, source: SourceConfig): Pool {
       const f = source.from;

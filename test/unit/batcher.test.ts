@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createBatcher, type BatcherOptions, type RowsInput, type TableMeta } from '../../src/producers/binlog/batcher.js';
-import type { ApplyBatch, EncodedChange, RowOp } from '../../src/shared/binlog/batch.js';
+import { groupIntoJobs } from '../../src/producers/binlog/apply-jobs.js';
+import { decideApply } from '../../src/processors/apply/apply-rule.js';
+import type { ApplyBatch, ApplyJob, EncodedChange, RowOp } from '../../src/shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../src/shared/binlog/position.js';
 import { encodeRow, type RowValue } from '../../src/shared/binlog/row-values.js';
 import { tableKey } from '../../src/shared/checkpoint/sync-checkpoint.js';
@@ -103,6 +105,7 @@ describe('batcher: boundaries', () => {
       ],
       eventTime: 1_700_000_000_200,
       gtid: '0-1-200',
+      bytes: 9,
     } satisfies ApplyBatch);
     const second = b.rows(ev(A, 400, [4], 'delete'));
     assert.deepEqual(second.map((x) => [x.table, x.coord, x.prev, ids(x)]), [['b', `${F9}:300`, `${F9}:4`, [10]]]);
@@ -277,7 +280,7 @@ describe('batcher: checkpoints', () => {
     const all = feed(createBatcher(opts({ startIfMissing: true })), [{ rows: ev(A, 100, [1]) }, 'commit', { rows: ev(A, 200, [2]) }, 'commit']);
     assert.deepEqual(all.map((x) => [x.coord, x.prev, x.startIfMissing]).slice(0, 1), [[`${F9}:100`, `${F9}:4`, true]]);
     const target = new Map<string, TargetTable>();
-    runApplier([all[1]!, all[0]!], target, () => 0);
+    runApplier(singleJobs([all[1]!, all[0]!]), target, () => 0);
     assert.deepEqual(target.get(keyOf(A))?.written.map((c) => c.after![0]), [1, 2]);
   });
 });
@@ -367,37 +370,55 @@ interface TargetTable {
   written: EncodedChange[];
 }
 
+/** Each batch its own job, as when the reader flushes after every batch. */
+const singleJobs = (batches: ApplyBatch[]): ApplyJob[] => batches.flatMap((b) => groupIntoJobs([b], { maxRows: Infinity, maxBytes: Infinity }));
+
+/** Jobs as the reader forms them: flushes of random size, each grouped within small limits. */
+function jobsOf(batches: ApplyBatch[], rnd: () => number): ApplyJob[] {
+  const jobs: ApplyJob[] = [];
+  for (let i = 0; i < batches.length;) {
+    const flush = 1 + Math.floor(rnd() * 8);
+    jobs.push(...groupIntoJobs(batches.slice(i, i + flush), { maxRows: 6, maxBytes: 200 }));
+    i += flush;
+  }
+  return jobs;
+}
+
+const jobText = (j: ApplyJob) => `${j.table}@${j.units.map((u) => `${u.prev}->${u.coord}`).join(',')}`;
+
 /**
- * The applier's rule (src/processors/apply/apply-job.ts) on a model target: covered → skip;
- * checkpoint ≠ prev → wait at the tail of the queue; equal → write and move the checkpoint.
- * Jobs are taken in a scrambled order. Stops after `limit` applies (a crash) and returns the
- * jobs not yet taken.
+ * The applier's rule (decideApply, as apply-job.ts runs it) on a model target: skip, wait at
+ * the tail of the queue, or write the units from `from` on and move the checkpoint. Jobs are
+ * taken in a scrambled order. Stops after `limit` applies (a crash) and returns the jobs not
+ * yet taken.
  */
-function runApplier(queue: ApplyBatch[], target: Map<string, TargetTable>, rnd: () => number, limit = Infinity): ApplyBatch[] {
+function runApplier(queue: ApplyJob[], target: Map<string, TargetTable>, rnd: () => number, limit = Infinity, stats = { partial: 0 }): ApplyJob[] {
   const waiting = [...queue];
   let applied = 0;
   let idle = 0;
   while (waiting.length > 0 && applied < limit) {
-    const batch = waiting.splice(Math.floor(rnd() * Math.min(waiting.length, 6)), 1)[0]!;
-    const key = tableKey(batch.schema, batch.table);
+    const job = waiting.splice(Math.floor(rnd() * Math.min(waiting.length, 6)), 1)[0]!;
+    const key = tableKey(job.schema, job.table);
     const table = target.get(key) ?? { checkpoint: undefined, written: [] };
     target.set(key, table);
-    const coord = parseCoordText(batch.coord);
-    const prev = parseCoordText(batch.prev);
-    const current = table.checkpoint ?? (batch.startIfMissing ? prev : undefined);
-    if (current && compareCoords(current, coord) >= 0) {
+    const decision = decideApply(table.checkpoint, job);
+    assert.notEqual(decision.action, 'conflict', `${key} stands at ${table.checkpoint && coordText(table.checkpoint)}, inside ${jobText(job)}`);
+    if (decision.action === 'skip') {
       idle = 0;
       continue;
     }
-    if (!current || compareCoords(current, prev) !== 0) {
-      assert.ok(!current || compareCoords(current, prev) < 0, `${key} stands at ${current && coordText(current)}, between prev ${batch.prev} and batch ${batch.coord}`);
-      waiting.push(batch);
+    if (decision.action === 'wait') {
+      waiting.push(job);
       idle += 1;
-      assert.ok(idle < 20 * (waiting.length + 10), `stuck: ${waiting.map((b) => `${b.table}@${b.coord}<-${b.prev}`).join(', ')}`);
+      assert.ok(idle < 20 * (waiting.length + 10), `stuck: ${waiting.map(jobText).join(', ')}`);
       continue;
     }
-    table.written.push(...batch.changes);
-    table.checkpoint = coord;
+    assert.equal(decision.action, 'apply');
+    const from = decision.action === 'apply' ? decision.from : 0;
+    if (from > 0) stats.partial += 1;
+    const units = job.units.slice(from);
+    for (const u of units) table.written.push(...u.changes);
+    table.checkpoint = parseCoordText(units.at(-1)!.coord);
     applied += 1;
     idle = 0;
   }
@@ -453,7 +474,8 @@ describe('batcher: generated streams', () => {
       const target = new Map<string, TargetTable>([A, B, C].map((t) => [keyOf(t), { checkpoint: origin(txns), written: [] }]));
       const batches = batchesOf(opts({ ...limits, origin: origin(txns) }), txns).map((x) => x.batch);
       // At-least-once: every job delivered twice, scrambled.
-      const left = runApplier([...batches, ...batches].reverse(), target, prng(seed + 100));
+      const rnd = prng(seed + 100);
+      const left = runApplier([...jobsOf(batches, rnd), ...jobsOf(batches, rnd)].reverse(), target, rnd);
       assert.deepEqual(left, []);
       assertWrittenOnce(target, txns);
     });
@@ -470,7 +492,8 @@ describe('batcher: generated streams', () => {
         for (const crashAfter of [0.25, 0.6]) {
           // Fresh copy of the target per crash point.
           const t1 = new Map([...target].map(([k, v]) => [k, { checkpoint: v.checkpoint, written: [...v.written] }]));
-          const leftover = runApplier(run1.map((x) => x.batch), t1, rnd, Math.floor(run1.length * crashAfter));
+          const jobs1 = jobsOf(run1.map((x) => x.batch), rnd);
+          const leftover = runApplier(jobs1, t1, rnd, Math.floor(jobs1.length * crashAfter));
 
           // The global checkpoint: the start of the oldest transaction with a batch not covered.
           const covered = (b: ApplyBatch) => {
@@ -495,8 +518,11 @@ describe('batcher: generated streams', () => {
           const notCovered = run1.filter((x) => x.txn >= firstOpen && !covered(x.batch)).map((x) => x.batch);
           assert.deepEqual(run2, notCovered.map((b) => (startIfMissing && !applied.has(tableKey(b.schema, b.table)) && b.prev === coordText(origin(txns)) ? { ...b, prev: coordText(resume) } : b)));
 
-          // Old jobs (leftovers, plus duplicates of done ones) and the new ones, all mixed.
-          const left = runApplier([...run2, ...leftover, ...run1.slice(0, 5).map((x) => x.batch)].reverse(), t1, rnd);
+          // Old jobs (leftovers, plus duplicates of done ones) and the new ones, grouped
+          // differently this time, all mixed.
+          const stats = { partial: 0 };
+          const left = runApplier([...jobsOf(run2, rnd), ...leftover, ...jobs1.slice(0, 5)].reverse(), t1, rnd, Infinity, stats);
+          assert.ok(stats.partial > 0, 'some jobs overlapped applied units and applied only their tail');
           assert.deepEqual(left, []);
           assertWrittenOnce(t1, txns);
         }

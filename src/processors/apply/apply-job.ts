@@ -1,75 +1,95 @@
 import { DelayedError, type Job } from 'bullmq';
-import type { ApplyBatch } from '../../shared/binlog/batch.js';
-import { compareCoords, coordText, parseCoordText } from '../../shared/binlog/position.js';
+import type { RowDataPacket } from 'mysql2/promise';
+import type { ApplyJob, BatchUnit } from '../../shared/binlog/batch.js';
+import { coordText, parseCoordText } from '../../shared/binlog/position.js';
 import { decodeRow } from '../../shared/binlog/row-values.js';
-import { lockTableCheckpoint, writeTableCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
+import { lockTableCheckpointStatement, readLockedCheckpoint, writeTableCheckpointStatement } from '../../shared/checkpoint/sync-checkpoint.js';
 import { DmqError } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
+import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
 import { taskMeta, type ProcessorContext } from '../context.js';
-import { buildStatements } from './statements.js';
+import { decideApply } from './apply-rule.js';
+import { buildStatements, type RowChange } from './statements.js';
 
 /** How long a batch waits for its predecessor, which is usually in flight right behind it. */
 const PREDECESSOR_WAIT_MS = 50;
 /** How long a batch waits for its table's copy to finish loading: seconds to hours. */
 const COPY_WAIT_MS = 2000;
+/** Statements per round trip are joined up to this size, well under any max_allowed_packet. */
+const SCRIPT_CHARS = 2 << 20;
 
 export type ApplyOutcome = 'applied' | 'covered';
 
+/** The target statements for `units`, each run of units with the same safe-mode flag built together. */
+function unitStatements(job: ApplyJob, units: BatchUnit[]): SqlStatement[] {
+  const table = { target: job.target, columns: job.columns, key: job.key };
+  const statements: SqlStatement[] = [];
+  let i = 0;
+  while (i < units.length) {
+    const safe = units[i]!.safe;
+    const changes: RowChange[] = [];
+    for (; i < units.length && units[i]!.safe === safe; i++) {
+      for (const c of units[i]!.changes) {
+        const change: RowChange = { op: c.op };
+        if (c.before) change.before = decodeRow(c.before);
+        if (c.after) change.after = decodeRow(c.after);
+        changes.push(change);
+      }
+    }
+    statements.push(...buildStatements(table, changes, { safeMode: safe }));
+  }
+  return statements;
+}
+
 /**
- * Apply one batch exactly once: in one target transaction, lock the table's checkpoint, check
- * that it stands at this batch's predecessor, write the rows, move the checkpoint. A batch
- * already covered is skipped; one that came too early waits (and a failed predecessor holds
- * every later batch of its table back).
+ * Apply one job exactly once: in one target transaction, lock the table's checkpoint, find
+ * the unit that starts where it stands, write that unit and the rest, move the checkpoint.
+ * Units already covered are skipped; a job that came too early waits (and a failed
+ * predecessor holds every later job of its table back). The lock and the writes each go as
+ * one multi-statement round trip.
  */
-export async function handleApplyJob(job: Job<ApplyBatch>, ctx: ProcessorContext, token?: string): Promise<ApplyOutcome> {
-  const batch = job.data;
-  const task = await ctx.registry.requireTask(batch.task);
+export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, token?: string): Promise<ApplyOutcome> {
+  const data = job.data;
+  const task = await ctx.registry.requireTask(data.task);
   const meta = taskMeta(task);
-  const ref = { sourceId: batch.sourceId, schema: batch.schema, table: batch.table };
-  const coord = parseCoordText(batch.coord);
-  const prev = parseCoordText(batch.prev);
+  const ref = { sourceId: data.sourceId, schema: data.schema, table: data.table };
+  const first = data.units[0]!;
+  const last = data.units.at(-1)!;
+  const where = data.units.length === 1 ? first.coord : `${first.coord}..${last.coord}`;
   const conn = await ctx.pools.target(task).getConnection();
   let waitMs = 0;
   try {
-    // No gap locks: appliers of different tables that create their checkpoint rows at the same
-    // time would otherwise deadlock on the checkpoint table.
-    await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
-    await conn.beginTransaction();
-    const stored = await lockTableCheckpoint(conn, meta, ref);
-    const current = stored ?? (batch.startIfMissing ? prev : undefined);
-    if (current && compareCoords(current, coord) >= 0) {
-      await conn.commit();
-      return 'covered';
-    }
-    if (!current || compareCoords(current, prev) !== 0) {
-      await conn.rollback();
-      if (current && compareCoords(current, prev) > 0) {
-        throw new DmqError('INTERNAL', `${tableLabel(ref)} of source "${batch.sourceId}" stands at ${coordText(current)}, between this batch's predecessor ${batch.prev} and the batch ${batch.coord}`, {
-          where: batch.coord,
+    // READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint
+    // rows at the same time would otherwise deadlock on the checkpoint table.
+    const [results] = await conn.query(`SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
+    const stored = readLockedCheckpoint((results as unknown[])[2] as RowDataPacket[]);
+    const decision = decideApply(stored, data);
+    switch (decision.action) {
+      case 'skip':
+        await conn.commit();
+        return 'covered';
+      case 'wait':
+        await conn.rollback();
+        waitMs = decision.until === 'copy' ? COPY_WAIT_MS : PREDECESSOR_WAIT_MS;
+        break;
+      case 'conflict':
+        await conn.rollback();
+        throw new DmqError('INTERNAL', `${tableLabel(ref)} of source "${data.sourceId}" stands at ${coordText(decision.current)}, inside the batch ${data.units[decision.unit]!.coord} (after ${data.units[decision.unit]!.prev})`, {
+          where,
           workaround: 'restart the task with `dmq start-task --remove-meta` if this repeats; please report it',
         });
+      case 'apply': {
+        const statements = unitStatements(data, data.units.slice(decision.from));
+        statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(last.coord), last.gtid), { sql: 'COMMIT', values: [] });
+        for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
       }
-      waitMs = current ? PREDECESSOR_WAIT_MS : COPY_WAIT_MS;
-    } else {
-      const table = { target: batch.target, columns: batch.columns, key: batch.key };
-      const changes = batch.changes.map((c) => {
-        const change: Parameters<typeof buildStatements>[1][number] = { op: c.op };
-        if (c.before) change.before = decodeRow(c.before);
-        if (c.after) change.after = decodeRow(c.after);
-        return change;
-      });
-      for (const statement of buildStatements(table, changes, { safeMode: batch.safe })) {
-        await conn.query(statement.sql, statement.values);
-      }
-      await writeTableCheckpoint(conn, meta, ref, coord, batch.gtid);
-      await conn.commit();
     }
   } catch (err) {
     await conn.rollback().catch(() => undefined);
     if (err instanceof DmqError) throw err;
-    throw new DmqError('APPLY_FAILED', `applying ${tableLabel(ref)} of source "${batch.sourceId}" at ${batch.coord} to ${tableLabel(batch.target)}: ${(err as Error).message}`, {
+    throw new DmqError('APPLY_FAILED', `applying ${tableLabel(ref)} of source "${data.sourceId}" at ${where} to ${tableLabel(data.target)}: ${(err as Error).message}`, {
       cause: err,
-      where: batch.coord,
+      where,
       workaround: 'the batch is retried and later changes of this table wait for it; fix what the target reports, then `dmq resume-task` if the task paused',
     });
   } finally {

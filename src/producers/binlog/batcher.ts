@@ -78,6 +78,7 @@ export function createBatcher(options: BatcherOptions) {
       changes: p.changes,
       eventTime: p.eventTime,
       gtid: p.gtid,
+      bytes: p.bytes,
     }];
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import ZongJi from '@vlasky/zongji';
-import type { ApplyBatch } from '../../shared/binlog/batch.js';
+import type { ApplyBatch, ApplyJob, BatchTable } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
 import { readSourcePlans } from '../../shared/checkpoint/copy-checkpoint.js';
@@ -12,6 +12,7 @@ import { makeRouter } from '../../shared/filter/route.js';
 import { applyJobOptions, applyQueueName } from '../../shared/queue/queues.js';
 import { taskMeta, type ProcessorContext } from '../../processors/context.js';
 import { applyPartitions } from '../plan/enqueue.js';
+import { groupIntoJobs } from './apply-jobs.js';
 import { createBatcher, type Batcher, type TableMeta } from './batcher.js';
 import { rowValues } from './row-values.js';
 
@@ -20,6 +21,9 @@ const BACKLOG_HIGH = 2000;
 const BACKLOG_LOW = 1000;
 const BATCH_ROWS = 500;
 const BATCH_BYTES = 1 << 20;
+/** Batches of one table read together share a job (one target transaction) up to these limits. */
+const JOB_ROWS = 5000;
+const JOB_BYTES = 4 << 20;
 const HEARTBEAT_SECONDS = 1;
 /** No event (not even a heartbeat) for this long means the connection died silently. */
 const WATCHDOG_MS = 5000;
@@ -41,6 +45,16 @@ export interface TailerStatus {
 }
 
 export const syncStatusKey = (task: string, sourceId: string) => `dmq:sync:${task}:${sourceId}`;
+
+/**
+ * The same job cut again by a restarted reader gets the same id, which BullMQ deduplicates;
+ * ids may not contain ':'.
+ */
+function applyJobId(job: ApplyJob): string {
+  const table = createHash('sha1').update(`${job.schema}\u0000${job.table}`).digest('hex').slice(0, 16);
+  const span = `${job.units[0]!.coord}..${job.units.at(-1)!.coord}`.replaceAll(':', '@');
+  return `apply|${job.sourceId}|${table}|${span}`;
+}
 
 /** A replica server id for this (task, source): stable, and far from ids real servers use. */
 export function tailerServerId(task: string, sourceId: string): number {
@@ -108,7 +122,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   let startText = '';
   const tables = new Map<number, TableMeta | null>();
 
-  const partitionOf = (b: ApplyBatch) => createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
+  const partitionOf = (b: BatchTable) => createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
 
   function enqueue(batches: ApplyBatch[]): void {
     if (batches.length === 0) return;
@@ -144,22 +158,17 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
 
   async function flushOutbox(): Promise<void> {
     if (outbox.length === 0) return;
-    const batches = outbox;
+    const jobs = groupIntoJobs(outbox, { maxRows: JOB_ROWS, maxBytes: JOB_BYTES });
     outbox = [];
-    const byQueue = new Map<string, ApplyBatch[]>();
-    for (const b of batches) {
-      const name = applyQueueName(task.name, partitionOf(b));
+    const byQueue = new Map<string, ApplyJob[]>();
+    for (const job of jobs) {
+      const name = applyQueueName(task.name, partitionOf(job));
       const list = byQueue.get(name) ?? [];
-      list.push(b);
+      list.push(job);
       byQueue.set(name, list);
     }
     for (const [name, list] of byQueue) {
-      await ctx.queues.get(name).addBulk(list.map((b) => ({
-        name: 'apply',
-        data: b,
-        // BullMQ job ids may not contain ':'.
-        opts: { ...applyJobOptions, jobId: `apply|${b.sourceId}|${createHash('sha1').update(`${b.schema}\u0000${b.table}`).digest('hex').slice(0, 16)}|${b.coord.replaceAll(':', '@')}` },
-      })));
+      await ctx.queues.get(name).addBulk(list.map((job) => ({ name: 'apply', data: job, opts: { ...applyJobOptions, jobId: applyJobId(job) } })));
     }
   }
 

@@ -1,6 +1,7 @@
-import type { Connection, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { compareCoords, type BinlogCoord } from '../binlog/position.js';
 import type { Queryable } from '../sql/connect.js';
+import type { SqlStatement } from '../sql/script.js';
 import { metaName, type MetaTables } from './meta-schema.js';
 
 /**
@@ -25,24 +26,28 @@ function toCoord(r: RowDataPacket): BinlogCoord {
   return coord;
 }
 
-/** Lock the table's row for this transaction and return where it stands (undefined: no row yet). */
-export async function lockTableCheckpoint(conn: Connection | PoolConnection, meta: MetaTables, ref: TableSyncRef): Promise<BinlogCoord | undefined> {
-  const [rows] = await conn.query<RowDataPacket[]>(
-    `SELECT binlog_name, binlog_pos, binlog_part FROM ${syncCheckpointName(meta)}
+/** Locks the table's row for the transaction; `readLockedCheckpoint` reads its result. */
+export function lockTableCheckpointStatement(meta: MetaTables, ref: TableSyncRef): SqlStatement {
+  return {
+    sql: `SELECT binlog_name, binlog_pos, binlog_part FROM ${syncCheckpointName(meta)}
      WHERE source_id = ? AND schema_name = ? AND table_name = ? FOR UPDATE`,
-    [ref.sourceId, ref.schema, ref.table],
-  );
+    values: [ref.sourceId, ref.schema, ref.table],
+  };
+}
+
+/** Where the locked table stands; undefined: no row yet. */
+export function readLockedCheckpoint(rows: RowDataPacket[]): BinlogCoord | undefined {
   return rows[0] ? toCoord(rows[0]) : undefined;
 }
 
-export async function writeTableCheckpoint(db: Queryable, meta: MetaTables, ref: TableSyncRef, coord: BinlogCoord, gtid: string | null): Promise<void> {
-  await db.query(
-    `INSERT INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, binlog_gtid, updated_at)
+export function writeTableCheckpointStatement(meta: MetaTables, ref: TableSyncRef, coord: BinlogCoord, gtid: string | null): SqlStatement {
+  return {
+    sql: `INSERT INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, binlog_gtid, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, NOW(3))
      ON DUPLICATE KEY UPDATE binlog_name = VALUES(binlog_name), binlog_pos = VALUES(binlog_pos),
        binlog_part = VALUES(binlog_part), binlog_gtid = VALUES(binlog_gtid), updated_at = VALUES(updated_at)`,
-    [ref.sourceId, ref.schema, ref.table, coord.file, coord.pos, coord.part ?? 0, gtid],
-  );
+    values: [ref.sourceId, ref.schema, ref.table, coord.file, coord.pos, coord.part ?? 0, gtid],
+  };
 }
 
 /** The copy hands a table to sync at the source's low watermark; never moves an existing row back. */

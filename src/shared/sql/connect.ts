@@ -19,6 +19,8 @@ export interface ConnectOptions {
   session?: Record<string, string | number>;
   /** Schema to USE, if any. */
   database?: string;
+  /** Allow several statements per query (the applier sends a batch as one script). */
+  multipleStatements?: boolean;
 }
 
 function baseOptions(endpoint: DbEndpoint, options: ConnectOptions): PoolOptions {
@@ -37,7 +39,7 @@ function baseOptions(endpoint: DbEndpoint, options: ConnectOptions): PoolOptions
     dateStrings: true,
     decimalNumbers: false,
     connectTimeout: 10_000,
-    multipleStatements: false,
+    multipleStatements: options.multipleStatements ?? false,
     ssl,
     queryFormat: formatOnlyWithValues,
   };

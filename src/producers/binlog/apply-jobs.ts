@@ -1,0 +1,50 @@
+import type { ApplyBatch, ApplyJob } from '../../shared/binlog/batch.js';
+
+export interface JobLimits {
+  maxRows: number;
+  maxBytes: number;
+}
+
+/**
+ * Groups the batches read since the last flush into apply jobs: each table's consecutive,
+ * chained batches share one job up to the limits, so a stream of small transactions costs one
+ * target transaction and one queue round trip per job instead of per transaction. The more the
+ * appliers lag, the more batches wait per flush and the larger the jobs get.
+ */
+export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJob[] {
+  const jobs: ApplyJob[] = [];
+  const open = new Map<string, { job: ApplyJob; rows: number; bytes: number; shape: string }>();
+  for (const b of batches) {
+    const key = JSON.stringify([b.sourceId, b.schema, b.table]);
+    // A table map event between two batches may have changed the columns: such batches do not mix.
+    const shape = JSON.stringify([b.target, b.columns, b.key]);
+    const current = open.get(key);
+    const fits = current !== undefined
+      && current.shape === shape
+      && current.job.units.at(-1)!.coord === b.prev
+      && !b.startIfMissing
+      && current.rows + b.changes.length <= limits.maxRows
+      && current.bytes + b.bytes <= limits.maxBytes;
+    const unit = { coord: b.coord, prev: b.prev, safe: b.safe, changes: b.changes, eventTime: b.eventTime, gtid: b.gtid };
+    if (fits) {
+      current.job.units.push(unit);
+      current.rows += b.changes.length;
+      current.bytes += b.bytes;
+      continue;
+    }
+    const job: ApplyJob = {
+      task: b.task,
+      sourceId: b.sourceId,
+      schema: b.schema,
+      table: b.table,
+      target: b.target,
+      columns: b.columns,
+      key: b.key,
+      startIfMissing: b.startIfMissing,
+      units: [unit],
+    };
+    jobs.push(job);
+    open.set(key, { job, rows: b.changes.length, bytes: b.bytes, shape });
+  }
+  return jobs;
+}
