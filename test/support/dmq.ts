@@ -105,6 +105,7 @@ interface SubTask {
   result: { errors: { Message: string; Workaround: string }[] } | null;
   load: { finishedRows: number; completedChunks: number };
   dump: { totalChunks: number; completedChunks: number; finishedRows: number };
+  sync?: { totalEvents: number; synced: boolean; masterBinlog: string; syncerBinlog: string; secondsBehindMaster: number | null };
 }
 
 export interface TaskStatus {

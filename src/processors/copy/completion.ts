@@ -1,4 +1,5 @@
 import type { TaskConfig } from '../../shared/config/types.js';
+import type { TaskState } from '../../shared/state/registry.js';
 import { readCopyProgress, readSourcePlans } from '../../shared/checkpoint/copy-checkpoint.js';
 import type { ProcessorContext } from '../context.js';
 import { taskMeta } from '../context.js';
@@ -32,7 +33,8 @@ export async function settleCopyProgress(ctx: ProcessorContext, task: TaskConfig
       }),
   );
   const now = Date.now();
-  const copyOnly = task.taskMode === 'full' || task.taskMode === 'load' || task.taskMode === 'dump';
+  // Full mode replays the binlog up to the high watermark when the plan found it replayable.
+  const replays = (id: string) => task.taskMode === 'all' || (task.taskMode === 'full' && Boolean(plans.get(id)?.low));
   await ctx.registry.updateState(task.name, (state) => {
     if (state.stage !== 'Running') return;
     for (const [id, s] of Object.entries(state.sources)) {
@@ -46,7 +48,7 @@ export async function settleCopyProgress(ctx: ProcessorContext, task: TaskConfig
         s.unitStartedAt = now;
       }
       if (s.unit === 'Load' && copied.has(id)) {
-        if (copyOnly) {
+        if (!replays(id)) {
           s.stage = 'Finished';
         } else {
           s.unit = 'Sync';
@@ -54,12 +56,27 @@ export async function settleCopyProgress(ctx: ProcessorContext, task: TaskConfig
         }
       }
     }
-    const stages = Object.values(state.sources).map((s) => s.stage);
-    if (stages.every((s) => s === 'Finished')) {
-      state.stage = 'Finished';
-      state.finishedAt = now;
-    } else if (stages.every((s) => s === 'Finished' || s === 'Paused') && stages.includes('Paused')) {
-      state.stage = 'Paused';
-    }
+    settleTaskStage(state, now);
+  });
+}
+
+/** The task's stage follows its sources': Finished when all are, Paused when the rest are. */
+export function settleTaskStage(state: TaskState, now: number): void {
+  const stages = Object.values(state.sources).map((s) => s.stage);
+  if (stages.every((s) => s === 'Finished')) {
+    state.stage = 'Finished';
+    state.finishedAt = now;
+  } else if (stages.every((s) => s === 'Finished' || s === 'Paused') && stages.includes('Paused')) {
+    state.stage = 'Paused';
+  }
+}
+
+/** Full mode: a source's replay reached the high watermark and everything up to it is applied. */
+export async function finishSourceReplay(ctx: ProcessorContext, task: TaskConfig, sourceId: string): Promise<void> {
+  await ctx.registry.updateState(task.name, (state) => {
+    const s = state.sources[sourceId];
+    if (state.stage !== 'Running' || !s || s.stage !== 'Running' || s.unit !== 'Sync') return;
+    s.stage = 'Finished';
+    settleTaskStage(state, Date.now());
   });
 }

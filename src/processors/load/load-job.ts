@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { startTableSync } from '../../shared/checkpoint/sync-checkpoint.js';
-import type { OnDuplicate } from '../../shared/config/types.js';
+import { replaysAfterCopy, type OnDuplicate } from '../../shared/config/types.js';
 import { chunkLabel } from '../../shared/chunk.js';
 import { advanceLoadOffset, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
 import { DmqError } from '../../shared/errors.js';
@@ -58,7 +58,7 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
     }
     if (task.cleanDumpFile) await ctx.store.remove(chunk.fileKey);
   }
-  if (task.taskMode === 'all') await handOverToSync(pool, meta, key);
+  if (replaysAfterCopy(task.taskMode)) await handOverToSync(pool, meta, key);
   await settleCopyProgress(ctx, task);
 }
 

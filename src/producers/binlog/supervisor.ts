@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { TaskConfig } from '../../shared/config/types.js';
+import { readsBinlog, type TaskConfig } from '../../shared/config/types.js';
+import type { SourceTaskState } from '../../shared/state/registry.js';
 import type { ProcessorContext } from '../../processors/context.js';
 import { requireSource } from '../../processors/context.js';
 import { startTailer } from './tailer.js';
@@ -13,8 +14,15 @@ const leaseKey = (task: string, sourceId: string) => `dmq:lease:tailer:${task}:$
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
-function replicates(task: TaskConfig): boolean {
-  return task.taskMode === 'all' || task.taskMode === 'incremental';
+/**
+ * Whether a source of a running task needs its reader now: from the end of the precheck on
+ * when it replicates (the reader queues changes while the copy runs), and in full mode only
+ * for the replay after the copy, until it finishes.
+ */
+function wantsReader(task: TaskConfig, source: SourceTaskState | undefined): boolean {
+  if (!source || source.stage !== 'Running' || !readsBinlog(task.taskMode)) return false;
+  // Not before the precheck has passed: a failing task must leave the target untouched.
+  return task.taskMode === 'full' ? source.unit === 'Sync' : source.unit !== 'Check';
 }
 
 /**
@@ -42,10 +50,9 @@ export function startTailerSupervisor(ctx: ProcessorContext) {
     for (const name of await ctx.registry.listTaskNames()) {
       const task = await ctx.registry.getTask(name);
       const state = await ctx.registry.getState(name);
-      if (!task || !state || state.stage !== 'Running' || !replicates(task)) continue;
+      if (!task || !state || state.stage !== 'Running') continue;
       for (const instance of task.instances) {
-        // Not before the precheck has passed: a failing task must leave the target untouched.
-        if ((state.sources[instance.sourceId]?.unit ?? 'Check') === 'Check') continue;
+        if (!wantsReader(task, state.sources[instance.sourceId])) continue;
         const key = JSON.stringify([name, instance.sourceId]);
         wanted.add(key);
         const lease = leaseKey(name, instance.sourceId);

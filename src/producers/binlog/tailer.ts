@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import ZongJi from '@vlasky/zongji';
 import type { ApplyBatch, ApplyJob, BatchTable } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
-import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
+import { replaysAfterCopy, type InstanceConfig, type SourceConfig, type TaskConfig } from '../../shared/config/types.js';
+import { finishSourceReplay } from '../../processors/copy/completion.js';
 import { readSourcePlans } from '../../shared/checkpoint/copy-checkpoint.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { readSourceSync, tableKey, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
@@ -68,7 +69,7 @@ async function startCoord(ctx: ProcessorContext, task: TaskConfig, instance: Ins
   const meta = taskMeta(task);
   const sync = await readSourceSync(pool, meta, instance.sourceId);
   if (sync.global) return { coord: sync.global.coord };
-  if (task.taskMode === 'all') {
+  if (replaysAfterCopy(task.taskMode)) {
     const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === instance.sourceId);
     if (!plan) return undefined;
     if (!plan.low) {
@@ -119,6 +120,10 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   let flushScheduled = false;
   let lastEventAt = Date.now();
   let highWatermark: BinlogCoord | undefined;
+  /** Full mode: where reading stops, and whether this source's replay has been declared done. */
+  let endAt: BinlogCoord | undefined;
+  let finished = false;
+  const atEnd = () => endAt !== undefined && compareCoords({ file, pos: lastEnd }, endAt) >= 0;
   let startText = '';
   const tables = new Map<number, TableMeta | null>();
 
@@ -186,6 +191,11 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       await writeGlobalCheckpoint(pool, meta, source.sourceId, resume, null);
       status.appliedCoord = coordText(resume);
     }
+    if (atEnd() && !finished && status.pendingBatches === 0 && !txn) {
+      finished = true;
+      log.info({ at: status.appliedCoord }, 'full mode: the changes made during the copy are applied up to the high watermark');
+      await finishSourceReplay(ctx, task, source.sourceId);
+    }
     if (status.paused && status.pendingBatches <= BACKLOG_LOW) {
       status.paused = false;
       // The watchdog measures silence since reading resumed, not since it paused.
@@ -247,6 +257,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     lastEventAt = Date.now();
     // Events flow again: the next failure starts its backoff from the beginning.
     backoffMs = 1000;
+    // Full mode reads nothing the copy's high watermark does not cover.
+    if (atEnd()) return;
     handleEvent(ev);
     if (ev.nextPosition > 0 && ev.getEventName() !== 'heartbeat') {
       lastEnd = ev.nextPosition;
@@ -395,6 +407,12 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       }
       const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === source.sourceId);
       highWatermark = plan?.high ? { file: plan.high.name, pos: plan.high.pos } : undefined;
+      endAt = task.taskMode === 'full' ? highWatermark : undefined;
+      if (task.taskMode === 'full' && !endAt) {
+        throw new DmqError('INTERNAL', `source "${source.sourceId}" has no high watermark recorded, so full mode does not know where its replay ends`, {
+          workaround: 'start the task again with --remove-meta; please report it',
+        });
+      }
       const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
       // From a GTID the first position is not known yet; an empty file name orders before any real one.
       const origin = start.coord ?? { file: '', pos: 0 };
@@ -406,7 +424,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         applied,
         origin,
         startIfMissing: task.taskMode === 'incremental',
-        safeAt: (coord) => instance.syncer.safeMode || task.taskMode === 'all' && (!highWatermark || compareCoords(coord, highWatermark) < 0),
+        safeAt: (coord) => instance.syncer.safeMode || replaysAfterCopy(task.taskMode) && (!highWatermark || compareCoords(coord, highWatermark) < 0),
       });
       tracks = [];
       txn = undefined;

@@ -1,4 +1,4 @@
-import type { TaskConfig } from '../../shared/config/types.js';
+import { readsBinlog, type TaskConfig } from '../../shared/config/types.js';
 import type { ChunkRecord } from '../../shared/checkpoint/copy-checkpoint.js';
 import { CHUNK_JOB_OPTIONS, applyQueueName, chunkJobId, chunkQueueName, type ChunkJob } from '../../shared/queue/queues.js';
 import type { ProcessorContext } from '../../processors/context.js';
@@ -24,7 +24,7 @@ export function taskQueueNames(task: TaskConfig): string[] {
   if (task.taskMode !== 'incremental') {
     for (const i of task.instances) names.push(chunkQueueName('dump', task.name, i.sourceId), chunkQueueName('load', task.name, i.sourceId));
   }
-  if (task.taskMode === 'all' || task.taskMode === 'incremental') {
+  if (readsBinlog(task.taskMode)) {
     for (let n = 0; n < applyPartitions(task); n++) names.push(applyQueueName(task.name, n));
   }
   return names;

@@ -7,7 +7,7 @@ import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { DmqError } from '../../shared/errors.js';
 import { makeRouter } from '../../shared/filter/route.js';
 import type { PlanJob } from '../../shared/queue/queues.js';
-import { readBinlogPosition } from '../../shared/sql/binlog-position.js';
+import { binlogReplayGap, readBinlogPosition } from '../../shared/sql/binlog-position.js';
 import { describeTable } from '../../shared/sql/catalog.js';
 import { withConnection } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
@@ -23,10 +23,15 @@ import { planTable } from './plan-table.js';
  */
 export const COPY_CONSISTENCY = 'none (no global lock; per-chunk reads between binlog watermarks)';
 
+/** Full mode on a source whose binlog cannot be replayed: each chunk is exact, the whole is not. */
+const unreplayedConsistency = (gap: string) => `none (no global lock; per-chunk reads; writes during the copy are not replayed because ${gap})`;
+
 async function planSource(task: TaskConfig, instance: InstanceConfig, source: SourceConfig, ctx: ProcessorContext) {
   return withConnection(source.from, { label: `source "${source.sourceId}"`, session: SOURCE_SESSION }, async (conn) => {
+    // Full mode replays the binlog only when it can; without a low watermark it will not try.
+    const gap = task.taskMode === 'full' ? await binlogReplayGap(conn) : null;
     // Read before the first chunk, so everything a chunk might miss is after it in the binlog.
-    const low = await readBinlogPosition(conn);
+    const low = gap === null ? await readBinlogPosition(conn) : null;
     const tables = await migratedTables(conn, instance, task.caseSensitive);
     if (tables.length === 0) {
       throw new DmqError('PLAN_FAILED', `source "${source.sourceId}" has no table that passes the task's filters (${describeFilters(instance)})`, {
@@ -52,7 +57,7 @@ async function planSource(task: TaskConfig, instance: InstanceConfig, source: So
       plans.push(plan);
       ctx.log.debug({ task: task.name, source: source.sourceId, table: tableLabel(ref), chunks: plan.chunks.length, split: plan.splitKind }, 'table planned');
     }
-    return { low, plans };
+    return { low, plans, consistency: gap === null ? COPY_CONSISTENCY : unreplayedConsistency(gap) };
   });
 }
 
@@ -77,11 +82,15 @@ export async function handlePlanJob(job: Job<PlanJob>, ctx: ProcessorContext): P
   await ensureMetaTables(pool, meta);
   const already = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === sourceId);
   if (!already && task.taskMode === 'load') throw missingDump(task, sourceId, 'no dump of it is recorded');
+  let consistency = already?.consistency ?? COPY_CONSISTENCY;
   if (!already) {
-    const { low, plans } = await planSource(task, instance, source, ctx);
+    const planned = await planSource(task, instance, source, ctx);
+    const { low, plans } = planned;
+    consistency = planned.consistency;
+    if (consistency !== COPY_CONSISTENCY) log.warn({ consistency }, 'writes to the source during the copy will not reach the target');
     const conn = await pool.getConnection();
     try {
-      await recordSourcePlan(conn, meta, { sourceId, consistency: COPY_CONSISTENCY, low }, plans);
+      await recordSourcePlan(conn, meta, { sourceId, consistency, low }, plans);
     } finally {
       conn.release();
     }
@@ -93,7 +102,7 @@ export async function handlePlanJob(job: Job<PlanJob>, ctx: ProcessorContext): P
     if (s && s.unit === 'Check') {
       s.unit = 'Dump';
       s.unitStartedAt = Date.now();
-      s.consistency = COPY_CONSISTENCY;
+      s.consistency = consistency;
     }
   });
   const unfinished = await readUnfinishedChunks(pool, meta, sourceId);

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { TaskConfig } from '../../shared/config/types.js';
+import { readsBinlog, type TaskConfig } from '../../shared/config/types.js';
 import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRecord } from '../../shared/checkpoint/copy-checkpoint.js';
 import type { ErrorRecord } from '../../shared/errors.js';
 import type { PrecheckResult } from '../../processors/precheck/result.js';
@@ -93,7 +93,7 @@ export function subTaskStatus(
       ...binlogText(plan),
       bps: bytesPerSecond(p?.loadedBytes ?? 0, plan?.plannedAt.getTime(), now),
     },
-    ...(task.taskMode === 'all' || task.taskMode === 'incremental' ? { sync: syncStatus(sync, Date.now()) } : {}),
+    ...(readsBinlog(task.taskMode) ? { sync: syncStatus(sync, Date.now()) } : {}),
   };
 }
 
