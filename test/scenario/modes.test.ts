@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, taskStatus, waitForStatus, type DmqServer } from '../support/dmq.js';
-import { prng } from '../support/prng.js';
+import { startRowWriter } from '../support/writer.js';
 import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
 
 let dmq: DmqServer;
@@ -81,35 +81,17 @@ test('full mode replays what the source wrote during the copy and ends equal to 
   ]);
   // Writes across the whole key range while chunks are being dumped: rows of chunks already
   // dumped change afterwards, which only the binlog replay can bring to the target.
-  let writing = true;
-  let writes = 0;
-  const writer = (async () => {
-    const conn = await mysql.createConnection(stack.upstreams[0]);
-    const rnd = prng(5);
-    try {
-      while (writing) {
-        const id = 1 + Math.floor(rnd() * 60_000);
-        const choice = rnd();
-        if (choice < 0.6) await conn.query('UPDATE flux.items SET k = k + 1, c = ? WHERE id = ?', [`w${writes}`, id]);
-        else if (choice < 0.8) await conn.query('INSERT INTO flux.items VALUES (?, ?, ?)', [100_000 + writes, writes % 97, `new ${writes}`]);
-        else await conn.query('DELETE FROM flux.items WHERE id = ?', [id]);
-        writes += 1;
-      }
-    } finally {
-      await conn.end();
-    }
-  })();
+  const writer = startRowWriter(stack.upstreams[0], { table: 'flux.items', rows: 60_000, insertFrom: 100_000, seed: 5 });
   const file = await writeTask({ name: 'flux', mode: 'full', schema: 'flux', instance: ['mydumper: { rows: 300, threads: 1 }'] });
   assert.equal((await runCli(dmq.addr, ['start-task', file])).code, 0);
   await waitForStatus(dmq.addr, 'flux', (s) => s.sources[0]!.subTaskStatus[0]!.dump.completedChunks >= 2, 60_000);
-  const writesAtFirstChunks = writes;
-  while (writes < writesAtFirstChunks + 300) await new Promise((r) => setTimeout(r, 20));
+  const writesAtFirstChunks = writer.writes();
+  while (writer.writes() < writesAtFirstChunks + 300) await new Promise((r) => setTimeout(r, 20));
   assert.equal((await runCli(dmq.addr, ['pause-task', 'flux'])).code, 0);
   const paused = await taskStatus(dmq.addr, 'flux');
   const dump = paused.sources[0]!.subTaskStatus[0]!.dump;
   assert.ok(dump.completedChunks < dump.totalChunks, `the dump must still be running when the writes stop (${dump.completedChunks}/${dump.totalChunks}); make the table larger`);
-  writing = false;
-  await writer;
+  await writer.stop();
 
   assert.equal((await runCli(dmq.addr, ['resume-task', 'flux'])).code, 0);
   const done = await waitForStatus(dmq.addr, 'flux', (s) => s.stage !== 'Running', 150_000);

@@ -5,7 +5,7 @@ import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
 import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
-import { startWriter } from '../support/writer.js';
+import { startRowWriter, startWriter } from '../support/writer.js';
 
 let dmq: DmqServer | undefined;
 
@@ -118,6 +118,52 @@ for (const start of ['position', 'gtid'] as const) {
     assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', db.replace('_', '-')])).code, 0);
   });
 }
+
+test('pause, resume, stop and start again during sync: lag shows while paused, nothing lost or doubled', { timeout: 240_000 }, async () => {
+  const stack = await getStack();
+  const setup = [
+    'CREATE DATABASE ctl',
+    'CREATE TABLE ctl.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40))',
+    "INSERT INTO ctl.items SELECT seq, seq % 97, CONCAT('item ', seq) FROM ctl.seq_1_to_5000",
+  ];
+  await execSql(stack.upstreams[0], setup);
+  await execSql(stack.target, setup);
+  const from = await masterPosition(stack.upstreams[0]);
+  const files = await exampleFiles();
+  const taskFile = await writeTask({ name: 'ctl', mode: 'incremental', schema: 'ctl', instance: [`meta: { binlog-name: "${from.file}", binlog-pos: ${from.pos} }`] });
+  dmq ??= await startDmq();
+  await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
+  assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+  const writer = startRowWriter(stack.upstreams[0], { table: 'ctl.items', rows: 5000, insertFrom: 10_000, seed: 9 });
+  const sub = (s: TaskStatus) => s.sources[0]!.subTaskStatus[0]!;
+  await waitForStatus(dmq.addr, 'ctl', (s) => (sub(s).sync?.totalEvents ?? 0) > 200, 60_000);
+
+  assert.equal((await runCli(dmq.addr, ['pause-task', 'ctl'])).code, 0);
+  const pausedAt = writer.writes();
+  // The source keeps writing; the paused task must say it is behind, not synced.
+  const lagging = await waitForStatus(dmq.addr, 'ctl', (s) => s.stage === 'Paused' && (sub(s).sync?.secondsBehindMaster ?? 0) >= 2, 30_000);
+  assert.equal(sub(lagging).sync?.synced, false);
+  assert.ok(writer.writes() > pausedAt, 'the source was written while the task was paused');
+
+  assert.equal((await runCli(dmq.addr, ['resume-task', 'ctl'])).code, 0);
+  await waitForStatus(dmq.addr, 'ctl', (s) => s.stage === 'Running' && (sub(s).sync?.totalEvents ?? 0) > 100, 60_000);
+  // stop-task without --remove-meta keeps the checkpoints: start-task continues from them.
+  assert.equal((await runCli(dmq.addr, ['stop-task', 'ctl'])).code, 0);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+  await writer.stop();
+
+  const status = await waitForStatus(dmq.addr, 'ctl', (s) => s.stage !== 'Running' || synced(s), 120_000);
+  assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+  assert.equal(sub(status).sync?.secondsBehindMaster, 0);
+  const { expected, actual } = await compareMerged(
+    [{ server: stack.upstreams[0], schema: 'ctl', table: 'items' }],
+    { server: stack.target, schema: 'ctl', table: 'items' },
+  );
+  assert.equal(actual.length, expected.length);
+  assert.deepEqual(actual, expected);
+  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'ctl'])).code, 0);
+});
 
 test('a start position the source no longer has (purged) pauses the task naming it and the fix', { timeout: 120_000 }, async () => {
   const stack = await getStack();

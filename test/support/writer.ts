@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { Endpoint } from '../harness/servers.js';
+import { prng } from './prng.js';
 
 /**
  * Random single- and multi-table transactions against one upstream until stopped: inserts,
@@ -54,6 +55,39 @@ export function startWriter(server: Endpoint, options: { parity: 0 | 1; seed: nu
       stopped = true;
       await done;
       return transactions;
+    },
+  };
+}
+
+/**
+ * Single-statement transactions against a table `(id INT PRIMARY KEY, k INT, c VARCHAR)` until
+ * stopped: 60% updates of existing ids in 1..`rows`, 20% inserts above `insertFrom`, 20% deletes.
+ */
+export function startRowWriter(server: Endpoint, options: { table: string; rows: number; insertFrom: number; seed: number }) {
+  let stopped = false;
+  let writes = 0;
+  const rnd = prng(options.seed);
+  const done = (async () => {
+    const conn = await mysql.createConnection(server);
+    try {
+      while (!stopped) {
+        const id = 1 + Math.floor(rnd() * options.rows);
+        const choice = rnd();
+        if (choice < 0.6) await conn.query(`UPDATE ${options.table} SET k = k + 1, c = ? WHERE id = ?`, [`w${writes}`, id]);
+        else if (choice < 0.8) await conn.query(`INSERT INTO ${options.table} VALUES (?, ?, ?)`, [options.insertFrom + writes, writes % 97, `new ${writes}`]);
+        else await conn.query(`DELETE FROM ${options.table} WHERE id = ?`, [id]);
+        writes += 1;
+      }
+    } finally {
+      await conn.end();
+    }
+  })();
+  return {
+    writes: () => writes,
+    async stop(): Promise<number> {
+      stopped = true;
+      await done;
+      return writes;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import ZongJi from '@vlasky/zongji';
+import type { RowDataPacket } from 'mysql2/promise';
 import type { ApplyBatch, ApplyJob, BatchTable } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { replaysAfterCopy, type InstanceConfig, type SourceConfig, type TaskConfig } from '../../shared/config/types.js';
@@ -31,8 +32,13 @@ const WATCHDOG_MS = 5000;
 
 interface TxnTrack {
   start: BinlogCoord;
+  /** Source time of the transaction (ms, whole seconds as the binlog keeps them). */
+  eventTime: number;
   batches: { key: string; coord: BinlogCoord }[];
 }
+
+/** recentTps is the rate of transactions applied over about this window. */
+const TPS_WINDOW_MS = 10_000;
 
 export interface TailerStatus {
   readCoord: string;
@@ -41,6 +47,14 @@ export interface TailerStatus {
   pendingBatches: number;
   totalEvents: number;
   lastEventTime: number;
+  /** Source time of the oldest transaction read but not yet applied (0: none). */
+  oldestPendingTime: number;
+  /** Source clock minus this process's clock (ms), so lag is measured on the source's clock. */
+  clockOffsetMs: number;
+  appliedTransactions: number;
+  recentTps: number;
+  /** When the source last sent anything, an event or a heartbeat (this process's clock). */
+  heardAt: number;
   paused: boolean;
   error?: string;
 }
@@ -106,7 +120,11 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   let restartTimer: NodeJS.Timeout | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
   let backoffMs = 1000;
-  const status: TailerStatus = { readCoord: '', masterCoord: '', appliedCoord: '', pendingBatches: 0, totalEvents: 0, lastEventTime: 0, paused: false };
+  const status: TailerStatus = {
+    readCoord: '', masterCoord: '', appliedCoord: '', pendingBatches: 0, totalEvents: 0, lastEventTime: 0,
+    oldestPendingTime: 0, clockOffsetMs: 0, appliedTransactions: 0, recentTps: 0, heardAt: 0, paused: false,
+  };
+  const tpsSamples: { at: number; applied: number }[] = [];
 
   // State of one connection run, rebuilt at each (re)start from the checkpoints.
   let file = '';
@@ -184,7 +202,16 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       const at = applied.get(b.key);
       return at !== undefined && compareCoords(at, b.coord) >= 0;
     };
-    while (tracks.length > 0 && tracks[0] !== txn && tracks[0]!.batches.every(covered)) tracks.shift();
+    while (tracks.length > 0 && tracks[0] !== txn && tracks[0]!.batches.every(covered)) {
+      tracks.shift();
+      status.appliedTransactions += 1;
+    }
+    status.oldestPendingTime = tracks.find((t) => t.batches.some((b) => !covered(b)))?.eventTime ?? 0;
+    const now = Date.now();
+    tpsSamples.push({ at: now, applied: status.appliedTransactions });
+    while (tpsSamples.length > 1 && now - tpsSamples[0]!.at > TPS_WINDOW_MS) tpsSamples.shift();
+    const oldest = tpsSamples[0]!;
+    status.recentTps = now > oldest.at ? Math.round(((status.appliedTransactions - oldest.applied) * 1000) / (now - oldest.at)) : 0;
     const resume = tracks[0]?.start ?? lastCommit;
     status.pendingBatches = tracks.reduce((n, t) => n + t.batches.filter((b) => !covered(b)).length, 0) + outbox.length;
     if (resume) {
@@ -255,6 +282,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
 
   function onEvent(ev: Record<string, unknown> & { getEventName(): string; nextPosition: number; timestamp: number; gtid?: string }): void {
     lastEventAt = Date.now();
+    status.heardAt = lastEventAt;
     // Events flow again: the next failure starts its backoff from the beginning.
     backoffMs = 1000;
     // Full mode reads nothing the copy's high watermark does not cover.
@@ -284,7 +312,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       case 'gtid':
       case 'anonymousgtid': {
         // The transaction starts where the previous event ended: a boundary the server accepts.
-        txn = { start: { file, pos: lastEnd }, batches: [] };
+        txn = { start: { file, pos: lastEnd }, eventTime: ev.timestamp, batches: [] };
         tracks.push(txn);
         return;
       }
@@ -376,6 +404,13 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     });
   }
 
+  async function sourceClockOffset(): Promise<number> {
+    const before = Date.now();
+    const [rows] = await ctx.pools.source(task, source).query<RowDataPacket[]>('SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS t');
+    const after = Date.now();
+    return Math.round(Number(rows[0]!.t) - (before + after) / 2);
+  }
+
   async function disconnect(): Promise<void> {
     const z = zongji;
     zongji = undefined;
@@ -405,6 +440,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         restartTimer = setTimeout(() => void connect(), 1000);
         return;
       }
+      status.clockOffsetMs = await sourceClockOffset();
       const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === source.sourceId);
       highWatermark = plan?.high ? { file: plan.high.name, pos: plan.high.pos } : undefined;
       endAt = task.taskMode === 'full' ? highWatermark : undefined;

@@ -35,10 +35,19 @@ function binlogText(plan: SourcePlanRecord | undefined): { metaBinlog: string; m
   return { metaBinlog: pos ? `(${pos.name}, ${pos.pos})` : '', metaBinlogGTID: pos?.gtid ?? '' };
 }
 
+/** Three missed heartbeats. */
+const STALE_READER_MS = 3000;
+
 /** DM's sync section, from what the source's binlog reader last reported. */
 function syncStatus(sync: TailerStatus | undefined, now: number) {
   if (!sync) return { totalEvents: 0, masterBinlog: '', syncerBinlog: '', pendingBatches: 0, synced: false, secondsBehindMaster: null, readerError: 'the binlog reader has not reported yet' };
-  const caughtUp = sync.pendingBatches === 0 && sync.masterCoord !== '' && sync.masterCoord === sync.appliedCoord;
+  // The source's position is known from its heartbeats: a reader that stopped hearing them
+  // cannot tell whether the source moved on.
+  const caughtUp = sync.pendingBatches === 0 && sync.masterCoord !== '' && sync.masterCoord === sync.appliedCoord && now - sync.heardAt < STALE_READER_MS;
+  // On the source's clock: how old the oldest change not yet on the target is; with nothing
+  // queued but the source ahead, at least as old as the last change read.
+  const since = sync.oldestPendingTime || sync.lastEventTime;
+  const behind = caughtUp ? 0 : since > 0 ? Math.max(0, Math.round((now + sync.clockOffsetMs - since) / 1000)) : null;
   return {
     totalEvents: sync.totalEvents,
     masterBinlog: sync.masterCoord,
@@ -46,9 +55,9 @@ function syncStatus(sync: TailerStatus | undefined, now: number) {
     readBinlog: sync.readCoord,
     pendingBatches: sync.pendingBatches,
     readerPaused: sync.paused,
+    recentTps: sync.recentTps,
     synced: caughtUp,
-    // Measured from the last event read, so it grows while batches wait or the reader is stuck.
-    secondsBehindMaster: caughtUp || sync.lastEventTime === 0 ? 0 : Math.max(0, Math.round((now - sync.lastEventTime) / 1000)),
+    secondsBehindMaster: behind,
     readerError: sync.error ?? '',
   };
 }
