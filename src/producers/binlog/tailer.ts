@@ -19,8 +19,11 @@ import { createBatcher, type Batcher, type TableMeta } from './batcher.js';
 import { rowValues } from './row-values.js';
 
 /** Batches queued but not yet applied, above which the tailer stops reading the binlog. */
-const BACKLOG_HIGH = 2000;
-const BACKLOG_LOW = 1000;
+const BACKLOG_HIGH = 5000;
+const BACKLOG_LOW = 2500;
+/** The same in row bytes, so big rows cannot fill Redis's memory before the count is reached. */
+const BACKLOG_HIGH_BYTES = 256 << 20;
+const BACKLOG_LOW_BYTES = 128 << 20;
 const BATCH_ROWS = 500;
 const BATCH_BYTES = 1 << 20;
 /** Batches of one table read together share a job (one target transaction) up to these limits. */
@@ -34,7 +37,7 @@ interface TxnTrack {
   start: BinlogCoord;
   /** Source time of the transaction (ms, whole seconds as the binlog keeps them). */
   eventTime: number;
-  batches: { key: string; coord: BinlogCoord }[];
+  batches: { key: string; coord: BinlogCoord; bytes: number }[];
 }
 
 /** recentTps is the rate of transactions applied over about this window. */
@@ -45,6 +48,7 @@ export interface TailerStatus {
   masterCoord: string;
   appliedCoord: string;
   pendingBatches: number;
+  pendingBytes: number;
   totalEvents: number;
   lastEventTime: number;
   /** Source time of the oldest transaction read but not yet applied (0: none). */
@@ -121,7 +125,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   let tickTimer: NodeJS.Timeout | undefined;
   let backoffMs = 1000;
   const status: TailerStatus = {
-    readCoord: '', masterCoord: '', appliedCoord: '', pendingBatches: 0, totalEvents: 0, lastEventTime: 0,
+    readCoord: '', masterCoord: '', appliedCoord: '', pendingBatches: 0, pendingBytes: 0, totalEvents: 0, lastEventTime: 0,
     oldestPendingTime: 0, clockOffsetMs: 0, appliedTransactions: 0, recentTps: 0, heardAt: 0, paused: false,
   };
   const tpsSamples: { at: number; applied: number }[] = [];
@@ -150,7 +154,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   function enqueue(batches: ApplyBatch[]): void {
     if (batches.length === 0) return;
     for (const b of batches) {
-      txn?.batches.push({ key: tableKey(b.schema, b.table), coord: parseCoordText(b.coord) });
+      txn?.batches.push({ key: tableKey(b.schema, b.table), coord: parseCoordText(b.coord), bytes: b.bytes });
+      status.pendingBytes += b.bytes;
       outbox.push(b);
     }
     status.pendingBatches += batches.length;
@@ -162,10 +167,10 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         void flush();
       });
     }
-    if (status.pendingBatches >= BACKLOG_HIGH && !status.paused) {
+    if ((status.pendingBatches >= BACKLOG_HIGH || status.pendingBytes >= BACKLOG_HIGH_BYTES) && !status.paused) {
       status.paused = true;
       zongji?.connection?.pause();
-      log.info({ pending: status.pendingBatches }, 'backlog full: binlog reading paused');
+      log.info({ pending: status.pendingBatches, pendingBytes: status.pendingBytes }, 'backlog full: binlog reading paused');
     }
   }
 
@@ -213,7 +218,9 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     const oldest = tpsSamples[0]!;
     status.recentTps = now > oldest.at ? Math.round(((status.appliedTransactions - oldest.applied) * 1000) / (now - oldest.at)) : 0;
     const resume = tracks[0]?.start ?? lastCommit;
-    status.pendingBatches = tracks.reduce((n, t) => n + t.batches.filter((b) => !covered(b)).length, 0) + outbox.length;
+    const uncovered = tracks.flatMap((t) => t.batches.filter((b) => !covered(b)));
+    status.pendingBatches = uncovered.length;
+    status.pendingBytes = uncovered.reduce((n, b) => n + b.bytes, 0);
     if (resume) {
       await writeGlobalCheckpoint(pool, meta, source.sourceId, resume, null);
       status.appliedCoord = coordText(resume);
@@ -223,7 +230,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       log.info({ at: status.appliedCoord }, 'full mode: the changes made during the copy are applied up to the high watermark');
       await finishSourceReplay(ctx, task, source.sourceId);
     }
-    if (status.paused && status.pendingBatches <= BACKLOG_LOW) {
+    if (status.paused && status.pendingBatches <= BACKLOG_LOW && status.pendingBytes <= BACKLOG_LOW_BYTES) {
       status.paused = false;
       // The watchdog measures silence since reading resumed, not since it paused.
       lastEventAt = Date.now();
