@@ -81,25 +81,40 @@ const cases: Case[] = [
     ],
   },
   {
-    name: 'update by key: UPDATE … WHERE key, all columns set from the after image',
+    name: 'update by key: UPDATE … WHERE key, the changed columns set from the after image',
     table: byId,
-    changes: [upd([1, 'a', 10], [1, 'b', 11])],
+    changes: [upd([1, 'a', 10], [1, 'b', 11]), upd([2, 'a', 10], [2, 'a', 12]), upd([3, 'a', 10], [3, 'a', 10])],
     safeMode: false,
-    expected: [{ sql: `UPDATE ${T} SET \`id\` = ?, \`name\` = ?, \`n\` = ? WHERE \`id\` = ?`, values: [1, 'b', 11, 1] }],
+    expected: [
+      { sql: `UPDATE ${T} SET \`name\` = ?, \`n\` = ? WHERE \`id\` = ?`, values: ['b', 11, 1] },
+      { sql: `UPDATE ${T} SET \`n\` = ? WHERE \`id\` = ?`, values: [12, 2] },
+      // Nothing changed (the source matched the row): set everything rather than send invalid SQL.
+      { sql: `UPDATE ${T} SET \`id\` = ?, \`name\` = ?, \`n\` = ? WHERE \`id\` = ?`, values: [3, 'a', 10, 3] },
+    ],
+  },
+  {
+    name: 'update: bytes compare by content, so an unchanged blob is not sent again',
+    table: byId,
+    changes: [upd([1, Buffer.from([0, 1]), 10], [1, Buffer.from([0, 1]), 11]), upd([2, Buffer.from([0, 1]), 10], [2, Buffer.from([0, 2]), 10])],
+    safeMode: false,
+    expected: [
+      { sql: `UPDATE ${T} SET \`n\` = ? WHERE \`id\` = ?`, values: [11, 1] },
+      { sql: `UPDATE ${T} SET \`name\` = ? WHERE \`id\` = ?`, values: [Buffer.from([0, 2]), 2] },
+    ],
   },
   {
     name: 'update changing the key matches the OLD key',
     table: byId,
     changes: [upd([1, 'a', 10], [7, 'a', 10])],
     safeMode: false,
-    expected: [{ sql: `UPDATE ${T} SET \`id\` = ?, \`name\` = ?, \`n\` = ? WHERE \`id\` = ?`, values: [7, 'a', 10, 1] }],
+    expected: [{ sql: `UPDATE ${T} SET \`id\` = ? WHERE \`id\` = ?`, values: [7, 1] }],
   },
   {
     name: 'update by composite key',
     table: composite,
     changes: [upd([1, 'x', 'old'], [1, 'x', 'new'])],
     safeMode: false,
-    expected: [{ sql: `UPDATE ${T} SET \`a\` = ?, \`b\` = ?, \`v\` = ? WHERE \`a\` = ? AND \`b\` = ?`, values: [1, 'x', 'new', 1, 'x'] }],
+    expected: [{ sql: `UPDATE ${T} SET \`v\` = ? WHERE \`a\` = ? AND \`b\` = ?`, values: ['new', 1, 'x'] }],
   },
   {
     name: 'safe mode update: delete the old key, then upsert the new row',
@@ -126,14 +141,14 @@ const cases: Case[] = [
     table: keyless,
     changes: [upd([1, null], [1, 'z'])],
     safeMode: false,
-    expected: [{ sql: `UPDATE ${T} SET \`x\` = ?, \`y\` = ? WHERE \`x\` <=> ? AND \`y\` <=> ? LIMIT 1`, values: [1, 'z', 1, null] }],
+    expected: [{ sql: `UPDATE ${T} SET \`y\` = ? WHERE \`x\` <=> ? AND \`y\` <=> ? LIMIT 1`, values: ['z', 1, null] }],
   },
   {
     name: 'update without a key in safe mode: still <=> and LIMIT 1 (no key to upsert on)',
     table: keyless,
     changes: [upd([1, null], [1, 'z'])],
     safeMode: true,
-    expected: [{ sql: `UPDATE ${T} SET \`x\` = ?, \`y\` = ? WHERE \`x\` <=> ? AND \`y\` <=> ? LIMIT 1`, values: [1, 'z', 1, null] }],
+    expected: [{ sql: `UPDATE ${T} SET \`y\` = ? WHERE \`x\` <=> ? AND \`y\` <=> ? LIMIT 1`, values: ['z', 1, null] }],
   },
   {
     name: 'deletes without a key: one statement per row, <=> for every column, LIMIT 1',
@@ -207,8 +222,8 @@ const cases: Case[] = [
     expected: [
       { sql: `INSERT INTO ${T} (\`id\`, \`name\`, \`n\`) VALUES (?, ?, ?), (?, ?, ?)`, values: [1, 'a', 1, 2, 'b', 2] },
       { sql: `DELETE FROM ${T} WHERE \`id\` IN (?)`, values: [1] },
-      { sql: `UPDATE ${T} SET \`id\` = ?, \`name\` = ?, \`n\` = ? WHERE \`id\` = ?`, values: [2, 'B', 3, 2] },
-      { sql: `UPDATE ${T} SET \`id\` = ?, \`name\` = ?, \`n\` = ? WHERE \`id\` = ?`, values: [2, 'C', 4, 2] },
+      { sql: `UPDATE ${T} SET \`name\` = ?, \`n\` = ? WHERE \`id\` = ?`, values: ['B', 3, 2] },
+      { sql: `UPDATE ${T} SET \`name\` = ?, \`n\` = ? WHERE \`id\` = ?`, values: ['C', 4, 2] },
       { sql: `INSERT INTO ${T} (\`id\`, \`name\`, \`n\`) VALUES (?, ?, ?)`, values: [1, 'again', 5] },
       { sql: `DELETE FROM ${T} WHERE \`id\` IN (?, ?)`, values: [2, 1] },
       { sql: `INSERT INTO ${T} (\`id\`, \`name\`, \`n\`) VALUES (?, ?, ?)`, values: [9, 'z', 9] },
@@ -234,7 +249,7 @@ const cases: Case[] = [
     safeMode: false,
     expected: [
       { sql: 'INSERT INTO `my.db`.`ta``ble x` (`i``d`, `col umn`, `ü.名`) VALUES (?, ?, ?)', values: [1, 'a', 'b'] },
-      { sql: 'UPDATE `my.db`.`ta``ble x` SET `i``d` = ?, `col umn` = ?, `ü.名` = ? WHERE `i``d` = ?', values: [1, 'c', 'd', 1] },
+      { sql: 'UPDATE `my.db`.`ta``ble x` SET `col umn` = ?, `ü.名` = ? WHERE `i``d` = ?', values: ['c', 'd', 1] },
       { sql: 'DELETE FROM `my.db`.`ta``ble x` WHERE `i``d` IN (?)', values: [1] },
     ],
   },

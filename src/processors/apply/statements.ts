@@ -135,9 +135,13 @@ export function buildStatements(
       return;
     }
     const m = hasKey ? keyMatch(before) : fullMatch(before);
+    // Only what the event changed: less to send and parse, and the row matched by the before
+    // image already holds the rest.
+    let changed = table.columns.map((_, i) => i).filter((i) => !sameValue(before[i]!, after[i]!));
+    if (changed.length === 0) changed = table.columns.map((_, i) => i);
     statements.push({
-      sql: `UPDATE ${name} SET ${table.columns.map((c) => `${quoteId(c)} = ?`).join(', ')} WHERE ${m.sql}${hasKey ? '' : ' LIMIT 1'}`,
-      values: [...after, ...m.values],
+      sql: `UPDATE ${name} SET ${changed.map((i) => `${quoteId(table.columns[i]!)} = ?`).join(', ')} WHERE ${m.sql}${hasKey ? '' : ' LIMIT 1'}`,
+      values: [...changed.map((i) => after[i]!), ...m.values],
     });
   };
 
@@ -160,6 +164,11 @@ export function buildStatements(
     else deleteRun(run);
   }
   return statements;
+}
+
+function sameValue(a: RowValue, b: RowValue): boolean {
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  return a === b;
 }
 
 function requireRow(row: RowValue[] | undefined, which: string, table: string): RowValue[] {
