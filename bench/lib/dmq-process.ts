@@ -1,0 +1,134 @@
+/** `dmq serve` as a child process of a benchmark, and the CLI and status calls made to it. */
+import { type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../test/harness/ports.js';
+import { tail } from '../../test/harness/proc.js';
+import type { RedisServer } from '../../test/harness/servers.js';
+import { runCli } from '../../test/support/dmq.js';
+import { log } from './format.js';
+import { addCleanup, spawnTracked, stopChild } from './processes.js';
+import type { ProcessSampler } from './proc-stats.js';
+import type { Server } from './sql.js';
+
+const BIN = join(import.meta.dirname, '../../bin/dmq.js');
+/** The sampler's label for the dmq process. */
+export const DMQ = 'dmq';
+
+export interface DmqProcess {
+  addr: string;
+  child: ChildProcess;
+  pid: number;
+  logPath: string;
+  /** Stops the server (once) and its sampling; also registered as a cleanup. */
+  stop(): Promise<void>;
+}
+
+async function waitForHealth(addr: string, child: ChildProcess, logPath: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`dmq serve exited with ${child.exitCode}; ${logPath} ends with:\n${await tail(logPath)}`);
+    try {
+      if ((await fetch(`http://${addr}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`dmq serve not healthy on ${addr} after 30 s; ${logPath} ends with:\n${await tail(logPath)}`);
+    await sleep(100);
+  }
+}
+
+/** `dmq serve` on a free port with its log in `dir`, sampled under the label DMQ once healthy. */
+export async function startDmq(dir: string, redis: RedisServer, sampler: ProcessSampler, cpuProf?: string): Promise<DmqProcess> {
+  const port = await freePort();
+  const logPath = join(dir, 'dmq.log');
+  const fd = openSync(logPath, 'a');
+  const profile = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
+  const child = spawnTracked(process.execPath, [...profile, BIN, 'serve'], {
+    env: {
+      ...process.env,
+      REDIS_URL: redis.url,
+      DMQ_PORT: String(port),
+      DMQ_HOST: '127.0.0.1',
+      DMQ_DUMP_DIR: join(dir, 'dmq-dump'),
+    },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const addr = `127.0.0.1:${port}`;
+  await waitForHealth(addr, child, logPath);
+  const stop = async () => {
+    await stopChild(child);
+    sampler.untrack(DMQ);
+  };
+  addCleanup('dmq serve', stop);
+  sampler.track(DMQ, child.pid!);
+  log(`dmq serve up on ${addr} (pid ${child.pid}, log ${logPath})`);
+  return { addr, child, pid: child.pid!, logPath, stop };
+}
+
+export async function cli(dmq: DmqProcess, args: string[]): Promise<void> {
+  const result = await runCli(dmq.addr, args);
+  if (result.code !== 0) throw new Error(`dmq ${args.join(' ')} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
+}
+
+/** Writes a source.yaml for `upstream` into `dir` and registers it with `operate-source create`. */
+export async function createSource(dmq: DmqProcess, dir: string, sourceId: string, upstream: Server): Promise<void> {
+  const sourceYaml = join(dir, 'source.yaml');
+  await writeFile(
+    sourceYaml,
+    `source-id: "${sourceId}"
+enable-gtid: false
+flavor: "mariadb"
+from:
+  host: "${upstream.host}"
+  port: ${upstream.port}
+  user: "${upstream.user}"
+  password: "${upstream.password}"
+`,
+  );
+  await cli(dmq, ['operate-source', 'create', sourceYaml]);
+}
+
+/** The parts of `query-status` (GET /api/v1/tasks/<name>/status) the benchmarks read. */
+export interface SubTaskStatus {
+  stage: string;
+  unit: string;
+  result: { errors: { ErrCode?: string; Message: string; Workaround?: string }[] } | null;
+  dump: { totalChunks: number; completedChunks: number; finishedRows: number; finishedBytes: number };
+  load: { completedChunks: number; finishedRows: number };
+  /** Replicating modes only. */
+  sync?: { syncerBinlog: string; masterBinlog: string; pendingBatches: number; synced: boolean; secondsBehindMaster: number | null; readerError: string };
+}
+
+export interface TaskStatusBody {
+  stage?: string;
+  msg?: string;
+  sources?: { subTaskStatus: SubTaskStatus[] }[];
+}
+
+export async function taskStatus(addr: string, task: string): Promise<TaskStatusBody> {
+  const res = await fetch(`http://${addr}/api/v1/tasks/${encodeURIComponent(task)}/status`);
+  const body = (await res.json()) as TaskStatusBody;
+  if (!res.ok) throw new Error(`query-status: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Why the task can no longer make progress (paused, stopped, or reporting errors), or undefined. */
+export function taskFailure(status: TaskStatusBody, sub: SubTaskStatus): string | undefined {
+  const errors = sub.result?.errors ?? [];
+  if (status.stage !== 'Paused' && status.stage !== 'Stopped' && errors.length === 0) return undefined;
+  const detail = errors.map((e) => `${e.ErrCode ?? ''} ${e.Message}${e.Workaround ? ` (workaround: ${e.Workaround})` : ''}`).join('\n');
+  return `the dmq task is ${status.stage}:\n${detail || JSON.stringify(status, null, 2)}`;
+}
+
+/** Runs `fn`; if it fails, the error carries the end of dmq's log, where the cause usually is. */
+export async function withDmqLog<T>(dmq: DmqProcess, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${dmq.logPath} ends with:\n${await tail(dmq.logPath, 15)}`, { cause: err });
+  }
+}
