@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { qualify, quoteId } from '../src/shared/sql/quote.js';
 import { startMariadb, startRedis, UPSTREAM_PASSWORD, type MariadbServer, type RedisServer } from '../test/harness/servers.js';
 import { CpuReport, waitForQuiet, warnIfBusy } from './lib/cpu-report.js';
-import { cli, createSource, DMQ, startDmq, taskFailure, taskStatus, withDmqLog, type DmqProcess, type SubTaskStatus } from './lib/dmq-process.js';
+import { cli, createSource, DMQ, startDmq, taskFailure, taskStatus, withDmqLog, writeTask, type DmqProcess, type SubTaskStatus } from './lib/dmq-process.js';
 import { int, log, MiB, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption } from './lib/options.js';
 import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
@@ -235,25 +235,14 @@ async function runDmq(
 ): Promise<DmqResult> {
   const dmq = await startDmq(dir, redis, sampler, options.cpuProf);
   await createSource(dmq, dir, SOURCE_ID, upstream);
-  const taskYaml = join(dir, 'task.yaml');
-  await writeFile(
-    taskYaml,
-    `name: "${TASK}"
-task-mode: "full"
-target-database:
-  host: "${target.host}"
-  port: ${target.port}
-  user: "${target.user}"
-  password: "${target.password}"
-mysql-instances:
-  - source-id: "${SOURCE_ID}"
-    block-allow-list: "bench"
-    mydumper-config-name: "bench"
-    loader-config-name: "bench"
-block-allow-list:
-  bench:
-    do-dbs: ["${SCHEMA}"]
-mydumpers:
+  const taskYaml = await writeTask(dir, {
+    name: TASK,
+    mode: 'full',
+    target,
+    sourceId: SOURCE_ID,
+    schema: SCHEMA,
+    instance: ['mydumper-config-name: "bench"', 'loader-config-name: "bench"'],
+    sections: `mydumpers:
   bench:
     threads: ${options.threads}
     rows: ${options.chunkRows}
@@ -261,7 +250,7 @@ loaders:
   bench:
     pool-size: ${options.poolSize}
 `,
-  );
+  });
 
   log(`dmq start-task (task-mode full, mydumpers threads ${options.threads} rows ${options.chunkRows}, loaders pool-size ${options.poolSize})`);
   const idleRss = readProcess(dmq.pid)?.rssBytes ?? 0;

@@ -92,6 +92,43 @@ from:
   await cli(dmq, ['operate-source', 'create', sourceYaml]);
 }
 
+export interface TaskSpec {
+  name: string;
+  mode: 'full' | 'incremental';
+  target: Server;
+  sourceId: string;
+  /** The one schema the task moves. */
+  schema: string;
+  /** The instance's YAML lines after its block-allow-list, unindented. */
+  instance: string[];
+  /** Top-level YAML sections after block-allow-list (mydumpers, loaders, ...). */
+  sections?: string;
+}
+
+/** Writes `dir`/task.yaml for one source and one schema; returns its path. */
+export async function writeTask(dir: string, spec: TaskSpec): Promise<string> {
+  const { target } = spec;
+  const path = join(dir, 'task.yaml');
+  await writeFile(
+    path,
+    `name: "${spec.name}"
+task-mode: "${spec.mode}"
+target-database:
+  host: "${target.host}"
+  port: ${target.port}
+  user: "${target.user}"
+  password: "${target.password}"
+mysql-instances:
+  - source-id: "${spec.sourceId}"
+    block-allow-list: "bench"
+${spec.instance.map((line) => `    ${line}\n`).join('')}block-allow-list:
+  bench:
+    do-dbs: ["${spec.schema}"]
+${spec.sections ?? ''}`,
+  );
+  return path;
+}
+
 /** The parts of `query-status` (GET /api/v1/tasks/<name>/status) the benchmarks read. */
 export interface SubTaskStatus {
   stage: string;

@@ -3,7 +3,7 @@
  * benchmark can say which process was busy in which phase. Linux only.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** Clock ticks per second of utime/stime in /proc/<pid>/stat (100 on every common Linux). */
@@ -37,6 +37,14 @@ export function readProcess(pid: number): ProcessReading | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Sets a process's VmHWM back to its current RSS (proc(5), clear_refs "5"), so the next reading
+ * of peakRssBytes is the peak of what came after.
+ */
+export function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 interface SystemReading {

@@ -1,0 +1,738 @@
+/**
+ * Replication benchmark: dmq's binlog apply against a native MariaDB replica on the same binlog.
+ *
+ *   npx tsx bench/sync.ts [--rows 1000000] [--txns 50000] [--connections 4] [--rates 100,1000,3000]
+ *                         [--lag-seconds 15] [--seed 1] [--timeout 900] [--json out.json]
+ *                         [--cpu-prof dir] [--keep] [--no-build]          (--help lists them)
+ *
+ * One run: private Redis, an upstream MariaDB (binlog on), dmq's target and a replica MariaDB on
+ * free ports in a temp dir; N rows in sbtest.sbtest1 upstream, copied to the target and the
+ * replica with mydumper/myloader; then OLTP transactions upstream, replayed from the same start
+ * position by dmq (an incremental task) and by the replica's single SQL thread, each timed from
+ * a standing start; then replication lag at steady write rates, and one transaction over every
+ * row. Every copy is checked against the upstream. Everything started is stopped, even on failure.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import type mysql from 'mysql2/promise';
+import { startMariadb, startRedis, UPSTREAM_PASSWORD } from '../test/harness/servers.js';
+import { prng } from '../test/support/prng.js';
+import { CpuReport, waitForQuiet, warnIfBusy, type Window } from './lib/cpu-report.js';
+import { cli, createSource, startDmq, taskFailure, taskStatus, withDmqLog, writeTask, type DmqProcess } from './lib/dmq-process.js';
+import { int, log, mib, perSec, secs, table } from './lib/format.js';
+import { integerOption } from './lib/options.js';
+import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
+import { CPU_COUNT, readProcess, resetPeakRss, type ProcessSampler } from './lib/proc-stats.js';
+import { benchDir, runBench, startSampler, startServers } from './lib/processes.js';
+import { SBTEST1, SCHEMA, seed, TABLE, tableFacts, verify, type TableFacts } from './lib/sbtest.js';
+import { connect, queryOne, withConnection, type Server } from './lib/sql.js';
+import { myloaderArgs, mydumperArgs, runTool } from './lib/tools.js';
+
+const TASK = 'bench-sync';
+const SOURCE_ID = 'bench-upstream';
+/**
+ * A row of sbtest1 outside the seeded ids whose `c` carries the heartbeat (the source's clock in
+ * ms) and the end-of-phase markers. It lives in the measured table itself: dmq applies each
+ * table in order on its own partition, so a separate heartbeat table could run ahead of sbtest1.
+ */
+const HEARTBEAT_ID = -1;
+const POLL_MS = 20;
+/** How often a waiting loop asks dmq or the replica whether replication has failed. */
+const HEALTH_CHECK_MS = 1000;
+const LABELS = ['dmq', 'upstream mariadbd', 'target mariadbd', 'replica mariadbd', 'redis', 'bench'];
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  rows: number;
+  txns: number;
+  connections: number;
+  rates: number[];
+  lagSeconds: number;
+  seed: number;
+  timeoutSec: number;
+  json?: string;
+  cpuProf?: string;
+  keep: boolean;
+  build: boolean;
+}
+
+const HELP = [
+  'usage: npx tsx bench/sync.ts [options]',
+  '  --rows N            rows in sbtest.sbtest1 (default 1000000)',
+  '  --txns N            OLTP transactions replayed from a standing start (default 50000)',
+  '  --connections N     upstream connections writing them (default 4)',
+  '  --rates R,R,...     steady write rates, txn/s, for the lag measurement (default 100,1000,3000)',
+  '  --lag-seconds S     how long each rate is written (default 15)',
+  '  --seed N            seed of the workload\'s random generator (default 1)',
+  '  --timeout S         give up on any one wait for replication after S seconds (default 900)',
+  '  --json FILE         also write the results as JSON',
+  '  --cpu-prof DIR      run dmq serve under node --cpu-prof, profile written to DIR',
+  '  --keep              keep the temp dir (server logs, dmq.log, tool logs)',
+  '  --no-build          use dist/ as it is, even if src/ is newer',
+].join('\n');
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      txns: { type: 'string', default: '50000' },
+      connections: { type: 'string', default: '4' },
+      rates: { type: 'string', default: '100,1000,3000' },
+      'lag-seconds': { type: 'string', default: '15' },
+      seed: { type: 'string', default: '1' },
+      timeout: { type: 'string', default: '900' },
+      json: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  return {
+    rows: integerOption('rows', values.rows, 1),
+    txns: integerOption('txns', values.txns, 1),
+    connections: integerOption('connections', values.connections, 1),
+    rates: values.rates.split(',').map((r) => integerOption('rates', r.trim(), 1)),
+    lagSeconds: integerOption('lag-seconds', values['lag-seconds'], 1),
+    seed: integerOption('seed', values.seed, 0),
+    timeoutSec: integerOption('timeout', values.timeout, 1),
+    json: values.json,
+    cpuProf: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+    keep: values.keep,
+    build: !values['no-build'],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workload
+
+type Statement = [sql: string, values: unknown[]];
+
+/** Groups of 11 random digits joined by '-', as sysbench fills c (10 groups) and pad (5). */
+function digitGroups(random: () => number, groups: number): string {
+  return Array.from({ length: groups }, () => String(Math.floor(random() * 1e11)).padStart(11, '0')).join('-');
+}
+
+/** The issue's mix: 60% `UPDATE k = k + 1`, 20% `UPDATE c`, 20% INSERT, on the seeded ids. */
+function oltpStatements(seedValue: number, maxId: number): () => Statement {
+  const random = prng(seedValue);
+  const id = () => 1 + Math.floor(random() * maxId);
+  return () => {
+    const choice = random();
+    if (choice < 0.6) return [`UPDATE ${SBTEST1} SET k = k + 1 WHERE id = ?`, [id()]];
+    if (choice < 0.8) return [`UPDATE ${SBTEST1} SET c = ? WHERE id = ?`, [digitGroups(random, 10), id()]];
+    return [`INSERT INTO ${SBTEST1} (k, c, pad) VALUES (?, ?, ?)`, [id(), digitGroups(random, 10), digitGroups(random, 5)]];
+  };
+}
+
+interface WriteRun {
+  from: number;
+  to: number;
+  txns: number;
+}
+
+/**
+ * `count` statements, each its own autocommit transaction, over several connections. With a
+ * `rate`, statement n is due at start + n / rate and a connection that falls behind catches up
+ * without pausing, so the achieved rate shows what the source could take.
+ */
+async function writeTransactions(upstream: Server, count: number, connections: number, next: () => Statement, rate?: number): Promise<WriteRun> {
+  const conns = await Promise.all(Array.from({ length: connections }, () => connect(upstream)));
+  let taken = 0;
+  const from = Date.now();
+  const loop = async (conn: mysql.Connection) => {
+    for (let n = taken++; n < count; n = taken++) {
+      // Taken in index order, so statement n is the same in every run with the same seed.
+      const [sql, values] = next();
+      const wait = rate === undefined ? 0 : from + (n * 1000) / rate - Date.now();
+      if (wait > 1) await sleep(wait);
+      await conn.query(sql, values);
+    }
+  };
+  try {
+    await Promise.all(conns.map(loop));
+  } finally {
+    await Promise.all(conns.map((c) => c.end().catch(() => c.destroy())));
+  }
+  return { from, to: Date.now(), txns: count };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heartbeat row and markers
+
+async function insertHeartbeatRow(upstream: Server): Promise<void> {
+  await withConnection(upstream, (conn) => conn.query(`INSERT INTO ${SBTEST1} (id, k, c, pad) VALUES (?, 0, '', '')`, [HEARTBEAT_ID]));
+}
+
+/** A transaction of its own that ends a phase: once a copy shows it, it has applied everything before. */
+async function writeMarker(upstream: Server, phase: string): Promise<string> {
+  const marker = `end of ${phase} ${Date.now()}`;
+  await withConnection(upstream, (conn) => conn.query(`UPDATE ${SBTEST1} SET c = ? WHERE id = ?`, [marker, HEARTBEAT_ID]));
+  return marker;
+}
+
+async function heartbeatValue(conn: mysql.Connection): Promise<string> {
+  return String((await queryOne(conn, `SELECT c FROM ${SBTEST1} WHERE id = ?`, [HEARTBEAT_ID])).c);
+}
+
+/**
+ * Polls a copy every POLL_MS until its heartbeat row holds `marker`; returns when it was seen.
+ * `healthy` runs every HEALTH_CHECK_MS and throws when replication has failed, so a stuck
+ * applier fails the run at once instead of at the timeout.
+ */
+async function waitForMarker(copy: Server, marker: string, timeoutMs: number, healthy: () => Promise<void>): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let nextCheck = 0;
+  return withConnection(copy, async (conn) => {
+    for (;;) {
+      if ((await heartbeatValue(conn)) === marker) return Date.now();
+      const now = Date.now();
+      if (now >= nextCheck) {
+        await healthy();
+        nextCheck = now + HEALTH_CHECK_MS;
+      }
+      if (now > deadline) throw new Error(`"${marker}" did not reach ${copy.host}:${copy.port} within ${timeoutMs / 1000} s`);
+      await sleep(POLL_MS);
+    }
+  });
+}
+
+interface Loop {
+  /** Ends the loop after its current step; an error the loop met is thrown here. */
+  stop(): Promise<void>;
+}
+
+/** Runs `step` every `ms` in the background until stopped. */
+function every(ms: number, step: () => Promise<void>): Loop {
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      await step();
+      await sleep(ms);
+    }
+  })();
+  // Reported by stop(), not as an unhandled rejection that would end the run without its cleanups.
+  done.catch(() => undefined);
+  return {
+    async stop() {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+/** The same on one connection of its own, closed at stop. */
+async function everyOn(server: Server, ms: number, step: (conn: mysql.Connection) => Promise<void>): Promise<Loop> {
+  const conn = await connect(server);
+  const loop = every(ms, () => step(conn));
+  return {
+    async stop() {
+      try {
+        await loop.stop();
+      } finally {
+        await conn.end().catch(() => conn.destroy());
+      }
+    },
+  };
+}
+
+/** Writes the source's clock (ms) into the heartbeat row every POLL_MS until stopped. */
+function startHeartbeat(upstream: Server): Promise<Loop> {
+  return everyOn(upstream, POLL_MS, async (conn) => {
+    await conn.query(`UPDATE ${SBTEST1} SET c = ? WHERE id = ?`, [String(Date.now()), HEARTBEAT_ID]);
+  });
+}
+
+interface LagSample {
+  at: number;
+  lagMs: number;
+}
+
+/**
+ * Reads the heartbeat row on the target every POLL_MS: lag = now − the source time it holds (one
+ * machine, one clock). Resolution is about POLL_MS, the heartbeat's own interval.
+ */
+async function startLagPoller(target: Server): Promise<{ stop(): Promise<LagSample[]> }> {
+  const samples: LagSample[] = [];
+  const loop = await everyOn(target, POLL_MS, async (conn) => {
+    const sent = Number(await heartbeatValue(conn));
+    const at = Date.now();
+    // Markers are not times.
+    if (Number.isFinite(sent)) samples.push({ at, lagMs: at - sent });
+  });
+  return {
+    async stop() {
+      await loop.stop();
+      return samples;
+    },
+  };
+}
+
+/** Nearest-rank percentile of unsorted values (0 for none). */
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+interface BinlogPosition {
+  file: string;
+  pos: number;
+}
+
+async function masterPosition(upstream: Server): Promise<BinlogPosition> {
+  return withConnection(upstream, async (conn) => {
+    const row = await queryOne(conn, 'SHOW MASTER STATUS');
+    return { file: String(row.File), pos: Number(row.Position) };
+  });
+}
+
+/** Bytes of binlog between two positions of the same file; undefined across a rotation. */
+function binlogBytes(from: BinlogPosition, to: BinlogPosition): number | undefined {
+  return from.file === to.file ? to.pos - from.pos : undefined;
+}
+
+const coord = (p: BinlogPosition) => `${p.file}:${p.pos}`;
+
+/** One mydumper run, loaded into every copy at once: the same rows, byte for byte. */
+async function copyTable(dir: string, upstream: Server, copies: { label: string; server: Server }[], sampler: ProcessSampler, expected: TableFacts): Promise<void> {
+  const out = join(dir, 'mydumper-out');
+  await runTool('mydumper', mydumperArgs(upstream, SCHEMA, 4, 100_000, out), join(dir, 'mydumper.log'), sampler);
+  await Promise.all(copies.map(({ label, server }) =>
+    runTool('myloader', myloaderArgs(server, 4, out), join(dir, `myloader-${label}.log`), sampler, `myloader ${label}`)));
+  for (const { label, server } of copies) log(`${label} copy verified: ${verify(label, expected, await tableFacts(server))}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// dmq
+
+interface ApplyResult {
+  from: number;
+  to: number;
+  /** When dmq's binlog reader logged its start (dmq only; its log's own clock). */
+  readerStarted?: number;
+  idleRss?: number;
+  peakRss?: number;
+  verified: string;
+}
+
+/** Throws when dmq has exited or its task can no longer make progress. */
+async function dmqHealthy(dmq: DmqProcess): Promise<void> {
+  if (dmq.child.exitCode !== null) throw new Error(`dmq serve exited with ${dmq.child.exitCode}`);
+  const status = await taskStatus(dmq.addr, TASK);
+  const sub = status.sources?.[0]?.subTaskStatus[0];
+  const failure = sub && taskFailure(status, sub);
+  if (failure) throw new Error(failure);
+}
+
+/** When dmq's log says its binlog reader started (pino's `time`, ms), if it does. */
+async function readerStartTime(dmq: DmqProcess): Promise<number | undefined> {
+  for (const line of (await readFile(dmq.logPath, 'utf8')).split('\n')) {
+    if (!line.includes('binlog reader started')) continue;
+    const time = (JSON.parse(line) as { time?: number }).time;
+    if (time !== undefined) return time;
+  }
+  return undefined;
+}
+
+/** start-task from P0 with every transaction already in the binlog, until the last one is on the target. */
+async function dmqCatchUp(dmq: DmqProcess, dir: string, target: Server, start: BinlogPosition, marker: string, timeoutMs: number): Promise<Omit<ApplyResult, 'verified'>> {
+  const taskYaml = await writeTask(dir, {
+    name: TASK,
+    mode: 'incremental',
+    target,
+    sourceId: SOURCE_ID,
+    schema: SCHEMA,
+    instance: ['meta:', `  binlog-name: "${start.file}"`, `  binlog-pos: ${start.pos}`],
+  });
+  log(`dmq start-task (task-mode incremental from ${coord(start)})`);
+  const idleRss = readProcess(dmq.pid)?.rssBytes ?? 0;
+  resetPeakRss(dmq.pid);
+  const from = Date.now();
+  await cli(dmq, ['start-task', taskYaml]);
+  const to = await withDmqLog(dmq, () => waitForMarker(target, marker, timeoutMs, () => dmqHealthy(dmq)));
+  const peakRss = readProcess(dmq.pid)?.peakRssBytes ?? 0;
+  log(`dmq applied everything in ${secs(to - from)}`);
+  return { from, to, readerStarted: await readerStartTime(dmq), idleRss, peakRss };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Native replica
+
+async function slaveStatus(conn: mysql.Connection) {
+  return queryOne(conn, 'SHOW SLAVE STATUS');
+}
+
+async function replicaHealthy(replica: Server): Promise<void> {
+  const status = await withConnection(replica, slaveStatus);
+  const error = String(status.Last_SQL_Error || status.Last_IO_Error || '');
+  if (error !== '' || status.Slave_SQL_Running !== 'Yes') {
+    throw new Error(`the native replica stopped (SQL thread ${status.Slave_SQL_Running}, IO thread ${status.Slave_IO_Running}): ${error}`);
+  }
+}
+
+/** CHANGE MASTER TO P0 with one SQL thread, START SLAVE, until the last transaction is on the replica. */
+async function nativeCatchUp(replica: Server, upstream: Server, start: BinlogPosition, marker: string, timeoutMs: number): Promise<{ from: number; to: number; executed: string }> {
+  await withConnection(replica, async (conn) => {
+    await conn.query('SET GLOBAL slave_parallel_threads = 0');
+    await conn.query(
+      `CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?,
+       MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no`,
+      [upstream.host, upstream.port, upstream.user, upstream.password, start.file, start.pos],
+    );
+  });
+  log(`native replica: START SLAVE from ${coord(start)} (slave_parallel_threads = 0)`);
+  const from = Date.now();
+  await withConnection(replica, (conn) => conn.query('START SLAVE'));
+  const to = await waitForMarker(replica, marker, timeoutMs, () => replicaHealthy(replica));
+  log(`native replica applied everything in ${secs(to - from)}`);
+  // Stopped so that it takes no CPU from the measurements that follow.
+  return withConnection(replica, async (conn) => {
+    const status = await slaveStatus(conn);
+    await conn.query('STOP SLAVE');
+    return { from, to, executed: `${String(status.Relay_Master_Log_File)}:${String(status.Exec_Master_Log_Pos)}` };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lag at steady rates
+
+interface LagResult {
+  rate: number;
+  write: WriteRun;
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** Largest secondsBehindMaster query-status showed while writing (its resolution is 1 s). */
+  statusLagMax: number;
+  /** From the last write to the target having everything. */
+  drainMs: number;
+  peakRss: number;
+}
+
+/** query-status every second until stopped, keeping the largest secondsBehindMaster (whole seconds). */
+function startStatusLagPoller(dmq: DmqProcess): { stop(): Promise<number> } {
+  let max = 0;
+  const loop = every(HEALTH_CHECK_MS, async () => {
+    const sync = (await taskStatus(dmq.addr, TASK)).sources?.[0]?.subTaskStatus[0]?.sync;
+    max = Math.max(max, sync?.secondsBehindMaster ?? 0);
+  });
+  return {
+    async stop() {
+      await loop.stop();
+      return max;
+    },
+  };
+}
+
+async function measureLag(rate: number, options: Options, upstream: Server, target: Server, dmq: DmqProcess, sampler: ProcessSampler): Promise<LagResult> {
+  await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'dmq']);
+  const count = rate * options.lagSeconds;
+  log(`lag at ${int(rate)} txn/s: ${int(count)} transactions over ${options.lagSeconds} s`);
+  resetPeakRss(dmq.pid);
+  const heartbeat = await startHeartbeat(upstream);
+  const poller = await startLagPoller(target);
+  const statusPoller = startStatusLagPoller(dmq);
+  let write: WriteRun;
+  try {
+    write = await writeTransactions(upstream, count, options.connections, oltpStatements(options.seed + rate, options.rows), rate);
+  } finally {
+    await heartbeat.stop();
+  }
+  // Lag is measured while the source writes; the catching up after it is reported on its own.
+  const lags = (await poller.stop()).filter((s) => s.at >= write.from && s.at <= write.to).map((s) => s.lagMs);
+  const statusLagMax = await statusPoller.stop();
+  const marker = await writeMarker(upstream, `lag at ${rate}/s`);
+  const caughtUp = await withDmqLog(dmq, () => waitForMarker(target, marker, options.timeoutSec * 1000, () => dmqHealthy(dmq)));
+  const result = {
+    rate,
+    write,
+    samples: lags.length,
+    p50: percentile(lags, 50),
+    p99: percentile(lags, 99),
+    max: Math.max(0, ...lags),
+    statusLagMax,
+    drainMs: caughtUp - write.to,
+    peakRss: readProcess(dmq.pid)?.peakRssBytes ?? 0,
+  };
+  log(`  wrote ${int(perSec(count, write.to - write.from))} txn/s; lag p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms; ` +
+    `caught up ${secs(result.drainMs)} after the last write`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One big transaction
+
+interface BigTxnResult {
+  rows: number;
+  /** The upstream running the UPDATE and committing it. */
+  upstream: { from: number; to: number };
+  /** Commit → the target has it. */
+  applied: { from: number; to: number };
+  binlogBytes?: number;
+  rssBefore: number;
+  peakRss: number;
+  verified: string;
+}
+
+async function bigTransaction(options: Options, upstream: Server, target: Server, dmq: DmqProcess, sampler: ProcessSampler): Promise<BigTxnResult> {
+  await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'dmq']);
+  const before = await masterPosition(upstream);
+  const rssBefore = readProcess(dmq.pid)?.rssBytes ?? 0;
+  resetPeakRss(dmq.pid);
+  const marker = `end of the big transaction ${Date.now()}`;
+  log(`one transaction: UPDATE ${SCHEMA}.${TABLE} SET k = k + 1 over every row`);
+  const from = Date.now();
+  // The marker rides in the same transaction, after every row: seeing it means all of it is applied.
+  const rows = await withConnection(upstream, async (conn) => {
+    await conn.beginTransaction();
+    const [result] = await conn.query<mysql.ResultSetHeader>(`UPDATE ${SBTEST1} SET k = k + 1`);
+    await conn.query(`UPDATE ${SBTEST1} SET c = ? WHERE id = ?`, [marker, HEARTBEAT_ID]);
+    await conn.commit();
+    return result.affectedRows;
+  });
+  const committed = Date.now();
+  log(`  upstream committed ${int(rows)} rows in ${secs(committed - from)}`);
+  const to = await withDmqLog(dmq, () => waitForMarker(target, marker, options.timeoutSec * 1000, () => dmqHealthy(dmq)));
+  const peakRss = readProcess(dmq.pid)?.peakRssBytes ?? 0;
+  log(`  dmq applied it ${secs(to - committed)} after the commit; RSS ${mib(rssBefore)} before, peak ${mib(peakRss)}`);
+  const verified = verify('dmq', await tableFacts(upstream), await tableFacts(target));
+  log(`  dmq copy verified: ${verified}`);
+  return {
+    rows,
+    upstream: { from, to: committed },
+    applied: { from: committed, to },
+    binlogBytes: binlogBytes(before, await masterPosition(upstream)),
+    rssBefore,
+    peakRss,
+    verified,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+interface Results {
+  facts: TableFacts;
+  start: BinlogPosition;
+  end: BinlogPosition;
+  generated: WriteRun;
+  dmq: ApplyResult;
+  native: ApplyResult & { executed: string };
+  lag: LagResult[];
+  big: BigTxnResult;
+}
+
+/** Transactions each applier replays: the OLTP ones and the marker that ends them. */
+const replayed = (r: Results) => r.generated.txns + 1;
+
+function catchUpTable(r: Results): string {
+  const txns = replayed(r);
+  const rows: string[][] = [['applier', 'wall', 'txn/s', 'peak RSS', 'note']];
+  const add = (name: string, from: number, to: number, rss: string, note: string) =>
+    rows.push([name, secs(to - from), int(perSec(txns, to - from)), rss, note]);
+  add('dmq, start-task → applied', r.dmq.from, r.dmq.to, mib(r.dmq.peakRss ?? 0), `includes precheck; RSS ${mib(r.dmq.idleRss ?? 0)} idle before`);
+  if (r.dmq.readerStarted !== undefined) add('  reader started → applied', r.dmq.readerStarted, r.dmq.to, '', 'from "binlog reader started" in dmq.log');
+  add('native replica, START SLAVE → applied', r.native.from, r.native.to, '', `one SQL thread; executed up to ${r.native.executed}`);
+  return table(rows, true);
+}
+
+function ratioLines(r: Results): string[] {
+  const native = r.native.to - r.native.from;
+  const ratio = (from: number) => `${(native / (r.dmq.to - from)).toFixed(2)}x`;
+  const lines = [`ratio dmq / native replica (rate): ${ratio(r.dmq.from)} from start-task (goal ≥ 2x)`];
+  if (r.dmq.readerStarted !== undefined) lines.push(`  ${ratio(r.dmq.readerStarted)} from dmq's reader start`);
+  return lines;
+}
+
+function lagTable(lag: LagResult[]): string {
+  const rows = [['rate', 'achieved', 'txns', 'samples', 'lag p50', 'p99', 'max', 'status lag max', 'caught up after', 'dmq peak RSS']];
+  for (const l of lag) {
+    rows.push([
+      `${int(l.rate)}/s`,
+      `${int(perSec(l.write.txns, l.write.to - l.write.from))}/s`,
+      int(l.write.txns),
+      int(l.samples),
+      `${int(l.p50)} ms`,
+      `${int(l.p99)} ms`,
+      `${int(l.max)} ms`,
+      `${l.statusLagMax} s`,
+      secs(l.drainMs),
+      mib(l.peakRss),
+    ]);
+  }
+  return table(rows);
+}
+
+function lagGoal(lag: LagResult[]): string {
+  const at3k = lag.find((l) => l.rate === 3000);
+  if (!at3k) return 'goal p99 < 1 s at 3,000 txn/s: not measured (3000 is not in --rates)';
+  return `goal p99 < 1 s at 3,000 txn/s: ${at3k.p99 < 1000 ? 'met' : 'NOT met'} (p99 ${int(at3k.p99)} ms)`;
+}
+
+function bigTxnLines(big: BigTxnResult): string[] {
+  const applyMs = big.applied.to - big.applied.from;
+  return [
+    `one transaction updating ${int(big.rows)} rows: upstream ran and committed it in ${secs(big.upstream.to - big.upstream.from)}` +
+      (big.binlogBytes === undefined ? '' : `, ${mib(big.binlogBytes)} of binlog`),
+    `dmq: commit → applied ${secs(applyMs)} (${int(perSec(big.rows, applyMs))} rows/s); dmq serve RSS ${mib(big.rssBefore)} before, ` +
+      `peak ${mib(big.peakRss)} during (VmHWM; the binlog reader runs in this process)`,
+    `verified: ${big.verified}`,
+  ];
+}
+
+function phases(r: Results): Window[] {
+  return [
+    { name: 'write OLTP transactions', ...r.generated },
+    { name: 'dmq catch-up', from: r.dmq.from, to: r.dmq.to },
+    { name: 'native replica catch-up', from: r.native.from, to: r.native.to },
+    ...r.lag.map((l) => ({ name: `lag at ${int(l.rate)}/s`, from: l.write.from, to: l.write.to })),
+    { name: 'big txn, upstream', ...r.big.upstream },
+    { name: 'big txn, dmq apply', ...r.big.applied },
+  ];
+}
+
+function report(options: Options, r: Results, sampler: ProcessSampler): string {
+  const bytes = binlogBytes(r.start, r.end);
+  const lines = [
+    '',
+    `=== dmq sync benchmark: ${SCHEMA}.${TABLE}, ${int(options.rows)} rows, ${int(r.generated.txns)} OLTP transactions ===`,
+    `mix: 60% UPDATE k = k + 1, 20% UPDATE c, 20% INSERT, each its own transaction, seed ${options.seed}; ` +
+      `written by ${options.connections} connections at ${int(perSec(r.generated.txns, r.generated.to - r.generated.from))} txn/s`,
+    `binlog ${coord(r.start)} → ${coord(r.end)}${bytes === undefined ? '' : ` (${mib(bytes)})`}; ` +
+      `${CPU_COUNT} CPUs; MariaDB servers with innodb_buffer_pool_size 128M`,
+    '',
+    'Catch-up from a standing start (the same binlog range, replayed by each)',
+    catchUpTable(r),
+    ...ratioLines(r),
+    `verified: dmq ${r.dmq.verified}; native replica ${r.native.verified}`,
+    '',
+    `Lag while the source writes at a steady rate (${options.connections} connections, ${options.lagSeconds} s each; ` +
+      `heartbeat in ${SCHEMA}.${TABLE} every ${POLL_MS} ms, target polled every ${POLL_MS} ms)`,
+    lagTable(r.lag),
+    lagGoal(r.lag),
+    '',
+    'Big transaction',
+    ...bigTxnLines(r.big),
+  ];
+  const cpu = new CpuReport(sampler, LABELS);
+  const runs = phases(r);
+  lines.push('', cpu.phases(runs), '', cpu.costs(runs), ...cpu.disturbances(runs));
+  return lines.join('\n');
+}
+
+function resultJson(options: Options, r: Results, sampler: ProcessSampler) {
+  const cpu = (from: number, to: number) => Object.fromEntries(LABELS.map((l) => [l, Number(sampler.usage(l, from, to).cores.toFixed(3))]));
+  const txns = replayed(r);
+  const apply = (a: { from: number; to: number }) => ({ seconds: (a.to - a.from) / 1000, txnPerSecond: perSec(txns, a.to - a.from), cpuCores: cpu(a.from, a.to) });
+  return {
+    options,
+    table: { rows: r.facts.rows, dataLength: r.facts.dataLength, indexLength: r.facts.indexLength },
+    binlog: { start: coord(r.start), end: coord(r.end), bytes: binlogBytes(r.start, r.end) },
+    generated: { txns: r.generated.txns, seconds: (r.generated.to - r.generated.from) / 1000 },
+    dmq: {
+      ...apply(r.dmq),
+      fromReaderStart: r.dmq.readerStarted === undefined ? undefined : apply({ from: r.dmq.readerStarted, to: r.dmq.to }),
+      idleRssBytes: r.dmq.idleRss,
+      peakRssBytes: r.dmq.peakRss,
+    },
+    native: apply(r.native),
+    ratio: (r.native.to - r.native.from) / (r.dmq.to - r.dmq.from),
+    lag: r.lag.map((l) => ({
+      rate: l.rate,
+      achievedTxnPerSecond: perSec(l.write.txns, l.write.to - l.write.from),
+      samples: l.samples,
+      p50Ms: l.p50,
+      p99Ms: l.p99,
+      maxMs: l.max,
+      statusSecondsBehindMasterMax: l.statusLagMax,
+      caughtUpAfterMs: l.drainMs,
+      dmqPeakRssBytes: l.peakRss,
+      cpuCores: cpu(l.write.from, l.write.to),
+    })),
+    bigTransaction: {
+      rows: r.big.rows,
+      upstreamSeconds: (r.big.upstream.to - r.big.upstream.from) / 1000,
+      applySeconds: (r.big.applied.to - r.big.applied.from) / 1000,
+      binlogBytes: r.big.binlogBytes,
+      dmqRssBeforeBytes: r.big.rssBefore,
+      dmqPeakRssBytes: r.big.peakRss,
+      cpuCores: cpu(r.big.applied.from, r.big.applied.to),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  ensureMydumper();
+  ensureBuilt(options.build);
+
+  const dir = await benchDir(options.keep);
+  const [redis, upstream, target, replica] = await startServers(['redis', 'upstream mariadbd', 'target mariadbd', 'replica mariadbd'], [
+    startRedis({ dir: join(dir, 'redis') }),
+    startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
+    startMariadb({ dir: join(dir, 'target'), serverId: 3, binlog: false, rootPassword: '' }),
+    startMariadb({ dir: join(dir, 'replica'), serverId: 4, binlog: false, rootPassword: '' }),
+  ]);
+  log(`redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), target mariadbd :${target.port}, replica mariadbd :${replica.port}`);
+  const sampler = startSampler(['redis', 'upstream mariadbd', 'target mariadbd', 'replica mariadbd'], [redis, upstream, target, replica]);
+
+  const facts = await seed(upstream, options.rows);
+  await insertHeartbeatRow(upstream);
+  const copies = [{ label: 'target', server: target }, { label: 'replica', server: replica }];
+  await copyTable(dir, upstream, copies, sampler, await tableFacts(upstream));
+  const start = await masterPosition(upstream);
+
+  log(`writing ${int(options.txns)} OLTP transactions upstream on ${options.connections} connections`);
+  const generated = await writeTransactions(upstream, options.txns, options.connections, oltpStatements(options.seed, options.rows));
+  const marker = await writeMarker(upstream, 'the OLTP transactions');
+  const end = await masterPosition(upstream);
+  log(`wrote them in ${secs(generated.to - generated.from)}; binlog ${coord(start)} → ${coord(end)}`);
+  const expected = await tableFacts(upstream);
+
+  const dmq = await startDmq(dir, redis, sampler, options.cpuProf);
+  await createSource(dmq, dir, SOURCE_ID, upstream);
+  await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'replica mariadbd', 'dmq']);
+  warnIfBusy(sampler);
+  const dmqRun = await dmqCatchUp(dmq, dir, target, start, marker, options.timeoutSec * 1000);
+  const dmqResult = { ...dmqRun, verified: verify('dmq', expected, await tableFacts(target)) };
+  log(`dmq copy verified: ${dmqResult.verified}`);
+
+  await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'replica mariadbd', 'dmq']);
+  warnIfBusy(sampler);
+  const nativeRun = await nativeCatchUp(replica, upstream, start, marker, options.timeoutSec * 1000);
+  const native = { ...nativeRun, verified: verify('native replica', expected, await tableFacts(replica)) };
+  log(`native replica copy verified: ${native.verified}`);
+
+  const lag: LagResult[] = [];
+  for (const rate of options.rates) lag.push(await measureLag(rate, options, upstream, target, dmq, sampler));
+  log(`after the lag runs: ${verify('dmq', await tableFacts(upstream), await tableFacts(target))}`);
+
+  const big = await bigTransaction(options, upstream, target, dmq, sampler);
+  sampler.stop();
+
+  const results: Results = { facts, start, end, generated, dmq: dmqResult, native, lag, big };
+  console.log(report(options, results, sampler));
+  if (options.json) {
+    await writeFile(options.json, JSON.stringify(resultJson(options, results, sampler), null, 2) + '\n');
+    log(`results written to ${options.json}`);
+  }
+}
+
+await runBench(main);
