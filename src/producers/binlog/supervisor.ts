@@ -6,7 +6,7 @@ import { requireSource } from '../../processors/context.js';
 import { startTailer } from './tailer.js';
 
 const LEASE_MS = 15_000;
-const TICK_MS = 2_000;
+const TICK_MS = 1_000;
 
 const leaseKey = (task: string, sourceId: string) => `dmq:lease:tailer:${task}:${sourceId}`;
 

@@ -26,6 +26,8 @@ const BACKLOG_HIGH_BYTES = 256 << 20;
 const BACKLOG_LOW_BYTES = 128 << 20;
 const BATCH_ROWS = 500;
 const BATCH_BYTES = 1 << 20;
+const FLUSH_SPACING_MS = 10;
+const FLUSH_SPACING_BEHIND_MS = 50;
 /** Batches of one table read together share a job (one target transaction) up to these limits. */
 const JOB_ROWS = 5000;
 const JOB_BYTES = 4 << 20;
@@ -140,6 +142,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   let lastCommit: BinlogCoord | undefined;
   let outbox: ApplyBatch[] = [];
   let flushScheduled = false;
+  let lastFlushAt = 0;
   let lastEventAt = Date.now();
   let highWatermark: BinlogCoord | undefined;
   /** Full mode: where reading stops, and whether this source's replay has been declared done. */
@@ -159,13 +162,17 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       outbox.push(b);
     }
     status.pendingBatches += batches.length;
-    // Hand batches to Redis as soon as the current burst of events is decoded.
+    // Hand batches to Redis once the current burst of events is decoded, but not more often
+    // than every few milliseconds: a steady trickle of small transactions then still makes jobs
+    // of many batches, and the spacing grows while the appliers have a backlog.
     if (!flushScheduled) {
       flushScheduled = true;
-      setImmediate(() => {
+      const spacing = status.pendingBatches > BACKLOG_LOW / 5 ? FLUSH_SPACING_BEHIND_MS : FLUSH_SPACING_MS;
+      setTimeout(() => {
         flushScheduled = false;
+        lastFlushAt = Date.now();
         void flush();
-      });
+      }, Math.max(0, lastFlushAt + spacing - Date.now()));
     }
     if ((status.pendingBatches >= BACKLOG_HIGH || status.pendingBytes >= BACKLOG_HIGH_BYTES) && !status.paused) {
       status.paused = true;
