@@ -5,6 +5,7 @@ import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
 import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { startRowWriter, startWriter } from '../support/writer.js';
 
 let dmq: DmqServer | undefined;
@@ -163,6 +164,49 @@ test('pause, resume, stop and start again during sync: lag shows while paused, n
   assert.equal(actual.length, expected.length);
   assert.deepEqual(actual, expected);
   assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'ctl'])).code, 0);
+});
+
+test('target unreachable during sync: the task keeps running, shows the error, and continues by itself', { timeout: 240_000 }, async () => {
+  const stack = await getStack();
+  const setup = [
+    'CREATE DATABASE outage',
+    'CREATE TABLE outage.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40))',
+    "INSERT INTO outage.items SELECT seq, seq % 97, CONCAT('item ', seq) FROM outage.seq_1_to_5000",
+  ];
+  await execSql(stack.upstreams[0], setup);
+  await execSql(stack.target, setup);
+  const from = await masterPosition(stack.upstreams[0]);
+  const proxy = await startTcpProxy(stack.target);
+  try {
+    const files = await exampleFiles();
+    const taskFile = await writeTask({ name: 'outage', mode: 'incremental', schema: 'outage', targetPort: proxy.port, instance: [`meta: { binlog-name: "${from.file}", binlog-pos: ${from.pos} }`] });
+    dmq ??= await startDmq();
+    await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
+    assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+    const writer = startRowWriter(stack.upstreams[0], { table: 'outage.items', rows: 5000, insertFrom: 10_000, seed: 11 });
+    const sub = (s: TaskStatus) => s.sources[0]!.subTaskStatus[0]!;
+    await waitForStatus(dmq.addr, 'outage', (s) => (sub(s).sync?.totalEvents ?? 0) > 200, 60_000);
+
+    proxy.cut();
+    const down = await waitForStatus(dmq.addr, 'outage', (s) => sub(s).result?.errors.some((e) => e.Message.includes('cannot be reached')) ?? false, 60_000);
+    assert.equal(down.stage, 'Running', 'an unreachable target does not pause the task');
+    assert.match(sub(down).result!.errors[0]!.Workaround, /continues by itself/);
+    await new Promise((r) => setTimeout(r, 2000));
+    proxy.restore();
+    await writer.stop();
+
+    const status = await waitForStatus(dmq.addr, 'outage', (s) => s.stage !== 'Running' || (synced(s) && sub(s).result === null), 180_000);
+    assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+    const { expected, actual } = await compareMerged(
+      [{ server: stack.upstreams[0], schema: 'outage', table: 'items' }],
+      { server: stack.target, schema: 'outage', table: 'items' },
+    );
+    assert.equal(actual.length, expected.length);
+    assert.deepEqual(actual, expected);
+    assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'outage'])).code, 0);
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('a start position the source no longer has (purged) pauses the task naming it and the fix', { timeout: 120_000 }, async () => {

@@ -88,14 +88,14 @@ export function allTypesRows(base: number): string[] {
  * temp file: `instance` holds extra lines of the instance (indented four spaces), `extra` extra
  * top-level maps.
  */
-export async function writeTask(options: { name: string; mode: string; schema: string; instance?: string[]; extra?: string }): Promise<string> {
+export async function writeTask(options: { name: string; mode: string; schema: string; instance?: string[]; extra?: string; targetPort?: number }): Promise<string> {
   const stack = await getStack();
   const dir = await mkdtemp(join(tmpdir(), 'dmq-task-'));
   const path = join(dir, `${options.name}.yaml`);
   await writeFile(path, [
     `name: ${options.name}`,
     `task-mode: ${options.mode}`,
-    `target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }`,
+    `target-database: { host: 127.0.0.1, port: ${options.targetPort ?? stack.target.port}, user: root, password: "" }`,
     'mysql-instances:',
     '  - source-id: mysql-replica-01',
     '    block-allow-list: only',

@@ -1,10 +1,11 @@
 import { DelayedError, type Job } from 'bullmq';
-import type { RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ApplyJob, BatchUnit } from '../../shared/binlog/batch.js';
 import { coordText, parseCoordText } from '../../shared/binlog/position.js';
 import { decodeRow } from '../../shared/binlog/row-values.js';
 import { lockTableCheckpointStatement, readLockedCheckpoint, writeTableCheckpointStatement } from '../../shared/checkpoint/sync-checkpoint.js';
-import { DmqError } from '../../shared/errors.js';
+import { DmqError, toErrorRecord } from '../../shared/errors.js';
+import { isUnreachable } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
 import { taskMeta, type ProcessorContext } from '../context.js';
@@ -17,6 +18,43 @@ const PREDECESSOR_WAIT_MS = 50;
 const COPY_WAIT_MS = 2000;
 /** Statements per round trip are joined up to this size, well under any max_allowed_packet. */
 const SCRIPT_CHARS = 2 << 20;
+/** While the target is unreachable a job waits 1 s, doubling up to this, for as long as it takes. */
+const OUTAGE_MAX_WAIT_MS = 30_000;
+
+/**
+ * Outages this process has reported, per (task, source), with how many waits in a row: a
+ * successful apply clears the error from the task's status.
+ */
+const outages = new Map<string, number>();
+
+async function reportOutage(ctx: ProcessorContext, job: ApplyJob, err: unknown): Promise<number> {
+  const key = JSON.stringify([job.task, job.sourceId]);
+  const waits = (outages.get(key) ?? 0) + 1;
+  outages.set(key, waits);
+  const error = new DmqError('TARGET_UNREACHABLE', `the target of task "${job.task}" cannot be reached while applying changes of source "${job.sourceId}": ${(err as Error).message}`, {
+    cause: err,
+    where: `${job.target.schema}.${job.target.table}`,
+    workaround: 'dmq keeps retrying (up to every 30 s) and continues by itself once the target is back; check that it is running and reachable',
+  });
+  ctx.log.warn({ task: job.task, source: job.sourceId, err: error, waits }, 'target unreachable; apply waits');
+  if (waits === 1) {
+    await ctx.registry.updateState(job.task, (state) => {
+      const s = state.sources[job.sourceId];
+      if (s && s.stage === 'Running') s.error = toErrorRecord(error);
+    });
+  }
+  return Math.min(OUTAGE_MAX_WAIT_MS, 1000 * 2 ** (waits - 1));
+}
+
+async function clearOutage(ctx: ProcessorContext, job: ApplyJob): Promise<void> {
+  const key = JSON.stringify([job.task, job.sourceId]);
+  if (!outages.delete(key)) return;
+  ctx.log.info({ task: job.task, source: job.sourceId }, 'target reachable again; apply continues');
+  await ctx.registry.updateState(job.task, (state) => {
+    const s = state.sources[job.sourceId];
+    if (s?.error?.code === 'TARGET_UNREACHABLE') delete s.error;
+  });
+}
 
 export type ApplyOutcome = 'applied' | 'covered';
 
@@ -56,9 +94,10 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
   const first = data.units[0]!;
   const last = data.units.at(-1)!;
   const where = data.units.length === 1 ? first.coord : `${first.coord}..${last.coord}`;
-  const conn = await ctx.pools.target(task).getConnection();
+  let conn: PoolConnection | undefined;
   let waitMs = 0;
   try {
+    conn = await ctx.pools.target(task).getConnection();
     // READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint
     // rows at the same time would otherwise deadlock on the checkpoint table.
     const [results] = await conn.query(`SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
@@ -85,19 +124,27 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
       }
     }
   } catch (err) {
-    await conn.rollback().catch(() => undefined);
+    await conn?.rollback().catch(() => undefined);
     if (err instanceof DmqError) throw err;
+    if (isUnreachable(err)) {
+      conn?.destroy();
+      conn = undefined;
+      // Not a failed attempt: the job keeps its place and the task keeps running.
+      await job.moveToDelayed(Date.now() + (await reportOutage(ctx, data, err)), token);
+      throw new DelayedError();
+    }
     throw new DmqError('APPLY_FAILED', `applying ${tableLabel(ref)} of source "${data.sourceId}" at ${where} to ${tableLabel(data.target)}: ${(err as Error).message}`, {
       cause: err,
       where,
       workaround: 'the batch is retried and later changes of this table wait for it; fix what the target reports, then `dmq resume-task` if the task paused',
     });
   } finally {
-    conn.release();
+    conn?.release();
   }
   if (waitMs > 0) {
     await job.moveToDelayed(Date.now() + waitMs, token);
     throw new DelayedError();
   }
+  await clearOutage(ctx, data);
   return 'applied';
 }

@@ -135,3 +135,15 @@ export async function withConnection<T>(
     await conn.end().catch(() => conn.destroy());
   }
 }
+
+/** Driver and server codes that mean the server cannot be reached now, not that a statement is wrong. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN',
+  'ER_SERVER_GONE_ERROR', 'ER_SERVER_LOST',
+]);
+
+export function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && UNREACHABLE_CODES.has(code);
+}
