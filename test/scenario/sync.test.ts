@@ -77,15 +77,18 @@ async function masterPosition(server: Parameters<typeof execSql>[0]): Promise<{ 
 }
 
 for (const start of ['position', 'gtid'] as const) {
-  test(`incremental mode from a ${start}: a 200k-row transaction and a table without a key replicate exactly`, { timeout: 240_000 }, async () => {
+  test(`incremental mode from a ${start}: a 200k-row transaction, a table without a key and one with only a unique key replicate exactly`, { timeout: 240_000 }, async () => {
     const stack = await getStack();
     const db = `inc_${start}`;
     const setup = [
       `CREATE DATABASE ${db}`,
       `CREATE TABLE ${db}.items (id INT PRIMARY KEY, v VARCHAR(40), n DECIMAL(30,10), t TIME, y YEAR)`,
       `CREATE TABLE ${db}.nokey (a INT, b VARCHAR(10))`,
+      // No primary key, but a unique key over NOT NULL columns that identifies rows.
+      `CREATE TABLE ${db}.ukey (a INT NOT NULL, b VARCHAR(10), f FLOAT, UNIQUE KEY ua (a))`,
       `INSERT INTO ${db}.items VALUES (1, 'before', 1.5, '-01:00:00', 0), (2, 'before', NULL, NULL, NULL)`,
       `INSERT INTO ${db}.nokey VALUES (1, 'x'), (1, 'x'), (2, 'y')`,
+      `INSERT INTO ${db}.ukey VALUES (1, 'x', 0.1), (2, 'y', NULL), (3, 'z', 1e30)`,
     ];
     // Incremental mode starts from a position: the target already holds what was there before it.
     await execSql(stack.upstreams[0], setup);
@@ -98,6 +101,9 @@ for (const start of ['position', 'gtid'] as const) {
       `UPDATE ${db}.nokey SET b = 'z' WHERE a = 1 LIMIT 1`,
       `DELETE FROM ${db}.nokey WHERE a = 2`,
       `INSERT INTO ${db}.nokey VALUES (3, NULL)`,
+      `UPDATE ${db}.ukey SET b = 'changed', f = f * 2 WHERE a IN (1, 3)`,
+      `UPDATE ${db}.ukey SET a = 20 WHERE a = 2`,
+      `DELETE FROM ${db}.ukey WHERE a = 3`,
     ]);
     const files = await exampleFiles();
     const meta = start === 'position' ? `{ binlog-name: "${from.file}", binlog-pos: ${from.pos} }` : `{ binlog-gtid: "${from.gtid}" }`;
@@ -108,7 +114,7 @@ for (const start of ['position', 'gtid'] as const) {
     assert.equal(started.code, 0, started.stdout);
     const status = await waitForStatus(dmq.addr, db.replace('_', '-'), (s) => s.stage !== 'Running' || synced(s), 180_000);
     assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
-    for (const table of ['items', 'nokey']) {
+    for (const table of ['items', 'nokey', 'ukey']) {
       const { expected, actual } = await compareMerged(
         [{ server: stack.upstreams[0], schema: db, table }],
         { server: stack.target, schema: db, table },

@@ -5,6 +5,7 @@ import { coordText, parseCoordText } from '../../shared/binlog/position.js';
 import { decodeRow } from '../../shared/binlog/row-values.js';
 import { lockTableCheckpointStatement, readLockedCheckpoint, writeTableCheckpointStatement } from '../../shared/checkpoint/sync-checkpoint.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
+import { describeTable, rowIdentityKey } from '../../shared/sql/catalog.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
@@ -58,9 +59,31 @@ async function clearOutage(ctx: ProcessorContext, job: ApplyJob): Promise<void> 
 
 export type ApplyOutcome = 'applied' | 'covered';
 
+/**
+ * The binlog names a table's primary key only; for a table without one, the target's first
+ * unique key over NOT NULL columns identifies rows instead of every column. Looked up once
+ * per (task, target table) in this process.
+ */
+const fallbackKeys = new Map<string, Promise<string[]>>();
+
+function rowKeyOf(conn: PoolConnection, job: ApplyJob): Promise<string[]> {
+  if (job.key.length > 0) return Promise.resolve(job.key);
+  const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table]);
+  let key = fallbackKeys.get(cacheKey);
+  if (!key) {
+    key = describeTable(conn, job.target).then((info) => {
+      const columns = rowIdentityKey(info)?.columns ?? [];
+      return columns.every((c) => job.columns.includes(c)) ? columns : [];
+    });
+    key.catch(() => fallbackKeys.delete(cacheKey));
+    fallbackKeys.set(cacheKey, key);
+  }
+  return key;
+}
+
 /** The target statements for `units`, each run of units with the same safe-mode flag built together. */
-function unitStatements(job: ApplyJob, units: BatchUnit[]): SqlStatement[] {
-  const table = { target: job.target, columns: job.columns, key: job.key };
+function unitStatements(job: ApplyJob, key: string[], units: BatchUnit[]): SqlStatement[] {
+  const table = { target: job.target, columns: job.columns, key };
   const statements: SqlStatement[] = [];
   let i = 0;
   while (i < units.length) {
@@ -98,6 +121,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
   let waitMs = 0;
   try {
     conn = await ctx.pools.target(task).getConnection();
+    const key = await rowKeyOf(conn, data);
     // READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint
     // rows at the same time would otherwise deadlock on the checkpoint table.
     const [results] = await conn.query(`SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
@@ -118,7 +142,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
           workaround: 'restart the task with `dmq start-task --remove-meta` if this repeats; please report it',
         });
       case 'apply': {
-        const statements = unitStatements(data, data.units.slice(decision.from));
+        const statements = unitStatements(data, key, data.units.slice(decision.from));
         statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(last.coord), last.gtid), { sql: 'COMMIT', values: [] });
         for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
       }
