@@ -6,6 +6,9 @@ const T = '`db`.`t`';
 const byId: ApplyTable = { target: { schema: 'db', table: 't' }, columns: ['id', 'name', 'n'], key: ['id'] };
 const composite: ApplyTable = { target: { schema: 'db', table: 't' }, columns: ['a', 'b', 'v'], key: ['a', 'b'] };
 const keyless: ApplyTable = { target: { schema: 'db', table: 't' }, columns: ['x', 'y'], key: [] };
+/** byId with its target's other unique keys known: `name` is unique. */
+const byIdUnique: ApplyTable = { ...byId, uniqueColumns: ['name'] };
+const CASE_N = (k: number) => `CASE \`id\` ${Array.from({ length: k }, () => 'WHEN ? THEN ?').join(' ')} END`;
 
 const ins = (...after: RowChange['after'][]): RowChange[] => after.map((a) => ({ op: 'insert', after: a! }));
 const del = (...before: RowChange['before'][]): RowChange[] => before.map((b) => ({ op: 'delete', before: b! }));
@@ -100,6 +103,53 @@ const cases: Case[] = [
     expected: [
       { sql: `UPDATE ${T} SET \`n\` = ? WHERE \`id\` = ?`, values: [11, 1] },
       { sql: `UPDATE ${T} SET \`name\` = ? WHERE \`id\` = ?`, values: [Buffer.from([0, 2]), 2] },
+    ],
+  },
+  {
+    name: 'consecutive updates of different rows changing the same columns merge into one UPDATE … CASE',
+    table: byIdUnique,
+    changes: [upd([1, 'a', 10], [1, 'a', 11]), upd([2, 'b', 20], [2, 'b', 21]), upd([3, 'c', 30], [3, 'c', 31])],
+    safeMode: false,
+    expected: [{ sql: `UPDATE ${T} SET \`n\` = ${CASE_N(3)} WHERE \`id\` IN (?, ?, ?)`, values: [1, 11, 2, 21, 3, 31, 1, 2, 3] }],
+  },
+  {
+    name: 'merged updates split where the row repeats, the columns differ, a unique column or the key changes',
+    table: byIdUnique,
+    changes: [
+      upd([1, 'a', 10], [1, 'a', 11]), upd([2, 'b', 20], [2, 'b', 21]),
+      upd([1, 'a', 11], [1, 'a', 12]),
+      upd([3, 'c', 30], [3, 'c', 31]),
+      upd([4, 'd', 40], [4, 'D', 40]),
+      upd([5, 'e', 50], [6, 'e', 50]),
+      upd([7, 'g', 70], [7, 'g', 71]),
+    ],
+    safeMode: false,
+    expected: [
+      { sql: `UPDATE ${T} SET \`n\` = ${CASE_N(2)} WHERE \`id\` IN (?, ?)`, values: [1, 11, 2, 21, 1, 2] },
+      { sql: `UPDATE ${T} SET \`n\` = ${CASE_N(2)} WHERE \`id\` IN (?, ?)`, values: [1, 12, 3, 31, 1, 3] },
+      { sql: `UPDATE ${T} SET \`name\` = ? WHERE \`id\` = ?`, values: ['D', 4] },
+      { sql: `UPDATE ${T} SET \`id\` = ? WHERE \`id\` = ?`, values: [6, 5] },
+      { sql: `UPDATE ${T} SET \`n\` = ? WHERE \`id\` = ?`, values: [71, 7] },
+    ],
+  },
+  {
+    name: 'merged updates keep one value type per column, so CASE converts as a lone value would',
+    table: { ...byId, uniqueColumns: [] },
+    changes: [upd([1, 'a', 10], [1, 'x', 10]), upd([2, 'b', 20], [2, null, 20]), upd([3, 'c', 30], [3, Buffer.from('y'), 30])],
+    safeMode: false,
+    expected: [
+      { sql: `UPDATE ${T} SET \`name\` = ${CASE_N(2)} WHERE \`id\` IN (?, ?)`, values: [1, 'x', 2, null, 1, 2] },
+      { sql: `UPDATE ${T} SET \`name\` = ? WHERE \`id\` = ?`, values: [Buffer.from('y'), 3] },
+    ],
+  },
+  {
+    name: 'updates of a composite key or in safe mode are never merged',
+    table: { ...composite, uniqueColumns: [] },
+    changes: [upd([1, 'x', 'old'], [1, 'x', 'new']), upd([2, 'x', 'old'], [2, 'x', 'new'])],
+    safeMode: false,
+    expected: [
+      { sql: `UPDATE ${T} SET \`v\` = ? WHERE \`a\` = ? AND \`b\` = ?`, values: ['new', 1, 'x'] },
+      { sql: `UPDATE ${T} SET \`v\` = ? WHERE \`a\` = ? AND \`b\` = ?`, values: ['new', 2, 'x'] },
     ],
   },
   {
@@ -292,6 +342,12 @@ describe('buildStatements', () => {
     const got = buildStatements(byId, ins(...rows), { safeMode: false });
     assert.equal(got.length, 1);
     assert.deepEqual(got[0]!.values, rows.flat());
+  });
+
+  test('a long run of updates merges in statements of at most 100 rows', () => {
+    const changes = Array.from({ length: 250 }, (_, i) => upd([i, 'a', 0], [i, 'a', i + 1]));
+    const got = buildStatements({ ...byId, uniqueColumns: [] }, changes, { safeMode: false });
+    assert.deepEqual(got.map((s) => s.values.length / 3), [100, 100, 50]);
   });
 
   test('the input changes are not modified', () => {

@@ -60,30 +60,31 @@ async function clearOutage(ctx: ProcessorContext, job: ApplyJob): Promise<void> 
 export type ApplyOutcome = 'applied' | 'covered';
 
 /**
- * The binlog names a table's primary key only; for a table without one, the target's first
- * unique key over NOT NULL columns identifies rows instead of every column. Looked up once
- * per (task, target table) in this process.
+ * What the target's indexes tell the statements, looked up once per (task, target table) in
+ * this process. The binlog names a table's primary key only; for a table without one, the
+ * target's first unique key over NOT NULL columns identifies rows instead of every column.
  */
-const fallbackKeys = new Map<string, Promise<string[]>>();
+const targetKeys = new Map<string, Promise<{ key: string[]; uniqueColumns: string[] }>>();
 
-function rowKeyOf(conn: PoolConnection, job: ApplyJob): Promise<string[]> {
-  if (job.key.length > 0) return Promise.resolve(job.key);
-  const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table]);
-  let key = fallbackKeys.get(cacheKey);
-  if (!key) {
-    key = describeTable(conn, job.target).then((info) => {
-      const columns = rowIdentityKey(info)?.columns ?? [];
-      return columns.every((c) => job.columns.includes(c)) ? columns : [];
+function targetKeysOf(conn: PoolConnection, job: ApplyJob): Promise<{ key: string[]; uniqueColumns: string[] }> {
+  const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table, job.key]);
+  let keys = targetKeys.get(cacheKey);
+  if (!keys) {
+    keys = describeTable(conn, job.target).then((info) => {
+      const identity = rowIdentityKey(info)?.columns ?? [];
+      const key = job.key.length > 0 ? job.key : identity.every((c) => job.columns.includes(c)) ? identity : [];
+      const uniqueColumns = [...new Set(info.uniqueKeys.flatMap((k) => k.columns))].filter((c) => !key.includes(c));
+      return { key, uniqueColumns };
     });
-    key.catch(() => fallbackKeys.delete(cacheKey));
-    fallbackKeys.set(cacheKey, key);
+    keys.catch(() => targetKeys.delete(cacheKey));
+    targetKeys.set(cacheKey, keys);
   }
-  return key;
+  return keys;
 }
 
 /** The target statements for `units`, each run of units with the same safe-mode flag built together. */
-function unitStatements(job: ApplyJob, key: string[], units: BatchUnit[]): SqlStatement[] {
-  const table = { target: job.target, columns: job.columns, key };
+function unitStatements(job: ApplyJob, keys: { key: string[]; uniqueColumns: string[] }, units: BatchUnit[]): SqlStatement[] {
+  const table = { target: job.target, columns: job.columns, ...keys };
   const statements: SqlStatement[] = [];
   let i = 0;
   while (i < units.length) {
@@ -121,7 +122,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
   let waitMs = 0;
   try {
     conn = await ctx.pools.target(task).getConnection();
-    const key = await rowKeyOf(conn, data);
+    const keys = await targetKeysOf(conn, data);
     // READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint
     // rows at the same time would otherwise deadlock on the checkpoint table.
     const [results] = await conn.query(`SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
@@ -142,7 +143,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
           workaround: 'restart the task with `dmq start-task --remove-meta` if this repeats; please report it',
         });
       case 'apply': {
-        const statements = unitStatements(data, key, data.units.slice(decision.from));
+        const statements = unitStatements(data, keys, data.units.slice(decision.from));
         statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(last.coord), last.gtid), { sql: 'COMMIT', values: [] });
         for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
       }

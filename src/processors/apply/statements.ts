@@ -16,7 +16,16 @@ export interface ApplyTable {
   columns: string[];
   /** Columns that identify a row (primary key, else a NOT NULL unique key); empty: none. */
   key: string[];
+  /**
+   * Columns of the target's other unique keys, when known. A multi-row UPDATE changes rows in
+   * key order, not binlog order, so one that changes such a column could collide halfway; only
+   * updates that change none of them (and a known list) are merged.
+   */
+  uniqueColumns?: string[];
 }
+
+/** Rows per merged UPDATE: its CASE is evaluated linearly for each row. */
+const MAX_CASE_ROWS = 100;
 
 export interface Statement {
   sql: string;
@@ -128,30 +137,94 @@ export function buildStatements(
     flush();
   };
 
-  const update = (before: RowValue[], after: RowValue[]) => {
-    if (options.safeMode && hasKey) {
-      deleteRun([before]);
-      insertRun([after]);
-      return;
-    }
+  // Only what an event changed is set: less to send and parse, and the row matched by the
+  // before image already holds the rest.
+  const changedColumns = (before: RowValue[], after: RowValue[]) => {
+    const changed = table.columns.map((_, i) => i).filter((i) => !sameValue(before[i]!, after[i]!));
+    return changed.length > 0 ? changed : table.columns.map((_, i) => i);
+  };
+
+  const singleUpdate = (before: RowValue[], after: RowValue[], changed: number[]) => {
     const m = hasKey ? keyMatch(before) : fullMatch(before);
-    // Only what the event changed: less to send and parse, and the row matched by the before
-    // image already holds the rest.
-    let changed = table.columns.map((_, i) => i).filter((i) => !sameValue(before[i]!, after[i]!));
-    if (changed.length === 0) changed = table.columns.map((_, i) => i);
     statements.push({
       sql: `UPDATE ${name} SET ${changed.map((i) => `${quoteId(table.columns[i]!)} = ?`).join(', ')} WHERE ${m.sql}${hasKey ? '' : ' LIMIT 1'}`,
       values: [...changed.map((i) => after[i]!), ...m.values],
     });
   };
 
+  /** Rows with one single-column key, each once, changing the same columns: one UPDATE … CASE. */
+  const mergedUpdate = (rows: { before: RowValue[]; after: RowValue[] }[], changed: number[]) => {
+    if (rows.length === 1) {
+      singleUpdate(rows[0]!.before, rows[0]!.after, changed);
+      return;
+    }
+    const k = keyIndexes[0]!;
+    const keyColumn = quoteId(table.columns[k]!);
+    const whens = rows.map(() => 'WHEN ? THEN ?').join(' ');
+    statements.push({
+      sql: `UPDATE ${name} SET ${changed.map((i) => `${quoteId(table.columns[i]!)} = CASE ${keyColumn} ${whens} END`).join(', ')} WHERE ${keyColumn} IN (${rows.map(() => '?').join(', ')})`,
+      values: [...changed.flatMap((i) => rows.flatMap((r) => [r.before[k]!, r.after[i]!])), ...rows.map((r) => r.before[k]!)],
+    });
+  };
+
+  const unique = new Set(table.uniqueColumns ?? []);
+  const mayMerge = !options.safeMode && keyIndexes.length === 1 && table.uniqueColumns !== undefined;
+
+  const updateRun = (run: { before: RowValue[]; after: RowValue[] }[]) => {
+    if (options.safeMode && hasKey) {
+      for (const { before, after } of run) {
+        deleteRun([before]);
+        insertRun([after]);
+      }
+      return;
+    }
+    let group: { before: RowValue[]; after: RowValue[] }[] = [];
+    let shape: number[] = [];
+    let keys = new Set<string>();
+    let types: (string | undefined)[] = [];
+    let bytes = 0;
+    const flushGroup = () => {
+      if (group.length > 0) mergedUpdate(group, shape);
+      group = [];
+      keys = new Set();
+      types = [];
+      bytes = 0;
+    };
+    for (const row of run) {
+      const changed = changedColumns(row.before, row.after);
+      const k = keyIndexes[0]!;
+      if (!mayMerge || !sameValue(row.before[k]!, row.after[k]!) || changed.some((i) => unique.has(table.columns[i]!))) {
+        flushGroup();
+        singleUpdate(row.before, row.after, changed);
+        continue;
+      }
+      const key = valueIdentity(row.before[k]!);
+      const rowTypes = changed.map((i) => valueType(row.after[i]!));
+      // CASE takes one type for all its branches: values of one column must agree to convert as they would alone.
+      const fits = group.length > 0 && group.length < MAX_CASE_ROWS && changed.join() === shape.join() && !keys.has(key)
+        && rowTypes.every((t, j) => t === undefined || types[j] === undefined || t === types[j])
+        && bytes + rowBytes(row.after) <= maxBytes;
+      if (!fits) {
+        flushGroup();
+        shape = changed;
+      }
+      group.push(row);
+      keys.add(key);
+      types = rowTypes.map((t, j) => types[j] ?? t);
+      bytes += rowBytes(row.after);
+    }
+    flushGroup();
+  };
+
   let i = 0;
   while (i < changes.length) {
     const op = changes[i]!.op;
     if (op === 'update') {
-      const c = changes[i]!;
-      update(requireRow(c.before, 'before', name), requireRow(c.after, 'after', name));
-      i += 1;
+      const run: { before: RowValue[]; after: RowValue[] }[] = [];
+      for (; i < changes.length && changes[i]!.op === 'update'; i++) {
+        run.push({ before: requireRow(changes[i]!.before, 'before', name), after: requireRow(changes[i]!.after, 'after', name) });
+      }
+      updateRun(run);
       continue;
     }
     const run: RowValue[][] = [];
@@ -164,6 +237,16 @@ export function buildStatements(
     else deleteRun(run);
   }
   return statements;
+}
+
+/** A key value as a string that differs whenever the values differ, bytes included. */
+function valueIdentity(v: RowValue): string {
+  return Buffer.isBuffer(v) ? `b:${v.toString('hex')}` : `${typeof v}:${String(v)}`;
+}
+
+function valueType(v: RowValue): string | undefined {
+  if (v === null) return undefined;
+  return Buffer.isBuffer(v) ? 'bytes' : typeof v;
 }
 
 function sameValue(a: RowValue, b: RowValue): boolean {
