@@ -77,6 +77,8 @@ export async function finishSourceReplay(ctx: ProcessorContext, task: TaskConfig
     const s = state.sources[sourceId];
     if (state.stage !== 'Running' || !s || s.stage !== 'Running' || s.unit !== 'Sync') return;
     s.stage = 'Finished';
+    // A finished full task reads as DM prints it: its last unit is Load.
+    s.unit = 'Load';
     settleTaskStage(state, Date.now());
   });
 }
