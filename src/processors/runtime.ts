@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { DmqError } from '../shared/errors.js';
+import { recordJobFailure } from '../shared/metrics/work-stats.js';
 import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type TaskJob } from '../shared/queue/queues.js';
 import { handlePlanJob } from '../producers/plan/plan-job.js';
 import { startTailerSupervisor } from '../producers/binlog/supervisor.js';
@@ -33,6 +34,7 @@ function wrap(handler: Handler, ctx: ProcessorContext) {
       const permanent = err instanceof DmqError && PERMANENT.has(err.code);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       ctx.log.warn({ task: job.data.task, queue: job.queueName, jobId: job.id, attempt: job.attemptsMade + 1, err }, 'job failed');
+      await recordJobFailure(ctx.redis, job.data.task, job.queueName.split('.')[0]!, err instanceof DmqError ? err.code : 'INTERNAL').catch(() => undefined);
       if (permanent || lastAttempt) {
         await pauseTask(ctx, job.data.task, err).catch((e: unknown) => ctx.log.error({ err: e }, 'cannot pause task'));
       }

@@ -6,6 +6,7 @@ import { STATIC_QUEUES, type PrecheckJob } from '../shared/queue/queues.js';
 import { taskQueueNames } from './plan/enqueue.js';
 import { taskPrefix } from '../shared/store/dump-store.js';
 import { forgetEnsuredTables } from '../processors/load/target-table.js';
+import { forgetTaskFigures } from '../shared/metrics/work-stats.js';
 import { taskMeta, type ProcessorContext } from '../processors/context.js';
 
 const PRECHECK_JOB = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 } as const;
@@ -89,6 +90,7 @@ export async function removeTask(ctx: ProcessorContext, name: string, options: {
   if (options.removeMeta) {
     await dropMetaTables(ctx.pools.target(task), taskMeta(task));
     await ctx.store.removePrefix(taskPrefix(name));
+    await forgetTaskFigures(ctx.redis, name);
   }
   forgetEnsuredTables(name);
   await ctx.pools.closeTask(name);

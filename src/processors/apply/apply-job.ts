@@ -5,6 +5,7 @@ import { coordText, parseCoordText } from '../../shared/binlog/position.js';
 import { decodeRow } from '../../shared/binlog/row-values.js';
 import { lockTableCheckpointStatement, readLockedCheckpoint, writeTableCheckpointStatement } from '../../shared/checkpoint/sync-checkpoint.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
+import { recordApply } from '../../shared/metrics/work-stats.js';
 import { describeTable, rowIdentityKey } from '../../shared/sql/catalog.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
@@ -120,6 +121,8 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
   const where = data.units.length === 1 ? first.coord : `${first.coord}..${last.coord}`;
   let conn: PoolConnection | undefined;
   let waitMs = 0;
+  const started = performance.now();
+  let applied = { batches: 0, rows: 0 };
   try {
     conn = await ctx.pools.target(task).getConnection();
     const keys = await targetKeysOf(conn, data);
@@ -143,7 +146,9 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
           workaround: 'restart the task with `dmq start-task --remove-meta` if this repeats; please report it',
         });
       case 'apply': {
-        const statements = unitStatements(data, keys, data.units.slice(decision.from));
+        const units = data.units.slice(decision.from);
+        applied = { batches: units.length, rows: units.reduce((n, u) => n + u.changes.length, 0) };
+        const statements = unitStatements(data, keys, units);
         statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(last.coord), last.gtid), { sql: 'COMMIT', values: [] });
         for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
       }
@@ -171,5 +176,6 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
     throw new DelayedError();
   }
   await clearOutage(ctx, data);
+  await recordApply(ctx.redis, data.task, data.sourceId, { ...applied, seconds: (performance.now() - started) / 1000 });
   return 'applied';
 }

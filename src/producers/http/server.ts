@@ -1,9 +1,9 @@
 import { QueueEvents, type ConnectionOptions } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
 import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
 import type { ProcessorContext } from '../../processors/context.js';
 import { mountDashboard } from './dashboard.js';
+import { createMetrics } from './metrics.js';
 import { sourceRoutes } from './routes/sources.js';
 import { taskRoutes } from './routes/tasks.js';
 
@@ -18,8 +18,7 @@ export async function buildApiServer(ctx: ProcessorContext): Promise<ApiServer> 
   const app = Fastify({ logger: false, bodyLimit: 16 << 20 });
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  const metrics = new MetricsRegistry();
-  collectDefaultMetrics({ register: metrics, prefix: 'dmq_' });
+  const metrics = createMetrics(ctx);
 
   const precheckEvents = new QueueEvents(STATIC_QUEUES.precheck, {
     connection: ctx.redis.duplicate() as unknown as ConnectionOptions,
@@ -39,7 +38,7 @@ export async function buildApiServer(ctx: ProcessorContext): Promise<ApiServer> 
       return reply.code(503).send({ status: 'unavailable', error: `redis: ${(err as Error).message}` });
     }
   });
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
 
   return {
     app,
