@@ -45,6 +45,10 @@ done
 echo "demo: starting dmq serve on $ADDR (log: $DIR/dmq.log)"
 stop_dmq
 mkdir -p "$DIR/dump"
+# The API, dashboard and metrics want this token; the CLI reads it from the same variable.
+[ -s "$DIR/token" ] || node -e "console.log(require('crypto').randomBytes(16).toString('hex'))" >"$DIR/token"
+DMQ_TOKEN=$(cat "$DIR/token")
+export DMQ_TOKEN
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT" DMQ_PORT=8261 DMQ_DUMP_DIR="$DIR/dump" \
   nohup node bin/dmq.js serve >"$DIR/dmq.log" 2>&1 &
 echo $! >"$DIR/dmq.pid"
@@ -83,9 +87,10 @@ echo "demo: rows in test_db.test_table: upstream 1 $(rows 3307 -p123456), upstre
 cat <<MSG
 
 Where to look:
+  token      export DMQ_TOKEN=$DMQ_TOKEN   (also in $DIR/token)
   status     node bin/dmq.js --master-addr $ADDR query-status test
-  dashboard  http://$ADDR/dashboard
-  metrics    http://$ADDR/metrics
+  dashboard  http://$ADDR/dashboard   (any user name, the token as password)
+  metrics    curl -H "Authorization: Bearer \$DMQ_TOKEN" http://$ADDR/metrics
   logs       $DIR/dmq.log
   target     mariadb -h 127.0.0.1 -P 4000 -u root test_db
 Stop everything with: bash scripts/demo.sh stop

@@ -6,7 +6,7 @@ import { DASHBOARD_PATH } from './producers/http/dashboard.js';
 import { DmqError } from './shared/errors.js';
 import { logger } from './shared/logger.js';
 import { queueCache } from './shared/queue/queues.js';
-import { readSettings, redactUrl } from './shared/settings.js';
+import { readSettings, redactUrl, type Settings } from './shared/settings.js';
 import { registry } from './shared/state/registry.js';
 import { localDumpStore } from './shared/store/local-dump-store.js';
 
@@ -30,6 +30,15 @@ async function connectRedis(url: string): Promise<Redis> {
   return redis;
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Without a token the API is open to whoever reaches it: then only this machine may. */
+function listenHost(settings: Settings): string {
+  if (settings.DMQ_TOKEN !== undefined || LOOPBACK.has(settings.DMQ_HOST)) return settings.DMQ_HOST;
+  logger.warn({ requested: settings.DMQ_HOST }, `DMQ_TOKEN is not set, so the API listens on 127.0.0.1 only instead of ${settings.DMQ_HOST}; set DMQ_TOKEN to serve other hosts`);
+  return '127.0.0.1';
+}
+
 /** `dmq serve`: API, processors, or both in one process (the single-machine default). */
 export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const settings = readSettings();
@@ -49,11 +58,12 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     closers.push(() => processors.close());
   }
   if (role !== 'worker') {
-    const api = await buildApiServer(ctx);
-    await api.app.listen({ port: settings.DMQ_PORT, host: settings.DMQ_HOST });
+    const api = await buildApiServer(ctx, { token: settings.DMQ_TOKEN });
+    const host = listenHost(settings);
+    await api.app.listen({ port: settings.DMQ_PORT, host });
     closers.push(() => api.close());
     logger.info(
-      { role, url: `http://${settings.DMQ_HOST}:${settings.DMQ_PORT}`, dashboard: DASHBOARD_PATH, redis: redactUrl(settings.REDIS_URL), dumpDir: ctx.store.describe() },
+      { role, url: `http://${host}:${settings.DMQ_PORT}`, dashboard: DASHBOARD_PATH, auth: settings.DMQ_TOKEN ? 'token' : 'none (local only)', redis: redactUrl(settings.REDIS_URL), dumpDir: ctx.store.describe() },
       'dmq serving',
     );
   } else {

@@ -6,12 +6,12 @@ export interface ApiResponse {
 }
 
 /** Talks to a running `dmq serve` the way dmctl talks to dm-master. */
-export function apiClient(masterAddr: string) {
+export function apiClient(masterAddr: string, token?: string) {
   const base = /^https?:\/\//.test(masterAddr) ? masterAddr.replace(/\/$/, '') : `http://${masterAddr}`;
   return {
     base,
     async request(method: string, path: string, body?: { yaml?: string; json?: unknown }): Promise<ApiResponse> {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
       let payload: string | undefined;
       if (body?.yaml !== undefined) {
         headers['content-type'] = 'application/yaml';

@@ -55,9 +55,13 @@ program
   .name('dmq')
   .description('Migrate MySQL, Aurora MySQL and MariaDB into TiDB (DM-compatible task.yaml, dmctl verbs)')
   .addOption(new Option('--master-addr <host:port>', 'address of dmq serve').env('DMQ_MASTER_ADDR').default('127.0.0.1:8261'))
+  .addOption(new Option('--token <token>', 'the server\'s DMQ_TOKEN, when it has one').env('DMQ_TOKEN'))
   .showHelpAfterError();
 
-const client = () => apiClient(program.opts<{ masterAddr: string }>().masterAddr);
+const client = () => {
+  const { masterAddr, token } = program.opts<{ masterAddr: string; token?: string }>();
+  return apiClient(masterAddr, token);
+};
 
 function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
   return async (...args: A) => {

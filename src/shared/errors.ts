@@ -23,6 +23,7 @@ export type DmqErrorCode =
   | 'DUMP_FILE_MISSING'
   | 'REDIS_UNAVAILABLE'
   | 'API_UNREACHABLE'
+  | 'UNAUTHORIZED'
   | 'INTERNAL';
 
 export interface DmqErrorOptions {

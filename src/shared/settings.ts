@@ -5,7 +5,8 @@ import { DmqError } from './errors.js';
 export const SETTINGS_HELP: [name: string, meaning: string][] = [
   ['REDIS_URL', 'Redis holding queues and task registry (default redis://127.0.0.1:6379)'],
   ['DMQ_PORT', 'HTTP port of the API, dashboard and metrics (default 8261, DM master port)'],
-  ['DMQ_HOST', 'address the API binds to (default 127.0.0.1; 0.0.0.0 in containers)'],
+  ['DMQ_HOST', 'address the API binds to (default 127.0.0.1; 0.0.0.0 in containers); without DMQ_TOKEN always 127.0.0.1'],
+  ['DMQ_TOKEN', 'secret every API, dashboard and metrics request must carry (bearer token, or the dashboard\'s basic-auth password); at least 12 characters'],
   ['DMQ_DUMP_DIR', 'directory for chunk files between dump and load; shared by all processors (default ./dumped_data)'],
   ['DMQ_LOG_LEVEL', 'pino log level: trace, debug, info, warn, error (default info)'],
   ['DMQ_SECRET_KEY', 'hex AES-256 key for encrypted passwords (default: DM\'s built-in key)'],
@@ -16,6 +17,8 @@ const schema = z.object({
   DMQ_PORT: z.coerce.number().int().min(1).max(65535).default(8261),
   DMQ_HOST: z.string().default('127.0.0.1'),
   DMQ_DUMP_DIR: z.string().default('./dumped_data'),
+  // An empty variable (`DMQ_TOKEN=` in a compose file) means no token.
+  DMQ_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12, 'must be at least 12 characters').optional()),
 });
 
 export type Settings = z.infer<typeof schema>;

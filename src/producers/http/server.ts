@@ -2,6 +2,7 @@ import { QueueEvents, type ConnectionOptions } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
 import type { ProcessorContext } from '../../processors/context.js';
+import { requireToken } from './auth.js';
 import { mountDashboard } from './dashboard.js';
 import { createMetrics } from './metrics.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -14,8 +15,9 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function buildApiServer(ctx: ProcessorContext): Promise<ApiServer> {
+export async function buildApiServer(ctx: ProcessorContext, options: { token?: string | undefined } = {}): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: 16 << 20 });
+  if (options.token !== undefined) requireToken(app, options.token);
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   const metrics = createMetrics(ctx);

@@ -1,0 +1,44 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DmqError } from '../../shared/errors.js';
+import { DASHBOARD_PATH } from './dashboard.js';
+import { sendError } from './errors.js';
+
+/** Probes must work without credentials: orchestrators call them unauthenticated. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** The secret a request presents: a bearer token, or the password of basic auth (any user). */
+function presented(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization ?? '';
+  const [scheme, value] = header.split(' ', 2);
+  if (!value) return undefined;
+  if (scheme?.toLowerCase() === 'bearer') return value;
+  if (scheme?.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * With DMQ_TOKEN set, every request but the probes must carry it. Browsers on the dashboard
+ * are asked for it with basic auth (user name ignored, password = the token).
+ */
+export function requireToken(app: FastifyInstance, token: string): void {
+  const expected = digest(token);
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0]!;
+    if (OPEN_PATHS.has(path)) return;
+    const given = presented(request);
+    // Compared as digests so the comparison takes the same time whatever the input's length.
+    if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
+    if (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) reply.header('www-authenticate', 'Basic realm="dmq", charset="UTF-8"');
+    await sendError(reply, new DmqError('UNAUTHORIZED', given === undefined ? 'this dmq server requires its token (DMQ_TOKEN)' : 'the token given does not match this dmq server\'s DMQ_TOKEN', {
+      where: 'Authorization header',
+      workaround: 'send `Authorization: Bearer <token>` (dmq CLI: --token or DMQ_TOKEN); in a browser, any user name and the token as password',
+    }));
+  });
+}
