@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { encryptPassword } from '../shared/config/password.js';
 import { DmqError, toErrorRecord } from '../shared/errors.js';
 import { SETTINGS_HELP } from '../shared/settings.js';
-import { apiClient, type ApiResponse } from './api-client.js';
+import { apiClient, type ApiClient, type ApiResponse } from './api-client.js';
+import { renderWatch, settledStage, type WatchedStatus } from './watch.js';
 
 /** dmctl prints indented JSON with `result` and `msg`; so do we, and exit non-zero on failure. */
 function print(output: { result: boolean } & Record<string, unknown>): void {
@@ -158,13 +159,37 @@ program
     print({ result: check.passed, msg: check.passed ? 'pre-check is passed. ' : 'pre-check failed', checkResult: check.results });
   }));
 
+/** `query-status --watch`: redraw in a terminal, JSON lines in a pipe, until the task settles. */
+async function watchTask(api: ApiClient, name: string, seconds: number): Promise<void> {
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new DmqError('CONFIG_INVALID', `--watch ${seconds}: the refresh interval must be a positive number of seconds`, { where: '--watch', workaround: 'for example --watch 2' });
+  }
+  const tty = process.stdout.isTTY === true;
+  for (;;) {
+    const res = await api.request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/status`);
+    const out = fromResponse(res);
+    if (!out.result) return print(out);
+    const status = res.body as WatchedStatus;
+    if (tty) process.stdout.write(`\x1b[H\x1b[2J${renderWatch(name, status, process.stdout.columns ?? 100).join('\n')}\n`);
+    else process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...status })}\n`);
+    if (settledStage(status.stage)) return;
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+  }
+}
+
 program
   .command('query-status')
   .description('status of one task, or a list of every task')
   .argument('[task]', 'task name or task.yaml')
-  .addHelpText('after', '\nExamples:\n  dmq query-status\n  dmq query-status test')
-  .action(action(async (task?: string) => {
+  .option('-w, --watch [seconds]', 'follow the task: progress bars and lag redrawn every N seconds (default 2) in a terminal, one JSON line per refresh otherwise; ends when the task finishes or pauses')
+  .addHelpText('after', '\nExamples:\n  dmq query-status\n  dmq query-status test\n  dmq query-status --watch test')
+  .action(action(async (task: string | undefined, options: { watch?: string | boolean }) => {
     const api = client();
+    if (options.watch !== undefined) {
+      if (!task) throw new DmqError('CONFIG_INVALID', 'query-status --watch follows one task', { where: '--watch', workaround: 'name the task: dmq query-status --watch <task>' });
+      await watchTask(api, await taskNameOf(task), options.watch === true ? 2 : Number(options.watch));
+      return;
+    }
     if (!task) {
       const res = await api.request('GET', '/api/v1/tasks');
       const out = fromResponse(res);

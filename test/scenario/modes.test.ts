@@ -106,3 +106,25 @@ test('full mode replays what the source wrote during the copy and ends equal to 
   assert.deepEqual(actual, expected);
   assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'flux'])).code, 0);
 });
+
+test('query-status --watch outside a terminal prints one JSON line per refresh until the task finishes', { timeout: 120_000 }, async () => {
+  const stack = await getStack();
+  await execSql(stack.upstreams[0], [
+    'CREATE DATABASE watched',
+    'CREATE TABLE watched.t (id INT PRIMARY KEY, v VARCHAR(20))',
+    "INSERT INTO watched.t SELECT seq, CONCAT('v', seq) FROM watched.seq_1_to_20000",
+  ]);
+  const file = await writeTask({ name: 'watched', mode: 'full', schema: 'watched', instance: ['mydumper: { rows: 1000, threads: 1 }'] });
+  assert.equal((await runCli(dmq.addr, ['start-task', file])).code, 0);
+  const watched = await runCli(dmq.addr, ['query-status', '--watch', '0.2', 'watched']);
+  assert.equal(watched.code, 0, watched.stderr);
+  const lines = watched.stdout.trim().split('\n').map((l) => JSON.parse(l) as { time: string; stage: string; sources: { subTaskStatus: { unit: string }[] }[] });
+  assert.ok(lines.length >= 2, `several refreshes: ${lines.length}`);
+  assert.ok(lines.every((l) => !Number.isNaN(Date.parse(l.time))));
+  assert.equal(lines.at(-1)!.stage, 'Finished');
+  assert.ok(lines.slice(0, -1).every((l) => l.stage === 'Running'), 'it stopped at the first settled status');
+  const bad = await runCli(dmq.addr, ['query-status', '--watch', '0']);
+  assert.equal(bad.code, 1);
+  assert.match(String(bad.json.msg), /follows one task/);
+  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'watched'])).code, 0);
+});
