@@ -78,7 +78,7 @@ program
   .command('serve')
   .description('run the API, dashboard and processors')
   .addOption(new Option('--role <role>', 'what this process runs').choices(['all', 'api', 'worker']).default('all'))
-  .addHelpText('after', '\nEnvironment:\n' + SETTINGS_HELP.map(([k, v]) => `  ${k.padEnd(16)} ${v}`).join('\n'))
+  .addHelpText('after', '\nExample:\n  DMQ_TOKEN=$(openssl rand -hex 16) REDIS_URL=redis://127.0.0.1:6379 dmq serve --role all\n\nEnvironment:\n' + SETTINGS_HELP.map(([k, v]) => `  ${k.padEnd(16)} ${v}`).join('\n'))
   .action(async (opts: { role: 'all' | 'api' | 'worker' }) => {
     const { serve } = await import('../serve.js');
     try {

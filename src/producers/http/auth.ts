@@ -3,9 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DmqError } from '../../shared/errors.js';
 import { DASHBOARD_PATH } from './dashboard.js';
 import { sendError } from './errors.js';
-
-/** Probes must work without credentials: orchestrators call them unauthenticated. */
-const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+import { PROBES } from './probes.js';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -31,7 +29,8 @@ export function requireToken(app: FastifyInstance, token: string): void {
   const expected = digest(token);
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0]!;
-    if (OPEN_PATHS.has(path)) return;
+    // Probes must work without credentials: orchestrators call them unauthenticated.
+    if (PROBES.has(path)) return;
     const given = presented(request);
     // Compared as digests so the comparison takes the same time whatever the input's length.
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return;

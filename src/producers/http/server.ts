@@ -2,11 +2,21 @@ import { QueueEvents, type ConnectionOptions } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
 import type { ProcessorContext } from '../../processors/context.js';
+import { DmqError } from '../../shared/errors.js';
 import { requireToken } from './auth.js';
+import { sendError } from './errors.js';
+import { PROBES } from './probes.js';
 import { mountDashboard } from './dashboard.js';
 import { createMetrics } from './metrics.js';
 import { sourceRoutes } from './routes/sources.js';
 import { taskRoutes } from './routes/tasks.js';
+
+function redisDown(ctx: ProcessorContext): DmqError {
+  return new DmqError('REDIS_UNAVAILABLE', `Redis cannot be reached (connection ${ctx.redis.status}); dmq keeps its queues and tasks there`, {
+    where: 'REDIS_URL',
+    workaround: 'start Redis or fix REDIS_URL; dmq reconnects by itself and nothing is lost meanwhile',
+  });
+}
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 
@@ -18,6 +28,12 @@ export interface ApiServer {
 export async function buildApiServer(ctx: ProcessorContext, options: { token?: string | undefined } = {}): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: 16 << 20 });
   if (options.token !== undefined) requireToken(app, options.token);
+  // The shared client queues commands while Redis is away (processors must wait it out); the
+  // API answers at once instead of hanging.
+  app.addHook('onRequest', async (request, reply) => {
+    if (ctx.redis.status === 'ready' || PROBES.has(request.url.split('?')[0]!)) return;
+    await sendError(reply, redisDown(ctx));
+  });
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   const metrics = createMetrics(ctx);
@@ -33,6 +49,7 @@ export async function buildApiServer(ctx: ProcessorContext, options: { token?: s
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
+    if (ctx.redis.status !== 'ready') return reply.code(503).send({ status: 'unavailable', error: redisDown(ctx).message });
     try {
       await ctx.redis.ping();
       return { status: 'ready' };
