@@ -125,7 +125,6 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
   let applied = { batches: 0, rows: 0 };
   try {
     conn = await ctx.pools.target(task).getConnection();
-    const keys = await targetKeysOf(conn, data);
     // READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint
     // rows at the same time would otherwise deadlock on the checkpoint table.
     const [results] = await conn.query(`SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
@@ -148,7 +147,8 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
       case 'apply': {
         const units = data.units.slice(decision.from);
         applied = { batches: units.length, rows: units.reduce((n, u) => n + u.changes.length, 0) };
-        const statements = unitStatements(data, keys, units);
+        // Only now: before its copy is loaded, the target table may not exist yet.
+        const statements = unitStatements(data, await targetKeysOf(conn, data), units);
         statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(last.coord), last.gtid), { sql: 'COMMIT', values: [] });
         for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
       }
