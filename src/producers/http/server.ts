@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
 import type { ProcessorContext } from '../../processors/context.js';
 import { DmqError } from '../../shared/errors.js';
+import { mountApiDocs } from './api-docs.js';
 import { requireToken } from './auth.js';
 import { sendError } from './errors.js';
 import { PROBES } from './probes.js';
@@ -43,6 +44,7 @@ export async function buildApiServer(ctx: ProcessorContext, options: { token?: s
     prefix: QUEUE_PREFIX,
   });
 
+  mountApiDocs(app);
   sourceRoutes(app, ctx);
   taskRoutes(app, ctx, precheckEvents);
   const stopDashboard = await mountDashboard(app, ctx);

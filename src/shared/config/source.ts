@@ -89,7 +89,7 @@ const flavor = () =>
     z.enum(['mysql', 'mariadb'], { error: 'expected "mysql" or "mariadb"' }),
   );
 
-const sourceYamlSchema = strict(
+export const sourceYamlSchema = strict(
   {
     'source-id': nonEmptyText(),
     'server-id': serverId().optional(),
@@ -129,7 +129,7 @@ const openApiSourceSchema = strict(
   ignoredShape(IGNORED_OPENAPI),
 );
 
-const openApiRequestSchema = strict({ source: openApiSourceSchema, worker_name: text().optional() });
+export const openApiRequestSchema = strict({ source: openApiSourceSchema, worker_name: text().optional() });
 
 /** DM's source.yaml text → SourceConfig. Throws DmqError CONFIG_YAML or CONFIG_INVALID. */
 export function parseSourceYaml(text: string): SourceConfig {

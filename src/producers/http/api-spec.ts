@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { openApiRequestSchema, sourceYamlSchema } from '../../shared/config/source.js';
+import { taskSchema } from '../../shared/config/task-schema.js';
+import { CheckResult, ErrorBody, Result, Source, SourceList, SourceStatus, Task, TaskList, TaskStatus, TaskSubmitted } from './api-schemas.js';
+
+type Method = 'get' | 'post' | 'delete';
+
+export interface ApiRoute {
+  method: Method;
+  /** Fastify's spelling: `:name` for a path parameter. */
+  path: string;
+  summary: string;
+  tag: 'sources' | 'tasks';
+  body?: 'source' | 'task';
+  query?: Record<string, string>;
+  /** Success answers; every route may also answer with an Error body. */
+  responses: Partial<Record<200 | 201 | 204, z.ZodType | null>>;
+}
+
+const removeMeta = { remove_meta: 'true: drop the task\'s checkpoints (dm_meta) and dump files first' };
+
+/** Every /api/v1 route dmq serves: the source of the OpenAPI document. */
+export const API_ROUTES: ApiRoute[] = [
+  { method: 'get', path: '/api/v1/sources', tag: 'sources', summary: 'List registered sources', responses: { 200: SourceList } },
+  { method: 'post', path: '/api/v1/sources', tag: 'sources', summary: 'Register a source (source.yaml, or DM OpenAPI JSON)', body: 'source', responses: { 201: Source } },
+  { method: 'get', path: '/api/v1/sources/:name', tag: 'sources', summary: 'Get a source (password masked)', responses: { 200: Source } },
+  { method: 'delete', path: '/api/v1/sources/:name', tag: 'sources', summary: 'Remove a source no task uses', responses: { 204: null } },
+  { method: 'get', path: '/api/v1/sources/:name/status', tag: 'sources', summary: 'Connect to a source and report its version', responses: { 200: SourceStatus } },
+  { method: 'get', path: '/api/v1/tasks', tag: 'tasks', summary: 'List tasks and their stages', responses: { 200: TaskList } },
+  { method: 'post', path: '/api/v1/tasks', tag: 'tasks', summary: 'Submit a task (task.yaml, or DM OpenAPI JSON); its precheck runs first', body: 'task', query: removeMeta, responses: { 201: TaskSubmitted } },
+  { method: 'post', path: '/api/v1/tasks/check', tag: 'tasks', summary: 'Run a task\'s precheck without starting it', body: 'task', responses: { 200: CheckResult } },
+  { method: 'get', path: '/api/v1/tasks/:name', tag: 'tasks', summary: 'Get a task (passwords masked)', responses: { 200: Task } },
+  { method: 'get', path: '/api/v1/tasks/:name/status', tag: 'tasks', summary: 'query-status: per source stage, unit, progress, sync and errors', responses: { 200: TaskStatus } },
+  { method: 'delete', path: '/api/v1/tasks/:name', tag: 'tasks', summary: 'Stop and remove a task', query: removeMeta, responses: { 200: Result } },
+  { method: 'post', path: '/api/v1/tasks/:name/pause', tag: 'tasks', summary: 'Pause a task: running jobs finish, no new ones start', responses: { 200: Result } },
+  { method: 'post', path: '/api/v1/tasks/:name/stop', tag: 'tasks', summary: 'DM\'s name for pause', responses: { 200: Result } },
+  { method: 'post', path: '/api/v1/tasks/:name/resume', tag: 'tasks', summary: 'Resume a paused task from its checkpoints', responses: { 200: Result } },
+  { method: 'post', path: '/api/v1/tasks/:name/start', tag: 'tasks', summary: 'DM\'s name for resume', responses: { 200: Result } },
+];
+
+/** Error answers and when they come. */
+const ERRORS: Record<string, string> = {
+  400: 'invalid config or request: `where` names the field',
+  401: 'DMQ_TOKEN is set and the request does not carry it',
+  404: 'unknown task or source',
+  409: 'the name exists, or the source is in use',
+  503: 'Redis cannot be reached',
+};
+
+function jsonSchema(schema: z.ZodType): object {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+}
+
+const requestBodies = {
+  source: {
+    'application/yaml': { schema: { type: 'string', description: 'source.yaml as DM writes it' } },
+    'application/json': { schema: { oneOf: [jsonSchema(openApiRequestSchema), jsonSchema(sourceYamlSchema)] } },
+  },
+  task: {
+    'application/yaml': { schema: { type: 'string', description: 'task.yaml as DM writes it' } },
+    'application/json': { schema: { oneOf: [jsonSchema(z.object({ task: taskSchema, remove_meta: z.boolean().optional() })), jsonSchema(taskSchema)] } },
+  },
+};
+
+/** The OpenAPI 3.1 document of /api/v1, built from API_ROUTES and the zod schemas. */
+export function openApiDocument(version: string): object {
+  const generated = z.toJSONSchema(z.globalRegistry, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> };
+  // Inside an OpenAPI document a component is located by its place, not by $id or $schema.
+  const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([id, schema]) => {
+    const { $id: _id, $schema: _schema, ...rest } = schema;
+    return [id, rest];
+  }));
+  const paths: Record<string, Record<string, object>> = {};
+  for (const route of API_ROUTES) {
+    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    const parameters = [
+      ...[...route.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      ...Object.entries(route.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
+    ];
+    const responses: Record<string, object> = {};
+    for (const [code, schema] of Object.entries(route.responses)) {
+      const id = schema ? z.globalRegistry.get(schema)?.id : undefined;
+      responses[code] = schema
+        ? { description: 'success', content: { 'application/json': { schema: id ? { $ref: `#/components/schemas/${id}` } : jsonSchema(schema) } } }
+        : { description: 'success, no body' };
+    }
+    for (const [code, description] of Object.entries(ERRORS)) {
+      responses[code] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    }
+    paths[path] ??= {};
+    paths[path][route.method] = {
+      summary: route.summary,
+      tags: [route.tag],
+      operationId: `${route.method}${route.path.replace(/[^a-zA-Z]+(\w)/g, (_, c: string) => c.toUpperCase())}`,
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(route.body ? { requestBody: { required: true, content: requestBodies[route.body] } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'dmq API', version, description: 'DM-compatible /api/v1 of dmq. With DMQ_TOKEN set, send `Authorization: Bearer <token>`.' },
+    components: {
+      schemas,
+      securitySchemes: { token: { type: 'http', scheme: 'bearer' } },
+    },
+    security: [{ token: [] }, {}],
+    paths,
+  };
+}
+
+/** The answer schema a route declares for a status code: errors share one. */
+export function responseSchema(method: string, path: string, status: number): z.ZodType | null | undefined {
+  if (status >= 400) return ErrorBody;
+  const route = API_ROUTES.find((r) => r.method === method.toLowerCase() && r.path === path);
+  return route?.responses[status as 200 | 201 | 204];
+}

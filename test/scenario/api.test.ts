@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { API_ROUTES, responseSchema } from '../../src/producers/http/api-spec.js';
+import { getStack } from '../harness/stack.js';
+import { dmqForFile, waitForStatus } from '../support/dmq.js';
+import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
+
+const server = dmqForFile();
+
+/** Call the API and check the answer against the schema the OpenAPI document gives for it. */
+async function call(method: string, route: string, path: string, body?: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`http://${server().addr}${path}`, {
+    method,
+    ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/yaml' } }),
+  });
+  const text = await res.text();
+  const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+  const schema = responseSchema(method, route, res.status);
+  assert.notEqual(schema, undefined, `${method} ${route} answered ${res.status}, which the document does not list: ${text}`);
+  if (schema === null) assert.equal(text, '', `${method} ${route} ${res.status} has no body`);
+  else {
+    const check = schema!.safeParse(parsed);
+    assert.ok(check.success, `${method} ${route} ${res.status} does not match its schema: ${JSON.stringify(check.error?.issues)}\n${text}`);
+  }
+  return { status: res.status, body: parsed };
+}
+
+test('every /api/v1 route answers as the OpenAPI document says, errors included', { timeout: 120_000 }, async () => {
+  const stack = await getStack();
+  await execSql(stack.upstreams[0], [
+    'CREATE DATABASE IF NOT EXISTS apidb',
+    'CREATE TABLE IF NOT EXISTS apidb.t (id INT PRIMARY KEY)',
+    'REPLACE INTO apidb.t VALUES (1), (2)',
+  ]);
+  const files = await exampleFiles();
+  const source1 = await readFile(files.sources[0]!, 'utf8');
+  const source2 = await readFile(files.sources[1]!, 'utf8');
+  const task = await readFile(await writeTask({ name: 'api', mode: 'full', schema: 'apidb' }), 'utf8');
+  const seen = new Set<string>();
+  const use = async (method: string, route: string, path: string, body?: string) => {
+    seen.add(`${method.toLowerCase()} ${route}`);
+    return call(method, route, path, body);
+  };
+
+  assert.equal((await use('POST', '/api/v1/sources', '/api/v1/sources', source1)).status, 201);
+  assert.equal((await use('POST', '/api/v1/sources', '/api/v1/sources', source2)).status, 201);
+  assert.equal((await use('POST', '/api/v1/sources', '/api/v1/sources', source1)).status, 409, 'a name that exists');
+  assert.equal((await use('POST', '/api/v1/sources', '/api/v1/sources', 'source-id: [unclosed')).status, 400, 'bad YAML');
+  assert.equal((await use('GET', '/api/v1/sources', '/api/v1/sources')).status, 200);
+  assert.equal((await use('GET', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-01')).status, 200);
+  assert.equal((await use('GET', '/api/v1/sources/:name', '/api/v1/sources/nope')).status, 404);
+  const status = await use('GET', '/api/v1/sources/:name/status', '/api/v1/sources/mysql-replica-01/status');
+  assert.equal((status.body as { connected: boolean }).connected, true);
+  assert.equal((await use('DELETE', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-02')).status, 204);
+
+  assert.equal((await use('POST', '/api/v1/tasks/check', '/api/v1/tasks/check', task)).status, 200);
+  assert.equal((await use('POST', '/api/v1/tasks', '/api/v1/tasks', task)).status, 201);
+  assert.equal((await use('POST', '/api/v1/tasks', '/api/v1/tasks', task)).status, 409, 'a task that exists');
+  assert.equal((await use('POST', '/api/v1/tasks', '/api/v1/tasks', 'name: x\ntask-mode: sideways\n')).status, 400);
+  await waitForStatus(server().addr, 'api', (s) => s.stage !== 'Running', 60_000);
+  assert.equal((await use('GET', '/api/v1/tasks', '/api/v1/tasks')).status, 200);
+  assert.equal((await use('GET', '/api/v1/tasks/:name', '/api/v1/tasks/api')).status, 200);
+  assert.equal((await use('GET', '/api/v1/tasks/:name/status', '/api/v1/tasks/api/status')).status, 200);
+  assert.equal((await use('GET', '/api/v1/tasks/:name/status', '/api/v1/tasks/nope/status')).status, 404);
+  for (const verb of ['pause', 'stop', 'resume', 'start']) {
+    assert.equal((await use('POST', `/api/v1/tasks/:name/${verb}`, `/api/v1/tasks/api/${verb}`)).status, 200, verb);
+  }
+  assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api?remove_meta=true')).status, 200);
+  assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api')).status, 404);
+  assert.equal((await use('DELETE', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-01')).status, 204);
+
+  assert.deepEqual([...seen].sort(), API_ROUTES.map((r) => `${r.method} ${r.path}`).sort(), 'every documented route was called');
+
+  const page = await fetch(`http://${server().addr}/api/v1/docs`);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  for (const r of API_ROUTES) assert.ok(html.includes(r.path.replace(/:(\w+)/g, '{$1}')), `the docs page shows ${r.path}`);
+});
