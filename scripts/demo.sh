@@ -88,6 +88,7 @@ cat <<MSG
 
 Where to look:
   token      export DMQ_TOKEN=$DMQ_TOKEN   (also in $DIR/token)
+  tasks      http://$ADDR/tasks   (any user name, the token as password)
   status     node bin/dmq.js --master-addr $ADDR query-status test
   dashboard  http://$ADDR/dashboard   (any user name, the token as password)
   metrics    curl -H "Authorization: Bearer \$DMQ_TOKEN" http://$ADDR/metrics

@@ -14,13 +14,15 @@ missing=()
 has redis-server || missing+=(redis-server)
 has mariadbd || missing+=(mariadb-server)
 has mariadb || missing+=(mariadb-client)
+# --browser: the tests drive Debian's Chromium headless (task page).
+if [ "${1:-}" = "--browser" ]; then has chromium || missing+=(chromium); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]} with apt"
   "${sudo[@]}" apt-get update
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 else
-  echo "install-deps: redis-server, mariadbd and mariadb already installed"
+  echo "install-deps: redis-server, mariadbd, mariadb${1:+ and chromium} already installed"
 fi
 
 # npm writes node_modules/.package-lock.json on every install; older than the lock file means stale.

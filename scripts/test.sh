@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --browser
 echo "test: type-checking src, test, bench and scripts"
 npx tsc -p tsconfig.test.json --noEmit
 # Scenario tests spawn bin/dmq.js, which runs dist/.

@@ -113,8 +113,8 @@ export interface TaskStatus {
   sources: { sourceStatus: { source: string }; subTaskStatus: SubTask[] }[];
 }
 
-export async function taskStatus(addr: string, task: string): Promise<TaskStatus> {
-  const res = await fetch(`http://${addr}/api/v1/tasks/${encodeURIComponent(task)}/status`);
+export async function taskStatus(addr: string, task: string, token?: string): Promise<TaskStatus> {
+  const res = await fetch(`http://${addr}/api/v1/tasks/${encodeURIComponent(task)}/status`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   if (!res.ok) throw new Error(`status of ${task}: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as TaskStatus;
 }
@@ -125,11 +125,12 @@ export async function waitForStatus(
   task: string,
   done: (s: TaskStatus) => boolean,
   timeoutMs = 120_000,
+  token?: string,
 ): Promise<TaskStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: TaskStatus | undefined;
   while (Date.now() < deadline) {
-    last = await taskStatus(addr, task);
+    last = await taskStatus(addr, task, token);
     if (done(last)) return last;
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -4,6 +4,7 @@ import { DmqError } from '../../shared/errors.js';
 import { DASHBOARD_PATH } from './dashboard.js';
 import { sendError } from './errors.js';
 import { PROBES } from './probes.js';
+import { TASK_PAGE_PATH } from './task-page.js';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -34,7 +35,8 @@ export function requireToken(app: FastifyInstance, token: string): void {
     const given = presented(request);
     // Compared as digests so the comparison takes the same time whatever the input's length.
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
-    if (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) reply.header('www-authenticate', 'Basic realm="dmq", charset="UTF-8"');
+    // Pages a person opens in a browser: ask for the token as a basic-auth password.
+    if (path === '/' || path === TASK_PAGE_PATH || path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) reply.header('www-authenticate', 'Basic realm="dmq", charset="UTF-8"');
     await sendError(reply, new DmqError('UNAUTHORIZED', given === undefined ? 'this dmq server requires its token (DMQ_TOKEN)' : 'the token given does not match this dmq server\'s DMQ_TOKEN', {
       where: 'Authorization header',
       workaround: 'send `Authorization: Bearer <token>` (dmq CLI: --token or DMQ_TOKEN); in a browser, any user name and the token as password',

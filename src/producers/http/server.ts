@@ -4,6 +4,7 @@ import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
 import type { ProcessorContext } from '../../processors/context.js';
 import { DmqError } from '../../shared/errors.js';
 import { mountApiDocs } from './api-docs.js';
+import { mountTaskPage } from './task-page.js';
 import { requireToken } from './auth.js';
 import { sendError } from './errors.js';
 import { PROBES } from './probes.js';
@@ -45,6 +46,7 @@ export async function buildApiServer(ctx: ProcessorContext, options: { token?: s
   });
 
   mountApiDocs(app);
+  mountTaskPage(app);
   sourceRoutes(app, ctx);
   taskRoutes(app, ctx, precheckEvents);
   const stopDashboard = await mountDashboard(app, ctx);
