@@ -227,6 +227,30 @@ program
     print(fromResponse(await client().request('DELETE', `/api/v1/tasks/${encodeURIComponent(name)}${q}`)));
   }));
 
+const binlog = program
+  .command('binlog')
+  .description('resolve the binlog batch the target rejected (the task paused with APPLY_REJECTED), then resume');
+for (const op of ['skip', 'replace'] as const) {
+  const command = binlog
+    .command(op)
+    .description(op === 'skip' ? 'write nothing for the batch at this position and resume' : 'write these statements instead of the batch at this position and resume')
+    .argument('<task>', 'task name or task.yaml')
+    .requiredOption('-b, --binlog-pos <file:pos>', 'the position the task\'s error names')
+    .option('-s, --source <source-id>', 'the source of that position (when the task has several)');
+  if (op === 'replace') command.argument('<sql...>', 'statements to run instead, in order');
+  command
+    .addHelpText('after', op === 'skip'
+      ? '\nExample:\n  dmq binlog skip test -b mysql-bin.000003:1234 -s mysql-replica-01'
+      : '\nExample:\n  dmq binlog replace test -b mysql-bin.000003:1234 "INSERT INTO db.t VALUES (2, 50)"')
+    .action(action(async (task: string, ...rest: unknown[]) => {
+      const sqls = op === 'replace' ? (rest[0] as string[]) : undefined;
+      const opts = (op === 'replace' ? rest[1] : rest[0]) as { binlogPos: string; source?: string };
+      const name = await taskNameOf(task);
+      const body = { op, binlog_pos: opts.binlogPos, ...(opts.source ? { source: opts.source } : {}), ...(sqls ? { sqls } : {}) };
+      print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/binlog`, { json: body })));
+    }));
+}
+
 program
   .command('encrypt')
   .description('encrypt a password the way dmctl encrypt does (DM and dmq both decrypt it)')

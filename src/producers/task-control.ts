@@ -7,6 +7,7 @@ import { taskQueueNames } from './plan/enqueue.js';
 import { taskPrefix } from '../shared/store/dump-store.js';
 import { forgetEnsuredTables } from '../processors/load/target-table.js';
 import { forgetTaskFigures } from '../shared/metrics/work-stats.js';
+import { forgetBinlogOps, setBinlogOp, type BinlogOp } from '../shared/state/binlog-ops.js';
 import { taskMeta, type ProcessorContext } from '../processors/context.js';
 
 const PRECHECK_JOB = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 } as const;
@@ -62,6 +63,39 @@ export async function pauseTask(ctx: ProcessorContext, name: string, error?: unk
   });
 }
 
+/**
+ * `dmq binlog skip|replace`: settle the batch whose rejection paused the task, then resume.
+ * Only the position the task's error names is accepted, so a typo cannot drop other changes.
+ */
+export async function resolveBinlogError(ctx: ProcessorContext, name: string, request: { coord: string; sourceId?: string | undefined; op: BinlogOp }): Promise<void> {
+  const task = await ctx.registry.requireTask(name);
+  const state = await ctx.registry.getState(name);
+  const error = state?.error;
+  if (state?.stage !== 'Paused' || error?.code !== 'APPLY_REJECTED') {
+    throw new DmqError('CONFIG_INVALID', `task "${name}" is not paused on a rejected binlog batch${error ? ` (its error: ${error.code} ${error.message})` : ''}`, {
+      where: 'binlog-pos',
+      workaround: 'binlog skip and replace resolve an APPLY_REJECTED error; see `dmq query-status` for the task\'s error',
+    });
+  }
+  if (error.where !== request.coord) {
+    throw new DmqError('CONFIG_INVALID', `task "${name}" is paused at ${error.where}, not at ${request.coord}`, {
+      where: 'binlog-pos',
+      workaround: `pass -b ${error.where}`,
+    });
+  }
+  const sources = task.instances.map((i) => i.sourceId).filter((id) => error.message.includes(`source "${id}"`));
+  const sourceId = request.sourceId ?? (sources.length === 1 ? sources[0] : undefined);
+  if (!sourceId || !task.instances.some((i) => i.sourceId === sourceId)) {
+    throw new DmqError('CONFIG_INVALID', `say which source of task "${name}" the position ${request.coord} belongs to`, {
+      where: 'source',
+      workaround: `pass -s with one of: ${task.instances.map((i) => i.sourceId).join(', ')}`,
+    });
+  }
+  await setBinlogOp(ctx.redis, name, sourceId, request.coord, request.op);
+  ctx.log.info({ task: name, source: sourceId, at: request.coord, op: request.op.op }, 'binlog batch resolved by the operator');
+  await resumeTask(ctx, name);
+}
+
 /** Resume continues from the checkpoints: plans are reused and finished chunks are not redone. */
 export async function resumeTask(ctx: ProcessorContext, name: string): Promise<void> {
   const task = await ctx.registry.requireTask(name);
@@ -91,6 +125,7 @@ export async function removeTask(ctx: ProcessorContext, name: string, options: {
     await dropMetaTables(ctx.pools.target(task), taskMeta(task));
     await ctx.store.removePrefix(taskPrefix(name));
     await forgetTaskFigures(ctx.redis, name);
+    await forgetBinlogOps(ctx.redis, name);
   }
   forgetEnsuredTables(name);
   await ctx.pools.closeTask(name);

@@ -18,6 +18,7 @@ export type DmqErrorCode =
   | 'LOAD_FAILED'
   | 'LOAD_CONFLICT'
   | 'APPLY_FAILED'
+  | 'APPLY_REJECTED'
   | 'TARGET_UNREACHABLE'
   | 'BINLOG_FAILED'
   | 'DUMP_FILE_MISSING'

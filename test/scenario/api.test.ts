@@ -9,10 +9,12 @@ import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
 const server = dmqForFile();
 
 /** Call the API and check the answer against the schema the OpenAPI document gives for it. */
-async function call(method: string, route: string, path: string, body?: string): Promise<{ status: number; body: unknown }> {
+async function call(method: string, route: string, path: string, body?: string | object): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`http://${server().addr}${path}`, {
     method,
-    ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/yaml' } }),
+    ...(body === undefined ? {} : typeof body === 'string'
+      ? { body, headers: { 'content-type': 'application/yaml' } }
+      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   });
   const text = await res.text();
   const parsed: unknown = text === '' ? undefined : JSON.parse(text);
@@ -38,7 +40,7 @@ test('every /api/v1 route answers as the OpenAPI document says, errors included'
   const source2 = await readFile(files.sources[1]!, 'utf8');
   const task = await readFile(await writeTask({ name: 'api', mode: 'full', schema: 'apidb' }), 'utf8');
   const seen = new Set<string>();
-  const use = async (method: string, route: string, path: string, body?: string) => {
+  const use = async (method: string, route: string, path: string, body?: string | object) => {
     seen.add(`${method.toLowerCase()} ${route}`);
     return call(method, route, path, body);
   };
@@ -66,6 +68,12 @@ test('every /api/v1 route answers as the OpenAPI document says, errors included'
   for (const verb of ['pause', 'stop', 'resume', 'start']) {
     assert.equal((await use('POST', `/api/v1/tasks/:name/${verb}`, `/api/v1/tasks/api/${verb}`)).status, 200, verb);
   }
+  const notRejected = await use('POST', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/api/binlog', { op: 'skip', binlog_pos: 'binlog.000001:4' });
+  assert.equal(notRejected.status, 400);
+  assert.match((notRejected.body as { message: string }).message, /not paused on a rejected binlog batch/);
+  const noSql = await use('POST', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/api/binlog', { op: 'replace', binlog_pos: 'binlog.000001:4' });
+  assert.equal(noSql.status, 400);
+  assert.match((noSql.body as { message: string }).message, /sqls: replace needs at least one statement/);
   assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api?remove_meta=true')).status, 200);
   assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api')).status, 404);
   assert.equal((await use('DELETE', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-01')).status, 204);

@@ -220,6 +220,58 @@ test('target unreachable during sync: the task keeps running, shows the error, a
   }
 });
 
+test('a batch the target rejects pauses the task at its position; binlog skip and binlog replace resolve it', { timeout: 180_000 }, async () => {
+  const stack = await getStack();
+  await execSql(stack.upstreams[0], ['CREATE DATABASE rej', 'CREATE TABLE rej.t (id INT PRIMARY KEY, code INT)']);
+  // The target has a unique key the source lacks: a second row with the same code cannot go in.
+  await execSql(stack.target, ['CREATE DATABASE rej', 'CREATE TABLE rej.t (id INT PRIMARY KEY, code INT, UNIQUE KEY uc (code))']);
+  const from = await masterPosition(stack.upstreams[0]);
+  await execSql(stack.upstreams[0], ['INSERT INTO rej.t VALUES (1, 5)', 'INSERT INTO rej.t VALUES (2, 5)', 'INSERT INTO rej.t VALUES (3, 6)']);
+  const files = await exampleFiles();
+  const taskFile = await writeTask({ name: 'rej', mode: 'incremental', schema: 'rej', instance: [`meta: { binlog-name: "${from.file}", binlog-pos: ${from.pos} }`] });
+  dmq ??= await startDmq();
+  await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
+  assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+
+  const rejectedAt = async () => {
+    const paused = await waitForStatus(dmq!.addr, 'rej', (s) => s.stage !== 'Running', 60_000);
+    assert.equal(paused.stage, 'Paused', JSON.stringify(paused, null, 2));
+    const error = paused.sources[0]!.subTaskStatus[0]!.result!.errors[0]! as unknown as { ErrCode: string; ErrScope: string; Message: string; Workaround: string };
+    assert.equal(error.ErrCode, 'APPLY_REJECTED');
+    assert.match(error.Message, /Duplicate entry/);
+    assert.match(error.Workaround, /dmq binlog skip rej -b /);
+    return error.ErrScope;
+  };
+  const targetRows = async () => {
+    const conn = await mysql.createConnection(stack.target);
+    try {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT id, code FROM rej.t ORDER BY id');
+      return rows.map((r) => [Number(r.id), Number(r.code)]);
+    } finally {
+      await conn.end();
+    }
+  };
+
+  const first = await rejectedAt();
+  assert.deepEqual(await targetRows(), [[1, 5]], 'the batch before the rejected one is applied, nothing after it');
+  const wrong = await runCli(dmq.addr, ['binlog', 'skip', 'rej', '-b', `${first.split(':')[0]}:4`]);
+  assert.equal(wrong.json.result, false);
+  assert.match(String(wrong.json.msg), new RegExp(`paused at ${first.replace(/[.#]/g, '\\$&')}`));
+
+  assert.equal((await runCli(dmq.addr, ['binlog', 'skip', 'rej', '-b', first])).json.result, true);
+  await execSql(stack.upstreams[0], ['INSERT INTO rej.t VALUES (4, 7)', 'INSERT INTO rej.t VALUES (5, 7)', 'INSERT INTO rej.t VALUES (6, 8)']);
+  const second = await rejectedAt();
+  assert.notEqual(second, first);
+  assert.deepEqual(await targetRows(), [[1, 5], [3, 6], [4, 7]]);
+
+  const replaced = await runCli(dmq.addr, ['binlog', 'replace', 'rej', '-b', second, '-s', 'mysql-replica-01', 'INSERT INTO rej.t VALUES (5, 70)']);
+  assert.equal(replaced.json.result, true, replaced.stdout);
+  const status = await waitForStatus(dmq.addr, 'rej', (s) => s.stage !== 'Running' || synced(s), 60_000);
+  assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+  assert.deepEqual(await targetRows(), [[1, 5], [3, 6], [4, 7], [5, 70], [6, 8]]);
+  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'rej'])).code, 0);
+});
+
 test('a start position the source no longer has (purged) pauses the task naming it and the fix', { timeout: 120_000 }, async () => {
   const stack = await getStack();
   const before = await masterPosition(stack.upstreams[0]);

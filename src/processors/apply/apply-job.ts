@@ -6,6 +6,7 @@ import { decodeRow } from '../../shared/binlog/row-values.js';
 import { lockTableCheckpointStatement, readLockedCheckpoint, writeTableCheckpointStatement } from '../../shared/checkpoint/sync-checkpoint.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { recordApply } from '../../shared/metrics/work-stats.js';
+import { readBinlogOps, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { describeTable, rowIdentityKey } from '../../shared/sql/catalog.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
@@ -83,15 +84,24 @@ function targetKeysOf(conn: PoolConnection, job: ApplyJob): Promise<{ key: strin
   return keys;
 }
 
-/** The target statements for `units`, each run of units with the same safe-mode flag built together. */
-function unitStatements(job: ApplyJob, keys: { key: string[]; uniqueColumns: string[] }, units: BatchUnit[]): SqlStatement[] {
+/**
+ * The target statements for `units`: each run of units with the same safe-mode flag built
+ * together, except units an operator skipped or replaced (`dmq binlog skip|replace`).
+ */
+function unitStatements(job: ApplyJob, keys: { key: string[]; uniqueColumns: string[] }, units: BatchUnit[], ops: Map<string, BinlogOp>): SqlStatement[] {
   const table = { target: job.target, columns: job.columns, ...keys };
   const statements: SqlStatement[] = [];
   let i = 0;
   while (i < units.length) {
+    const op = ops.get(units[i]!.coord);
+    if (op) {
+      if (op.op === 'replace') statements.push(...op.sqls.map((sql) => ({ sql, values: [] })));
+      i += 1;
+      continue;
+    }
     const safe = units[i]!.safe;
     const changes: RowChange[] = [];
-    for (; i < units.length && units[i]!.safe === safe; i++) {
+    for (; i < units.length && units[i]!.safe === safe && !ops.has(units[i]!.coord); i++) {
       for (const c of units[i]!.changes) {
         const change: RowChange = { op: c.op };
         if (c.before) change.before = decodeRow(c.before);
@@ -103,6 +113,14 @@ function unitStatements(job: ApplyJob, keys: { key: string[]; uniqueColumns: str
   }
   return statements;
 }
+
+/** Errors a retry cannot fix: the target holds something the change cannot go into. */
+const REJECTED = new Set([
+  'ER_DUP_ENTRY', 'ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_PARSE_ERROR', 'ER_NO_REFERENCED_ROW_2',
+  'ER_ROW_IS_REFERENCED_2', 'ER_DATA_TOO_LONG', 'ER_WRONG_VALUE_COUNT_ON_ROW', 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
+]);
+
+const LOCK_PREFIX = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ';
 
 /**
  * Apply one job exactly once: in one target transaction, lock the table's checkpoint, find
@@ -119,6 +137,16 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
   const first = data.units[0]!;
   const last = data.units.at(-1)!;
   const where = data.units.length === 1 ? first.coord : `${first.coord}..${last.coord}`;
+  /** A rejected batch pauses the task at once, naming its position for `dmq binlog skip|replace`. */
+  const rejectedOr = (err: unknown, unit: BatchUnit): unknown => {
+    const code = (err as { code?: string }).code;
+    if (code === undefined || !REJECTED.has(code)) return err;
+    return new DmqError('APPLY_REJECTED', `the target rejects the changes of ${tableLabel(ref)} of source "${data.sourceId}" at ${unit.coord} into ${tableLabel(data.target)}: ${(err as Error).message}`, {
+      cause: err,
+      where: unit.coord,
+      workaround: `fix the target and \`dmq resume-task ${data.task}\`, or \`dmq binlog skip ${data.task} -b ${unit.coord} -s ${data.sourceId}\` to drop this batch, or \`dmq binlog replace ${data.task} -b ${unit.coord} -s ${data.sourceId} "<sql>"\` to write other statements instead`,
+    });
+  };
   let conn: PoolConnection | undefined;
   let waitMs = 0;
   const started = performance.now();
@@ -127,7 +155,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
     conn = await ctx.pools.target(task).getConnection();
     // READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint
     // rows at the same time would otherwise deadlock on the checkpoint table.
-    const [results] = await conn.query(`SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
+    const [results] = await conn.query(`${LOCK_PREFIX}${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
     const stored = readLockedCheckpoint((results as unknown[])[2] as RowDataPacket[]);
     const decision = decideApply(stored, data);
     switch (decision.action) {
@@ -148,9 +176,32 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
         const units = data.units.slice(decision.from);
         applied = { batches: units.length, rows: units.reduce((n, u) => n + u.changes.length, 0) };
         // Only now: before its copy is loaded, the target table may not exist yet.
-        const statements = unitStatements(data, await targetKeysOf(conn, data), units);
-        statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(last.coord), last.gtid), { sql: 'COMMIT', values: [] });
-        for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
+        const keys = await targetKeysOf(conn, data);
+        const ops = await readBinlogOps(ctx.redis, data.task, data.sourceId);
+        const write = async (group: BatchUnit[]) => {
+          const statements = unitStatements(data, keys, group, ops);
+          const end = group.at(-1)!;
+          statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(end.coord), end.gtid), { sql: 'COMMIT', values: [] });
+          for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn!.query(script);
+        };
+        try {
+          await write(units);
+        } catch (err) {
+          if (units.length === 1 || isUnreachable(err)) throw rejectedOr(err, units[0]!);
+          // Which batch did the target reject? Apply them one by one, each with its checkpoint.
+          await conn.rollback();
+          for (const unit of units) {
+            const [locked] = await conn.query(`${LOCK_PREFIX}${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
+            // The job's first unit may start a table without a checkpoint row (incremental mode).
+            const at = readLockedCheckpoint((locked as unknown[])[2] as RowDataPacket[]) ?? (data.startIfMissing && unit === data.units[0] ? parseCoordText(unit.prev) : undefined);
+            if (!at || coordText(at) !== unit.prev) throw new DmqError('INTERNAL', `${tableLabel(ref)} of source "${data.sourceId}" moved to ${at ? coordText(at) : 'nothing'} while its batch ${unit.coord} was being applied`, { where: unit.coord });
+            try {
+              await write([unit]);
+            } catch (unitErr) {
+              throw rejectedOr(unitErr, unit);
+            }
+          }
+        }
       }
     }
   } catch (err) {

@@ -115,3 +115,11 @@ export const TaskStatus = z.object({
     subTaskStatus: z.array(SubTaskStatus),
   })),
 }).meta({ id: 'TaskStatus', description: 'dmctl query-status shape' });
+
+export const BinlogRequest = z.object({
+  op: z.enum(['skip', 'replace']).describe('skip: write nothing for the batch; replace: write `sqls` instead'),
+  binlog_pos: z.string().regex(/^.+:\d+(#\d+)?$/, 'expected file:pos, as the task\'s error names it').describe('the batch position the task\'s APPLY_REJECTED error names'),
+  source: z.string().optional().describe('the source the position belongs to (needed when the task has several)'),
+  sqls: z.array(z.string().min(1)).optional().describe('replace: the statements to run instead, in order'),
+}).refine((r) => r.op !== 'replace' || (r.sqls?.length ?? 0) > 0, { message: 'replace needs at least one statement in sqls', path: ['sqls'] })
+  .meta({ id: 'BinlogRequest' });

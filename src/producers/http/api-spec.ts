@@ -11,7 +11,7 @@ export interface ApiRoute {
   path: string;
   summary: string;
   tag: 'sources' | 'tasks';
-  body?: 'source' | 'task';
+  body?: 'source' | 'task' | 'binlog';
   query?: Record<string, string>;
   /** Success answers; every route may also answer with an Error body. */
   responses: Partial<Record<200 | 201 | 204, z.ZodType | null>>;
@@ -36,6 +36,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/api/v1/tasks/:name/stop', tag: 'tasks', summary: 'DM\'s name for pause', responses: { 200: Result } },
   { method: 'post', path: '/api/v1/tasks/:name/resume', tag: 'tasks', summary: 'Resume a paused task from its checkpoints', responses: { 200: Result } },
   { method: 'post', path: '/api/v1/tasks/:name/start', tag: 'tasks', summary: 'DM\'s name for resume', responses: { 200: Result } },
+  { method: 'post', path: '/api/v1/tasks/:name/binlog', tag: 'tasks', summary: 'binlog skip|replace: settle the batch the target rejected, then resume', body: 'binlog', responses: { 200: Result } },
 ];
 
 /** Error answers and when they come. */
@@ -55,6 +56,10 @@ const requestBodies = {
   source: {
     'application/yaml': { schema: { type: 'string', description: 'source.yaml as DM writes it' } },
     'application/json': { schema: { oneOf: [jsonSchema(openApiRequestSchema), jsonSchema(sourceYamlSchema)] } },
+  },
+  // Among the components: every schema of api-schemas.ts with an id is.
+  binlog: {
+    'application/json': { schema: { $ref: '#/components/schemas/BinlogRequest' } },
   },
   task: {
     'application/yaml': { schema: { type: 'string', description: 'task.yaml as DM writes it' } },

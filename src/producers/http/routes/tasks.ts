@@ -3,7 +3,9 @@ import type { QueueEvents } from 'bullmq';
 import { parseTaskObject, parseTaskYaml } from '../../../shared/config/task.js';
 import type { ProcessorContext } from '../../../processors/context.js';
 import { allTasksStatus, taskStatus } from '../../status/task-status.js';
-import { checkTask, pauseTask, removeTask, resumeTask, submitTask } from '../../task-control.js';
+import { DmqError } from '../../../shared/errors.js';
+import { BinlogRequest } from '../api-schemas.js';
+import { checkTask, pauseTask, removeTask, resolveBinlogError, resumeTask, submitTask } from '../../task-control.js';
 import { readConfigBody } from '../body.js';
 import { sendError } from '../errors.js';
 import { publicTask } from '../redact.js';
@@ -95,4 +97,22 @@ export function taskRoutes(app: FastifyInstance, ctx: ProcessorContext, precheck
   control('stop', (name) => pauseTask(ctx, name));
   control('resume', (name) => resumeTask(ctx, name));
   control('start', (name) => resumeTask(ctx, name));
+
+  app.post<NameParams>('/api/v1/tasks/:name/binlog', async (req, reply) => {
+    try {
+      const parsed = BinlogRequest.safeParse(req.body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new DmqError('CONFIG_INVALID', `${issue.path.join('.') || 'body'}: ${issue.message}`, {
+          where: issue.path.join('.') || 'body',
+          workaround: 'send {"op": "skip" | "replace", "binlog_pos": "file:pos", "source": "<source-id>", "sqls": ["..."]}',
+        });
+      }
+      const { op, binlog_pos: coord, source, sqls } = parsed.data;
+      await resolveBinlogError(ctx, req.params.name, { coord, sourceId: source, op: op === 'skip' ? { op } : { op, sqls: sqls! } });
+      return reply.send({ result: true, msg: '' });
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
 }
