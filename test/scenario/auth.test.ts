@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { resetDatabases } from '../harness/stack.js';
-import { runCli, startDmq, type DmqServer } from '../support/dmq.js';
+import { test } from 'node:test';
+import { dmqForFile, runCli, startDmq } from '../support/dmq.js';
 
 const TOKEN = 'test-token-3f9a1c';
-let dmq: DmqServer;
+const server = dmqForFile({ env: { DMQ_TOKEN: TOKEN } });
 
-before(async () => {
-  await resetDatabases();
-  dmq = await startDmq({ env: { DMQ_TOKEN: TOKEN } });
-});
-
-after(async () => {
-  await dmq?.stop();
-});
-
-const get = (path: string, headers: Record<string, string> = {}) => fetch(`http://${dmq.addr}${path}`, { headers });
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`http://${server().addr}${path}`, { headers });
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 test('with DMQ_TOKEN, the API, dashboard and metrics need it; probes do not', async () => {
@@ -43,13 +33,13 @@ test('the dashboard asks browsers for basic auth and takes the token as password
 });
 
 test('the CLI sends --token or DMQ_TOKEN; without it, it says what is wrong', async () => {
-  const without = await runCli(dmq.addr, ['query-status']);
+  const without = await runCli(server().addr, ['query-status']);
   assert.equal(without.code, 1);
   assert.equal(without.json.result, false);
   assert.match(String(without.json.msg), /requires its token[\s\S]*--token or DMQ_TOKEN/);
-  const wrong = await runCli(dmq.addr, ['--token', 'not-the-token', 'query-status']);
+  const wrong = await runCli(server().addr, ['--token', 'not-the-token', 'query-status']);
   assert.match(String(wrong.json.msg), /does not match/);
-  const withFlag = await runCli(dmq.addr, ['--token', TOKEN, 'query-status']);
+  const withFlag = await runCli(server().addr, ['--token', TOKEN, 'query-status']);
   assert.equal(withFlag.code, 0, withFlag.stdout);
   assert.equal(withFlag.json.result, true);
 });

@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import mysql from 'mysql2/promise';
-import { getStack, resetDatabases } from '../harness/stack.js';
-import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
-import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
+import { getStack } from '../harness/stack.js';
+import { dmqForFile, runCli, waitForStatus, type TaskStatus } from '../support/dmq.js';
+import { execSql, writeTask } from '../support/fixtures.js';
 
-let dmq: DmqServer;
-
-before(async () => {
-  await resetDatabases();
-  dmq = await startDmq();
-  const files = await exampleFiles();
-  assert.equal((await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
-});
-
-after(async () => {
-  await dmq?.stop();
-});
+const server = dmqForFile({ registerSources: 1 });
 
 /** Prometheus text format: `name{label="value",...} number` per sample. */
 async function scrape(addr: string): Promise<{ get(name: string, labels?: Record<string, string>): number[]; text: string }> {
@@ -45,8 +34,8 @@ test('/metrics exposes copy, replication, apply and queue figures with the value
     'CREATE TABLE met.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40))',
     "INSERT INTO met.items SELECT seq, seq % 97, CONCAT('item ', seq) FROM met.seq_1_to_3000",
   ]);
-  assert.equal((await runCli(dmq.addr, ['start-task', await writeTask({ name: 'met', mode: 'all', schema: 'met', instance: ['mydumper: { rows: 500 }'] })])).code, 0);
-  await waitForStatus(dmq.addr, 'met', (s) => s.stage !== 'Running' || synced(s), 120_000);
+  assert.equal((await runCli(server().addr, ['start-task', await writeTask({ name: 'met', mode: 'all', schema: 'met', instance: ['mydumper: { rows: 500 }'] })])).code, 0);
+  await waitForStatus(server().addr, 'met', (s) => s.stage !== 'Running' || synced(s), 120_000);
 
   // 300 transactions of one row each, after the copy: exactly 300 batches and rows to apply.
   const conn = await mysql.createConnection(stack.upstreams[0]);
@@ -57,11 +46,11 @@ test('/metrics exposes copy, replication, apply and queue figures with the value
   }
   const ours = { task: 'met', source: 'mysql-replica-01' };
   const deadline = Date.now() + 60_000;
-  let m = await scrape(dmq.addr);
+  let m = await scrape(server().addr);
   while ((m.get('dmq_apply_rows', ours)[0] ?? 0) < 300 || m.get('dmq_replication_synced', ours)[0] !== 1) {
     assert.ok(Date.now() < deadline, `the updates were not applied in time:\n${m.text}`);
     await new Promise((r) => setTimeout(r, 300));
-    m = await scrape(dmq.addr);
+    m = await scrape(server().addr);
   }
 
   assert.deepEqual(m.get('dmq_task_stage', { task: 'met', stage: 'Running' }), [1]);
@@ -100,6 +89,6 @@ test('/metrics exposes copy, replication, apply and queue figures with the value
   const queried = new Set([...dashboard.matchAll(/dmq_[a-z_]+/g)].map((x) => x[0]));
   assert.ok(queried.size >= 10);
   for (const name of queried) assert.ok(m.get(name).length > 0 || m.text.includes(`# TYPE ${name} `), `docs/grafana-dashboard.json queries ${name}, which /metrics does not expose`);
-  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'met'])).code, 0);
-  assert.deepEqual((await scrape(dmq.addr)).get('dmq_apply_rows', ours), [], 'a removed task leaves no series');
+  assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'met'])).code, 0);
+  assert.deepEqual((await scrape(server().addr)).get('dmq_apply_rows', ours), [], 'a removed task leaves no series');
 });

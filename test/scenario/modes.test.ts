@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import mysql from 'mysql2/promise';
-import { getStack, resetDatabases } from '../harness/stack.js';
+import { getStack } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
-import { runCli, startDmq, taskStatus, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { dmqForFile, runCli, taskStatus, waitForStatus } from '../support/dmq.js';
 import { startRowWriter } from '../support/writer.js';
-import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
+import { execSql, writeTask } from '../support/fixtures.js';
 
-let dmq: DmqServer;
-
-before(async () => {
-  await resetDatabases();
-  dmq = await startDmq();
-  const files = await exampleFiles();
-  assert.equal((await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
-});
-
-after(async () => {
-  await dmq?.stop();
-});
+const server = dmqForFile({ registerSources: 1 });
 
 const taskFile = (mode: string) => writeTask({ name: 'stock', mode, schema: 'stock', instance: ['mydumper: { rows: 500 }'] });
 
@@ -40,29 +29,29 @@ test('load mode without an earlier dump pauses with what to do', async () => {
     'CREATE TABLE stock.parts (id INT PRIMARY KEY, name VARCHAR(30))',
     "INSERT INTO stock.parts SELECT seq, CONCAT('part ', seq) FROM stock.seq_1_to_3000",
   ]);
-  assert.equal((await runCli(dmq.addr, ['start-task', await taskFile('load')])).code, 0);
-  const status = await waitForStatus(dmq.addr, 'stock', (s) => s.stage !== 'Running', 60_000);
+  assert.equal((await runCli(server().addr, ['start-task', await taskFile('load')])).code, 0);
+  const status = await waitForStatus(server().addr, 'stock', (s) => s.stage !== 'Running', 60_000);
   assert.equal(status.stage, 'Paused');
   const error = status.sources[0]!.subTaskStatus[0]!.result!.errors[0]!;
   assert.match(error.Message, /load mode.*no dump of it is recorded/);
   assert.match(error.Workaround, /task-mode: dump first/);
-  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'stock'])).code, 0);
+  assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'stock'])).code, 0);
 });
 
 test('dump mode leaves chunk files and no rows; load mode of the same task loads them exactly', async () => {
   const stack = await getStack();
-  assert.equal((await runCli(dmq.addr, ['start-task', await taskFile('dump')])).code, 0);
-  const dumped = await waitForStatus(dmq.addr, 'stock', (s) => s.stage !== 'Running', 60_000);
+  assert.equal((await runCli(server().addr, ['start-task', await taskFile('dump')])).code, 0);
+  const dumped = await waitForStatus(server().addr, 'stock', (s) => s.stage !== 'Running', 60_000);
   assert.equal(dumped.stage, 'Finished', JSON.stringify(dumped, null, 2));
   assert.equal(dumped.sources[0]!.subTaskStatus[0]!.dump.finishedRows, 3000);
   assert.equal(await targetHasSchema('stock'), false, 'dump mode writes no rows to the target');
-  const chunkFiles = (await readdir(dmq.dumpDir, { recursive: true })).filter((f) => String(f).endsWith('.sql'));
+  const chunkFiles = (await readdir(server().dumpDir, { recursive: true })).filter((f) => String(f).endsWith('.sql'));
   assert.equal(chunkFiles.length, dumped.sources[0]!.subTaskStatus[0]!.dump.totalChunks);
 
   // Stopping without --remove-meta keeps the plan and the files for the load run.
-  assert.equal((await runCli(dmq.addr, ['stop-task', 'stock'])).code, 0);
-  assert.equal((await runCli(dmq.addr, ['start-task', await taskFile('load')])).code, 0);
-  const loaded = await waitForStatus(dmq.addr, 'stock', (s) => s.stage !== 'Running', 60_000);
+  assert.equal((await runCli(server().addr, ['stop-task', 'stock'])).code, 0);
+  assert.equal((await runCli(server().addr, ['start-task', await taskFile('load')])).code, 0);
+  const loaded = await waitForStatus(server().addr, 'stock', (s) => s.stage !== 'Running', 60_000);
   assert.equal(loaded.stage, 'Finished', JSON.stringify(loaded, null, 2));
   const { expected, actual } = await compareMerged(
     [{ server: stack.upstreams[0], schema: 'stock', table: 'parts' }],
@@ -83,18 +72,18 @@ test('full mode replays what the source wrote during the copy and ends equal to 
   // dumped change afterwards, which only the binlog replay can bring to the target.
   const writer = startRowWriter(stack.upstreams[0], { table: 'flux.items', rows: 60_000, insertFrom: 100_000, seed: 5 });
   const file = await writeTask({ name: 'flux', mode: 'full', schema: 'flux', instance: ['mydumper: { rows: 300, threads: 1 }'] });
-  assert.equal((await runCli(dmq.addr, ['start-task', file])).code, 0);
-  await waitForStatus(dmq.addr, 'flux', (s) => s.sources[0]!.subTaskStatus[0]!.dump.completedChunks >= 2, 60_000);
+  assert.equal((await runCli(server().addr, ['start-task', file])).code, 0);
+  await waitForStatus(server().addr, 'flux', (s) => s.sources[0]!.subTaskStatus[0]!.dump.completedChunks >= 2, 60_000);
   const writesAtFirstChunks = writer.writes();
   while (writer.writes() < writesAtFirstChunks + 300) await new Promise((r) => setTimeout(r, 20));
-  assert.equal((await runCli(dmq.addr, ['pause-task', 'flux'])).code, 0);
-  const paused = await taskStatus(dmq.addr, 'flux');
+  assert.equal((await runCli(server().addr, ['pause-task', 'flux'])).code, 0);
+  const paused = await taskStatus(server().addr, 'flux');
   const dump = paused.sources[0]!.subTaskStatus[0]!.dump;
   assert.ok(dump.completedChunks < dump.totalChunks, `the dump must still be running when the writes stop (${dump.completedChunks}/${dump.totalChunks}); make the table larger`);
   await writer.stop();
 
-  assert.equal((await runCli(dmq.addr, ['resume-task', 'flux'])).code, 0);
-  const done = await waitForStatus(dmq.addr, 'flux', (s) => s.stage !== 'Running', 150_000);
+  assert.equal((await runCli(server().addr, ['resume-task', 'flux'])).code, 0);
+  const done = await waitForStatus(server().addr, 'flux', (s) => s.stage !== 'Running', 150_000);
   assert.equal(done.stage, 'Finished', JSON.stringify(done, null, 2));
   const sub = done.sources[0]!.subTaskStatus[0]!;
   assert.ok((sub.sync?.totalEvents ?? 0) >= 200, `the writes between the watermarks were replayed: ${sub.sync?.totalEvents} row events`);
@@ -104,7 +93,7 @@ test('full mode replays what the source wrote during the copy and ends equal to 
   );
   assert.equal(actual.length, expected.length);
   assert.deepEqual(actual, expected);
-  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'flux'])).code, 0);
+  assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'flux'])).code, 0);
 });
 
 test('query-status --watch outside a terminal prints one JSON line per refresh until the task finishes', { timeout: 120_000 }, async () => {
@@ -115,16 +104,16 @@ test('query-status --watch outside a terminal prints one JSON line per refresh u
     "INSERT INTO watched.t SELECT seq, CONCAT('v', seq) FROM watched.seq_1_to_20000",
   ]);
   const file = await writeTask({ name: 'watched', mode: 'full', schema: 'watched', instance: ['mydumper: { rows: 1000, threads: 1 }'] });
-  assert.equal((await runCli(dmq.addr, ['start-task', file])).code, 0);
-  const watched = await runCli(dmq.addr, ['query-status', '--watch', '0.2', 'watched']);
+  assert.equal((await runCli(server().addr, ['start-task', file])).code, 0);
+  const watched = await runCli(server().addr, ['query-status', '--watch', '0.2', 'watched']);
   assert.equal(watched.code, 0, watched.stderr);
   const lines = watched.stdout.trim().split('\n').map((l) => JSON.parse(l) as { time: string; stage: string; sources: { subTaskStatus: { unit: string }[] }[] });
   assert.ok(lines.length >= 2, `several refreshes: ${lines.length}`);
   assert.ok(lines.every((l) => !Number.isNaN(Date.parse(l.time))));
   assert.equal(lines.at(-1)!.stage, 'Finished');
   assert.ok(lines.slice(0, -1).every((l) => l.stage === 'Running'), 'it stopped at the first settled status');
-  const bad = await runCli(dmq.addr, ['query-status', '--watch', '0']);
+  const bad = await runCli(server().addr, ['query-status', '--watch', '0']);
   assert.equal(bad.code, 1);
   assert.match(String(bad.json.msg), /follows one task/);
-  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'watched'])).code, 0);
+  assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'watched'])).code, 0);
 });

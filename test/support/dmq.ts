@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { freePort } from '../harness/ports.js';
 import { after, before } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
+import { exampleFiles } from './fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/dmq.js');
@@ -141,11 +142,16 @@ export async function waitForStatus(
  * For a test file: clean databases and one `dmq serve` before its tests, stopped after them.
  * Returns the running server.
  */
-export function dmqForFile(): () => DmqServer {
+export function dmqForFile(options: { env?: Record<string, string>; registerSources?: 1 | 2 } = {}): () => DmqServer {
   let server: DmqServer | undefined;
   before(async () => {
     await resetDatabases();
-    server = await startDmq();
+    server = await startDmq(options.env ? { env: options.env } : {});
+    if (options.registerSources) {
+      const { sources } = await exampleFiles();
+      const created = await runCli(server.addr, ['operate-source', 'create', ...sources.slice(0, options.registerSources)]);
+      if (created.code !== 0) throw new Error(`operate-source create failed: ${created.stdout}${created.stderr}`);
+    }
   });
   after(async () => {
     await server?.stop();
