@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack } from '../harness/stack.js';
@@ -116,4 +118,35 @@ test('query-status --watch outside a terminal prints one JSON line per refresh u
   assert.equal(bad.code, 1);
   assert.match(String(bad.json.msg), /follows one task/);
   assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'watched'])).code, 0);
+});
+
+test('full mode with a user who may read tables but not the binlog copies exactly and says the writes during it are not replayed', { timeout: 120_000 }, async () => {
+  const stack = await getStack();
+  await execSql(stack.upstreams[0], [
+    'CREATE DATABASE ronly',
+    'CREATE TABLE ronly.t (id INT PRIMARY KEY, v VARCHAR(20))',
+    "INSERT INTO ronly.t SELECT seq, CONCAT('v', seq) FROM ronly.seq_1_to_3000",
+    "CREATE USER IF NOT EXISTS 'tablereader'@'%' IDENTIFIED BY 'reader-pass-1'",
+    "GRANT SELECT ON ronly.* TO 'tablereader'@'%'",
+  ]);
+  const dir = await mkdtemp(join(tmpdir(), 'dmq-ronly-'));
+  const sourceFile = join(dir, 'source.yaml');
+  await writeFile(sourceFile, `source-id: ronly-source\nfrom: { host: 127.0.0.1, port: ${stack.upstreams[0].port}, user: tablereader, password: "reader-pass-1" }\n`);
+  assert.equal((await runCli(server().addr, ['operate-source', 'create', sourceFile])).code, 0);
+  const taskFile = await writeTask({ name: 'ronly', mode: 'full', schema: 'ronly' });
+  await writeFile(taskFile, (await readFile(taskFile, 'utf8')).replace('source-id: mysql-replica-01', 'source-id: ronly-source'));
+  assert.equal((await runCli(server().addr, ['start-task', taskFile])).code, 0);
+  const done = await waitForStatus(server().addr, 'ronly', (s) => s.stage !== 'Running', 90_000);
+  assert.equal(done.stage, 'Finished', JSON.stringify(done, null, 2));
+  const sub = done.sources[0]!.subTaskStatus[0]! as unknown as { unit: string; consistency: string };
+  assert.equal(sub.unit, 'Load');
+  assert.match(sub.consistency, /writes during the copy are not replayed because .*tablereader.* lacks REPLICATION SLAVE and REPLICATION CLIENT/);
+  const { expected, actual } = await compareMerged(
+    [{ server: stack.upstreams[0], schema: 'ronly', table: 't' }],
+    { server: stack.target, schema: 'ronly', table: 't' },
+  );
+  assert.equal(actual.length, 3000);
+  assert.deepEqual(actual, expected);
+  assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'ronly'])).code, 0);
+  assert.equal((await runCli(server().addr, ['operate-source', 'stop', 'ronly-source'])).code, 0);
 });

@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { Connection } from 'mysql2/promise';
 import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
 import { DEFAULT_CHUNK_ROWS } from '../../shared/config/types.js';
 import type { TablePlan } from '../../shared/chunk.js';
@@ -16,6 +17,8 @@ import { SOURCE_SESSION, requireSource, taskMeta, type ProcessorContext } from '
 import { settleCopyProgress } from '../../processors/copy/completion.js';
 import { enqueueChunkWork } from './enqueue.js';
 import { planTable } from './plan-table.js';
+import { serverFacts } from '../../processors/precheck/facts.js';
+import { hasPrivilege } from '../../processors/precheck/grants.js';
 
 /**
  * dmq never takes a global lock: each chunk is one consistent read, and the binlog positions
@@ -26,10 +29,26 @@ export const COPY_CONSISTENCY = 'none (no global lock; per-chunk reads between b
 /** Full mode on a source whose binlog cannot be replayed: each chunk is exact, the whole is not. */
 const unreplayedConsistency = (gap: string) => `none (no global lock; per-chunk reads; writes during the copy are not replayed because ${gap})`;
 
+/**
+ * Why full mode cannot replay this source's binlog (null: it can): the server's settings, or a
+ * user allowed to read tables but not the binlog, which a full copy does not otherwise need.
+ */
+async function replayGap(conn: Connection): Promise<string | null> {
+  const settings = await binlogReplayGap(conn);
+  if (settings) return settings;
+  try {
+    const grants = await serverFacts(conn).grants();
+    const missing = ['REPLICATION SLAVE', 'REPLICATION CLIENT'].filter((p) => !hasPrivilege(grants, p, '*', '*'));
+    return missing.length > 0 ? `${grants.account} lacks ${missing.join(' and ')}` : null;
+  } catch (err) {
+    return `its grants cannot be read (${(err as Error).message})`;
+  }
+}
+
 async function planSource(task: TaskConfig, instance: InstanceConfig, source: SourceConfig, ctx: ProcessorContext) {
   return withConnection(source.from, { label: `source "${source.sourceId}"`, session: SOURCE_SESSION }, async (conn) => {
     // Full mode replays the binlog only when it can; without a low watermark it will not try.
-    const gap = task.taskMode === 'full' ? await binlogReplayGap(conn) : null;
+    const gap = task.taskMode === 'full' ? await replayGap(conn) : null;
     // Read before the first chunk, so everything a chunk might miss is after it in the binlog.
     const low = gap === null ? await readBinlogPosition(conn) : null;
     const tables = await migratedTables(conn, instance, task.caseSensitive);
