@@ -155,9 +155,11 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
     conn = await ctx.pools.target(task).getConnection();
     // READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint
     // rows at the same time would otherwise deadlock on the checkpoint table.
-    const [results] = await conn.query(`${LOCK_PREFIX}${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
-    const stored = readLockedCheckpoint((results as unknown[])[2] as RowDataPacket[]);
-    const decision = decideApply(stored, data);
+    const lockCheckpoint = async () => {
+      const [results] = await conn!.query(`${LOCK_PREFIX}${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
+      return readLockedCheckpoint((results as unknown[])[2] as RowDataPacket[]);
+    };
+    const decision = decideApply(await lockCheckpoint(), data);
     switch (decision.action) {
       case 'skip':
         await conn.commit();
@@ -191,9 +193,8 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
           // Which batch did the target reject? Apply them one by one, each with its checkpoint.
           await conn.rollback();
           for (const unit of units) {
-            const [locked] = await conn.query(`${LOCK_PREFIX}${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
             // The job's first unit may start a table without a checkpoint row (incremental mode).
-            const at = readLockedCheckpoint((locked as unknown[])[2] as RowDataPacket[]) ?? (data.startIfMissing && unit === data.units[0] ? parseCoordText(unit.prev) : undefined);
+            const at = (await lockCheckpoint()) ?? (data.startIfMissing && unit === data.units[0] ? parseCoordText(unit.prev) : undefined);
             if (!at || coordText(at) !== unit.prev) throw new DmqError('INTERNAL', `${tableLabel(ref)} of source "${data.sourceId}" moved to ${at ? coordText(at) : 'nothing'} while its batch ${unit.coord} was being applied`, { where: unit.coord });
             try {
               await write([unit]);

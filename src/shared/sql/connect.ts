@@ -50,7 +50,7 @@ function baseOptions(endpoint: DbEndpoint, options: ConnectOptions): PoolOptions
  * megabyte of row literals, and that scan cost as much as building it. Statements without
  * values are sent as they are.
  */
-function formatOnlyWithValues(sql: string, values: unknown, timezone?: string): string {
+export function formatOnlyWithValues(sql: string, values: unknown, timezone?: string): string {
   if (values === undefined || values === null || (Array.isArray(values) && values.length === 0)) return sql;
   return mysql.format(sql, values as Parameters<typeof mysql.format>[1], false, timezone as never);
 }

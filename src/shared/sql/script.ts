@@ -1,4 +1,4 @@
-import mysql from 'mysql2/promise';
+import { formatOnlyWithValues } from './connect.js';
 
 /** A statement with its values, to be run alone or as part of a script. */
 export interface SqlStatement {
@@ -7,7 +7,7 @@ export interface SqlStatement {
 }
 
 export function formatStatement(statement: SqlStatement): string {
-  return statement.values.length === 0 ? statement.sql : mysql.format(statement.sql, statement.values as Parameters<typeof mysql.format>[1]);
+  return formatOnlyWithValues(statement.sql, statement.values);
 }
 
 /**
