@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack } from '../harness/stack.js';
 import { dmqForFile, runCli, waitForStatus, type TaskStatus } from '../support/dmq.js';
-import { execSql, writeTask } from '../support/fixtures.js';
+import { execSql, itemsTable, writeTask } from '../support/fixtures.js';
 
 const server = dmqForFile({ registerSources: 1 });
 
@@ -29,11 +29,7 @@ const synced = (s: TaskStatus) => s.sources[0]!.subTaskStatus[0]!.unit === 'Sync
 
 test('/metrics exposes copy, replication, apply and queue figures with the values of a running task', { timeout: 180_000 }, async () => {
   const stack = await getStack();
-  await execSql(stack.upstreams[0], [
-    'CREATE DATABASE met',
-    'CREATE TABLE met.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40))',
-    "INSERT INTO met.items SELECT seq, seq % 97, CONCAT('item ', seq) FROM met.seq_1_to_3000",
-  ]);
+  await execSql(stack.upstreams[0], itemsTable('met', 3000));
   assert.equal((await runCli(server().addr, ['start-task', await writeTask({ name: 'met', mode: 'all', schema: 'met', instance: ['mydumper: { rows: 500 }'] })])).code, 0);
   await waitForStatus(server().addr, 'met', (s) => s.stage !== 'Running' || synced(s), 120_000);
 

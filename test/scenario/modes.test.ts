@@ -8,7 +8,7 @@ import { getStack } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { dmqForFile, runCli, taskStatus, waitForStatus } from '../support/dmq.js';
 import { startRowWriter } from '../support/writer.js';
-import { execSql, writeTask } from '../support/fixtures.js';
+import { execSql, itemsTable, writeTask } from '../support/fixtures.js';
 
 const server = dmqForFile({ registerSources: 1 });
 
@@ -65,11 +65,7 @@ test('dump mode leaves chunk files and no rows; load mode of the same task loads
 
 test('full mode replays what the source wrote during the copy and ends equal to the source, without a global lock', { timeout: 180_000 }, async () => {
   const stack = await getStack();
-  await execSql(stack.upstreams[0], [
-    'CREATE DATABASE flux',
-    'CREATE TABLE flux.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40))',
-    "INSERT INTO flux.items SELECT seq, seq % 97, CONCAT('item ', seq) FROM flux.seq_1_to_60000",
-  ]);
+  await execSql(stack.upstreams[0], itemsTable('flux', 60_000));
   // Writes across the whole key range while chunks are being dumped: rows of chunks already
   // dumped change afterwards, which only the binlog replay can bring to the target.
   const writer = startRowWriter(stack.upstreams[0], { table: 'flux.items', rows: 60_000, insertFrom: 100_000, seed: 5 });

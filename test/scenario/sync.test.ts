@@ -4,7 +4,7 @@ import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
-import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
+import { execSql, exampleFiles, itemsTable, writeTask } from '../support/fixtures.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { startRowWriter, startWriter } from '../support/writer.js';
 
@@ -17,6 +17,19 @@ before(async () => {
 after(async () => {
   await dmq?.stop();
 });
+
+const positionMeta = (from: { file: string; pos: number }) => `meta: { binlog-name: "${from.file}", binlog-pos: ${from.pos} }`;
+
+/** An incremental task of source 01 from `meta`, started on the shared dmq. */
+async function startIncremental(name: string, schema: string, meta: string, targetPort?: number): Promise<{ server: DmqServer; taskFile: string }> {
+  const files = await exampleFiles();
+  const taskFile = await writeTask({ name, mode: 'incremental', schema, instance: [meta], ...(targetPort === undefined ? {} : { targetPort }) });
+  dmq ??= await startDmq();
+  await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
+  const started = await runCli(dmq.addr, ['start-task', taskFile]);
+  assert.equal(started.code, 0, started.stdout);
+  return { server: dmq, taskFile };
+}
 
 const synced = (s: TaskStatus) =>
   s.sources.every((src) => {
@@ -110,14 +123,8 @@ for (const start of ['position', 'gtid'] as const) {
       `UPDATE ${db}.ukey SET a = 20 WHERE a = 2`,
       `DELETE FROM ${db}.ukey WHERE a = 3`,
     ]);
-    const files = await exampleFiles();
-    const meta = start === 'position' ? `{ binlog-name: "${from.file}", binlog-pos: ${from.pos} }` : `{ binlog-gtid: "${from.gtid}" }`;
-    const taskFile = await writeTask({ name: db.replace('_', '-'), mode: 'incremental', schema: db, instance: [`meta: ${meta}`] });
-    dmq ??= await startDmq();
-    await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
-    const started = await runCli(dmq.addr, ['start-task', taskFile]);
-    assert.equal(started.code, 0, started.stdout);
-    const status = await waitForStatus(dmq.addr, db.replace('_', '-'), (s) => s.stage !== 'Running' || synced(s), 180_000);
+    const { server } = await startIncremental(db.replace('_', '-'), db, start === 'position' ? positionMeta(from) : `meta: { binlog-gtid: "${from.gtid}" }`);
+    const status = await waitForStatus(server.addr, db.replace('_', '-'), (s) => s.stage !== 'Running' || synced(s), 180_000);
     assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
     for (const table of ['items', 'nokey', 'ukey', 'shift']) {
       const { expected, actual } = await compareMerged(
@@ -127,45 +134,35 @@ for (const start of ['position', 'gtid'] as const) {
       assert.equal(actual.length, expected.length, table);
       assert.deepEqual(actual, expected, table);
     }
-    assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', db.replace('_', '-')])).code, 0);
+    assert.equal((await runCli(server.addr, ['stop-task', '--remove-meta', db.replace('_', '-')])).code, 0);
   });
 }
 
 test('pause, resume, stop and start again during sync: lag shows while paused, nothing lost or doubled', { timeout: 240_000 }, async () => {
   const stack = await getStack();
-  const setup = [
-    'CREATE DATABASE ctl',
-    'CREATE TABLE ctl.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40))',
-    "INSERT INTO ctl.items SELECT seq, seq % 97, CONCAT('item ', seq) FROM ctl.seq_1_to_5000",
-  ];
-  await execSql(stack.upstreams[0], setup);
-  await execSql(stack.target, setup);
-  const from = await masterPosition(stack.upstreams[0]);
-  const files = await exampleFiles();
-  const taskFile = await writeTask({ name: 'ctl', mode: 'incremental', schema: 'ctl', instance: [`meta: { binlog-name: "${from.file}", binlog-pos: ${from.pos} }`] });
-  dmq ??= await startDmq();
-  await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
-  assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+  await execSql(stack.upstreams[0], itemsTable('ctl', 5000));
+  await execSql(stack.target, itemsTable('ctl', 5000));
+  const { server, taskFile } = await startIncremental('ctl', 'ctl', positionMeta(await masterPosition(stack.upstreams[0])));
   const writer = startRowWriter(stack.upstreams[0], { table: 'ctl.items', rows: 5000, insertFrom: 10_000, seed: 9 });
   const sub = (s: TaskStatus) => s.sources[0]!.subTaskStatus[0]!;
-  await waitForStatus(dmq.addr, 'ctl', (s) => (sub(s).sync?.totalEvents ?? 0) > 200, 60_000);
+  await waitForStatus(server.addr, 'ctl', (s) => (sub(s).sync?.totalEvents ?? 0) > 200, 60_000);
 
-  assert.equal((await runCli(dmq.addr, ['pause-task', 'ctl'])).code, 0);
+  assert.equal((await runCli(server.addr, ['pause-task', 'ctl'])).code, 0);
   const pausedAt = writer.writes();
   // The source keeps writing; the paused task must say it is behind, not synced.
-  const lagging = await waitForStatus(dmq.addr, 'ctl', (s) => s.stage === 'Paused' && (sub(s).sync?.secondsBehindMaster ?? 0) >= 2, 30_000);
+  const lagging = await waitForStatus(server.addr, 'ctl', (s) => s.stage === 'Paused' && (sub(s).sync?.secondsBehindMaster ?? 0) >= 2, 30_000);
   assert.equal(sub(lagging).sync?.synced, false);
   assert.ok(writer.writes() > pausedAt, 'the source was written while the task was paused');
 
-  assert.equal((await runCli(dmq.addr, ['resume-task', 'ctl'])).code, 0);
-  await waitForStatus(dmq.addr, 'ctl', (s) => s.stage === 'Running' && (sub(s).sync?.totalEvents ?? 0) > 100, 60_000);
+  assert.equal((await runCli(server.addr, ['resume-task', 'ctl'])).code, 0);
+  await waitForStatus(server.addr, 'ctl', (s) => s.stage === 'Running' && (sub(s).sync?.totalEvents ?? 0) > 100, 60_000);
   // stop-task without --remove-meta keeps the checkpoints: start-task continues from them.
-  assert.equal((await runCli(dmq.addr, ['stop-task', 'ctl'])).code, 0);
+  assert.equal((await runCli(server.addr, ['stop-task', 'ctl'])).code, 0);
   await new Promise((r) => setTimeout(r, 1000));
-  assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+  assert.equal((await runCli(server.addr, ['start-task', taskFile])).code, 0);
   await writer.stop();
 
-  const status = await waitForStatus(dmq.addr, 'ctl', (s) => s.stage !== 'Running' || synced(s), 120_000);
+  const status = await waitForStatus(server.addr, 'ctl', (s) => s.stage !== 'Running' || synced(s), 120_000);
   assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
   assert.equal(sub(status).sync?.secondsBehindMaster, 0);
   const { expected, actual } = await compareMerged(
@@ -174,39 +171,30 @@ test('pause, resume, stop and start again during sync: lag shows while paused, n
   );
   assert.equal(actual.length, expected.length);
   assert.deepEqual(actual, expected);
-  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'ctl'])).code, 0);
+  assert.equal((await runCli(server.addr, ['stop-task', '--remove-meta', 'ctl'])).code, 0);
 });
 
 test('target unreachable during sync: the task keeps running, shows the error, and continues by itself', { timeout: 240_000 }, async () => {
   const stack = await getStack();
-  const setup = [
-    'CREATE DATABASE outage',
-    'CREATE TABLE outage.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40))',
-    "INSERT INTO outage.items SELECT seq, seq % 97, CONCAT('item ', seq) FROM outage.seq_1_to_5000",
-  ];
-  await execSql(stack.upstreams[0], setup);
-  await execSql(stack.target, setup);
+  await execSql(stack.upstreams[0], itemsTable('outage', 5000));
+  await execSql(stack.target, itemsTable('outage', 5000));
   const from = await masterPosition(stack.upstreams[0]);
   const proxy = await startTcpProxy(stack.target);
   try {
-    const files = await exampleFiles();
-    const taskFile = await writeTask({ name: 'outage', mode: 'incremental', schema: 'outage', targetPort: proxy.port, instance: [`meta: { binlog-name: "${from.file}", binlog-pos: ${from.pos} }`] });
-    dmq ??= await startDmq();
-    await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
-    assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+    const { server } = await startIncremental('outage', 'outage', positionMeta(from), proxy.port);
     const writer = startRowWriter(stack.upstreams[0], { table: 'outage.items', rows: 5000, insertFrom: 10_000, seed: 11 });
     const sub = (s: TaskStatus) => s.sources[0]!.subTaskStatus[0]!;
-    await waitForStatus(dmq.addr, 'outage', (s) => (sub(s).sync?.totalEvents ?? 0) > 200, 60_000);
+    await waitForStatus(server.addr, 'outage', (s) => (sub(s).sync?.totalEvents ?? 0) > 200, 60_000);
 
     proxy.cut();
-    const down = await waitForStatus(dmq.addr, 'outage', (s) => sub(s).result?.errors.some((e) => e.Message.includes('cannot be reached')) ?? false, 60_000);
+    const down = await waitForStatus(server.addr, 'outage', (s) => sub(s).result?.errors.some((e) => e.Message.includes('cannot be reached')) ?? false, 60_000);
     assert.equal(down.stage, 'Running', 'an unreachable target does not pause the task');
     assert.match(sub(down).result!.errors[0]!.Workaround, /continues by itself/);
     await new Promise((r) => setTimeout(r, 2000));
     proxy.restore();
     await writer.stop();
 
-    const status = await waitForStatus(dmq.addr, 'outage', (s) => s.stage !== 'Running' || (synced(s) && sub(s).result === null), 180_000);
+    const status = await waitForStatus(server.addr, 'outage', (s) => s.stage !== 'Running' || (synced(s) && sub(s).result === null), 180_000);
     assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
     const { expected, actual } = await compareMerged(
       [{ server: stack.upstreams[0], schema: 'outage', table: 'items' }],
@@ -214,7 +202,7 @@ test('target unreachable during sync: the task keeps running, shows the error, a
     );
     assert.equal(actual.length, expected.length);
     assert.deepEqual(actual, expected);
-    assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'outage'])).code, 0);
+    assert.equal((await runCli(server.addr, ['stop-task', '--remove-meta', 'outage'])).code, 0);
   } finally {
     await proxy.close();
   }
@@ -227,14 +215,10 @@ test('a batch the target rejects pauses the task at its position; binlog skip an
   await execSql(stack.target, ['CREATE DATABASE rej', 'CREATE TABLE rej.t (id INT PRIMARY KEY, code INT, UNIQUE KEY uc (code))']);
   const from = await masterPosition(stack.upstreams[0]);
   await execSql(stack.upstreams[0], ['INSERT INTO rej.t VALUES (1, 5)', 'INSERT INTO rej.t VALUES (2, 5)', 'INSERT INTO rej.t VALUES (3, 6)']);
-  const files = await exampleFiles();
-  const taskFile = await writeTask({ name: 'rej', mode: 'incremental', schema: 'rej', instance: [`meta: { binlog-name: "${from.file}", binlog-pos: ${from.pos} }`] });
-  dmq ??= await startDmq();
-  await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
-  assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+  const { server } = await startIncremental('rej', 'rej', positionMeta(from));
 
   const rejectedAt = async () => {
-    const paused = await waitForStatus(dmq!.addr, 'rej', (s) => s.stage !== 'Running', 60_000);
+    const paused = await waitForStatus(server.addr, 'rej', (s) => s.stage !== 'Running', 60_000);
     assert.equal(paused.stage, 'Paused', JSON.stringify(paused, null, 2));
     const error = paused.sources[0]!.subTaskStatus[0]!.result!.errors[0]! as unknown as { ErrCode: string; ErrScope: string; Message: string; Workaround: string };
     assert.equal(error.ErrCode, 'APPLY_REJECTED');
@@ -254,22 +238,22 @@ test('a batch the target rejects pauses the task at its position; binlog skip an
 
   const first = await rejectedAt();
   assert.deepEqual(await targetRows(), [[1, 5]], 'the batch before the rejected one is applied, nothing after it');
-  const wrong = await runCli(dmq.addr, ['binlog', 'skip', 'rej', '-b', `${first.split(':')[0]}:4`]);
+  const wrong = await runCli(server.addr, ['binlog', 'skip', 'rej', '-b', `${first.split(':')[0]}:4`]);
   assert.equal(wrong.json.result, false);
   assert.match(String(wrong.json.msg), new RegExp(`paused at ${first.replace(/[.#]/g, '\\$&')}`));
 
-  assert.equal((await runCli(dmq.addr, ['binlog', 'skip', 'rej', '-b', first])).json.result, true);
+  assert.equal((await runCli(server.addr, ['binlog', 'skip', 'rej', '-b', first])).json.result, true);
   await execSql(stack.upstreams[0], ['INSERT INTO rej.t VALUES (4, 7)', 'INSERT INTO rej.t VALUES (5, 7)', 'INSERT INTO rej.t VALUES (6, 8)']);
   const second = await rejectedAt();
   assert.notEqual(second, first);
   assert.deepEqual(await targetRows(), [[1, 5], [3, 6], [4, 7]]);
 
-  const replaced = await runCli(dmq.addr, ['binlog', 'replace', 'rej', '-b', second, '-s', 'mysql-replica-01', 'INSERT INTO rej.t VALUES (5, 70)']);
+  const replaced = await runCli(server.addr, ['binlog', 'replace', 'rej', '-b', second, '-s', 'mysql-replica-01', 'INSERT INTO rej.t VALUES (5, 70)']);
   assert.equal(replaced.json.result, true, replaced.stdout);
-  const status = await waitForStatus(dmq.addr, 'rej', (s) => s.stage !== 'Running' || synced(s), 60_000);
+  const status = await waitForStatus(server.addr, 'rej', (s) => s.stage !== 'Running' || synced(s), 60_000);
   assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
   assert.deepEqual(await targetRows(), [[1, 5], [3, 6], [4, 7], [5, 70], [6, 8]]);
-  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'rej'])).code, 0);
+  assert.equal((await runCli(server.addr, ['stop-task', '--remove-meta', 'rej'])).code, 0);
 });
 
 test('a start position the source no longer has (purged) pauses the task naming it and the fix', { timeout: 120_000 }, async () => {

@@ -106,3 +106,12 @@ export async function writeTask(options: { name: string; mode: string; schema: s
   ].join('\n'));
   return path;
 }
+
+/** Statements creating `<schema>.items (id, k, c)` with `rows` rows: the table startRowWriter writes. */
+export function itemsTable(schema: string, rows: number): string[] {
+  return [
+    `CREATE DATABASE ${schema}`,
+    `CREATE TABLE ${schema}.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40))`,
+    `INSERT INTO ${schema}.items SELECT seq, seq % 97, CONCAT('item ', seq) FROM ${schema}.seq_1_to_${rows}`,
+  ];
+}

@@ -8,8 +8,6 @@ import { prng } from './prng.js';
  * upstreams merging into one table never collide.
  */
 export function startWriter(server: Endpoint, options: { parity: 0 | 1; seed: number }) {
-  let stopped = false;
-  let transactions = 0;
   let state = options.seed;
   const random = (n: number) => {
     state = (state * 1103515245 + 12345) % 2147483648;
@@ -17,46 +15,30 @@ export function startWriter(server: Endpoint, options: { parity: 0 | 1; seed: nu
   };
   const key = () => random(200_000) * 2 + options.parity;
 
-  const done = (async () => {
-    const conn = await mysql.createConnection(server);
-    try {
-      while (!stopped) {
-        await conn.beginTransaction();
-        const statements = 1 + random(3);
-        for (let i = 0; i < statements; i++) {
-          const choice = random(10);
-          if (choice < 4) {
-            await conn.query('INSERT IGNORE INTO test_db.test_table (id, k, c, b) VALUES (?, ?, ?, ?)', [key(), random(1000), `w${random(1e6)} ✓`, Buffer.from([random(256), 0, 10, 39, 92])]);
-          } else if (choice < 6) {
-            await conn.query('UPDATE test_db.test_table SET k = k + 1, c = CONCAT(c, ?) WHERE id = ?', ['+', key()]);
-          } else if (choice < 7) {
-            // A primary-key change: same parity, so shards still cannot collide.
-            await conn.query('UPDATE IGNORE test_db.test_table SET id = id + 400000 WHERE id = ?', [key()]);
-          } else if (choice < 8) {
-            await conn.query('DELETE FROM test_db.test_table WHERE id = ?', [key()]);
-          } else if (choice < 9) {
-            await conn.query('UPDATE test_db.test_table SET b = NULL, c = NULL WHERE k = ?', [random(1000)]);
-          } else {
-            // Another table, not migrated, in the same transaction.
-            await conn.query('INSERT INTO test_db.audit (note) VALUES (?)', [`t${transactions}`]);
-          }
-        }
-        await conn.commit();
-        transactions += 1;
+  const writer = writeUntilStopped(server, async (conn, done) => {
+    await conn.beginTransaction();
+    const statements = 1 + random(3);
+    for (let i = 0; i < statements; i++) {
+      const choice = random(10);
+      if (choice < 4) {
+        await conn.query('INSERT IGNORE INTO test_db.test_table (id, k, c, b) VALUES (?, ?, ?, ?)', [key(), random(1000), `w${random(1e6)} ✓`, Buffer.from([random(256), 0, 10, 39, 92])]);
+      } else if (choice < 6) {
+        await conn.query('UPDATE test_db.test_table SET k = k + 1, c = CONCAT(c, ?) WHERE id = ?', ['+', key()]);
+      } else if (choice < 7) {
+        // A primary-key change: same parity, so shards still cannot collide.
+        await conn.query('UPDATE IGNORE test_db.test_table SET id = id + 400000 WHERE id = ?', [key()]);
+      } else if (choice < 8) {
+        await conn.query('DELETE FROM test_db.test_table WHERE id = ?', [key()]);
+      } else if (choice < 9) {
+        await conn.query('UPDATE test_db.test_table SET b = NULL, c = NULL WHERE k = ?', [random(1000)]);
+      } else {
+        // Another table, not migrated, in the same transaction.
+        await conn.query('INSERT INTO test_db.audit (note) VALUES (?)', [`t${done}`]);
       }
-    } finally {
-      await conn.end();
     }
-  })();
-
-  return {
-    transactions: () => transactions,
-    async stop(): Promise<number> {
-      stopped = true;
-      await done;
-      return transactions;
-    },
-  };
+    await conn.commit();
+  });
+  return { transactions: writer.count, stop: writer.stop };
 }
 
 /**
@@ -64,30 +46,38 @@ export function startWriter(server: Endpoint, options: { parity: 0 | 1; seed: nu
  * stopped: 60% updates of existing ids in 1..`rows`, 20% inserts above `insertFrom`, 20% deletes.
  */
 export function startRowWriter(server: Endpoint, options: { table: string; rows: number; insertFrom: number; seed: number }) {
-  let stopped = false;
-  let writes = 0;
   const rnd = prng(options.seed);
-  const done = (async () => {
+  const writer = writeUntilStopped(server, async (conn, writes) => {
+    const id = 1 + Math.floor(rnd() * options.rows);
+    const choice = rnd();
+    if (choice < 0.6) await conn.query(`UPDATE ${options.table} SET k = k + 1, c = ? WHERE id = ?`, [`w${writes}`, id]);
+    else if (choice < 0.8) await conn.query(`INSERT INTO ${options.table} VALUES (?, ?, ?)`, [options.insertFrom + writes, writes % 97, `new ${writes}`]);
+    else await conn.query(`DELETE FROM ${options.table} WHERE id = ?`, [id]);
+  });
+  return { writes: writer.count, stop: writer.stop };
+}
+
+/** Runs `step` (one transaction) on one connection until stopped; `stop` resolves with the count done. */
+function writeUntilStopped(server: Endpoint, step: (conn: mysql.Connection, done: number) => Promise<void>) {
+  let stopped = false;
+  let count = 0;
+  const running = (async () => {
     const conn = await mysql.createConnection(server);
     try {
       while (!stopped) {
-        const id = 1 + Math.floor(rnd() * options.rows);
-        const choice = rnd();
-        if (choice < 0.6) await conn.query(`UPDATE ${options.table} SET k = k + 1, c = ? WHERE id = ?`, [`w${writes}`, id]);
-        else if (choice < 0.8) await conn.query(`INSERT INTO ${options.table} VALUES (?, ?, ?)`, [options.insertFrom + writes, writes % 97, `new ${writes}`]);
-        else await conn.query(`DELETE FROM ${options.table} WHERE id = ?`, [id]);
-        writes += 1;
+        await step(conn, count);
+        count += 1;
       }
     } finally {
       await conn.end();
     }
   })();
   return {
-    writes: () => writes,
+    count: () => count,
     async stop(): Promise<number> {
       stopped = true;
-      await done;
-      return writes;
+      await running;
+      return count;
     },
   };
 }
