@@ -229,7 +229,7 @@ program
 
 const binlog = program
   .command('binlog')
-  .description('resolve the binlog batch the target rejected (the task paused with APPLY_REJECTED), then resume');
+  .description('resolve the binlog event the task paused on (APPLY_REJECTED: a batch or DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), then resume');
 for (const op of ['skip', 'replace'] as const) {
   const command = binlog
     .command(op)
@@ -250,6 +250,41 @@ for (const op of ['skip', 'replace'] as const) {
       print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/binlog`, { json: body })));
     }));
 }
+
+const shardDdlLock = program
+  .command('shard-ddl-lock')
+  .description('list the pessimistic shard DDL locks of a task that are waiting for shards')
+  .argument('[task]', 'task name or task.yaml (default: every task)')
+  .addHelpText('after', '\nExample:\n  dmq shard-ddl-lock test\n  dmq shard-ddl-lock unlock "test-`test_db`.`test_table`"')
+  .action(action(async (task: string | undefined) => {
+    const api = client();
+    let names = task ? [await taskNameOf(task)] : undefined;
+    if (!names) {
+      const res = await api.request('GET', '/api/v1/tasks');
+      if (res.status >= 400) return print(fromResponse(res));
+      names = (res.body as { data: { name: string }[] }).data.map((t) => t.name);
+    }
+    const locks: object[] = [];
+    for (const name of names) {
+      const res = await api.request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/shard-ddl-locks`);
+      if (res.status >= 400) return print(fromResponse(res));
+      locks.push(...(res.body as { locks: object[] }).locks.map((l) => ({ task: name, ...l })));
+    }
+    print({ result: true, msg: '', locks });
+  }));
+shardDdlLock
+  .command('unlock')
+  .description('resolve a lock without waiting for the missing shards: its DDL runs on the target now, once')
+  .argument('<lock-id>', 'the id shard-ddl-lock lists, e.g. test-`db`.`tbl`')
+  .option('--force-remove', 'resolve it without running the DDL')
+  .addHelpText('after', '\nExample:\n  dmq shard-ddl-lock unlock "test-`test_db`.`test_table`"')
+  .action(action(async (lockId: string, opts: { forceRemove?: boolean }) => {
+    // DM's lock ids start with the task name; task names cannot hold a backtick.
+    const cut = lockId.indexOf('-`');
+    if (cut <= 0) throw new DmqError('CONFIG_INVALID', `"${lockId}" is not a lock id`, { where: 'lock-id', workaround: 'copy the id from `dmq shard-ddl-lock`, e.g. test-`db`.`tbl`' });
+    const name = lockId.slice(0, cut);
+    print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/shard-ddl-locks/unlock`, { json: { lock_id: lockId, ...(opts.forceRemove ? { force_remove: true } : {}) } })));
+  }));
 
 program
   .command('encrypt')

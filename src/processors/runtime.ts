@@ -14,7 +14,7 @@ import { handlePrecheckJob } from './precheck/precheck-job.js';
 type Handler = (job: Job, ctx: ProcessorContext, token?: string) => Promise<unknown>;
 
 /** Errors that retrying cannot fix: the task pauses at once and says why. */
-const PERMANENT = new Set(['CONFIG_INVALID', 'SOURCE_NOT_FOUND', 'PLAN_FAILED', 'DUMP_FILE_MISSING', 'ACCESS_DENIED', 'LOAD_CONFLICT', 'APPLY_REJECTED']);
+const PERMANENT = new Set(['CONFIG_INVALID', 'SOURCE_NOT_FOUND', 'PLAN_FAILED', 'DUMP_FILE_MISSING', 'ACCESS_DENIED', 'LOAD_CONFLICT', 'APPLY_REJECTED', 'SHARD_DDL_CONFLICT']);
 
 const WORKER_TIMING = {
   // A killed processor's jobs come back within ~30 s; duplicates that this allows are harmless

@@ -7,7 +7,7 @@ import { taskQueueNames } from './plan/enqueue.js';
 import { taskPrefix } from '../shared/store/dump-store.js';
 import { forgetEnsuredTables } from '../processors/load/target-table.js';
 import { forgetTaskFigures } from '../shared/metrics/work-stats.js';
-import { forgetBinlogOps, setBinlogOp, type BinlogOp } from '../shared/state/binlog-ops.js';
+import { forgetBinlogOps, setBinlogOp, type BinlogOp, type BinlogOpStage } from '../shared/state/binlog-ops.js';
 import { taskMeta, type ProcessorContext } from '../processors/context.js';
 
 const PRECHECK_JOB = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 } as const;
@@ -63,6 +63,9 @@ export async function pauseTask(ctx: ProcessorContext, name: string, error?: unk
   });
 }
 
+/** The errors `binlog skip|replace` resolves, and which stage acts on the operator's decision. */
+const OP_STAGE: Partial<Record<string, BinlogOpStage>> = { APPLY_REJECTED: 'apply', DDL_UNSUPPORTED: 'read', EVENT_FILTERED: 'read' };
+
 /**
  * `dmq binlog skip|replace`: settle the batch whose rejection paused the task, then resume.
  * Only the position the task's error names is accepted, so a typo cannot drop other changes.
@@ -71,10 +74,11 @@ export async function resolveBinlogError(ctx: ProcessorContext, name: string, re
   const task = await ctx.registry.requireTask(name);
   const state = await ctx.registry.getState(name);
   const error = state?.error;
-  if (state?.stage !== 'Paused' || error?.code !== 'APPLY_REJECTED') {
-    throw new DmqError('CONFIG_INVALID', `task "${name}" is not paused on a rejected binlog batch${error ? ` (its error: ${error.code} ${error.message})` : ''}`, {
+  const stage = error?.code === undefined ? undefined : OP_STAGE[error.code];
+  if (state?.stage !== 'Paused' || !error || !stage) {
+    throw new DmqError('CONFIG_INVALID', `task "${name}" is not paused on a binlog event it can skip or replace${error ? ` (its error: ${error.code} ${error.message})` : ''}`, {
       where: 'binlog-pos',
-      workaround: 'binlog skip and replace resolve an APPLY_REJECTED error; see `dmq query-status` for the task\'s error',
+      workaround: `binlog skip and replace resolve ${Object.keys(OP_STAGE).join(', ')} errors; see \`dmq query-status\` for the task's error`,
     });
   }
   if (error.where !== request.coord) {
@@ -91,7 +95,7 @@ export async function resolveBinlogError(ctx: ProcessorContext, name: string, re
       workaround: `pass -s with one of: ${task.instances.map((i) => i.sourceId).join(', ')}`,
     });
   }
-  await setBinlogOp(ctx.redis, name, sourceId, request.coord, request.op);
+  await setBinlogOp(ctx.redis, name, sourceId, request.coord, { ...request.op, stage });
   ctx.log.info({ task: name, source: sourceId, at: request.coord, op: request.op.op }, 'binlog batch resolved by the operator');
   await resumeTask(ctx, name);
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,8 +52,14 @@ export async function startDmq(options: { port?: number; dumpDir?: string; env?:
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // For debugging a scenario: DMQ_TEST_LOGS=<dir> keeps each server's log in a file there.
+  const keep = process.env.DMQ_TEST_LOGS ? createWriteStream(join(process.env.DMQ_TEST_LOGS, `dmq-${port}.log`), { flags: 'a' }) : undefined;
+  const record = (d: Buffer) => {
+    out += d.toString();
+    keep?.write(d);
+  };
+  child.stdout!.on('data', record);
+  child.stderr!.on('data', record);
   const addr = `127.0.0.1:${port}`;
   await waitForHealth(addr, child, () => out);
   return {
@@ -103,7 +110,7 @@ export function runCli(addr: string, args: string[]): Promise<CliResult> {
 interface SubTask {
   stage: string;
   unit: string;
-  result: { errors: { Message: string; Workaround: string }[] } | null;
+  result: { errors: { ErrCode: string; ErrScope: string; Message: string; Workaround: string }[] } | null;
   load: { finishedRows: number; completedChunks: number };
   dump: { totalChunks: number; completedChunks: number; finishedRows: number };
   sync?: { totalEvents: number; synced: boolean; masterBinlog: string; syncerBinlog: string; secondsBehindMaster: number | null };

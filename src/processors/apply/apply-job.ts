@@ -13,12 +13,15 @@ import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
 import { taskMeta, type ProcessorContext } from '../context.js';
 import { decideApply } from './apply-rule.js';
+import { applyDdlUnit, ddlGenerationKey } from './ddl-unit.js';
 import { buildStatements, type RowChange } from './statements.js';
 
 /** How long a batch waits for its predecessor, which is usually in flight right behind it. */
 const PREDECESSOR_WAIT_MS = 50;
 /** How long a batch waits for its table's copy to finish loading: seconds to hours. */
 const COPY_WAIT_MS = 2000;
+/** How long a DDL waits for other tables' streams or other shards: usually moments, maybe hours. */
+const DDL_WAIT_MS = 500;
 /** Statements per round trip are joined up to this size, well under any max_allowed_packet. */
 const SCRIPT_CHARS = 2 << 20;
 /** While the target is unreachable a job waits 1 s, doubling up to this, for as long as it takes. */
@@ -63,24 +66,24 @@ export type ApplyOutcome = 'applied' | 'covered';
 
 /**
  * What the target's indexes tell the statements, looked up once per (task, target table) in
- * this process. The binlog names a table's primary key only; for a table without one, the
- * target's first unique key over NOT NULL columns identifies rows instead of every column.
+ * this process until a DDL runs. The binlog names a table's primary key only; for a table
+ * without one, the target's first unique key over NOT NULL columns identifies rows instead of
+ * every column.
  */
-const targetKeys = new Map<string, Promise<{ key: string[]; uniqueColumns: string[] }>>();
+const targetKeys = new Map<string, { generation: string | null; keys: Promise<{ key: string[]; uniqueColumns: string[] }> }>();
 
-function targetKeysOf(conn: PoolConnection, job: ApplyJob): Promise<{ key: string[]; uniqueColumns: string[] }> {
-  const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table, job.key]);
-  let keys = targetKeys.get(cacheKey);
-  if (!keys) {
-    keys = describeTable(conn, job.target).then((info) => {
-      const identity = rowIdentityKey(info)?.columns ?? [];
-      const key = job.key.length > 0 ? job.key : identity.every((c) => job.columns.includes(c)) ? identity : [];
-      const uniqueColumns = [...new Set(info.uniqueKeys.flatMap((k) => k.columns))].filter((c) => !key.includes(c));
-      return { key, uniqueColumns };
-    });
-    keys.catch(() => targetKeys.delete(cacheKey));
-    targetKeys.set(cacheKey, keys);
-  }
+function targetKeysOf(conn: PoolConnection, job: ApplyJob, ddlGeneration: string | null): Promise<{ key: string[]; uniqueColumns: string[] }> {
+  const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table, job.key, job.columns]);
+  const cached = targetKeys.get(cacheKey);
+  if (cached && cached.generation === ddlGeneration) return cached.keys;
+  const keys = describeTable(conn, job.target).then((info) => {
+    const identity = rowIdentityKey(info)?.columns ?? [];
+    const key = job.key.length > 0 ? job.key : identity.every((c) => job.columns.includes(c)) ? identity : [];
+    const uniqueColumns = [...new Set(info.uniqueKeys.flatMap((k) => k.columns))].filter((c) => !key.includes(c));
+    return { key, uniqueColumns };
+  });
+  keys.catch(() => targetKeys.delete(cacheKey));
+  targetKeys.set(cacheKey, { generation: ddlGeneration, keys });
   return keys;
 }
 
@@ -176,10 +179,19 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
         });
       case 'apply': {
         const units = data.units.slice(decision.from);
+        const ddl = units[0]!.ddl;
+        if (ddl) {
+          // A DDL unit is a job of its own.
+          const ops = await readBinlogOps(ctx.redis, data.task, data.sourceId, 'apply');
+          const outcome = await applyDdlUnit(ctx, conn, task, meta, data, { ...units[0]!, ddl }, ops.get(units[0]!.coord));
+          if (outcome.action === 'wait') waitMs = DDL_WAIT_MS;
+          else applied = { batches: 1, rows: 0 };
+          break;
+        }
         applied = { batches: units.length, rows: units.reduce((n, u) => n + u.changes.length, 0) };
         // Only now: before its copy is loaded, the target table may not exist yet.
-        const keys = await targetKeysOf(conn, data);
-        const ops = await readBinlogOps(ctx.redis, data.task, data.sourceId);
+        const keys = await targetKeysOf(conn, data, await ctx.redis.get(ddlGenerationKey(data.task)));
+        const ops = await readBinlogOps(ctx.redis, data.task, data.sourceId, 'apply');
         const write = async (group: BatchUnit[]) => {
           const statements = unitStatements(data, keys, group, ops);
           const end = group.at(-1)!;

@@ -1,4 +1,4 @@
-import type { ApplyBatch, EncodedChange, RowOp } from '../../shared/binlog/batch.js';
+import type { ApplyBatch, DdlUnit, EncodedChange, RowOp } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { encodeRow, type RowValue } from '../../shared/binlog/row-values.js';
 import type { TableRef } from '../../shared/config/types.js';
@@ -17,6 +17,14 @@ export interface RowsInput {
   op: RowOp;
   rows: { before?: RowValue[]; after?: RowValue[] }[];
   /** File and end position of the rows event. */
+  coord: BinlogCoord;
+  eventTime: number;
+  gtid: string | null;
+}
+
+export interface DdlInput {
+  /** One unit per table the statement is about, the one that runs it first. */
+  units: { table: TableMeta; ddl: DdlUnit; /** A table the statement creates: it needs no checkpoint row to start. */ creates: boolean }[];
   coord: BinlogCoord;
   eventTime: number;
   gtid: string | null;
@@ -117,6 +125,46 @@ export function createBatcher(options: BatcherOptions) {
     /** End of a transaction: nothing of it stays pending. */
     commit(): ApplyBatch[] {
       return close();
+    },
+    /** A DDL statement: a unit without rows in the chain of each table it is about. */
+    ddl(input: DdlInput): ApplyBatch[] {
+      const out = close();
+      for (const u of input.units) {
+        const key = tableKey(u.table.schema, u.table.table);
+        const applied = options.applied.get(key);
+        const prev = previousOf(key);
+        const first = !last.has(key) && applied === undefined;
+        last.set(key, input.coord);
+        if (applied && compareCoords(input.coord, applied) <= 0) continue;
+        out.push({
+          task: options.task,
+          sourceId: options.sourceId,
+          schema: u.table.schema,
+          table: u.table.table,
+          target: u.table.target,
+          columns: [],
+          key: [],
+          coord: coordText(input.coord),
+          prev: coordText(prev),
+          startIfMissing: first && (options.startIfMissing || u.creates),
+          safe: false,
+          changes: [],
+          eventTime: input.eventTime,
+          gtid: input.gtid,
+          bytes: 0,
+          ddl: u.ddl,
+        });
+      }
+      return out;
+    },
+    /** The tables of a schema with a batch read in this run (not the schema's own stream). */
+    tablesOf(schema: string): string[] {
+      return [...last.keys()].map((k) => JSON.parse(k) as [string, string]).filter(([s, t]) => s === schema && t !== '').map(([, t]) => t);
+    },
+    /** The coordinate of the last batch of a table read in this run, if any. */
+    lastOf(schema: string, table: string): string | undefined {
+      const coord = last.get(tableKey(schema, table));
+      return coord && coordText(coord);
     },
   };
 }

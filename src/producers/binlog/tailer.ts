@@ -10,13 +10,32 @@ import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { readSourceSync, tableKey, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { makeTableFilter } from '../../shared/filter/block-allow.js';
+import { makeEventFilter, type EventFilterVerdict } from '../../shared/filter/binlog-event.js';
 import { makeRouter } from '../../shared/filter/route.js';
+import { readDdl } from '../../shared/ddl/read-ddl.js';
+import { readBinlogOps, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { applyJobOptions, applyQueueName } from '../../shared/queue/queues.js';
 import { taskMeta, type ProcessorContext } from '../../processors/context.js';
 import { applyPartitions } from '../plan/enqueue.js';
 import { groupIntoJobs } from './apply-jobs.js';
 import { createBatcher, type Batcher, type TableMeta } from './batcher.js';
+import { planDdl } from './ddl-plan.js';
 import { rowValues } from './row-values.js';
+
+/** Failures only the operator can resolve: the task pauses instead of the reader retrying. */
+const FATAL_CODES = new Set<string>(['CONFIG_INVALID', 'DDL_UNSUPPORTED', 'EVENT_FILTERED']);
+
+/**
+ * How a statement in the binlog bears on the transaction around it. These are transaction
+ * control words, not DDL, so a look at the leading keywords is enough.
+ */
+function transactionControl(statement: string): 'begin' | 'end' | 'savepoint' | undefined {
+  const words = statement.toUpperCase().split(/\s+/, 2);
+  if (words[0] === 'BEGIN' || (words[0] === 'START' && words[1] === 'TRANSACTION')) return 'begin';
+  if (words[0] === 'SAVEPOINT' || words[0] === 'RELEASE' || (words[0] === 'ROLLBACK' && words[1] === 'TO')) return 'savepoint';
+  if (words[0] === 'COMMIT' || words[0] === 'ROLLBACK') return 'end';
+  return undefined;
+}
 
 /** Batches queued but not yet applied, above which the tailer stops reading the binlog. */
 const BACKLOG_HIGH = 5000;
@@ -119,6 +138,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   const pool = ctx.pools.target(task);
   const filter = makeTableFilter(instance.blockAllowList, { caseSensitive: task.caseSensitive, onlyDbs: instance.mydumper.onlyDbs, onlyTables: instance.mydumper.onlyTables });
   const route = makeRouter(instance.routes, task.caseSensitive);
+  const eventFilter = makeEventFilter(instance.filters, task.caseSensitive);
   const partitions = applyPartitions(task);
 
   let stopped = false;
@@ -151,6 +171,10 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   const atEnd = () => endAt !== undefined && compareCoords({ file, pos: lastEnd }, endAt) >= 0;
   let startText = '';
   const tables = new Map<number, TableMeta | null>();
+  /** The event filter's verdict per table id and row operation, until the table map changes. */
+  const rowVerdicts = new Map<number, Map<string, EventFilterVerdict>>();
+  /** What the operator decided for events this reader refused before (`binlog skip|replace`). */
+  let readOps = new Map<string, BinlogOp>();
 
   const partitionOf = (b: BatchTable) => createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
 
@@ -302,6 +326,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     // Full mode reads nothing the copy's high watermark does not cover.
     if (atEnd()) return;
     handleEvent(ev);
+    // A refused event stops the reader where it is: nothing after it counts as read.
+    if (restarting) return;
     if (ev.nextPosition > 0 && ev.getEventName() !== 'heartbeat') {
       lastEnd = ev.nextPosition;
       // Outside a transaction every event end is a safe place to resume (and to call synced).
@@ -340,6 +366,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
           return;
         }
         tables.delete(id);
+        rowVerdicts.delete(id);
         columnTypes.set(id, ev.columnTypes as number[]);
         primaryKeys.set(id, { primaryKey: ev.primaryKey as number[] | undefined, columnNames: ev.columnNames as string[] });
         return;
@@ -353,6 +380,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         if (!table || !batcher) return;
         const types = columnTypes.get(id) ?? [];
         const op = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
+        if (!passesEventFilter(id, table, op, here())) return;
         const rows = (ev.rows as Record<string, unknown>[]).map((r) => {
           if (op === 'update') {
             const u = r as { before: Record<string, unknown>; after: Record<string, unknown> };
@@ -369,13 +397,13 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       case 'xid':
       case 'query': {
         const statement = name === 'query' ? String(ev.query).trim() : 'COMMIT';
-        // MySQL opens each transaction with a BEGIN query; it is not an end.
-        if (statement.toUpperCase() === 'BEGIN') return;
-        if (statement.toUpperCase() !== 'COMMIT') {
-          log.warn({ at: coordText(here()), schema: ev.schema, statement: statement.slice(0, 200) }, 'DDL skipped: DDL replication is not available in this version');
-        }
+        const control = transactionControl(statement);
+        // MySQL opens each transaction with a BEGIN query; savepoints live inside one.
+        if (control === 'begin' || control === 'savepoint') return;
         // A commit, or a DDL (its own transaction), ends the transaction.
         if (batcher) enqueue(batcher.commit());
+        if (control !== 'end') readStatement(statement, String(ev.schema ?? ''), here(), ev.timestamp, ev.gtid ?? null);
+        if (restarting) return;
         lastCommit = here();
         txn = undefined;
         status.readCoord = coordText(here());
@@ -383,6 +411,78 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       }
       default:
         return;
+    }
+  }
+
+  /** Stops reading at `coord` and pauses the task: the operator decides, with `binlog skip|replace`. */
+  function refuse(code: 'DDL_UNSUPPORTED' | 'EVENT_FILTERED', reason: string, coord: string, statement?: string): void {
+    const shown = statement === undefined ? '' : ` The statement: ${statement.length > 500 ? `${statement.slice(0, 500)}…` : statement}`;
+    const binlogOps = `\`dmq binlog skip ${task.name} -b ${coord} -s ${source.sourceId}\` to leave it out${statement === undefined ? '' : `, or \`dmq binlog replace ${task.name} -b ${coord} -s ${source.sourceId} "<statements the source should have run>"\` to read those instead`}`;
+    fail(new DmqError(code, `source "${source.sourceId}" at ${coord}: ${reason}.${shown}`, {
+      where: coord,
+      workaround: code === 'EVENT_FILTERED'
+        ? `change the filter rule (stop-task, edit task.yaml, start-task), or ${binlogOps}`
+        : binlogOps,
+    }));
+  }
+
+  function passesEventFilter(id: number, table: TableMeta, op: string, coord: BinlogCoord): boolean {
+    const at = coordText(coord);
+    if (readOps.get(at)?.op === 'skip') {
+      log.info({ at, table: `${table.schema}.${table.table}`, op }, 'row event left out by the operator (binlog skip)');
+      return false;
+    }
+    const verdicts = rowVerdicts.get(id) ?? new Map<string, EventFilterVerdict>();
+    rowVerdicts.set(id, verdicts);
+    let verdict = verdicts.get(op);
+    if (!verdict) {
+      verdict = eventFilter({ schema: table.schema, table: table.table, event: op });
+      verdicts.set(op, verdict);
+    }
+    if (verdict.action === 'Error') refuse('EVENT_FILTERED', `filter rule "${verdict.rule}" forbids ${op} on \`${table.schema}\`.\`${table.table}\``, at);
+    return verdict.action === 'Do';
+  }
+
+  /**
+   * A statement other than a transaction's begin or end: DDL to replicate, DDL to skip with a
+   * record, or a statement dmq cannot handle, which pauses the task at its position.
+   */
+  function readStatement(statement: string, defaultSchema: string, coord: BinlogCoord, eventTime: number, gtid: string | null): void {
+    if (!batcher) return;
+    const at = coordText(coord);
+    const op = readOps.get(at);
+    if (op?.op === 'skip') {
+      log.info({ at, statement: statement.slice(0, 500) }, 'statement left out by the operator (binlog skip)');
+      return;
+    }
+    const texts = op?.op === 'replace' ? op.sqls : [statement];
+    // Statements of one event share its position; parts keep them in order within a table.
+    let part = 0;
+    for (const text of texts) {
+      const reading = readDdl(text, defaultSchema);
+      if (reading.type === 'skip') {
+        log.info({ at, statement: text.slice(0, 500), reason: reading.reason }, 'DDL skipped: not about data');
+        continue;
+      }
+      if (reading.type === 'unreadable') {
+        refuse('DDL_UNSUPPORTED', `dmq cannot read this statement (${reading.reason})`, at, text);
+        return;
+      }
+      for (const ddl of reading.statements) {
+        const unitCoord: BinlogCoord = part === 0 ? coord : { ...coord, part };
+        part += 1;
+        const plan = planDdl(ddl, coordText(unitCoord), { filter, route, eventFilter, shardMode: task.shardMode, lastOf: batcher.lastOf, tablesOf: batcher.tablesOf });
+        if (plan.action === 'skip') {
+          log.info({ at, statement: ddl.text.slice(0, 500), reason: plan.reason }, 'DDL skipped');
+          continue;
+        }
+        if (plan.action === 'refuse') {
+          refuse(plan.code, plan.reason, at, ddl.text);
+          return;
+        }
+        enqueue(batcher.ddl({ units: plan.units, coord: unitCoord, eventTime, gtid }));
+        log.info({ at, statement: ddl.text.slice(0, 500), target: plan.units[0]!.ddl.target }, 'DDL read');
+      }
     }
   }
 
@@ -397,7 +497,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     log.warn({ err: record }, 'binlog reader failed; restarting from the checkpoint');
     // A purged or wrong position, or a source or task setting only the user can change: retrying
     // cannot help, so the task pauses and says what to do.
-    const fatal = (err as { errno?: number }).errno === 1236 || (err instanceof DmqError && err.code === 'CONFIG_INVALID');
+    const fatal = (err as { errno?: number }).errno === 1236 || (err instanceof DmqError && FATAL_CODES.has(err.code));
     void disconnect().then(async () => {
       if (fatal) {
         const { pauseTask } = await import('../task-control.js');
@@ -464,6 +564,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         });
       }
       const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
+      readOps = await readBinlogOps(ctx.redis, task.name, source.sourceId, 'read');
       // From a GTID the first position is not known yet; an empty file name orders before any real one.
       const origin = start.coord ?? { file: '', pos: 0 };
       batcher = createBatcher({
@@ -480,6 +581,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       txn = undefined;
       lastCommit = start.coord;
       tables.clear();
+      rowVerdicts.clear();
       file = start.coord?.file ?? '';
       lastEnd = start.coord?.pos ?? 4;
       const z = new ZongJi({ ...source.from, dateStrings: true, timezone: 'Z', jsonStrings: true } as never);

@@ -118,8 +118,30 @@ export const TaskStatus = z.object({
 
 export const BinlogRequest = z.object({
   op: z.enum(['skip', 'replace']).describe('skip: write nothing for the batch; replace: write `sqls` instead'),
-  binlog_pos: z.string().regex(/^.+:\d+(#\d+)?$/, 'expected file:pos, as the task\'s error names it').describe('the batch position the task\'s APPLY_REJECTED error names'),
+  binlog_pos: z.string().regex(/^.+:\d+(#\d+)?$/, 'expected file:pos, as the task\'s error names it').describe('the position the task\'s error names (APPLY_REJECTED, DDL_UNSUPPORTED, EVENT_FILTERED)'),
   source: z.string().optional().describe('the source the position belongs to (needed when the task has several)'),
   sqls: z.array(z.string().min(1)).optional().describe('replace: the statements to run instead, in order'),
 }).refine((r) => r.op !== 'replace' || (r.sqls?.length ?? 0) > 0, { message: 'replace needs at least one statement in sqls', path: ['sqls'] })
   .meta({ id: 'BinlogRequest' });
+
+const ShardLockEntry = z.object({
+  id: z.string().describe('DM-style lock id: <task>-`schema`.`table`'),
+  target: z.object({ schema: z.string(), table: z.string() }),
+  seq: z.number().int().describe('which DDL of the merged table this is (1 = the first)'),
+  ddl: z.string().describe('the statements the target runs once the lock resolves'),
+  state: z.enum(['waiting', 'executing', 'executed', 'unlocked']),
+  owner: z.string().nullable().describe('the shard running the DDL, while executing'),
+  arrived: z.array(z.string()).describe('shards (source:`schema`.`table`) that ran the DDL and wait'),
+  missing: z.array(z.string()).describe('shards that have not run it yet'),
+});
+
+export const ShardLockList = z.object({
+  result: z.boolean(),
+  msg: z.string(),
+  locks: z.array(ShardLockEntry),
+}).meta({ id: 'ShardLockList', description: 'shard-ddl-lock: unresolved pessimistic shard DDL locks' });
+
+export const UnlockRequest = z.object({
+  lock_id: z.string().min(1).describe('the lock id shard-ddl-lock lists'),
+  force_remove: z.boolean().optional().describe('true: resolve the lock without running its DDL on the target'),
+}).meta({ id: 'UnlockRequest' });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { openApiRequestSchema, sourceYamlSchema } from '../../shared/config/source.js';
 import { taskSchema } from '../../shared/config/task-schema.js';
-import { CheckResult, ErrorBody, Result, Source, SourceList, SourceStatus, Task, TaskList, TaskStatus, TaskSubmitted } from './api-schemas.js';
+import { CheckResult, ErrorBody, Result, ShardLockList, Source, SourceList, SourceStatus, Task, TaskList, TaskStatus, TaskSubmitted } from './api-schemas.js';
 
 type Method = 'get' | 'post' | 'delete';
 
@@ -11,7 +11,7 @@ export interface ApiRoute {
   path: string;
   summary: string;
   tag: 'sources' | 'tasks';
-  body?: 'source' | 'task' | 'binlog';
+  body?: 'source' | 'task' | 'binlog' | 'unlock';
   query?: Record<string, string>;
   /** Success answers; every route may also answer with an Error body. */
   responses: Partial<Record<200 | 201 | 204, z.ZodType | null>>;
@@ -36,7 +36,9 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/api/v1/tasks/:name/stop', tag: 'tasks', summary: 'DM\'s name for pause', responses: { 200: Result } },
   { method: 'post', path: '/api/v1/tasks/:name/resume', tag: 'tasks', summary: 'Resume a paused task from its checkpoints', responses: { 200: Result } },
   { method: 'post', path: '/api/v1/tasks/:name/start', tag: 'tasks', summary: 'DM\'s name for resume', responses: { 200: Result } },
-  { method: 'post', path: '/api/v1/tasks/:name/binlog', tag: 'tasks', summary: 'binlog skip|replace: settle the batch the target rejected, then resume', body: 'binlog', responses: { 200: Result } },
+  { method: 'post', path: '/api/v1/tasks/:name/binlog', tag: 'tasks', summary: 'binlog skip|replace: settle the event the task paused on (a batch or DDL the target rejected, a DDL dmq cannot read, a filter\'s Error), then resume', body: 'binlog', responses: { 200: Result } },
+  { method: 'get', path: '/api/v1/tasks/:name/shard-ddl-locks', tag: 'tasks', summary: 'shard-ddl-lock: the unresolved pessimistic shard DDL locks, with the shards that have and have not reached them', responses: { 200: ShardLockList } },
+  { method: 'post', path: '/api/v1/tasks/:name/shard-ddl-locks/unlock', tag: 'tasks', summary: 'shard-ddl-lock unlock: resolve a lock without waiting for the missing shards (runs its DDL unless force_remove)', body: 'unlock', responses: { 200: Result } },
 ];
 
 /** Error answers and when they come. */
@@ -60,6 +62,9 @@ const requestBodies = {
   // Among the components: every schema of api-schemas.ts with an id is.
   binlog: {
     'application/json': { schema: { $ref: '#/components/schemas/BinlogRequest' } },
+  },
+  unlock: {
+    'application/json': { schema: { $ref: '#/components/schemas/UnlockRequest' } },
   },
   task: {
     'application/yaml': { schema: { type: 'string', description: 'task.yaml as DM writes it' } },

@@ -36,6 +36,32 @@ export interface BatchUnit {
   /** Source time of the last event (ms), for lag. */
   eventTime: number;
   gtid: string | null;
+  /** A schema change instead of rows: it has a unit of its own (a barrier in its table's chain). */
+  ddl?: DdlUnit;
+}
+
+/** Where another stream must stand before a DDL unit may run. */
+export interface DdlWait {
+  schema: string;
+  table: string;
+  coord: string;
+}
+
+/**
+ * One DDL statement in a table's chain. A statement about several tables (RENAME, DROP
+ * DATABASE, CREATE TABLE after a DROP DATABASE) runs in the first table's chain once the
+ * others have applied what came before it; the others' chains hold a unit without statements
+ * that waits for it to run, so their later rows follow it.
+ */
+export interface DdlUnit {
+  /** The statement as the source ran it, for errors and logs. */
+  source: string;
+  kind: string;
+  /** What the target runs, names routed; empty in the units that only wait. */
+  target: string[];
+  after: DdlWait[];
+  /** Shard merge (pessimistic): run once, when every shard of the target table has reached it. */
+  shardLock: boolean;
 }
 
 /** A batch as the reader cuts it. */

@@ -16,6 +16,12 @@ export interface MetaTables {
   chunks: string;
   /** One row per replicated table and one global row per source: applied binlog coordinates. */
   syncer: string;
+  /** One row per table whose DDL is running on the target, so a retry knows it may find it done. */
+  ddl: string;
+  /** Shard merge (pessimistic): one row per DDL lock of a merged target table. */
+  shardLocks: string;
+  /** Shard merge: which shard reached which lock, and where. */
+  shardArrivals: string;
 }
 
 export function metaTables(metaSchema: string, task: string): MetaTables {
@@ -25,6 +31,9 @@ export function metaTables(metaSchema: string, task: string): MetaTables {
     tables: `${task}_dump_tables`,
     chunks: `${task}_loader_checkpoint`,
     syncer: `${task}_syncer_checkpoint`,
+    ddl: `${task}_syncer_ddl`,
+    shardLocks: `${task}_shard_lock`,
+    shardArrivals: `${task}_shard_arrival`,
   };
 }
 
@@ -94,10 +103,42 @@ export async function ensureMetaTables(conn: Connection | Pool, meta: MetaTables
     updated_at DATETIME(3) NOT NULL,
     PRIMARY KEY (source_id, schema_name, table_name)
   )`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'ddl')} (
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    binlog_coord VARCHAR(300) NOT NULL,
+    started_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (source_id, schema_name, table_name)
+  )`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'shardLocks')} (
+    target_schema ${NAME},
+    target_table ${NAME},
+    seq INT UNSIGNED NOT NULL,
+    ddl LONGTEXT NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    owner VARCHAR(800) NULL,
+    created_at DATETIME(3) NOT NULL,
+    resolved_at DATETIME(3) NULL,
+    PRIMARY KEY (target_schema, target_table, seq)
+  )`);
+  // Keyed by a digest of (target, shard): five names are too long for one index.
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'shardArrivals')} (
+    member_key CHAR(40) CHARACTER SET ascii NOT NULL,
+    target_schema ${NAME},
+    target_table ${NAME},
+    seq INT UNSIGNED NOT NULL,
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    binlog_coord VARCHAR(300) NOT NULL,
+    arrived_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (member_key, seq)
+  )`);
 }
 
 export async function dropMetaTables(conn: Connection | Pool, meta: MetaTables): Promise<void> {
-  for (const table of ['dumpMeta', 'tables', 'chunks', 'syncer'] as const) {
+  for (const table of ['dumpMeta', 'tables', 'chunks', 'syncer', 'ddl', 'shardLocks', 'shardArrivals'] as const) {
     await conn.query(`DROP TABLE IF EXISTS ${metaName(meta, table)}`);
   }
 }

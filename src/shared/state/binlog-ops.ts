@@ -1,11 +1,14 @@
 import type { Redis } from 'ioredis';
 
 /**
- * What an operator decided for one binlog batch that the target rejected (`dmq binlog skip` or
- * `binlog replace`): the applier writes nothing for it, or the given statements, and moves the
- * table's checkpoint past it as usual.
+ * What an operator decided for one binlog event (`dmq binlog skip` or `binlog replace`). At the
+ * `apply` stage, for a batch the target rejected: the applier writes nothing for it, or the
+ * given statements, and moves the table's checkpoint past it as usual. At the `read` stage, for
+ * an event the reader refused (a DDL it cannot read, a filter's Error action): the reader drops
+ * it, or reads the given statements as if the source had run them.
  */
-export type BinlogOp = { op: 'skip' } | { op: 'replace'; sqls: string[] };
+export type BinlogOp = ({ op: 'skip' } | { op: 'replace'; sqls: string[] }) & { stage?: BinlogOpStage };
+export type BinlogOpStage = 'read' | 'apply';
 
 const key = (task: string) => `dmq:binlog-ops:${task}`;
 const field = (sourceId: string, coord: string) => JSON.stringify([sourceId, coord]);
@@ -14,13 +17,14 @@ export async function setBinlogOp(redis: Redis, task: string, sourceId: string, 
   await redis.hset(key(task), field(sourceId, coord), JSON.stringify(op));
 }
 
-/** The operations of one source, by batch coordinate. */
-export async function readBinlogOps(redis: Redis, task: string, sourceId: string): Promise<Map<string, BinlogOp>> {
+/** The operations of one source for one stage, by coordinate. */
+export async function readBinlogOps(redis: Redis, task: string, sourceId: string, stage: BinlogOpStage): Promise<Map<string, BinlogOp>> {
   const all = await redis.hgetall(key(task));
   const ops = new Map<string, BinlogOp>();
   for (const [f, value] of Object.entries(all)) {
     const [source, coord] = JSON.parse(f) as [string, string];
-    if (source === sourceId) ops.set(coord, JSON.parse(value) as BinlogOp);
+    const op = JSON.parse(value) as BinlogOp;
+    if (source === sourceId && (op.stage ?? 'apply') === stage) ops.set(coord, op);
   }
   return ops;
 }

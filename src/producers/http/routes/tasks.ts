@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
 import type { QueueEvents } from 'bullmq';
 import { parseTaskObject, parseTaskYaml } from '../../../shared/config/task.js';
 import type { ProcessorContext } from '../../../processors/context.js';
 import { allTasksStatus, taskStatus } from '../../status/task-status.js';
 import { DmqError } from '../../../shared/errors.js';
-import { BinlogRequest } from '../api-schemas.js';
+import { BinlogRequest, UnlockRequest } from '../api-schemas.js';
+import { taskShardLocks, unlockShardLock } from '../../shard-ddl-locks.js';
 import { checkTask, pauseTask, removeTask, resolveBinlogError, resumeTask, submitTask } from '../../task-control.js';
 import { readConfigBody } from '../body.js';
 import { sendError } from '../errors.js';
@@ -100,19 +102,40 @@ export function taskRoutes(app: FastifyInstance, ctx: ProcessorContext, precheck
 
   app.post<NameParams>('/api/v1/tasks/:name/binlog', async (req, reply) => {
     try {
-      const parsed = BinlogRequest.safeParse(req.body);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new DmqError('CONFIG_INVALID', `${issue.path.join('.') || 'body'}: ${issue.message}`, {
-          where: issue.path.join('.') || 'body',
-          workaround: 'send {"op": "skip" | "replace", "binlog_pos": "file:pos", "source": "<source-id>", "sqls": ["..."]}',
-        });
-      }
-      const { op, binlog_pos: coord, source, sqls } = parsed.data;
+      const { op, binlog_pos: coord, source, sqls } = parseRequest(BinlogRequest, req.body, '{"op": "skip" | "replace", "binlog_pos": "file:pos", "source": "<source-id>", "sqls": ["..."]}');
       await resolveBinlogError(ctx, req.params.name, { coord, sourceId: source, op: op === 'skip' ? { op } : { op, sqls: sqls! } });
       return reply.send({ result: true, msg: '' });
     } catch (err) {
       return sendError(reply, err);
     }
+  });
+
+  app.get<NameParams>('/api/v1/tasks/:name/shard-ddl-locks', async (req, reply) => {
+    try {
+      return reply.send({ result: true, msg: '', locks: await taskShardLocks(ctx, req.params.name) });
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  app.post<NameParams>('/api/v1/tasks/:name/shard-ddl-locks/unlock', async (req, reply) => {
+    try {
+      const { lock_id: lockId, force_remove: forceRemove } = parseRequest(UnlockRequest, req.body, '{"lock_id": "<id from shard-ddl-lock>", "force_remove": false}');
+      const lock = await unlockShardLock(ctx, req.params.name, lockId, forceRemove === true);
+      return reply.send({ result: true, msg: `lock ${lock.id} (DDL ${lock.seq}) resolved${lock.missing.length ? `; shards that had not reached it: ${lock.missing.join(', ')}` : ''}` });
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+}
+
+/** A JSON body checked against its schema; the first problem names its field. */
+function parseRequest<T>(schema: z.ZodType<T>, body: unknown, expected: string): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new DmqError('CONFIG_INVALID', `${issue.path.join('.') || 'body'}: ${issue.message}`, {
+    where: issue.path.join('.') || 'body',
+    workaround: `send ${expected}`,
   });
 }

@@ -1,0 +1,131 @@
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { ApplyJob, BatchUnit, DdlUnit } from '../../shared/binlog/batch.js';
+import { compareCoords, parseCoordText } from '../../shared/binlog/position.js';
+import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
+import { memberLabel, reachShardLock, resolveShardLockStatement } from '../../shared/checkpoint/shard-lock.js';
+import { writeTableCheckpointStatement, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
+import type { TaskConfig } from '../../shared/config/types.js';
+import { DmqError } from '../../shared/errors.js';
+import type { BinlogOp } from '../../shared/state/binlog-ops.js';
+import { isUnreachable } from '../../shared/sql/connect.js';
+import { tableLabel } from '../../shared/sql/quote.js';
+import { formatStatement, type SqlStatement } from '../../shared/sql/script.js';
+import type { ProcessorContext } from '../context.js';
+
+/**
+ * What a DDL that already ran reports when it runs again. The checkpoint moves after the DDL
+ * (a DDL commits on its own), so a crash in between runs it twice; only then are these
+ * errors taken as "done".
+ */
+const ALREADY_DONE = new Set([
+  'ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME', 'ER_CANT_DROP_FIELD_OR_KEY', 'ER_TABLE_EXISTS_ERROR', 'ER_BAD_TABLE_ERROR',
+  'ER_DB_CREATE_EXISTS', 'ER_DB_DROP_EXISTS', 'ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_MULTIPLE_PRI_KEY',
+]);
+
+export type DdlOutcome = { action: 'applied' } | { action: 'wait'; why: string };
+
+/** Key of the counter that tells every applier process its cached target keys may be stale. */
+export const ddlGenerationKey = (task: string) => `dmq:ddl-generation:${task}`;
+
+/**
+ * Runs one DDL unit. `conn` holds the table's checkpoint locked in an open transaction, and the
+ * unit starts exactly there. The unit waits until the streams it names have applied what came
+ * before it (and, for a merged table, until every shard has reached it), runs its statements,
+ * then moves the checkpoint past it.
+ */
+export async function applyDdlUnit(
+  ctx: ProcessorContext,
+  conn: PoolConnection,
+  task: TaskConfig,
+  meta: MetaTables,
+  job: ApplyJob,
+  unit: BatchUnit & { ddl: DdlUnit },
+  op: BinlogOp | undefined,
+): Promise<DdlOutcome> {
+  const ref: TableSyncRef = { sourceId: job.sourceId, schema: job.schema, table: job.table };
+  const log = ctx.log.child({ task: job.task, source: job.sourceId, table: tableLabel(ref), at: unit.coord });
+  const behind = await streamsBehind(conn, meta, job.sourceId, unit.ddl);
+  if (behind.length > 0) {
+    await conn.rollback();
+    return { action: 'wait', why: `waits for ${behind.join(', ')}` };
+  }
+  let statements = op === undefined ? unit.ddl.target : op.op === 'skip' ? [] : op.sqls;
+  const finish: SqlStatement[] = [];
+  if (op === undefined && unit.ddl.shardLock && statements.length > 0) {
+    const ddl = statements.join('; ');
+    const step = await reachShardLock(conn, meta, task, ref, job.target, unit.coord, ddl);
+    if (step.action === 'wait') {
+      await conn.commit();
+      if (step.arrived) log.info({ lock: tableLabel(job.target), seq: step.seq, missing: step.missing }, 'shard DDL waits for the other shards');
+      return { action: 'wait', why: `shard DDL lock on ${tableLabel(job.target)}` };
+    }
+    if (step.action === 'done') statements = [];
+    else finish.push(resolveShardLockStatement(meta, job.target, step.seq, 'executed'));
+  }
+  const retry = await markDdlStarted(conn, meta, ref, unit.coord);
+  await conn.commit();
+  for (const sql of statements) {
+    try {
+      await conn.query(sql);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (retry && code !== undefined && ALREADY_DONE.has(code)) {
+        log.info({ sql, code }, 'DDL had already run before a restart');
+        continue;
+      }
+      if (isUnreachable(err) || code === undefined) throw err;
+      throw new DmqError('APPLY_REJECTED', `the target rejects the DDL of ${tableLabel(ref)} of source "${job.sourceId}" at ${unit.coord}: ${(err as Error).message} (the source ran: ${unit.ddl.source}; the target ran: ${sql})`, {
+        cause: err,
+        where: unit.coord,
+        workaround: `fix the target and \`dmq resume-task ${job.task}\`, or \`dmq binlog skip ${job.task} -b ${unit.coord} -s ${job.sourceId}\` to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${unit.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
+      });
+    }
+    log.info({ sql, source: unit.ddl.source }, 'DDL applied');
+  }
+  const script = [
+    'START TRANSACTION',
+    formatStatement(writeTableCheckpointStatement(meta, ref, parseCoordText(unit.coord), unit.gtid)),
+    formatStatement(clearDdlStatement(meta, ref)),
+    ...finish.map(formatStatement),
+    'COMMIT',
+  ];
+  await conn.query(script.join('; '));
+  if (statements.length > 0) await ctx.redis.incr(ddlGenerationKey(job.task));
+  if (op === undefined && unit.ddl.shardLock && statements.length === 0) log.info({ lock: tableLabel(job.target) }, 'shard DDL already applied by another shard');
+  return { action: 'applied' };
+}
+
+/** The streams the unit waits on that have not yet applied up to where it needs them. */
+async function streamsBehind(conn: PoolConnection, meta: MetaTables, sourceId: string, ddl: DdlUnit): Promise<string[]> {
+  const behind: string[] = [];
+  for (const wait of ddl.after) {
+    const [rows] = await conn.query<RowDataPacket[]>(
+      `SELECT binlog_name, binlog_pos, binlog_part FROM ${metaName(meta, 'syncer')} WHERE source_id = ? AND schema_name = ? AND table_name = ?`,
+      [sourceId, wait.schema, wait.table],
+    );
+    const at = rows[0] ? { file: String(rows[0].binlog_name), pos: Number(rows[0].binlog_pos), part: Number(rows[0].binlog_part) || undefined } : undefined;
+    if (!at || compareCoords(at, parseCoordText(wait.coord)) < 0) behind.push(`${memberLabel({ sourceId, schema: wait.schema, table: wait.table })} to reach ${wait.coord}`);
+  }
+  return behind;
+}
+
+/** Records that the unit's DDL is about to run; true when an earlier attempt got this far. */
+async function markDdlStarted(conn: PoolConnection, meta: MetaTables, ref: TableSyncRef, coord: string): Promise<boolean> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    `SELECT binlog_coord FROM ${metaName(meta, 'ddl')} WHERE source_id = ? AND schema_name = ? AND table_name = ?`,
+    [ref.sourceId, ref.schema, ref.table],
+  );
+  if (rows[0] && String(rows[0].binlog_coord) === coord) return true;
+  await conn.query(
+    `REPLACE INTO ${metaName(meta, 'ddl')} (source_id, schema_name, table_name, binlog_coord, started_at) VALUES (?, ?, ?, ?, NOW(3))`,
+    [ref.sourceId, ref.schema, ref.table, coord],
+  );
+  return false;
+}
+
+function clearDdlStatement(meta: MetaTables, ref: TableSyncRef): SqlStatement {
+  return {
+    sql: `DELETE FROM ${metaName(meta, 'ddl')} WHERE source_id = ? AND schema_name = ? AND table_name = ?`,
+    values: [ref.sourceId, ref.schema, ref.table],
+  };
+}

@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import type { RowDataPacket } from 'mysql2/promise';
+import type { TableRef, TaskConfig } from '../config/types.js';
+import { DmqError } from '../errors.js';
+import { makeRouter } from '../filter/route.js';
+import type { Queryable } from '../sql/connect.js';
+import { tableLabel } from '../sql/quote.js';
+import type { SqlStatement } from '../sql/script.js';
+import { metaName, type MetaTables } from './meta-schema.js';
+import type { TableSyncRef } from './sync-checkpoint.js';
+
+/**
+ * Pessimistic shard DDL locks (DM's shard-ddl-lock). The n-th DDL each shard of a merged
+ * target table runs belongs to lock n of that table: it runs on the target once, when every
+ * shard has reached it, and the shards that got there first wait (their later rows with them).
+ * Everything lives in the meta schema on the target, so locks survive restarts of dmq and Redis.
+ */
+export type ShardLockState = 'waiting' | 'executing' | 'executed' | 'unlocked';
+
+export interface ShardLock {
+  id: string;
+  target: TableRef;
+  seq: number;
+  ddl: string;
+  state: ShardLockState;
+  owner: string | null;
+  arrived: string[];
+  missing: string[];
+}
+
+export type ShardStep =
+  | { action: 'run'; seq: number }
+  | { action: 'done'; seq: number }
+  /** `arrived`: this shard reached the lock just now (not on an earlier try). */
+  | { action: 'wait'; seq: number; missing: string[]; arrived: boolean };
+
+export const shardLockId = (task: string, target: TableRef) => `${task}-${tableLabel(target)}`;
+export const memberLabel = (m: TableSyncRef) => `${m.sourceId}:${tableLabel(m)}`;
+
+/**
+ * The shards of `target`: the tables the copy planned into it and the tables replication has
+ * written to it, whichever the task knows of.
+ */
+export async function shardMembers(db: Queryable, meta: MetaTables, task: TaskConfig, target: TableRef): Promise<TableSyncRef[]> {
+  const members = new Map<string, TableSyncRef>();
+  const add = (m: TableSyncRef) => members.set(memberLabel(m), m);
+  const [planned] = await db.query<RowDataPacket[]>(
+    `SELECT source_id, schema_name, table_name FROM ${metaName(meta, 'tables')} WHERE target_schema = ? AND target_table = ?`,
+    [target.schema, target.table],
+  );
+  for (const r of planned) add({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) });
+  const [synced] = await db.query<RowDataPacket[]>(
+    `SELECT source_id, schema_name, table_name FROM ${metaName(meta, 'syncer')} WHERE is_global = 0 AND table_name <> ''`,
+  );
+  const routers = new Map(task.instances.map((i) => [i.sourceId, makeRouter(i.routes, task.caseSensitive)]));
+  for (const r of synced) {
+    const route = routers.get(String(r.source_id));
+    if (!route) continue;
+    const routed = route(String(r.schema_name), String(r.table_name));
+    if (routed.schema === target.schema && routed.table === target.table) add({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) });
+  }
+  return [...members.values()].filter((m) => routers.has(m.sourceId));
+}
+
+/**
+ * One shard's DDL reaching its lock, inside the transaction that holds the shard's checkpoint.
+ * `run`: this shard runs the DDL (it completed the lock, or it did before a restart); `done`:
+ * the DDL already ran (or an operator unlocked it); `wait`: other shards have not reached it.
+ */
+export async function reachShardLock(
+  db: Queryable,
+  meta: MetaTables,
+  task: TaskConfig,
+  member: TableSyncRef,
+  target: TableRef,
+  coord: string,
+  ddl: string,
+): Promise<ShardStep> {
+  const me = memberLabel(member);
+  const { seq, arrived: fresh } = await arrivalSeq(db, meta, member, target, coord);
+  await db.query(
+    `INSERT IGNORE INTO ${metaName(meta, 'shardLocks')} (target_schema, target_table, seq, ddl, state, created_at) VALUES (?, ?, ?, ?, 'waiting', NOW(3))`,
+    [target.schema, target.table, seq, ddl],
+  );
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT ddl, state, owner FROM ${metaName(meta, 'shardLocks')} WHERE target_schema = ? AND target_table = ? AND seq = ? FOR UPDATE`,
+    [target.schema, target.table, seq],
+  );
+  const lock = rows[0]!;
+  if (String(lock.ddl) !== ddl) {
+    throw new DmqError('SHARD_DDL_CONFLICT', `shard ${me} runs \`${ddl}\` as its DDL number ${seq} on ${tableLabel(target)}, where another shard ran \`${String(lock.ddl)}\``, {
+      where: coord,
+      workaround: `run the same DDL on every shard; or \`dmq shard-ddl-lock unlock ${shardLockId(task.name, target)}\` to apply the first one and go on, or \`dmq binlog skip ${task.name} -b ${coord} -s ${member.sourceId}\` to drop this one`,
+    });
+  }
+  const state = String(lock.state) as ShardLockState;
+  if (state === 'executed' || state === 'unlocked') return { action: 'done', seq };
+  if (state === 'executing') return lock.owner === me ? { action: 'run', seq } : { action: 'wait', seq, missing: [], arrived: fresh };
+  const arrived = await arrivedMembers(db, meta, target, seq);
+  const missing = (await shardMembers(db, meta, task, target)).map(memberLabel).filter((m) => !arrived.includes(m));
+  if (missing.length > 0) return { action: 'wait', seq, missing, arrived: fresh };
+  await db.query(
+    `UPDATE ${metaName(meta, 'shardLocks')} SET state = 'executing', owner = ? WHERE target_schema = ? AND target_table = ? AND seq = ?`,
+    [me, target.schema, target.table, seq],
+  );
+  return { action: 'run', seq };
+}
+
+/** The shard's arrival at the DDL at `coord`: the same lock again on a retry, else its next one. */
+async function arrivalSeq(db: Queryable, meta: MetaTables, member: TableSyncRef, target: TableRef, coord: string): Promise<{ seq: number; arrived: boolean }> {
+  const memberKey = createHash('sha1').update(JSON.stringify([target.schema, target.table, member.sourceId, member.schema, member.table])).digest('hex');
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT seq, binlog_coord FROM ${metaName(meta, 'shardArrivals')} WHERE member_key = ?`,
+    [memberKey],
+  );
+  const known = rows.find((r) => String(r.binlog_coord) === coord);
+  if (known) return { seq: Number(known.seq), arrived: false };
+  const seq = rows.reduce((n, r) => Math.max(n, Number(r.seq)), 0) + 1;
+  await db.query(
+    `INSERT INTO ${metaName(meta, 'shardArrivals')} (member_key, target_schema, target_table, seq, source_id, schema_name, table_name, binlog_coord, arrived_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3))`,
+    [memberKey, target.schema, target.table, seq, member.sourceId, member.schema, member.table, coord],
+  );
+  return { seq, arrived: true };
+}
+
+async function arrivedMembers(db: Queryable, meta: MetaTables, target: TableRef, seq: number): Promise<string[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT source_id, schema_name, table_name FROM ${metaName(meta, 'shardArrivals')} WHERE target_schema = ? AND target_table = ? AND seq = ?`,
+    [target.schema, target.table, seq],
+  );
+  return rows.map((r) => memberLabel({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) }));
+}
+
+export function resolveShardLockStatement(meta: MetaTables, target: TableRef, seq: number, state: 'executed' | 'unlocked'): SqlStatement {
+  return {
+    sql: `UPDATE ${metaName(meta, 'shardLocks')} SET state = ?, resolved_at = NOW(3) WHERE target_schema = ? AND target_table = ? AND seq = ?`,
+    values: [state, target.schema, target.table, seq],
+  };
+}
+
+/** Every lock not yet resolved, oldest first, with who has and has not reached it. */
+export async function listShardLocks(db: Queryable, meta: MetaTables, task: TaskConfig): Promise<ShardLock[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT target_schema, target_table, seq, ddl, state, owner FROM ${metaName(meta, 'shardLocks')}
+     WHERE state IN ('waiting', 'executing') ORDER BY target_schema, target_table, seq`,
+  );
+  const locks: ShardLock[] = [];
+  for (const r of rows) {
+    const target = { schema: String(r.target_schema), table: String(r.target_table) };
+    const seq = Number(r.seq);
+    const arrived = await arrivedMembers(db, meta, target, seq);
+    const missing = (await shardMembers(db, meta, task, target)).map(memberLabel).filter((m) => !arrived.includes(m));
+    locks.push({ id: shardLockId(task.name, target), target, seq, ddl: String(r.ddl), state: String(r.state) as ShardLockState, owner: r.owner === null ? null : String(r.owner), arrived, missing });
+  }
+  return locks;
+}

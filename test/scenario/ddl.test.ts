@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import mysql from 'mysql2/promise';
+import type { Endpoint } from '../harness/servers.js';
+import { getStack } from '../harness/stack.js';
+import { compareMerged } from '../support/compare.js';
+import { dmqForFile, runCli, taskStatus, waitForStatus, type TaskStatus } from '../support/dmq.js';
+import { execSql, exampleFiles, itemsTable, writeTask } from '../support/fixtures.js';
+import { startRowWriter, startWriter } from '../support/writer.js';
+
+const dmq = dmqForFile({ registerSources: 2 });
+
+const synced = (s: TaskStatus) =>
+  s.sources.every((src) => {
+    const sub = src.subTaskStatus[0]!;
+    return sub.unit === 'Sync' && sub.sync?.synced === true;
+  });
+
+const errorOf = (s: TaskStatus) => s.sources.flatMap((src) => src.subTaskStatus[0]!.result?.errors ?? [])[0];
+
+async function columnsOf(server: Endpoint, schema: string, table: string): Promise<string[]> {
+  const conn = await mysql.createConnection(server);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>(
+      'SELECT CONCAT(COLUMN_NAME, \' \', COLUMN_TYPE, \' \', IS_NULLABLE, \' \', IFNULL(COLUMN_DEFAULT, \'-\')) AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      [schema, table],
+    );
+    return rows.map((r) => String(r.c));
+  } finally {
+    await conn.end();
+  }
+}
+
+async function indexesOf(server: Endpoint, schema: string, table: string): Promise<string[]> {
+  const conn = await mysql.createConnection(server);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>(
+      'SELECT CONCAT(INDEX_NAME, \':\', GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX)) AS i FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? GROUP BY INDEX_NAME ORDER BY INDEX_NAME',
+      [schema, table],
+    );
+    return rows.map((r) => String(r.i));
+  } finally {
+    await conn.end();
+  }
+}
+
+async function tablesOf(server: Endpoint, schema: string): Promise<string[]> {
+  const conn = await mysql.createConnection(server);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [schema]);
+    return rows.map((r) => String(r.t));
+  } finally {
+    await conn.end();
+  }
+}
+
+async function assertSameTable(schema: string, table: string, target: { schema: string; table: string } = { schema, table }): Promise<void> {
+  const stack = await getStack();
+  assert.deepEqual(await columnsOf(stack.target, target.schema, target.table), await columnsOf(stack.upstreams[0], schema, table), `columns of ${schema}.${table}`);
+  const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema, table }], { server: stack.target, ...target });
+  assert.equal(actual.length, expected.length, `rows of ${schema}.${table}`);
+  assert.deepEqual(actual, expected, `rows of ${schema}.${table}`);
+}
+
+interface Lock { id: string; seq: number; ddl: string; arrived: string[]; missing: string[] }
+
+async function shardLocks(addr: string, task?: string): Promise<Lock[]> {
+  const listed = await runCli(addr, ['shard-ddl-lock', ...(task ? [task] : [])]);
+  assert.equal(listed.code, 0, listed.stdout + listed.stderr);
+  return (JSON.parse(listed.stdout) as { locks: Lock[] }).locks;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('the seed task in pessimistic shard mode: an ADD COLUMN run on both shards at different times while writers run lands once, and every row is right', { timeout: 300_000 }, async () => {
+  const stack = await getStack();
+  for (const [i, upstream] of stack.upstreams.entries()) {
+    await execSql(upstream, [
+      'CREATE DATABASE test_db',
+      'CREATE TABLE test_db.test_table (id INT PRIMARY KEY, k INT, c VARCHAR(200), b BLOB, KEY (k))',
+      `INSERT INTO test_db.test_table SELECT seq * 2 + ${i}, seq % 1000, CONCAT('row ', seq), NULL FROM test_db.seq_0_to_9999`,
+      'CREATE TABLE test_db.audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(40))',
+    ]);
+  }
+  const files = await exampleFiles({ extraTaskYaml: 'shard-mode: "pessimistic"' });
+  const writers = stack.upstreams.map((server, i) => startWriter(server, { parity: i as 0 | 1, seed: 11 + i }));
+  const addr = dmq().addr;
+  try {
+    const started = await runCli(addr, ['start-task', files.task]);
+    assert.equal(started.code, 0, started.stdout);
+    await waitForStatus(addr, 'test', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 120_000);
+
+    await execSql(stack.upstreams[0], [
+      "ALTER TABLE test_db.test_table ADD COLUMN extra VARCHAR(20) NOT NULL DEFAULT 'x' AFTER k",
+      "UPDATE test_db.test_table SET extra = CONCAT('s0-', id % 5) WHERE id % 3 = 0",
+    ]);
+    // Shard 1 has not run it: the lock waits for it, and the target keeps its old columns.
+    const waiting = await until('the shard DDL lock', async () => (await shardLocks(addr, 'test')).find((l) => l.missing.length > 0 && l.arrived.length > 0));
+    assert.equal(waiting.id, 'test-`test_db`.`test_table`');
+    assert.deepEqual(waiting.arrived, ['mysql-replica-01:`test_db`.`test_table`']);
+    assert.deepEqual(waiting.missing, ['mysql-replica-02:`test_db`.`test_table`']);
+    assert.match(waiting.ddl, /ADD COLUMN `extra`/);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.ok(!(await columnsOf(stack.target, 'test_db', 'test_table')).some((c) => c.startsWith('extra ')), 'the target changes only when every shard has run the DDL');
+    assert.equal((await taskStatus(addr, 'test')).stage, 'Running');
+
+    await execSql(stack.upstreams[1], [
+      "ALTER TABLE test_db.test_table ADD COLUMN extra VARCHAR(20) NOT NULL DEFAULT 'x' AFTER k",
+      "UPDATE test_db.test_table SET extra = CONCAT('s1-', id % 7) WHERE id % 5 = 0",
+    ]);
+    await until('the lock to resolve', async () => ((await shardLocks(addr, 'test')).length === 0 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 2000));
+  } finally {
+    const counts = await Promise.all(writers.map((w) => w.stop()));
+    assert.ok(counts.every((n) => n > 50), `writers ran: ${counts.join(', ')} transactions`);
+  }
+  const status = await waitForStatus(addr, 'test', (s) => s.stage !== 'Running' || synced(s), 120_000);
+  assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+  const columns = await columnsOf(stack.target, 'test_db', 'test_table');
+  assert.equal(columns.filter((c) => c.startsWith('extra ')).length, 1);
+  assert.deepEqual(columns, await columnsOf(stack.upstreams[0], 'test_db', 'test_table'));
+  const { expected, actual } = await compareMerged(
+    stack.upstreams.map((server) => ({ server, schema: 'test_db', table: 'test_table' })),
+    { server: stack.target, schema: 'test_db', table: 'test_table' },
+  );
+  assert.equal(actual.length, expected.length);
+  assert.deepEqual(actual, expected);
+  assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'test'])).code, 0);
+});
+
+test('schema changes replicate in order with the rows around them: ALTERs, indexes, a new table, rename, truncate, drop; non-data DDL is skipped', { timeout: 240_000 }, async () => {
+  const stack = await getStack();
+  const db = 'ddl_db';
+  await execSql(stack.upstreams[0], [
+    ...itemsTable(db, 3000),
+    `CREATE TABLE ${db}.keep (id INT PRIMARY KEY, v VARCHAR(20))`,
+    `INSERT INTO ${db}.keep SELECT seq, CONCAT('keep ', seq) FROM ${db}.seq_1_to_100`,
+  ]);
+  const taskFile = await writeTask({ name: 'ddl', mode: 'all', schema: db });
+  const addr = dmq().addr;
+  const writer = startRowWriter(stack.upstreams[0], { table: `${db}.items`, rows: 3000, insertFrom: 100_000, seed: 5 });
+  try {
+    assert.equal((await runCli(addr, ['start-task', taskFile])).code, 0);
+    await waitForStatus(addr, 'ddl', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 120_000);
+    await execSql(stack.upstreams[0], [
+      // Columns: rows after each change carry the new shape, rows before it the old one.
+      `ALTER TABLE ${db}.items ADD COLUMN note VARCHAR(30) DEFAULT 'none', ADD COLUMN qty INT NOT NULL DEFAULT 7`,
+      `UPDATE ${db}.items SET note = CONCAT('n', id), qty = id % 13 WHERE id % 4 = 0`,
+      `ALTER TABLE ${db}.items MODIFY COLUMN c VARCHAR(80)`,
+      `UPDATE ${db}.items SET c = REPEAT('w', 70) WHERE id % 9 = 0`,
+      `ALTER TABLE ${db}.items CHANGE COLUMN qty amount BIGINT NOT NULL DEFAULT 7`,
+      `ALTER TABLE ${db}.items DROP COLUMN note`,
+      `ALTER TABLE ${db}.items ADD INDEX by_k (k)`,
+      `CREATE INDEX by_amount ON ${db}.items (amount)`,
+      `DROP INDEX by_k ON ${db}.items`,
+      `ALTER TABLE ${db}.items MODIFY COLUMN amount BIGINT NOT NULL DEFAULT 9`,
+      // A table created mid-stream replicates without a restart.
+      `CREATE TABLE ${db}.fresh (id INT PRIMARY KEY AUTO_INCREMENT, label VARCHAR(20) NOT NULL, UNIQUE KEY ul (label))`,
+      `INSERT INTO ${db}.fresh (label) VALUES ('a'), ('b'), ('c')`,
+      `RENAME TABLE ${db}.fresh TO ${db}.renamed`,
+      `INSERT INTO ${db}.renamed (label) VALUES ('after rename')`,
+      `TRUNCATE TABLE ${db}.keep`,
+      `INSERT INTO ${db}.keep VALUES (1, 'after truncate')`,
+      `CREATE TABLE ${db}.gone (id INT PRIMARY KEY)`,
+      `INSERT INTO ${db}.gone VALUES (1)`,
+      `DROP TABLE ${db}.gone`,
+      // Not about data: skipped with a log record.
+      `CREATE VIEW ${db}.v AS SELECT id FROM ${db}.keep`,
+      `CREATE TRIGGER ${db}.tr BEFORE INSERT ON ${db}.keep FOR EACH ROW SET NEW.v = UPPER(NEW.v)`,
+      `INSERT INTO ${db}.keep VALUES (2, 'after trigger')`,
+      'ANALYZE TABLE ddl_db.items',
+    ]);
+    await new Promise((r) => setTimeout(r, 1500));
+  } finally {
+    assert.ok((await writer.stop()) > 50);
+  }
+  const status = await waitForStatus(addr, 'ddl', (s) => s.stage !== 'Running' || synced(s), 120_000);
+  assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+  assert.deepEqual(await tablesOf(stack.target, db), ['items', 'keep', 'renamed']);
+  assert.deepEqual(await indexesOf(stack.target, db, 'items'), await indexesOf(stack.upstreams[0], db, 'items'));
+  for (const table of ['items', 'keep', 'renamed']) await assertSameTable(db, table);
+  assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'ddl'])).code, 0);
+});
+
+test('a DDL dmq cannot read pauses the task at its position; binlog skip goes on. A DDL the target rejects pauses it too; binlog replace goes on', { timeout: 180_000 }, async () => {
+  const stack = await getStack();
+  const db = 'ddl_stop';
+  await execSql(stack.upstreams[0], itemsTable(db, 500));
+  const taskFile = await writeTask({ name: 'ddlstop', mode: 'all', schema: db });
+  const addr = dmq().addr;
+  assert.equal((await runCli(addr, ['start-task', taskFile])).code, 0);
+  await waitForStatus(addr, 'ddlstop', (s) => s.stage !== 'Running' || synced(s), 120_000);
+
+  await execSql(stack.upstreams[0], [
+    `UPDATE ${db}.items SET c = 'before' WHERE id <= 10`,
+    `ALTER TABLE ${db}.items PARTITION BY HASH(id) PARTITIONS 2`,
+    `UPDATE ${db}.items SET c = 'after' WHERE id <= 20`,
+  ]);
+  const paused = await waitForStatus(addr, 'ddlstop', (s) => s.stage === 'Paused', 60_000);
+  const error = errorOf(paused)!;
+  assert.equal(error.ErrCode, 'DDL_UNSUPPORTED');
+  assert.match(error.Message, /PARTITION BY HASH/);
+  const position = error.ErrScope;
+  assert.match(position, /^.+:\d+$/);
+  assert.match(error.Workaround, /binlog skip ddlstop -b/);
+  // The rows before it are applied, the ones after it are not.
+  const before = await compareMerged([{ server: stack.upstreams[0], schema: db, table: 'items' }], { server: stack.target, schema: db, table: 'items' });
+  assert.notDeepEqual(before.actual, before.expected);
+
+  const skipped = await runCli(addr, ['binlog', 'skip', 'ddlstop', '-b', position]);
+  assert.equal(skipped.code, 0, skipped.stdout);
+  await waitForStatus(addr, 'ddlstop', (s) => s.stage === 'Running' && synced(s), 60_000);
+  await assertSameTable(db, 'items');
+
+  // The target already has an index of that name on other columns: it rejects the DDL.
+  await execSql(stack.target, [`CREATE INDEX by_c ON ${db}.items (k)`]);
+  await execSql(stack.upstreams[0], [
+    `CREATE INDEX by_c ON ${db}.items (c)`,
+    `UPDATE ${db}.items SET c = 'after index' WHERE id <= 30`,
+  ]);
+  const rejected = errorOf(await waitForStatus(addr, 'ddlstop', (s) => s.stage === 'Paused', 60_000))!;
+  assert.equal(rejected.ErrCode, 'APPLY_REJECTED');
+  assert.match(rejected.Message, /Duplicate key name/);
+  const at = rejected.ErrScope;
+  assert.match(at, /^.+:\d+$/);
+  const replaced = await runCli(addr, ['binlog', 'replace', 'ddlstop', '-b', at, `DROP INDEX by_c ON ${db}.items`, `CREATE INDEX by_c ON ${db}.items (c)`]);
+  assert.equal(replaced.code, 0, replaced.stdout);
+  await waitForStatus(addr, 'ddlstop', (s) => s.stage === 'Running' && synced(s), 60_000);
+  assert.deepEqual(await indexesOf(stack.target, db, 'items'), await indexesOf(stack.upstreams[0], db, 'items'));
+  await assertSameTable(db, 'items');
+  assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'ddlstop'])).code, 0);
+});
