@@ -74,7 +74,7 @@ try {
 
   const insert = await timed('multi-row INSERT (dmq)', async (i) => {
     const conn = await mysql.createConnection(endpoint);
-    for await (const txn of transactions(Readable.from([tupleFiles[i]!]), 0, LIMITS)) {
+    for await (const txn of transactions(Readable.from([tupleFiles[i]!]), 0, { limits: LIMITS })) {
       await conn.beginTransaction();
       for (const values of txn.statements) await conn.query(`INSERT INTO sbtest.sbtest1 (id, k, c, pad) VALUES ${values}`);
       await conn.commit();

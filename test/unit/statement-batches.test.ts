@@ -66,7 +66,7 @@ function splits(buf: Buffer): { name: string; pieces: Buffer[] }[] {
 
 async function collect(pieces: Buffer[], startOffset: number, limits?: BatchLimits): Promise<Transaction[]> {
   const out: Transaction[] = [];
-  for await (const t of transactions(Readable.from(pieces), startOffset, limits)) out.push(t);
+  for await (const t of transactions(Readable.from(pieces), startOffset, { limits })) out.push(t);
   return out;
 }
 
@@ -215,7 +215,7 @@ describe('transactions: bad and empty files', () => {
         const seen: Transaction[] = [];
         await assert.rejects(
           (async () => {
-            for await (const t of transactions(Readable.from(cutAt(input, [1, 5, 9])), 0, limits)) seen.push(t);
+            for await (const t of transactions(Readable.from(cutAt(input, [1, 5, 9])), 0, { limits })) seen.push(t);
           })(),
           /truncated/,
         );
@@ -230,4 +230,15 @@ describe('transactions: bad and empty files', () => {
   test('the error names the offset of the last whole line', async () => {
     await assert.rejects(collect([Buffer.from('(1)\n(2')], 100), /after offset 104/);
   });
+});
+
+test('rowEnd appends the route\'s extracted values to every row, across piece cuts, with the same offsets', async () => {
+  const input = Buffer.from('(1,\'a\')\n(2,\'b)\')\n(3,NULL)\n');
+  const rowEnd = Buffer.from(",'t_1','src')");
+  for (const cuts of [[], [3, 8, 9, 17]]) {
+    const out: Transaction[] = [];
+    for await (const t of transactions(Readable.from(cutAt(input, cuts)), 0, { rowEnd })) out.push(t);
+    assert.deepEqual(out.map((t) => t.statements), [["(1,'a','t_1','src'),(2,'b)','t_1','src'),(3,NULL,'t_1','src')"]]);
+    assert.equal(out.at(-1)!.endOffset, input.length);
+  }
 });

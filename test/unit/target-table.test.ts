@@ -94,3 +94,9 @@ describe('targetCreateSql: rejects what is not a SHOW CREATE TABLE', () => {
     });
   }
 });
+
+test('targetCreateSql puts the route\'s extract columns first, as strings that default to empty', () => {
+  const sql = targetCreateSql(`CREATE TABLE \`t_1\` (${BODY}`, { schema: 'merged', table: 't' }, ['c_table', 'c `src`']);
+  assert.ok(sql.startsWith("CREATE TABLE IF NOT EXISTS `merged`.`t` (\n  `c_table` VARCHAR(255) NOT NULL DEFAULT '',\n  `c ``src``` VARCHAR(255) NOT NULL DEFAULT '',\n  `id` bigint"), sql);
+  assert.ok(sql.endsWith(BODY.slice(BODY.indexOf('`id`'))));
+});

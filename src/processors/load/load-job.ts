@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import { escape } from 'mysql2';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { startTableSync } from '../../shared/checkpoint/sync-checkpoint.js';
@@ -6,6 +7,7 @@ import { replaysAfterCopy, type OnDuplicate } from '../../shared/config/types.js
 import { chunkLabel } from '../../shared/chunk.js';
 import { advanceLoadOffset, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
 import { DmqError } from '../../shared/errors.js';
+import { extractColumns } from '../../shared/filter/route.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
 import { settleCopyProgress } from '../copy/completion.js';
@@ -34,16 +36,20 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
     }
     const table = await readTable(pool, meta, key);
     if (!table) throw new DmqError('LOAD_FAILED', `${chunkLabel(key)}: no plan recorded`, { where: chunkLabel(key) });
-    await ensureTargetTable(pool, task.name, table.target, table.createSql);
+    const extra = extractColumns(instance.routes, task.caseSensitive, key.sourceId, key.schema, key.table);
+    await ensureTargetTable(pool, task.name, table.target, table.createSql, extra.map((c) => c.column));
     if (!(await ctx.store.exists(chunk.fileKey))) {
       throw new DmqError('DUMP_FILE_MISSING', `${chunkLabel(key)}: dump file ${chunk.fileKey} is missing from ${ctx.store.describe()}`, {
         where: chunkLabel(key),
         workaround: 'processors on several hosts must share DMQ_DUMP_DIR (a shared volume); to redo the copy run `dmq start-task --remove-meta`',
       });
     }
-    const prefix = `${VERB[instance.loader.onDuplicate]} ${qualify(table.target.schema, table.target.table)} (${table.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES `;
+    const columns = [...table.columns.map((c) => c.name), ...extra.map((c) => c.column)];
+    const prefix = `${VERB[instance.loader.onDuplicate]} ${qualify(table.target.schema, table.target.table)} (${columns.map(quoteId).join(', ')}) VALUES `;
+    // The dump holds the source's columns; each row gets the extracted values appended.
+    const rowEnd = extra.length > 0 ? Buffer.from(`${extra.map((c) => `,${escape(c.value)}`).join('')})`) : undefined;
     try {
-      await loadFile(ctx, pool, meta, key, { fileKey: chunk.fileKey, startOffset: chunk.loadOffset, fileBytes: chunk.fileBytes }, prefix);
+      await loadFile(ctx, pool, meta, key, { fileKey: chunk.fileKey, startOffset: chunk.loadOffset, fileBytes: chunk.fileBytes, rowEnd }, prefix);
     } catch (err) {
       if (err instanceof DmqError) throw err;
       const duplicate = (err as { code?: string }).code === 'ER_DUP_ENTRY';
@@ -83,10 +89,10 @@ async function loadFile(
   pool: Pool,
   meta: MetaTables,
   key: ChunkJob,
-  file: { fileKey: string; startOffset: number; fileBytes: number },
+  file: { fileKey: string; startOffset: number; fileBytes: number; rowEnd: Buffer | undefined },
   prefix: string,
 ): Promise<void> {
-  const { fileKey, startOffset, fileBytes } = file;
+  const { fileKey, startOffset, fileBytes, rowEnd } = file;
   const conn = await pool.getConnection();
   try {
     let from = startOffset;
@@ -111,7 +117,7 @@ async function loadFile(
       await commitStep(fileBytes, 0, []);
       return;
     }
-    for await (const txn of transactions(ctx.store.read(fileKey, startOffset), startOffset)) {
+    for await (const txn of transactions(ctx.store.read(fileKey, startOffset), startOffset, { rowEnd })) {
       if (!(await commitStep(txn.endOffset, txn.rows, txn.statements))) return;
     }
   } finally {

@@ -32,8 +32,10 @@ const COMMA = Buffer.from(',');
 export async function* transactions(
   file: Readable,
   startOffset: number,
-  limits: BatchLimits = DEFAULT_BATCH_LIMITS,
+  options: { limits?: BatchLimits | undefined; /** Replaces each row's closing `)`: values to append to every row. */ rowEnd?: Buffer | undefined } = {},
 ): AsyncGenerator<Transaction> {
+  const limits = options.limits ?? DEFAULT_BATCH_LIMITS;
+  const { rowEnd } = options;
   let offset = startOffset;
   let carry: Buffer = Buffer.alloc(0);
   let lines: Buffer[] = [];
@@ -69,7 +71,7 @@ export async function* transactions(
     for (;;) {
       const end = data.indexOf(NEWLINE, start);
       if (end < 0) break;
-      lines.push(data.subarray(start, end));
+      lines.push(rowEnd ? Buffer.concat([data.subarray(start, end - 1), rowEnd]) : data.subarray(start, end));
       lineBytes += end - start + 1;
       offset += end - start + 1;
       start = end + 1;

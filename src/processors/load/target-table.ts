@@ -4,10 +4,11 @@ import { DmqError } from '../../shared/errors.js';
 import { qualify, quoteId, tableLabel } from '../../shared/sql/quote.js';
 
 /**
- * The source's CREATE TABLE, renamed to its routed target and made idempotent. SHOW CREATE
- * TABLE always starts with `CREATE TABLE \`name\` (`, so only that head is replaced.
+ * The source's CREATE TABLE, renamed to its routed target and made idempotent, with the
+ * columns the route's extract-table/-schema/-source fill first. SHOW CREATE TABLE always starts
+ * with `CREATE TABLE \`name\` (`, so only that head is replaced.
  */
-export function targetCreateSql(createSql: string, target: TableRef): string {
+export function targetCreateSql(createSql: string, target: TableRef, extraColumns: string[] = []): string {
   const head = /^CREATE TABLE `(?:[^`]|``)+` \(/;
   if (!head.test(createSql)) {
     throw new DmqError('LOAD_FAILED', `unexpected table definition for ${tableLabel(target)}: ${createSql.slice(0, 80)}`, {
@@ -16,18 +17,19 @@ export function targetCreateSql(createSql: string, target: TableRef): string {
     });
   }
   // A function, not a string: `$` in a table name must not act as a replacement pattern.
-  return createSql.replace(head, () => `CREATE TABLE IF NOT EXISTS ${qualify(target.schema, target.table)} (`);
+  const extra = extraColumns.map((c) => `\n  ${quoteId(c)} VARCHAR(255) NOT NULL DEFAULT '',`).join('');
+  return createSql.replace(head, () => `CREATE TABLE IF NOT EXISTS ${qualify(target.schema, target.table)} (${extra}`);
 }
 
 /** Per process: tables already ensured, so each chunk load does not repeat the DDL. */
 const ensured = new Set<string>();
 
-export async function ensureTargetTable(pool: Pool, task: string, target: TableRef, createSql: string): Promise<void> {
+export async function ensureTargetTable(pool: Pool, task: string, target: TableRef, createSql: string, extraColumns: string[]): Promise<void> {
   const key = JSON.stringify([task, target.schema, target.table]);
   if (ensured.has(key)) return;
   try {
     await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(target.schema)}`);
-    await pool.query(targetCreateSql(createSql, target));
+    await pool.query(targetCreateSql(createSql, target, extraColumns));
   } catch (err) {
     if (err instanceof DmqError) throw err;
     throw new DmqError('LOAD_FAILED', `cannot create ${tableLabel(target)} on the target: ${(err as Error).message}`, {

@@ -11,7 +11,7 @@ import { readSourceSync, tableKey, writeGlobalCheckpoint } from '../../shared/ch
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { makeTableFilter } from '../../shared/filter/block-allow.js';
 import { makeEventFilter, type EventFilterVerdict } from '../../shared/filter/binlog-event.js';
-import { makeRouter } from '../../shared/filter/route.js';
+import { extractColumns, makeRouter } from '../../shared/filter/route.js';
 import { readDdl } from '../../shared/ddl/read-ddl.js';
 import { readBinlogOps, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { applyJobOptions, applyQueueName } from '../../shared/queue/queues.js';
@@ -53,6 +53,12 @@ const JOB_BYTES = 4 << 20;
 const HEARTBEAT_SECONDS = 1;
 /** No event (not even a heartbeat) for this long means the connection died silently. */
 const WATCHDOG_MS = 5000;
+
+/** A table as the reader decodes it: the source's columns, then the route's extracted values. */
+interface ReadTable extends TableMeta {
+  sourceColumns: string[];
+  extraValues: string[];
+}
 
 interface TxnTrack {
   start: BinlogCoord;
@@ -170,7 +176,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   let finished = false;
   const atEnd = () => endAt !== undefined && compareCoords({ file, pos: lastEnd }, endAt) >= 0;
   let startText = '';
-  const tables = new Map<number, TableMeta | null>();
+  const tables = new Map<number, ReadTable | null>();
   /** The event filter's verdict per table id and row operation, until the table map changes. */
   const rowVerdicts = new Map<number, Map<string, EventFilterVerdict>>();
   /** What the operator decided for events this reader refused before (`binlog skip|replace`). */
@@ -285,7 +291,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     }
   }
 
-  function tableMeta(ev: { tableId: number; tableMap: Record<number, { parentSchema: string; tableName: string; columns?: { name: string; type: number }[] }> }, tm?: { primaryKey?: number[]; columnNames?: string[] }): TableMeta | null {
+  function tableMeta(ev: { tableId: number; tableMap: Record<number, { parentSchema: string; tableName: string; columns?: { name: string; type: number }[] }> }, tm?: { primaryKey?: number[]; columnNames?: string[] }): ReadTable | null {
     const cached = tables.get(ev.tableId);
     if (cached !== undefined) return cached;
     const entry = ev.tableMap[ev.tableId];
@@ -304,12 +310,17 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       tables.set(ev.tableId, null);
       return null;
     }
-    const meta: TableMeta = {
+    // Rows of a merged table are told apart by the values the route extracts, as DM does.
+    const extra = extractColumns(instance.routes, task.caseSensitive, source.sourceId, entry.parentSchema, entry.tableName);
+    const primaryKey = (tm?.primaryKey ?? []).map((i) => columns[i]!).filter((c) => c !== undefined);
+    const meta: ReadTable = {
       schema: entry.parentSchema,
       table: entry.tableName,
       target: route(entry.parentSchema, entry.tableName),
-      columns,
-      key: (tm?.primaryKey ?? []).map((i) => columns[i]!).filter((c) => c !== undefined),
+      columns: [...columns, ...extra.map((c) => c.column)],
+      key: primaryKey.length > 0 ? [...primaryKey, ...extra.map((c) => c.column)] : [],
+      sourceColumns: columns,
+      extraValues: extra.map((c) => c.value),
     };
     tables.set(ev.tableId, meta);
     return meta;
@@ -381,12 +392,13 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         const types = columnTypes.get(id) ?? [];
         const op = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
         if (!passesEventFilter(id, table, op, here())) return;
+        const decode = (row: Record<string, unknown>) => [...rowValues(row, table.sourceColumns, types), ...table.extraValues];
         const rows = (ev.rows as Record<string, unknown>[]).map((r) => {
           if (op === 'update') {
             const u = r as { before: Record<string, unknown>; after: Record<string, unknown> };
-            return { before: rowValues(u.before, table.columns, types), after: rowValues(u.after, table.columns, types) };
+            return { before: decode(u.before), after: decode(u.after) };
           }
-          const values = rowValues(r, table.columns, types);
+          const values = decode(r);
           return op === 'insert' ? { after: values } : { before: values };
         });
         enqueue(batcher.rows({ table, op, rows, coord: here(), eventTime: ev.timestamp, gtid: ev.gtid ?? null }));
