@@ -70,10 +70,19 @@ test('every /api/v1 route answers as the OpenAPI document says, errors included'
   }
   const notRejected = await use('POST', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/api/binlog', { op: 'skip', binlog_pos: 'binlog.000001:4' });
   assert.equal(notRejected.status, 400);
-  assert.match((notRejected.body as { message: string }).message, /not paused on a rejected binlog batch/);
+  assert.match((notRejected.body as { message: string }).message, /not paused on a binlog event it can skip or replace/);
   const noSql = await use('POST', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/api/binlog', { op: 'replace', binlog_pos: 'binlog.000001:4' });
   assert.equal(noSql.status, 400);
   assert.match((noSql.body as { message: string }).message, /sqls: replace needs at least one statement/);
+  const locks = await use('GET', '/api/v1/tasks/:name/shard-ddl-locks', '/api/v1/tasks/api/shard-ddl-locks');
+  assert.deepEqual(locks, { status: 200, body: { result: true, msg: '', locks: [] } });
+  assert.equal((await use('GET', '/api/v1/tasks/:name/shard-ddl-locks', '/api/v1/tasks/nope/shard-ddl-locks')).status, 404);
+  const noLock = await use('POST', '/api/v1/tasks/:name/shard-ddl-locks/unlock', '/api/v1/tasks/api/shard-ddl-locks/unlock', { lock_id: 'api-`apidb`.`t`' });
+  assert.equal(noLock.status, 400);
+  assert.match((noLock.body as { message: string }).message, /has no unresolved shard DDL lock "api-`apidb`.`t`"/);
+  const noId = await use('POST', '/api/v1/tasks/:name/shard-ddl-locks/unlock', '/api/v1/tasks/api/shard-ddl-locks/unlock', {});
+  assert.equal(noId.status, 400);
+  assert.match((noId.body as { where: string }).where, /lock_id/);
   assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api?remove_meta=true')).status, 200);
   assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api')).status, 404);
   assert.equal((await use('DELETE', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-01')).status, 204);

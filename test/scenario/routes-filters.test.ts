@@ -4,7 +4,7 @@ import mysql from 'mysql2/promise';
 import type { Endpoint } from '../harness/servers.js';
 import { getStack } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
-import { dmqForFile, runCli, waitForStatus, type TaskStatus } from '../support/dmq.js';
+import { dmqForFile, runCli, waitForCaughtUp, waitForStatus, type TaskStatus } from '../support/dmq.js';
 import { execSql, writeTask } from '../support/fixtures.js';
 
 const dmq = dmqForFile({ registerSources: 1 });
@@ -78,7 +78,7 @@ test('routes merge two tables into one with extract-table and extract-source, an
     "UPDATE shard_db.other SET v = 'changed' WHERE id < 10",
     'DELETE FROM shard_db.other WHERE id > 40',
   ]);
-  await waitForStatus(addr, 'merge', (s) => s.stage !== 'Running' || synced(s), 60_000);
+  assert.equal((await waitForCaughtUp(addr, 'merge', [stack.upstreams[0]])).stage, 'Running');
   const expected = await shardRows(stack.upstreams[0]);
   assert.deepEqual(await merged(), expected, 'inserts and updates of both shards land in their own rows');
 
@@ -97,7 +97,7 @@ test('routes merge two tables into one with extract-table and extract-source, an
   assert.match(error.Workaround, /binlog skip merge -b/);
   const skipped = await runCli(addr, ['binlog', 'skip', 'merge', '-b', error.ErrScope]);
   assert.equal(skipped.code, 0, skipped.stdout);
-  await waitForStatus(addr, 'merge', (s) => s.stage === 'Running' && synced(s), 60_000);
+  assert.equal((await waitForCaughtUp(addr, 'merge', [stack.upstreams[0]])).stage, 'Running');
 
   assert.deepEqual(await merged(), [...expected, JSON.stringify([5000, 'after truncate', '1', 'mysql-replica-01'])].sort());
   const other = await compareMerged([{ server: stack.upstreams[0], schema: 'shard_db', table: 'other' }], { server: stack.target, schema: 'shard_db', table: 'other' });

@@ -3,7 +3,10 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import mysql from 'mysql2/promise';
+import { compareCoords, parseCoordText } from '../../src/shared/binlog/position.js';
 import { freePort } from '../harness/ports.js';
+import type { Endpoint } from '../harness/servers.js';
 import { after, before } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { exampleFiles } from './fixtures.js';
@@ -143,6 +146,27 @@ export async function waitForStatus(
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`task ${task} did not reach the expected state in ${timeoutMs} ms; last status:\n${JSON.stringify(last, null, 2)}`);
+}
+
+/**
+ * Waits until every source of the task (`upstreams[i]` feeds `sources[i]`) has applied all its
+ * binlog written so far and is synced: `synced` alone may still describe the moment before the
+ * test's last writes were read.
+ */
+export async function waitForCaughtUp(addr: string, task: string, upstreams: Endpoint[], timeoutMs = 60_000): Promise<TaskStatus> {
+  const ends = await Promise.all(upstreams.map(async (server) => {
+    const conn = await mysql.createConnection(server);
+    try {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
+      return { file: String(rows[0]!.File), pos: Number(rows[0]!.Position) };
+    } finally {
+      await conn.end();
+    }
+  }));
+  return waitForStatus(addr, task, (s) => s.stage !== 'Running' || s.sources.every((src, i) => {
+    const sync = src.subTaskStatus[0]!.sync;
+    return sync?.synced === true && sync.syncerBinlog !== '' && compareCoords(parseCoordText(sync.syncerBinlog), ends[i]!) >= 0;
+  }), timeoutMs);
 }
 
 /**

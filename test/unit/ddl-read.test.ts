@@ -275,9 +275,11 @@ describe('readDdl: statements not about data are skipped, named', () => {
 
 describe('readDdl: what it cannot read, and why', () => {
   const cases: { sql: string; schema?: string; reason: RegExp }[] = [
-    { sql: 'ALTER TABLE t ALTER COLUMN a SET DEFAULT 3', reason: /cannot read it from "ALTER COLUMN a SET DEFAULT 3"/ },
+    { sql: 'ALTER TABLE t ALTER COLUMN a SET DEFAULT (a + 1)', reason: /cannot read it from "ALTER COLUMN a SET DEFAULT/ },
+    { sql: 'ALTER TABLE t ALTER COLUMN a SET DEFAULT 3, ADD COLUMN b INT', reason: /cannot read it/ },
+    { sql: 'ALTER TABLE t ALTER COLUMN a SET INVISIBLE', reason: /cannot read it/ },
     { sql: 'ALTER DATABASE d CHARACTER SET utf8mb4', reason: /cannot read it/ },
-    { sql: 'DROP DATABASE `d`', reason: /cannot read it from "`d`"/ },
+    { sql: 'DROP DATABASE `d` CASCADE', reason: /cannot read it from "`d`/ },
     { sql: 'CREATE TABLE t (a int) PARTITION BY HASH(a) PARTITIONS 4', reason: /cannot read it from "PARTITION BY/ },
     { sql: 'ALTER TABLE t RENAME TO other.t', reason: /cannot read it/ },
     { sql: 'CREATE OR REPLACE TABLE t (a int)', reason: /cannot read it/ },
@@ -384,5 +386,30 @@ describe('readDdl: render', () => {
     const [statement] = statementsOf('TRUNCATE t_1', 'shard_db');
     assert.equal(statement?.render(mergeShards), 'TRUNCATE TABLE `merged`.`t`');
     assert.equal(statement?.render(sameNames), 'TRUNCATE TABLE `shard_db`.`t_1`');
+  });
+});
+
+describe('readDdl: statements of a fixed shape the parser cannot read, read from their tokens', () => {
+  const route = (schema: string, table: string) => ({ schema: schema === 'shop' ? 'all shops' : schema, table: table === '' ? '' : `${table}_all` });
+  const cases: { sql: string; schema?: string; kind: string; tables: { schema: string; table: string }[]; alterKinds: string[]; rendered: string }[] = [
+    { sql: 'DROP DATABASE `shop`', kind: 'drop database', tables: [{ schema: 'shop', table: '' }], alterKinds: [], rendered: 'DROP DATABASE IF EXISTS `all shops`' },
+    { sql: 'drop schema if exists `we``ird 名`', kind: 'drop database', tables: [{ schema: 'we`ird 名', table: '' }], alterKinds: [], rendered: 'DROP DATABASE IF EXISTS `we``ird 名`' },
+    { sql: 'ALTER TABLE t ALTER COLUMN a SET DEFAULT 3', schema: 'shop', kind: 'alter table', tables: [{ schema: 'shop', table: 't' }], alterKinds: ['modify default value'], rendered: 'ALTER TABLE `all shops`.`t_all` ALTER COLUMN `a` SET DEFAULT 3' },
+    { sql: "alter table `app`.`t x` alter a drop default, alter column `b``c` set default 'it''s', ALTER d SET DEFAULT -1.50, ALTER e SET DEFAULT NULL", kind: 'alter table', tables: [{ schema: 'app', table: 't x' }], alterKinds: ['modify default value'], rendered: "ALTER TABLE `app`.`t x_all` ALTER COLUMN `a` DROP DEFAULT, ALTER COLUMN `b``c` SET DEFAULT 'it''s', ALTER COLUMN `d` SET DEFAULT -1.50, ALTER COLUMN `e` SET DEFAULT NULL" },
+  ];
+  for (const c of cases) {
+    test(c.sql, () => {
+      const reading = readDdl(c.sql, c.schema ?? 'db');
+      assert.equal(reading.type, 'ddl', JSON.stringify(reading));
+      if (reading.type !== 'ddl') return;
+      const [statement] = reading.statements;
+      assert.equal(reading.statements.length, 1);
+      assert.deepEqual([statement!.kind, statement!.tables, statement!.alterKinds, statement!.text], [c.kind, c.tables, c.alterKinds, c.sql]);
+      assert.equal(statement!.render(route), c.rendered);
+    });
+  }
+
+  test('an unqualified table with no default schema is not read', () => {
+    assert.equal(readDdl('ALTER TABLE t ALTER COLUMN a SET DEFAULT 3', '').type, 'unreadable');
   });
 });

@@ -518,7 +518,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
           where: status.appliedCoord || startText,
           workaround: 'the binlog there was purged or never existed: keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds) and start the task again with --remove-meta (or a valid meta position)',
         });
-        await pauseTask(ctx, task.name, reason);
+        await pauseTask(ctx, task.name, reason).catch((pauseErr: unknown) => log.error({ err: pauseErr, reason: record }, 'cannot pause the task'));
         return;
       }
       if (restartTimer) clearTimeout(restartTimer);

@@ -99,7 +99,10 @@ const SubTaskStatus = z.object({
     synced: z.boolean(),
     secondsBehindMaster: z.number().nullable(),
     readerError: z.string(),
+    blockingDDLs: z.array(z.string()).describe('shard DDLs this source has run that wait for the other shards (pessimistic shard-mode)'),
+    unresolvedGroups: z.array(z.object({ target: z.string(), DDLs: z.array(z.string()), synced: z.array(z.string()), unsynced: z.array(z.string()) })),
   }).loose().optional(),
+  unresolvedDDLLockID: z.string().describe('the shard DDL lock this source waits on, as `dmq shard-ddl-lock` lists it'),
 }).loose();
 
 export const TaskStatus = z.object({

@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { readsBinlog, type TaskConfig } from '../../shared/config/types.js';
 import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRecord } from '../../shared/checkpoint/copy-checkpoint.js';
+import { listShardLocks, type ShardLock } from '../../shared/checkpoint/shard-lock.js';
 import type { ErrorRecord } from '../../shared/errors.js';
+import { tableLabel } from '../../shared/sql/quote.js';
 import type { PrecheckResult } from '../../processors/precheck/result.js';
 import { syncStatusKey, type TailerStatus } from '../binlog/tailer.js';
 import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
@@ -70,8 +72,11 @@ export function subTaskStatus(
   progress: CopyProgress | undefined,
   plan: SourcePlanRecord | undefined,
   sync: TailerStatus | undefined,
+  locks: ShardLock[],
 ) {
   const now = state.finishedAt ?? Date.now();
+  // DM shows a shard's lock on the sources that have reached it and wait.
+  const waiting = locks.filter((l) => l.arrived.some((m) => m.startsWith(`${sourceId}:`)));
   const errors = [source.error, state.error].filter((e): e is ErrorRecord => e !== undefined);
   const p = progress;
   return {
@@ -79,7 +84,7 @@ export function subTaskStatus(
     stage: source.stage === 'Running' && state.stage !== 'Running' ? state.stage : source.stage,
     unit: source.unit,
     result: errors.length > 0 ? { isCanceled: false, errors: errors.map(dmError) } : null,
-    unresolvedDDLLockID: '',
+    unresolvedDDLLockID: waiting[0]?.id ?? '',
     consistency: source.consistency ?? '',
     dump: {
       totalTables: plan?.tableCount ?? 0,
@@ -102,8 +107,27 @@ export function subTaskStatus(
       ...binlogText(plan),
       bps: bytesPerSecond(p?.loadedBytes ?? 0, plan?.plannedAt.getTime(), now),
     },
-    ...(readsBinlog(task.taskMode) ? { sync: syncStatus(sync, Date.now()) } : {}),
+    ...(readsBinlog(task.taskMode)
+      ? {
+        sync: {
+          ...syncStatus(sync, Date.now()),
+          blockingDDLs: waiting.map((l) => l.ddl),
+          unresolvedGroups: waiting.map((l) => ({ target: tableLabel(l.target), DDLs: [l.ddl], synced: l.arrived, unsynced: l.missing })),
+        },
+      }
+      : {}),
   };
+}
+
+/** The shard DDL locks still waiting; none when the task merges no shards or has no meta tables yet. */
+async function readShardLocks(ctx: ProcessorContext, task: TaskConfig): Promise<ShardLock[]> {
+  if (task.shardMode === '' || !readsBinlog(task.taskMode)) return [];
+  try {
+    return await listShardLocks(ctx.pools.target(task), taskMeta(task), task);
+  } catch {
+    // readCopyFacts reports an unreachable target already.
+    return [];
+  }
 }
 
 async function readCopyFacts(ctx: ProcessorContext, task: TaskConfig) {
@@ -134,6 +158,7 @@ export async function taskStatus(ctx: ProcessorContext, task: TaskConfig) {
   const state = await ctx.registry.getState(task.name);
   if (!state) return { result: false, msg: `task "${task.name}" has no state`, sources: [] };
   const facts = await readCopyFacts(ctx, task);
+  const locks = await readShardLocks(ctx, task);
   const syncs = new Map<string, TailerStatus>();
   for (const i of task.instances) {
     const json = await ctx.redis.get(syncStatusKey(task.name, i.sourceId));
@@ -151,7 +176,7 @@ export async function taskStatus(ctx: ProcessorContext, task: TaskConfig) {
         result: true,
         msg: '',
         sourceStatus: { source: i.sourceId, worker: hostname(), result: null, relayStatus: null },
-        subTaskStatus: [subTaskStatus(task, state, i.sourceId, source, facts.progress.get(i.sourceId), facts.plans.get(i.sourceId), syncs.get(i.sourceId))],
+        subTaskStatus: [subTaskStatus(task, state, i.sourceId, source, facts.progress.get(i.sourceId), facts.plans.get(i.sourceId), syncs.get(i.sourceId), locks)],
       };
     }),
   };

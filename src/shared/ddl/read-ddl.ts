@@ -20,6 +20,7 @@ import {
   valuesAt,
 } from './sql-ast.js';
 import { lex, literals, type Token } from './sql-lexer.js';
+import { readByTokens } from './token-reader.js';
 
 /**
  * Reads the DDL of a binlog QUERY event into what the replicator needs: what kind of DDL it is
@@ -330,6 +331,8 @@ export function readDdl(sql: string, defaultSchema: string): DdlReading {
     if (Array.isArray(read)) return { type: 'ddl', statements: read };
     failures.push(read);
   }
+  const byTokens = readByTokens(tokens, defaultSchema, text);
+  if (byTokens) return { type: 'ddl', statements: [byTokens] };
   // a reason from a grammar that read the statement says more than another grammar's syntax error
   const failure = failures.reduce((best, next) => (best.parsed || !next.parsed ? best : next));
   return { type: 'unreadable', reason: failure.reason };

@@ -1,0 +1,112 @@
+import { qualify, quoteId } from '../sql/quote.js';
+import type { DdlStatement } from './read-ddl.js';
+import type { Token } from './sql-lexer.js';
+
+/**
+ * Two common statements node-sql-parser 5.4 cannot read, read from their tokens instead: both
+ * have a fixed shape with nothing nested, so the tokens say everything. `DROP DATABASE` with a
+ * backquoted name (MariaDB logs statements as typed), and `ALTER TABLE ... ALTER [COLUMN] c
+ * SET DEFAULT v | DROP DEFAULT` (DM's "modify default value"). Anything else: undefined.
+ */
+const upper = (t: Token | undefined) => (t?.kind === 'word' ? t.text.toUpperCase() : undefined);
+
+function nameOf(t: Token | undefined): string | undefined {
+  if (t?.kind === 'word') return t.text;
+  if (t?.kind === 'quoted' && t.text.length >= 2) return t.text.slice(1, -1).replaceAll('``', '`');
+  return undefined;
+}
+
+/** A cursor over the tokens; each step consumes only on a match. */
+function cursor(tokens: Token[]) {
+  let i = 0;
+  return {
+    word(...words: string[]): boolean {
+      if (!words.includes(upper(tokens[i]) ?? '')) return false;
+      i++;
+      return true;
+    },
+    punct(text: string): boolean {
+      if (tokens[i]?.kind !== 'punct' || tokens[i]!.text !== text) return false;
+      i++;
+      return true;
+    },
+    name(): string | undefined {
+      const name = nameOf(tokens[i]);
+      if (name !== undefined) i++;
+      return name;
+    },
+    next(): Token | undefined {
+      return tokens[i++];
+    },
+    done: () => i >= tokens.length,
+  };
+}
+
+function dropDatabase(tokens: Token[], text: string): DdlStatement | undefined {
+  const c = cursor(tokens);
+  if (!c.word('DROP') || !c.word('DATABASE', 'SCHEMA')) return undefined;
+  if (c.word('IF') && !c.word('EXISTS')) return undefined;
+  const schema = c.name();
+  if (schema === undefined || !c.done()) return undefined;
+  return {
+    kind: 'drop database',
+    tables: [{ schema, table: '' }],
+    alterKinds: [],
+    text,
+    render: (route) => `DROP DATABASE IF EXISTS ${quoteId(route(schema, '').schema)}`,
+  };
+}
+
+/** A default value as written: a literal, signed number, NULL, TRUE or FALSE. */
+function defaultValue(c: ReturnType<typeof cursor>): string | undefined {
+  const sign = c.punct('-') ? '-' : c.punct('+') ? '+' : '';
+  const value = c.next();
+  if (value?.kind === 'number') return sign + value.text;
+  if (sign !== '') return undefined;
+  if (value?.kind === 'string') return value.text;
+  const word = upper(value);
+  return word === 'NULL' || word === 'TRUE' || word === 'FALSE' ? word : undefined;
+}
+
+function alterDefaults(tokens: Token[], defaultSchema: string, text: string): DdlStatement | undefined {
+  const c = cursor(tokens);
+  if (!c.word('ALTER') || !c.word('TABLE')) return undefined;
+  const first = c.name();
+  if (first === undefined) return undefined;
+  const qualified = c.punct('.');
+  const second = qualified ? c.name() : undefined;
+  if (qualified && second === undefined) return undefined;
+  const table = qualified ? { schema: first, table: second! } : { schema: defaultSchema, table: first };
+  if (table.schema === '') return undefined;
+  const clauses: string[] = [];
+  do {
+    if (!c.word('ALTER')) return undefined;
+    c.word('COLUMN');
+    const column = c.name();
+    if (column === undefined) return undefined;
+    if (c.word('DROP')) {
+      if (!c.word('DEFAULT')) return undefined;
+      clauses.push(`ALTER COLUMN ${quoteId(column)} DROP DEFAULT`);
+    } else {
+      if (!c.word('SET') || !c.word('DEFAULT')) return undefined;
+      const value = defaultValue(c);
+      if (value === undefined) return undefined;
+      clauses.push(`ALTER COLUMN ${quoteId(column)} SET DEFAULT ${value}`);
+    }
+  } while (c.punct(','));
+  if (!c.done()) return undefined;
+  return {
+    kind: 'alter table',
+    tables: [table],
+    alterKinds: ['modify default value'],
+    text,
+    render: (route) => {
+      const to = route(table.schema, table.table);
+      return `ALTER TABLE ${qualify(to.schema, to.table)} ${clauses.join(', ')}`;
+    },
+  };
+}
+
+export function readByTokens(tokens: Token[], defaultSchema: string, text: string): DdlStatement | undefined {
+  return dropDatabase(tokens, text) ?? alterDefaults(tokens, defaultSchema, text);
+}
