@@ -56,6 +56,7 @@ export function startTailerSupervisor(ctx: ProcessorContext) {
         const key = JSON.stringify([name, instance.sourceId]);
         wanted.add(key);
         const lease = leaseKey(name, instance.sourceId);
+        if (running.get(key)?.tailer.ended()) await release(key);
         if (running.has(key)) {
           if (Number(await ctx.redis.eval(RENEW, 1, lease, owner, LEASE_MS)) === 0) {
             ctx.log.warn({ task: name, source: instance.sourceId }, 'lost the binlog reader lease');

@@ -499,6 +499,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   }
 
   let restarting = false;
+  /** Stopped for good after pausing the task; only a new reader continues. */
+  let ended = false;
 
   function fail(err: unknown): void {
     // One failure restarts the reader once; errors from the stream being torn down are echoes.
@@ -519,6 +521,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
           workaround: 'the binlog there was purged or never existed: keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds) and start the task again with --remove-meta (or a valid meta position)',
         });
         await pauseTask(ctx, task.name, reason).catch((pauseErr: unknown) => log.error({ err: pauseErr, reason: record }, 'cannot pause the task'));
+        // The task may be resumed before the supervisor ever sees it paused: it starts a new reader then.
+        ended = true;
         return;
       }
       if (restartTimer) clearTimeout(restartTimer);
@@ -623,6 +627,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       delete status.error;
       startText = start.coord ? coordText(start.coord) : `GTID ${start.gtid}`;
       log.info({ from: startText }, 'binlog reader started');
+      if (task.shardMode === 'optimistic') log.warn('shard-mode optimistic runs as pessimistic: a DDL on a merged table waits until every shard has run it');
     } catch (err) {
       fail(err);
     }
@@ -633,6 +638,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
 
   return {
     status: () => status,
+    ended: () => ended,
     async stop(): Promise<void> {
       stopped = true;
       if (restartTimer) clearTimeout(restartTimer);
