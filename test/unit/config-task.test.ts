@@ -205,7 +205,7 @@ describe('task.yaml: values and defaults', () => {
             'extract-source': { 'source-regexp': '(.*)', 'target-column': 'c_source' },
           },
         },
-        filters: { f1: { 'schema-pattern': 'shard_*', events: ['Truncate Table', 'DROP  TABLE'], 'sql-pattern': ['^DROP\\s'], action: 'ignore' } },
+        filters: { f1: { 'schema-pattern': 'shard_*', events: ['Truncate Table', 'DROP  TABLE', 'drop schema', 'reorganize table partition'], 'sql-pattern': ['^DROP\\s'], action: 'ignore' } },
       }),
       check: (t) => {
         const i = t.instances[0]!;
@@ -221,7 +221,7 @@ describe('task.yaml: values and defaults', () => {
           },
         ]);
         assert.deepEqual(i.filters, [
-          { name: 'f1', schemaPattern: 'shard_*', events: ['truncate table', 'drop table'], sqlPattern: ['^DROP\\s'], action: 'Ignore' },
+          { name: 'f1', schemaPattern: 'shard_*', events: ['truncate table', 'drop table', 'drop database', 'reorganize table partition'], sqlPattern: ['^DROP\\s'], action: 'Ignore' },
         ]);
       },
     },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { EventFilterRule, FilterAction } from '../../src/shared/config/types.js';
 import { DmqError } from '../../src/shared/errors.js';
-import { isDmlEvent, makeEventFilter, type EventToFilter } from '../../src/shared/filter/binlog-event.js';
+import { makeEventFilter, type EventToFilter } from '../../src/shared/filter/binlog-event.js';
 
 const rule = (
   name: string,
@@ -153,11 +153,4 @@ describe('binlog event filter', () => {
     assert.deepEqual(filter(row('shop', 'orders', 'insert')), { action: 'Do' });
     assert.deepEqual(filter(row('shop', 'orders', 'delete')), { action: 'Ignore', rule: 'no-deletes' });
   });
-});
-
-describe('isDmlEvent', () => {
-  const cases: [string, boolean][] = [['insert', true], ['update', true], ['delete', true], ['create table', false], ['truncate table', false], ['all dml', false], ['', false]];
-  for (const [event, dml] of cases) {
-    test(`${JSON.stringify(event)} → ${dml}`, () => assert.equal(isDmlEvent(event), dml));
-  }
 });

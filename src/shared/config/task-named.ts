@@ -1,4 +1,4 @@
-import { BINLOG_EVENT_TYPES } from '../filter/events.js';
+import { BINLOG_EVENT_ALIASES, BINLOG_EVENT_TYPES } from '../filter/events.js';
 import { compilePattern, compileRegExp } from '../filter/pattern.js';
 import { parseExtraArgs } from './extra-args.js';
 import type { RawBlockAllow, RawFilter, RawLoader, RawMydumper, RawRoute, RawSyncer } from './task-schema.js';
@@ -78,7 +78,8 @@ export function buildFilter(name: string, raw: RawFilter, path: string, caseSens
   const action = ACTIONS.find((a) => a.toLowerCase() === raw.action.toLowerCase());
   if (!action) issues.push(`${path}.action: expected one of Do, Ignore, Error, got ${JSON.stringify(raw.action)}`);
   const events = (raw.events ?? []).map((event, i) => {
-    const normalized = event.trim().toLowerCase().replace(/\s+/g, ' ');
+    const spelled = event.trim().toLowerCase().replace(/\s+/g, ' ');
+    const normalized = BINLOG_EVENT_ALIASES.get(spelled) ?? spelled;
     if (!BINLOG_EVENT_TYPES.has(normalized)) {
       issues.push(`${path}.events[${i}]: unknown event ${JSON.stringify(event)}; expected one of ${[...BINLOG_EVENT_TYPES].join(', ')}`);
     }

@@ -62,11 +62,6 @@ const COMPATIBLE_DDL = new Set([
 
 type EventClass = 'dml' | 'ddl' | 'incompatible ddl' | 'unclassified';
 
-/** Whether an event name is DML ('insert','update','delete'). */
-export function isDmlEvent(event: string): boolean {
-  return DML.has(event);
-}
-
 function classify(event: string): EventClass {
   if (event === '') return 'unclassified';
   if (DML.has(event)) return 'dml';

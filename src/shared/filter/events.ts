@@ -47,9 +47,31 @@ export const BINLOG_EVENT_TYPES: ReadonlySet<string> = new Set([
   'modify collation',
   'remove auto increment',
   'modify storage engine',
-  'reorganize partition',
-  'rebuild partition',
-  'coalesce partition',
-  'split partition',
-  'exchange partition',
+  'reorganize table partition',
+  'rebuild table partition',
+  'coalesce table partition',
+  'split table partition',
+  'exchange table partition',
+  // newer DM (TiDB-only DDL and finer ALTER kinds); accepted so DM task files load
+  'modify schema charset and collate',
+  'modify table charset and collate',
+  'modify table comment',
+  'recover table',
+  'alter table partitioning',
+  'remove table partitioning',
+  'add column',
+  'set default value',
+  'rebase auto id',
+  'add primary key',
+  'alter index visibility',
+  'alter ttl info',
+  'alter ttl remove',
+  'multi schema change',
+]);
+
+/** DM's other names for events, and the event dmq filters them as. */
+export const BINLOG_EVENT_ALIASES: ReadonlyMap<string, string> = new Map([
+  ['create schema', 'create database'],
+  ['drop schema', 'drop database'],
+  ['alter schema', 'alter database'],
 ]);
