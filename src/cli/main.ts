@@ -182,8 +182,9 @@ program
   .description('status of one task, or a list of every task')
   .argument('[task]', 'task name or task.yaml')
   .option('-w, --watch [seconds]', 'follow the task: progress bars and lag redrawn every N seconds (default 2) in a terminal, one JSON line per refresh otherwise; ends when the task finishes or pauses')
-  .addHelpText('after', '\nExamples:\n  dmq query-status\n  dmq query-status test\n  dmq query-status --watch test')
-  .action(action(async (task: string | undefined, options: { watch?: string | boolean }) => {
+  .option('--more', 'also every precheck item, and every table\'s replication checkpoint')
+  .addHelpText('after', '\nExamples:\n  dmq query-status\n  dmq query-status test\n  dmq query-status --more test\n  dmq query-status --watch test')
+  .action(action(async (task: string | undefined, options: { watch?: string | boolean; more?: boolean }) => {
     const api = client();
     if (options.watch !== undefined) {
       if (!task) throw new DmqError('CONFIG_INVALID', 'query-status --watch follows one task', { where: '--watch', workaround: 'name the task: dmq query-status --watch <task>' });
@@ -197,7 +198,7 @@ program
       return;
     }
     const name = await taskNameOf(task);
-    print(fromResponse(await api.request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/status`)));
+    print(fromResponse(await api.request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/status${options.more ? '?more=true' : ''}`)));
   }));
 
 for (const [verb, path, description] of [

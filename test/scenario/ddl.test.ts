@@ -75,6 +75,29 @@ test('schema changes replicate in order with the rows around them: ALTERs, index
   const status = await waitForCaughtUp(addr, 'ddl', [stack.upstreams[0]], 120_000);
   assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
   assert.deepEqual(await tablesOf(stack.target, db), ['items', 'keep', 'renamed']);
+
+  // query-status --more: every check, and where each table's stream stands.
+  const more = await runCli(addr, ['query-status', '--more', 'ddl']);
+  assert.equal(more.code, 0, more.stdout);
+  const detail = JSON.parse(more.stdout) as { precheck: { results: { state: string }[] }; sources: { subTaskStatus: { tables: { table: string; target: string; syncerBinlog: string }[] }[] }[] };
+  assert.ok(detail.precheck.results.some((r) => r.state === 'success'), 'every precheck item, not only the notable ones');
+  const streams = detail.sources[0]!.subTaskStatus[0]!.tables;
+  for (const table of ['items', 'keep', 'renamed', 'fresh', 'gone']) {
+    const stream = streams.find((t) => t.table === `\`${db}\`.\`${table}\``);
+    assert.ok(stream, `${table} in ${JSON.stringify(streams)}`);
+    assert.equal(stream.target, stream.table);
+    assert.match(stream.syncerBinlog, /^binlog\.\d+:\d+/);
+  }
+
+  // Every log line is JSON; DDL records name the task, source, position and statement.
+  const lines = dmq().output().split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const ddlLines = lines.filter((l) => l.task === 'ddl' && typeof l.msg === 'string' && l.msg.includes('DDL'));
+  for (const msg of ['DDL read', 'DDL applied', 'DDL skipped: not about data']) assert.ok(ddlLines.some((l) => l.msg === msg), `a "${msg}" record`);
+  for (const l of ddlLines) {
+    assert.equal(l.source, 'mysql-replica-01', JSON.stringify(l));
+    assert.equal(typeof l.at, 'string', JSON.stringify(l));
+    if (l.msg === 'DDL applied') assert.match(String(l.table), /^`ddl_db`\./, JSON.stringify(l));
+  }
   assert.deepEqual(await indexesOf(stack.target, db, 'items'), await indexesOf(stack.upstreams[0], db, 'items'));
   for (const table of ['items', 'keep', 'renamed']) await assertSameTable(db, table);
   assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'ddl'])).code, 0);

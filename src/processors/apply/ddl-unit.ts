@@ -62,7 +62,8 @@ export async function applyDdlUnit(
     if (step.action === 'done') statements = [];
     else finish.push(resolveShardLockStatement(meta, job.target, step.seq, 'executed'));
   }
-  const retry = await markDdlStarted(conn, meta, ref, unit.coord);
+  // A unit with nothing to run needs no marker: there is nothing a retry could find done.
+  const retry = statements.length > 0 && (await markDdlStarted(conn, meta, ref, unit.coord));
   await conn.commit();
   for (const sql of statements) {
     try {
@@ -80,7 +81,7 @@ export async function applyDdlUnit(
         workaround: `fix the target and \`dmq resume-task ${job.task}\`, or \`dmq binlog skip ${job.task} -b ${unit.coord} -s ${job.sourceId}\` to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${unit.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
       });
     }
-    log.info({ sql, source: unit.ddl.source }, 'DDL applied');
+    log.info({ sql, statement: unit.ddl.source }, 'DDL applied');
   }
   const script = [
     'START TRANSACTION',

@@ -103,6 +103,7 @@ const SubTaskStatus = z.object({
     unresolvedGroups: z.array(z.object({ target: z.string(), DDLs: z.array(z.string()), synced: z.array(z.string()), unsynced: z.array(z.string()) })),
   }).loose().optional(),
   unresolvedDDLLockID: z.string().describe('the shard DDL lock this source waits on, as `dmq shard-ddl-lock` lists it'),
+  tables: z.array(z.object({ table: z.string(), target: z.string(), syncerBinlog: z.string() })).optional().describe('with more=true: every replicated table, its target and the binlog position applied'),
 }).loose();
 
 export const TaskStatus = z.object({

@@ -30,7 +30,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/api/v1/tasks', tag: 'tasks', summary: 'Submit a task (task.yaml, or DM OpenAPI JSON); its precheck runs first', body: 'task', query: removeMeta, responses: { 201: TaskSubmitted } },
   { method: 'post', path: '/api/v1/tasks/check', tag: 'tasks', summary: 'Run a task\'s precheck without starting it', body: 'task', responses: { 200: CheckResult } },
   { method: 'get', path: '/api/v1/tasks/:name', tag: 'tasks', summary: 'Get a task (passwords masked)', responses: { 200: Task } },
-  { method: 'get', path: '/api/v1/tasks/:name/status', tag: 'tasks', summary: 'query-status: per source stage, unit, progress, sync and errors', responses: { 200: TaskStatus } },
+  { method: 'get', path: '/api/v1/tasks/:name/status', tag: 'tasks', summary: 'query-status: per source stage, unit, progress, sync and errors', query: { more: 'true: every precheck item, and per source every table\'s replication checkpoint (query-status --more)' }, responses: { 200: TaskStatus } },
   { method: 'delete', path: '/api/v1/tasks/:name', tag: 'tasks', summary: 'Stop and remove a task', query: removeMeta, responses: { 200: Result } },
   { method: 'post', path: '/api/v1/tasks/:name/pause', tag: 'tasks', summary: 'Pause a task: running jobs finish, no new ones start', responses: { 200: Result } },
   { method: 'post', path: '/api/v1/tasks/:name/stop', tag: 'tasks', summary: 'DM\'s name for pause', responses: { 200: Result } },

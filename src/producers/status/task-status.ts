@@ -1,7 +1,10 @@
 import { hostname } from 'node:os';
 import { readsBinlog, type TaskConfig } from '../../shared/config/types.js';
 import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRecord } from '../../shared/checkpoint/copy-checkpoint.js';
+import { coordText } from '../../shared/binlog/position.js';
 import { listShardLocks, type ShardLock } from '../../shared/checkpoint/shard-lock.js';
+import { readSourceSync } from '../../shared/checkpoint/sync-checkpoint.js';
+import { makeRouter } from '../../shared/filter/route.js';
 import type { ErrorRecord } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import type { PrecheckResult } from '../../processors/precheck/result.js';
@@ -153,8 +156,27 @@ function notableChecks(result: unknown) {
   return { passed: r.passed, results: r.results.filter((c) => c.state !== 'success') };
 }
 
-/** `dmq query-status <task>`: dmctl's shape, one entry per source. */
-export async function taskStatus(ctx: ProcessorContext, task: TaskConfig) {
+/**
+ * `query-status --more`: every table's replication checkpoint, with its routed target. The
+ * schema's own stream (CREATE/DROP DATABASE) shows as table ''.
+ */
+async function tableCheckpoints(ctx: ProcessorContext, task: TaskConfig, sourceId: string) {
+  const instance = task.instances.find((i) => i.sourceId === sourceId)!;
+  const route = makeRouter(instance.routes, task.caseSensitive);
+  try {
+    const { tables } = await readSourceSync(ctx.pools.target(task), taskMeta(task), sourceId);
+    return [...tables].map(([key, coord]) => {
+      const [schema, table] = JSON.parse(key) as [string, string];
+      return { table: tableLabel({ schema, table }), target: tableLabel(route(schema, table)), syncerBinlog: coordText(coord) };
+    }).sort((a, b) => a.table.localeCompare(b.table));
+  } catch {
+    // readCopyFacts reports an unreachable target already.
+    return [];
+  }
+}
+
+/** `dmq query-status <task>`: dmctl's shape, one entry per source; `more` adds every check and table. */
+export async function taskStatus(ctx: ProcessorContext, task: TaskConfig, options: { more?: boolean } = {}) {
   const state = await ctx.registry.getState(task.name);
   if (!state) return { result: false, msg: `task "${task.name}" has no state`, sources: [] };
   const facts = await readCopyFacts(ctx, task);
@@ -169,16 +191,17 @@ export async function taskStatus(ctx: ProcessorContext, task: TaskConfig) {
     msg: facts.error ?? '',
     stage: state.stage,
     taskMode: task.taskMode,
-    precheck: notableChecks(await ctx.registry.getPrecheck(task.name)),
-    sources: task.instances.map((i) => {
+    precheck: options.more ? ((await ctx.registry.getPrecheck(task.name)) ?? null) : notableChecks(await ctx.registry.getPrecheck(task.name)),
+    sources: await Promise.all(task.instances.map(async (i) => {
       const source = state.sources[i.sourceId] ?? { stage: state.stage, unit: 'Check' as const };
+      const sub = subTaskStatus(task, state, i.sourceId, source, facts.progress.get(i.sourceId), facts.plans.get(i.sourceId), syncs.get(i.sourceId), locks);
       return {
         result: true,
         msg: '',
         sourceStatus: { source: i.sourceId, worker: hostname(), result: null, relayStatus: null },
-        subTaskStatus: [subTaskStatus(task, state, i.sourceId, source, facts.progress.get(i.sourceId), facts.plans.get(i.sourceId), syncs.get(i.sourceId), locks)],
+        subTaskStatus: [options.more && readsBinlog(task.taskMode) ? { ...sub, tables: await tableCheckpoints(ctx, task, i.sourceId) } : sub],
       };
-    }),
+    })),
   };
 }
 

@@ -68,9 +68,9 @@ export function taskRoutes(app: FastifyInstance, ctx: ProcessorContext, precheck
     }
   });
 
-  app.get<NameParams>('/api/v1/tasks/:name/status', async (req, reply) => {
+  app.get<{ Params: { name: string }; Querystring: { more?: string } }>('/api/v1/tasks/:name/status', async (req, reply) => {
     try {
-      return reply.send(await taskStatus(ctx, await ctx.registry.requireTask(req.params.name)));
+      return reply.send(await taskStatus(ctx, await ctx.registry.requireTask(req.params.name), { more: truthy(req.query.more) }));
     } catch (err) {
       return sendError(reply, err);
     }
