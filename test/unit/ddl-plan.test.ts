@@ -87,6 +87,17 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
     });
   }
 
+  test('an ALTER is filtered as DM names it: its first telling clause, else alter table', () => {
+    const ctx = { ...context(), eventFilter: makeEventFilter([{ name: 'no-drops', schemaPattern: 'app', events: ['drop column'], sqlPattern: [], action: 'Ignore' }], false) };
+    assert.deepEqual(plan('ALTER TABLE t DROP COLUMN c', ctx).map((p) => p.action), ['skip']);
+    assert.match((plan('ALTER TABLE t DROP COLUMN c', ctx)[0] as { reason: string }).reason, /"no-drops" ignores drop column on `app`.`t`/);
+    assert.deepEqual(plan('ALTER TABLE t ADD COLUMN c INT', ctx).map((p) => p.action), ['apply']);
+    const alterRule = { ...context(), eventFilter: makeEventFilter([{ name: 'no-alter', schemaPattern: 'app', events: ['alter table'], sqlPattern: [], action: 'Ignore' }], false) };
+    assert.deepEqual(plan('ALTER TABLE t ADD COLUMN c INT', alterRule).map((p) => p.action), ['skip']);
+    assert.deepEqual(plan('ALTER TABLE t DROP COLUMN c', alterRule).map((p) => p.action), ['apply'], 'as in DM, `alter table` does not cover a DROP COLUMN');
+    assert.deepEqual(plan('ALTER TABLE t ALTER COLUMN c SET DEFAULT 1', { ...context(), eventFilter: makeEventFilter([{ name: 'd', schemaPattern: 'app', events: ['modify default value'], sqlPattern: [], action: 'Ignore' }], false) }).map((p) => p.action), ['skip']);
+  });
+
   test('an Error filter rule refuses, naming the rule', () => {
     assert.deepEqual(plan('TRUNCATE TABLE t', context({ forbidTruncate: true })), [
       { action: 'refuse', code: 'EVENT_FILTERED', reason: 'filter rule "no-truncate" forbids truncate table on `app`.`t`' },

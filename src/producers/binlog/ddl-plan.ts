@@ -36,11 +36,13 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
   const [first, second] = statement.tables as [TableRef, TableRef | undefined];
   const label = first.table === '' ? quoteId(first.schema) : tableLabel(first);
 
-  // As DM's syncer does, an ALTER TABLE is filtered as `alter table`, whatever it changes.
-  const verdict = ctx.eventFilter({ schema: first.schema, table: first.table, event: statement.kind, sql: statement.text });
-  if (verdict.action === 'Ignore') return { action: 'skip', reason: `filter rule "${verdict.rule}" ignores ${statement.kind} on ${label}` };
+  // As DM's syncer does, an ALTER TABLE is filtered as what its first telling clause does
+  // (`drop column`, `modify default value` ...), and as `alter table` when none tells more.
+  const event = statement.kind === 'alter table' ? (statement.alterKinds[0] ?? 'alter table') : statement.kind;
+  const verdict = ctx.eventFilter({ schema: first.schema, table: first.table, event, sql: statement.text });
+  if (verdict.action === 'Ignore') return { action: 'skip', reason: `filter rule "${verdict.rule}" ignores ${event} on ${label}` };
   if (verdict.action === 'Error') {
-    return { action: 'refuse', code: 'EVENT_FILTERED', reason: `filter rule "${verdict.rule}" forbids ${statement.kind} on ${label}` };
+    return { action: 'refuse', code: 'EVENT_FILTERED', reason: `filter rule "${verdict.rule}" forbids ${event} on ${label}` };
   }
 
   if (first.table === '') {
