@@ -75,7 +75,7 @@ describe('decideApply', () => {
 });
 
 test('a DDL unit is a job of its own: rows before it and after it go in other jobs', () => {
-  const ddl = { source: 'ALTER TABLE a ADD c INT', kind: 'alter table', target: ['ALTER TABLE `db`.`a` ADD COLUMN `c` INT'], after: [], shardLock: false };
+  const ddl = { source: 'ALTER TABLE a ADD c INT', kind: 'alter table', target: ['ALTER TABLE `db`.`a` ADD COLUMN `c` INT'], after: [], shard: 'none' as const };
   const jobs = groupIntoJobs([batch('a', 4, 10), batch('a', 10, 20, { ddl, changes: [], columns: [], key: [] }), batch('a', 20, 30), batch('a', 30, 40)], { maxRows: 100, maxBytes: 1000 });
   assert.deepEqual(jobs.map((j) => j.units.map((u) => u.coord.slice(F.length + 1)).join(',')), ['10', '20', '30,40']);
   assert.deepEqual(jobs[1]!.units[0]!.ddl, ddl);

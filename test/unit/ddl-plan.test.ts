@@ -11,7 +11,7 @@ import { makeRouter } from '../../src/shared/filter/route.js';
 const F = 'mysql-bin.000002';
 
 /** The reader's state as the tailer hands it over: `seen` tables have a stream in this run at the given positions. */
-function context(options: { shardMode?: ShardMode; seen?: Record<string, number>; ignoreDropTable?: boolean; forbidTruncate?: boolean } = {}): DdlPlanContext {
+function context(options: { shardMode?: ShardMode; seen?: Record<string, number>; shardChanges?: Record<string, number>; ignoreDropTable?: boolean; forbidTruncate?: boolean } = {}): DdlPlanContext {
   const seen = new Map(Object.entries(options.seen ?? {}).map(([name, pos]) => [name, `${F}:${pos}`]));
   return {
     filter: makeTableFilter({ doDbs: ['app', 'shop'], ignoreDbs: [], doTables: [], ignoreTables: [{ dbName: 'app', tblName: 'secret*' }] }, { caseSensitive: false }),
@@ -22,7 +22,8 @@ function context(options: { shardMode?: ShardMode; seen?: Record<string, number>
     ], false),
     shardMode: options.shardMode ?? '',
     lastOf: (schema, table) => seen.get(table === '' ? schema : `${schema}.${table}`),
-    tablesOf: (schema) => [...seen.keys()].filter((k) => k.startsWith(`${schema}.`)).map((k) => k.slice(schema.length + 1)),
+    lastShardChange: (schema, table) => options.shardChanges?.[`${schema}.${table}`] === undefined ? undefined : `${F}:${options.shardChanges[`${schema}.${table}`]}`,
+    streams: () => [...seen.keys()].filter((k) => k.includes('.')).map((k) => ({ schema: k.slice(0, k.indexOf('.')), table: k.slice(k.indexOf('.') + 1) })),
   };
 }
 
@@ -37,7 +38,7 @@ function plan(sql: string, ctx: DdlPlanContext, defaultSchema = 'app'): DdlPlan[
 function units(p: DdlPlan): string[] {
   assert.equal(p.action, 'apply', JSON.stringify(p));
   if (p.action !== 'apply') return [];
-  return p.units.map((u) => `${u.table.schema}.${u.table.table}${u.creates ? ' (new)' : ''}: ${u.ddl.target.join('; ')} | ${u.ddl.after.map((w) => `${w.schema}.${w.table}@${w.coord.slice(F.length + 1)}`).join(', ')}${u.ddl.shardLock ? ' [lock]' : ''}`);
+  return p.units.map((u) => `${u.table.schema}.${u.table.table}${u.creates ? ' (new)' : ''}: ${u.ddl.target.join('; ')} | ${u.ddl.after.map((w) => `${w.schema}.${w.table}@${w.coord.slice(F.length + 1)}`).join(', ')}${u.ddl.shard === 'none' ? '' : ` [${u.ddl.shard}]`}`);
 }
 
 describe('planDdl: which streams a DDL goes to, what the target runs, what it waits for', () => {
@@ -76,8 +77,7 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
     { name: 'a table the block-allow list leaves out', sql: 'ALTER TABLE secret_1 ADD c INT', ctx: context(), reason: /`app`.`secret_1` is not migrated/ },
     { name: 'a schema the list leaves out', sql: 'CREATE DATABASE other', ctx: context(), reason: /`other` is not migrated/ },
     { name: 'an Ignore filter rule', sql: 'DROP TABLE t', ctx: context({ ignoreDropTable: true }), reason: /filter rule "keep" ignores drop table/ },
-    { name: 'DROP TABLE of a shard in shard mode', sql: 'DROP TABLE t', ctx: context({ shardMode: 'pessimistic' }), reason: /shard-mode pessimistic: drop table/ },
-    { name: 'TRUNCATE of a shard in shard mode', sql: 'TRUNCATE t', ctx: context({ shardMode: 'pessimistic' }), reason: /truncate table of a shard/ },
+    { name: 'DROP DATABASE in shard mode', sql: 'DROP DATABASE app', ctx: context({ shardMode: 'pessimistic' }), reason: /shard-mode pessimistic: drop database of shards/ },
   ];
   for (const c of skips) {
     test(`skipped: ${c.name}`, () => {
@@ -112,18 +112,24 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
     }
   });
 
-  test('in shard mode, ALTER and index changes take the shard lock; CREATE TABLE does not', () => {
-    const ctx = context({ shardMode: 'pessimistic' });
-    assert.match(units(plan('ALTER TABLE orders_1 ADD c INT', ctx, 'shop')[0]!)[0]!, /\[lock\]$/);
-    assert.match(units(plan('CREATE INDEX i ON orders_1 (c)', ctx, 'shop')[0]!)[0]!, /\[lock\]$/);
-    assert.doesNotMatch(units(plan('CREATE TABLE orders_9 (id INT)', ctx, 'shop')[0]!)[0]!, /\[lock\]/);
+  test('in shard mode, a shard\'s ALTER waits for the other shards of its merged table to join or leave it as the binlog said before', () => {
+    const ctx = context({ shardMode: 'pessimistic', seen: { 'shop.orders_1': 100, 'shop.orders_2': 200, 'shop.orders_3': 250, 'shop.other': 300 }, shardChanges: { 'shop.orders_2': 150, 'shop.other': 290 } });
+    assert.deepEqual(units(plan('ALTER TABLE orders_1 ADD COLUMN c INT', ctx, 'shop')[0]!), ['shop.orders_1: ALTER TABLE `all_shops`.`orders` ADD COLUMN `c` INT | shop.orders_2@150 [lock]']);
+    assert.deepEqual(units(plan('ALTER TABLE other ADD COLUMN c INT', ctx, 'shop')[0]!), ['shop.other: ALTER TABLE `shop`.`other` ADD COLUMN `c` INT |  [lock]']);
+  });
+
+  test('in shard mode each statement has its role for a merged table; without it, none', () => {
+    const roles = (ctx: DdlPlanContext) => ['ALTER TABLE orders_1 ADD c INT', 'CREATE INDEX i ON orders_1 (c)', 'DROP INDEX i ON orders_1', 'DROP TABLE orders_1', 'TRUNCATE orders_1', 'RENAME TABLE orders_1 TO orders_2', 'CREATE TABLE orders_9 (id INT)']
+      .map((sql) => /\[([a-z-]+)\]$/.exec(units(plan(sql, ctx, 'shop')[0]!)[0]!)?.[1] ?? 'none');
+    assert.deepEqual(roles(context({ shardMode: 'pessimistic' })), ['lock', 'lock', 'lock', 'leave', 'unmerged-only', 'unmerged-only', 'join']);
+    assert.deepEqual(roles(context()), ['none', 'none', 'none', 'none', 'none', 'none', 'none']);
   });
 });
 
 describe('batcher.ddl: DDL units in the table chains', () => {
   const base = { task: 't', sourceId: 's', maxRows: 100, maxBytes: 1 << 20, origin: { file: F, pos: 4 }, safeAt: () => false };
   const table = (name: string) => ({ schema: 'app', table: name, target: { schema: 'app', table: name }, columns: [], key: [] });
-  const unit = { source: 'x', kind: 'alter table', target: ['x'], after: [], shardLock: false };
+  const unit = { source: 'x', kind: 'alter table', target: ['x'], after: [], shard: 'none' as const };
 
   test('a unit chains after the table\'s last batch; a created table without a checkpoint may start at once; a covered one is left out', () => {
     const batcher = createBatcher({ ...base, applied: new Map([['["app","done"]', { file: F, pos: 2000 }]]), startIfMissing: false });
@@ -140,6 +146,6 @@ describe('batcher.ddl: DDL units in the table chains', () => {
       ['fresh', `${F}:4`, `${F}:200`, true, 0],
     ]);
     assert.equal(batcher.lastOf('app', 'fresh'), `${F}:200`);
-    assert.deepEqual(batcher.tablesOf('app').sort(), ['a', 'done', 'fresh']);
+    assert.deepEqual(batcher.streams().map((t) => t.table).sort(), ['a', 'done', 'fresh']);
   });
 });

@@ -2,7 +2,7 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ApplyJob, BatchUnit, DdlUnit } from '../../shared/binlog/batch.js';
 import { compareCoords, parseCoordText } from '../../shared/binlog/position.js';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
-import { memberLabel, reachShardLock, resolveShardLockStatement } from '../../shared/checkpoint/shard-lock.js';
+import { joinShardStatements, leaveShardStatement, memberLabel, reachShardLock, resolveShardLockStatement, shardMembers } from '../../shared/checkpoint/shard-lock.js';
 import { writeTableCheckpointStatement, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
@@ -51,16 +51,18 @@ export async function applyDdlUnit(
   }
   let statements = op === undefined ? unit.ddl.target : op.op === 'skip' ? [] : op.sqls;
   const finish: SqlStatement[] = [];
-  if (op === undefined && unit.ddl.shardLock && statements.length > 0) {
-    const ddl = statements.join('; ');
-    const step = await reachShardLock(conn, meta, task, ref, job.target, unit.coord, ddl);
-    if (step.action === 'wait') {
+  if (op === undefined && unit.ddl.shard !== 'none' && statements.length > 0) {
+    const step = await shardStep(conn, task, meta, job, unit, ref);
+    if (step.wait) {
       await conn.commit();
-      if (step.arrived) log.info({ lock: tableLabel(job.target), seq: step.seq, missing: step.missing }, 'shard DDL waits for the other shards');
+      if (step.note) log.info(step.note, 'shard DDL waits for the other shards');
       return { action: 'wait', why: `shard DDL lock on ${tableLabel(job.target)}` };
     }
-    if (step.action === 'done') statements = [];
-    else finish.push(resolveShardLockStatement(meta, job.target, step.seq, 'executed'));
+    if (!step.run) {
+      statements = [];
+      log.info(step.note ?? {}, step.why);
+    }
+    finish.push(...step.finish);
   }
   // A unit with nothing to run needs no marker: there is nothing a retry could find done.
   const retry = statements.length > 0 && (await markDdlStarted(conn, meta, ref, unit.coord));
@@ -92,8 +94,43 @@ export async function applyDdlUnit(
   ];
   await conn.query(script.join('; '));
   if (statements.length > 0) await ctx.redis.incr(ddlGenerationKey(job.task));
-  if (op === undefined && unit.ddl.shardLock && statements.length === 0) log.info({ lock: tableLabel(job.target) }, 'shard DDL already applied by another shard');
   return { action: 'applied' };
+}
+
+interface ShardStep {
+  /** Not yet: other shards have not reached the lock. */
+  wait: boolean;
+  /** Whether this unit runs its statements on the merged table. */
+  run: boolean;
+  why: string;
+  note?: Record<string, unknown>;
+  /** Written with the checkpoint once the unit is done. */
+  finish: SqlStatement[];
+}
+
+/** What the shard's role asks of a DDL on a merged target table (see ShardRole). */
+async function shardStep(conn: PoolConnection, task: TaskConfig, meta: MetaTables, job: ApplyJob, unit: BatchUnit & { ddl: DdlUnit }, ref: TableSyncRef): Promise<ShardStep> {
+  const target = job.target;
+  const lock = tableLabel(target);
+  switch (unit.ddl.shard) {
+    case 'lock': {
+      const step = await reachShardLock(conn, meta, task, ref, target, unit.coord, unit.ddl.target.join('; '));
+      if (step.action === 'wait') return { wait: true, run: false, why: '', ...(step.arrived ? { note: { lock, seq: step.seq, missing: step.missing } } : {}), finish: [] };
+      if (step.action === 'done') return { wait: false, run: false, why: 'shard DDL already applied by another shard (or unlocked)', note: { lock, seq: step.seq }, finish: [] };
+      return { wait: false, run: true, why: '', finish: [resolveShardLockStatement(meta, target, step.seq, 'executed')] };
+    }
+    case 'join':
+      return { wait: false, run: true, why: '', finish: joinShardStatements(meta, target, ref, unit.coord) };
+    case 'leave':
+    case 'unmerged-only': {
+      const others = (await shardMembers(conn, meta, task, target, { current: false })).filter((m) => memberLabel(m) !== memberLabel(ref));
+      if (others.length === 0) return { wait: false, run: true, why: '', finish: [] };
+      const finish = unit.ddl.shard === 'leave' ? [leaveShardStatement(meta, target, ref, unit.coord)] : [];
+      return { wait: false, run: false, why: `${unit.ddl.kind} of a shard is not applied to the merged table`, note: { lock, shards: others.map(memberLabel), leaves: unit.ddl.shard === 'leave' }, finish };
+    }
+    case 'none':
+      return { wait: false, run: true, why: '', finish: [] };
+  }
 }
 
 /** The streams the unit waits on that have not yet applied up to where it needs them. */

@@ -157,9 +157,9 @@ export function createBatcher(options: BatcherOptions) {
       }
       return out;
     },
-    /** The tables of a schema with a batch read in this run (not the schema's own stream). */
-    tablesOf(schema: string): string[] {
-      return [...last.keys()].map((k) => JSON.parse(k) as [string, string]).filter(([s, t]) => s === schema && t !== '').map(([, t]) => t);
+    /** The tables with a batch read in this run (not the schemas' own streams). */
+    streams(): TableRef[] {
+      return [...last.keys()].map((k) => JSON.parse(k) as [string, string]).filter(([, table]) => table !== '').map(([schema, table]) => ({ schema, table }));
     },
     /** The coordinate of the last batch of a table read in this run, if any. */
     lastOf(schema: string, table: string): string | undefined {

@@ -1,4 +1,4 @@
-import type { DdlUnit, DdlWait } from '../../shared/binlog/batch.js';
+import type { DdlUnit, DdlWait, ShardRole } from '../../shared/binlog/batch.js';
 import type { ShardMode, TableRef } from '../../shared/config/types.js';
 import type { DdlStatement } from '../../shared/ddl/read-ddl.js';
 import type { TableFilter } from '../../shared/filter/block-allow.js';
@@ -13,8 +13,10 @@ export interface DdlPlanContext {
   shardMode: ShardMode;
   /** Where a table's stream stands in this run of the reader (its last batch), if it has one. */
   lastOf(schema: string, table: string): string | undefined;
-  /** The tables of a schema that have a stream in this run. */
-  tablesOf(schema: string): string[];
+  /** The tables that have a stream in this run. */
+  streams(): TableRef[];
+  /** Where a table last joined or left its merged table (CREATE/DROP TABLE in shard mode) in this run. */
+  lastShardChange(schema: string, table: string): string | undefined;
 }
 
 export type DdlPlan =
@@ -22,10 +24,22 @@ export type DdlPlan =
   | { action: 'skip'; reason: string }
   | { action: 'refuse'; code: 'DDL_UNSUPPORTED' | 'EVENT_FILTERED'; reason: string };
 
-/** Statements a shard merge does not pass on: one shard dropping or emptying its table must not empty the merged one (DM does the same). */
-const SHARD_SKIPPED = new Set(['drop table', 'truncate table', 'drop database', 'rename table']);
-/** Statements that change a merged table's structure: they wait for every shard (pessimistic). */
-const SHARD_LOCKED = new Set(['alter table', 'create index', 'drop index']);
+/**
+ * In shard mode, what each statement does to a merged table (see ShardRole): a structure change
+ * waits for every shard; one shard dropping, emptying or renaming its table must not do that to
+ * the merged one (as in DM). DROP DATABASE, about many tables at once, is not passed on at all.
+ */
+const sameTable = (a: TableRef, b: TableRef) => a.schema === b.schema && a.table === b.table;
+
+const SHARD_ROLES: Partial<Record<string, ShardRole>> = {
+  'alter table': 'lock',
+  'create index': 'lock',
+  'drop index': 'lock',
+  'drop table': 'leave',
+  'truncate table': 'unmerged-only',
+  'rename table': 'unmerged-only',
+  'create table': 'join',
+};
 
 /**
  * What one DDL statement read from the binlog becomes: units for the apply chains of the
@@ -62,8 +76,8 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
     return { action: 'skip', reason: `table ${label} is not migrated` };
   }
 
-  if (ctx.shardMode !== '' && SHARD_SKIPPED.has(statement.kind)) {
-    return { action: 'skip', reason: `shard-mode ${ctx.shardMode}: ${statement.kind} of a shard is not applied to the merged table` };
+  if (ctx.shardMode !== '' && statement.kind === 'drop database') {
+    return { action: 'skip', reason: `shard-mode ${ctx.shardMode}: drop database of shards is not applied to the merged tables` };
   }
 
   const target = statement.render(ctx.route);
@@ -72,7 +86,8 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
     const coord = ctx.lastOf(ref.schema, ref.table);
     return coord === undefined ? [] : [{ ...ref, coord }];
   };
-  const unit = (after: DdlWait[], sql: string[]): DdlUnit => ({ source: statement.text, kind: statement.kind, target: sql, after, shardLock: ctx.shardMode !== '' && SHARD_LOCKED.has(statement.kind) });
+  const shard = ctx.shardMode === '' ? 'none' : (SHARD_ROLES[statement.kind] ?? 'none');
+  const unit = (after: DdlWait[], sql: string[]): DdlUnit => ({ source: statement.text, kind: statement.kind, target: sql, after, shard });
   const schemaStream = { schema: first.schema, table: '' };
 
   switch (statement.kind) {
@@ -80,7 +95,7 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
       // The schema may have been dropped and made again just before: follow its stream, and
       // create it if the target lacks it.
       const after = [...waitFor(schemaStream), ...(second ? waitFor(second) : [])];
-      const createSchema = `CREATE DATABASE IF NOT EXISTS ${quoteId(ctx.route(first.schema, '').schema)}`;
+      const createSchema = `CREATE DATABASE IF NOT EXISTS ${quoteId(ctx.route(first.schema, first.table).schema)}`;
       return { action: 'apply', units: [{ table: meta(first), ddl: unit(after, [createSchema, target]), creates: true }] };
     }
     case 'rename table': {
@@ -96,7 +111,7 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
     }
     case 'drop database': {
       // Every table of the schema applies what came before; their later rows follow the drop.
-      const tables = ctx.tablesOf(first.schema).map((table) => ({ schema: first.schema, table }));
+      const tables = ctx.streams().filter((t) => t.schema === first.schema);
       return {
         action: 'apply',
         units: [
@@ -108,7 +123,18 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
     case 'create database':
     case 'alter database':
       return { action: 'apply', units: [{ table: meta(schemaStream), ddl: unit([], [target]), creates: true }] };
-    default:
-      return { action: 'apply', units: [{ table: meta(first), ddl: unit(waitFor(schemaStream), [target]), creates: false }] };
+    default: {
+      // A shard's structure change waits until the other shards of its merged table have
+      // joined or left it as far as the binlog says before it: only then does the lock know who
+      // it waits for. (Not for their rows, nor their own locks, which may wait for this one.)
+      const routed = ctx.route(first.schema, first.table);
+      const changes: DdlWait[] = shard !== 'lock' ? [] : ctx.streams()
+        .filter((t) => (t.schema !== first.schema || t.table !== first.table) && sameTable(ctx.route(t.schema, t.table), routed))
+        .flatMap((t) => {
+          const coord = ctx.lastShardChange(t.schema, t.table);
+          return coord === undefined ? [] : [{ ...t, coord }];
+        });
+      return { action: 'apply', units: [{ table: meta(first), ddl: unit([...waitFor(schemaStream), ...changes], [target]), creates: false }] };
+    }
   }
 }

@@ -181,6 +181,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   const rowVerdicts = new Map<number, Map<string, EventFilterVerdict>>();
   /** What the operator decided for events this reader refused before (`binlog skip|replace`). */
   let readOps = new Map<string, BinlogOp>();
+  /** Where each shard last joined or left its merged table in this run (see planDdl). */
+  const shardChanges = new Map<string, string>();
 
   const partitionOf = (b: BatchTable) => createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
 
@@ -483,7 +485,10 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       for (const ddl of reading.statements) {
         const unitCoord: BinlogCoord = part === 0 ? coord : { ...coord, part };
         part += 1;
-        const plan = planDdl(ddl, coordText(unitCoord), { filter, route, eventFilter, shardMode: task.shardMode, lastOf: batcher.lastOf, tablesOf: batcher.tablesOf });
+        const plan = planDdl(ddl, coordText(unitCoord), {
+          filter, route, eventFilter, shardMode: task.shardMode, lastOf: batcher.lastOf, streams: batcher.streams,
+          lastShardChange: (schema, table) => shardChanges.get(tableKey(schema, table)),
+        });
         if (plan.action === 'skip') {
           log.info({ at, statement: ddl.text.slice(0, 500), reason: plan.reason }, 'DDL skipped');
           continue;
@@ -493,6 +498,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
           return;
         }
         enqueue(batcher.ddl({ units: plan.units, coord: unitCoord, eventTime, gtid }));
+        for (const u of plan.units) if (u.ddl.shard === 'join' || u.ddl.shard === 'leave') shardChanges.set(tableKey(u.table.schema, u.table.table), coordText(unitCoord));
         log.info({ at, statement: ddl.text.slice(0, 500), target: plan.units[0]!.ddl.target }, 'DDL read');
       }
     }
@@ -598,6 +604,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       lastCommit = start.coord;
       tables.clear();
       rowVerdicts.clear();
+      shardChanges.clear();
       file = start.coord?.file ?? '';
       lastEnd = start.coord?.pos ?? 4;
       const z = new ZongJi({ ...source.from, dateStrings: true, timezone: 'Z', jsonStrings: true } as never);

@@ -60,9 +60,16 @@ export interface DdlUnit {
   /** What the target runs, names routed; empty in the units that only wait. */
   target: string[];
   after: DdlWait[];
-  /** Shard merge (pessimistic): run once, when every shard of the target table has reached it. */
-  shardLock: boolean;
+  shard: ShardRole;
 }
+
+/**
+ * What a DDL of a shard does to a merged target table (shard-mode set; `none` otherwise):
+ * `lock` runs it once every shard has reached it; `leave` (DROP TABLE) and `unmerged-only`
+ * (TRUNCATE, RENAME) run it only on a table no other shard merges into, and `leave` takes the
+ * shard out of later locks; `join` (CREATE TABLE) runs it and brings a shard that left back.
+ */
+export type ShardRole = 'none' | 'lock' | 'leave' | 'unmerged-only' | 'join';
 
 /** A batch as the reader cuts it. */
 export interface ApplyBatch extends BatchTable, BatchUnit {

@@ -22,6 +22,8 @@ export interface MetaTables {
   shardLocks: string;
   /** Shard merge: which shard reached which lock, and where. */
   shardArrivals: string;
+  /** Shard merge: shards whose table was dropped upstream, which later locks do not wait for. */
+  shardLeft: string;
 }
 
 export function metaTables(metaSchema: string, task: string): MetaTables {
@@ -34,6 +36,7 @@ export function metaTables(metaSchema: string, task: string): MetaTables {
     ddl: `${task}_syncer_ddl`,
     shardLocks: `${task}_shard_lock`,
     shardArrivals: `${task}_shard_arrival`,
+    shardLeft: `${task}_shard_left`,
   };
 }
 
@@ -135,10 +138,21 @@ export async function ensureMetaTables(conn: Connection | Pool, meta: MetaTables
     arrived_at DATETIME(3) NOT NULL,
     PRIMARY KEY (member_key, seq)
   )`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'shardLeft')} (
+    member_key CHAR(40) CHARACTER SET ascii NOT NULL,
+    target_schema ${NAME},
+    target_table ${NAME},
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    binlog_coord VARCHAR(300) NOT NULL,
+    left_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (member_key)
+  )`);
 }
 
 export async function dropMetaTables(conn: Connection | Pool, meta: MetaTables): Promise<void> {
-  for (const table of ['dumpMeta', 'tables', 'chunks', 'syncer', 'ddl', 'shardLocks', 'shardArrivals'] as const) {
+  for (const table of ['dumpMeta', 'tables', 'chunks', 'syncer', 'ddl', 'shardLocks', 'shardArrivals', 'shardLeft'] as const) {
     await conn.query(`DROP TABLE IF EXISTS ${metaName(meta, table)}`);
   }
 }

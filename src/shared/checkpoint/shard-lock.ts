@@ -36,12 +36,13 @@ export type ShardStep =
 
 export const shardLockId = (task: string, target: TableRef) => `${task}-${tableLabel(target)}`;
 export const memberLabel = (m: TableSyncRef) => `${m.sourceId}:${tableLabel(m)}`;
+const memberKey = (target: TableRef, m: TableSyncRef) => createHash('sha1').update(JSON.stringify([target.schema, target.table, m.sourceId, m.schema, m.table])).digest('hex');
 
 /**
  * The shards of `target`: the tables the copy planned into it and the tables replication has
- * written to it, whichever the task knows of.
+ * written to it, whichever the task knows of; with `current`, without those dropped upstream.
  */
-export async function shardMembers(db: Queryable, meta: MetaTables, task: TaskConfig, target: TableRef): Promise<TableSyncRef[]> {
+export async function shardMembers(db: Queryable, meta: MetaTables, task: TaskConfig, target: TableRef, options: { current: boolean }): Promise<TableSyncRef[]> {
   const members = new Map<string, TableSyncRef>();
   const add = (m: TableSyncRef) => members.set(memberLabel(m), m);
   const [planned] = await db.query<RowDataPacket[]>(
@@ -59,7 +60,37 @@ export async function shardMembers(db: Queryable, meta: MetaTables, task: TaskCo
     const routed = route(String(r.schema_name), String(r.table_name));
     if (routed.schema === target.schema && routed.table === target.table) add({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) });
   }
-  return [...members.values()].filter((m) => routers.has(m.sourceId));
+  const known = [...members.values()].filter((m) => routers.has(m.sourceId));
+  if (!options.current) return known;
+  const [left] = await db.query<RowDataPacket[]>(`SELECT member_key FROM ${metaName(meta, 'shardLeft')} WHERE target_schema = ? AND target_table = ?`, [target.schema, target.table]);
+  const gone = new Set(left.map((r) => String(r.member_key)));
+  return known.filter((m) => !gone.has(memberKey(target, m)));
+}
+
+/** The shard's table was dropped upstream: later locks of the merged table no longer wait for it. */
+export function leaveShardStatement(meta: MetaTables, target: TableRef, member: TableSyncRef, coord: string): SqlStatement {
+  return {
+    sql: `REPLACE INTO ${metaName(meta, 'shardLeft')} (member_key, target_schema, target_table, source_id, schema_name, table_name, binlog_coord, left_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, NOW(3))`,
+    values: [memberKey(target, member), target.schema, target.table, member.sourceId, member.schema, member.table, coord],
+  };
+}
+
+/**
+ * The shard's table was created (again) upstream: it takes part in locks again, from the next
+ * one on. It counts as having reached the locks that exist now: it was made after their DDL
+ * (or dropped before it), so the other shards must not wait for it, nor it for them.
+ */
+export function joinShardStatements(meta: MetaTables, target: TableRef, member: TableSyncRef, coord: string): SqlStatement[] {
+  const key = memberKey(target, member);
+  return [
+    { sql: `DELETE FROM ${metaName(meta, 'shardLeft')} WHERE member_key = ?`, values: [key] },
+    {
+      sql: `INSERT IGNORE INTO ${metaName(meta, 'shardArrivals')} (member_key, target_schema, target_table, seq, source_id, schema_name, table_name, binlog_coord, arrived_at)
+       SELECT ?, target_schema, target_table, seq, ?, ?, ?, ?, NOW(3) FROM ${metaName(meta, 'shardLocks')} WHERE target_schema = ? AND target_table = ?`,
+      values: [key, member.sourceId, member.schema, member.table, coord, target.schema, target.table],
+    },
+  ];
 }
 
 /**
@@ -97,7 +128,7 @@ export async function reachShardLock(
   if (state === 'executed' || state === 'unlocked') return { action: 'done', seq };
   if (state === 'executing') return lock.owner === me ? { action: 'run', seq } : { action: 'wait', seq, missing: [], arrived: fresh };
   const arrived = await arrivedMembers(db, meta, target, seq);
-  const missing = (await shardMembers(db, meta, task, target)).map(memberLabel).filter((m) => !arrived.includes(m));
+  const missing = (await shardMembers(db, meta, task, target, { current: true })).map(memberLabel).filter((m) => !arrived.includes(m));
   if (missing.length > 0) return { action: 'wait', seq, missing, arrived: fresh };
   await db.query(
     `UPDATE ${metaName(meta, 'shardLocks')} SET state = 'executing', owner = ? WHERE target_schema = ? AND target_table = ? AND seq = ?`,
@@ -108,10 +139,10 @@ export async function reachShardLock(
 
 /** The shard's arrival at the DDL at `coord`: the same lock again on a retry, else its next one. */
 async function arrivalSeq(db: Queryable, meta: MetaTables, member: TableSyncRef, target: TableRef, coord: string): Promise<{ seq: number; arrived: boolean }> {
-  const memberKey = createHash('sha1').update(JSON.stringify([target.schema, target.table, member.sourceId, member.schema, member.table])).digest('hex');
+  const key = memberKey(target, member);
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT seq, binlog_coord FROM ${metaName(meta, 'shardArrivals')} WHERE member_key = ?`,
-    [memberKey],
+    [key],
   );
   const known = rows.find((r) => String(r.binlog_coord) === coord);
   if (known) return { seq: Number(known.seq), arrived: false };
@@ -119,7 +150,7 @@ async function arrivalSeq(db: Queryable, meta: MetaTables, member: TableSyncRef,
   await db.query(
     `INSERT INTO ${metaName(meta, 'shardArrivals')} (member_key, target_schema, target_table, seq, source_id, schema_name, table_name, binlog_coord, arrived_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3))`,
-    [memberKey, target.schema, target.table, seq, member.sourceId, member.schema, member.table, coord],
+    [key, target.schema, target.table, seq, member.sourceId, member.schema, member.table, coord],
   );
   return { seq, arrived: true };
 }
@@ -150,7 +181,7 @@ export async function listShardLocks(db: Queryable, meta: MetaTables, task: Task
     const target = { schema: String(r.target_schema), table: String(r.target_table) };
     const seq = Number(r.seq);
     const arrived = await arrivedMembers(db, meta, target, seq);
-    const missing = (await shardMembers(db, meta, task, target)).map(memberLabel).filter((m) => !arrived.includes(m));
+    const missing = (await shardMembers(db, meta, task, target, { current: true })).map(memberLabel).filter((m) => !arrived.includes(m));
     locks.push({ id: shardLockId(task.name, target), target, seq, ddl: String(r.ddl), state: String(r.state) as ShardLockState, owner: r.owner === null ? null : String(r.owner), arrived, missing });
   }
   return locks;
