@@ -184,7 +184,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
           // A DDL unit is a job of its own.
           const ops = await readBinlogOps(ctx.redis, data.task, data.sourceId, 'apply');
           const outcome = await applyDdlUnit(ctx, conn, task, meta, data, { ...units[0]!, ddl }, ops.get(units[0]!.coord));
-          if (outcome.action === 'wait') waitMs = DDL_WAIT_MS;
+          if (outcome === 'wait') waitMs = DDL_WAIT_MS;
           else applied = { batches: 1, rows: 0 };
           break;
         }

@@ -3,7 +3,7 @@ import type { ApplyJob, BatchUnit, DdlUnit } from '../../shared/binlog/batch.js'
 import { compareCoords, parseCoordText } from '../../shared/binlog/position.js';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { joinShardStatements, leaveShardStatement, memberLabel, reachShardLock, resolveShardLockStatement, shardMembers } from '../../shared/checkpoint/shard-lock.js';
-import { writeTableCheckpointStatement, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
+import { readTableCheckpoint, writeTableCheckpointStatement, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
 import type { BinlogOp } from '../../shared/state/binlog-ops.js';
@@ -22,7 +22,7 @@ const ALREADY_DONE = new Set([
   'ER_DB_CREATE_EXISTS', 'ER_DB_DROP_EXISTS', 'ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_MULTIPLE_PRI_KEY',
 ]);
 
-export type DdlOutcome = { action: 'applied' } | { action: 'wait'; why: string };
+export type DdlOutcome = 'applied' | 'wait';
 
 /** Key of the counter that tells every applier process its cached target keys may be stale. */
 export const ddlGenerationKey = (task: string) => `dmq:ddl-generation:${task}`;
@@ -47,7 +47,8 @@ export async function applyDdlUnit(
   const behind = await streamsBehind(conn, meta, job.sourceId, unit.ddl);
   if (behind.length > 0) {
     await conn.rollback();
-    return { action: 'wait', why: `waits for ${behind.join(', ')}` };
+    log.debug({ behind }, 'DDL waits for the streams it depends on');
+    return 'wait';
   }
   let statements = op === undefined ? unit.ddl.target : op.op === 'skip' ? [] : op.sqls;
   const finish: SqlStatement[] = [];
@@ -56,7 +57,7 @@ export async function applyDdlUnit(
     if (step.wait) {
       await conn.commit();
       if (step.note) log.info(step.note, 'shard DDL waits for the other shards');
-      return { action: 'wait', why: `shard DDL lock on ${tableLabel(job.target)}` };
+      return 'wait';
     }
     if (!step.run) {
       statements = [];
@@ -94,7 +95,7 @@ export async function applyDdlUnit(
   ];
   await conn.query(script.join('; '));
   if (statements.length > 0) await ctx.redis.incr(ddlGenerationKey(job.task));
-  return { action: 'applied' };
+  return 'applied';
 }
 
 interface ShardStep {
@@ -137,12 +138,9 @@ async function shardStep(conn: PoolConnection, task: TaskConfig, meta: MetaTable
 async function streamsBehind(conn: PoolConnection, meta: MetaTables, sourceId: string, ddl: DdlUnit): Promise<string[]> {
   const behind: string[] = [];
   for (const wait of ddl.after) {
-    const [rows] = await conn.query<RowDataPacket[]>(
-      `SELECT binlog_name, binlog_pos, binlog_part FROM ${metaName(meta, 'syncer')} WHERE source_id = ? AND schema_name = ? AND table_name = ?`,
-      [sourceId, wait.schema, wait.table],
-    );
-    const at = rows[0] ? { file: String(rows[0].binlog_name), pos: Number(rows[0].binlog_pos), part: Number(rows[0].binlog_part) || undefined } : undefined;
-    if (!at || compareCoords(at, parseCoordText(wait.coord)) < 0) behind.push(`${memberLabel({ sourceId, schema: wait.schema, table: wait.table })} to reach ${wait.coord}`);
+    const ref = { sourceId, schema: wait.schema, table: wait.table };
+    const at = await readTableCheckpoint(conn, meta, ref);
+    if (!at || compareCoords(at, parseCoordText(wait.coord)) < 0) behind.push(`${memberLabel(ref)} to reach ${wait.coord}`);
   }
   return behind;
 }

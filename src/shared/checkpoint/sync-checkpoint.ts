@@ -35,6 +35,15 @@ export function lockTableCheckpointStatement(meta: MetaTables, ref: TableSyncRef
   };
 }
 
+/** Where a table stands, without locking its row; undefined: no row yet. */
+export async function readTableCheckpoint(db: Queryable, meta: MetaTables, ref: TableSyncRef): Promise<BinlogCoord | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT binlog_name, binlog_pos, binlog_part FROM ${syncCheckpointName(meta)} WHERE source_id = ? AND schema_name = ? AND table_name = ?`,
+    [ref.sourceId, ref.schema, ref.table],
+  );
+  return rows[0] ? toCoord(rows[0]) : undefined;
+}
+
 /** Where the locked table stands; undefined: no row yet. */
 export function readLockedCheckpoint(rows: RowDataPacket[]): BinlogCoord | undefined {
   return rows[0] ? toCoord(rows[0]) : undefined;
