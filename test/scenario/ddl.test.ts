@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import { getStack } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { dmqForFile, runCli, waitForCaughtUp, waitForStatus, type TaskStatus } from '../support/dmq.js';
-import { execSql, itemsTable, writeTask } from '../support/fixtures.js';
+import { execSql, exampleFiles, itemsTable, writeTask } from '../support/fixtures.js';
 import { columnsOf, indexesOf, tablesOf } from '../support/schema.js';
 import { startRowWriter } from '../support/writer.js';
 
-const dmq = dmqForFile({ registerSources: 1 });
+const dmq = dmqForFile({ registerSources: 2 });
 
 const synced = (s: TaskStatus) =>
   s.sources.every((src) => {
@@ -150,4 +150,36 @@ test('a DDL dmq cannot read pauses the task at its position; binlog skip goes on
   assert.deepEqual(await indexesOf(stack.target, db, 'items'), await indexesOf(stack.upstreams[0], db, 'items'));
   await assertSameTable(db, 'items');
   assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'ddlstop'])).code, 0);
+});
+
+test('the seed task as written (no shard-mode): the second shard\'s ADD COLUMN is rejected with a hint to skip it and set shard-mode; binlog skip goes on', { timeout: 180_000 }, async () => {
+  const stack = await getStack();
+  for (const [i, upstream] of stack.upstreams.entries()) {
+    await execSql(upstream, [
+      'CREATE DATABASE test_db',
+      'CREATE TABLE test_db.test_table (id INT PRIMARY KEY, v VARCHAR(20))',
+      `INSERT INTO test_db.test_table SELECT seq * 2 + ${i}, CONCAT('row ', seq) FROM test_db.seq_1_to_500`,
+    ]);
+  }
+  const files = await exampleFiles();
+  const addr = dmq().addr;
+  assert.equal((await runCli(addr, ['start-task', files.task])).code, 0);
+  await waitForCaughtUp(addr, 'test', stack.upstreams, 120_000);
+  const alter = "ALTER TABLE test_db.test_table ADD COLUMN tag VARCHAR(10) NOT NULL DEFAULT 't'";
+  await execSql(stack.upstreams[0], [alter, "INSERT INTO test_db.test_table VALUES (10000, 'one', 'a')"]);
+  await waitForCaughtUp(addr, 'test', [stack.upstreams[0], stack.upstreams[1]]);
+  await execSql(stack.upstreams[1], [alter, "INSERT INTO test_db.test_table VALUES (10001, 'two', 'b')"]);
+  const error = errorOf(await waitForStatus(addr, 'test', (s) => s.stage === 'Paused', 60_000))!;
+  assert.equal(error.ErrCode, 'APPLY_REJECTED');
+  assert.match(error.Message, /Duplicate column name 'tag'/);
+  assert.match(error.Workaround, /2 shards merge into `test_db`.`test_table` and the task has no shard-mode/);
+  assert.match(error.Workaround, /shard-mode: pessimistic/);
+  assert.equal((await runCli(addr, ['binlog', 'skip', 'test', '-b', error.ErrScope, '-s', 'mysql-replica-02'])).code, 0);
+  assert.equal((await waitForCaughtUp(addr, 'test', stack.upstreams)).stage, 'Running');
+  const { expected, actual } = await compareMerged(
+    stack.upstreams.map((server) => ({ server, schema: 'test_db', table: 'test_table' })),
+    { server: stack.target, schema: 'test_db', table: 'test_table' },
+  );
+  assert.deepEqual(actual, expected);
+  assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'test'])).code, 0);
 });

@@ -78,10 +78,15 @@ export async function applyDdlUnit(
         continue;
       }
       if (isUnreachable(err) || code === undefined) throw err;
+      const skip = `\`dmq binlog skip ${job.task} -b ${unit.coord} -s ${job.sourceId}\``;
+      // Without shard-mode every shard's DDL runs on the merged table: the second one fails.
+      const shards = task.shardMode === '' ? await shardMembers(conn, meta, task, job.target, { current: false }) : [];
       throw new DmqError('APPLY_REJECTED', `the target rejects the DDL of ${tableLabel(ref)} of source "${job.sourceId}" at ${unit.coord}: ${(err as Error).message} (the source ran: ${unit.ddl.source}; the target ran: ${sql})`, {
         cause: err,
         where: unit.coord,
-        workaround: `fix the target and \`dmq resume-task ${job.task}\`, or \`dmq binlog skip ${job.task} -b ${unit.coord} -s ${job.sourceId}\` to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${unit.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
+        workaround: shards.length > 1
+          ? `${shards.length} shards merge into ${tableLabel(job.target)} and the task has no shard-mode, so each shard's DDL runs on it: if another shard's DDL already made this change, ${skip}; set \`shard-mode: pessimistic\` (stop-task, then start-task) to have a shard DDL run once, when every shard has run it`
+          : `fix the target and \`dmq resume-task ${job.task}\`, or ${skip} to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${unit.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
       });
     }
     log.info({ sql, statement: unit.ddl.source }, 'DDL applied');
