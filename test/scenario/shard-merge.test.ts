@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import type { Endpoint } from '../harness/servers.js';
@@ -175,4 +178,57 @@ test('a shard dropped upstream leaves its merged table: the lock waiting for it 
   const expected = await rows(upstream, "SELECT id, v, x FROM shard_db.t_1 UNION ALL SELECT seq, CONCAT('two ', seq), 'd' FROM shard_db.seq_1001_to_1100 UNION ALL SELECT id, v, x FROM shard_db.t_2");
   assert.deepEqual(await rows(stack.target, 'SELECT id, v, x FROM merged_db.t'), expected);
   assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'leave'])).code, 0);
+});
+
+test('optimistic shard mode: a column one shard adds reaches the merged table at once, the other shard\'s same DDL is a no-op, and a drop waits for every shard', { timeout: 180_000 }, async () => {
+  const stack = await getStack();
+  for (const [i, upstream] of stack.upstreams.entries()) {
+    await execSql(upstream, [
+      'CREATE DATABASE opt_db',
+      'CREATE TABLE opt_db.t (id INT PRIMARY KEY, v VARCHAR(20), old INT)',
+      `INSERT INTO opt_db.t SELECT seq * 2 + ${i}, CONCAT('row ', seq), seq FROM opt_db.seq_1_to_200`,
+    ]);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'dmq-opt-'));
+  const taskFile = join(dir, 'opt.yaml');
+  await writeFile(taskFile, [
+    'name: opt',
+    'task-mode: all',
+    'shard-mode: optimistic',
+    `target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }`,
+    'mysql-instances:',
+    '  - { source-id: mysql-replica-01, block-allow-list: only }',
+    '  - { source-id: mysql-replica-02, block-allow-list: only }',
+    'block-allow-list:',
+    '  only: { do-dbs: [opt_db] }',
+  ].join('\n'));
+  dmq ??= await startDmq();
+  await runCli(dmq.addr, ['operate-source', 'create', ...(await exampleFiles()).sources]);
+  assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
+  await waitForCaughtUp(dmq.addr, 'opt', stack.upstreams, 120_000);
+
+  const add = "ALTER TABLE opt_db.t ADD COLUMN note VARCHAR(20) NOT NULL DEFAULT 'none'";
+  await execSql(stack.upstreams[0], [add, "UPDATE opt_db.t SET note = 'first' WHERE id % 10 = 0"]);
+  // Shard 2 has not added it and keeps writing rows without it.
+  await execSql(stack.upstreams[1], ["INSERT INTO opt_db.t (id, v, old) VALUES (1001, 'two, old shape', 1)"]);
+  await waitForCaughtUp(dmq.addr, 'opt', stack.upstreams);
+  assert.ok((await columnsOf(stack.target, 'opt_db', 't')).some((c) => c.startsWith('note ')), 'the added column is on the merged table before shard 2 adds it');
+  assert.deepEqual(await shardLocks(dmq.addr, 'opt'), []);
+
+  await execSql(stack.upstreams[1], [add, "INSERT INTO opt_db.t VALUES (1003, 'two, new shape', 3, 'second')"]);
+  // Dropping a column other shards still write waits for all of them.
+  await execSql(stack.upstreams[0], ['ALTER TABLE opt_db.t DROP COLUMN old']);
+  const drop = await until('the drop lock', async () => (await shardLocks(dmq!.addr, 'opt'))[0]);
+  assert.deepEqual(drop.missing, ['mysql-replica-02:`opt_db`.`t`']);
+  await execSql(stack.upstreams[1], ['ALTER TABLE opt_db.t DROP COLUMN old', "INSERT INTO opt_db.t VALUES (1005, 'two, after drop', 'third')"]);
+  const status = await waitForCaughtUp(dmq.addr, 'opt', stack.upstreams);
+  assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+  assert.deepEqual(await shardLocks(dmq.addr, 'opt'), []);
+  assert.deepEqual(await columnsOf(stack.target, 'opt_db', 't'), await columnsOf(stack.upstreams[0], 'opt_db', 't'));
+  const { expected, actual } = await compareMerged(
+    stack.upstreams.map((server) => ({ server, schema: 'opt_db', table: 't' })),
+    { server: stack.target, schema: 'opt_db', table: 't' },
+  );
+  assert.deepEqual(actual, expected);
+  assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'opt'])).code, 0);
 });

@@ -122,6 +122,7 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
     const roles = (ctx: DdlPlanContext) => ['ALTER TABLE orders_1 ADD c INT', 'CREATE INDEX i ON orders_1 (c)', 'DROP INDEX i ON orders_1', 'DROP TABLE orders_1', 'TRUNCATE orders_1', 'RENAME TABLE orders_1 TO orders_2', 'CREATE TABLE orders_9 (id INT)']
       .map((sql) => /\[([a-z-]+)\]$/.exec(units(plan(sql, ctx, 'shop')[0]!)[0]!)?.[1] ?? 'none');
     assert.deepEqual(roles(context({ shardMode: 'pessimistic' })), ['lock', 'lock', 'lock', 'leave', 'unmerged-only', 'unmerged-only', 'join']);
+    assert.deepEqual(roles(context({ shardMode: 'optimistic' })), ['first', 'first', 'lock', 'leave', 'unmerged-only', 'unmerged-only', 'join']);
     assert.deepEqual(roles(context()), ['none', 'none', 'none', 'none', 'none', 'none', 'none']);
   });
 });

@@ -413,3 +413,27 @@ describe('readDdl: statements of a fixed shape the parser cannot read, read from
     assert.equal(readDdl('ALTER TABLE t ALTER COLUMN a SET DEFAULT 3', '').type, 'unreadable');
   });
 });
+
+describe('readDdl: which statements only add what other shards\' rows may leave out', () => {
+  const cases: [string, boolean][] = [
+    ['ALTER TABLE t ADD COLUMN a INT', true],
+    ['ALTER TABLE t ADD COLUMN a INT NULL, ADD COLUMN b INT NOT NULL DEFAULT 3', true],
+    ['ALTER TABLE t ADD INDEX i (a), ADD KEY k (b)', true],
+    ['CREATE INDEX i ON t (a)', true],
+    ['ALTER TABLE t ADD COLUMN a INT NOT NULL', false],
+    ['ALTER TABLE t ADD UNIQUE KEY u (a)', false],
+    ['CREATE UNIQUE INDEX u ON t (a)', false],
+    ['ALTER TABLE t ADD COLUMN a INT, DROP COLUMN b', false],
+    ['ALTER TABLE t MODIFY COLUMN a BIGINT', false],
+    ['ALTER TABLE t ALTER COLUMN a SET DEFAULT 1', false],
+    ['DROP INDEX i ON t', false],
+    ['CREATE TABLE t (a INT)', false],
+  ];
+  for (const [sql, additive] of cases) {
+    test(`${sql} → ${additive}`, () => {
+      const reading = readDdl(sql, 'db');
+      assert.equal(reading.type, 'ddl', JSON.stringify(reading));
+      if (reading.type === 'ddl') assert.deepEqual(reading.statements.map((s) => s.additive), [additive]);
+    });
+  }
+});

@@ -119,8 +119,10 @@ async function shardStep(conn: PoolConnection, task: TaskConfig, meta: MetaTable
   const target = job.target;
   const lock = tableLabel(target);
   switch (unit.ddl.shard) {
-    case 'lock': {
-      const step = await reachShardLock(conn, meta, task, ref, target, unit.coord, unit.ddl.target.join('; '));
+    case 'lock':
+    case 'first': {
+      const rule = { match: task.shardMode === 'optimistic' ? 'statement' : 'order', atOnce: unit.ddl.shard === 'first' } as const;
+      const step = await reachShardLock(conn, meta, task, ref, target, unit.coord, unit.ddl.target.join('; '), rule);
       if (step.action === 'wait') return { wait: true, run: false, why: '', ...(step.arrived ? { note: { lock, seq: step.seq, missing: step.missing } } : {}), finish: [] };
       if (step.action === 'done') return { wait: false, run: false, why: 'shard DDL already applied by another shard (or unlocked)', note: { lock, seq: step.seq }, finish: [] };
       return { wait: false, run: true, why: '', finish: [resolveShardLockStatement(meta, target, step.seq, 'executed')] };

@@ -86,7 +86,9 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
     const coord = ctx.lastOf(ref.schema, ref.table);
     return coord === undefined ? [] : [{ ...ref, coord }];
   };
-  const shard = ctx.shardMode === '' ? 'none' : (SHARD_ROLES[statement.kind] ?? 'none');
+  const role = ctx.shardMode === '' ? 'none' : (SHARD_ROLES[statement.kind] ?? 'none');
+  // Optimistic: a change that only adds goes to the merged table at once.
+  const shard = role === 'lock' && ctx.shardMode === 'optimistic' && statement.additive ? 'first' : role;
   const unit = (after: DdlWait[], sql: string[]): DdlUnit => ({ source: statement.text, kind: statement.kind, target: sql, after, shard });
   const schemaStream = { schema: first.schema, table: '' };
 
@@ -128,7 +130,7 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
       // joined or left it as far as the binlog says before it: only then does the lock know who
       // it waits for. (Not for their rows, nor their own locks, which may wait for this one.)
       const routed = ctx.route(first.schema, first.table);
-      const changes: DdlWait[] = shard !== 'lock' ? [] : ctx.streams()
+      const changes: DdlWait[] = shard !== 'lock' && shard !== 'first' ? [] : ctx.streams()
         .filter((t) => (t.schema !== first.schema || t.table !== first.table) && sameTable(ctx.route(t.schema, t.table), routed))
         .flatMap((t) => {
           const coord = ctx.lastShardChange(t.schema, t.table);

@@ -634,7 +634,6 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       delete status.error;
       startText = start.coord ? coordText(start.coord) : `GTID ${start.gtid}`;
       log.info({ from: startText }, 'binlog reader started');
-      if (task.shardMode === 'optimistic') log.warn('shard-mode optimistic runs as pessimistic: a DDL on a merged table waits until every shard has run it');
     } catch (err) {
       fail(err);
     }

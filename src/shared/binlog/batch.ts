@@ -65,11 +65,12 @@ export interface DdlUnit {
 
 /**
  * What a DDL of a shard does to a merged target table (shard-mode set; `none` otherwise):
- * `lock` runs it once every shard has reached it; `leave` (DROP TABLE) and `unmerged-only`
+ * `lock` runs it once every shard has reached it; `first` (optimistic mode, a DDL that only
+ * adds) runs it when the first shard reaches it; `leave` (DROP TABLE) and `unmerged-only`
  * (TRUNCATE, RENAME) run it only on a table no other shard merges into, and `leave` takes the
  * shard out of later locks; `join` (CREATE TABLE) runs it and brings a shard that left back.
  */
-export type ShardRole = 'none' | 'lock' | 'leave' | 'unmerged-only' | 'join';
+export type ShardRole = 'none' | 'lock' | 'first' | 'leave' | 'unmerged-only' | 'join';
 
 /** A batch as the reader cuts it. */
 export interface ApplyBatch extends BatchTable, BatchUnit {

@@ -94,6 +94,17 @@ export function joinShardStatements(meta: MetaTables, target: TableRef, member: 
 }
 
 /**
+ * How a shard's DDL finds its lock and when the lock runs. Pessimistic: the shard's n-th DDL is
+ * lock n, run once every shard has reached it. Optimistic: the lock with the same statement the
+ * shard has not reached yet (shards may run DDLs in another order), else a new one; a DDL that
+ * only adds (`atOnce`) runs at the first arrival, the others when every shard has reached it.
+ */
+export interface LockRule {
+  match: 'order' | 'statement';
+  atOnce: boolean;
+}
+
+/**
  * One shard's DDL reaching its lock, inside the transaction that holds the shard's checkpoint.
  * `run`: this shard runs the DDL (it completed the lock, or it did before a restart); `done`:
  * the DDL already ran (or an operator unlocked it); `wait`: other shards have not reached it.
@@ -106,9 +117,10 @@ export async function reachShardLock(
   target: TableRef,
   coord: string,
   ddl: string,
+  rule: LockRule,
 ): Promise<ShardStep> {
   const me = memberLabel(member);
-  const { seq, arrived: fresh } = await arrivalSeq(db, meta, member, target, coord);
+  const { seq, arrived: fresh } = await arrivalSeq(db, meta, member, target, coord, rule.match === 'statement' ? ddl : undefined);
   await db.query(
     `INSERT IGNORE INTO ${metaName(meta, 'shardLocks')} (target_schema, target_table, seq, ddl, state, created_at) VALUES (?, ?, ?, ?, 'waiting', NOW(3))`,
     [target.schema, target.table, seq, ddl],
@@ -129,7 +141,7 @@ export async function reachShardLock(
   if (state === 'executing') return lock.owner === me ? { action: 'run', seq } : { action: 'wait', seq, missing: [], arrived: fresh };
   const arrived = await arrivedMembers(db, meta, target, seq);
   const missing = (await shardMembers(db, meta, task, target, { current: true })).map(memberLabel).filter((m) => !arrived.includes(m));
-  if (missing.length > 0) return { action: 'wait', seq, missing, arrived: fresh };
+  if (missing.length > 0 && !rule.atOnce) return { action: 'wait', seq, missing, arrived: fresh };
   await db.query(
     `UPDATE ${metaName(meta, 'shardLocks')} SET state = 'executing', owner = ? WHERE target_schema = ? AND target_table = ? AND seq = ?`,
     [me, target.schema, target.table, seq],
@@ -137,8 +149,11 @@ export async function reachShardLock(
   return { action: 'run', seq };
 }
 
-/** The shard's arrival at the DDL at `coord`: the same lock again on a retry, else its next one. */
-async function arrivalSeq(db: Queryable, meta: MetaTables, member: TableSyncRef, target: TableRef, coord: string): Promise<{ seq: number; arrived: boolean }> {
+/**
+ * The shard's arrival at the DDL at `coord`: the same lock again on a retry; else its next one,
+ * or, matching by `statement`, the oldest lock of that statement it has not reached, else a new one.
+ */
+async function arrivalSeq(db: Queryable, meta: MetaTables, member: TableSyncRef, target: TableRef, coord: string, statement: string | undefined): Promise<{ seq: number; arrived: boolean }> {
   const key = memberKey(target, member);
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT seq, binlog_coord FROM ${metaName(meta, 'shardArrivals')} WHERE member_key = ?`,
@@ -146,7 +161,16 @@ async function arrivalSeq(db: Queryable, meta: MetaTables, member: TableSyncRef,
   );
   const known = rows.find((r) => String(r.binlog_coord) === coord);
   if (known) return { seq: Number(known.seq), arrived: false };
-  const seq = rows.reduce((n, r) => Math.max(n, Number(r.seq)), 0) + 1;
+  const reached = new Set(rows.map((r) => Number(r.seq)));
+  let seq = rows.reduce((n, r) => Math.max(n, Number(r.seq)), 0) + 1;
+  if (statement !== undefined) {
+    const [locks] = await db.query<RowDataPacket[]>(
+      `SELECT seq, ddl FROM ${metaName(meta, 'shardLocks')} WHERE target_schema = ? AND target_table = ? ORDER BY seq`,
+      [target.schema, target.table],
+    );
+    const same = locks.find((l) => String(l.ddl) === statement && !reached.has(Number(l.seq)));
+    seq = same ? Number(same.seq) : locks.reduce((n, l) => Math.max(n, Number(l.seq)), seq - 1) + 1;
+  }
   await db.query(
     `INSERT INTO ${metaName(meta, 'shardArrivals')} (member_key, target_schema, target_table, seq, source_id, schema_name, table_name, binlog_coord, arrived_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3))`,

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { TableRef } from '../config/types.js';
+import { isAdditive } from './additive.js';
 import { alterKindsOf } from './alter-kinds.js';
 import { notAboutData } from './not-data.js';
 import {
@@ -47,6 +48,8 @@ export interface DdlStatement {
   tables: TableRef[];
   /** For ALTER TABLE: DM's finer event names of what it does (see ./alter-kinds.ts); [] otherwise. */
   alterKinds: string[];
+  /** It only adds columns other rows may omit or non-unique indexes (see ./additive.ts). */
+  additive: boolean;
   /** The source text of this statement alone (for logs, errors and sql-pattern). A source statement split in several (DROP TABLE a, b) gives each its whole text. */
   text: string;
   /** The statement for the target: every table name replaced by route(schema, table) and qualified with its schema (`route(schema, '')` for schema-level names), CREATE TABLE / CREATE DATABASE made IF NOT EXISTS, DROP TABLE / DROP DATABASE made IF EXISTS. */
@@ -67,6 +70,7 @@ interface Piece {
   kind: DdlKind;
   tables: TableRef[];
   alterKinds: string[];
+  additive: boolean;
   /** The tree to render for the target under a route. */
   target: (route: Route) => Node;
   /** Whether the parser can read back what it renders (it cannot after DROP DATABASE). */
@@ -94,7 +98,7 @@ function tablePiece(kind: DdlKind, refs: TableRefNode[], tree: Node, alterKinds:
     }
     return copy;
   };
-  return { kind, tables: refs.map(refOf), alterKinds, target, rereadable: true };
+  return { kind, tables: refs.map(refOf), alterKinds, additive: isAdditive(kind, tree), target, rereadable: true };
 }
 
 const shapeReason = (tree: Node) => `the parser read a ${String(tree.type).toUpperCase()} statement of a shape dmq does not know`;
@@ -200,7 +204,7 @@ function createDatabase(tree: Node): Piece[] | string {
     // backquoted, so that any routed name renders as a name
     [keyword]: { ...holder, schema: [{ type: 'backticks_quote_string', value: rawName(route(schema, '').schema) }] },
   });
-  return [{ kind: 'create database', tables: [{ schema, table: '' }], alterKinds: [], target, rereadable: true }];
+  return [{ kind: 'create database', tables: [{ schema, table: '' }], alterKinds: [], additive: false, target, rereadable: true }];
 }
 
 const DROP_DATABASE_KEYS = new Set(['type', 'keyword', 'prefix', 'name']);
@@ -213,7 +217,7 @@ function dropDatabase(tree: Node): Piece[] | string {
   if (typeof tree.name !== 'string' || Object.keys(tree).some((key) => !DROP_DATABASE_KEYS.has(key))) return shapeReason(tree);
   const schema = nameOf(tree.name);
   const target = (route: Route): Node => ({ ...tree, prefix: 'if exists', name: rawName(route(schema, '').schema) });
-  return [{ kind: 'drop database', tables: [{ schema, table: '' }], alterKinds: [], target, rereadable: false }];
+  return [{ kind: 'drop database', tables: [{ schema, table: '' }], alterKinds: [], additive: false, target, rereadable: false }];
 }
 
 const BUILDERS = new Map<string, (tree: Node, defaultSchema: string) => Piece[] | string>([
@@ -283,6 +287,7 @@ function statementOf(piece: Piece, dialect: Dialect, text: string): DdlStatement
     kind: piece.kind,
     tables: piece.tables,
     alterKinds: piece.alterKinds,
+    additive: piece.additive,
     text,
     render: (route) => {
       const rendered = renderPiece(piece, dialect, route);

@@ -52,6 +52,7 @@ function dropDatabase(tokens: Token[], text: string): DdlStatement | undefined {
     kind: 'drop database',
     tables: [{ schema, table: '' }],
     alterKinds: [],
+    additive: false,
     text,
     render: (route) => `DROP DATABASE IF EXISTS ${quoteId(route(schema, '').schema)}`,
   };
@@ -99,6 +100,7 @@ function alterDefaults(tokens: Token[], defaultSchema: string, text: string): Dd
     kind: 'alter table',
     tables: [table],
     alterKinds: ['modify default value'],
+    additive: false,
     text,
     render: (route) => {
       const to = route(table.schema, table.table);
