@@ -66,6 +66,12 @@ test('schema changes replicate in order with the rows around them: ALTERs, index
       `CREATE VIEW ${db}.v AS SELECT id FROM ${db}.keep`,
       `CREATE TRIGGER ${db}.tr BEFORE INSERT ON ${db}.keep FOR EACH ROW SET NEW.v = UPPER(NEW.v)`,
       `INSERT INTO ${db}.keep VALUES (2, 'after trigger')`,
+      // An XA transaction: its rows come between XA START and XA PREPARE.
+      "XA START 'dmq-xa'",
+      `INSERT INTO ${db}.keep VALUES (3, 'in xa')`,
+      "XA END 'dmq-xa'",
+      "XA PREPARE 'dmq-xa'",
+      "XA COMMIT 'dmq-xa'",
       'ANALYZE TABLE ddl_db.items',
     ]);
     await new Promise((r) => setTimeout(r, 1500));

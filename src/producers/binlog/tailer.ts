@@ -20,22 +20,11 @@ import { applyPartitions } from '../plan/enqueue.js';
 import { groupIntoJobs } from './apply-jobs.js';
 import { createBatcher, type Batcher, type TableMeta } from './batcher.js';
 import { planDdl } from './ddl-plan.js';
+import { transactionControl } from './transaction-control.js';
 import { rowValues } from './row-values.js';
 
 /** Failures only the operator can resolve: the task pauses instead of the reader retrying. */
 const FATAL_CODES = new Set<string>(['CONFIG_INVALID', 'DDL_UNSUPPORTED', 'EVENT_FILTERED']);
-
-/**
- * How a statement in the binlog bears on the transaction around it. These are transaction
- * control words, not DDL, so a look at the leading keywords is enough.
- */
-function transactionControl(statement: string): 'begin' | 'end' | 'savepoint' | undefined {
-  const words = statement.toUpperCase().split(/\s+/, 2);
-  if (words[0] === 'BEGIN' || (words[0] === 'START' && words[1] === 'TRANSACTION')) return 'begin';
-  if (words[0] === 'SAVEPOINT' || words[0] === 'RELEASE' || (words[0] === 'ROLLBACK' && words[1] === 'TO')) return 'savepoint';
-  if (words[0] === 'COMMIT' || words[0] === 'ROLLBACK') return 'end';
-  return undefined;
-}
 
 /** Batches queued but not yet applied, above which the tailer stops reading the binlog. */
 const BACKLOG_HIGH = 5000;
