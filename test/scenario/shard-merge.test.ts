@@ -3,12 +3,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import mysql from 'mysql2/promise';
-import type { Endpoint } from '../harness/servers.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
-import { compareMerged } from '../support/compare.js';
+import { compareMerged, queryRows } from '../support/compare.js';
 import { runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
-import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
+import { execSql, exampleFiles, seedTestTables, writeTask } from '../support/fixtures.js';
 import { columnsOf, indexesOf } from '../support/schema.js';
 import { startWriter } from '../support/writer.js';
 
@@ -45,14 +43,7 @@ const ADD_INDEX = 'ALTER TABLE test_db.test_table ADD INDEX by_extra (extra)';
 
 test('the seed task in pessimistic shard mode: DDL run on both shards at different times lands once while writers run, its lock survives a kill -9, and unlock forces one', { timeout: 360_000 }, async () => {
   const stack = await getStack();
-  for (const [i, upstream] of stack.upstreams.entries()) {
-    await execSql(upstream, [
-      'CREATE DATABASE test_db',
-      'CREATE TABLE test_db.test_table (id INT PRIMARY KEY, k INT, c VARCHAR(200), b BLOB, KEY (k))',
-      `INSERT INTO test_db.test_table SELECT seq * 2 + ${i}, seq % 1000, CONCAT('row ', seq), NULL FROM test_db.seq_0_to_9999`,
-      'CREATE TABLE test_db.audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(40))',
-    ]);
-  }
+  await seedTestTables(10_000);
   const files = await exampleFiles({ extraTaskYaml: 'shard-mode: "pessimistic"' });
   dmq = await startDmq();
   const dumpDir = dmq.dumpDir;
@@ -164,19 +155,9 @@ test('a shard dropped upstream leaves its merged table: the lock waiting for it 
 
   assert.deepEqual(await columnsOf(stack.target, 'merged_db', 't'), await columnsOf(upstream, 'shard_db', 't_1'));
   assert.deepEqual(await indexesOf(stack.target, 'merged_db', 't'), await indexesOf(upstream, 'shard_db', 't_1'));
-  const rows = async (server: Endpoint, sql: string) => {
-    const conn = await mysql.createConnection(server);
-    try {
-      const [result] = await conn.query<mysql.RowDataPacket[]>({ sql, rowsAsArray: true });
-      // As text: a UNION of INT and BIGINT columns comes back as another type than an INT column.
-      return (result as unknown as unknown[][]).map((r) => JSON.stringify(r.map(String))).sort();
-    } finally {
-      await conn.end();
-    }
-  };
   // The merged table keeps the dropped shard's rows, truncate or not.
-  const expected = await rows(upstream, "SELECT id, v, x FROM shard_db.t_1 UNION ALL SELECT seq, CONCAT('two ', seq), 'd' FROM shard_db.seq_1001_to_1100 UNION ALL SELECT id, v, x FROM shard_db.t_2");
-  assert.deepEqual(await rows(stack.target, 'SELECT id, v, x FROM merged_db.t'), expected);
+  const expected = await queryRows(upstream, "SELECT id, v, x FROM shard_db.t_1 UNION ALL SELECT seq, CONCAT('two ', seq), 'd' FROM shard_db.seq_1001_to_1100 UNION ALL SELECT id, v, x FROM shard_db.t_2");
+  assert.deepEqual(await queryRows(stack.target, 'SELECT id, v, x FROM merged_db.t'), expected);
   assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'leave'])).code, 0);
 });
 

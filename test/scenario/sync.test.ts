@@ -4,7 +4,7 @@ import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
-import { execSql, exampleFiles, itemsTable, writeTask } from '../support/fixtures.js';
+import { execSql, exampleFiles, itemsTable, seedTestTables, writeTask } from '../support/fixtures.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { startRowWriter, startWriter } from '../support/writer.js';
 
@@ -39,14 +39,7 @@ const synced = (s: TaskStatus) =>
 
 test('the seed task in all mode: writes during and after the copy reach the target exactly, across a kill -9', { timeout: 300_000 }, async () => {
   const stack = await getStack();
-  for (const [i, upstream] of stack.upstreams.entries()) {
-    await execSql(upstream, [
-      'CREATE DATABASE test_db',
-      'CREATE TABLE test_db.test_table (id INT PRIMARY KEY, k INT, c VARCHAR(200), b BLOB, KEY (k))',
-      `INSERT INTO test_db.test_table SELECT seq * 2 + ${i}, seq % 1000, CONCAT('row ', seq), NULL FROM test_db.seq_0_to_39999`,
-      'CREATE TABLE test_db.audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(40))',
-    ]);
-  }
+  await seedTestTables(40_000);
   const writers = stack.upstreams.map((server, i) => startWriter(server, { parity: i as 0 | 1, seed: 7 + i }));
   try {
     const files = await exampleFiles();

@@ -50,3 +50,17 @@ export async function compareMerged(
   const actual = await exactRows(target.server, target.schema, target.table);
   return { expected, actual };
 }
+
+/**
+ * The rows a query returns, each as JSON of its values as text, sorted: a UNION of INT and
+ * BIGINT columns comes back as another JavaScript type than an INT column, its text does not.
+ */
+export async function queryRows(server: Endpoint, sql: string): Promise<string[]> {
+  const conn = await mysql.createConnection(server);
+  try {
+    const [result] = await conn.query<RowDataPacket[]>({ sql, rowsAsArray: true });
+    return (result as unknown as unknown[][]).map((r) => JSON.stringify(r.map(String))).sort();
+  } finally {
+    await conn.end();
+  }
+}

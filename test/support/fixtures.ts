@@ -107,6 +107,23 @@ export async function writeTask(options: { name: string; mode: string; schema: s
   return path;
 }
 
+/**
+ * The seed task's tables on both upstreams: `test_db.test_table` (what startWriter writes; keys
+ * of upstream i are ≡ i modulo 2, so the shards merge without collisions) with `rows` rows each,
+ * and `test_db.audit`, which the task does not migrate.
+ */
+export async function seedTestTables(rows: number): Promise<void> {
+  const stack = await getStack();
+  for (const [i, upstream] of stack.upstreams.entries()) {
+    await execSql(upstream, [
+      'CREATE DATABASE test_db',
+      'CREATE TABLE test_db.test_table (id INT PRIMARY KEY, k INT, c VARCHAR(200), b BLOB, KEY (k))',
+      `INSERT INTO test_db.test_table SELECT seq * 2 + ${i}, seq % 1000, CONCAT('row ', seq), NULL FROM test_db.seq_0_to_${rows - 1}`,
+      'CREATE TABLE test_db.audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(40))',
+    ]);
+  }
+}
+
 /** Statements creating `<schema>.items (id, k, c)` with `rows` rows: the table startRowWriter writes. */
 export function itemsTable(schema: string, rows: number): string[] {
   return [
