@@ -6,7 +6,7 @@ import { decodeRow } from '../../shared/binlog/row-values.js';
 import { lockTableCheckpointStatement, readLockedCheckpoint, writeTableCheckpointStatement } from '../../shared/checkpoint/sync-checkpoint.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { recordApply } from '../../shared/metrics/work-stats.js';
-import { readBinlogOps, type BinlogOp } from '../../shared/state/binlog-ops.js';
+import { binlogOpsKey, binlogOpsOf, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { describeTable, rowIdentityKey } from '../../shared/sql/catalog.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
@@ -117,6 +117,20 @@ function unitStatements(job: ApplyJob, keys: { key: string[]; uniqueColumns: str
   return statements;
 }
 
+/**
+ * What the applier reads from Redis for each job, in one round trip: the operator's decisions
+ * (`binlog skip|replace`, usually none) and the DDL generation its cached target keys depend on.
+ */
+async function readApplyState(ctx: ProcessorContext, job: ApplyJob): Promise<{ ops: Map<string, BinlogOp>; ddlGeneration: string | null }> {
+  const results = await ctx.redis.pipeline().hgetall(binlogOpsKey(job.task)).get(ddlGenerationKey(job.task)).exec();
+  const failed = results?.find(([err]) => err);
+  if (!results || failed) throw failed?.[0] ?? new Error('Redis answered no results');
+  return {
+    ops: binlogOpsOf(results[0]![1] as Record<string, string>, job.sourceId, 'apply'),
+    ddlGeneration: results[1]![1] as string | null,
+  };
+}
+
 /** Errors a retry cannot fix: the target holds something the change cannot go into. */
 const REJECTED = new Set([
   'ER_DUP_ENTRY', 'ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_PARSE_ERROR', 'ER_NO_REFERENCED_ROW_2',
@@ -179,10 +193,10 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
         });
       case 'apply': {
         const units = data.units.slice(decision.from);
+        const { ops, ddlGeneration } = await readApplyState(ctx, data);
         const ddl = units[0]!.ddl;
         if (ddl) {
           // A DDL unit is a job of its own.
-          const ops = await readBinlogOps(ctx.redis, data.task, data.sourceId, 'apply');
           const outcome = await applyDdlUnit(ctx, conn, task, meta, data, { ...units[0]!, ddl }, ops.get(units[0]!.coord));
           if (outcome === 'wait') waitMs = DDL_WAIT_MS;
           else applied = { batches: 1, rows: 0 };
@@ -190,8 +204,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
         }
         applied = { batches: units.length, rows: units.reduce((n, u) => n + u.changes.length, 0) };
         // Only now: before its copy is loaded, the target table may not exist yet.
-        const keys = await targetKeysOf(conn, data, await ctx.redis.get(ddlGenerationKey(data.task)));
-        const ops = await readBinlogOps(ctx.redis, data.task, data.sourceId, 'apply');
+        const keys = await targetKeysOf(conn, data, ddlGeneration);
         const write = async (group: BatchUnit[]) => {
           const statements = unitStatements(data, keys, group, ops);
           const end = group.at(-1)!;

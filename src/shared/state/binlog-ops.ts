@@ -10,16 +10,20 @@ import type { Redis } from 'ioredis';
 export type BinlogOp = ({ op: 'skip' } | { op: 'replace'; sqls: string[] }) & { stage?: BinlogOpStage };
 export type BinlogOpStage = 'read' | 'apply';
 
-const key = (task: string) => `dmq:binlog-ops:${task}`;
+export const binlogOpsKey = (task: string) => `dmq:binlog-ops:${task}`;
 const field = (sourceId: string, coord: string) => JSON.stringify([sourceId, coord]);
 
 export async function setBinlogOp(redis: Redis, task: string, sourceId: string, coord: string, op: BinlogOp): Promise<void> {
-  await redis.hset(key(task), field(sourceId, coord), JSON.stringify(op));
+  await redis.hset(binlogOpsKey(task), field(sourceId, coord), JSON.stringify(op));
 }
 
 /** The operations of one source for one stage, by coordinate. */
 export async function readBinlogOps(redis: Redis, task: string, sourceId: string, stage: BinlogOpStage): Promise<Map<string, BinlogOp>> {
-  const all = await redis.hgetall(key(task));
+  return binlogOpsOf(await redis.hgetall(binlogOpsKey(task)), sourceId, stage);
+}
+
+/** The same, from the hash already read (in a pipeline with other reads). */
+export function binlogOpsOf(all: Record<string, string>, sourceId: string, stage: BinlogOpStage): Map<string, BinlogOp> {
   const ops = new Map<string, BinlogOp>();
   for (const [f, value] of Object.entries(all)) {
     const [source, coord] = JSON.parse(f) as [string, string];
@@ -30,5 +34,5 @@ export async function readBinlogOps(redis: Redis, task: string, sourceId: string
 }
 
 export async function forgetBinlogOps(redis: Redis, task: string): Promise<void> {
-  await redis.del(key(task));
+  await redis.del(binlogOpsKey(task));
 }
