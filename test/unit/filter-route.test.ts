@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RouteRule } from '../../src/shared/config/types.js';
 import { DmqError } from '../../src/shared/errors.js';
-import { extractColumns, makeRouter } from '../../src/shared/filter/route.js';
+import { makeExtractor, makeRouter } from '../../src/shared/filter/route.js';
 
 const schemaRule = (name: string, schemaPattern: string, targetSchema: string): RouteRule => ({ name, schemaPattern, targetSchema });
 const tableRule = (name: string, schemaPattern: string, tablePattern: string, targetSchema: string, targetTable?: string): RouteRule => ({
@@ -108,7 +108,7 @@ describe('extract-table / extract-schema / extract-source', () => {
   };
 
   test('values are the capture groups concatenated, in DM order table, schema, source', () => {
-    assert.deepEqual(extractColumns([rule], false, 'mysql-replica-01', 'shard_eu_7', 't_42'), [
+    assert.deepEqual(makeExtractor([rule], false)('mysql-replica-01', 'shard_eu_7', 't_42'), [
       { column: 'c_table', value: '42' },
       { column: 'c_schema', value: 'eu7' },
       { column: 'c_source', value: '01' },
@@ -116,7 +116,7 @@ describe('extract-table / extract-schema / extract-source', () => {
   });
 
   test('a regexp that does not match gives an empty value', () => {
-    assert.deepEqual(extractColumns([rule], false, 'src', 'shard_x', 't_y'), [
+    assert.deepEqual(makeExtractor([rule], false)('src', 'shard_x', 't_y'), [
       { column: 'c_table', value: '' },
       { column: 'c_schema', value: '' },
       { column: 'c_source', value: '' },
@@ -125,7 +125,7 @@ describe('extract-table / extract-schema / extract-source', () => {
 
   test('only the rule that routes the table contributes; unrouted tables have none', () => {
     const other: RouteRule = { name: 'other', schemaPattern: 'shard_*', targetSchema: 'merged', extractSource: { sourceRegexp: '(.*)', targetColumn: 'src' } };
-    assert.deepEqual(extractColumns([rule, other], false, 'mysql-replica-01', 'shard_eu_7', 'users'), [{ column: 'src', value: 'mysql-replica-01' }]);
-    assert.deepEqual(extractColumns([rule], false, 's', 'app', 'users'), []);
+    assert.deepEqual(makeExtractor([rule, other], false)('mysql-replica-01', 'shard_eu_7', 'users'), [{ column: 'src', value: 'mysql-replica-01' }]);
+    assert.deepEqual(makeExtractor([rule], false)('s', 'app', 'users'), []);
   });
 });

@@ -7,7 +7,7 @@ import { replaysAfterCopy, type OnDuplicate } from '../../shared/config/types.js
 import { chunkLabel } from '../../shared/chunk.js';
 import { advanceLoadOffset, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
 import { DmqError } from '../../shared/errors.js';
-import { extractColumns } from '../../shared/filter/route.js';
+import { makeExtractor } from '../../shared/filter/route.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
 import { settleCopyProgress } from '../copy/completion.js';
@@ -36,7 +36,7 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
     }
     const table = await readTable(pool, meta, key);
     if (!table) throw new DmqError('LOAD_FAILED', `${chunkLabel(key)}: no plan recorded`, { where: chunkLabel(key) });
-    const extra = extractColumns(instance.routes, task.caseSensitive, key.sourceId, key.schema, key.table);
+    const extra = makeExtractor(instance.routes, task.caseSensitive)(key.sourceId, key.schema, key.table);
     await ensureTargetTable(pool, task.name, table.target, table.createSql, extra.map((c) => c.column));
     if (!(await ctx.store.exists(chunk.fileKey))) {
       throw new DmqError('DUMP_FILE_MISSING', `${chunkLabel(key)}: dump file ${chunk.fileKey} is missing from ${ctx.store.describe()}`, {

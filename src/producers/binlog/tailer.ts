@@ -10,8 +10,8 @@ import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { readSourceSync, tableKey, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { makeTableFilter } from '../../shared/filter/block-allow.js';
-import { makeEventFilter, type EventFilterVerdict } from '../../shared/filter/binlog-event.js';
-import { extractColumns, makeRouter } from '../../shared/filter/route.js';
+import { makeEventFilter } from '../../shared/filter/binlog-event.js';
+import { makeExtractor, makeRouter } from '../../shared/filter/route.js';
 import { readDdl } from '../../shared/ddl/read-ddl.js';
 import { readBinlogOps, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { applyJobOptions, applyQueueName } from '../../shared/queue/queues.js';
@@ -133,6 +133,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   const pool = ctx.pools.target(task);
   const filter = makeTableFilter(instance.blockAllowList, { caseSensitive: task.caseSensitive, onlyDbs: instance.mydumper.onlyDbs, onlyTables: instance.mydumper.onlyTables });
   const route = makeRouter(instance.routes, task.caseSensitive);
+  const extractColumns = makeExtractor(instance.routes, task.caseSensitive);
   const eventFilter = makeEventFilter(instance.filters, task.caseSensitive);
   const partitions = applyPartitions(task);
 
@@ -166,8 +167,6 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   const atEnd = () => endAt !== undefined && compareCoords({ file, pos: lastEnd }, endAt) >= 0;
   let startText = '';
   const tables = new Map<number, ReadTable | null>();
-  /** The event filter's verdict per table id and row operation, until the table map changes. */
-  const rowVerdicts = new Map<number, Map<string, EventFilterVerdict>>();
   /** What the operator decided for events this reader refused before (`binlog skip|replace`). */
   let readOps = new Map<string, BinlogOp>();
   /** Where each shard last joined or left its merged table in this run (see planDdl). */
@@ -302,7 +301,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       return null;
     }
     // Rows of a merged table are told apart by the values the route extracts, as DM does.
-    const extra = extractColumns(instance.routes, task.caseSensitive, source.sourceId, entry.parentSchema, entry.tableName);
+    const extra = extractColumns(source.sourceId, entry.parentSchema, entry.tableName);
     const primaryKey = (tm?.primaryKey ?? []).map((i) => columns[i]!).filter((c) => c !== undefined);
     const meta: ReadTable = {
       schema: entry.parentSchema,
@@ -368,7 +367,6 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
           return;
         }
         tables.delete(id);
-        rowVerdicts.delete(id);
         columnTypes.set(id, ev.columnTypes as number[]);
         primaryKeys.set(id, { primaryKey: ev.primaryKey as number[] | undefined, columnNames: ev.columnNames as string[] });
         return;
@@ -382,7 +380,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         if (!table || !batcher) return;
         const types = columnTypes.get(id) ?? [];
         const op = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
-        if (!passesEventFilter(id, table, op, here())) return;
+        if (!passesEventFilter(table, op, here())) return;
         const decode = (row: Record<string, unknown>) => [...rowValues(row, table.sourceColumns, types), ...table.extraValues];
         const rows = (ev.rows as Record<string, unknown>[]).map((r) => {
           if (op === 'update') {
@@ -429,19 +427,14 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     }));
   }
 
-  function passesEventFilter(id: number, table: TableMeta, op: string, coord: BinlogCoord): boolean {
+  function passesEventFilter(table: TableMeta, op: string, coord: BinlogCoord): boolean {
     const at = coordText(coord);
     if (readOps.get(at)?.op === 'skip') {
       log.info({ at, table: `${table.schema}.${table.table}`, op }, 'row event left out by the operator (binlog skip)');
       return false;
     }
-    const verdicts = rowVerdicts.get(id) ?? new Map<string, EventFilterVerdict>();
-    rowVerdicts.set(id, verdicts);
-    let verdict = verdicts.get(op);
-    if (!verdict) {
-      verdict = eventFilter({ schema: table.schema, table: table.table, event: op });
-      verdicts.set(op, verdict);
-    }
+    // The filter caches which rules apply to a table; judging them is a few comparisons.
+    const verdict = eventFilter({ schema: table.schema, table: table.table, event: op });
     if (verdict.action === 'Error') refuse('EVENT_FILTERED', `filter rule "${verdict.rule}" forbids ${op} on \`${table.schema}\`.\`${table.table}\``, at);
     return verdict.action === 'Do';
   }
@@ -592,7 +585,6 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       txn = undefined;
       lastCommit = start.coord;
       tables.clear();
-      rowVerdicts.clear();
       shardChanges.clear();
       file = start.coord?.file ?? '';
       lastEnd = start.coord?.pos ?? 4;

@@ -57,29 +57,32 @@ export function makeRouter(rules: RouteRule[], caseSensitive: boolean): (schema:
 
 /**
  * The extra columns (extract-table, extract-schema, extract-source, in that order, as DM)
- * that the rule routing this table adds to the merged target row. Each value is, as in DM,
+ * that the rule routing a table adds to the merged target row. Each value is, as in DM,
  * every capture group of the regexp's first match concatenated (`t_(\d+)_(\d+)` on `t_1_2`
  * gives `12`), and '' when the regexp does not match. Unless case-sensitive, the regexps
- * ignore case like the name patterns do. The values depend only on the table, so compute
- * them once per table rather than per row.
+ * ignore case like the name patterns do. Rules and regexps are compiled once; the values
+ * depend only on the table, so compute them once per table rather than per row.
  */
-export function extractColumns(
-  rules: RouteRule[],
-  caseSensitive: boolean,
-  sourceId: string,
-  schema: string,
-  table: string,
-): { column: string; value: string }[] {
-  const rule = selectRoute(compileRoutes(rules, caseSensitive), schema, table)?.rule;
-  if (!rule) return [];
+export function makeExtractor(rules: RouteRule[], caseSensitive: boolean): (sourceId: string, schema: string, table: string) => { column: string; value: string }[] {
+  const routes = compileRoutes(rules, caseSensitive);
   const flags = caseSensitive ? '' : 'i';
+  const regexps = new Map<string, RegExp>();
   const extract = (targetColumn: string, regexp: string, name: string) => {
-    const match = compileRegExp(regexp, flags, regexp).exec(name);
+    let re = regexps.get(regexp);
+    if (!re) {
+      re = compileRegExp(regexp, flags, regexp);
+      regexps.set(regexp, re);
+    }
+    const match = re.exec(name);
     return { column: targetColumn, value: match ? match.slice(1).map((group) => group ?? '').join('') : '' };
   };
-  const columns: { column: string; value: string }[] = [];
-  if (rule.extractTable) columns.push(extract(rule.extractTable.targetColumn, rule.extractTable.tableRegexp, table));
-  if (rule.extractSchema) columns.push(extract(rule.extractSchema.targetColumn, rule.extractSchema.schemaRegexp, schema));
-  if (rule.extractSource) columns.push(extract(rule.extractSource.targetColumn, rule.extractSource.sourceRegexp, sourceId));
-  return columns;
+  return (sourceId, schema, table) => {
+    const rule = selectRoute(routes, schema, table)?.rule;
+    if (!rule) return [];
+    const columns: { column: string; value: string }[] = [];
+    if (rule.extractTable) columns.push(extract(rule.extractTable.targetColumn, rule.extractTable.tableRegexp, table));
+    if (rule.extractSchema) columns.push(extract(rule.extractSchema.targetColumn, rule.extractSchema.schemaRegexp, schema));
+    if (rule.extractSource) columns.push(extract(rule.extractSource.targetColumn, rule.extractSource.sourceRegexp, sourceId));
+    return columns;
+  };
 }
