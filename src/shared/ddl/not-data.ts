@@ -1,4 +1,4 @@
-import type { Token } from './sql-lexer.js';
+import { isPunct, keyword as word, type Token } from './sql-lexer.js';
 
 /**
  * Statements that change no table data: accounts, privileges, stored programs, views, table
@@ -19,8 +19,6 @@ const OBJECT_VERBS = new Set(['CREATE', 'ALTER', 'DROP', 'RENAME']);
 const MODIFIERS = new Set(['OR', 'REPLACE', 'TEMPORARY', 'UNIQUE', 'FULLTEXT', 'SPATIAL', 'ONLINE', 'OFFLINE', 'IGNORE', 'AGGREGATE', 'SQL', 'SECURITY', 'DEFINER', 'INVOKER']);
 const VALUED_MODIFIERS = new Set(['DEFINER', 'ALGORITHM']);
 
-const word = (token: Token | undefined) => (token?.kind === 'word' ? token.text.toUpperCase() : undefined);
-const isPunct = (token: Token | undefined, text: string) => token?.kind === 'punct' && token.text === text;
 
 /** Past `= value` of ALGORITHM= or DEFINER= (`user`@`host`, 'user'@'%', CURRENT_USER()). */
 function skipModifierValue(tokens: Token[], at: number): number {

@@ -129,6 +129,11 @@ export function lex(sql: string): Lexed {
   return { tokens, executableComment };
 }
 
+/** A word token in upper case (a keyword, or an unquoted name), else undefined. */
+export const keyword = (token: Token | undefined) => (token?.kind === 'word' ? token.text.toUpperCase() : undefined);
+
+export const isPunct = (token: Token | undefined, text: string) => token?.kind === 'punct' && token.text === text;
+
 /** A number's value as text (`007` and `7` are one number), for comparing literals. */
 function numberValue(text: string): string {
   const lower = text.toLowerCase();

@@ -1,6 +1,6 @@
 import { qualify, quoteId } from '../sql/quote.js';
 import type { DdlStatement } from './read-ddl.js';
-import type { Token } from './sql-lexer.js';
+import { isPunct, keyword, type Token } from './sql-lexer.js';
 
 /**
  * Two common statements node-sql-parser 5.4 cannot read, read from their tokens instead: both
@@ -8,9 +8,8 @@ import type { Token } from './sql-lexer.js';
  * backquoted name (MariaDB logs statements as typed), and `ALTER TABLE ... ALTER [COLUMN] c
  * SET DEFAULT v | DROP DEFAULT` (DM's "modify default value"). Anything else: undefined.
  */
-const upper = (t: Token | undefined) => (t?.kind === 'word' ? t.text.toUpperCase() : undefined);
-
-function nameOf(t: Token | undefined): string | undefined {
+/** The name a word or backquoted token stands for. */
+function identifier(t: Token | undefined): string | undefined {
   if (t?.kind === 'word') return t.text;
   if (t?.kind === 'quoted' && t.text.length >= 2) return t.text.slice(1, -1).replaceAll('``', '`');
   return undefined;
@@ -21,17 +20,17 @@ function cursor(tokens: Token[]) {
   let i = 0;
   return {
     word(...words: string[]): boolean {
-      if (!words.includes(upper(tokens[i]) ?? '')) return false;
+      if (!words.includes(keyword(tokens[i]) ?? '')) return false;
       i++;
       return true;
     },
     punct(text: string): boolean {
-      if (tokens[i]?.kind !== 'punct' || tokens[i]!.text !== text) return false;
+      if (!isPunct(tokens[i], text)) return false;
       i++;
       return true;
     },
     name(): string | undefined {
-      const name = nameOf(tokens[i]);
+      const name = identifier(tokens[i]);
       if (name !== undefined) i++;
       return name;
     },
@@ -65,7 +64,7 @@ function defaultValue(c: ReturnType<typeof cursor>): string | undefined {
   if (value?.kind === 'number') return sign + value.text;
   if (sign !== '') return undefined;
   if (value?.kind === 'string') return value.text;
-  const word = upper(value);
+  const word = keyword(value);
   return word === 'NULL' || word === 'TRUE' || word === 'FALSE' ? word : undefined;
 }
 
