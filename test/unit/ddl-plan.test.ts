@@ -104,6 +104,11 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
     ]);
   });
 
+  test('a filter rule judges only migrated tables: an Error rule does not refuse a table the block-allow list leaves out', () => {
+    const [p] = plan('TRUNCATE TABLE secret_1', context({ forbidTruncate: true }));
+    assert.deepEqual(p, { action: 'skip', reason: 'table `app`.`secret_1` is not migrated' });
+  });
+
   test('a rename into or out of the migrated tables is refused: dmq would not know the rows', () => {
     for (const sql of ['RENAME TABLE secret_1 TO t', 'RENAME TABLE t TO secret_1']) {
       const [p] = plan(sql, context());

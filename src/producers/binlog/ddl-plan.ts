@@ -50,15 +50,6 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
   const [first, second] = statement.tables as [TableRef, TableRef | undefined];
   const label = first.table === '' ? quoteId(first.schema) : tableLabel(first);
 
-  // As DM's syncer does, an ALTER TABLE is filtered as what its first telling clause does
-  // (`drop column`, `modify default value` ...), and as `alter table` when none tells more.
-  const event = statement.kind === 'alter table' ? (statement.alterKinds[0] ?? 'alter table') : statement.kind;
-  const verdict = ctx.eventFilter({ schema: first.schema, table: first.table, event, sql: statement.text });
-  if (verdict.action === 'Ignore') return { action: 'skip', reason: `filter rule "${verdict.rule}" ignores ${event} on ${label}` };
-  if (verdict.action === 'Error') {
-    return { action: 'refuse', code: 'EVENT_FILTERED', reason: `filter rule "${verdict.rule}" forbids ${event} on ${label}` };
-  }
-
   if (first.table === '') {
     if (!ctx.filter.schema(first.schema)) return { action: 'skip', reason: `schema ${label} is not migrated` };
   } else if (statement.kind === 'rename table' && second) {
@@ -74,6 +65,16 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
     }
   } else if (!ctx.filter.table(first.schema, first.table)) {
     return { action: 'skip', reason: `table ${label} is not migrated` };
+  }
+
+  // As in DM, the event filters judge only what the block-allow list migrates. As DM's syncer
+  // does, an ALTER TABLE is filtered as what its first telling clause does
+  // (`drop column`, `modify default value` ...), and as `alter table` when none tells more.
+  const event = statement.kind === 'alter table' ? (statement.alterKinds[0] ?? 'alter table') : statement.kind;
+  const verdict = ctx.eventFilter({ schema: first.schema, table: first.table, event, sql: statement.text });
+  if (verdict.action === 'Ignore') return { action: 'skip', reason: `filter rule "${verdict.rule}" ignores ${event} on ${label}` };
+  if (verdict.action === 'Error') {
+    return { action: 'refuse', code: 'EVENT_FILTERED', reason: `filter rule "${verdict.rule}" forbids ${event} on ${label}` };
   }
 
   if (ctx.shardMode !== '' && statement.kind === 'drop database') {
