@@ -139,8 +139,7 @@ export async function reachShardLock(
   const state = String(lock.state) as ShardLockState;
   if (state === 'executed' || state === 'unlocked') return { action: 'done', seq };
   if (state === 'executing') return lock.owner === me ? { action: 'run', seq } : { action: 'wait', seq, missing: [], arrived: fresh };
-  const arrived = await arrivedMembers(db, meta, target, seq);
-  const missing = (await shardMembers(db, meta, task, target, { current: true })).map(memberLabel).filter((m) => !arrived.includes(m));
+  const { missing } = await lockProgress(db, meta, task, target, seq);
   if (missing.length > 0 && !rule.atOnce) return { action: 'wait', seq, missing, arrived: fresh };
   await db.query(
     `UPDATE ${metaName(meta, 'shardLocks')} SET state = 'executing', owner = ? WHERE target_schema = ? AND target_table = ? AND seq = ?`,
@@ -179,12 +178,15 @@ async function arrivalSeq(db: Queryable, meta: MetaTables, member: TableSyncRef,
   return { seq, arrived: true };
 }
 
-async function arrivedMembers(db: Queryable, meta: MetaTables, target: TableRef, seq: number): Promise<string[]> {
+/** The shards that have reached lock `seq` of `target`, and the current shards that have not. */
+async function lockProgress(db: Queryable, meta: MetaTables, task: TaskConfig, target: TableRef, seq: number): Promise<{ arrived: string[]; missing: string[] }> {
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT source_id, schema_name, table_name FROM ${metaName(meta, 'shardArrivals')} WHERE target_schema = ? AND target_table = ? AND seq = ?`,
     [target.schema, target.table, seq],
   );
-  return rows.map((r) => memberLabel({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) }));
+  const arrived = rows.map((r) => memberLabel({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) }));
+  const missing = (await shardMembers(db, meta, task, target, { current: true })).map(memberLabel).filter((m) => !arrived.includes(m));
+  return { arrived, missing };
 }
 
 export function resolveShardLockStatement(meta: MetaTables, target: TableRef, seq: number, state: 'executed' | 'unlocked'): SqlStatement {
@@ -204,8 +206,7 @@ export async function listShardLocks(db: Queryable, meta: MetaTables, task: Task
   for (const r of rows) {
     const target = { schema: String(r.target_schema), table: String(r.target_table) };
     const seq = Number(r.seq);
-    const arrived = await arrivedMembers(db, meta, target, seq);
-    const missing = (await shardMembers(db, meta, task, target, { current: true })).map(memberLabel).filter((m) => !arrived.includes(m));
+    const { arrived, missing } = await lockProgress(db, meta, task, target, seq);
     locks.push({ id: shardLockId(task.name, target), target, seq, ddl: String(r.ddl), state: String(r.state) as ShardLockState, owner: r.owner === null ? null : String(r.owner), arrived, missing });
   }
   return locks;
