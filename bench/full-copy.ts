@@ -17,11 +17,22 @@ import { parseArgs } from 'node:util';
 import { qualify, quoteId } from '../src/shared/sql/quote.js';
 import { startMariadb, startRedis, UPSTREAM_PASSWORD, type MariadbServer, type RedisServer } from '../test/harness/servers.js';
 import { CpuReport, waitForQuiet, warnIfBusy } from './lib/cpu-report.js';
-import { cli, createSource, DMQ, startDmq, taskFailure, taskStatus, withDmqLog, writeTask, type DmqProcess, type SubTaskStatus } from './lib/dmq-process.js';
+import {
+  cli,
+  createSource,
+  DMQ,
+  startDmq,
+  taskFailure,
+  taskStatus,
+  withDmqLog,
+  writeTask,
+  type DmqProcess,
+  type SubTaskStatus,
+} from './lib/dmq-process.js';
 import { int, log, MiB, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption } from './lib/options.js';
 import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
-import { CPU_COUNT, ProcessSampler, readProcess } from './lib/proc-stats.js';
+import { CPU_COUNT, type ProcessSampler, readProcess } from './lib/proc-stats.js';
 import { benchDir, runBench, startSampler, startServers } from './lib/processes.js';
 import { SCHEMA, seed, TABLE, tableFacts, verify, type TableFacts } from './lib/sbtest.js';
 import { queryOne, withConnection, type Server } from './lib/sql.js';
@@ -133,15 +144,18 @@ async function waitForFinished(dmq: DmqProcess, timeoutMs: number): Promise<{ ma
     const sub = status.sources?.[0]?.subTaskStatus[0];
     if (sub) {
       if (marks.dumpUnit === undefined && sub.unit !== 'Check') marks.dumpUnit = now;
-      if (marks.allDumped === undefined && sub.dump.totalChunks > 0 && sub.dump.completedChunks === sub.dump.totalChunks) marks.allDumped = now;
+      if (marks.allDumped === undefined && sub.dump.totalChunks > 0 && sub.dump.completedChunks === sub.dump.totalChunks)
+        marks.allDumped = now;
       if (marks.loadUnit === undefined && sub.unit === 'Load') marks.loadUnit = now;
       if (status.stage === 'Finished') return { marks: { ...marks, finished: now }, last: sub };
       const failure = taskFailure(status, sub);
       if (failure) throw new Error(failure);
       if (now - lastReport >= 5000) {
         lastReport = now;
-        log(`  ${sub.unit}: dumped ${sub.dump.completedChunks}/${sub.dump.totalChunks} chunks (${int(sub.dump.finishedRows)} rows), ` +
-          `loaded ${sub.load.completedChunks} chunks (${int(sub.load.finishedRows)} rows)`);
+        log(
+          `  ${sub.unit}: dumped ${sub.dump.completedChunks}/${sub.dump.totalChunks} chunks (${int(sub.dump.finishedRows)} rows), ` +
+            `loaded ${sub.load.completedChunks} chunks (${int(sub.load.finishedRows)} rows)`,
+        );
       }
     }
     if (now > deadline) {
@@ -216,7 +230,6 @@ interface DmqResult {
   verified: string;
 }
 
-
 interface ReferenceResult {
   mydumper: ToolResult;
   myloader: ToolResult;
@@ -252,7 +265,9 @@ loaders:
 `,
   });
 
-  log(`dmq start-task (task-mode full, mydumpers threads ${options.threads} rows ${options.chunkRows}, loaders pool-size ${options.poolSize})`);
+  log(
+    `dmq start-task (task-mode full, mydumpers threads ${options.threads} rows ${options.chunkRows}, loaders pool-size ${options.poolSize})`,
+  );
   const idleRss = readProcess(dmq.pid)?.rssBytes ?? 0;
   const submitted = sampler.sampleNow();
   await cli(dmq, ['start-task', taskYaml]);
@@ -295,7 +310,12 @@ async function runReference(
   sampler: ProcessSampler,
 ): Promise<ReferenceResult> {
   const out = join(dir, 'mydumper-out');
-  const mydumper = await runTool('mydumper', mydumperArgs(upstream, SCHEMA, options.threads, options.chunkRows, out), join(dir, 'mydumper.log'), sampler);
+  const mydumper = await runTool(
+    'mydumper',
+    mydumperArgs(upstream, SCHEMA, options.threads, options.chunkRows, out),
+    join(dir, 'mydumper.log'),
+    sampler,
+  );
   const dumpBytes = await directorySize(out);
   const myloader = await runTool('myloader', myloaderArgs(target, options.poolSize, out), join(dir, 'myloader.log'), sampler);
   const verified = verify('myloader', expected, await tableFacts(target));
@@ -308,7 +328,13 @@ async function runReference(
 
 const PROCESS_LABELS = ['dmq', 'mydumper', 'myloader', 'upstream mariadbd', 'target mariadbd', 'redis', 'bench'];
 
-function report(options: Options, facts: TableFacts, dmq: DmqResult, reference: ReferenceResult | undefined, sampler: ProcessSampler): string {
+function report(
+  options: Options,
+  facts: TableFacts,
+  dmq: DmqResult,
+  reference: ReferenceResult | undefined,
+  sampler: ProcessSampler,
+): string {
   const lines: string[] = [];
   const rows = facts.rows;
   lines.push('');
@@ -321,7 +347,7 @@ function report(options: Options, facts: TableFacts, dmq: DmqResult, reference: 
     `settings: dmq mydumpers threads ${options.threads} rows ${options.chunkRows}, loaders pool-size ${options.poolSize} | ` +
       `mydumper -t ${options.threads} -r ${options.chunkRows} | myloader -t ${options.poolSize}`,
   );
-  lines.push('rates: rows/s and MiB/s of data_length over the phase\'s wall time');
+  lines.push("rates: rows/s and MiB/s of data_length over the phase's wall time");
   lines.push('');
 
   const timing: string[][] = [['phase', 'wall', 'rows/s', 'MiB/s', 'peak RSS', 'note']];
@@ -334,7 +360,15 @@ function report(options: Options, facts: TableFacts, dmq: DmqResult, reference: 
       rss,
       note,
     ]);
-  dmq.phases.forEach((p, i) => add(p.name, p.to - p.from, p.rows, i === 0 ? mib(dmq.peakRss) : '', i === 0 ? `RSS ${mib(dmq.idleRss)} when idle before submit` : p.note ?? ''));
+  for (const [i, p] of dmq.phases.entries()) {
+    add(
+      p.name,
+      p.to - p.from,
+      p.rows,
+      i === 0 ? mib(dmq.peakRss) : '',
+      i === 0 ? `RSS ${mib(dmq.idleRss)} when idle before submit` : (p.note ?? ''),
+    );
+  }
   if (reference) {
     const { mydumper, myloader } = reference;
     const total = myloader.to - mydumper.from;
@@ -356,21 +390,27 @@ function report(options: Options, facts: TableFacts, dmq: DmqResult, reference: 
     const load = dmq.phases.find((p) => p.name.trim() === 'load');
     if (dump) {
       const ms = reference.mydumper.to - reference.mydumper.from;
-      lines.push(`  dump: dmq ${secs(dump.to - dump.from)} vs mydumper ${secs(ms)} → ${((dump.to - dump.from) / ms).toFixed(2)}x (dmq loads at the same time)`);
+      lines.push(
+        `  dump: dmq ${secs(dump.to - dump.from)} vs mydumper ${secs(ms)} → ${((dump.to - dump.from) / ms).toFixed(2)}x (dmq loads at the same time)`,
+      );
     }
     if (load) {
       const ms = reference.myloader.to - reference.myloader.from;
-      lines.push(`  load: dmq ${secs(load.to - load.from)} vs myloader ${secs(ms)} → ${((load.to - load.from) / ms).toFixed(2)}x (dmq's window overlaps its dump)`);
+      lines.push(
+        `  load: dmq ${secs(load.to - load.from)} vs myloader ${secs(ms)} → ${((load.to - load.from) / ms).toFixed(2)}x (dmq's window overlaps its dump)`,
+      );
     }
   }
 
   const cpu = new CpuReport(sampler, PROCESS_LABELS);
   const referenceRun = reference && { name: 'mydumper + myloader', from: reference.mydumper.from, to: reference.myloader.to };
   lines.push('');
-  lines.push(cpu.phases([
-    ...dmq.phases,
-    ...(reference ? [referenceRun!, { ...reference.mydumper, name: '  mydumper' }, { ...reference.myloader, name: '  myloader' }] : []),
-  ]));
+  lines.push(
+    cpu.phases([
+      ...dmq.phases,
+      ...(reference ? [referenceRun!, { ...reference.mydumper, name: '  mydumper' }, { ...reference.myloader, name: '  myloader' }] : []),
+    ]),
+  );
 
   const runs = [{ name: 'dmq (submit → Finished)', from: dmq.submitted, to: dmq.finished }, ...(referenceRun ? [referenceRun] : [])];
   lines.push('');
@@ -401,7 +441,11 @@ function resultJson(options: Options, facts: TableFacts, dmq: DmqResult, referen
     },
     reference: reference && {
       seconds: (reference.myloader.to - reference.mydumper.from) / 1000,
-      mydumper: { ...phase('mydumper', reference.mydumper.from, reference.mydumper.to), peakRssBytes: reference.mydumper.peakRss, fileBytes: reference.dumpBytes },
+      mydumper: {
+        ...phase('mydumper', reference.mydumper.from, reference.mydumper.to),
+        peakRssBytes: reference.mydumper.peakRss,
+        fileBytes: reference.dumpBytes,
+      },
       myloader: { ...phase('myloader', reference.myloader.from, reference.myloader.to), peakRssBytes: reference.myloader.peakRss },
     },
   };
@@ -442,7 +486,7 @@ async function main(): Promise<void> {
 
   console.log(report(options, facts, dmq, reference, sampler));
   if (options.json) {
-    await writeFile(options.json, JSON.stringify(resultJson(options, facts, dmq, reference, sampler), null, 2) + '\n');
+    await writeFile(options.json, `${JSON.stringify(resultJson(options, facts, dmq, reference, sampler), null, 2)}\n`);
     log(`results written to ${options.json}`);
   }
 }

@@ -26,8 +26,14 @@ const LIMITS = { statementBytes: Number(values['statement-kib']) << 10, transact
 const ROWS = Number(values.rows);
 const PARALLEL = Number(values.parallel);
 
-const digits = (n: number, len: number) => Array.from({ length: len }, (_, i) => String((n * 7919 + i * 104729) % 100_000_000_000).padStart(11, '0')).join('-');
-const rowAt = (id: number) => ({ id, k: (id * 2654435761) % 1_000_000, c: digits(id, 10).slice(0, 119), pad: digits(id + 1, 5).slice(0, 59) });
+const digits = (n: number, len: number) =>
+  Array.from({ length: len }, (_, i) => String((n * 7919 + i * 104729) % 100_000_000_000).padStart(11, '0')).join('-');
+const rowAt = (id: number) => ({
+  id,
+  k: (id * 2654435761) % 1_000_000,
+  c: digits(id, 10).slice(0, 119),
+  pad: digits(id + 1, 5).slice(0, 59),
+});
 
 const dir = await mkdtemp(join(tmpdir(), 'dmq-load-method-'));
 const server = await startMariadb({ dir: join(dir, 'db'), serverId: 1, binlog: false });
@@ -68,7 +74,9 @@ try {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM sbtest.sbtest1');
     if (Number(rows[0]!.n) !== ROWS) throw new Error(`${label}: loaded ${rows[0]!.n} rows, expected ${ROWS}`);
-    console.log(`${label.padEnd(28)} ${seconds.toFixed(2)} s  ${Math.round(ROWS / seconds).toLocaleString('en')} rows/s  ${(bytes / seconds / 1e6).toFixed(1)} MB/s`);
+    console.log(
+      `${label.padEnd(28)} ${seconds.toFixed(2)} s  ${Math.round(ROWS / seconds).toLocaleString('en')} rows/s  ${(bytes / seconds / 1e6).toFixed(1)} MB/s`,
+    );
     return seconds;
   }
 
@@ -84,11 +92,15 @@ try {
 
   const loadData = await timed('LOAD DATA LOCAL INFILE', async (i) => {
     const conn = await mysql.createConnection({ ...endpoint, infileStreamFactory: (path: string) => createReadStream(path) });
-    await conn.query(`LOAD DATA LOCAL INFILE ${mysql.escape(tsvFiles[i]!)} INTO TABLE sbtest.sbtest1 CHARACTER SET utf8mb4 (id, k, c, pad)`);
+    await conn.query(
+      `LOAD DATA LOCAL INFILE ${mysql.escape(tsvFiles[i]!)} INTO TABLE sbtest.sbtest1 CHARACTER SET utf8mb4 (id, k, c, pad)`,
+    );
     await conn.end();
   });
 
-  console.log(`rows ${ROWS.toLocaleString('en')}, ${(bytes / 1e6).toFixed(1)} MB as SQL tuples, ${PARALLEL} connections, statements of ${LIMITS.statementBytes >> 10} KiB in transactions of ${LIMITS.transactionBytes >> 10} KiB`);
+  console.log(
+    `rows ${ROWS.toLocaleString('en')}, ${(bytes / 1e6).toFixed(1)} MB as SQL tuples, ${PARALLEL} connections, statements of ${LIMITS.statementBytes >> 10} KiB in transactions of ${LIMITS.transactionBytes >> 10} KiB`,
+  );
   console.log(`LOAD DATA / INSERT time ratio: ${(loadData / insert).toFixed(2)}`);
   await admin.end();
 } finally {

@@ -67,7 +67,7 @@ const HELP = [
   '  --connections N     upstream connections writing them (default 4)',
   '  --rates R,R,...     steady write rates, txn/s, for the lag measurement (default 100,1000,3000)',
   '  --lag-seconds S     how long each rate is written (default 15)',
-  '  --seed N            seed of the workload\'s random generator (default 1)',
+  "  --seed N            seed of the workload's random generator (default 1)",
   '  --timeout S         give up on any one wait for replication after S seconds (default 900)',
   '  --json FILE         also write the results as JSON',
   '  --cpu-prof DIR      run dmq serve under node --cpu-prof, profile written to DIR',
@@ -145,7 +145,13 @@ interface WriteRun {
  * `rate`, statement n is due at start + n / rate and a connection that falls behind catches up
  * without pausing, so the achieved rate shows what the source could take.
  */
-async function writeTransactions(upstream: Server, count: number, connections: number, next: () => Statement, rate?: number): Promise<WriteRun> {
+async function writeTransactions(
+  upstream: Server,
+  count: number,
+  connections: number,
+  next: () => Statement,
+  rate?: number,
+): Promise<WriteRun> {
   const conns = await Promise.all(Array.from({ length: connections }, () => connect(upstream)));
   let taken = 0;
   const from = Date.now();
@@ -307,11 +313,20 @@ function binlogBytes(from: BinlogPosition, to: BinlogPosition): number | undefin
 const coord = (p: BinlogPosition) => `${p.file}:${p.pos}`;
 
 /** One mydumper run, loaded into every copy at once: the same rows, byte for byte. */
-async function copyTable(dir: string, upstream: Server, copies: { label: string; server: Server }[], sampler: ProcessSampler, expected: TableFacts): Promise<void> {
+async function copyTable(
+  dir: string,
+  upstream: Server,
+  copies: { label: string; server: Server }[],
+  sampler: ProcessSampler,
+  expected: TableFacts,
+): Promise<void> {
   const out = join(dir, 'mydumper-out');
   await runTool('mydumper', mydumperArgs(upstream, SCHEMA, 4, 100_000, out), join(dir, 'mydumper.log'), sampler);
-  await Promise.all(copies.map(({ label, server }) =>
-    runTool('myloader', myloaderArgs(server, 4, out), join(dir, `myloader-${label}.log`), sampler, `myloader ${label}`)));
+  await Promise.all(
+    copies.map(({ label, server }) =>
+      runTool('myloader', myloaderArgs(server, 4, out), join(dir, `myloader-${label}.log`), sampler, `myloader ${label}`),
+    ),
+  );
   for (const { label, server } of copies) log(`${label} copy verified: ${verify(label, expected, await tableFacts(server))}`);
 }
 
@@ -348,7 +363,14 @@ async function readerStartTime(dmq: DmqProcess): Promise<number | undefined> {
 }
 
 /** start-task from P0 with every transaction already in the binlog, until the last one is on the target. */
-async function dmqCatchUp(dmq: DmqProcess, dir: string, target: Server, start: BinlogPosition, marker: string, timeoutMs: number): Promise<Omit<ApplyResult, 'verified'>> {
+async function dmqCatchUp(
+  dmq: DmqProcess,
+  dir: string,
+  target: Server,
+  start: BinlogPosition,
+  marker: string,
+  timeoutMs: number,
+): Promise<Omit<ApplyResult, 'verified'>> {
   const taskYaml = await writeTask(dir, {
     name: TASK,
     mode: 'incremental',
@@ -384,7 +406,13 @@ async function replicaHealthy(replica: Server): Promise<void> {
 }
 
 /** CHANGE MASTER TO P0 with one SQL thread, START SLAVE, until the last transaction is on the replica. */
-async function nativeCatchUp(replica: Server, upstream: Server, start: BinlogPosition, marker: string, timeoutMs: number): Promise<{ from: number; to: number; executed: string }> {
+async function nativeCatchUp(
+  replica: Server,
+  upstream: Server,
+  start: BinlogPosition,
+  marker: string,
+  timeoutMs: number,
+): Promise<{ from: number; to: number; executed: string }> {
   await withConnection(replica, async (conn) => {
     await conn.query('SET GLOBAL slave_parallel_threads = 0');
     await conn.query(
@@ -438,7 +466,14 @@ function startStatusLagPoller(dmq: DmqProcess): { stop(): Promise<number> } {
   };
 }
 
-async function measureLag(rate: number, options: Options, upstream: Server, target: Server, dmq: DmqProcess, sampler: ProcessSampler): Promise<LagResult> {
+async function measureLag(
+  rate: number,
+  options: Options,
+  upstream: Server,
+  target: Server,
+  dmq: DmqProcess,
+  sampler: ProcessSampler,
+): Promise<LagResult> {
   await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'dmq']);
   const count = rate * options.lagSeconds;
   log(`lag at ${int(rate)} txn/s: ${int(count)} transactions over ${options.lagSeconds} s`);
@@ -468,8 +503,10 @@ async function measureLag(rate: number, options: Options, upstream: Server, targ
     drainMs: caughtUp - write.to,
     peakRss: readProcess(dmq.pid)?.peakRssBytes ?? 0,
   };
-  log(`  wrote ${int(perSec(count, write.to - write.from))} txn/s; lag p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms; ` +
-    `caught up ${secs(result.drainMs)} after the last write`);
+  log(
+    `  wrote ${int(perSec(count, write.to - write.from))} txn/s; lag p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms; ` +
+      `caught up ${secs(result.drainMs)} after the last write`,
+  );
   return result;
 }
 
@@ -488,7 +525,13 @@ interface BigTxnResult {
   verified: string;
 }
 
-async function bigTransaction(options: Options, upstream: Server, target: Server, dmq: DmqProcess, sampler: ProcessSampler): Promise<BigTxnResult> {
+async function bigTransaction(
+  options: Options,
+  upstream: Server,
+  target: Server,
+  dmq: DmqProcess,
+  sampler: ProcessSampler,
+): Promise<BigTxnResult> {
   await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'dmq']);
   const before = await masterPosition(upstream);
   const rssBefore = readProcess(dmq.pid)?.rssBytes ?? 0;
@@ -544,8 +587,15 @@ function catchUpTable(r: Results): string {
   const rows: string[][] = [['applier', 'wall', 'txn/s', 'peak RSS', 'note']];
   const add = (name: string, from: number, to: number, rss: string, note: string) =>
     rows.push([name, secs(to - from), int(perSec(txns, to - from)), rss, note]);
-  add('dmq, start-task → applied', r.dmq.from, r.dmq.to, mib(r.dmq.peakRss ?? 0), `includes precheck; RSS ${mib(r.dmq.idleRss ?? 0)} idle before`);
-  if (r.dmq.readerStarted !== undefined) add('  reader started → applied', r.dmq.readerStarted, r.dmq.to, '', 'from "binlog reader started" in dmq.log');
+  add(
+    'dmq, start-task → applied',
+    r.dmq.from,
+    r.dmq.to,
+    mib(r.dmq.peakRss ?? 0),
+    `includes precheck; RSS ${mib(r.dmq.idleRss ?? 0)} idle before`,
+  );
+  if (r.dmq.readerStarted !== undefined)
+    add('  reader started → applied', r.dmq.readerStarted, r.dmq.to, '', 'from "binlog reader started" in dmq.log');
   add('native replica, START SLAVE → applied', r.native.from, r.native.to, '', `one SQL thread; executed up to ${r.native.executed}`);
   return table(rows, true);
 }
@@ -637,7 +687,11 @@ function report(options: Options, r: Results, sampler: ProcessSampler): string {
 function resultJson(options: Options, r: Results, sampler: ProcessSampler) {
   const cpu = (from: number, to: number) => Object.fromEntries(LABELS.map((l) => [l, Number(sampler.usage(l, from, to).cores.toFixed(3))]));
   const txns = replayed(r);
-  const apply = (a: { from: number; to: number }) => ({ seconds: (a.to - a.from) / 1000, txnPerSecond: perSec(txns, a.to - a.from), cpuCores: cpu(a.from, a.to) });
+  const apply = (a: { from: number; to: number }) => ({
+    seconds: (a.to - a.from) / 1000,
+    txnPerSecond: perSec(txns, a.to - a.from),
+    cpuCores: cpu(a.from, a.to),
+  });
   return {
     options,
     table: { rows: r.facts.rows, dataLength: r.facts.dataLength, indexLength: r.facts.indexLength },
@@ -684,18 +738,26 @@ async function main(): Promise<void> {
   ensureBuilt(options.build);
 
   const dir = await benchDir(options.keep);
-  const [redis, upstream, target, replica] = await startServers(['redis', 'upstream mariadbd', 'target mariadbd', 'replica mariadbd'], [
-    startRedis({ dir: join(dir, 'redis') }),
-    startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
-    startMariadb({ dir: join(dir, 'target'), serverId: 3, binlog: false, rootPassword: '' }),
-    startMariadb({ dir: join(dir, 'replica'), serverId: 4, binlog: false, rootPassword: '' }),
-  ]);
-  log(`redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), target mariadbd :${target.port}, replica mariadbd :${replica.port}`);
+  const [redis, upstream, target, replica] = await startServers(
+    ['redis', 'upstream mariadbd', 'target mariadbd', 'replica mariadbd'],
+    [
+      startRedis({ dir: join(dir, 'redis') }),
+      startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
+      startMariadb({ dir: join(dir, 'target'), serverId: 3, binlog: false, rootPassword: '' }),
+      startMariadb({ dir: join(dir, 'replica'), serverId: 4, binlog: false, rootPassword: '' }),
+    ],
+  );
+  log(
+    `redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), target mariadbd :${target.port}, replica mariadbd :${replica.port}`,
+  );
   const sampler = startSampler(['redis', 'upstream mariadbd', 'target mariadbd', 'replica mariadbd'], [redis, upstream, target, replica]);
 
   const facts = await seed(upstream, options.rows);
   await insertHeartbeatRow(upstream);
-  const copies = [{ label: 'target', server: target }, { label: 'replica', server: replica }];
+  const copies = [
+    { label: 'target', server: target },
+    { label: 'replica', server: replica },
+  ];
   await copyTable(dir, upstream, copies, sampler, await tableFacts(upstream));
   const start = await masterPosition(upstream);
 
@@ -730,7 +792,7 @@ async function main(): Promise<void> {
   const results: Results = { facts, start, end, generated, dmq: dmqResult, native, lag, big };
   console.log(report(options, results, sampler));
   if (options.json) {
-    await writeFile(options.json, JSON.stringify(resultJson(options, results, sampler), null, 2) + '\n');
+    await writeFile(options.json, `${JSON.stringify(resultJson(options, results, sampler), null, 2)}\n`);
     log(`results written to ${options.json}`);
   }
 }

@@ -22,9 +22,13 @@ export function renderConfigDoc(doc: string): string {
     const from = text.indexOf(start);
     const to = text.indexOf(end);
     if (from < 0 || to < from) throw new Error(`${CONFIG_DOC} lacks the ${start} … ${end} markers`);
-    return text.slice(0, from + start.length) + '\n' + body + '\n' + text.slice(to);
+    return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`;
   };
-  return replaceBlock(replaceBlock(doc, 'task-ignored', table(ACCEPTED_IGNORED_TASK_KEYS)), 'source-ignored', table(ACCEPTED_IGNORED_SOURCE_KEYS));
+  return replaceBlock(
+    replaceBlock(doc, 'task-ignored', table(ACCEPTED_IGNORED_TASK_KEYS)),
+    'source-ignored',
+    table(ACCEPTED_IGNORED_SOURCE_KEYS),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -36,8 +36,10 @@ interface Member {
 }
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npx tsx scripts/local-servers.ts start|stop|status [--dir .dmq-demo] ` +
-    '[--redis-port 6380] [--upstream-ports 3307,3308] [--target-port 4000]');
+  console.error(
+    `${message}\nusage: npx tsx scripts/local-servers.ts start|stop|status [--dir .dmq-demo] ` +
+      '[--redis-port 6380] [--upstream-ports 3307,3308] [--target-port 4000]',
+  );
   process.exit(2);
 }
 
@@ -114,7 +116,9 @@ async function start(): Promise<number> {
     } else if (portOf(member, pid) === member.port) {
       console.log(`${member.name}: already running on ${HOST}:${member.port} (pid ${pid})`);
     } else {
-      problems.push(`${member.name} from ${dir} already runs on port ${portOf(member, pid)} (pid ${pid}), not ${member.port}: run stop first`);
+      problems.push(
+        `${member.name} from ${dir} already runs on port ${portOf(member, pid)} (pid ${pid}), not ${member.port}: run stop first`,
+      );
     }
   }
   if (problems.length > 0) {
@@ -150,15 +154,17 @@ function stackInfo(): StackInfo {
 }
 
 async function stop(): Promise<number> {
-  await Promise.all(members.map(async (member) => {
-    const pid = await runningPid(member);
-    if (pid === undefined) {
-      console.log(`${member.name}: not running`);
-      return;
-    }
-    await terminate(pid, () => !isAlive(pid));
-    console.log(`${member.name}: stopped (pid ${pid})`);
-  }));
+  await Promise.all(
+    members.map(async (member) => {
+      const pid = await runningPid(member);
+      if (pid === undefined) {
+        console.log(`${member.name}: not running`);
+        return;
+      }
+      await terminate(pid, () => !isAlive(pid));
+      console.log(`${member.name}: stopped (pid ${pid})`);
+    }),
+  );
   return 0;
 }
 

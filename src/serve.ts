@@ -35,7 +35,10 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 /** Without a token the API is open to whoever reaches it: then only this machine may. */
 function listenHost(settings: Settings): string {
   if (settings.DMQ_TOKEN !== undefined || LOOPBACK.has(settings.DMQ_HOST)) return settings.DMQ_HOST;
-  logger.warn({ requested: settings.DMQ_HOST }, `DMQ_TOKEN is not set, so the API listens on 127.0.0.1 only instead of ${settings.DMQ_HOST}; set DMQ_TOKEN to serve other hosts`);
+  logger.warn(
+    { requested: settings.DMQ_HOST },
+    `DMQ_TOKEN is not set, so the API listens on 127.0.0.1 only instead of ${settings.DMQ_HOST}; set DMQ_TOKEN to serve other hosts`,
+  );
   return '127.0.0.1';
 }
 
@@ -63,7 +66,14 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     await api.app.listen({ port: settings.DMQ_PORT, host });
     closers.push(() => api.close());
     logger.info(
-      { role, url: `http://${host}:${settings.DMQ_PORT}`, dashboard: DASHBOARD_PATH, auth: settings.DMQ_TOKEN ? 'token' : 'none (local only)', redis: redactUrl(settings.REDIS_URL), dumpDir: ctx.store.describe() },
+      {
+        role,
+        url: `http://${host}:${settings.DMQ_PORT}`,
+        dashboard: DASHBOARD_PATH,
+        auth: settings.DMQ_TOKEN ? 'token' : 'none (local only)',
+        redis: redactUrl(settings.REDIS_URL),
+        dumpDir: ctx.store.describe(),
+      },
       'dmq serving',
     );
   } else {

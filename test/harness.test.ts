@@ -33,16 +33,13 @@ test('upstreams write full row-based binlogs with their own server ids', async (
     const upstream = await sourceEndpoint(index);
     assert.equal(upstream.user, 'root');
     assert.equal(upstream.password, '123456');
-    assert.deepEqual(
-      await variables(upstream, ['log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'server_id']),
-      {
-        log_bin: 'ON',
-        binlog_format: 'ROW',
-        binlog_row_image: 'FULL',
-        binlog_row_metadata: 'FULL',
-        server_id: String(index + 1),
-      },
-    );
+    assert.deepEqual(await variables(upstream, ['log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'server_id']), {
+      log_bin: 'ON',
+      binlog_format: 'ROW',
+      binlog_row_image: 'FULL',
+      binlog_row_metadata: 'FULL',
+      server_id: String(index + 1),
+    });
   }
 });
 

@@ -62,8 +62,10 @@ export class CpuReport {
     return runs.flatMap(({ name, from, to }) => {
       const { other } = this.usage(from, to);
       if (other <= 0.25) return [];
-      return [`warning: during "${name}" processes outside the benchmark kept ${other.toFixed(2)} cores busy; ` +
-        'its numbers are disturbed (check `ps` for other work on this host)'];
+      return [
+        `warning: during "${name}" processes outside the benchmark kept ${other.toFixed(2)} cores busy; ` +
+          'its numbers are disturbed (check `ps` for other work on this host)',
+      ];
     });
   }
 

@@ -1,5 +1,5 @@
 /** `dmq serve` as a child process of a benchmark, and the CLI and status calls made to it. */
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,7 +35,8 @@ async function waitForHealth(addr: string, child: ChildProcess, logPath: string)
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`dmq serve not healthy on ${addr} after 30 s; ${logPath} ends with:\n${await tail(logPath)}`);
+    if (Date.now() > deadline)
+      throw new Error(`dmq serve not healthy on ${addr} after 30 s; ${logPath} ends with:\n${await tail(logPath)}`);
     await sleep(100);
   }
 }
@@ -137,7 +138,14 @@ export interface SubTaskStatus {
   dump: { totalChunks: number; completedChunks: number; finishedRows: number; finishedBytes: number };
   load: { completedChunks: number; finishedRows: number };
   /** Replicating modes only. */
-  sync?: { syncerBinlog: string; masterBinlog: string; pendingBatches: number; synced: boolean; secondsBehindMaster: number | null; readerError: string };
+  sync?: {
+    syncerBinlog: string;
+    masterBinlog: string;
+    pendingBatches: number;
+    synced: boolean;
+    secondsBehindMaster: number | null;
+    readerError: string;
+  };
 }
 
 export interface TaskStatusBody {

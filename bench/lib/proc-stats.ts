@@ -62,7 +62,11 @@ function readSystem(): SystemReading {
     .split(/\s+/)
     .slice(1)
     .map(Number);
-  return { busy: user + nice + system + irq + softirq + steal, iowait, total: user + nice + system + idle + iowait + irq + softirq + steal };
+  return {
+    busy: user + nice + system + irq + softirq + steal,
+    iowait,
+    total: user + nice + system + idle + iowait + irq + softirq + steal,
+  };
 }
 
 interface Sample<T> {

@@ -119,7 +119,7 @@ export async function startServers<T extends Server[]>(labels: string[], startin
 /** Samples each server under its label, and this script as `bench`, every 100 ms until cleanup. */
 export function startSampler(labels: string[], servers: Server[]): ProcessSampler {
   const sampler = new ProcessSampler();
-  servers.forEach((server, i) => sampler.track(labels[i]!, server.pid));
+  for (const [i, server] of servers.entries()) sampler.track(labels[i]!, server.pid);
   sampler.track('bench', process.pid);
   sampler.start(100);
   addCleanup('sampler', async () => sampler.stop());
@@ -134,7 +134,8 @@ export async function runBench(main: () => Promise<void>): Promise<never> {
   } catch (err) {
     failed = true;
     console.error(`\nbenchmark failed: ${err instanceof Error ? err.message : String(err)}`);
-    if (atExit.dir !== undefined) console.error('(rerun with --keep to keep the temp dir with dmq.log, the servers\' err.log and the tool logs)');
+    if (atExit.dir !== undefined)
+      console.error("(rerun with --keep to keep the temp dir with dmq.log, the servers' err.log and the tool logs)");
   } finally {
     await runCleanups();
   }

@@ -82,7 +82,9 @@ export async function seed(upstream: Server, rows: number): Promise<TableFacts> 
   await seedUpstream(upstream, rows);
   const facts = await tableFacts(upstream, true);
   if (facts.rows !== rows) throw new Error(`seeding made ${facts.rows} rows instead of ${rows}`);
-  log(`seeded in ${secs(Date.now() - seedStart)}: data_length ${mib(facts.dataLength)}, index_length ${mib(facts.indexLength)}, CHECKSUM ${facts.checksum}`);
+  log(
+    `seeded in ${secs(Date.now() - seedStart)}: data_length ${mib(facts.dataLength)}, index_length ${mib(facts.indexLength)}, CHECKSUM ${facts.checksum}`,
+  );
   return facts;
 }
 

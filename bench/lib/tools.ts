@@ -32,13 +32,40 @@ export async function runTool(name: string, args: string[], logPath: string, sam
 }
 
 export function mydumperArgs(server: Server, schema: string, threads: number, rows: number, out: string): string[] {
-  return ['-h', server.host, '-P', String(server.port), '-u', server.user, '-p', server.password,
-    '-B', schema, '-t', String(threads), '-r', String(rows), '-o', out];
+  return [
+    '-h',
+    server.host,
+    '-P',
+    String(server.port),
+    '-u',
+    server.user,
+    '-p',
+    server.password,
+    '-B',
+    schema,
+    '-t',
+    String(threads),
+    '-r',
+    String(rows),
+    '-o',
+    out,
+  ];
 }
 
 export function myloaderArgs(server: Server, threads: number, dir: string): string[] {
-  return ['-h', server.host, '-P', String(server.port), '-u', server.user, ...(server.password ? ['-p', server.password] : []),
-    '-t', String(threads), '-d', dir];
+  return [
+    '-h',
+    server.host,
+    '-P',
+    String(server.port),
+    '-u',
+    server.user,
+    ...(server.password ? ['-p', server.password] : []),
+    '-t',
+    String(threads),
+    '-d',
+    dir,
+  ];
 }
 
 export async function directorySize(dir: string): Promise<number> {

@@ -9,7 +9,7 @@ import { renderWatch, settledStage, type WatchedStatus } from './watch.js';
 
 /** dmctl prints indented JSON with `result` and `msg`; so do we, and exit non-zero on failure. */
 function print(output: { result: boolean } & Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(output, null, 4) + '\n');
+  process.stdout.write(`${JSON.stringify(output, null, 4)}\n`);
   if (!output.result) process.exitCode = 1;
 }
 
@@ -34,11 +34,15 @@ async function readConfigFile(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new DmqError('CONFIG_INVALID', `cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-      where: path,
-      workaround: `pass the path of an existing ${what} YAML file`,
-    });
+    throw new DmqError(
+      'CONFIG_INVALID',
+      `cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        cause: err,
+        where: path,
+        workaround: `pass the path of an existing ${what} YAML file`,
+      },
+    );
   }
 }
 
@@ -56,7 +60,7 @@ program
   .name('dmq')
   .description('Migrate MySQL, Aurora MySQL and MariaDB into TiDB (DM-compatible task.yaml, dmctl verbs)')
   .addOption(new Option('--master-addr <host:port>', 'address of dmq serve').env('DMQ_MASTER_ADDR').default('127.0.0.1:8261'))
-  .addOption(new Option('--token <token>', 'the server\'s DMQ_TOKEN, when it has one').env('DMQ_TOKEN'))
+  .addOption(new Option('--token <token>', "the server's DMQ_TOKEN, when it has one").env('DMQ_TOKEN'))
   .showHelpAfterError();
 
 const client = () => {
@@ -78,7 +82,11 @@ program
   .command('serve')
   .description('run the API, dashboard and processors')
   .addOption(new Option('--role <role>', 'what this process runs').choices(['all', 'api', 'worker']).default('all'))
-  .addHelpText('after', '\nExample:\n  DMQ_TOKEN=$(openssl rand -hex 16) REDIS_URL=redis://127.0.0.1:6379 dmq serve --role all\n\nEnvironment:\n' + SETTINGS_HELP.map(([k, v]) => `  ${k.padEnd(16)} ${v}`).join('\n'))
+  .addHelpText(
+    'after',
+    '\nExample:\n  DMQ_TOKEN=$(openssl rand -hex 16) REDIS_URL=redis://127.0.0.1:6379 dmq serve --role all\n\nEnvironment:\n' +
+      SETTINGS_HELP.map(([k, v]) => `  ${k.padEnd(16)} ${v}`).join('\n'),
+  )
   .action(async (opts: { role: 'all' | 'api' | 'worker' }) => {
     const { serve } = await import('../serve.js');
     try {
@@ -101,31 +109,49 @@ program
   .argument('<op>', 'create | stop | show')
   .argument('[files...]', 'source.yaml files (create, stop) or source ids (stop, show)')
   .addHelpText('after', '\nExample:\n  dmq operate-source create source-01.yaml source-02.yaml')
-  .action(action(async (op: string, files: string[]) => {
-    const api = client();
-    if (op === 'show') {
-      const res = await api.request('GET', '/api/v1/sources');
-      const out = fromResponse(res);
-      const data = ((res.body as { data?: { sourceId: string }[] })?.data ?? []).filter((s) => files.length === 0 || files.includes(s.sourceId));
-      print(out.result ? { result: true, msg: '', sources: data.map((s) => ({ result: true, msg: '', source: s.sourceId, worker: hostname(), config: s })) } : out);
-      return;
-    }
-    if (op !== 'create' && op !== 'stop') throw new DmqError('CONFIG_INVALID', `unknown operate-source operation "${op}"`, { workaround: 'use create, stop or show' });
-    if (files.length === 0) throw new DmqError('CONFIG_INVALID', `operate-source ${op} needs at least one source.yaml`, { workaround: `dmq operate-source ${op} source.yaml` });
-    const sources = [];
-    for (const file of files) {
-      if (op === 'create') {
-        const res = await api.request('POST', '/api/v1/sources', { yaml: await readConfigFile(file, 'source') });
+  .action(
+    action(async (op: string, files: string[]) => {
+      const api = client();
+      if (op === 'show') {
+        const res = await api.request('GET', '/api/v1/sources');
         const out = fromResponse(res);
-        sources.push({ ...out, source: (res.body as { sourceId?: string })?.sourceId ?? file, worker: hostname() });
-      } else {
-        const id = /\.ya?ml$/i.test(file) ? /^source-id:\s*["']?([^"'\s#]+)/m.exec(await readConfigFile(file, 'source'))?.[1] ?? file : file;
-        const res = await api.request('DELETE', `/api/v1/sources/${encodeURIComponent(id)}`);
-        sources.push({ ...fromResponse(res), source: id, worker: hostname() });
+        const data = ((res.body as { data?: { sourceId: string }[] })?.data ?? []).filter(
+          (s) => files.length === 0 || files.includes(s.sourceId),
+        );
+        print(
+          out.result
+            ? {
+                result: true,
+                msg: '',
+                sources: data.map((s) => ({ result: true, msg: '', source: s.sourceId, worker: hostname(), config: s })),
+              }
+            : out,
+        );
+        return;
       }
-    }
-    print({ result: sources.every((s) => s.result), msg: '', sources });
-  }));
+      if (op !== 'create' && op !== 'stop')
+        throw new DmqError('CONFIG_INVALID', `unknown operate-source operation "${op}"`, { workaround: 'use create, stop or show' });
+      if (files.length === 0)
+        throw new DmqError('CONFIG_INVALID', `operate-source ${op} needs at least one source.yaml`, {
+          workaround: `dmq operate-source ${op} source.yaml`,
+        });
+      const sources = [];
+      for (const file of files) {
+        if (op === 'create') {
+          const res = await api.request('POST', '/api/v1/sources', { yaml: await readConfigFile(file, 'source') });
+          const out = fromResponse(res);
+          sources.push({ ...out, source: (res.body as { sourceId?: string })?.sourceId ?? file, worker: hostname() });
+        } else {
+          const id = /\.ya?ml$/i.test(file)
+            ? (/^source-id:\s*["']?([^"'\s#]+)/m.exec(await readConfigFile(file, 'source'))?.[1] ?? file)
+            : file;
+          const res = await api.request('DELETE', `/api/v1/sources/${encodeURIComponent(id)}`);
+          sources.push({ ...fromResponse(res), source: id, worker: hostname() });
+        }
+      }
+      print({ result: sources.every((s) => s.result), msg: '', sources });
+    }),
+  );
 
 program
   .command('start-task')
@@ -133,36 +159,45 @@ program
   .argument('<file>', 'task.yaml')
   .option('--remove-meta', 'forget previous checkpoints of a task of the same name and start from scratch')
   .addHelpText('after', '\nExample:\n  dmq --master-addr 127.0.0.1:8261 start-task task.yaml')
-  .action(action(async (file: string, opts: { removeMeta?: boolean }) => {
-    const res = await client().request('POST', `/api/v1/tasks${opts.removeMeta ? '?remove_meta=true' : ''}`, { yaml: await readConfigFile(file, 'task') });
-    const out = fromResponse(res);
-    if (!out.result) return print(out);
-    const task = (res.body as { task: { name: string; instances: { sourceId: string }[] } }).task;
-    print({
-      result: true,
-      msg: `task "${task.name}" submitted; its precheck runs now — follow it with: dmq query-status ${task.name}`,
-      sources: task.instances.map((i) => ({ result: true, msg: '', source: i.sourceId, worker: hostname() })),
-      checkResult: '',
-    });
-  }));
+  .action(
+    action(async (file: string, opts: { removeMeta?: boolean }) => {
+      const res = await client().request('POST', `/api/v1/tasks${opts.removeMeta ? '?remove_meta=true' : ''}`, {
+        yaml: await readConfigFile(file, 'task'),
+      });
+      const out = fromResponse(res);
+      if (!out.result) return print(out);
+      const task = (res.body as { task: { name: string; instances: { sourceId: string }[] } }).task;
+      print({
+        result: true,
+        msg: `task "${task.name}" submitted; its precheck runs now — follow it with: dmq query-status ${task.name}`,
+        sources: task.instances.map((i) => ({ result: true, msg: '', source: i.sourceId, worker: hostname() })),
+        checkResult: '',
+      });
+    }),
+  );
 
 program
   .command('check-task')
   .description('run the precheck of a task.yaml without starting it')
   .argument('<file>', 'task.yaml')
   .addHelpText('after', '\nExample:\n  dmq check-task task.yaml')
-  .action(action(async (file: string) => {
-    const res = await client().request('POST', '/api/v1/tasks/check', { yaml: await readConfigFile(file, 'task') });
-    const out = fromResponse(res);
-    if (!out.result) return print(out);
-    const check = res.body as { passed: boolean; results: unknown[] };
-    print({ result: check.passed, msg: check.passed ? 'pre-check is passed. ' : 'pre-check failed', checkResult: check.results });
-  }));
+  .action(
+    action(async (file: string) => {
+      const res = await client().request('POST', '/api/v1/tasks/check', { yaml: await readConfigFile(file, 'task') });
+      const out = fromResponse(res);
+      if (!out.result) return print(out);
+      const check = res.body as { passed: boolean; results: unknown[] };
+      print({ result: check.passed, msg: check.passed ? 'pre-check is passed. ' : 'pre-check failed', checkResult: check.results });
+    }),
+  );
 
 /** `query-status --watch`: redraw in a terminal, JSON lines in a pipe, until the task settles. */
 async function watchTask(api: ApiClient, name: string, seconds: number): Promise<void> {
   if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new DmqError('CONFIG_INVALID', `--watch ${seconds}: the refresh interval must be a positive number of seconds`, { where: '--watch', workaround: 'for example --watch 2' });
+    throw new DmqError('CONFIG_INVALID', `--watch ${seconds}: the refresh interval must be a positive number of seconds`, {
+      where: '--watch',
+      workaround: 'for example --watch 2',
+    });
   }
   const tty = process.stdout.isTTY === true;
   for (;;) {
@@ -181,25 +216,37 @@ program
   .command('query-status')
   .description('status of one task, or a list of every task')
   .argument('[task]', 'task name or task.yaml')
-  .option('-w, --watch [seconds]', 'follow the task: progress bars and lag redrawn every N seconds (default 2) in a terminal, one JSON line per refresh otherwise; ends when the task finishes or pauses')
-  .option('--more', 'also every precheck item, and every table\'s replication checkpoint')
-  .addHelpText('after', '\nExamples:\n  dmq query-status\n  dmq query-status test\n  dmq query-status --more test\n  dmq query-status --watch test')
-  .action(action(async (task: string | undefined, options: { watch?: string | boolean; more?: boolean }) => {
-    const api = client();
-    if (options.watch !== undefined) {
-      if (!task) throw new DmqError('CONFIG_INVALID', 'query-status --watch follows one task', { where: '--watch', workaround: 'name the task: dmq query-status --watch <task>' });
-      await watchTask(api, await taskNameOf(task), options.watch === true ? 2 : Number(options.watch));
-      return;
-    }
-    if (!task) {
-      const res = await api.request('GET', '/api/v1/tasks');
-      const out = fromResponse(res);
-      print(out.result ? { result: true, msg: '', tasks: (res.body as { data: unknown[] }).data } : out);
-      return;
-    }
-    const name = await taskNameOf(task);
-    print(fromResponse(await api.request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/status${options.more ? '?more=true' : ''}`)));
-  }));
+  .option(
+    '-w, --watch [seconds]',
+    'follow the task: progress bars and lag redrawn every N seconds (default 2) in a terminal, one JSON line per refresh otherwise; ends when the task finishes or pauses',
+  )
+  .option('--more', "also every precheck item, and every table's replication checkpoint")
+  .addHelpText(
+    'after',
+    '\nExamples:\n  dmq query-status\n  dmq query-status test\n  dmq query-status --more test\n  dmq query-status --watch test',
+  )
+  .action(
+    action(async (task: string | undefined, options: { watch?: string | boolean; more?: boolean }) => {
+      const api = client();
+      if (options.watch !== undefined) {
+        if (!task)
+          throw new DmqError('CONFIG_INVALID', 'query-status --watch follows one task', {
+            where: '--watch',
+            workaround: 'name the task: dmq query-status --watch <task>',
+          });
+        await watchTask(api, await taskNameOf(task), options.watch === true ? 2 : Number(options.watch));
+        return;
+      }
+      if (!task) {
+        const res = await api.request('GET', '/api/v1/tasks');
+        const out = fromResponse(res);
+        print(out.result ? { result: true, msg: '', tasks: (res.body as { data: unknown[] }).data } : out);
+        return;
+      }
+      const name = await taskNameOf(task);
+      print(fromResponse(await api.request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/status${options.more ? '?more=true' : ''}`)));
+    }),
+  );
 
 for (const [verb, path, description] of [
   ['pause-task', 'pause', 'pause a task; running chunks finish, no new ones start'],
@@ -210,10 +257,12 @@ for (const [verb, path, description] of [
     .description(description)
     .argument('<task>', 'task name or task.yaml')
     .addHelpText('after', `\nExample:\n  dmq ${verb} test`)
-    .action(action(async (task: string) => {
-      const name = await taskNameOf(task);
-      print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/${path}`)));
-    }));
+    .action(
+      action(async (task: string) => {
+        const name = await taskNameOf(task);
+        print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/${path}`)));
+      }),
+    );
 }
 
 program
@@ -222,34 +271,47 @@ program
   .argument('<task>', 'task name or task.yaml')
   .option('--remove-meta', 'also drop its checkpoints on the target and its dump files')
   .addHelpText('after', '\nExample:\n  dmq stop-task test')
-  .action(action(async (task: string, opts: { removeMeta?: boolean }) => {
-    const name = await taskNameOf(task);
-    const q = opts.removeMeta ? '?remove_meta=true' : '';
-    print(fromResponse(await client().request('DELETE', `/api/v1/tasks/${encodeURIComponent(name)}${q}`)));
-  }));
+  .action(
+    action(async (task: string, opts: { removeMeta?: boolean }) => {
+      const name = await taskNameOf(task);
+      const q = opts.removeMeta ? '?remove_meta=true' : '';
+      print(fromResponse(await client().request('DELETE', `/api/v1/tasks/${encodeURIComponent(name)}${q}`)));
+    }),
+  );
 
 const binlog = program
   .command('binlog')
-  .description('resolve the binlog event the task paused on (APPLY_REJECTED: a batch or DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), then resume');
+  .description(
+    'resolve the binlog event the task paused on (APPLY_REJECTED: a batch or DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), then resume',
+  );
 for (const op of ['skip', 'replace'] as const) {
   const command = binlog
     .command(op)
-    .description(op === 'skip' ? 'write nothing for the batch at this position and resume' : 'write these statements instead of the batch at this position and resume')
+    .description(
+      op === 'skip'
+        ? 'write nothing for the batch at this position and resume'
+        : 'write these statements instead of the batch at this position and resume',
+    )
     .argument('<task>', 'task name or task.yaml')
-    .requiredOption('-b, --binlog-pos <file:pos>', 'the position the task\'s error names')
+    .requiredOption('-b, --binlog-pos <file:pos>', "the position the task's error names")
     .option('-s, --source <source-id>', 'the source of that position (when the task has several)');
   if (op === 'replace') command.argument('<sql...>', 'statements to run instead, in order');
   command
-    .addHelpText('after', op === 'skip'
-      ? '\nExample:\n  dmq binlog skip test -b mysql-bin.000003:1234 -s mysql-replica-01'
-      : '\nExample:\n  dmq binlog replace test -b mysql-bin.000003:1234 "INSERT INTO db.t VALUES (2, 50)"')
-    .action(action(async (task: string, ...rest: unknown[]) => {
-      const sqls = op === 'replace' ? (rest[0] as string[]) : undefined;
-      const opts = (op === 'replace' ? rest[1] : rest[0]) as { binlogPos: string; source?: string };
-      const name = await taskNameOf(task);
-      const body = { op, binlog_pos: opts.binlogPos, ...(opts.source ? { source: opts.source } : {}), ...(sqls ? { sqls } : {}) };
-      print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/binlog`, { json: body })));
-    }));
+    .addHelpText(
+      'after',
+      op === 'skip'
+        ? '\nExample:\n  dmq binlog skip test -b mysql-bin.000003:1234 -s mysql-replica-01'
+        : '\nExample:\n  dmq binlog replace test -b mysql-bin.000003:1234 "INSERT INTO db.t VALUES (2, 50)"',
+    )
+    .action(
+      action(async (task: string, ...rest: unknown[]) => {
+        const sqls = op === 'replace' ? (rest[0] as string[]) : undefined;
+        const opts = (op === 'replace' ? rest[1] : rest[0]) as { binlogPos: string; source?: string };
+        const name = await taskNameOf(task);
+        const body = { op, binlog_pos: opts.binlogPos, ...(opts.source ? { source: opts.source } : {}), ...(sqls ? { sqls } : {}) };
+        print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/binlog`, { json: body })));
+      }),
+    );
 }
 
 const shardDdlLock = program
@@ -257,35 +319,49 @@ const shardDdlLock = program
   .description('list the pessimistic shard DDL locks of a task that are waiting for shards')
   .argument('[task]', 'task name or task.yaml (default: every task)')
   .addHelpText('after', '\nExample:\n  dmq shard-ddl-lock test\n  dmq shard-ddl-lock unlock "test-`test_db`.`test_table`"')
-  .action(action(async (task: string | undefined) => {
-    const api = client();
-    let names = task ? [await taskNameOf(task)] : undefined;
-    if (!names) {
-      const res = await api.request('GET', '/api/v1/tasks');
-      if (res.status >= 400) return print(fromResponse(res));
-      names = (res.body as { data: { name: string }[] }).data.map((t) => t.name);
-    }
-    const locks: object[] = [];
-    for (const name of names) {
-      const res = await api.request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/shard-ddl-locks`);
-      if (res.status >= 400) return print(fromResponse(res));
-      locks.push(...(res.body as { locks: object[] }).locks.map((l) => ({ task: name, ...l })));
-    }
-    print({ result: true, msg: '', locks });
-  }));
+  .action(
+    action(async (task: string | undefined) => {
+      const api = client();
+      let names = task ? [await taskNameOf(task)] : undefined;
+      if (!names) {
+        const res = await api.request('GET', '/api/v1/tasks');
+        if (res.status >= 400) return print(fromResponse(res));
+        names = (res.body as { data: { name: string }[] }).data.map((t) => t.name);
+      }
+      const locks: object[] = [];
+      for (const name of names) {
+        const res = await api.request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/shard-ddl-locks`);
+        if (res.status >= 400) return print(fromResponse(res));
+        locks.push(...(res.body as { locks: object[] }).locks.map((l) => ({ task: name, ...l })));
+      }
+      print({ result: true, msg: '', locks });
+    }),
+  );
 shardDdlLock
   .command('unlock')
   .description('resolve a lock without waiting for the missing shards: its DDL runs on the target now, once')
   .argument('<lock-id>', 'the id shard-ddl-lock lists, e.g. test-`db`.`tbl`')
   .option('--force-remove', 'resolve it without running the DDL')
   .addHelpText('after', '\nExample:\n  dmq shard-ddl-lock unlock "test-`test_db`.`test_table`"')
-  .action(action(async (lockId: string, opts: { forceRemove?: boolean }) => {
-    // DM's lock ids start with the task name; task names cannot hold a backtick.
-    const cut = lockId.indexOf('-`');
-    if (cut <= 0) throw new DmqError('CONFIG_INVALID', `"${lockId}" is not a lock id`, { where: 'lock-id', workaround: 'copy the id from `dmq shard-ddl-lock`, e.g. test-`db`.`tbl`' });
-    const name = lockId.slice(0, cut);
-    print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/shard-ddl-locks/unlock`, { json: { lock_id: lockId, ...(opts.forceRemove ? { force_remove: true } : {}) } })));
-  }));
+  .action(
+    action(async (lockId: string, opts: { forceRemove?: boolean }) => {
+      // DM's lock ids start with the task name; task names cannot hold a backtick.
+      const cut = lockId.indexOf('-`');
+      if (cut <= 0)
+        throw new DmqError('CONFIG_INVALID', `"${lockId}" is not a lock id`, {
+          where: 'lock-id',
+          workaround: 'copy the id from `dmq shard-ddl-lock`, e.g. test-`db`.`tbl`',
+        });
+      const name = lockId.slice(0, cut);
+      print(
+        fromResponse(
+          await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/shard-ddl-locks/unlock`, {
+            json: { lock_id: lockId, ...(opts.forceRemove ? { force_remove: true } : {}) },
+          }),
+        ),
+      );
+    }),
+  );
 
 program
   .command('encrypt')
@@ -293,7 +369,7 @@ program
   .argument('<plain>', 'the password')
   .addHelpText('after', '\nExample:\n  dmq encrypt 123456')
   .action((plain: string) => {
-    process.stdout.write(encryptPassword(plain) + '\n');
+    process.stdout.write(`${encryptPassword(plain)}\n`);
   });
 
 await program.parseAsync(process.argv);

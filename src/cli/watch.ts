@@ -9,9 +9,23 @@ export interface WatchedStatus {
       stage: string;
       unit: string;
       result: { errors: { ErrCode: string; Message: string; Workaround: string }[] } | null;
-      dump: { totalChunks: number; completedChunks: number; finishedRows: number; finishedBytes: number; estimateTotalRows: number; bps: number };
+      dump: {
+        totalChunks: number;
+        completedChunks: number;
+        finishedRows: number;
+        finishedBytes: number;
+        estimateTotalRows: number;
+        bps: number;
+      };
       load: { totalBytes: number; finishedBytes: number; finishedRows: number; completedChunks: number; bps: number };
-      sync?: { synced: boolean; secondsBehindMaster: number | null; pendingBatches: number; recentTps?: number; syncerBinlog: string; masterBinlog: string };
+      sync?: {
+        synced: boolean;
+        secondsBehindMaster: number | null;
+        pendingBatches: number;
+        recentTps?: number;
+        syncerBinlog: string;
+        masterBinlog: string;
+      };
     }[];
   }[];
 }

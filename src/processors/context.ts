@@ -57,14 +57,21 @@ export function poolCache() {
       const t = task.target;
       const size = task.instances.reduce((n, i) => n + i.loader.poolSize, 0) + 2;
       return get(`target:${task.name}`, JSON.stringify([t.host, t.port, t.user, t.password, t.session, size]), () =>
-        openPool(t, { label: `target of task "${task.name}"`, size, session: { ...TARGET_SESSION, ...t.session }, multipleStatements: true }));
+        openPool(t, {
+          label: `target of task "${task.name}"`,
+          size,
+          session: { ...TARGET_SESSION, ...t.session },
+          multipleStatements: true,
+        }),
+      );
     },
     source(task: TaskConfig, source: SourceConfig): Pool {
       const f = source.from;
       const instance = task.instances.find((i) => i.sourceId === source.sourceId);
       const size = (instance?.mydumper.threads ?? 4) + 1;
       return get(`source:${task.name}:${source.sourceId}`, JSON.stringify([f.host, f.port, f.user, f.password, size]), () =>
-        openPool(f, { label: `source "${source.sourceId}"`, size, session: SOURCE_SESSION }));
+        openPool(f, { label: `source "${source.sourceId}"`, size, session: SOURCE_SESSION }),
+      );
     },
     async closeTask(task: string): Promise<void> {
       for (const [key, entry] of pools) {

@@ -14,7 +14,16 @@ import { handlePrecheckJob } from './precheck/precheck-job.js';
 type Handler = (job: Job, ctx: ProcessorContext, token?: string) => Promise<unknown>;
 
 /** Errors that retrying cannot fix: the task pauses at once and says why. */
-const PERMANENT = new Set(['CONFIG_INVALID', 'SOURCE_NOT_FOUND', 'PLAN_FAILED', 'DUMP_FILE_MISSING', 'ACCESS_DENIED', 'LOAD_CONFLICT', 'APPLY_REJECTED', 'SHARD_DDL_CONFLICT']);
+const PERMANENT = new Set([
+  'CONFIG_INVALID',
+  'SOURCE_NOT_FOUND',
+  'PLAN_FAILED',
+  'DUMP_FILE_MISSING',
+  'ACCESS_DENIED',
+  'LOAD_CONFLICT',
+  'APPLY_REJECTED',
+  'SHARD_DDL_CONFLICT',
+]);
 
 const WORKER_TIMING = {
   // A killed processor's jobs come back within ~30 s; duplicates that this allows are harmless
@@ -34,7 +43,9 @@ function wrap(handler: Handler, ctx: ProcessorContext) {
       const permanent = err instanceof DmqError && PERMANENT.has(err.code);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       ctx.log.warn({ task: job.data.task, queue: job.queueName, jobId: job.id, attempt: job.attemptsMade + 1, err }, 'job failed');
-      await recordJobFailure(ctx.redis, job.data.task, job.queueName.split('.')[0]!, err instanceof DmqError ? err.code : 'INTERNAL').catch(() => undefined);
+      await recordJobFailure(ctx.redis, job.data.task, job.queueName.split('.')[0]!, err instanceof DmqError ? err.code : 'INTERNAL').catch(
+        () => undefined,
+      );
       if (permanent || lastAttempt) {
         await pauseTask(ctx, job.data.task, err).catch((e: unknown) => ctx.log.error({ err: e }, 'cannot pause task'));
       }

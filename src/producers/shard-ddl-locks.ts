@@ -37,11 +37,15 @@ export async function unlockShardLock(ctx: ProcessorContext, name: string, lockI
       try {
         await conn.query(lock.ddl);
       } catch (err) {
-        throw new DmqError('APPLY_REJECTED', `the target rejects the DDL of lock "${lockId}": ${(err as Error).message} (the DDL: ${lock.ddl})`, {
-          cause: err,
-          where: 'lock-id',
-          workaround: 'fix the target and unlock again, or unlock with --force-remove to go on without running it',
-        });
+        throw new DmqError(
+          'APPLY_REJECTED',
+          `the target rejects the DDL of lock "${lockId}": ${(err as Error).message} (the DDL: ${lock.ddl})`,
+          {
+            cause: err,
+            where: 'lock-id',
+            workaround: 'fix the target and unlock again, or unlock with --force-remove to go on without running it',
+          },
+        );
       }
     }
     await conn.query(formatStatement(resolveShardLockStatement(meta, lock.target, lock.seq, forceRemove ? 'unlocked' : 'executed')));

@@ -12,7 +12,6 @@ import { taskMeta, type ProcessorContext } from '../processors/context.js';
 
 const PRECHECK_JOB = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 } as const;
 
-
 /** Every source the task names must be registered: checked at submit, before anything runs. */
 export async function requireRegisteredSources(ctx: ProcessorContext, task: TaskConfig): Promise<void> {
   const missing: string[] = [];
@@ -47,7 +46,11 @@ async function enqueuePrecheck(ctx: ProcessorContext, name: string): Promise<voi
 }
 
 /** Run the checks of a task that is not submitted (check-task); waits for a processor to answer. */
-export async function checkTask(ctx: ProcessorContext, task: TaskConfig, waitUntilFinished: (jobId: string) => Promise<unknown>): Promise<unknown> {
+export async function checkTask(
+  ctx: ProcessorContext,
+  task: TaskConfig,
+  waitUntilFinished: (jobId: string) => Promise<unknown>,
+): Promise<unknown> {
   const data: PrecheckJob = { task: task.name, purpose: 'check', config: serializeTaskForStore(task) };
   const job = await ctx.queues.get(STATIC_QUEUES.precheck).add('check', data, { removeOnComplete: 100, removeOnFail: 100 });
   return waitUntilFinished(job.id!);
@@ -70,16 +73,24 @@ const OP_STAGE: Partial<Record<string, BinlogOpStage>> = { APPLY_REJECTED: 'appl
  * `dmq binlog skip|replace`: settle the batch whose rejection paused the task, then resume.
  * Only the position the task's error names is accepted, so a typo cannot drop other changes.
  */
-export async function resolveBinlogError(ctx: ProcessorContext, name: string, request: { coord: string; sourceId?: string | undefined; op: BinlogOp }): Promise<void> {
+export async function resolveBinlogError(
+  ctx: ProcessorContext,
+  name: string,
+  request: { coord: string; sourceId?: string | undefined; op: BinlogOp },
+): Promise<void> {
   const task = await ctx.registry.requireTask(name);
   const state = await ctx.registry.getState(name);
   const error = state?.error;
   const stage = error?.code === undefined ? undefined : OP_STAGE[error.code];
   if (state?.stage !== 'Paused' || !error || !stage) {
-    throw new DmqError('CONFIG_INVALID', `task "${name}" is not paused on a binlog event it can skip or replace${error ? ` (its error: ${error.code} ${error.message})` : ''}`, {
-      where: 'binlog-pos',
-      workaround: `binlog skip and replace resolve ${Object.keys(OP_STAGE).join(', ')} errors; see \`dmq query-status\` for the task's error`,
-    });
+    throw new DmqError(
+      'CONFIG_INVALID',
+      `task "${name}" is not paused on a binlog event it can skip or replace${error ? ` (its error: ${error.code} ${error.message})` : ''}`,
+      {
+        where: 'binlog-pos',
+        workaround: `binlog skip and replace resolve ${Object.keys(OP_STAGE).join(', ')} errors; see \`dmq query-status\` for the task's error`,
+      },
+    );
   }
   if (error.where !== request.coord) {
     throw new DmqError('CONFIG_INVALID', `task "${name}" is paused at ${error.where}, not at ${request.coord}`, {

@@ -42,11 +42,13 @@ export interface BinlogPosition {
 /** Key values travel through JSON in the meta tables; bytes must survive exactly. */
 export function encodeKeyTuple(tuple: KeyValue[] | null): string | null {
   if (tuple === null) return null;
-  return JSON.stringify(tuple.map((v) => {
-    if (Buffer.isBuffer(v)) return { b64: v.toString('base64') };
-    if (typeof v === 'bigint') return { int: v.toString() };
-    return v;
-  }));
+  return JSON.stringify(
+    tuple.map((v) => {
+      if (Buffer.isBuffer(v)) return { b64: v.toString('base64') };
+      if (typeof v === 'bigint') return { int: v.toString() };
+      return v;
+    }),
+  );
 }
 
 type EncodedKeyValue = string | null | { b64: string } | { int: string };

@@ -6,10 +6,13 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
   ['REDIS_URL', 'Redis holding queues and task registry (default redis://127.0.0.1:6379)'],
   ['DMQ_PORT', 'HTTP port of the API, dashboard and metrics (default 8261, DM master port)'],
   ['DMQ_HOST', 'address the API binds to (default 127.0.0.1; 0.0.0.0 in containers); without DMQ_TOKEN always 127.0.0.1'],
-  ['DMQ_TOKEN', 'secret every API, dashboard and metrics request must carry (bearer token, or the dashboard\'s basic-auth password); at least 12 characters'],
+  [
+    'DMQ_TOKEN',
+    "secret every API, dashboard and metrics request must carry (bearer token, or the dashboard's basic-auth password); at least 12 characters",
+  ],
   ['DMQ_DUMP_DIR', 'directory for chunk files between dump and load; shared by all processors (default ./dumped_data)'],
   ['DMQ_LOG_LEVEL', 'pino log level: trace, debug, info, warn, error (default info)'],
-  ['DMQ_SECRET_KEY', 'hex AES-256 key for encrypted passwords (default: DM\'s built-in key)'],
+  ['DMQ_SECRET_KEY', "hex AES-256 key for encrypted passwords (default: DM's built-in key)"],
 ];
 
 const schema = z.object({

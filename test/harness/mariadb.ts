@@ -84,27 +84,31 @@ export async function startMariadb(options: MariadbOptions): Promise<MariadbServ
   }
   const port = options.port ?? (await freePort());
   const password = options.rootPassword ?? '';
-  const child = spawnServer('mariadbd', [
-    '--no-defaults',
-    `--datadir=${files.datadir}`,
-    `--socket=${files.socket}`,
-    `--port=${port}`,
-    `--bind-address=${HOST}`,
-    `--pid-file=${files.pidFile}`,
-    `--log-error=${files.errorLog}`,
-    `--server-id=${options.serverId}`,
-    ...innodbSizes,
-    '--innodb-flush-log-at-trx-commit=2',
-    '--skip-name-resolve',
-    '--max-connections=500',
-    '--max-allowed-packet=64M',
-    '--character-set-server=utf8mb4',
-    '--collation-server=utf8mb4_general_ci',
-    ...asRoot,
-    ...(options.binlog
-      ? [`--log-bin=${join(dir, 'binlog')}`, '--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL']
-      : []),
-  ], options.daemon ?? false);
+  const child = spawnServer(
+    'mariadbd',
+    [
+      '--no-defaults',
+      `--datadir=${files.datadir}`,
+      `--socket=${files.socket}`,
+      `--port=${port}`,
+      `--bind-address=${HOST}`,
+      `--pid-file=${files.pidFile}`,
+      `--log-error=${files.errorLog}`,
+      `--server-id=${options.serverId}`,
+      ...innodbSizes,
+      '--innodb-flush-log-at-trx-commit=2',
+      '--skip-name-resolve',
+      '--max-connections=500',
+      '--max-allowed-packet=64M',
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_general_ci',
+      ...asRoot,
+      ...(options.binlog
+        ? [`--log-bin=${join(dir, 'binlog')}`, '--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL']
+        : []),
+    ],
+    options.daemon ?? false,
+  );
   const what = `mariadbd (server-id ${options.serverId}) on port ${port}`;
   // The socket proves the server is ours: a port taken by another server accepts TCP as well,
   // while mariadbd creates its socket only after binding the port.
@@ -116,7 +120,9 @@ export async function startMariadb(options: MariadbOptions): Promise<MariadbServ
   } catch (err) {
     await stop();
     const log = await tail(files.errorLog);
-    throw new Error(`${what}: setting up root over ${files.socket} failed: ${(err as Error).message}; ${files.errorLog} ends with:\n${log}`);
+    throw new Error(
+      `${what}: setting up root over ${files.socket} failed: ${(err as Error).message}; ${files.errorLog} ends with:\n${log}`,
+    );
   }
   return { host: HOST, port, user: 'root', password, datadir: files.datadir, socket: files.socket, pid, stop };
 }

@@ -23,7 +23,11 @@ function hookExit(): void {
     }
   });
   // Without these, a signal would end the process without running the 'exit' hook above.
-  const signals: Array<[NodeJS.Signals, number]> = [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]];
+  const signals: Array<[NodeJS.Signals, number]> = [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ];
   for (const [signal, code] of signals) process.once(signal, () => process.exit(code));
 }
 

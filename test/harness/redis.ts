@@ -27,16 +27,28 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
   await mkdir(dir, { recursive: true });
   const port = options.port ?? (await freePort());
   const { pidFile, logFile } = redisFiles(dir);
-  const child = spawnServer('redis-server', [
-    '--port', String(port),
-    '--bind', HOST,
-    '--dir', dir,
-    '--save', '',
-    '--appendonly', 'no',
-    '--daemonize', 'no',
-    '--pidfile', pidFile,
-    '--logfile', logFile,
-  ], options.daemon ?? false);
+  const child = spawnServer(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      HOST,
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--pidfile',
+      pidFile,
+      '--logfile',
+      logFile,
+    ],
+    options.daemon ?? false,
+  );
   const pid = child.pid as number;
   // redis writes its pid file only after binding the port, so a PING can't be answered by a
   // stranger already on it.

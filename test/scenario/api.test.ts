@@ -12,9 +12,11 @@ const server = dmqForFile();
 async function call(method: string, route: string, path: string, body?: string | object): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`http://${server().addr}${path}`, {
     method,
-    ...(body === undefined ? {} : typeof body === 'string'
-      ? { body, headers: { 'content-type': 'application/yaml' } }
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    ...(body === undefined
+      ? {}
+      : typeof body === 'string'
+        ? { body, headers: { 'content-type': 'application/yaml' } }
+        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   });
   const text = await res.text();
   const parsed: unknown = text === '' ? undefined : JSON.parse(text);
@@ -68,16 +70,24 @@ test('every /api/v1 route answers as the OpenAPI document says, errors included'
   for (const verb of ['pause', 'stop', 'resume', 'start']) {
     assert.equal((await use('POST', `/api/v1/tasks/:name/${verb}`, `/api/v1/tasks/api/${verb}`)).status, 200, verb);
   }
-  const notRejected = await use('POST', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/api/binlog', { op: 'skip', binlog_pos: 'binlog.000001:4' });
+  const notRejected = await use('POST', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/api/binlog', {
+    op: 'skip',
+    binlog_pos: 'binlog.000001:4',
+  });
   assert.equal(notRejected.status, 400);
   assert.match((notRejected.body as { message: string }).message, /not paused on a binlog event it can skip or replace/);
-  const noSql = await use('POST', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/api/binlog', { op: 'replace', binlog_pos: 'binlog.000001:4' });
+  const noSql = await use('POST', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/api/binlog', {
+    op: 'replace',
+    binlog_pos: 'binlog.000001:4',
+  });
   assert.equal(noSql.status, 400);
   assert.match((noSql.body as { message: string }).message, /sqls: replace needs at least one statement/);
   const locks = await use('GET', '/api/v1/tasks/:name/shard-ddl-locks', '/api/v1/tasks/api/shard-ddl-locks');
   assert.deepEqual(locks, { status: 200, body: { result: true, msg: '', locks: [] } });
   assert.equal((await use('GET', '/api/v1/tasks/:name/shard-ddl-locks', '/api/v1/tasks/nope/shard-ddl-locks')).status, 404);
-  const noLock = await use('POST', '/api/v1/tasks/:name/shard-ddl-locks/unlock', '/api/v1/tasks/api/shard-ddl-locks/unlock', { lock_id: 'api-`apidb`.`t`' });
+  const noLock = await use('POST', '/api/v1/tasks/:name/shard-ddl-locks/unlock', '/api/v1/tasks/api/shard-ddl-locks/unlock', {
+    lock_id: 'api-`apidb`.`t`',
+  });
   assert.equal(noLock.status, 400);
   assert.match((noLock.body as { message: string }).message, /has no unresolved shard DDL lock "api-`apidb`.`t`"/);
   const noId = await use('POST', '/api/v1/tasks/:name/shard-ddl-locks/unlock', '/api/v1/tasks/api/shard-ddl-locks/unlock', {});

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { beforeEach, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack } from '../harness/stack.js';
@@ -16,7 +15,11 @@ beforeEach(async () => {
   for (const id of ['mysql-replica-01', 'mysql-replica-02']) await runCli(server().addr, ['operate-source', 'stop', id]);
   const stack = await getStack();
   for (const upstream of stack.upstreams) {
-    await execSql(upstream, ['CREATE DATABASE IF NOT EXISTS test_db', 'CREATE TABLE IF NOT EXISTS test_db.test_table (id INT PRIMARY KEY, v TEXT)', 'REPLACE INTO test_db.test_table VALUES (1, "a")']);
+    await execSql(upstream, [
+      'CREATE DATABASE IF NOT EXISTS test_db',
+      'CREATE TABLE IF NOT EXISTS test_db.test_table (id INT PRIMARY KEY, v TEXT)',
+      'REPLACE INTO test_db.test_table VALUES (1, "a")',
+    ]);
   }
 });
 
@@ -51,7 +54,10 @@ test('malformed YAML is rejected with its line, and no task is created', async (
 test('an unknown field is named with its path', async () => {
   const files = await exampleFiles({ taskMode: 'full' });
   const text = await readFile(files.task, 'utf8');
-  await writeFile(files.task, text.replace('extra-args: "-B test_db -T test_table"', 'extra-args: "-B test_db -T test_table"\n    threadz: 4'));
+  await writeFile(
+    files.task,
+    text.replace('extra-args: "-B test_db -T test_table"', 'extra-args: "-B test_db -T test_table"\n    threadz: 4'),
+  );
   assert.equal((await runCli(server().addr, ['operate-source', 'create', ...files.sources])).code, 0);
   const res = await runCli(server().addr, ['start-task', files.task]);
   assert.equal(res.code, 1, res.stdout);
@@ -104,13 +110,19 @@ test('binlog off on a source is a failure for a replicating mode (all), before a
   const check = await runCli(server().addr, ['check-task', files.task]);
   assert.equal(check.code, 1);
   const failed = (check.json.checkResult as { name: string; state: string; sourceId?: string }[]).filter((r) => r.state === 'fail');
-  assert.ok(failed.some((r) => r.name === 'binlog_enable' && r.sourceId === 'mysql-replica-02'), JSON.stringify(failed));
+  assert.ok(
+    failed.some((r) => r.name === 'binlog_enable' && r.sourceId === 'mysql-replica-02'),
+    JSON.stringify(failed),
+  );
   await noTasks();
 
   assert.equal((await runCli(server().addr, ['start-task', files.task])).code, 0);
   const status = await waitForStatus(server().addr, 'test', (s) => s.stage !== 'Running', 60_000);
   assert.equal(status.stage, 'Paused');
-  const message = status.sources.flatMap((s) => s.subTaskStatus[0]!.result?.errors ?? []).map((e) => e.Message).join('\n');
+  const message = status.sources
+    .flatMap((s) => s.subTaskStatus[0]!.result?.errors ?? [])
+    .map((e) => e.Message)
+    .join('\n');
   assert.match(message, /binlog_enable.*mysql-replica-02|mysql-replica-02.*binlog/);
   const conn = await mysql.createConnection(stack.target);
   try {

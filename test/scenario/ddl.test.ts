@@ -17,15 +17,25 @@ const synced = (s: TaskStatus) =>
 
 const errorOf = (s: TaskStatus) => s.sources.flatMap((src) => src.subTaskStatus[0]!.result?.errors ?? [])[0];
 
-async function assertSameTable(schema: string, table: string, target: { schema: string; table: string } = { schema, table }): Promise<void> {
+async function assertSameTable(
+  schema: string,
+  table: string,
+  target: { schema: string; table: string } = { schema, table },
+): Promise<void> {
   const stack = await getStack();
-  assert.deepEqual(await columnsOf(stack.target, target.schema, target.table), await columnsOf(stack.upstreams[0], schema, table), `columns of ${schema}.${table}`);
+  assert.deepEqual(
+    await columnsOf(stack.target, target.schema, target.table),
+    await columnsOf(stack.upstreams[0], schema, table),
+    `columns of ${schema}.${table}`,
+  );
   const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema, table }], { server: stack.target, ...target });
   assert.equal(actual.length, expected.length, `rows of ${schema}.${table}`);
   assert.deepEqual(actual, expected, `rows of ${schema}.${table}`);
 }
 
-test('schema changes replicate in order with the rows around them: ALTERs, indexes, a new table, rename, truncate, drop; non-data DDL is skipped', { timeout: 240_000 }, async () => {
+test('schema changes replicate in order with the rows around them: ALTERs, indexes, a new table, rename, truncate, drop; non-data DDL is skipped', {
+  timeout: 240_000,
+}, async () => {
   const stack = await getStack();
   const db = 'ddl_db';
   await execSql(stack.upstreams[0], [
@@ -38,7 +48,12 @@ test('schema changes replicate in order with the rows around them: ALTERs, index
   const writer = startRowWriter(stack.upstreams[0], { table: `${db}.items`, rows: 3000, insertFrom: 100_000, seed: 5 });
   try {
     assert.equal((await runCli(addr, ['start-task', taskFile])).code, 0);
-    await waitForStatus(addr, 'ddl', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 120_000);
+    await waitForStatus(
+      addr,
+      'ddl',
+      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
+      120_000,
+    );
     await execSql(stack.upstreams[0], [
       // Columns: rows after each change carry the new shape, rows before it the old one.
       `ALTER TABLE ${db}.items ADD COLUMN note VARCHAR(30) DEFAULT 'none', ADD COLUMN qty INT NOT NULL DEFAULT 7`,
@@ -85,8 +100,14 @@ test('schema changes replicate in order with the rows around them: ALTERs, index
   // query-status --more: every check, and where each table's stream stands.
   const more = await runCli(addr, ['query-status', '--more', 'ddl']);
   assert.equal(more.code, 0, more.stdout);
-  const detail = JSON.parse(more.stdout) as { precheck: { results: { state: string }[] }; sources: { subTaskStatus: { tables: { table: string; target: string; syncerBinlog: string }[] }[] }[] };
-  assert.ok(detail.precheck.results.some((r) => r.state === 'success'), 'every precheck item, not only the notable ones');
+  const detail = JSON.parse(more.stdout) as {
+    precheck: { results: { state: string }[] };
+    sources: { subTaskStatus: { tables: { table: string; target: string; syncerBinlog: string }[] }[] }[];
+  };
+  assert.ok(
+    detail.precheck.results.some((r) => r.state === 'success'),
+    'every precheck item, not only the notable ones',
+  );
   const streams = detail.sources[0]!.subTaskStatus[0]!.tables;
   for (const table of ['items', 'keep', 'renamed', 'fresh', 'gone']) {
     const stream = streams.find((t) => t.table === `\`${db}\`.\`${table}\``);
@@ -96,9 +117,17 @@ test('schema changes replicate in order with the rows around them: ALTERs, index
   }
 
   // Every log line is JSON; DDL records name the task, source, position and statement.
-  const lines = dmq().output().split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = dmq()
+    .output()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const ddlLines = lines.filter((l) => l.task === 'ddl' && typeof l.msg === 'string' && l.msg.includes('DDL'));
-  for (const msg of ['DDL read', 'DDL applied', 'DDL skipped: not about data']) assert.ok(ddlLines.some((l) => l.msg === msg), `a "${msg}" record`);
+  for (const msg of ['DDL read', 'DDL applied', 'DDL skipped: not about data'])
+    assert.ok(
+      ddlLines.some((l) => l.msg === msg),
+      `a "${msg}" record`,
+    );
   for (const l of ddlLines) {
     assert.equal(l.source, 'mysql-replica-01', JSON.stringify(l));
     assert.equal(typeof l.at, 'string', JSON.stringify(l));
@@ -109,7 +138,9 @@ test('schema changes replicate in order with the rows around them: ALTERs, index
   assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'ddl'])).code, 0);
 });
 
-test('a DDL dmq cannot read pauses the task at its position; binlog skip goes on. A DDL the target rejects pauses it too; binlog replace goes on', { timeout: 180_000 }, async () => {
+test('a DDL dmq cannot read pauses the task at its position; binlog skip goes on. A DDL the target rejects pauses it too; binlog replace goes on', {
+  timeout: 180_000,
+}, async () => {
   const stack = await getStack();
   const db = 'ddl_stop';
   await execSql(stack.upstreams[0], itemsTable(db, 500));
@@ -131,7 +162,11 @@ test('a DDL dmq cannot read pauses the task at its position; binlog skip goes on
   assert.match(position, /^.+:\d+$/);
   assert.match(error.Workaround, /binlog skip ddlstop -b/);
   // The rows before it are applied, the ones after it are not.
-  const before = await compareMerged([{ server: stack.upstreams[0], schema: db, table: 'items' }], { server: stack.target, schema: db, table: 'items' });
+  const before = await compareMerged([{ server: stack.upstreams[0], schema: db, table: 'items' }], {
+    server: stack.target,
+    schema: db,
+    table: 'items',
+  });
   assert.notDeepEqual(before.actual, before.expected);
 
   const skipped = await runCli(addr, ['binlog', 'skip', 'ddlstop', '-b', position]);
@@ -141,16 +176,21 @@ test('a DDL dmq cannot read pauses the task at its position; binlog skip goes on
 
   // The target already has an index of that name on other columns: it rejects the DDL.
   await execSql(stack.target, [`CREATE INDEX by_c ON ${db}.items (k)`]);
-  await execSql(stack.upstreams[0], [
-    `CREATE INDEX by_c ON ${db}.items (c)`,
-    `UPDATE ${db}.items SET c = 'after index' WHERE id <= 30`,
-  ]);
+  await execSql(stack.upstreams[0], [`CREATE INDEX by_c ON ${db}.items (c)`, `UPDATE ${db}.items SET c = 'after index' WHERE id <= 30`]);
   const rejected = errorOf(await waitForStatus(addr, 'ddlstop', (s) => s.stage === 'Paused', 60_000))!;
   assert.equal(rejected.ErrCode, 'APPLY_REJECTED');
   assert.match(rejected.Message, /Duplicate key name/);
   const at = rejected.ErrScope;
   assert.match(at, /^.+:\d+$/);
-  const replaced = await runCli(addr, ['binlog', 'replace', 'ddlstop', '-b', at, `DROP INDEX by_c ON ${db}.items`, `CREATE INDEX by_c ON ${db}.items (c)`]);
+  const replaced = await runCli(addr, [
+    'binlog',
+    'replace',
+    'ddlstop',
+    '-b',
+    at,
+    `DROP INDEX by_c ON ${db}.items`,
+    `CREATE INDEX by_c ON ${db}.items (c)`,
+  ]);
   assert.equal(replaced.code, 0, replaced.stdout);
   assert.equal((await waitForCaughtUp(addr, 'ddlstop', [stack.upstreams[0]])).stage, 'Running');
   assert.deepEqual(await indexesOf(stack.target, db, 'items'), await indexesOf(stack.upstreams[0], db, 'items'));
@@ -158,7 +198,9 @@ test('a DDL dmq cannot read pauses the task at its position; binlog skip goes on
   assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'ddlstop'])).code, 0);
 });
 
-test('the seed task as written (no shard-mode): the second shard\'s ADD COLUMN is rejected with a hint to skip it and set shard-mode; binlog skip goes on', { timeout: 180_000 }, async () => {
+test("the seed task as written (no shard-mode): the second shard's ADD COLUMN is rejected with a hint to skip it and set shard-mode; binlog skip goes on", {
+  timeout: 180_000,
+}, async () => {
   const stack = await getStack();
   for (const [i, upstream] of stack.upstreams.entries()) {
     await execSql(upstream, [

@@ -16,7 +16,8 @@ before(async () => {
 after(async () => {
   await dmq?.stop();
   const stack = await getStack();
-  for (const upstream of stack.upstreams) await execSql(upstream, ['SET GLOBAL sql_mode = DEFAULT', 'SET GLOBAL sql_quote_show_create = ON']);
+  for (const upstream of stack.upstreams)
+    await execSql(upstream, ['SET GLOBAL sql_mode = DEFAULT', 'SET GLOBAL sql_quote_show_create = ON']);
 });
 
 test('the seed task in full mode merges test_db.test_table of two upstreams, every type exact', async () => {
@@ -40,7 +41,10 @@ test('the seed task in full mode merges test_db.test_table of two upstreams, eve
 
   const created = await runCli(dmq.addr, ['operate-source', 'create', ...files.sources]);
   assert.equal(created.code, 0, created.stdout + created.stderr);
-  assert.deepEqual((created.json.sources as { source: string }[]).map((s) => s.source), ['mysql-replica-01', 'mysql-replica-02']);
+  assert.deepEqual(
+    (created.json.sources as { source: string }[]).map((s) => s.source),
+    ['mysql-replica-01', 'mysql-replica-02'],
+  );
 
   const started = await runCli(dmq.addr, ['start-task', files.task]);
   assert.equal(started.code, 0, started.stdout + started.stderr);
@@ -89,7 +93,10 @@ test('a row too large for the source to render in one value is dumped client-sid
     const files = await exampleFiles({ taskMode: 'full' });
     const task = (await readFile(files.task, 'utf8'))
       .replace('name: "test"', 'name: "big"')
-      .replace(/black-white-list:\n  global:\n    do-tables:\n    - db-name: "test_db"\n      tbl-name: "test_table"/, 'black-white-list:\n  global:\n    do-dbs: ["big_db"]')
+      .replace(
+        /black-white-list:\n {2}global:\n {4}do-tables:\n {4}- db-name: "test_db"\n {6}tbl-name: "test_table"/,
+        'black-white-list:\n  global:\n    do-dbs: ["big_db"]',
+      )
       .replace('extra-args: "-B test_db -T test_table"', 'extra-args: ""');
     await writeFile(files.task, task);
     const started = await runCli(dmq.addr, ['start-task', files.task]);

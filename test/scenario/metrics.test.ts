@@ -13,15 +13,19 @@ async function scrape(addr: string): Promise<{ get(name: string, labels?: Record
   const res = await fetch(`http://${addr}/metrics`);
   assert.equal(res.status, 200);
   const text = await res.text();
-  const samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((line) => {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(match, `a sample line: ${line}`);
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-    return { name: match[1]!, labels, value: Number(match[3]) };
-  });
+  const samples = text
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      assert.ok(match, `a sample line: ${line}`);
+      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
+      return { name: match[1]!, labels, value: Number(match[3]) };
+    });
   return {
     text,
-    get: (name, labels = {}) => samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).map((s) => s.value),
+    get: (name, labels = {}) =>
+      samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).map((s) => s.value),
   };
 }
 
@@ -30,7 +34,15 @@ const synced = (s: TaskStatus) => s.sources[0]!.subTaskStatus[0]!.unit === 'Sync
 test('/metrics exposes copy, replication, apply and queue figures with the values of a running task', { timeout: 180_000 }, async () => {
   const stack = await getStack();
   await execSql(stack.upstreams[0], itemsTable('met', 3000));
-  assert.equal((await runCli(server().addr, ['start-task', await writeTask({ name: 'met', mode: 'all', schema: 'met', instance: ['mydumper: { rows: 500 }'] })])).code, 0);
+  assert.equal(
+    (
+      await runCli(server().addr, [
+        'start-task',
+        await writeTask({ name: 'met', mode: 'all', schema: 'met', instance: ['mydumper: { rows: 500 }'] }),
+      ])
+    ).code,
+    0,
+  );
   await waitForStatus(server().addr, 'met', (s) => s.stage !== 'Running' || synced(s), 120_000);
 
   // 300 transactions of one row each, after the copy: exactly 300 batches and rows to apply.
@@ -84,7 +96,11 @@ test('/metrics exposes copy, replication, apply and queue figures with the value
   const dashboard = await readFile(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8');
   const queried = new Set([...dashboard.matchAll(/dmq_[a-z_]+/g)].map((x) => x[0]));
   assert.ok(queried.size >= 10);
-  for (const name of queried) assert.ok(m.get(name).length > 0 || m.text.includes(`# TYPE ${name} `), `docs/grafana-dashboard.json queries ${name}, which /metrics does not expose`);
+  for (const name of queried)
+    assert.ok(
+      m.get(name).length > 0 || m.text.includes(`# TYPE ${name} `),
+      `docs/grafana-dashboard.json queries ${name}, which /metrics does not expose`,
+    );
   assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'met'])).code, 0);
   assert.deepEqual((await scrape(server().addr)).get('dmq_apply_rows', ours), [], 'a removed task leaves no series');
 });

@@ -17,7 +17,9 @@ const taskFile = (mode: string) => writeTask({ name: 'stock', mode, schema: 'sto
 async function targetHasSchema(name: string): Promise<boolean> {
   const conn = await mysql.createConnection((await getStack()).target);
   try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = ?', [name]);
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = ?', [
+      name,
+    ]);
     return Number(rows[0]!.n) > 0;
   } finally {
     await conn.end();
@@ -55,15 +57,18 @@ test('dump mode leaves chunk files and no rows; load mode of the same task loads
   assert.equal((await runCli(server().addr, ['start-task', await taskFile('load')])).code, 0);
   const loaded = await waitForStatus(server().addr, 'stock', (s) => s.stage !== 'Running', 60_000);
   assert.equal(loaded.stage, 'Finished', JSON.stringify(loaded, null, 2));
-  const { expected, actual } = await compareMerged(
-    [{ server: stack.upstreams[0], schema: 'stock', table: 'parts' }],
-    { server: stack.target, schema: 'stock', table: 'parts' },
-  );
+  const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: 'stock', table: 'parts' }], {
+    server: stack.target,
+    schema: 'stock',
+    table: 'parts',
+  });
   assert.equal(actual.length, 3000);
   assert.deepEqual(actual, expected);
 });
 
-test('full mode replays what the source wrote during the copy and ends equal to the source, without a global lock', { timeout: 180_000 }, async () => {
+test('full mode replays what the source wrote during the copy and ends equal to the source, without a global lock', {
+  timeout: 180_000,
+}, async () => {
   const stack = await getStack();
   await execSql(stack.upstreams[0], itemsTable('flux', 60_000));
   // Writes across the whole key range while chunks are being dumped: rows of chunks already
@@ -77,7 +82,10 @@ test('full mode replays what the source wrote during the copy and ends equal to 
   assert.equal((await runCli(server().addr, ['pause-task', 'flux'])).code, 0);
   const paused = await taskStatus(server().addr, 'flux');
   const dump = paused.sources[0]!.subTaskStatus[0]!.dump;
-  assert.ok(dump.completedChunks < dump.totalChunks, `the dump must still be running when the writes stop (${dump.completedChunks}/${dump.totalChunks}); make the table larger`);
+  assert.ok(
+    dump.completedChunks < dump.totalChunks,
+    `the dump must still be running when the writes stop (${dump.completedChunks}/${dump.totalChunks}); make the table larger`,
+  );
   await writer.stop();
 
   assert.equal((await runCli(server().addr, ['resume-task', 'flux'])).code, 0);
@@ -85,10 +93,11 @@ test('full mode replays what the source wrote during the copy and ends equal to 
   assert.equal(done.stage, 'Finished', JSON.stringify(done, null, 2));
   const sub = done.sources[0]!.subTaskStatus[0]!;
   assert.ok((sub.sync?.totalEvents ?? 0) >= 200, `the writes between the watermarks were replayed: ${sub.sync?.totalEvents} row events`);
-  const { expected, actual } = await compareMerged(
-    [{ server: stack.upstreams[0], schema: 'flux', table: 'items' }],
-    { server: stack.target, schema: 'flux', table: 'items' },
-  );
+  const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: 'flux', table: 'items' }], {
+    server: stack.target,
+    schema: 'flux',
+    table: 'items',
+  });
   assert.equal(actual.length, expected.length);
   assert.deepEqual(actual, expected);
   assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'flux'])).code, 0);
@@ -105,18 +114,26 @@ test('query-status --watch outside a terminal prints one JSON line per refresh u
   assert.equal((await runCli(server().addr, ['start-task', file])).code, 0);
   const watched = await runCli(server().addr, ['query-status', '--watch', '0.2', 'watched']);
   assert.equal(watched.code, 0, watched.stderr);
-  const lines = watched.stdout.trim().split('\n').map((l) => JSON.parse(l) as { time: string; stage: string; sources: { subTaskStatus: { unit: string }[] }[] });
+  const lines = watched.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { time: string; stage: string; sources: { subTaskStatus: { unit: string }[] }[] });
   assert.ok(lines.length >= 2, `several refreshes: ${lines.length}`);
   assert.ok(lines.every((l) => !Number.isNaN(Date.parse(l.time))));
   assert.equal(lines.at(-1)!.stage, 'Finished');
-  assert.ok(lines.slice(0, -1).every((l) => l.stage === 'Running'), 'it stopped at the first settled status');
+  assert.ok(
+    lines.slice(0, -1).every((l) => l.stage === 'Running'),
+    'it stopped at the first settled status',
+  );
   const bad = await runCli(server().addr, ['query-status', '--watch', '0']);
   assert.equal(bad.code, 1);
   assert.match(String(bad.json.msg), /follows one task/);
   assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'watched'])).code, 0);
 });
 
-test('full mode with a user who may read tables but not the binlog copies exactly and says the writes during it are not replayed', { timeout: 120_000 }, async () => {
+test('full mode with a user who may read tables but not the binlog copies exactly and says the writes during it are not replayed', {
+  timeout: 120_000,
+}, async () => {
   const stack = await getStack();
   await execSql(stack.upstreams[0], [
     'CREATE DATABASE ronly',
@@ -127,7 +144,10 @@ test('full mode with a user who may read tables but not the binlog copies exactl
   ]);
   const dir = await mkdtemp(join(tmpdir(), 'dmq-ronly-'));
   const sourceFile = join(dir, 'source.yaml');
-  await writeFile(sourceFile, `source-id: ronly-source\nfrom: { host: 127.0.0.1, port: ${stack.upstreams[0].port}, user: tablereader, password: "reader-pass-1" }\n`);
+  await writeFile(
+    sourceFile,
+    `source-id: ronly-source\nfrom: { host: 127.0.0.1, port: ${stack.upstreams[0].port}, user: tablereader, password: "reader-pass-1" }\n`,
+  );
   assert.equal((await runCli(server().addr, ['operate-source', 'create', sourceFile])).code, 0);
   const taskFile = await writeTask({ name: 'ronly', mode: 'full', schema: 'ronly' });
   await writeFile(taskFile, (await readFile(taskFile, 'utf8')).replace('source-id: mysql-replica-01', 'source-id: ronly-source'));
@@ -136,11 +156,15 @@ test('full mode with a user who may read tables but not the binlog copies exactl
   assert.equal(done.stage, 'Finished', JSON.stringify(done, null, 2));
   const sub = done.sources[0]!.subTaskStatus[0]! as unknown as { unit: string; consistency: string };
   assert.equal(sub.unit, 'Load');
-  assert.match(sub.consistency, /writes during the copy are not replayed because .*tablereader.* lacks REPLICATION SLAVE and REPLICATION CLIENT/);
-  const { expected, actual } = await compareMerged(
-    [{ server: stack.upstreams[0], schema: 'ronly', table: 't' }],
-    { server: stack.target, schema: 'ronly', table: 't' },
+  assert.match(
+    sub.consistency,
+    /writes during the copy are not replayed because .*tablereader.* lacks REPLICATION SLAVE and REPLICATION CLIENT/,
   );
+  const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: 'ronly', table: 't' }], {
+    server: stack.target,
+    schema: 'ronly',
+    table: 't',
+  });
   assert.equal(actual.length, 3000);
   assert.deepEqual(actual, expected);
   assert.equal((await runCli(server().addr, ['stop-task', '--remove-meta', 'ronly'])).code, 0);

@@ -43,10 +43,11 @@ test('a load that collides with a target row pauses with the fix; resume-task fi
   const done = await waitForStatus(server().addr, 'shop', (s) => s.stage === 'Finished' || s.stage === 'Paused', 60_000);
   assert.equal(done.stage, 'Finished', JSON.stringify(done, null, 2));
   assert.equal(done.sources[0]!.subTaskStatus[0]!.load.finishedRows, 5000);
-  const { expected, actual } = await compareMerged(
-    [{ server: stack.upstreams[0], schema: 'shop', table: 'orders' }],
-    { server: stack.target, schema: 'shop', table: 'orders' },
-  );
+  const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: 'shop', table: 'orders' }], {
+    server: stack.target,
+    schema: 'shop',
+    table: 'orders',
+  });
   assert.equal(actual.length, 5000);
   assert.deepEqual(actual, expected);
 });
@@ -58,7 +59,12 @@ test('pause-task holds new chunks back; resume-task continues', async () => {
     'CREATE TABLE slow.items (id INT PRIMARY KEY, payload VARCHAR(200))',
     "INSERT INTO slow.items SELECT seq, REPEAT('p', 200) FROM slow.seq_1_to_60000",
   ]);
-  const taskFile = await writeTask({ name: 'slow', mode: 'full', schema: 'slow', instance: ['mydumper: { rows: 2000, threads: 1 }', 'loader: { pool-size: 1 }'] });
+  const taskFile = await writeTask({
+    name: 'slow',
+    mode: 'full',
+    schema: 'slow',
+    instance: ['mydumper: { rows: 2000, threads: 1 }', 'loader: { pool-size: 1 }'],
+  });
   assert.equal((await runCli(server().addr, ['start-task', taskFile])).code, 0);
   await waitForStatus(server().addr, 'slow', (s) => s.sources[0]!.subTaskStatus[0]!.load.completedChunks >= 1, 60_000);
   assert.equal((await runCli(server().addr, ['pause-task', 'slow'])).code, 0);
@@ -74,10 +80,11 @@ test('pause-task holds new chunks back; resume-task continues', async () => {
   assert.equal((await runCli(server().addr, ['resume-task', 'slow'])).code, 0);
   const done = await waitForStatus(server().addr, 'slow', (s) => s.stage === 'Finished' || s.stage === 'Paused', 90_000);
   assert.equal(done.stage, 'Finished', JSON.stringify(done, null, 2));
-  const { expected, actual } = await compareMerged(
-    [{ server: stack.upstreams[0], schema: 'slow', table: 'items' }],
-    { server: stack.target, schema: 'slow', table: 'items' },
-  );
+  const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: 'slow', table: 'items' }], {
+    server: stack.target,
+    schema: 'slow',
+    table: 'items',
+  });
   assert.equal(actual.length, 60000);
   assert.deepEqual(actual, expected);
 });

@@ -112,7 +112,15 @@ describe('a user with SELECT on the migrated schema only', () => {
 
   test('passes in mode full, where replication items are not run', async () => {
     const result = await precheck(task('full', [instance('mysql-replica-01')]), [reader()]);
-    for (const name of ['replication_privilege', 'binlog_enable', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'binlog_db', 'server_id']) {
+    for (const name of [
+      'replication_privilege',
+      'binlog_enable',
+      'binlog_format',
+      'binlog_row_image',
+      'binlog_row_metadata',
+      'binlog_db',
+      'server_id',
+    ]) {
       assert.equal(item(result, name), undefined, name);
     }
     assert.equal(result.passed, true, summarizePrecheck(result));
@@ -128,7 +136,9 @@ describe('a user with SELECT on the migrated schema only', () => {
 });
 
 test('a user whose privileges come from its default role (MariaDB)', async () => {
-  const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', { ...upstreams[0], ...ROLE_READER })]);
+  const result = await precheck(task('all', [instance('mysql-replica-01')]), [
+    source('mysql-replica-01', { ...upstreams[0], ...ROLE_READER }),
+  ]);
   assert.equal(item(result, 'dump_privilege')?.state, 'success');
   assert.equal(item(result, 'replication_privilege')?.state, 'success');
   assert.equal(item(result, 'binlog_db')?.state, 'success');
@@ -170,7 +180,10 @@ test('root on a binlog-enabled upstream passes every item', async () => {
     'target:target_privilege': 'success',
   });
   assert.equal(result.passed, true);
-  assert.deepEqual(result.results.map((r) => r.id), result.results.map((_, i) => i + 1));
+  assert.deepEqual(
+    result.results.map((r) => r.id),
+    result.results.map((_, i) => i + 1),
+  );
 });
 
 test('the target server as a source: binlog is off', async () => {
@@ -196,9 +209,15 @@ describe('connectivity', () => {
     assert.equal(login.address, `${upstreams[1].host}:${upstreams[1].port}`);
     assert.match(login.errors[0]!.shortErr, /access denied for user "root"/);
     assert.match(login.instruction ?? '', /password/);
-    assert.deepEqual(result.results.filter((r) => r.sourceId === 'mysql-replica-02').map((r) => r.name), ['connectivity']);
+    assert.deepEqual(
+      result.results.filter((r) => r.sourceId === 'mysql-replica-02').map((r) => r.name),
+      ['connectivity'],
+    );
     assert.equal(result.passed, false);
-    assert.match(summarizePrecheck(result), new RegExp(`connectivity on source "mysql-replica-02" \\(127\\.0\\.0\\.1:${upstreams[1].port}\\): access denied`));
+    assert.match(
+      summarizePrecheck(result),
+      new RegExp(`connectivity on source "mysql-replica-02" \\(127\\.0\\.0\\.1:${upstreams[1].port}\\): access denied`),
+    );
   });
 
   test('an unregistered source and an unreachable target fail without throwing', async () => {
@@ -244,9 +263,12 @@ test('shards merged from two sources must have the same columns', async () => {
   const shards = item(result, 'schema_of_shard_tables')!;
   assert.equal(shards.state, 'fail');
   assert.equal(shards.sourceId, undefined);
-  assert.deepEqual(shards.errors.map((e) => e.shortErr), [
-    '`pc_shard`.`t_2` on source "s2" and `pc_shard`.`t_1` on source "s1" both merge into `pc_all`.`t` but differ: column `id` is bigint(20) not null, not int(11) not null',
-  ]);
+  assert.deepEqual(
+    shards.errors.map((e) => e.shortErr),
+    [
+      '`pc_shard`.`t_2` on source "s2" and `pc_shard`.`t_1` on source "s1" both merge into `pc_all`.`t` but differ: column `id` is bigint(20) not null, not int(11) not null',
+    ],
+  );
   const auto = item(result, 'auto_increment_ID')!;
   assert.equal(auto.state, 'warn');
   assert.match(auto.errors[0]!.shortErr, /`pc_shard`\.`t_1` on source "s1", `pc_shard`\.`t_2` on source "s2" merge into `pc_all`\.`t`/);

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import { startRedis } from '../harness/servers.js';
 import { runCli, startDmq } from '../support/dmq.js';
 
-test('with Redis down the API answers 503 REDIS_UNAVAILABLE at once, health stays up, and it recovers by itself', { timeout: 60_000 }, async () => {
+test('with Redis down the API answers 503 REDIS_UNAVAILABLE at once, health stays up, and it recovers by itself', {
+  timeout: 60_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dmq-redis-down-'));
   let redis = await startRedis({ dir });
   const dmq = await startDmq({ env: { REDIS_URL: redis.url } });

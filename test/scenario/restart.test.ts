@@ -26,7 +26,7 @@ after(async () => {
 });
 
 function q(name: string): string {
-  return '`' + name.replace(/`/g, '``') + '`';
+  return `\`${name.replace(/`/g, '``')}\``;
 }
 
 test('kill -9 during load, restart: every table finishes exact, no chunk loaded twice', { timeout: 240_000 }, async () => {
@@ -45,7 +45,9 @@ test('kill -9 during load, restart: every table finishes exact, no chunk loaded 
 
   const files = await exampleFiles();
   const taskFile = join(files.dir, 'odd-task.yaml');
-  await writeFile(taskFile, `
+  await writeFile(
+    taskFile,
+    `
 name: "odd"
 task-mode: full
 target-database:
@@ -69,7 +71,8 @@ loaders:
   strict:
     pool-size: 2
     on-duplicate-logical: error
-`);
+`,
+  );
 
   dmq = await startDmq();
   const dumpDir = dmq.dumpDir;
@@ -78,11 +81,16 @@ loaders:
   assert.equal(started.code, 0, started.stdout);
 
   // Kill while some chunks are loaded and others are not.
-  const midLoad = await waitForStatus(dmq.addr, 'odd', (s) => {
-    const load = s.sources[0]!.subTaskStatus[0]!.load;
-    const dump = s.sources[0]!.subTaskStatus[0]!.dump;
-    return load.completedChunks >= 3 && load.completedChunks < dump.totalChunks;
-  }, 60_000);
+  const midLoad = await waitForStatus(
+    dmq.addr,
+    'odd',
+    (s) => {
+      const load = s.sources[0]!.subTaskStatus[0]!.load;
+      const dump = s.sources[0]!.subTaskStatus[0]!.dump;
+      return load.completedChunks >= 3 && load.completedChunks < dump.totalChunks;
+    },
+    60_000,
+  );
   const before = midLoad.sources[0]!.subTaskStatus[0]!;
   await dmq.kill();
 
@@ -94,10 +102,11 @@ loaders:
   assert.equal(sub.load.finishedRows, 200_000 + 30_000 + 3_000, 'each row loaded exactly once');
 
   for (const table of Object.values(TABLES)) {
-    const { expected, actual } = await compareMerged(
-      [{ server: upstream, schema: DB, table }],
-      { server: stack.target, schema: DB, table },
-    );
+    const { expected, actual } = await compareMerged([{ server: upstream, schema: DB, table }], {
+      server: stack.target,
+      schema: DB,
+      table,
+    });
     assert.equal(actual.length, expected.length, `row count of ${table}`);
     assert.deepEqual(actual, expected, `rows of ${table}`);
   }

@@ -8,14 +8,20 @@ import { execSql, writeTask } from '../support/fixtures.js';
 
 const dmq = dmqForFile({ registerSources: 1 });
 
-const synced = (s: TaskStatus) => s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync' && src.subTaskStatus[0]!.sync?.synced === true);
+const synced = (s: TaskStatus) =>
+  s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync' && src.subTaskStatus[0]!.sync?.synced === true);
 
 /** What the merged table must hold: each shard's rows with the values the route extracts. */
 async function shardRows(server: Endpoint): Promise<string[]> {
-  return queryRows(server, "SELECT id, v, '1', 'mysql-replica-01' FROM shard_db.t_1 UNION ALL SELECT id, v, '2', 'mysql-replica-01' FROM shard_db.t_2");
+  return queryRows(
+    server,
+    "SELECT id, v, '1', 'mysql-replica-01' FROM shard_db.t_1 UNION ALL SELECT id, v, '2', 'mysql-replica-01' FROM shard_db.t_2",
+  );
 }
 
-test('routes merge two tables into one with extract-table and extract-source, and event filters ignore, forbid and pass events through a whole task', { timeout: 240_000 }, async () => {
+test('routes merge two tables into one with extract-table and extract-source, and event filters ignore, forbid and pass events through a whole task', {
+  timeout: 240_000,
+}, async () => {
   const stack = await getStack();
   await execSql(stack.upstreams[0], [
     'CREATE DATABASE shard_db',
@@ -63,7 +69,7 @@ test('routes merge two tables into one with extract-table and extract-source, an
     "INSERT INTO shard_db.t_1 SELECT seq, CONCAT('one new ', seq) FROM shard_db.seq_201_to_260",
     "INSERT INTO shard_db.t_2 SELECT seq, CONCAT('two new ', seq) FROM shard_db.seq_201_to_260",
     "UPDATE shard_db.t_1 SET v = CONCAT(v, ' upd') WHERE id % 10 = 0",
-    "UPDATE shard_db.t_2 SET id = id + 1000 WHERE id % 25 = 0",
+    'UPDATE shard_db.t_2 SET id = id + 1000 WHERE id % 25 = 0',
     "UPDATE shard_db.other SET v = 'changed' WHERE id < 10",
     'DELETE FROM shard_db.other WHERE id > 40',
   ]);
@@ -89,7 +95,11 @@ test('routes merge two tables into one with extract-table and extract-source, an
   assert.equal((await waitForCaughtUp(addr, 'merge', [stack.upstreams[0]])).stage, 'Running');
 
   assert.deepEqual(await merged(), [...expected, JSON.stringify(['5000', 'after truncate', '1', 'mysql-replica-01'])].sort());
-  const other = await compareMerged([{ server: stack.upstreams[0], schema: 'shard_db', table: 'other' }], { server: stack.target, schema: 'shard_db', table: 'other' });
+  const other = await compareMerged([{ server: stack.upstreams[0], schema: 'shard_db', table: 'other' }], {
+    server: stack.target,
+    schema: 'shard_db',
+    table: 'other',
+  });
   assert.deepEqual(other.actual, other.expected, 'a table no rule routes or filters replicates as it is');
   assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'merge'])).code, 0);
 });

@@ -41,7 +41,9 @@ async function everythingInRedis(url: string): Promise<string[]> {
   }
 }
 
-test('passwords of sources and target reach no log line, no Redis value (jobs included) and no API answer', { timeout: 180_000 }, async () => {
+test('passwords of sources and target reach no log line, no Redis value (jobs included) and no API answer', {
+  timeout: 180_000,
+}, async () => {
   const stack = await getStack();
   const grant = (user: string, password: string) => [
     `CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${password}'`,
@@ -55,33 +57,54 @@ test('passwords of sources and target reach no log line, no Redis value (jobs in
   ]);
   await execSql(stack.target, grant('loader', TARGET_PASSWORD));
   const dir = await mkdtemp(join(tmpdir(), 'dmq-secrets-'));
-  await writeFile(join(dir, 'source.yaml'), [
-    'source-id: vault-source',
-    `from: { host: 127.0.0.1, port: ${stack.upstreams[0].port}, user: keeper, password: "${SOURCE_PASSWORD}" }`,
-  ].join('\n'));
-  await writeFile(join(dir, 'task.yaml'), [
-    'name: vault',
-    'task-mode: all',
-    `target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: loader, password: "${TARGET_PASSWORD}" }`,
-    'mysql-instances:',
-    '  - source-id: vault-source',
-    '    block-allow-list: only',
-    'block-allow-list:',
-    '  only: { do-dbs: [vault] }',
-  ].join('\n'));
+  await writeFile(
+    join(dir, 'source.yaml'),
+    [
+      'source-id: vault-source',
+      `from: { host: 127.0.0.1, port: ${stack.upstreams[0].port}, user: keeper, password: "${SOURCE_PASSWORD}" }`,
+    ].join('\n'),
+  );
+  await writeFile(
+    join(dir, 'task.yaml'),
+    [
+      'name: vault',
+      'task-mode: all',
+      `target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: loader, password: "${TARGET_PASSWORD}" }`,
+      'mysql-instances:',
+      '  - source-id: vault-source',
+      '    block-allow-list: only',
+      'block-allow-list:',
+      '  only: { do-dbs: [vault] }',
+    ].join('\n'),
+  );
 
   assert.equal((await runCli(dmq.addr, ['operate-source', 'create', join(dir, 'source.yaml')])).code, 0);
   assert.equal((await runCli(dmq.addr, ['start-task', join(dir, 'task.yaml')])).code, 0);
-  await waitForStatus(dmq.addr, 'vault', (s: TaskStatus) => s.stage !== 'Running' || s.sources[0]!.subTaskStatus[0]!.sync?.synced === true, 120_000);
+  await waitForStatus(
+    dmq.addr,
+    'vault',
+    (s: TaskStatus) => s.stage !== 'Running' || s.sources[0]!.subTaskStatus[0]!.sync?.synced === true,
+    120_000,
+  );
   await execSql(stack.upstreams[0], ["UPDATE vault.items SET v = 'changed' WHERE id <= 10"]);
-  const status = await waitForStatus(dmq.addr, 'vault', (s) => s.stage !== 'Running' || (s.sources[0]!.subTaskStatus[0]!.sync?.totalEvents ?? 0) > 0, 60_000);
+  const status = await waitForStatus(
+    dmq.addr,
+    'vault',
+    (s) => s.stage !== 'Running' || (s.sources[0]!.subTaskStatus[0]!.sync?.totalEvents ?? 0) > 0,
+    60_000,
+  );
   assert.equal(status.stage, 'Running', JSON.stringify(status));
 
-  const answers = [
-    await runCli(dmq.addr, ['query-status', 'vault']),
-    await runCli(dmq.addr, ['operate-source', 'show']),
-  ].map((r) => r.stdout);
-  for (const path of ['/api/v1/sources', '/api/v1/sources/vault-source', '/api/v1/tasks', '/api/v1/tasks/vault', '/api/v1/tasks/vault/status']) {
+  const answers = [await runCli(dmq.addr, ['query-status', 'vault']), await runCli(dmq.addr, ['operate-source', 'show'])].map(
+    (r) => r.stdout,
+  );
+  for (const path of [
+    '/api/v1/sources',
+    '/api/v1/sources/vault-source',
+    '/api/v1/tasks',
+    '/api/v1/tasks/vault',
+    '/api/v1/tasks/vault/status',
+  ]) {
     answers.push(await (await fetch(`http://${dmq.addr}${path}`)).text());
   }
   const places: [string, string[]][] = [

@@ -20,7 +20,13 @@ after(async () => {
   await dmq?.stop();
 });
 
-interface Lock { id: string; seq: number; ddl: string; arrived: string[]; missing: string[] }
+interface Lock {
+  id: string;
+  seq: number;
+  ddl: string;
+  arrived: string[];
+  missing: string[];
+}
 
 async function shardLocks(addr: string, task = 'test'): Promise<Lock[]> {
   const listed = await runCli(addr, ['shard-ddl-lock', task]);
@@ -41,7 +47,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 const ADD_EXTRA = "ALTER TABLE test_db.test_table ADD COLUMN extra VARCHAR(20) NOT NULL DEFAULT 'x' AFTER k";
 const ADD_INDEX = 'ALTER TABLE test_db.test_table ADD INDEX by_extra (extra)';
 
-test('the seed task in pessimistic shard mode: DDL run on both shards at different times lands once while writers run, its lock survives a kill -9, and unlock forces one', { timeout: 360_000 }, async () => {
+test('the seed task in pessimistic shard mode: DDL run on both shards at different times lands once while writers run, its lock survives a kill -9, and unlock forces one', {
+  timeout: 360_000,
+}, async () => {
   const stack = await getStack();
   await seedTestTables(10_000);
   const files = await exampleFiles({ extraTaskYaml: 'shard-mode: "pessimistic"' });
@@ -52,7 +60,12 @@ test('the seed task in pessimistic shard mode: DDL run on both shards at differe
   try {
     const started = await runCli(dmq.addr, ['start-task', files.task]);
     assert.equal(started.code, 0, started.stdout);
-    await waitForStatus(dmq.addr, 'test', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 120_000);
+    await waitForStatus(
+      dmq.addr,
+      'test',
+      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
+      120_000,
+    );
 
     await execSql(stack.upstreams[0], [ADD_EXTRA, "UPDATE test_db.test_table SET extra = CONCAT('s0-', id % 5) WHERE id % 3 = 0"]);
     // Shard 2 has not run it: the lock waits, and the target keeps its old columns.
@@ -62,7 +75,8 @@ test('the seed task in pessimistic shard mode: DDL run on both shards at differe
     assert.deepEqual(waiting.missing, ['mysql-replica-02:`test_db`.`test_table`']);
     assert.match(waiting.ddl, /ADD COLUMN `extra`/);
     const status = await taskStatus(dmq.addr, 'test');
-    const sub = (i: number) => status.sources[i]!.subTaskStatus[0] as unknown as { unresolvedDDLLockID: string; sync: { blockingDDLs: string[] } };
+    const sub = (i: number) =>
+      status.sources[i]!.subTaskStatus[0] as unknown as { unresolvedDDLLockID: string; sync: { blockingDDLs: string[] } };
     assert.equal(sub(0).unresolvedDDLLockID, waiting.id);
     assert.deepEqual(sub(0).sync.blockingDDLs, [waiting.ddl]);
     assert.equal(sub(1).unresolvedDDLLockID, '');
@@ -72,8 +86,14 @@ test('the seed task in pessimistic shard mode: DDL run on both shards at differe
     await dmq.kill();
     dmq = await startDmq({ dumpDir });
     await new Promise((r) => setTimeout(r, 2000));
-    assert.deepEqual((await shardLocks(dmq.addr)).map((l) => [l.id, l.arrived, l.missing]), [[waiting.id, waiting.arrived, waiting.missing]]);
-    assert.ok(!(await columnsOf(stack.target, 'test_db', 'test_table')).some((c) => c.startsWith('extra ')), 'the target changes only when every shard has run the DDL');
+    assert.deepEqual(
+      (await shardLocks(dmq.addr)).map((l) => [l.id, l.arrived, l.missing]),
+      [[waiting.id, waiting.arrived, waiting.missing]],
+    );
+    assert.ok(
+      !(await columnsOf(stack.target, 'test_db', 'test_table')).some((c) => c.startsWith('extra ')),
+      'the target changes only when every shard has run the DDL',
+    );
 
     await execSql(stack.upstreams[1], [ADD_EXTRA, "UPDATE test_db.test_table SET extra = CONCAT('s1-', id % 7) WHERE id % 5 = 0"]);
     await until('the lock to resolve', async () => ((await shardLocks(dmq!.addr)).length === 0 ? true : undefined));
@@ -92,7 +112,10 @@ test('the seed task in pessimistic shard mode: DDL run on both shards at differe
     await new Promise((r) => setTimeout(r, 2000));
   } finally {
     const counts = await Promise.all(writers.map((w) => w.stop()));
-    assert.ok(counts.every((n) => n > 50), `writers ran: ${counts.join(', ')} transactions`);
+    assert.ok(
+      counts.every((n) => n > 50),
+      `writers ran: ${counts.join(', ')} transactions`,
+    );
   }
   const final = await waitForCaughtUp(dmq.addr, 'test', stack.upstreams, 120_000);
   assert.equal(final.stage, 'Running', JSON.stringify(final, null, 2));
@@ -109,13 +132,15 @@ test('the seed task in pessimistic shard mode: DDL run on both shards at differe
   assert.deepEqual(actual, expected);
 });
 
-test('a shard dropped upstream leaves its merged table: the lock waiting for it resolves, its truncate and drop do not touch the merged rows, and a re-created shard joins again', { timeout: 180_000 }, async () => {
+test('a shard dropped upstream leaves its merged table: the lock waiting for it resolves, its truncate and drop do not touch the merged rows, and a re-created shard joins again', {
+  timeout: 180_000,
+}, async () => {
   const stack = await getStack();
   const upstream = stack.upstreams[0];
   await execSql(upstream, [
     'CREATE DATABASE shard_db',
-    "CREATE TABLE shard_db.t_1 (id INT PRIMARY KEY, v VARCHAR(20))",
-    "CREATE TABLE shard_db.t_2 (id INT PRIMARY KEY, v VARCHAR(20))",
+    'CREATE TABLE shard_db.t_1 (id INT PRIMARY KEY, v VARCHAR(20))',
+    'CREATE TABLE shard_db.t_2 (id INT PRIMARY KEY, v VARCHAR(20))',
     "INSERT INTO shard_db.t_1 SELECT seq, CONCAT('one ', seq) FROM shard_db.seq_1_to_100",
     "INSERT INTO shard_db.t_2 SELECT seq, CONCAT('two ', seq) FROM shard_db.seq_1001_to_1100",
   ]);
@@ -124,7 +149,11 @@ test('a shard dropped upstream leaves its merged table: the lock waiting for it 
     mode: 'all',
     schema: 'shard_db',
     instance: ['route-rules: [merge]'],
-    extra: ['shard-mode: pessimistic', 'routes:', '  merge: { schema-pattern: shard_db, table-pattern: "t_*", target-schema: merged_db, target-table: t }'].join('\n'),
+    extra: [
+      'shard-mode: pessimistic',
+      'routes:',
+      '  merge: { schema-pattern: shard_db, table-pattern: "t_*", target-schema: merged_db, target-table: t }',
+    ].join('\n'),
   });
   dmq ??= await startDmq();
   await runCli(dmq.addr, ['operate-source', 'create', (await exampleFiles()).sources[0]!]);
@@ -143,7 +172,7 @@ test('a shard dropped upstream leaves its merged table: the lock waiting for it 
   await execSql(upstream, [
     "CREATE TABLE shard_db.t_2 (id INT PRIMARY KEY, v VARCHAR(20), x VARCHAR(10) NOT NULL DEFAULT 'd')",
     "INSERT INTO shard_db.t_2 VALUES (2001, 'two again', 'back')",
-    "ALTER TABLE shard_db.t_1 ADD INDEX by_x (x)",
+    'ALTER TABLE shard_db.t_1 ADD INDEX by_x (x)',
   ]);
   // Both shards exist again: the index waits for t_2 to run it too.
   const again = await until('the second lock', async () => (await shardLocks(dmq!.addr, 'leave'))[0]);
@@ -156,12 +185,17 @@ test('a shard dropped upstream leaves its merged table: the lock waiting for it 
   assert.deepEqual(await columnsOf(stack.target, 'merged_db', 't'), await columnsOf(upstream, 'shard_db', 't_1'));
   assert.deepEqual(await indexesOf(stack.target, 'merged_db', 't'), await indexesOf(upstream, 'shard_db', 't_1'));
   // The merged table keeps the dropped shard's rows, truncate or not.
-  const expected = await queryRows(upstream, "SELECT id, v, x FROM shard_db.t_1 UNION ALL SELECT seq, CONCAT('two ', seq), 'd' FROM shard_db.seq_1001_to_1100 UNION ALL SELECT id, v, x FROM shard_db.t_2");
+  const expected = await queryRows(
+    upstream,
+    "SELECT id, v, x FROM shard_db.t_1 UNION ALL SELECT seq, CONCAT('two ', seq), 'd' FROM shard_db.seq_1001_to_1100 UNION ALL SELECT id, v, x FROM shard_db.t_2",
+  );
   assert.deepEqual(await queryRows(stack.target, 'SELECT id, v, x FROM merged_db.t'), expected);
   assert.equal((await runCli(dmq.addr, ['stop-task', '--remove-meta', 'leave'])).code, 0);
 });
 
-test('optimistic shard mode: a column one shard adds reaches the merged table at once, the other shard\'s same DDL is a no-op, and a drop waits for every shard', { timeout: 180_000 }, async () => {
+test("optimistic shard mode: a column one shard adds reaches the merged table at once, the other shard's same DDL is a no-op, and a drop waits for every shard", {
+  timeout: 180_000,
+}, async () => {
   const stack = await getStack();
   for (const [i, upstream] of stack.upstreams.entries()) {
     await execSql(upstream, [
@@ -172,17 +206,20 @@ test('optimistic shard mode: a column one shard adds reaches the merged table at
   }
   const dir = await mkdtemp(join(tmpdir(), 'dmq-opt-'));
   const taskFile = join(dir, 'opt.yaml');
-  await writeFile(taskFile, [
-    'name: opt',
-    'task-mode: all',
-    'shard-mode: optimistic',
-    `target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }`,
-    'mysql-instances:',
-    '  - { source-id: mysql-replica-01, block-allow-list: only }',
-    '  - { source-id: mysql-replica-02, block-allow-list: only }',
-    'block-allow-list:',
-    '  only: { do-dbs: [opt_db] }',
-  ].join('\n'));
+  await writeFile(
+    taskFile,
+    [
+      'name: opt',
+      'task-mode: all',
+      'shard-mode: optimistic',
+      `target-database: { host: 127.0.0.1, port: ${stack.target.port}, user: root, password: "" }`,
+      'mysql-instances:',
+      '  - { source-id: mysql-replica-01, block-allow-list: only }',
+      '  - { source-id: mysql-replica-02, block-allow-list: only }',
+      'block-allow-list:',
+      '  only: { do-dbs: [opt_db] }',
+    ].join('\n'),
+  );
   dmq ??= await startDmq();
   await runCli(dmq.addr, ['operate-source', 'create', ...(await exampleFiles()).sources]);
   assert.equal((await runCli(dmq.addr, ['start-task', taskFile])).code, 0);
@@ -193,7 +230,10 @@ test('optimistic shard mode: a column one shard adds reaches the merged table at
   // Shard 2 has not added it and keeps writing rows without it.
   await execSql(stack.upstreams[1], ["INSERT INTO opt_db.t (id, v, old) VALUES (1001, 'two, old shape', 1)"]);
   await waitForCaughtUp(dmq.addr, 'opt', stack.upstreams);
-  assert.ok((await columnsOf(stack.target, 'opt_db', 't')).some((c) => c.startsWith('note ')), 'the added column is on the merged table before shard 2 adds it');
+  assert.ok(
+    (await columnsOf(stack.target, 'opt_db', 't')).some((c) => c.startsWith('note ')),
+    'the added column is on the merged table before shard 2 adds it',
+  );
   assert.deepEqual(await shardLocks(dmq.addr, 'opt'), []);
 
   await execSql(stack.upstreams[1], [add, "INSERT INTO opt_db.t VALUES (1003, 'two, new shape', 3, 'second')"]);
@@ -201,7 +241,10 @@ test('optimistic shard mode: a column one shard adds reaches the merged table at
   await execSql(stack.upstreams[0], ['ALTER TABLE opt_db.t DROP COLUMN old']);
   const drop = await until('the drop lock', async () => (await shardLocks(dmq!.addr, 'opt'))[0]);
   assert.deepEqual(drop.missing, ['mysql-replica-02:`opt_db`.`t`']);
-  await execSql(stack.upstreams[1], ['ALTER TABLE opt_db.t DROP COLUMN old', "INSERT INTO opt_db.t VALUES (1005, 'two, after drop', 'third')"]);
+  await execSql(stack.upstreams[1], [
+    'ALTER TABLE opt_db.t DROP COLUMN old',
+    "INSERT INTO opt_db.t VALUES (1005, 'two, after drop', 'third')",
+  ]);
   const status = await waitForCaughtUp(dmq.addr, 'opt', stack.upstreams);
   assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
   assert.deepEqual(await shardLocks(dmq.addr, 'opt'), []);

@@ -21,9 +21,20 @@ after(async () => {
 const positionMeta = (from: { file: string; pos: number }) => `meta: { binlog-name: "${from.file}", binlog-pos: ${from.pos} }`;
 
 /** An incremental task of source 01 from `meta`, started on the shared dmq. */
-async function startIncremental(name: string, schema: string, meta: string, targetPort?: number): Promise<{ server: DmqServer; taskFile: string }> {
+async function startIncremental(
+  name: string,
+  schema: string,
+  meta: string,
+  targetPort?: number,
+): Promise<{ server: DmqServer; taskFile: string }> {
   const files = await exampleFiles();
-  const taskFile = await writeTask({ name, mode: 'incremental', schema, instance: [meta], ...(targetPort === undefined ? {} : { targetPort }) });
+  const taskFile = await writeTask({
+    name,
+    mode: 'incremental',
+    schema,
+    instance: [meta],
+    ...(targetPort === undefined ? {} : { targetPort }),
+  });
   dmq ??= await startDmq();
   await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!]);
   const started = await runCli(dmq.addr, ['start-task', taskFile]);
@@ -37,7 +48,9 @@ const synced = (s: TaskStatus) =>
     return sub.unit === 'Sync' && sub.sync?.synced === true;
   });
 
-test('the seed task in all mode: writes during and after the copy reach the target exactly, across a kill -9', { timeout: 300_000 }, async () => {
+test('the seed task in all mode: writes during and after the copy reach the target exactly, across a kill -9', {
+  timeout: 300_000,
+}, async () => {
   const stack = await getStack();
   await seedTestTables(40_000);
   const writers = stack.upstreams.map((server, i) => startWriter(server, { parity: i as 0 | 1, seed: 7 + i }));
@@ -49,7 +62,12 @@ test('the seed task in all mode: writes during and after the copy reach the targ
     const started = await runCli(dmq.addr, ['start-task', files.task]);
     assert.equal(started.code, 0, started.stdout);
 
-    await waitForStatus(dmq.addr, 'test', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 120_000);
+    await waitForStatus(
+      dmq.addr,
+      'test',
+      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
+      120_000,
+    );
     // Keep writing while syncing, then kill the process holding the reader and the appliers.
     await new Promise((r) => setTimeout(r, 3000));
     await dmq.kill();
@@ -58,7 +76,10 @@ test('the seed task in all mode: writes during and after the copy reach the targ
     await new Promise((r) => setTimeout(r, 3000));
   } finally {
     const counts = await Promise.all(writers.map((w) => w.stop()));
-    assert.ok(counts.every((n) => n > 50), `writers ran: ${counts.join(', ')} transactions`);
+    assert.ok(
+      counts.every((n) => n > 50),
+      `writers ran: ${counts.join(', ')} transactions`,
+    );
   }
 
   const status = await waitForStatus(dmq.addr, 'test', (s) => s.stage !== 'Running' || synced(s), 120_000);
@@ -83,7 +104,9 @@ async function masterPosition(server: Parameters<typeof execSql>[0]): Promise<{ 
 }
 
 for (const start of ['position', 'gtid'] as const) {
-  test(`incremental mode from a ${start}: a 200k-row transaction, bulk updates, a table without a key and one with only a unique key replicate exactly`, { timeout: 240_000 }, async () => {
+  test(`incremental mode from a ${start}: a 200k-row transaction, bulk updates, a table without a key and one with only a unique key replicate exactly`, {
+    timeout: 240_000,
+  }, async () => {
     const stack = await getStack();
     const db = `inc_${start}`;
     const setup = [
@@ -116,14 +139,19 @@ for (const start of ['position', 'gtid'] as const) {
       `UPDATE ${db}.ukey SET a = 20 WHERE a = 2`,
       `DELETE FROM ${db}.ukey WHERE a = 3`,
     ]);
-    const { server } = await startIncremental(db.replace('_', '-'), db, start === 'position' ? positionMeta(from) : `meta: { binlog-gtid: "${from.gtid}" }`);
+    const { server } = await startIncremental(
+      db.replace('_', '-'),
+      db,
+      start === 'position' ? positionMeta(from) : `meta: { binlog-gtid: "${from.gtid}" }`,
+    );
     const status = await waitForStatus(server.addr, db.replace('_', '-'), (s) => s.stage !== 'Running' || synced(s), 180_000);
     assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
     for (const table of ['items', 'nokey', 'ukey', 'shift']) {
-      const { expected, actual } = await compareMerged(
-        [{ server: stack.upstreams[0], schema: db, table }],
-        { server: stack.target, schema: db, table },
-      );
+      const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: db, table }], {
+        server: stack.target,
+        schema: db,
+        table,
+      });
       assert.equal(actual.length, expected.length, table);
       assert.deepEqual(actual, expected, table);
     }
@@ -143,7 +171,12 @@ test('pause, resume, stop and start again during sync: lag shows while paused, n
   assert.equal((await runCli(server.addr, ['pause-task', 'ctl'])).code, 0);
   const pausedAt = writer.writes();
   // The source keeps writing; the paused task must say it is behind, not synced.
-  const lagging = await waitForStatus(server.addr, 'ctl', (s) => s.stage === 'Paused' && (sub(s).sync?.secondsBehindMaster ?? 0) >= 2, 30_000);
+  const lagging = await waitForStatus(
+    server.addr,
+    'ctl',
+    (s) => s.stage === 'Paused' && (sub(s).sync?.secondsBehindMaster ?? 0) >= 2,
+    30_000,
+  );
   assert.equal(sub(lagging).sync?.synced, false);
   assert.ok(writer.writes() > pausedAt, 'the source was written while the task was paused');
 
@@ -158,10 +191,11 @@ test('pause, resume, stop and start again during sync: lag shows while paused, n
   const status = await waitForStatus(server.addr, 'ctl', (s) => s.stage !== 'Running' || synced(s), 120_000);
   assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
   assert.equal(sub(status).sync?.secondsBehindMaster, 0);
-  const { expected, actual } = await compareMerged(
-    [{ server: stack.upstreams[0], schema: 'ctl', table: 'items' }],
-    { server: stack.target, schema: 'ctl', table: 'items' },
-  );
+  const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: 'ctl', table: 'items' }], {
+    server: stack.target,
+    schema: 'ctl',
+    table: 'items',
+  });
   assert.equal(actual.length, expected.length);
   assert.deepEqual(actual, expected);
   assert.equal((await runCli(server.addr, ['stop-task', '--remove-meta', 'ctl'])).code, 0);
@@ -180,19 +214,30 @@ test('target unreachable during sync: the task keeps running, shows the error, a
     await waitForStatus(server.addr, 'outage', (s) => (sub(s).sync?.totalEvents ?? 0) > 200, 60_000);
 
     proxy.cut();
-    const down = await waitForStatus(server.addr, 'outage', (s) => sub(s).result?.errors.some((e) => e.Message.includes('cannot be reached')) ?? false, 60_000);
+    const down = await waitForStatus(
+      server.addr,
+      'outage',
+      (s) => sub(s).result?.errors.some((e) => e.Message.includes('cannot be reached')) ?? false,
+      60_000,
+    );
     assert.equal(down.stage, 'Running', 'an unreachable target does not pause the task');
     assert.match(sub(down).result!.errors[0]!.Workaround, /continues by itself/);
     await new Promise((r) => setTimeout(r, 2000));
     proxy.restore();
     await writer.stop();
 
-    const status = await waitForStatus(server.addr, 'outage', (s) => s.stage !== 'Running' || (synced(s) && sub(s).result === null), 180_000);
-    assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
-    const { expected, actual } = await compareMerged(
-      [{ server: stack.upstreams[0], schema: 'outage', table: 'items' }],
-      { server: stack.target, schema: 'outage', table: 'items' },
+    const status = await waitForStatus(
+      server.addr,
+      'outage',
+      (s) => s.stage !== 'Running' || (synced(s) && sub(s).result === null),
+      180_000,
     );
+    assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+    const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: 'outage', table: 'items' }], {
+      server: stack.target,
+      schema: 'outage',
+      table: 'items',
+    });
     assert.equal(actual.length, expected.length);
     assert.deepEqual(actual, expected);
     assert.equal((await runCli(server.addr, ['stop-task', '--remove-meta', 'outage'])).code, 0);
@@ -201,19 +246,30 @@ test('target unreachable during sync: the task keeps running, shows the error, a
   }
 });
 
-test('a batch the target rejects pauses the task at its position; binlog skip and binlog replace resolve it', { timeout: 180_000 }, async () => {
+test('a batch the target rejects pauses the task at its position; binlog skip and binlog replace resolve it', {
+  timeout: 180_000,
+}, async () => {
   const stack = await getStack();
   await execSql(stack.upstreams[0], ['CREATE DATABASE rej', 'CREATE TABLE rej.t (id INT PRIMARY KEY, code INT)']);
   // The target has a unique key the source lacks: a second row with the same code cannot go in.
   await execSql(stack.target, ['CREATE DATABASE rej', 'CREATE TABLE rej.t (id INT PRIMARY KEY, code INT, UNIQUE KEY uc (code))']);
   const from = await masterPosition(stack.upstreams[0]);
-  await execSql(stack.upstreams[0], ['INSERT INTO rej.t VALUES (1, 5)', 'INSERT INTO rej.t VALUES (2, 5)', 'INSERT INTO rej.t VALUES (3, 6)']);
+  await execSql(stack.upstreams[0], [
+    'INSERT INTO rej.t VALUES (1, 5)',
+    'INSERT INTO rej.t VALUES (2, 5)',
+    'INSERT INTO rej.t VALUES (3, 6)',
+  ]);
   const { server } = await startIncremental('rej', 'rej', positionMeta(from));
 
   const rejectedAt = async () => {
     const paused = await waitForStatus(server.addr, 'rej', (s) => s.stage !== 'Running', 60_000);
     assert.equal(paused.stage, 'Paused', JSON.stringify(paused, null, 2));
-    const error = paused.sources[0]!.subTaskStatus[0]!.result!.errors[0]! as unknown as { ErrCode: string; ErrScope: string; Message: string; Workaround: string };
+    const error = paused.sources[0]!.subTaskStatus[0]!.result!.errors[0]! as unknown as {
+      ErrCode: string;
+      ErrScope: string;
+      Message: string;
+      Workaround: string;
+    };
     assert.equal(error.ErrCode, 'APPLY_REJECTED');
     assert.match(error.Message, /Duplicate entry/);
     assert.match(error.Workaround, /dmq binlog skip rej -b /);
@@ -236,23 +292,50 @@ test('a batch the target rejects pauses the task at its position; binlog skip an
   assert.match(String(wrong.json.msg), new RegExp(`paused at ${first.replace(/[.#]/g, '\\$&')}`));
 
   assert.equal((await runCli(server.addr, ['binlog', 'skip', 'rej', '-b', first])).json.result, true);
-  await execSql(stack.upstreams[0], ['INSERT INTO rej.t VALUES (4, 7)', 'INSERT INTO rej.t VALUES (5, 7)', 'INSERT INTO rej.t VALUES (6, 8)']);
+  await execSql(stack.upstreams[0], [
+    'INSERT INTO rej.t VALUES (4, 7)',
+    'INSERT INTO rej.t VALUES (5, 7)',
+    'INSERT INTO rej.t VALUES (6, 8)',
+  ]);
   const second = await rejectedAt();
   assert.notEqual(second, first);
-  assert.deepEqual(await targetRows(), [[1, 5], [3, 6], [4, 7]]);
+  assert.deepEqual(await targetRows(), [
+    [1, 5],
+    [3, 6],
+    [4, 7],
+  ]);
 
-  const replaced = await runCli(server.addr, ['binlog', 'replace', 'rej', '-b', second, '-s', 'mysql-replica-01', 'INSERT INTO rej.t VALUES (5, 70)']);
+  const replaced = await runCli(server.addr, [
+    'binlog',
+    'replace',
+    'rej',
+    '-b',
+    second,
+    '-s',
+    'mysql-replica-01',
+    'INSERT INTO rej.t VALUES (5, 70)',
+  ]);
   assert.equal(replaced.json.result, true, replaced.stdout);
   const status = await waitForStatus(server.addr, 'rej', (s) => s.stage !== 'Running' || synced(s), 60_000);
   assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
-  assert.deepEqual(await targetRows(), [[1, 5], [3, 6], [4, 7], [5, 70], [6, 8]]);
+  assert.deepEqual(await targetRows(), [
+    [1, 5],
+    [3, 6],
+    [4, 7],
+    [5, 70],
+    [6, 8],
+  ]);
   assert.equal((await runCli(server.addr, ['stop-task', '--remove-meta', 'rej'])).code, 0);
 });
 
 test('a start position the source no longer has (purged) pauses the task naming it and the fix', { timeout: 120_000 }, async () => {
   const stack = await getStack();
   const before = await masterPosition(stack.upstreams[0]);
-  await execSql(stack.upstreams[0], ['CREATE DATABASE IF NOT EXISTS purged', 'CREATE TABLE purged.t (id INT PRIMARY KEY)', 'FLUSH BINARY LOGS']);
+  await execSql(stack.upstreams[0], [
+    'CREATE DATABASE IF NOT EXISTS purged',
+    'CREATE TABLE purged.t (id INT PRIMARY KEY)',
+    'FLUSH BINARY LOGS',
+  ]);
   const now = await masterPosition(stack.upstreams[0]);
   // A file a binlog reader still has open is not purged: retry until the old file is gone.
   const deadline = Date.now() + 20_000;

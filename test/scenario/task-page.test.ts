@@ -24,7 +24,7 @@ after(async () => {
   await dmq?.stop();
 });
 
-test('the task page shows each task\'s sources, copy progress and live lag in a real browser', { timeout: 180_000 }, async () => {
+test("the task page shows each task's sources, copy progress and live lag in a real browser", { timeout: 180_000 }, async () => {
   const stack = await getStack();
   await execSql(stack.upstreams[0], [
     'CREATE DATABASE page',
@@ -40,16 +40,29 @@ test('the task page shows each task\'s sources, copy progress and live lag in a 
   assert.equal(denied.status, 401, 'the page wants the token');
   assert.match(denied.headers.get('www-authenticate') ?? '', /^Basic/, 'and asks a browser for it');
 
-  const context = await browser.newContext({ httpCredentials: { username: 'ops', password: TOKEN }, viewport: { width: 1100, height: 520 } });
+  const context = await browser.newContext({
+    httpCredentials: { username: 'ops', password: TOKEN },
+    viewport: { width: 1100, height: 520 },
+  });
   const page = await context.newPage();
   await page.goto(`http://${dmq.addr}/`);
   assert.ok(page.url().endsWith('/tasks'), 'the root leads to the task page');
   const task = page.locator('[data-task="page"]');
   await task.waitFor({ timeout: 30_000 });
   // The copy finishes and replication catches up; the page follows by itself.
-  await page.waitForFunction('document.querySelector(\'[data-task="page"] [data-unit="sync"]\')?.textContent?.includes("synced")', undefined, { timeout: 120_000 });
+  await page.waitForFunction(
+    'document.querySelector(\'[data-task="page"] [data-unit="sync"]\')?.textContent?.includes("synced")',
+    undefined,
+    { timeout: 120_000 },
+  );
   await execSql(stack.upstreams[0], ["UPDATE page.items SET v = 'seen live' WHERE id <= 100"]);
-  await waitForStatus(dmq.addr, 'page', (s) => (s.sources[0]!.subTaskStatus[0]!.sync?.totalEvents ?? 0) > 0 && s.sources[0]!.subTaskStatus[0]!.sync?.synced === true, 60_000, TOKEN);
+  await waitForStatus(
+    dmq.addr,
+    'page',
+    (s) => (s.sources[0]!.subTaskStatus[0]!.sync?.totalEvents ?? 0) > 0 && s.sources[0]!.subTaskStatus[0]!.sync?.synced === true,
+    60_000,
+    TOKEN,
+  );
   // Two refreshes of the page (every 2 s) after the change.
   await page.waitForTimeout(4500);
 

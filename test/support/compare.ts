@@ -21,7 +21,7 @@ function exactExpression(column: { name: string; type: string }): string {
  * strings to assert's diff, which takes minutes on them.
  */
 function rowDigest(row: string): string {
-  return `${createHash('sha256').update(row).digest('hex').slice(0, 24)} ${row.length > 120 ? row.slice(0, 120) + '…' : row}`;
+  return `${createHash('sha256').update(row).digest('hex').slice(0, 24)} ${row.length > 120 ? `${row.slice(0, 120)}…` : row}`;
 }
 
 export async function exactRows(server: Endpoint, schema: string, table: string): Promise<string[]> {

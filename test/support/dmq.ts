@@ -51,12 +51,21 @@ export async function startDmq(options: { port?: number; dumpDir?: string; env?:
   const port = options.port ?? (await freePort());
   const dumpDir = options.dumpDir ?? (await mkdtemp(join(tmpdir(), 'dmq-dump-')));
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, REDIS_URL: stack.redis.url, DMQ_PORT: String(port), DMQ_HOST: '127.0.0.1', DMQ_DUMP_DIR: dumpDir, ...options.env },
+    env: {
+      ...process.env,
+      REDIS_URL: stack.redis.url,
+      DMQ_PORT: String(port),
+      DMQ_HOST: '127.0.0.1',
+      DMQ_DUMP_DIR: dumpDir,
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   // For debugging a scenario: DMQ_TEST_LOGS=<dir> keeps each server's log in a file there.
-  const keep = process.env.DMQ_TEST_LOGS ? createWriteStream(join(process.env.DMQ_TEST_LOGS, `dmq-${port}.log`), { flags: 'a' }) : undefined;
+  const keep = process.env.DMQ_TEST_LOGS
+    ? createWriteStream(join(process.env.DMQ_TEST_LOGS, `dmq-${port}.log`), { flags: 'a' })
+    : undefined;
   const record = (d: Buffer) => {
     out += d.toString();
     keep?.write(d);
@@ -125,7 +134,10 @@ export interface TaskStatus {
 }
 
 export async function taskStatus(addr: string, task: string, token?: string): Promise<TaskStatus> {
-  const res = await fetch(`http://${addr}/api/v1/tasks/${encodeURIComponent(task)}/status`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const res = await fetch(
+    `http://${addr}/api/v1/tasks/${encodeURIComponent(task)}/status`,
+    token ? { headers: { authorization: `Bearer ${token}` } } : {},
+  );
   if (!res.ok) throw new Error(`status of ${task}: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as TaskStatus;
 }
@@ -154,19 +166,28 @@ export async function waitForStatus(
  * test's last writes were read.
  */
 export async function waitForCaughtUp(addr: string, task: string, upstreams: Endpoint[], timeoutMs = 60_000): Promise<TaskStatus> {
-  const ends = await Promise.all(upstreams.map(async (server) => {
-    const conn = await mysql.createConnection(server);
-    try {
-      const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
-      return { file: String(rows[0]!.File), pos: Number(rows[0]!.Position) };
-    } finally {
-      await conn.end();
-    }
-  }));
-  return waitForStatus(addr, task, (s) => s.stage !== 'Running' || s.sources.every((src, i) => {
-    const sync = src.subTaskStatus[0]!.sync;
-    return sync?.synced === true && sync.syncerBinlog !== '' && compareCoords(parseCoordText(sync.syncerBinlog), ends[i]!) >= 0;
-  }), timeoutMs);
+  const ends = await Promise.all(
+    upstreams.map(async (server) => {
+      const conn = await mysql.createConnection(server);
+      try {
+        const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
+        return { file: String(rows[0]!.File), pos: Number(rows[0]!.Position) };
+      } finally {
+        await conn.end();
+      }
+    }),
+  );
+  return waitForStatus(
+    addr,
+    task,
+    (s) =>
+      s.stage !== 'Running' ||
+      s.sources.every((src, i) => {
+        const sync = src.subTaskStatus[0]!.sync;
+        return sync?.synced === true && sync.syncerBinlog !== '' && compareCoords(parseCoordText(sync.syncerBinlog), ends[i]!) >= 0;
+      }),
+    timeoutMs,
+  );
 }
 
 /**

@@ -11,7 +11,9 @@ const EXAMPLES = resolve(import.meta.dirname, '../../examples');
  * The project's example files with the test stack's ports in place of the guide's, as a user
  * would edit them; everything else stays as written.
  */
-export async function exampleFiles(changes: { taskMode?: string; extraTaskYaml?: string } = {}): Promise<{ dir: string; task: string; sources: string[] }> {
+export async function exampleFiles(
+  changes: { taskMode?: string; extraTaskYaml?: string } = {},
+): Promise<{ dir: string; task: string; sources: string[] }> {
   const stack = await getStack();
   const dir = await mkdtemp(join(tmpdir(), 'dmq-example-'));
   const sources: string[] = [];
@@ -57,7 +59,8 @@ const ALL_BYTES = `X'${Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toS
 
 /** Rows for one upstream; `base` keeps the two upstreams' keys apart so the merge is lossless. */
 export function allTypesRows(base: number): string[] {
-  const cols = 'id, ti, tiu, si, siu, mi, i, iu, bi, biu, dec_max, dec_small, f, d, b1, b64, dt, dtm, ts, tm, y, c, vc, l1, tx, mtx, bn, vb, bl, lb, e, st, j';
+  const cols =
+    'id, ti, tiu, si, siu, mi, i, iu, bi, biu, dec_max, dec_small, f, d, b1, b64, dt, dtm, ts, tm, y, c, vc, l1, tx, mtx, bn, vb, bl, lb, e, st, j';
   const row = (values: string) => `INSERT INTO test_db.test_table (${cols}) VALUES (${values})`;
   return [
     row(`${base + 1}, -128, 255, -32768, 65535, -8388608, -2147483648, 4294967295, -9223372036854775808, 18446744073709551615,
@@ -88,22 +91,32 @@ export function allTypesRows(base: number): string[] {
  * temp file: `instance` holds extra lines of the instance (indented four spaces), `extra` extra
  * top-level maps.
  */
-export async function writeTask(options: { name: string; mode: string; schema: string; instance?: string[]; extra?: string; targetPort?: number }): Promise<string> {
+export async function writeTask(options: {
+  name: string;
+  mode: string;
+  schema: string;
+  instance?: string[];
+  extra?: string;
+  targetPort?: number;
+}): Promise<string> {
   const stack = await getStack();
   const dir = await mkdtemp(join(tmpdir(), 'dmq-task-'));
   const path = join(dir, `${options.name}.yaml`);
-  await writeFile(path, [
-    `name: ${options.name}`,
-    `task-mode: ${options.mode}`,
-    `target-database: { host: 127.0.0.1, port: ${options.targetPort ?? stack.target.port}, user: root, password: "" }`,
-    'mysql-instances:',
-    '  - source-id: mysql-replica-01',
-    '    block-allow-list: only',
-    ...(options.instance ?? []).map((line) => `    ${line}`),
-    'block-allow-list:',
-    `  only: { do-dbs: [${JSON.stringify(options.schema)}] }`,
-    options.extra ?? '',
-  ].join('\n'));
+  await writeFile(
+    path,
+    [
+      `name: ${options.name}`,
+      `task-mode: ${options.mode}`,
+      `target-database: { host: 127.0.0.1, port: ${options.targetPort ?? stack.target.port}, user: root, password: "" }`,
+      'mysql-instances:',
+      '  - source-id: mysql-replica-01',
+      '    block-allow-list: only',
+      ...(options.instance ?? []).map((line) => `    ${line}`),
+      'block-allow-list:',
+      `  only: { do-dbs: [${JSON.stringify(options.schema)}] }`,
+      options.extra ?? '',
+    ].join('\n'),
+  );
   return path;
 }
 

@@ -21,7 +21,12 @@ export function startWriter(server: Endpoint, options: { parity: 0 | 1; seed: nu
     for (let i = 0; i < statements; i++) {
       const choice = random(10);
       if (choice < 4) {
-        await conn.query('INSERT IGNORE INTO test_db.test_table (id, k, c, b) VALUES (?, ?, ?, ?)', [key(), random(1000), `w${random(1e6)} ✓`, Buffer.from([random(256), 0, 10, 39, 92])]);
+        await conn.query('INSERT IGNORE INTO test_db.test_table (id, k, c, b) VALUES (?, ?, ?, ?)', [
+          key(),
+          random(1000),
+          `w${random(1e6)} ✓`,
+          Buffer.from([random(256), 0, 10, 39, 92]),
+        ]);
       } else if (choice < 6) {
         await conn.query('UPDATE test_db.test_table SET k = k + 1, c = CONCAT(c, ?) WHERE id = ?', ['+', key()]);
       } else if (choice < 7) {
@@ -51,7 +56,12 @@ export function startRowWriter(server: Endpoint, options: { table: string; rows:
     const id = 1 + Math.floor(rnd() * options.rows);
     const choice = rnd();
     if (choice < 0.6) await conn.query(`UPDATE ${options.table} SET k = k + 1, c = ? WHERE id = ?`, [`w${writes}`, id]);
-    else if (choice < 0.8) await conn.query(`INSERT INTO ${options.table} (id, k, c) VALUES (?, ?, ?)`, [options.insertFrom + writes, writes % 97, `new ${writes}`]);
+    else if (choice < 0.8)
+      await conn.query(`INSERT INTO ${options.table} (id, k, c) VALUES (?, ?, ?)`, [
+        options.insertFrom + writes,
+        writes % 97,
+        `new ${writes}`,
+      ]);
     else await conn.query(`DELETE FROM ${options.table} WHERE id = ?`, [id]);
   });
   return { writes: writer.count, stop: writer.stop };

@@ -33,7 +33,10 @@ const spans = (batches: ApplyBatch[], limits = { maxRows: 100, maxBytes: 1000 })
 
 describe('groupIntoJobs', () => {
   test('chained batches of a table share a job; tables stay apart; order within a table holds', () => {
-    assert.deepEqual(spans([batch('a', 4, 10), batch('b', 4, 11), batch('a', 10, 20), batch('a', 20, 30), batch('b', 11, 31)]), ['a:10,20,30', 'b:11,31']);
+    assert.deepEqual(spans([batch('a', 4, 10), batch('b', 4, 11), batch('a', 10, 20), batch('a', 20, 30), batch('b', 11, 31)]), [
+      'a:10,20,30',
+      'b:11,31',
+    ]);
   });
 
   test('a job closes at the row and byte limits', () => {
@@ -45,17 +48,30 @@ describe('groupIntoJobs', () => {
   test('a break in the chain, new columns or a table start never share a job', () => {
     assert.deepEqual(spans([batch('a', 4, 10), batch('a', 15, 20)]), ['a:10', 'a:20'], 'prev is not the last coord');
     assert.deepEqual(spans([batch('a', 4, 10), batch('a', 10, 20, { columns: ['id', 'v', 'w'] })]), ['a:10', 'a:20'], 'columns changed');
-    assert.deepEqual(spans([batch('a', 4, 10), batch('a', 10, 20, { startIfMissing: true })]), ['a:10', 'a:20'], 'may start a missing table');
+    assert.deepEqual(
+      spans([batch('a', 4, 10), batch('a', 10, 20, { startIfMissing: true })]),
+      ['a:10', 'a:20'],
+      'may start a missing table',
+    );
   });
 
   test('units keep their own safe flag and changes', () => {
     const [job] = groupIntoJobs([batch('a', 4, 10, { safe: true }), batch('a', 10, 20)], { maxRows: 100, maxBytes: 1000 });
-    assert.deepEqual(job!.units.map((u) => [u.prev, u.coord, u.safe, u.changes.length]), [[`${F}:4`, `${F}:10`, true, 1], [`${F}:10`, `${F}:20`, false, 1]]);
+    assert.deepEqual(
+      job!.units.map((u) => [u.prev, u.coord, u.safe, u.changes.length]),
+      [
+        [`${F}:4`, `${F}:10`, true, 1],
+        [`${F}:10`, `${F}:20`, false, 1],
+      ],
+    );
   });
 });
 
 describe('decideApply', () => {
-  const job = (startIfMissing = false) => ({ startIfMissing, units: groupIntoJobs([batch('a', 4, 10), batch('a', 10, 20), batch('a', 20, 30)], { maxRows: 100, maxBytes: 1000 })[0]!.units });
+  const job = (startIfMissing = false) => ({
+    startIfMissing,
+    units: groupIntoJobs([batch('a', 4, 10), batch('a', 10, 20), batch('a', 20, 30)], { maxRows: 100, maxBytes: 1000 })[0]!.units,
+  });
   const at = (pos: number) => parseCoordText(`${F}:${pos}`);
   const cases: [string, number | undefined, boolean, ReturnType<typeof decideApply>][] = [
     ['stands at the first prev: apply all', 4, false, { action: 'apply', from: 0 }],
@@ -75,9 +91,21 @@ describe('decideApply', () => {
 });
 
 test('a DDL unit is a job of its own: rows before it and after it go in other jobs', () => {
-  const ddl = { source: 'ALTER TABLE a ADD c INT', kind: 'alter table', target: ['ALTER TABLE `db`.`a` ADD COLUMN `c` INT'], after: [], shard: 'none' as const };
-  const jobs = groupIntoJobs([batch('a', 4, 10), batch('a', 10, 20, { ddl, changes: [], columns: [], key: [] }), batch('a', 20, 30), batch('a', 30, 40)], { maxRows: 100, maxBytes: 1000 });
-  assert.deepEqual(jobs.map((j) => j.units.map((u) => u.coord.slice(F.length + 1)).join(',')), ['10', '20', '30,40']);
+  const ddl = {
+    source: 'ALTER TABLE a ADD c INT',
+    kind: 'alter table',
+    target: ['ALTER TABLE `db`.`a` ADD COLUMN `c` INT'],
+    after: [],
+    shard: 'none' as const,
+  };
+  const jobs = groupIntoJobs(
+    [batch('a', 4, 10), batch('a', 10, 20, { ddl, changes: [], columns: [], key: [] }), batch('a', 20, 30), batch('a', 30, 40)],
+    { maxRows: 100, maxBytes: 1000 },
+  );
+  assert.deepEqual(
+    jobs.map((j) => j.units.map((u) => u.coord.slice(F.length + 1)).join(',')),
+    ['10', '20', '30,40'],
+  );
   assert.deepEqual(jobs[1]!.units[0]!.ddl, ddl);
   assert.equal(jobs[0]!.units[0]!.ddl, undefined);
 });

@@ -37,7 +37,14 @@ const opts = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
 });
 
 /** A rows event at `file:pos` with one row per id. */
-function ev(table: TableMeta, pos: number, ids: number[], op: RowOp = 'insert', file = F9, value: (id: number) => RowValue = (id) => `v${id}`): RowsInput {
+function ev(
+  table: TableMeta,
+  pos: number,
+  ids: number[],
+  op: RowOp = 'insert',
+  file = F9,
+  value: (id: number) => RowValue = (id) => `v${id}`,
+): RowsInput {
   return {
     table,
     op,
@@ -108,16 +115,28 @@ describe('batcher: boundaries', () => {
       bytes: 9,
     } satisfies ApplyBatch);
     const second = b.rows(ev(A, 400, [4], 'delete'));
-    assert.deepEqual(second.map((x) => [x.table, x.coord, x.prev, ids(x)]), [['b', `${F9}:300`, `${F9}:4`, [10]]]);
+    assert.deepEqual(
+      second.map((x) => [x.table, x.coord, x.prev, ids(x)]),
+      [['b', `${F9}:300`, `${F9}:4`, [10]]],
+    );
     const third = b.commit();
-    assert.deepEqual(third.map((x) => [x.table, x.coord, x.prev, ids(x)]), [['a', `${F9}:400`, `${F9}:200`, [4]]]);
+    assert.deepEqual(
+      third.map((x) => [x.table, x.coord, x.prev, ids(x)]),
+      [['a', `${F9}:400`, `${F9}:200`, [4]]],
+    );
     assert.deepEqual(third[0]!.changes, [{ op: 'delete', before: [4, 'v4'] }]);
     assert.deepEqual(b.commit(), [], 'a second commit has nothing to flush');
   });
 
   test('commit ends a batch even when the next transaction touches the same table', () => {
     const out = feed(createBatcher(opts()), [{ rows: ev(A, 100, [1]) }, 'commit', { rows: ev(A, 200, [2]) }, 'commit']);
-    assert.deepEqual(out.map((x) => [x.coord, x.prev, ids(x)]), [[`${F9}:100`, `${F9}:4`, [1]], [`${F9}:200`, `${F9}:100`, [2]]]);
+    assert.deepEqual(
+      out.map((x) => [x.coord, x.prev, ids(x)]),
+      [
+        [`${F9}:100`, `${F9}:4`, [1]],
+        [`${F9}:200`, `${F9}:100`, [2]],
+      ],
+    );
   });
 
   test('updates carry both images; values are encoded for JSON', () => {
@@ -135,11 +154,14 @@ describe('batcher: boundaries', () => {
     const during = b.rows(ev(A, 500, [1, 2, 3, 4, 5]));
     const end = b.commit();
     const all = [...during, ...end];
-    assert.deepEqual(all.map((x) => [x.coord, x.prev, ids(x)]), [
-      [`${F9}:500`, `${F9}:4`, [1, 2]],
-      [`${F9}:500#1`, `${F9}:500`, [3, 4]],
-      [`${F9}:500#2`, `${F9}:500#1`, [5]],
-    ]);
+    assert.deepEqual(
+      all.map((x) => [x.coord, x.prev, ids(x)]),
+      [
+        [`${F9}:500`, `${F9}:4`, [1, 2]],
+        [`${F9}:500#1`, `${F9}:500`, [3, 4]],
+        [`${F9}:500#2`, `${F9}:500#1`, [5]],
+      ],
+    );
     assert.equal(during.length, 2, 'full parts leave during the event');
     assertChain(all, () => ({ file: F9, pos: 4 }));
   });
@@ -148,22 +170,28 @@ describe('batcher: boundaries', () => {
     // Each row: id 1 digit + a 10-byte Buffer = 11 bytes; 25 bytes hold two rows.
     const b = createBatcher(opts({ maxBytes: 25 }));
     const all = [...b.rows(ev(A, 700, [1, 2, 3, 4, 5], 'insert', F9, () => Buffer.alloc(10, 7))), ...b.commit()];
-    assert.deepEqual(all.map((x) => [x.coord, ids(x)]), [
-      [`${F9}:700`, [1, 2]],
-      [`${F9}:700#1`, [3, 4]],
-      [`${F9}:700#2`, [5]],
-    ]);
+    assert.deepEqual(
+      all.map((x) => [x.coord, ids(x)]),
+      [
+        [`${F9}:700`, [1, 2]],
+        [`${F9}:700#1`, [3, 4]],
+        [`${F9}:700#2`, [5]],
+      ],
+    );
     assertChain(all, () => ({ file: F9, pos: 4 }));
   });
 
   test('a row larger than maxBytes travels alone, never dropped', () => {
     const b = createBatcher(opts({ maxBytes: 5 }));
     const all = [...b.rows(ev(A, 700, [1, 2, 3], 'insert', F9, () => 'x'.repeat(100))), ...b.commit()];
-    assert.deepEqual(all.map((x) => [x.coord, ids(x)]), [
-      [`${F9}:700`, [1]],
-      [`${F9}:700#1`, [2]],
-      [`${F9}:700#2`, [3]],
-    ]);
+    assert.deepEqual(
+      all.map((x) => [x.coord, ids(x)]),
+      [
+        [`${F9}:700`, [1]],
+        [`${F9}:700#1`, [2]],
+        [`${F9}:700#2`, [3]],
+      ],
+    );
   });
 
   test('a batch already full when the next event starts: the chain still holds and coords increase', () => {
@@ -182,7 +210,13 @@ describe('batcher: boundaries', () => {
       { rows: ev(A, 120, [2], 'insert', F10) },
       'commit',
     ]);
-    assert.deepEqual(all.map((x) => [x.coord, x.prev]), [[`${F9}:9000000`, `${F9}:4`], [`${F10}:120`, `${F9}:9000000`]]);
+    assert.deepEqual(
+      all.map((x) => [x.coord, x.prev]),
+      [
+        [`${F9}:9000000`, `${F9}:4`],
+        [`${F10}:120`, `${F9}:9000000`],
+      ],
+    );
     assertChain(all, () => ({ file: F9, pos: 4 }));
   });
 
@@ -190,15 +224,28 @@ describe('batcher: boundaries', () => {
     const b = createBatcher(opts());
     assert.deepEqual(b.rows(ev(A, 100, [1])), []);
     assert.deepEqual(b.rows(ev(A, 150, [])), []);
-    assert.deepEqual(b.commit().map((x) => [x.coord, ids(x)]), [[`${F9}:100`, [1]]]);
+    assert.deepEqual(
+      b.commit().map((x) => [x.coord, ids(x)]),
+      [[`${F9}:100`, [1]]],
+    );
   });
 });
 
 describe('batcher: checkpoints', () => {
   test('the first batch of a table without a checkpoint follows the origin; with one, the checkpoint', () => {
     const applied = new Map([[keyOf(A), { file: F9, pos: 50 }]]);
-    const all = feed(createBatcher(opts({ applied, origin: { file: F9, pos: 90 } })), [{ rows: ev(A, 100, [1]) }, { rows: ev(B, 110, [2]) }, 'commit']);
-    assert.deepEqual(all.map((x) => [x.table, x.prev]), [['a', `${F9}:50`], ['b', `${F9}:90`]]);
+    const all = feed(createBatcher(opts({ applied, origin: { file: F9, pos: 90 } })), [
+      { rows: ev(A, 100, [1]) },
+      { rows: ev(B, 110, [2]) },
+      'commit',
+    ]);
+    assert.deepEqual(
+      all.map((x) => [x.table, x.prev]),
+      [
+        ['a', `${F9}:50`],
+        ['b', `${F9}:90`],
+      ],
+    );
   });
 
   test('an empty-file origin (GTID start) orders before every real coordinate', () => {
@@ -210,13 +257,19 @@ describe('batcher: checkpoints', () => {
   test('batches at or below the checkpoint are not emitted, but the next one follows them', () => {
     const items: Item[] = [{ rows: ev(A, 100, [1]) }, 'commit', { rows: ev(A, 200, [2]) }, 'commit', { rows: ev(A, 300, [3]) }, 'commit'];
     const fresh = feed(createBatcher(opts()), items);
-    assert.deepEqual(fresh.map((x) => x.coord), [`${F9}:100`, `${F9}:200`, `${F9}:300`]);
+    assert.deepEqual(
+      fresh.map((x) => x.coord),
+      [`${F9}:100`, `${F9}:200`, `${F9}:300`],
+    );
 
     // The table stands at the second batch: only the third is emitted, and its prev is the
     // checkpoint, so the applier's rule (apply only when checkpoint == prev) lets it through.
     const applied = new Map([[keyOf(A), { file: F9, pos: 200 }]]);
     const resumed = feed(createBatcher(opts({ applied })), items);
-    assert.deepEqual(resumed.map((x) => [x.coord, x.prev, ids(x)]), [[`${F9}:300`, `${F9}:200`, [3]]]);
+    assert.deepEqual(
+      resumed.map((x) => [x.coord, x.prev, ids(x)]),
+      [[`${F9}:300`, `${F9}:200`, [3]]],
+    );
     assert.deepEqual(resumed[0], fresh[2], 'identical to what the first run queued');
   });
 
@@ -224,48 +277,85 @@ describe('batcher: checkpoints', () => {
     const applied = new Map([[keyOf(A), { file: F9, pos: 500, part: 1 }]]);
     const b = createBatcher(opts({ maxRows: 2, applied }));
     const all = feed(b, [{ rows: ev(A, 500, [1, 2, 3, 4, 5]) }, { rows: ev(B, 600, [9]) }, 'commit']);
-    assert.deepEqual(all.map((x) => [x.table, x.coord, x.prev, ids(x)]), [
-      ['a', `${F9}:500#2`, `${F9}:500#1`, [5]],
-      ['b', `${F9}:600`, `${F9}:4`, [9]],
-    ]);
+    assert.deepEqual(
+      all.map((x) => [x.table, x.coord, x.prev, ids(x)]),
+      [
+        ['a', `${F9}:500#2`, `${F9}:500#1`, [5]],
+        ['b', `${F9}:600`, `${F9}:4`, [9]],
+      ],
+    );
   });
 
   test('a checkpoint past every batch of the stream: nothing of that table is emitted, other tables are', () => {
     const applied = new Map([[keyOf(A), { file: F10, pos: 4 }]]);
-    const all = feed(createBatcher(opts({ applied })), [{ rows: ev(A, 100, [1]) }, { rows: ev(B, 200, [2]) }, { rows: ev(A, 300, [3]) }, 'commit']);
-    assert.deepEqual(all.map((x) => [x.table, x.coord, x.prev]), [['b', `${F9}:200`, `${F9}:4`]]);
+    const all = feed(createBatcher(opts({ applied })), [
+      { rows: ev(A, 100, [1]) },
+      { rows: ev(B, 200, [2]) },
+      { rows: ev(A, 300, [3]) },
+      'commit',
+    ]);
+    assert.deepEqual(
+      all.map((x) => [x.table, x.coord, x.prev]),
+      [['b', `${F9}:200`, `${F9}:4`]],
+    );
   });
 
   test('safe follows safeAt, asked with each emitted batch coordinate (parts included)', () => {
     const high: BinlogCoord = { file: F9, pos: 500, part: 1 };
     const asked: string[] = [];
-    const b = createBatcher(opts({
-      maxRows: 2,
-      safeAt: (coord) => {
-        asked.push(coordText(coord));
-        return compareCoords(coord, high) < 0;
-      },
-    }));
-    const all = feed(b, [{ rows: ev(A, 100, [1]) }, 'commit', { rows: ev(A, 500, [2, 3, 4, 5, 6]) }, 'commit', { rows: ev(A, 900, [7]) }, 'commit']);
-    assert.deepEqual(all.map((x) => [x.coord, x.safe]), [
-      [`${F9}:100`, true],
-      [`${F9}:500`, true],
-      [`${F9}:500#1`, false],
-      [`${F9}:500#2`, false],
-      [`${F9}:900`, false],
+    const b = createBatcher(
+      opts({
+        maxRows: 2,
+        safeAt: (coord) => {
+          asked.push(coordText(coord));
+          return compareCoords(coord, high) < 0;
+        },
+      }),
+    );
+    const all = feed(b, [
+      { rows: ev(A, 100, [1]) },
+      'commit',
+      { rows: ev(A, 500, [2, 3, 4, 5, 6]) },
+      'commit',
+      { rows: ev(A, 900, [7]) },
+      'commit',
     ]);
-    assert.deepEqual(asked, all.map((x) => x.coord));
+    assert.deepEqual(
+      all.map((x) => [x.coord, x.safe]),
+      [
+        [`${F9}:100`, true],
+        [`${F9}:500`, true],
+        [`${F9}:500#1`, false],
+        [`${F9}:500#2`, false],
+        [`${F9}:900`, false],
+      ],
+    );
+    assert.deepEqual(
+      asked,
+      all.map((x) => x.coord),
+    );
   });
 
   for (const startIfMissing of [true, false]) {
     test(`startIfMissing ${startIfMissing} passes through to the first batch of each table`, () => {
       const all = feed(createBatcher(opts({ startIfMissing })), [{ rows: ev(A, 100, [1]) }, { rows: ev(B, 200, [2]) }, 'commit']);
-      assert.deepEqual(all.map((x) => [x.table, x.prev, x.startIfMissing]), [['a', `${F9}:4`, startIfMissing], ['b', `${F9}:4`, startIfMissing]]);
+      assert.deepEqual(
+        all.map((x) => [x.table, x.prev, x.startIfMissing]),
+        [
+          ['a', `${F9}:4`, startIfMissing],
+          ['b', `${F9}:4`, startIfMissing],
+        ],
+      );
     });
   }
 
   test('startIfMissing false: no batch ever claims it', () => {
-    const all = feed(createBatcher(opts({ startIfMissing: false, maxRows: 1 })), [{ rows: ev(A, 100, [1, 2]) }, 'commit', { rows: ev(A, 200, [3]) }, 'commit']);
+    const all = feed(createBatcher(opts({ startIfMissing: false, maxRows: 1 })), [
+      { rows: ev(A, 100, [1, 2]) },
+      'commit',
+      { rows: ev(A, 200, [3]) },
+      'commit',
+    ]);
     assert.equal(all.length, 3);
     for (const x of all) assert.equal(x.startIfMissing, false);
   });
@@ -276,18 +366,25 @@ describe('batcher: checkpoints', () => {
   // retried, or stalled: the queue does not keep order), the second applies at once, and the
   // first is then "covered" and skipped: its rows are lost. Only the table's first batch (the
   // one whose prev is the origin) may start a missing table; a later one must wait.
-  test('incremental: a later batch delivered before the table\'s first one waits, nothing is lost', () => {
-    const all = feed(createBatcher(opts({ startIfMissing: true })), [{ rows: ev(A, 100, [1]) }, 'commit', { rows: ev(A, 200, [2]) }, 'commit']);
+  test("incremental: a later batch delivered before the table's first one waits, nothing is lost", () => {
+    const all = feed(createBatcher(opts({ startIfMissing: true })), [
+      { rows: ev(A, 100, [1]) },
+      'commit',
+      { rows: ev(A, 200, [2]) },
+      'commit',
+    ]);
     assert.deepEqual(all.map((x) => [x.coord, x.prev, x.startIfMissing]).slice(0, 1), [[`${F9}:100`, `${F9}:4`, true]]);
     const target = new Map<string, TargetTable>();
     runApplier(singleJobs([all[1]!, all[0]!]), target, () => 0);
-    assert.deepEqual(target.get(keyOf(A))?.written.map((c) => c.after![0]), [1, 2]);
+    assert.deepEqual(
+      target.get(keyOf(A))?.written.map((c) => c.after![0]),
+      [1, 2],
+    );
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 // A generated stream over several tables and transactions, and a model of the applier's rule.
-
 
 interface Txn {
   /** Where the transaction starts: a place the tailer may resume from. */
@@ -302,13 +399,14 @@ function makeStream(seed: number, count: number): Txn[] {
   let pos = 4;
   let id = 0;
   const file = () => `mysql-bin.${String(fileNo).padStart(6, '0')}`;
-  const value = (): RowValue => pick<() => RowValue>([
-    () => 'x'.repeat(Math.floor(rnd() * 25)),
-    () => Buffer.from(Array.from({ length: Math.floor(rnd() * 30) }, () => Math.floor(rnd() * 256))),
-    () => 2n ** 60n + BigInt(Math.floor(rnd() * 1000)),
-    () => null,
-    () => rnd(),
-  ])();
+  const value = (): RowValue =>
+    pick<() => RowValue>([
+      () => 'x'.repeat(Math.floor(rnd() * 25)),
+      () => Buffer.from(Array.from({ length: Math.floor(rnd() * 30) }, () => Math.floor(rnd() * 256))),
+      () => 2n ** 60n + BigInt(Math.floor(rnd() * 1000)),
+      () => null,
+      () => rnd(),
+    ])();
   const txns: Txn[] = [];
   for (let t = 0; t < count; t++) {
     if (t > 0 && rnd() < 0.2) {
@@ -329,7 +427,9 @@ function makeStream(seed: number, count: number): Txn[] {
         const after: RowValue[] = [id, value()];
         return op === 'insert' ? { after } : op === 'delete' ? { before } : { before, after };
       });
-      items.push({ rows: { table, op, rows, coord: { file: file(), pos }, eventTime: 1_700_000_000_000 + t * 1000 + e, gtid: `0-1-${t + 1}` } });
+      items.push({
+        rows: { table, op, rows, coord: { file: file(), pos }, eventTime: 1_700_000_000_000 + t * 1000 + e, gtid: `0-1-${t + 1}` },
+      });
     }
     pos += 31; // XID event
     items.push('commit');
@@ -371,12 +471,13 @@ interface TargetTable {
 }
 
 /** Each batch its own job, as when the reader flushes after every batch. */
-const singleJobs = (batches: ApplyBatch[]): ApplyJob[] => batches.flatMap((b) => groupIntoJobs([b], { maxRows: Infinity, maxBytes: Infinity }));
+const singleJobs = (batches: ApplyBatch[]): ApplyJob[] =>
+  batches.flatMap((b) => groupIntoJobs([b], { maxRows: Infinity, maxBytes: Infinity }));
 
 /** Jobs as the reader forms them: flushes of random size, each grouped within small limits. */
 function jobsOf(batches: ApplyBatch[], rnd: () => number): ApplyJob[] {
   const jobs: ApplyJob[] = [];
-  for (let i = 0; i < batches.length;) {
+  for (let i = 0; i < batches.length; ) {
     const flush = 1 + Math.floor(rnd() * 8);
     jobs.push(...groupIntoJobs(batches.slice(i, i + flush), { maxRows: 6, maxBytes: 200 }));
     i += flush;
@@ -392,7 +493,13 @@ const jobText = (j: ApplyJob) => `${j.table}@${j.units.map((u) => `${u.prev}->${
  * taken in a scrambled order. Stops after `limit` applies (a crash) and returns the jobs not
  * yet taken.
  */
-function runApplier(queue: ApplyJob[], target: Map<string, TargetTable>, rnd: () => number, limit = Infinity, stats = { partial: 0 }): ApplyJob[] {
+function runApplier(
+  queue: ApplyJob[],
+  target: Map<string, TargetTable>,
+  rnd: () => number,
+  limit = Infinity,
+  stats = { partial: 0 },
+): ApplyJob[] {
   const waiting = [...queue];
   let applied = 0;
   let idle = 0;
@@ -402,7 +509,11 @@ function runApplier(queue: ApplyJob[], target: Map<string, TargetTable>, rnd: ()
     const table = target.get(key) ?? { checkpoint: undefined, written: [] };
     target.set(key, table);
     const decision = decideApply(table.checkpoint, job);
-    assert.notEqual(decision.action, 'conflict', `${key} stands at ${table.checkpoint && coordText(table.checkpoint)}, inside ${jobText(job)}`);
+    assert.notEqual(
+      decision.action,
+      'conflict',
+      `${key} stands at ${table.checkpoint && coordText(table.checkpoint)}, inside ${jobText(job)}`,
+    );
     if (decision.action === 'skip') {
       idle = 0;
       continue;
@@ -442,8 +553,14 @@ describe('batcher: generated streams', () => {
       const txns = makeStream(seed, 30);
       const batches = batchesOf(opts({ ...limits, origin: origin(txns) }), txns).map((x) => x.batch);
       assert.ok(new Set(batches.map((b) => b.table)).size === 3, 'all tables appear');
-      assert.ok(batches.some((b) => parseCoordText(b.coord).part), 'some events were split');
-      assert.ok(batches.some((b) => b.coord.startsWith(F10)), 'the stream crosses a rotation');
+      assert.ok(
+        batches.some((b) => parseCoordText(b.coord).part),
+        'some events were split',
+      );
+      assert.ok(
+        batches.some((b) => b.coord.startsWith(F10)),
+        'the stream crosses a rotation',
+      );
       assertChain(batches, () => origin(txns));
       for (const b of batches) {
         assert.ok(b.changes.length >= 1 && b.changes.length <= limits.maxRows, `${b.coord}: 1..maxRows changes`);
@@ -492,7 +609,10 @@ describe('batcher: generated streams', () => {
         for (const crashAfter of [0.25, 0.6]) {
           // Fresh copy of the target per crash point.
           const t1 = new Map([...target].map(([k, v]) => [k, { checkpoint: v.checkpoint, written: [...v.written] }]));
-          const jobs1 = jobsOf(run1.map((x) => x.batch), rnd);
+          const jobs1 = jobsOf(
+            run1.map((x) => x.batch),
+            rnd,
+          );
           const leftover = runApplier(jobs1, t1, rnd, Math.floor(jobs1.length * crashAfter));
 
           // The global checkpoint: the start of the oldest transaction with a batch not covered.
@@ -516,7 +636,14 @@ describe('batcher: generated streams', () => {
           // Nothing emitted is already covered; everything not covered is emitted again, identically.
           for (const b of run2) assert.ok(!covered(b), `${b.table}@${b.coord} was already applied`);
           const notCovered = run1.filter((x) => x.txn >= firstOpen && !covered(x.batch)).map((x) => x.batch);
-          assert.deepEqual(run2, notCovered.map((b) => (startIfMissing && !applied.has(tableKey(b.schema, b.table)) && b.prev === coordText(origin(txns)) ? { ...b, prev: coordText(resume) } : b)));
+          assert.deepEqual(
+            run2,
+            notCovered.map((b) =>
+              startIfMissing && !applied.has(tableKey(b.schema, b.table)) && b.prev === coordText(origin(txns))
+                ? { ...b, prev: coordText(resume) }
+                : b,
+            ),
+          );
 
           // Old jobs (leftovers, plus duplicates of done ones) and the new ones, grouped
           // differently this time, all mixed.

@@ -47,7 +47,20 @@ describe('compareCoords', () => {
       c('mysql-bin.999999', 4),
       c('mysql-bin.1000000', 4),
     ];
-    const shuffled = [ordered[6]!, ordered[11]!, ordered[0]!, ordered[8]!, ordered[3]!, ordered[9]!, ordered[5]!, ordered[1]!, ordered[10]!, ordered[4]!, ordered[7]!, ordered[2]!];
+    const shuffled = [
+      ordered[6]!,
+      ordered[11]!,
+      ordered[0]!,
+      ordered[8]!,
+      ordered[3]!,
+      ordered[9]!,
+      ordered[5]!,
+      ordered[1]!,
+      ordered[10]!,
+      ordered[4]!,
+      ordered[7]!,
+      ordered[2]!,
+    ];
     assert.deepEqual([...shuffled].sort(compareCoords).map(coordText), ordered.map(coordText));
   });
 });
@@ -88,7 +101,12 @@ describe('coordText / parseCoordText', () => {
 
   test('the text order of a parsed list agrees with the coordinates', () => {
     const texts = ['mysql-bin.000010:4', 'mysql-bin.000009:900#1', ':0', 'mysql-bin.000009:900'];
-    assert.deepEqual(texts.map(parseCoordText).sort(compareCoords).map(coordText), [':0', 'mysql-bin.000009:900', 'mysql-bin.000009:900#1', 'mysql-bin.000010:4']);
+    assert.deepEqual(texts.map(parseCoordText).sort(compareCoords).map(coordText), [
+      ':0',
+      'mysql-bin.000009:900',
+      'mysql-bin.000009:900#1',
+      'mysql-bin.000010:4',
+    ]);
   });
 });
 
@@ -110,11 +128,14 @@ describe('parseCoordText errors', () => {
   ];
   for (const text of bad) {
     test(`rejects ${JSON.stringify(text)}`, () => {
-      assert.throws(() => parseCoordText(text), (err: unknown) => {
-        assert.ok(err instanceof Error);
-        assert.equal(err.message, `not a binlog coordinate: ${JSON.stringify(text)}`);
-        return true;
-      });
+      assert.throws(
+        () => parseCoordText(text),
+        (err: unknown) => {
+          assert.ok(err instanceof Error);
+          assert.equal(err.message, `not a binlog coordinate: ${JSON.stringify(text)}`);
+          return true;
+        },
+      );
     });
   }
 });

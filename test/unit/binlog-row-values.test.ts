@@ -3,7 +3,20 @@ import { describe, test } from 'node:test';
 import { fixNegativeTime, normalizeValue, rowValues } from '../../src/producers/binlog/row-values.js';
 
 // MySQL protocol column type codes.
-const T = { TINY: 1, LONG: 3, DOUBLE: 5, LONGLONG: 8, TIME: 11, YEAR: 13, VARCHAR: 15, BIT: 16, TIME2: 19, JSON: 245, BLOB: 252, STRING: 254 };
+const T = {
+  TINY: 1,
+  LONG: 3,
+  DOUBLE: 5,
+  LONGLONG: 8,
+  TIME: 11,
+  YEAR: 13,
+  VARCHAR: 15,
+  BIT: 16,
+  TIME2: 19,
+  JSON: 245,
+  BLOB: 252,
+  STRING: 254,
+};
 
 describe('fixNegativeTime', () => {
   // zongji 0.9 decodes a negative TIME whose seconds are zero as (value - 1s) with the seconds

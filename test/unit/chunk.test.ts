@@ -62,7 +62,41 @@ describe('encodeKeyTuple / decodeKeyTuple', () => {
 });
 
 describe('chunkFileKey', () => {
-  const ODD = ['/', '..', '.', '...', ' ', 'a b', '日本語', '表', '*', '**', 'a/b', '../etc', '..\\..\\x', '%', '%2F', '%2E%2E', 'a.b', 'a%2Eb', '?', '#', ':', 'C:', '~', "'", '(', ')', '!', '"', '<>|', '\t', 'plain', 'UPPER', 'upper'];
+  const ODD = [
+    '/',
+    '..',
+    '.',
+    '...',
+    ' ',
+    'a b',
+    '日本語',
+    '表',
+    '*',
+    '**',
+    'a/b',
+    '../etc',
+    '..\\..\\x',
+    '%',
+    '%2F',
+    '%2E%2E',
+    'a.b',
+    'a%2Eb',
+    '?',
+    '#',
+    ':',
+    'C:',
+    '~',
+    "'",
+    '(',
+    ')',
+    '!',
+    '"',
+    '<>|',
+    '\t',
+    'plain',
+    'UPPER',
+    'upper',
+  ];
   const base = { task: 'task-1', sourceId: 'mysql-01', index: 3, attempt: '0a1b2c3d' };
   const keys = (names: string[]) => {
     const out: { schema: string; table: string; key: string }[] = [];
@@ -71,7 +105,10 @@ describe('chunkFileKey', () => {
   };
 
   test('an ordinary key', () => {
-    assert.equal(chunkFileKey({ ...base, schema: 'test_db', table: 'test_table' }), 'task-1/mysql-01/test_db.test_table/000003-0a1b2c3d.sql');
+    assert.equal(
+      chunkFileKey({ ...base, schema: 'test_db', table: 'test_table' }),
+      'task-1/mysql-01/test_db.test_table/000003-0a1b2c3d.sql',
+    );
   });
 
   test('odd names never leave the task directory and never add a path level', () => {
@@ -99,14 +136,33 @@ describe('chunkFileKey', () => {
       seen.set(key, pair);
     }
     const pairs: [[string, string], [string, string]][] = [
-      [['a.b', 'c'], ['a', 'b.c']],
-      [['a.', 'b'], ['a', '.b']],
-      [['a%2Eb', 'c'], ['a.b', 'c']],
-      [['a/b', 'c'], ['a', 'b/c']],
-      [['UPPER', 't'], ['upper', 't']],
+      [
+        ['a.b', 'c'],
+        ['a', 'b.c'],
+      ],
+      [
+        ['a.', 'b'],
+        ['a', '.b'],
+      ],
+      [
+        ['a%2Eb', 'c'],
+        ['a.b', 'c'],
+      ],
+      [
+        ['a/b', 'c'],
+        ['a', 'b/c'],
+      ],
+      [
+        ['UPPER', 't'],
+        ['upper', 't'],
+      ],
     ];
     for (const [[s1, t1], [s2, t2]] of pairs) {
-      assert.notEqual(chunkFileKey({ ...base, schema: s1, table: t1 }), chunkFileKey({ ...base, schema: s2, table: t2 }), `${s1}.${t1} vs ${s2}.${t2}`);
+      assert.notEqual(
+        chunkFileKey({ ...base, schema: s1, table: t1 }),
+        chunkFileKey({ ...base, schema: s2, table: t2 }),
+        `${s1}.${t1} vs ${s2}.${t2}`,
+      );
     }
   });
 
@@ -136,8 +192,17 @@ describe('chunkFileKey', () => {
     const names = ['表'.repeat(64), 'x'.repeat(64), '.'.repeat(64), '数据库', '二零二三年度华东区域门店每日销售明细汇总表与退货记录'];
     for (const schema of names) {
       for (const table of names) {
-        const key = chunkFileKey({ ...base, task: 't'.repeat(64), sourceId: 's'.repeat(64), schema, table, index: 999999, attempt: 'ffffffff' });
-        for (const s of key.split('/')) assert.ok(Buffer.byteLength(s) <= 255, `segment of ${Buffer.byteLength(s)} bytes for ${schema}.${table}`);
+        const key = chunkFileKey({
+          ...base,
+          task: 't'.repeat(64),
+          sourceId: 's'.repeat(64),
+          schema,
+          table,
+          index: 999999,
+          attempt: 'ffffffff',
+        });
+        for (const s of key.split('/'))
+          assert.ok(Buffer.byteLength(s) <= 255, `segment of ${Buffer.byteLength(s)} bytes for ${schema}.${table}`);
         assert.ok(Buffer.byteLength(key) <= 1024, `key of ${Buffer.byteLength(key)} bytes`);
       }
     }

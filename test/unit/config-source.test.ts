@@ -26,8 +26,24 @@ function configError(fn: () => unknown): DmqError {
 
 describe('source.yaml', () => {
   const examples: [string, SourceConfig][] = [
-    ['source-01.yaml', { sourceId: 'mysql-replica-01', enableGtid: false, enableRelay: false, from: { host: '127.0.0.1', port: 3307, user: 'root', password: '123456' } }],
-    ['source-02.yaml', { sourceId: 'mysql-replica-02', enableGtid: false, enableRelay: false, from: { host: '127.0.0.1', port: 3308, user: 'root', password: '123456' } }],
+    [
+      'source-01.yaml',
+      {
+        sourceId: 'mysql-replica-01',
+        enableGtid: false,
+        enableRelay: false,
+        from: { host: '127.0.0.1', port: 3307, user: 'root', password: '123456' },
+      },
+    ],
+    [
+      'source-02.yaml',
+      {
+        sourceId: 'mysql-replica-02',
+        enableGtid: false,
+        enableRelay: false,
+        from: { host: '127.0.0.1', port: 3308, user: 'root', password: '123456' },
+      },
+    ],
   ];
   for (const [file, expected] of examples) {
     test(`examples/${file} parses, password decrypted`, () => assert.deepEqual(parseSourceYaml(example(file)), expected));
@@ -65,7 +81,17 @@ describe('source.yaml', () => {
 
   test('the ignored-key list documents every level', () => {
     const keys = ACCEPTED_IGNORED_SOURCE_KEYS.map((k) => k.key);
-    for (const key of ['relay-dir', 'relay-binlog-name', 'relay-binlog-gtid', 'purge', 'checker', 'case-sensitive', 'filters', 'from.security.cert-allowed-cn', '(OpenAPI) purge']) {
+    for (const key of [
+      'relay-dir',
+      'relay-binlog-name',
+      'relay-binlog-gtid',
+      'purge',
+      'checker',
+      'case-sensitive',
+      'filters',
+      'from.security.cert-allowed-cn',
+      '(OpenAPI) purge',
+    ]) {
       assert.ok(keys.includes(key), key);
     }
   });
@@ -78,16 +104,36 @@ describe('source.yaml', () => {
       input: { 'source-id': 'mysql replica', from: { host: 'h', user: 'u' } },
       expect: ['source-id: "mysql replica" must be 1 to 64 letters, digits, "_" or "-" (dmq uses source ids in queue names)'],
     },
-    { name: 'bad flavor', input: { 'source-id': 's1', flavor: 'oracle', from: { host: 'h', user: 'u' } }, expect: ['flavor: expected "mysql" or "mariadb", got "oracle"'] },
-    { name: 'bad port', input: { 'source-id': 's1', from: { host: 'h', user: 'u', port: 70000 } }, expect: ['from.port: expected a port number (1-65535), got 70000'] },
-    { name: 'unknown nested key', input: { 'source-id': 's1', from: { host: 'h', user: 'u', pass: 'x' } }, expect: ['unknown field "pass" at from; allowed: host, port, user, password, security'] },
+    {
+      name: 'bad flavor',
+      input: { 'source-id': 's1', flavor: 'oracle', from: { host: 'h', user: 'u' } },
+      expect: ['flavor: expected "mysql" or "mariadb", got "oracle"'],
+    },
+    {
+      name: 'bad port',
+      input: { 'source-id': 's1', from: { host: 'h', user: 'u', port: 70000 } },
+      expect: ['from.port: expected a port number (1-65535), got 70000'],
+    },
+    {
+      name: 'unknown nested key',
+      input: { 'source-id': 's1', from: { host: 'h', user: 'u', pass: 'x' } },
+      expect: ['unknown field "pass" at from; allowed: host, port, user, password, security'],
+    },
     {
       name: 'source-level filters would change the data',
-      input: { 'source-id': 's1', from: { host: 'h', user: 'u' }, filters: [{ 'schema-pattern': '*', events: ['drop table'], action: 'Ignore' }] },
+      input: {
+        'source-id': 's1',
+        from: { host: 'h', user: 'u' },
+        filters: [{ 'schema-pattern': '*', events: ['drop table'], action: 'Ignore' }],
+      },
       expect: ['filters: not supported by dmq'],
     },
     { name: 'OpenAPI body with a missing field', input: { source_name: 's1', host: 'h' }, expect: ['user: required'] },
-    { name: 'wrapped OpenAPI body, paths under source', input: { source: { source_name: 's1', host: 'h', user: 'u', port: 'x' } }, expect: ['source.port: expected a port number'] },
+    {
+      name: 'wrapped OpenAPI body, paths under source',
+      input: { source: { source_name: 's1', host: 'h', user: 'u', port: 'x' } },
+      expect: ['source.port: expected a port number'],
+    },
   ];
   for (const c of errors) {
     test(`error: ${c.name}`, () => {
@@ -125,7 +171,8 @@ describe('DM OpenAPI source bodies', () => {
   };
 
   test('a bare OpenAPI source maps to the same config', () => assert.deepEqual(parseSourceObject(openApi), expected));
-  test('a { source, worker_name } request body', () => assert.deepEqual(parseSourceObject({ source: openApi, worker_name: 'worker-1' }), expected));
+  test('a { source, worker_name } request body', () =>
+    assert.deepEqual(parseSourceObject({ source: openApi, worker_name: 'worker-1' }), expected));
   test('null security (as JSON clients send) is no TLS', () => {
     const parsed = parseSourceObject({ source_name: 's2', host: 'h', user: 'u', security: null });
     assert.equal(parsed.from.security, undefined);
@@ -136,7 +183,13 @@ describe('DM OpenAPI source bodies', () => {
 
 describe('source store round trip', () => {
   test('password and TLS key are encrypted in the stored copy and restored', () => {
-    const source = parseSourceObject({ source_name: 's1', host: 'h', user: 'u', password: 'pw-123', security: { ssl_key_content: 'PRIVATE KEY' } });
+    const source = parseSourceObject({
+      source_name: 's1',
+      host: 'h',
+      user: 'u',
+      password: 'pw-123',
+      security: { ssl_key_content: 'PRIVATE KEY' },
+    });
     const stored = JSON.parse(JSON.stringify(serializeSourceForStore(source)));
     const text = JSON.stringify(stored);
     assert.ok(!text.includes('pw-123'));

@@ -116,7 +116,13 @@ describe('task.yaml: values and defaults', () => {
     },
     {
       name: 'top-level switches and meta-schema',
-      input: base({ 'meta-schema': 'dmq_meta', 'case-sensitive': true, 'online-ddl': false, 'clean-dump-file': false, timezone: 'Asia/Shanghai' }),
+      input: base({
+        'meta-schema': 'dmq_meta',
+        'case-sensitive': true,
+        'online-ddl': false,
+        'clean-dump-file': false,
+        timezone: 'Asia/Shanghai',
+      }),
       check: (t) => {
         assert.equal(t.metaSchema, 'dmq_meta');
         assert.equal(t.caseSensitive, true);
@@ -129,33 +135,64 @@ describe('task.yaml: values and defaults', () => {
       name: 'target password is decrypted; session and port kept; booleans become ON/OFF',
       input: base({
         'target-database': {
-          host: 'tidb', port: 4001, user: 'root', password: 'VjX8cEeTX+qcvZ3bPaO4h0C80pe/1aU=',
+          host: 'tidb',
+          port: 4001,
+          user: 'root',
+          password: 'VjX8cEeTX+qcvZ3bPaO4h0C80pe/1aU=',
           session: { tidb_txn_mode: 'optimistic', max_execution_time: 0, tidb_enable_clustered_index: true },
         },
       }),
-      check: (t) => assert.deepEqual(t.target, {
-        host: 'tidb', port: 4001, user: 'root', password: '123456',
-        session: { tidb_txn_mode: 'optimistic', max_execution_time: 0, tidb_enable_clustered_index: 'ON' },
-      }),
+      check: (t) =>
+        assert.deepEqual(t.target, {
+          host: 'tidb',
+          port: 4001,
+          user: 'root',
+          password: '123456',
+          session: { tidb_txn_mode: 'optimistic', max_execution_time: 0, tidb_enable_clustered_index: 'ON' },
+        }),
     },
     {
       name: 'inline mydumper/loader/syncer and the thread shorthands (shorthands win)',
       input: base({
-        'mysql-instances': [{
-          'source-id': 's1',
-          mydumper: { threads: 8, rows: 5000, 'chunk-filesize': '64' },
-          loader: { 'pool-size': 4, 'on-duplicate': 'ignore', dir: './dump' },
-          syncer: { 'worker-count': 4, batch: 10, 'safe-mode': true, 'safe-mode-duration': '2m30s', compact: true, 'multiple-rows': true },
-          'mydumper-thread': 2,
-          'loader-thread': 3,
-          'syncer-thread': 5,
-        }],
+        'mysql-instances': [
+          {
+            'source-id': 's1',
+            mydumper: { threads: 8, rows: 5000, 'chunk-filesize': '64' },
+            loader: { 'pool-size': 4, 'on-duplicate': 'ignore', dir: './dump' },
+            syncer: {
+              'worker-count': 4,
+              batch: 10,
+              'safe-mode': true,
+              'safe-mode-duration': '2m30s',
+              compact: true,
+              'multiple-rows': true,
+            },
+            'mydumper-thread': 2,
+            'loader-thread': 3,
+            'syncer-thread': 5,
+          },
+        ],
       }),
       check: (t) => {
         const i = t.instances[0]!;
-        assert.deepEqual(i.mydumper, { threads: 2, rows: 5000, chunkFilesize: 64, extraArgs: '', onlyDbs: [], onlyTables: [], noLocks: false });
+        assert.deepEqual(i.mydumper, {
+          threads: 2,
+          rows: 5000,
+          chunkFilesize: 64,
+          extraArgs: '',
+          onlyDbs: [],
+          onlyTables: [],
+          noLocks: false,
+        });
         assert.deepEqual(i.loader, { poolSize: 3, onDuplicate: 'ignore', dir: './dump' });
-        assert.deepEqual(i.syncer, { workerCount: 5, batch: 10, safeMode: true, safeModeDuration: '2m30s', compact: true, multipleRows: true });
+        assert.deepEqual(i.syncer, {
+          workerCount: 5,
+          batch: 10,
+          safeMode: true,
+          safeModeDuration: '2m30s',
+          compact: true,
+          multipleRows: true,
+        });
       },
     },
     {
@@ -167,7 +204,11 @@ describe('task.yaml: values and defaults', () => {
         ],
         mydumpers: { g: { threads: 3 } },
       }),
-      check: (t) => assert.deepEqual(t.instances.map((i) => i.mydumper.threads), [9, 3]),
+      check: (t) =>
+        assert.deepEqual(
+          t.instances.map((i) => i.mydumper.threads),
+          [9, 3],
+        ),
     },
     {
       name: 'extra-args: long forms, quoting, no-locks, rows and threads',
@@ -175,10 +216,15 @@ describe('task.yaml: values and defaults', () => {
         'mysql-instances': [{ 'source-id': 's1', 'mydumper-config-name': 'g' }],
         mydumpers: { g: { 'extra-args': `--database=a,b --tables-list "a.t 1",b.u --no-locks -r 1000 --threads 6 -F 256 --skip-tz-utc` } },
       }),
-      check: (t) => assert.deepEqual(t.instances[0]!.mydumper, {
-        threads: 6, rows: 1000, extraArgs: `--database=a,b --tables-list "a.t 1",b.u --no-locks -r 1000 --threads 6 -F 256 --skip-tz-utc`,
-        onlyDbs: ['a', 'b'], onlyTables: ['a.t 1', 'b.u'], noLocks: true,
-      }),
+      check: (t) =>
+        assert.deepEqual(t.instances[0]!.mydumper, {
+          threads: 6,
+          rows: 1000,
+          extraArgs: `--database=a,b --tables-list "a.t 1",b.u --no-locks -r 1000 --threads 6 -F 256 --skip-tz-utc`,
+          onlyDbs: ['a', 'b'],
+          onlyTables: ['a.t 1', 'b.u'],
+          noLocks: true,
+        }),
     },
     {
       name: 'extra-args: --consistency none means no locks; explicit threads beat -t',
@@ -200,28 +246,51 @@ describe('task.yaml: values and defaults', () => {
         routes: {
           r1: { 'schema-pattern': 'shard_*', 'target-schema': 'merged' },
           r2: {
-            'schema-pattern': 'shard_*', 'table-pattern': 't_*', 'target-schema': 'merged', 'target-table': 't',
+            'schema-pattern': 'shard_*',
+            'table-pattern': 't_*',
+            'target-schema': 'merged',
+            'target-table': 't',
             'extract-table': { 'table-regexp': 't_(.*)', 'target-column': 'c_table' },
             'extract-source': { 'source-regexp': '(.*)', 'target-column': 'c_source' },
           },
         },
-        filters: { f1: { 'schema-pattern': 'shard_*', events: ['Truncate Table', 'DROP  TABLE', 'drop schema', 'reorganize table partition'], 'sql-pattern': ['^DROP\\s'], action: 'ignore' } },
+        filters: {
+          f1: {
+            'schema-pattern': 'shard_*',
+            events: ['Truncate Table', 'DROP  TABLE', 'drop schema', 'reorganize table partition'],
+            'sql-pattern': ['^DROP\\s'],
+            action: 'ignore',
+          },
+        },
       }),
       check: (t) => {
         const i = t.instances[0]!;
         assert.deepEqual(i.blockAllowList, {
-          doDbs: ['~^shard_\\d+$'], ignoreDbs: [], doTables: [], ignoreTables: [{ dbName: '*', tblName: 'tmp_*' }],
+          doDbs: ['~^shard_\\d+$'],
+          ignoreDbs: [],
+          doTables: [],
+          ignoreTables: [{ dbName: '*', tblName: 'tmp_*' }],
         });
         assert.deepEqual(i.routes, [
           { name: 'r1', schemaPattern: 'shard_*', targetSchema: 'merged' },
           {
-            name: 'r2', schemaPattern: 'shard_*', tablePattern: 't_*', targetSchema: 'merged', targetTable: 't',
+            name: 'r2',
+            schemaPattern: 'shard_*',
+            tablePattern: 't_*',
+            targetSchema: 'merged',
+            targetTable: 't',
             extractTable: { tableRegexp: 't_(.*)', targetColumn: 'c_table' },
             extractSource: { sourceRegexp: '(.*)', targetColumn: 'c_source' },
           },
         ]);
         assert.deepEqual(i.filters, [
-          { name: 'f1', schemaPattern: 'shard_*', events: ['truncate table', 'drop table', 'drop database', 'reorganize table partition'], sqlPattern: ['^DROP\\s'], action: 'Ignore' },
+          {
+            name: 'f1',
+            schemaPattern: 'shard_*',
+            events: ['truncate table', 'drop table', 'drop database', 'reorganize table partition'],
+            sqlPattern: ['^DROP\\s'],
+            action: 'Ignore',
+          },
         ]);
       },
     },
@@ -257,14 +326,26 @@ describe('task.yaml: values and defaults', () => {
 
   test('every accepted-and-ignored key is documented with a reason', () => {
     const keys = ACCEPTED_IGNORED_TASK_KEYS.map((k) => k.key);
-    for (const key of ['enable-heartbeat', 'remove-meta', 'collation_compatible', 'strict-optimistic-shard-mode', 'online-ddl-scheme', 'status-schema', 'enable-ansi-quotes', 'expression-filter', 'mysql-instances[].expression-filters', 'mydumpers.<name>.where']) {
+    for (const key of [
+      'enable-heartbeat',
+      'remove-meta',
+      'collation_compatible',
+      'strict-optimistic-shard-mode',
+      'online-ddl-scheme',
+      'status-schema',
+      'enable-ansi-quotes',
+      'expression-filter',
+      'mysql-instances[].expression-filters',
+      'mydumpers.<name>.where',
+    ]) {
       assert.ok(keys.includes(key), key);
     }
     assert.ok(ACCEPTED_IGNORED_TASK_KEYS.every((k) => k.reason.length > 0));
   });
 
   test('YAML numbers keep their text in string fields', () => {
-    const yaml = 'name: t1\ntask-mode: full\ntarget-database: {host: tidb, user: root, password: 0123}\nmysql-instances: [{source-id: s1}]\n';
+    const yaml =
+      'name: t1\ntask-mode: full\ntarget-database: {host: tidb, user: root, password: 0123}\nmysql-instances: [{source-id: s1}]\n';
     assert.equal(parseTaskYaml(yaml).target.password, '0123');
   });
 
@@ -273,7 +354,9 @@ describe('task.yaml: values and defaults', () => {
     writeFileSync(join(dir, 'ca.pem'), 'CA PEM');
     const task = parseTaskObject(base({ 'target-database': { host: 'tidb', user: 'root', security: { 'ssl-ca': join(dir, 'ca.pem') } } }));
     assert.deepEqual(task.target.security, { sslCa: 'CA PEM' });
-    const err = configError(() => parseTaskObject(base({ 'target-database': { host: 'tidb', user: 'root', security: { 'ssl-key': join(dir, 'missing.pem') } } })));
+    const err = configError(() =>
+      parseTaskObject(base({ 'target-database': { host: 'tidb', user: 'root', security: { 'ssl-key': join(dir, 'missing.pem') } } })),
+    );
     assert.match(err.message, /target-database\.security\.ssl-key: cannot read .*missing\.pem.*ENOENT/);
   });
 
@@ -404,7 +487,10 @@ describe('task.yaml: errors name the field', () => {
     },
     {
       name: 'keys that would change the data are refused unless empty',
-      input: base({ 'expression-filter': { e: { schema: 'a', table: 'b', 'insert-value-expr': 'c > 1' } }, mydumpers: { g: { where: 'id > 1' } } }),
+      input: base({
+        'expression-filter': { e: { schema: 'a', table: 'b', 'insert-value-expr': 'c > 1' } },
+        mydumpers: { g: { where: 'id > 1' } },
+      }),
       expect: ['expression-filter: not supported by dmq', 'mydumpers.g.where: not supported by dmq'],
     },
     {
@@ -438,9 +524,16 @@ describe('task.yaml: errors name the field', () => {
   }
 
   test('all problems are reported at once, one per line', () => {
-    const err = configError(() => parseTaskObject(base({
-      'mysql-instances': [{ 'source-id': 's1', 'block-allow-list': 'x' }, { 'source-id': 's1', 'route-rules': ['r'] }],
-    })));
+    const err = configError(() =>
+      parseTaskObject(
+        base({
+          'mysql-instances': [
+            { 'source-id': 's1', 'block-allow-list': 'x' },
+            { 'source-id': 's1', 'route-rules': ['r'] },
+          ],
+        }),
+      ),
+    );
     const lines = err.message.split('\n');
     assert.equal(lines[0], 'task config has 3 problems:');
     assert.equal(lines.length, 4);

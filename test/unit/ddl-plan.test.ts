@@ -11,19 +11,44 @@ import { makeRouter } from '../../src/shared/filter/route.js';
 const F = 'mysql-bin.000002';
 
 /** The reader's state as the tailer hands it over: `seen` tables have a stream in this run at the given positions. */
-function context(options: { shardMode?: ShardMode; seen?: Record<string, number>; shardChanges?: Record<string, number>; ignoreDropTable?: boolean; forbidTruncate?: boolean } = {}): DdlPlanContext {
+function context(
+  options: {
+    shardMode?: ShardMode;
+    seen?: Record<string, number>;
+    shardChanges?: Record<string, number>;
+    ignoreDropTable?: boolean;
+    forbidTruncate?: boolean;
+  } = {},
+): DdlPlanContext {
   const seen = new Map(Object.entries(options.seen ?? {}).map(([name, pos]) => [name, `${F}:${pos}`]));
   return {
-    filter: makeTableFilter({ doDbs: ['app', 'shop'], ignoreDbs: [], doTables: [], ignoreTables: [{ dbName: 'app', tblName: 'secret*' }] }, { caseSensitive: false }),
-    route: makeRouter([{ name: 'merge', schemaPattern: 'shop', tablePattern: 'orders_*', targetSchema: 'all_shops', targetTable: 'orders' }], false),
-    eventFilter: makeEventFilter([
-      ...(options.ignoreDropTable ? [{ name: 'keep', schemaPattern: 'app', events: ['drop table'], sqlPattern: [], action: 'Ignore' as const }] : []),
-      ...(options.forbidTruncate ? [{ name: 'no-truncate', schemaPattern: '*', events: ['truncate table'], sqlPattern: [], action: 'Error' as const }] : []),
-    ], false),
+    filter: makeTableFilter(
+      { doDbs: ['app', 'shop'], ignoreDbs: [], doTables: [], ignoreTables: [{ dbName: 'app', tblName: 'secret*' }] },
+      { caseSensitive: false },
+    ),
+    route: makeRouter(
+      [{ name: 'merge', schemaPattern: 'shop', tablePattern: 'orders_*', targetSchema: 'all_shops', targetTable: 'orders' }],
+      false,
+    ),
+    eventFilter: makeEventFilter(
+      [
+        ...(options.ignoreDropTable
+          ? [{ name: 'keep', schemaPattern: 'app', events: ['drop table'], sqlPattern: [], action: 'Ignore' as const }]
+          : []),
+        ...(options.forbidTruncate
+          ? [{ name: 'no-truncate', schemaPattern: '*', events: ['truncate table'], sqlPattern: [], action: 'Error' as const }]
+          : []),
+      ],
+      false,
+    ),
     shardMode: options.shardMode ?? '',
     lastOf: (schema, table) => seen.get(table === '' ? schema : `${schema}.${table}`),
-    lastShardChange: (schema, table) => options.shardChanges?.[`${schema}.${table}`] === undefined ? undefined : `${F}:${options.shardChanges[`${schema}.${table}`]}`,
-    streams: () => [...seen.keys()].filter((k) => k.includes('.')).map((k) => ({ schema: k.slice(0, k.indexOf('.')), table: k.slice(k.indexOf('.') + 1) })),
+    lastShardChange: (schema, table) =>
+      options.shardChanges?.[`${schema}.${table}`] === undefined ? undefined : `${F}:${options.shardChanges[`${schema}.${table}`]}`,
+    streams: () =>
+      [...seen.keys()]
+        .filter((k) => k.includes('.'))
+        .map((k) => ({ schema: k.slice(0, k.indexOf('.')), table: k.slice(k.indexOf('.') + 1) })),
   };
 }
 
@@ -38,11 +63,14 @@ function plan(sql: string, ctx: DdlPlanContext, defaultSchema = 'app'): DdlPlan[
 function units(p: DdlPlan): string[] {
   assert.equal(p.action, 'apply', JSON.stringify(p));
   if (p.action !== 'apply') return [];
-  return p.units.map((u) => `${u.table.schema}.${u.table.table}${u.creates ? ' (new)' : ''}: ${u.ddl.target.join('; ')} | ${u.ddl.after.map((w) => `${w.schema}.${w.table}@${w.coord.slice(F.length + 1)}`).join(', ')}${u.ddl.shard === 'none' ? '' : ` [${u.ddl.shard}]`}`);
+  return p.units.map(
+    (u) =>
+      `${u.table.schema}.${u.table.table}${u.creates ? ' (new)' : ''}: ${u.ddl.target.join('; ')} | ${u.ddl.after.map((w) => `${w.schema}.${w.table}@${w.coord.slice(F.length + 1)}`).join(', ')}${u.ddl.shard === 'none' ? '' : ` [${u.ddl.shard}]`}`,
+  );
 }
 
 describe('planDdl: which streams a DDL goes to, what the target runs, what it waits for', () => {
-  test('an ALTER runs in its table\'s stream, names routed', () => {
+  test("an ALTER runs in its table's stream, names routed", () => {
     assert.deepEqual(plan('ALTER TABLE orders_3 ADD COLUMN note TEXT', context(), 'shop').map(units), [
       ['shop.orders_3: ALTER TABLE `all_shops`.`orders` ADD COLUMN `note` TEXT | '],
     ]);
@@ -54,7 +82,7 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
     ]);
   });
 
-  test('RENAME runs in the old name\'s stream after the new name\'s earlier changes; the new name\'s stream waits for it', () => {
+  test("RENAME runs in the old name's stream after the new name's earlier changes; the new name's stream waits for it", () => {
     assert.deepEqual(plan('RENAME TABLE a TO b', context({ seen: { 'app.b': 700 } })).map(units), [
       ['app.a: RENAME TABLE `app`.`a` TO `app`.`b` | app.b@700', 'app.b (new):  | app.a@900'],
     ]);
@@ -66,7 +94,7 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
     ]);
   });
 
-  test('DROP TABLE of two tables: one unit in each table\'s stream, same position in parts', () => {
+  test("DROP TABLE of two tables: one unit in each table's stream, same position in parts", () => {
     assert.deepEqual(plan('DROP TABLE a, b', context()).map(units), [
       ['app.a: DROP TABLE IF EXISTS `app`.`a` | '],
       ['app.b: DROP TABLE IF EXISTS `app`.`b` | '],
@@ -74,10 +102,25 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
   });
 
   const skips: { name: string; sql: string; ctx: DdlPlanContext; reason: RegExp }[] = [
-    { name: 'a table the block-allow list leaves out', sql: 'ALTER TABLE secret_1 ADD c INT', ctx: context(), reason: /`app`.`secret_1` is not migrated/ },
+    {
+      name: 'a table the block-allow list leaves out',
+      sql: 'ALTER TABLE secret_1 ADD c INT',
+      ctx: context(),
+      reason: /`app`.`secret_1` is not migrated/,
+    },
     { name: 'a schema the list leaves out', sql: 'CREATE DATABASE other', ctx: context(), reason: /`other` is not migrated/ },
-    { name: 'an Ignore filter rule', sql: 'DROP TABLE t', ctx: context({ ignoreDropTable: true }), reason: /filter rule "keep" ignores drop table/ },
-    { name: 'DROP DATABASE in shard mode', sql: 'DROP DATABASE app', ctx: context({ shardMode: 'pessimistic' }), reason: /shard-mode pessimistic: drop database of shards/ },
+    {
+      name: 'an Ignore filter rule',
+      sql: 'DROP TABLE t',
+      ctx: context({ ignoreDropTable: true }),
+      reason: /filter rule "keep" ignores drop table/,
+    },
+    {
+      name: 'DROP DATABASE in shard mode',
+      sql: 'DROP DATABASE app',
+      ctx: context({ shardMode: 'pessimistic' }),
+      reason: /shard-mode pessimistic: drop database of shards/,
+    },
   ];
   for (const c of skips) {
     test(`skipped: ${c.name}`, () => {
@@ -88,14 +131,48 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
   }
 
   test('an ALTER is filtered as DM names it: its first telling clause, else alter table', () => {
-    const ctx = { ...context(), eventFilter: makeEventFilter([{ name: 'no-drops', schemaPattern: 'app', events: ['drop column'], sqlPattern: [], action: 'Ignore' }], false) };
-    assert.deepEqual(plan('ALTER TABLE t DROP COLUMN c', ctx).map((p) => p.action), ['skip']);
+    const ctx = {
+      ...context(),
+      eventFilter: makeEventFilter(
+        [{ name: 'no-drops', schemaPattern: 'app', events: ['drop column'], sqlPattern: [], action: 'Ignore' }],
+        false,
+      ),
+    };
+    assert.deepEqual(
+      plan('ALTER TABLE t DROP COLUMN c', ctx).map((p) => p.action),
+      ['skip'],
+    );
     assert.match((plan('ALTER TABLE t DROP COLUMN c', ctx)[0] as { reason: string }).reason, /"no-drops" ignores drop column on `app`.`t`/);
-    assert.deepEqual(plan('ALTER TABLE t ADD COLUMN c INT', ctx).map((p) => p.action), ['apply']);
-    const alterRule = { ...context(), eventFilter: makeEventFilter([{ name: 'no-alter', schemaPattern: 'app', events: ['alter table'], sqlPattern: [], action: 'Ignore' }], false) };
-    assert.deepEqual(plan('ALTER TABLE t ADD COLUMN c INT', alterRule).map((p) => p.action), ['skip']);
-    assert.deepEqual(plan('ALTER TABLE t DROP COLUMN c', alterRule).map((p) => p.action), ['apply'], 'as in DM, `alter table` does not cover a DROP COLUMN');
-    assert.deepEqual(plan('ALTER TABLE t ALTER COLUMN c SET DEFAULT 1', { ...context(), eventFilter: makeEventFilter([{ name: 'd', schemaPattern: 'app', events: ['modify default value'], sqlPattern: [], action: 'Ignore' }], false) }).map((p) => p.action), ['skip']);
+    assert.deepEqual(
+      plan('ALTER TABLE t ADD COLUMN c INT', ctx).map((p) => p.action),
+      ['apply'],
+    );
+    const alterRule = {
+      ...context(),
+      eventFilter: makeEventFilter(
+        [{ name: 'no-alter', schemaPattern: 'app', events: ['alter table'], sqlPattern: [], action: 'Ignore' }],
+        false,
+      ),
+    };
+    assert.deepEqual(
+      plan('ALTER TABLE t ADD COLUMN c INT', alterRule).map((p) => p.action),
+      ['skip'],
+    );
+    assert.deepEqual(
+      plan('ALTER TABLE t DROP COLUMN c', alterRule).map((p) => p.action),
+      ['apply'],
+      'as in DM, `alter table` does not cover a DROP COLUMN',
+    );
+    assert.deepEqual(
+      plan('ALTER TABLE t ALTER COLUMN c SET DEFAULT 1', {
+        ...context(),
+        eventFilter: makeEventFilter(
+          [{ name: 'd', schemaPattern: 'app', events: ['modify default value'], sqlPattern: [], action: 'Ignore' }],
+          false,
+        ),
+      }).map((p) => p.action),
+      ['skip'],
+    );
   });
 
   test('an Error filter rule refuses, naming the rule', () => {
@@ -117,17 +194,49 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
     }
   });
 
-  test('in shard mode, a shard\'s ALTER waits for the other shards of its merged table to join or leave it as the binlog said before', () => {
-    const ctx = context({ shardMode: 'pessimistic', seen: { 'shop.orders_1': 100, 'shop.orders_2': 200, 'shop.orders_3': 250, 'shop.other': 300 }, shardChanges: { 'shop.orders_2': 150, 'shop.other': 290 } });
-    assert.deepEqual(units(plan('ALTER TABLE orders_1 ADD COLUMN c INT', ctx, 'shop')[0]!), ['shop.orders_1: ALTER TABLE `all_shops`.`orders` ADD COLUMN `c` INT | shop.orders_2@150 [lock]']);
-    assert.deepEqual(units(plan('ALTER TABLE other ADD COLUMN c INT', ctx, 'shop')[0]!), ['shop.other: ALTER TABLE `shop`.`other` ADD COLUMN `c` INT |  [lock]']);
+  test("in shard mode, a shard's ALTER waits for the other shards of its merged table to join or leave it as the binlog said before", () => {
+    const ctx = context({
+      shardMode: 'pessimistic',
+      seen: { 'shop.orders_1': 100, 'shop.orders_2': 200, 'shop.orders_3': 250, 'shop.other': 300 },
+      shardChanges: { 'shop.orders_2': 150, 'shop.other': 290 },
+    });
+    assert.deepEqual(units(plan('ALTER TABLE orders_1 ADD COLUMN c INT', ctx, 'shop')[0]!), [
+      'shop.orders_1: ALTER TABLE `all_shops`.`orders` ADD COLUMN `c` INT | shop.orders_2@150 [lock]',
+    ]);
+    assert.deepEqual(units(plan('ALTER TABLE other ADD COLUMN c INT', ctx, 'shop')[0]!), [
+      'shop.other: ALTER TABLE `shop`.`other` ADD COLUMN `c` INT |  [lock]',
+    ]);
   });
 
   test('in shard mode each statement has its role for a merged table; without it, none', () => {
-    const roles = (ctx: DdlPlanContext) => ['ALTER TABLE orders_1 ADD c INT', 'CREATE INDEX i ON orders_1 (c)', 'DROP INDEX i ON orders_1', 'DROP TABLE orders_1', 'TRUNCATE orders_1', 'RENAME TABLE orders_1 TO orders_2', 'CREATE TABLE orders_9 (id INT)']
-      .map((sql) => /\[([a-z-]+)\]$/.exec(units(plan(sql, ctx, 'shop')[0]!)[0]!)?.[1] ?? 'none');
-    assert.deepEqual(roles(context({ shardMode: 'pessimistic' })), ['lock', 'lock', 'lock', 'leave', 'unmerged-only', 'unmerged-only', 'join']);
-    assert.deepEqual(roles(context({ shardMode: 'optimistic' })), ['first', 'first', 'lock', 'leave', 'unmerged-only', 'unmerged-only', 'join']);
+    const roles = (ctx: DdlPlanContext) =>
+      [
+        'ALTER TABLE orders_1 ADD c INT',
+        'CREATE INDEX i ON orders_1 (c)',
+        'DROP INDEX i ON orders_1',
+        'DROP TABLE orders_1',
+        'TRUNCATE orders_1',
+        'RENAME TABLE orders_1 TO orders_2',
+        'CREATE TABLE orders_9 (id INT)',
+      ].map((sql) => /\[([a-z-]+)\]$/.exec(units(plan(sql, ctx, 'shop')[0]!)[0]!)?.[1] ?? 'none');
+    assert.deepEqual(roles(context({ shardMode: 'pessimistic' })), [
+      'lock',
+      'lock',
+      'lock',
+      'leave',
+      'unmerged-only',
+      'unmerged-only',
+      'join',
+    ]);
+    assert.deepEqual(roles(context({ shardMode: 'optimistic' })), [
+      'first',
+      'first',
+      'lock',
+      'leave',
+      'unmerged-only',
+      'unmerged-only',
+      'join',
+    ]);
     assert.deepEqual(roles(context()), ['none', 'none', 'none', 'none', 'none', 'none', 'none']);
   });
 });
@@ -137,21 +246,41 @@ describe('batcher.ddl: DDL units in the table chains', () => {
   const table = (name: string) => ({ schema: 'app', table: name, target: { schema: 'app', table: name }, columns: [], key: [] });
   const unit = { source: 'x', kind: 'alter table', target: ['x'], after: [], shard: 'none' as const };
 
-  test('a unit chains after the table\'s last batch; a created table without a checkpoint may start at once; a covered one is left out', () => {
+  test("a unit chains after the table's last batch; a created table without a checkpoint may start at once; a covered one is left out", () => {
     const batcher = createBatcher({ ...base, applied: new Map([['["app","done"]', { file: F, pos: 2000 }]]), startIfMissing: false });
-    batcher.rows({ table: { ...table('a'), columns: ['id'], key: ['id'] }, op: 'insert', rows: [{ after: [1] }], coord: { file: F, pos: 100 }, eventTime: 0, gtid: null });
+    batcher.rows({
+      table: { ...table('a'), columns: ['id'], key: ['id'] },
+      op: 'insert',
+      rows: [{ after: [1] }],
+      coord: { file: F, pos: 100 },
+      eventTime: 0,
+      gtid: null,
+    });
     const out = batcher.ddl({
-      units: [{ table: table('a'), ddl: unit, creates: false }, { table: table('fresh'), ddl: unit, creates: true }, { table: table('done'), ddl: unit, creates: false }],
+      units: [
+        { table: table('a'), ddl: unit, creates: false },
+        { table: table('fresh'), ddl: unit, creates: true },
+        { table: table('done'), ddl: unit, creates: false },
+      ],
       coord: { file: F, pos: 200 },
       eventTime: 0,
       gtid: null,
     });
-    assert.deepEqual(out.map((b) => [b.table, b.prev, b.coord, b.startIfMissing, b.changes.length]), [
-      ['a', `${F}:4`, `${F}:100`, false, 1],
-      ['a', `${F}:100`, `${F}:200`, false, 0],
-      ['fresh', `${F}:4`, `${F}:200`, true, 0],
-    ]);
+    assert.deepEqual(
+      out.map((b) => [b.table, b.prev, b.coord, b.startIfMissing, b.changes.length]),
+      [
+        ['a', `${F}:4`, `${F}:100`, false, 1],
+        ['a', `${F}:100`, `${F}:200`, false, 0],
+        ['fresh', `${F}:4`, `${F}:200`, true, 0],
+      ],
+    );
     assert.equal(batcher.lastOf('app', 'fresh'), `${F}:200`);
-    assert.deepEqual(batcher.streams().map((t) => t.table).sort(), ['a', 'done', 'fresh']);
+    assert.deepEqual(
+      batcher
+        .streams()
+        .map((t) => t.table)
+        .sort(),
+      ['a', 'done', 'fresh'],
+    );
   });
 });

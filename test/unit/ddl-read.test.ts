@@ -19,14 +19,24 @@ function statementsOf(sql: string, defaultSchema: string): DdlStatement[] {
   return reading.type === 'ddl' ? reading.statements : [];
 }
 
-const summary = (statement: DdlStatement, route: Route) => ({ kind: statement.kind, tables: statement.tables, sql: statement.render(route) });
+const summary = (statement: DdlStatement, route: Route) => ({
+  kind: statement.kind,
+  tables: statement.tables,
+  sql: statement.render(route),
+});
 
 describe('readDdl: kinds, tables and the routed statement', () => {
   const cases: { name: string; sql: string; schema?: string; statements: ReturnType<typeof summary>[] }[] = [
     {
       name: 'create table, unqualified: default schema, made IF NOT EXISTS',
       sql: "CREATE TABLE t_1 (id int primary key, a varchar(10) NOT NULL DEFAULT 'x')",
-      statements: [{ kind: 'create table', tables: [ref('shard_db', 't_1')], sql: "CREATE TABLE IF NOT EXISTS `merged`.`t` (`id` INT PRIMARY KEY, `a` VARCHAR(10) NOT NULL DEFAULT 'x')" }],
+      statements: [
+        {
+          kind: 'create table',
+          tables: [ref('shard_db', 't_1')],
+          sql: "CREATE TABLE IF NOT EXISTS `merged`.`t` (`id` INT PRIMARY KEY, `a` VARCHAR(10) NOT NULL DEFAULT 'x')",
+        },
+      ],
     },
     {
       name: 'create table, qualified, without a default schema; IF NOT EXISTS kept',
@@ -59,12 +69,24 @@ describe('readDdl: kinds, tables and the routed statement', () => {
     {
       name: 'create table like: the new table first, then its model; both routed',
       sql: 'CREATE TABLE t_2 LIKE t_1',
-      statements: [{ kind: 'create table', tables: [ref('shard_db', 't_2'), ref('shard_db', 't_1')], sql: 'CREATE TABLE IF NOT EXISTS `merged`.`t` LIKE `merged`.`t`' }],
+      statements: [
+        {
+          kind: 'create table',
+          tables: [ref('shard_db', 't_2'), ref('shard_db', 't_1')],
+          sql: 'CREATE TABLE IF NOT EXISTS `merged`.`t` LIKE `merged`.`t`',
+        },
+      ],
     },
     {
       name: 'create table (like ...) across schemas',
       sql: 'create table other.copy (LIKE shard_db.t_1)',
-      statements: [{ kind: 'create table', tables: [ref('other', 'copy'), ref('shard_db', 't_1')], sql: 'CREATE TABLE IF NOT EXISTS `other`.`copy` LIKE `merged`.`t`' }],
+      statements: [
+        {
+          kind: 'create table',
+          tables: [ref('other', 'copy'), ref('shard_db', 't_1')],
+          sql: 'CREATE TABLE IF NOT EXISTS `other`.`copy` LIKE `merged`.`t`',
+        },
+      ],
     },
     {
       name: "a foreign key's parent table is in the child's schema and is routed",
@@ -107,48 +129,80 @@ describe('readDdl: kinds, tables and the routed statement', () => {
       name: 'rename table: one statement per pair, in order; the new name in the default schema',
       sql: 'RENAME TABLE t_1 TO old_t_1, other.a TO other.b',
       statements: [
-        { kind: 'rename table', tables: [ref('shard_db', 't_1'), ref('shard_db', 'old_t_1')], sql: 'RENAME TABLE `merged`.`t` TO `merged`.`old_t_1`' },
+        {
+          kind: 'rename table',
+          tables: [ref('shard_db', 't_1'), ref('shard_db', 'old_t_1')],
+          sql: 'RENAME TABLE `merged`.`t` TO `merged`.`old_t_1`',
+        },
         { kind: 'rename table', tables: [ref('other', 'a'), ref('other', 'b')], sql: 'RENAME TABLE `other`.`a` TO `other`.`b`' },
       ],
     },
     {
       name: 'alter table ... rename is a rename table; its new name is in the default schema',
       sql: 'ALTER TABLE other.a RENAME TO b',
-      statements: [{ kind: 'rename table', tables: [ref('other', 'a'), ref('shard_db', 'b')], sql: 'RENAME TABLE `other`.`a` TO `merged`.`b`' }],
+      statements: [
+        { kind: 'rename table', tables: [ref('other', 'a'), ref('shard_db', 'b')], sql: 'RENAME TABLE `other`.`a` TO `merged`.`b`' },
+      ],
     },
     {
       name: 'alter table with a rename among other clauses: the alter, then the rename',
       sql: 'alter table t_1 add column x int, rename t_9',
       statements: [
         { kind: 'alter table', tables: [ref('shard_db', 't_1')], sql: 'ALTER TABLE `merged`.`t` ADD COLUMN `x` INT' },
-        { kind: 'rename table', tables: [ref('shard_db', 't_1'), ref('shard_db', 't_9')], sql: 'RENAME TABLE `merged`.`t` TO `merged`.`t`' },
+        {
+          kind: 'rename table',
+          tables: [ref('shard_db', 't_1'), ref('shard_db', 't_9')],
+          sql: 'RENAME TABLE `merged`.`t` TO `merged`.`t`',
+        },
       ],
     },
     {
       name: 'alter table, qualified',
       sql: 'ALTER TABLE shard_db.t_1 ADD COLUMN c varchar(20) DEFAULT NULL AFTER a',
       schema: '',
-      statements: [{ kind: 'alter table', tables: [ref('shard_db', 't_1')], sql: 'ALTER TABLE `merged`.`t` ADD COLUMN `c` VARCHAR(20) DEFAULT NULL AFTER `a`' }],
+      statements: [
+        {
+          kind: 'alter table',
+          tables: [ref('shard_db', 't_1')],
+          sql: 'ALTER TABLE `merged`.`t` ADD COLUMN `c` VARCHAR(20) DEFAULT NULL AFTER `a`',
+        },
+      ],
     },
     {
       name: 'alter table add column if not exists (MariaDB grammar)',
       sql: 'ALTER TABLE t_1 ADD COLUMN IF NOT EXISTS c int',
-      statements: [{ kind: 'alter table', tables: [ref('shard_db', 't_1')], sql: 'ALTER TABLE `merged`.`t` ADD COLUMN IF NOT EXISTS `c` INT' }],
+      statements: [
+        { kind: 'alter table', tables: [ref('shard_db', 't_1')], sql: 'ALTER TABLE `merged`.`t` ADD COLUMN IF NOT EXISTS `c` INT' },
+      ],
     },
     {
       name: 'alter table add foreign key: the parent routed too',
       sql: 'alter table t_1 add constraint fk foreign key (a) references p (id)',
-      statements: [{ kind: 'alter table', tables: [ref('shard_db', 't_1')], sql: 'ALTER TABLE `merged`.`t` ADD CONSTRAINT `fk` FOREIGN KEY (`a`) REFERENCES `merged`.`p` (`id`)' }],
+      statements: [
+        {
+          kind: 'alter table',
+          tables: [ref('shard_db', 't_1')],
+          sql: 'ALTER TABLE `merged`.`t` ADD CONSTRAINT `fk` FOREIGN KEY (`a`) REFERENCES `merged`.`p` (`id`)',
+        },
+      ],
     },
     {
       name: 'alter table with ALGORITHM and LOCK',
       sql: 'ALTER TABLE t_1 ALGORITHM=INPLACE, LOCK=NONE, ADD COLUMN x int',
-      statements: [{ kind: 'alter table', tables: [ref('shard_db', 't_1')], sql: 'ALTER TABLE `merged`.`t` ALGORITHM = INPLACE, LOCK = NONE, ADD COLUMN `x` INT' }],
+      statements: [
+        {
+          kind: 'alter table',
+          tables: [ref('shard_db', 't_1')],
+          sql: 'ALTER TABLE `merged`.`t` ALGORITHM = INPLACE, LOCK = NONE, ADD COLUMN `x` INT',
+        },
+      ],
     },
     {
       name: 'create index',
       sql: 'CREATE UNIQUE INDEX uk ON t_1 (a, b DESC)',
-      statements: [{ kind: 'create index', tables: [ref('shard_db', 't_1')], sql: 'CREATE UNIQUE INDEX `uk` ON `merged`.`t` (`a`, `b` DESC)' }],
+      statements: [
+        { kind: 'create index', tables: [ref('shard_db', 't_1')], sql: 'CREATE UNIQUE INDEX `uk` ON `merged`.`t` (`a`, `b` DESC)' },
+      ],
     },
     {
       name: 'create index, qualified, without a default schema',
@@ -165,7 +219,13 @@ describe('readDdl: kinds, tables and the routed statement', () => {
       name: 'create database: routed as a schema, made IF NOT EXISTS, options kept',
       sql: 'CREATE DATABASE shard_db DEFAULT CHARACTER SET utf8mb4',
       schema: '',
-      statements: [{ kind: 'create database', tables: [ref('shard_db', '')], sql: 'CREATE DATABASE IF NOT EXISTS `merged` DEFAULT CHARACTER SET utf8mb4' }],
+      statements: [
+        {
+          kind: 'create database',
+          tables: [ref('shard_db', '')],
+          sql: 'CREATE DATABASE IF NOT EXISTS `merged` DEFAULT CHARACTER SET utf8mb4',
+        },
+      ],
     },
     {
       name: 'create schema',
@@ -249,7 +309,10 @@ describe('readDdl: statements not about data are skipped, named', () => {
     ["SET PASSWORD FOR 'u'@'%' = PASSWORD('p')", 'SET PASSWORD'],
     ['CREATE DEFINER=`root`@`localhost` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1', 'CREATE TRIGGER'],
     ["CREATE OR REPLACE DEFINER='root'@'%' TRIGGER tr AFTER UPDATE ON t FOR EACH ROW BEGIN END", 'CREATE TRIGGER'],
-    ['/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1 */', 'CREATE TRIGGER'],
+    [
+      '/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1 */',
+      'CREATE TRIGGER',
+    ],
     ['DROP TRIGGER IF EXISTS tr', 'DROP TRIGGER'],
     ['CREATE VIEW v AS SELECT 1', 'CREATE VIEW'],
     ['CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW `v` AS select 1', 'CREATE VIEW'],
@@ -317,7 +380,7 @@ describe('readDdl: what it cannot read, and why', () => {
 
 describe('readDdl: quoted names round-trip', () => {
   const odd = ref('we`ird db', 'tä.b le`');
-  const oddRoute: Route = (schema, table) => (table === '' ? { schema: 'x`y z', table } : { schema: 'ü.s`', table: `${table} 2` });
+  const oddRoute: Route = (_schema, table) => (table === '' ? { schema: 'x`y z', table } : { schema: 'ü.s`', table: `${table} 2` });
   const cases: { sql: string; tables: TableRef[]; same: string; routed: string }[] = [
     {
       sql: 'CREATE TABLE `we``ird db`.`tä.b le``` (`c``1 ü` int, KEY `k1` (`c``1 ü`))',
@@ -390,12 +453,48 @@ describe('readDdl: render', () => {
 });
 
 describe('readDdl: statements of a fixed shape the parser cannot read, read from their tokens', () => {
-  const route = (schema: string, table: string) => ({ schema: schema === 'shop' ? 'all shops' : schema, table: table === '' ? '' : `${table}_all` });
-  const cases: { sql: string; schema?: string; kind: string; tables: { schema: string; table: string }[]; alterKinds: string[]; rendered: string }[] = [
-    { sql: 'DROP DATABASE `shop`', kind: 'drop database', tables: [{ schema: 'shop', table: '' }], alterKinds: [], rendered: 'DROP DATABASE IF EXISTS `all shops`' },
-    { sql: 'drop schema if exists `we``ird 名`', kind: 'drop database', tables: [{ schema: 'we`ird 名', table: '' }], alterKinds: [], rendered: 'DROP DATABASE IF EXISTS `we``ird 名`' },
-    { sql: 'ALTER TABLE t ALTER COLUMN a SET DEFAULT 3', schema: 'shop', kind: 'alter table', tables: [{ schema: 'shop', table: 't' }], alterKinds: ['modify default value'], rendered: 'ALTER TABLE `all shops`.`t_all` ALTER COLUMN `a` SET DEFAULT 3' },
-    { sql: "alter table `app`.`t x` alter a drop default, alter column `b``c` set default 'it''s', ALTER d SET DEFAULT -1.50, ALTER e SET DEFAULT NULL", kind: 'alter table', tables: [{ schema: 'app', table: 't x' }], alterKinds: ['modify default value'], rendered: "ALTER TABLE `app`.`t x_all` ALTER COLUMN `a` DROP DEFAULT, ALTER COLUMN `b``c` SET DEFAULT 'it''s', ALTER COLUMN `d` SET DEFAULT -1.50, ALTER COLUMN `e` SET DEFAULT NULL" },
+  const route = (schema: string, table: string) => ({
+    schema: schema === 'shop' ? 'all shops' : schema,
+    table: table === '' ? '' : `${table}_all`,
+  });
+  const cases: {
+    sql: string;
+    schema?: string;
+    kind: string;
+    tables: { schema: string; table: string }[];
+    alterKinds: string[];
+    rendered: string;
+  }[] = [
+    {
+      sql: 'DROP DATABASE `shop`',
+      kind: 'drop database',
+      tables: [{ schema: 'shop', table: '' }],
+      alterKinds: [],
+      rendered: 'DROP DATABASE IF EXISTS `all shops`',
+    },
+    {
+      sql: 'drop schema if exists `we``ird 名`',
+      kind: 'drop database',
+      tables: [{ schema: 'we`ird 名', table: '' }],
+      alterKinds: [],
+      rendered: 'DROP DATABASE IF EXISTS `we``ird 名`',
+    },
+    {
+      sql: 'ALTER TABLE t ALTER COLUMN a SET DEFAULT 3',
+      schema: 'shop',
+      kind: 'alter table',
+      tables: [{ schema: 'shop', table: 't' }],
+      alterKinds: ['modify default value'],
+      rendered: 'ALTER TABLE `all shops`.`t_all` ALTER COLUMN `a` SET DEFAULT 3',
+    },
+    {
+      sql: "alter table `app`.`t x` alter a drop default, alter column `b``c` set default 'it''s', ALTER d SET DEFAULT -1.50, ALTER e SET DEFAULT NULL",
+      kind: 'alter table',
+      tables: [{ schema: 'app', table: 't x' }],
+      alterKinds: ['modify default value'],
+      rendered:
+        "ALTER TABLE `app`.`t x_all` ALTER COLUMN `a` DROP DEFAULT, ALTER COLUMN `b``c` SET DEFAULT 'it''s', ALTER COLUMN `d` SET DEFAULT -1.50, ALTER COLUMN `e` SET DEFAULT NULL",
+    },
   ];
   for (const c of cases) {
     test(c.sql, () => {
@@ -404,7 +503,10 @@ describe('readDdl: statements of a fixed shape the parser cannot read, read from
       if (reading.type !== 'ddl') return;
       const [statement] = reading.statements;
       assert.equal(reading.statements.length, 1);
-      assert.deepEqual([statement!.kind, statement!.tables, statement!.alterKinds, statement!.text], [c.kind, c.tables, c.alterKinds, c.sql]);
+      assert.deepEqual(
+        [statement!.kind, statement!.tables, statement!.alterKinds, statement!.text],
+        [c.kind, c.tables, c.alterKinds, c.sql],
+      );
       assert.equal(statement!.render(route), c.rendered);
     });
   }
@@ -414,7 +516,7 @@ describe('readDdl: statements of a fixed shape the parser cannot read, read from
   });
 });
 
-describe('readDdl: which statements only add what other shards\' rows may leave out', () => {
+describe("readDdl: which statements only add what other shards' rows may leave out", () => {
   const cases: [string, boolean][] = [
     ['ALTER TABLE t ADD COLUMN a INT', true],
     ['ALTER TABLE t ADD COLUMN a INT NULL, ADD COLUMN b INT NOT NULL DEFAULT 3', true],
@@ -433,7 +535,11 @@ describe('readDdl: which statements only add what other shards\' rows may leave 
     test(`${sql} → ${additive}`, () => {
       const reading = readDdl(sql, 'db');
       assert.equal(reading.type, 'ddl', JSON.stringify(reading));
-      if (reading.type === 'ddl') assert.deepEqual(reading.statements.map((s) => s.additive), [additive]);
+      if (reading.type === 'ddl')
+        assert.deepEqual(
+          reading.statements.map((s) => s.additive),
+          [additive],
+        );
     });
   }
 });

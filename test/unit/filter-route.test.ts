@@ -6,7 +6,11 @@ import { makeExtractor, makeRouter } from '../../src/shared/filter/route.js';
 
 const schemaRule = (name: string, schemaPattern: string, targetSchema: string): RouteRule => ({ name, schemaPattern, targetSchema });
 const tableRule = (name: string, schemaPattern: string, tablePattern: string, targetSchema: string, targetTable?: string): RouteRule => ({
-  name, schemaPattern, tablePattern, targetSchema, ...(targetTable === undefined ? {} : { targetTable }),
+  name,
+  schemaPattern,
+  tablePattern,
+  targetSchema,
+  ...(targetTable === undefined ? {} : { targetTable }),
 });
 
 describe('routes', () => {
@@ -19,22 +23,36 @@ describe('routes', () => {
     {
       name: 'a schema rule renames the schema and keeps the table',
       rules: [schemaRule('merge-db', 'shard_*', 'merged')],
-      routes: [['shard_1', 'orders', 'merged', 'orders'], ['shard_2', 'users', 'merged', 'users'], ['other', 't', 'other', 't'], ['shard_3', '', 'merged', '']],
+      routes: [
+        ['shard_1', 'orders', 'merged', 'orders'],
+        ['shard_2', 'users', 'merged', 'users'],
+        ['other', 't', 'other', 't'],
+        ['shard_3', '', 'merged', ''],
+      ],
     },
     {
       name: 'a table rule renames both',
       rules: [tableRule('merge-t', 'test_db', 'test_table_*', 'test_db', 'test_table')],
-      routes: [['test_db', 'test_table_01', 'test_db', 'test_table'], ['test_db', 'other', 'test_db', 'other']],
+      routes: [
+        ['test_db', 'test_table_01', 'test_db', 'test_table'],
+        ['test_db', 'other', 'test_db', 'other'],
+      ],
     },
     {
       name: 'a table rule wins over a schema rule',
       rules: [schemaRule('s', 'shard_*', 'merged'), tableRule('t', 'shard_*', 'orders_*', 'merged', 'orders')],
-      routes: [['shard_1', 'orders_1', 'merged', 'orders'], ['shard_1', 'users', 'merged', 'users']],
+      routes: [
+        ['shard_1', 'orders_1', 'merged', 'orders'],
+        ['shard_1', 'users', 'merged', 'users'],
+      ],
     },
     {
       name: 'a table rule without target-table keeps the table name; empty target-schema keeps the schema',
       rules: [tableRule('t', 'a', 'x_*', 'b'), tableRule('u', 'c', 'y', '', 'z')],
-      routes: [['a', 'x_1', 'b', 'x_1'], ['c', 'y', 'c', 'z']],
+      routes: [
+        ['a', 'x_1', 'b', 'x_1'],
+        ['c', 'y', 'c', 'z'],
+      ],
     },
     {
       name: 'patterns are case-insensitive by default, targets kept as written',
@@ -45,12 +63,18 @@ describe('routes', () => {
       name: 'case-sensitive patterns',
       rules: [schemaRule('s', 'Shard_*', 'merged')],
       caseSensitive: true,
-      routes: [['shard_1', 't', 'shard_1', 't'], ['Shard_1', 't', 'merged', 't']],
+      routes: [
+        ['shard_1', 't', 'shard_1', 't'],
+        ['Shard_1', 't', 'merged', 't'],
+      ],
     },
     {
       name: 'regex patterns',
       rules: [tableRule('t', '~^db_\\d+$', '~^t_\\d+$', 'db', 't')],
-      routes: [['db_12', 't_3', 'db', 't'], ['db_x', 't_3', 'db_x', 't_3']],
+      routes: [
+        ['db_12', 't_3', 'db', 't'],
+        ['db_x', 't_3', 'db_x', 't_3'],
+      ],
     },
   ];
   for (const c of cases) {
@@ -79,12 +103,15 @@ describe('routes', () => {
   for (const c of conflicts) {
     test(`conflict: ${c.name} is a config error naming both rules and the table`, () => {
       const route = makeRouter(c.rules, false);
-      assert.throws(() => route(...c.at), (err: unknown) => {
-        assert.ok(err instanceof DmqError);
-        assert.equal(err.code, 'CONFIG_INVALID');
-        for (const e of c.expect) assert.match(err.message, e);
-        return true;
-      });
+      assert.throws(
+        () => route(...c.at),
+        (err: unknown) => {
+          assert.ok(err instanceof DmqError);
+          assert.equal(err.code, 'CONFIG_INVALID');
+          for (const e of c.expect) assert.match(err.message, e);
+          return true;
+        },
+      );
     });
   }
 
@@ -124,8 +151,15 @@ describe('extract-table / extract-schema / extract-source', () => {
   });
 
   test('only the rule that routes the table contributes; unrouted tables have none', () => {
-    const other: RouteRule = { name: 'other', schemaPattern: 'shard_*', targetSchema: 'merged', extractSource: { sourceRegexp: '(.*)', targetColumn: 'src' } };
-    assert.deepEqual(makeExtractor([rule, other], false)('mysql-replica-01', 'shard_eu_7', 'users'), [{ column: 'src', value: 'mysql-replica-01' }]);
+    const other: RouteRule = {
+      name: 'other',
+      schemaPattern: 'shard_*',
+      targetSchema: 'merged',
+      extractSource: { sourceRegexp: '(.*)', targetColumn: 'src' },
+    };
+    assert.deepEqual(makeExtractor([rule, other], false)('mysql-replica-01', 'shard_eu_7', 'users'), [
+      { column: 'src', value: 'mysql-replica-01' },
+    ]);
     assert.deepEqual(makeExtractor([rule], false)('s', 'app', 'users'), []);
   });
 });

@@ -52,7 +52,7 @@ describe('Aurora SHOW GRANTS (examples/aurora-grants.txt)', () => {
     assert.ok(hasPrivilege(parsed, 'REPLICATION CLIENT', '*', '*'));
   });
 
-  test('a db-level grant covers the schema\'s tables and nothing global', () => {
+  test("a db-level grant covers the schema's tables and nothing global", () => {
     const parsed = parseGrants([auroraLines[2]!]);
     assert.ok(hasPrivilege(parsed, 'SELECT', 'test_db', 'test_table'));
     assert.ok(hasPrivilege(parsed, 'SELECT', 'test_db', '*'));
@@ -62,7 +62,14 @@ describe('Aurora SHOW GRANTS (examples/aurora-grants.txt)', () => {
 });
 
 describe('privilege lines of MySQL 5.7/8.0 and MariaDB', () => {
-  const cases: { line: string; privileges: string[]; on: [string, string]; withGrantOption?: boolean; columns?: Record<string, string[]>; routine?: string }[] = [
+  const cases: {
+    line: string;
+    privileges: string[];
+    on: [string, string];
+    withGrantOption?: boolean;
+    columns?: Record<string, string[]>;
+    routine?: string;
+  }[] = [
     {
       line: "GRANT USAGE ON *.* TO 'u'@'%' IDENTIFIED BY PASSWORD '*7B9EBEED26AA52ED10C0F549FA863F13C39E0209'",
       privileges: ['USAGE'],
@@ -82,13 +89,13 @@ describe('privilege lines of MySQL 5.7/8.0 and MariaDB', () => {
       on: ['d1', 't'],
       columns: { SELECT: ['a'], INSERT: ['a', 'b c'] },
     },
-    { line: 'GRANT SELECT ON `we``ird`.`ta.ble` TO \'o\'\'brien\'@\'%\'', privileges: ['SELECT'], on: ['we`ird', 'ta.ble'] },
+    { line: "GRANT SELECT ON `we``ird`.`ta.ble` TO 'o''brien'@'%'", privileges: ['SELECT'], on: ['we`ird', 'ta.ble'] },
     { line: "GRANT SELECT ON `d`.* TO 'it\\'s'@'%'", privileges: ['SELECT'], on: ['d', '*'] },
     { line: 'GRANT SELECT ON TABLE `d`.`t` TO `u`@`%`', privileges: ['SELECT'], on: ['d', 't'] },
     { line: 'GRANT EXECUTE ON PROCEDURE `d1`.`p` TO `u2`@`%`', privileges: ['EXECUTE'], on: ['d1', 'p'], routine: 'PROCEDURE' },
     { line: 'GRANT SELECT ON `test\\_%`.* TO PUBLIC', privileges: ['SELECT'], on: ['test\\_%', '*'] },
     {
-      line: 'GRANT REPLICATION SLAVE, BINLOG MONITOR, SLAVE MONITOR ON *.* TO `u`@`%` IDENTIFIED VIA ed25519 USING PASSWORD(\'x\') OR unix_socket',
+      line: "GRANT REPLICATION SLAVE, BINLOG MONITOR, SLAVE MONITOR ON *.* TO `u`@`%` IDENTIFIED VIA ed25519 USING PASSWORD('x') OR unix_socket",
       privileges: ['REPLICATION SLAVE', 'BINLOG MONITOR', 'SLAVE MONITOR'],
       on: ['*', '*'],
     },
@@ -116,7 +123,13 @@ describe('privilege lines of MySQL 5.7/8.0 and MariaDB', () => {
 
 describe('lines that grant no table privilege', () => {
   const roleCases: { line: string; roles: { role: string; host?: string; withAdminOption: boolean }[] }[] = [
-    { line: 'GRANT `r1`@`%`,`r2`@`localhost` TO `u`@`%`', roles: [{ role: 'r1', host: '%', withAdminOption: false }, { role: 'r2', host: 'localhost', withAdminOption: false }] },
+    {
+      line: 'GRANT `r1`@`%`,`r2`@`localhost` TO `u`@`%`',
+      roles: [
+        { role: 'r1', host: '%', withAdminOption: false },
+        { role: 'r2', host: 'localhost', withAdminOption: false },
+      ],
+    },
     { line: 'GRANT `app_read`@`%` TO `u`@`%` WITH ADMIN OPTION', roles: [{ role: 'app_read', host: '%', withAdminOption: true }] },
     { line: 'GRANT `r1` TO `u1`@`%`', roles: [{ role: 'r1', withAdminOption: false }] },
     { line: 'GRANT r TO u', roles: [{ role: 'r', withAdminOption: false }] },
@@ -130,7 +143,11 @@ describe('lines that grant no table privilege', () => {
     });
   }
 
-  for (const line of ["GRANT PROXY ON ''@'' TO 'root'@'localhost' WITH GRANT OPTION", 'GRANT PROXY ON ``@`%` TO `root`@`localhost` WITH GRANT OPTION', 'SET DEFAULT ROLE `r1` FOR `u1`@`%`']) {
+  for (const line of [
+    "GRANT PROXY ON ''@'' TO 'root'@'localhost' WITH GRANT OPTION",
+    'GRANT PROXY ON ``@`%` TO `root`@`localhost` WITH GRANT OPTION',
+    'SET DEFAULT ROLE `r1` FOR `u1`@`%`',
+  ]) {
     test(`understood and ignored: ${line}`, () => assert.deepEqual(parseGrantLine(line), { kind: 'ignored' }));
   }
 
@@ -213,7 +230,7 @@ describe('hasPrivilege', () => {
   });
 });
 
-test("CURRENT_ROLE() text", () => {
+test('CURRENT_ROLE() text', () => {
   assert.deepEqual(parseRoleList('NONE'), []);
   assert.deepEqual(parseRoleList('`r1`@`%`,`r 2`@`localhost`'), [
     { role: 'r1', host: '%', withAdminOption: false },

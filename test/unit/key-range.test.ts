@@ -37,7 +37,6 @@ function inBounds(t: readonly KeyValue[], b: ChunkBounds): boolean {
   return true;
 }
 
-
 type Token =
   | { kind: 'id'; name: string }
   | { kind: 'param' }
@@ -253,7 +252,9 @@ describe('integerChunks', () => {
     // Rows per chunk inside [min, max] differ by at most one (equal widths).
     const edges = [min, ...boundaries, max + 1n];
     const widths = edges.slice(1).map((e, i) => e - edges[i]!);
+    // biome-ignore lint/complexity/useMathMinMax: bigint
     const lo = widths.reduce((a, b) => (a < b ? a : b));
+    // biome-ignore lint/complexity/useMathMinMax: bigint
     const hi = widths.reduce((a, b) => (a > b ? a : b));
     assert.ok(hi - lo <= 1n, `widths ${widths.join(',')}`);
     // Points: outside the range, the edges, every boundary and its neighbours.
@@ -321,7 +322,8 @@ describe('chunkCountFor', () => {
     [101, 100, 2],
     [1_000_000, 100_000, 10],
   ];
-  for (const [rows, per, want] of cases) test(`${rows} rows / ${per} per chunk = ${want}`, () => assert.equal(chunkCountFor(rows, per), want));
+  for (const [rows, per, want] of cases)
+    test(`${rows} rows / ${per} per chunk = ${want}`, () => assert.equal(chunkCountFor(rows, per), want));
 });
 
 describe('tupleCompare: exact SQL and params', () => {
@@ -477,7 +479,11 @@ describe('generated conditions mean lexicographic order (evaluated by a small SQ
         for (let i = 0; i < 200; i++) probes.push(randomTuple(r));
         for (const t of probes) {
           const hits = preds.map((p, i) => (p(t) ? i : -1)).filter((i) => i >= 0);
-          assert.equal(hits.length, 1, `tuple ${String(t)} hit chunks ${hits.join(',')} of boundaries ${JSON.stringify(boundaries.map(String))}`);
+          assert.equal(
+            hits.length,
+            1,
+            `tuple ${String(t)} hit chunks ${hits.join(',')} of boundaries ${JSON.stringify(boundaries.map(String))}`,
+          );
           assert.ok(inBounds(t, chunks[hits[0]!]!), 'and it is the chunk the reference order picks');
         }
       }

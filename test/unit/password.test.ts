@@ -57,7 +57,10 @@ describe('DM-encrypted passwords', () => {
 
   test('a malformed DMQ_SECRET_KEY is a config error', () => {
     process.env.DMQ_SECRET_KEY = 'abc';
-    assert.throws(() => decryptPassword(SEED), (err: unknown) => err instanceof DmqError && err.code === 'CONFIG_INVALID' && /DMQ_SECRET_KEY/.test(err.message));
+    assert.throws(
+      () => decryptPassword(SEED),
+      (err: unknown) => err instanceof DmqError && err.code === 'CONFIG_INVALID' && /DMQ_SECRET_KEY/.test(err.message),
+    );
   });
 
   test('sealEndpoint encrypts password and TLS key; unsealEndpoint restores them', () => {

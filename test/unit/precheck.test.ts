@@ -34,22 +34,53 @@ describe('summarizePrecheck', () => {
       results: [
         { ...base, id: 1, name: 'connectivity', state: 'success', sourceId: 'mysql-replica-01', address: '127.0.0.1:3307', errors: [] },
         {
-          ...base, id: 2, name: 'binlog_format', state: 'fail', sourceId: 'mysql-replica-01', address: '127.0.0.1:3307',
+          ...base,
+          id: 2,
+          name: 'binlog_format',
+          state: 'fail',
+          sourceId: 'mysql-replica-01',
+          address: '127.0.0.1:3307',
           errors: [{ severity: 'fail', shortErr: 'binlog_format is STATEMENT, must be ROW' }],
           instruction: 'set binlog_format=ROW in the server config and restart',
         },
-        { ...base, id: 3, name: 'table_schema', state: 'warn', sourceId: 'mysql-replica-01', errors: [{ severity: 'warn', shortErr: 'no pk' }] },
+        {
+          ...base,
+          id: 3,
+          name: 'table_schema',
+          state: 'warn',
+          sourceId: 'mysql-replica-01',
+          errors: [{ severity: 'warn', shortErr: 'no pk' }],
+        },
       ],
     });
-    assert.equal(text, 'precheck failed: binlog_format on source "mysql-replica-01" (127.0.0.1:3307): binlog_format is STATEMENT, must be ROW — set binlog_format=ROW in the server config and restart');
+    assert.equal(
+      text,
+      'precheck failed: binlog_format on source "mysql-replica-01" (127.0.0.1:3307): binlog_format is STATEMENT, must be ROW — set binlog_format=ROW in the server config and restart',
+    );
   });
 
   test('lists several failures, the target included', () => {
     const text = summarizePrecheck({
       passed: false,
       results: [
-        { ...base, id: 1, name: 'conn_number', state: 'fail', address: '10.0.0.1:4000', errors: [{ severity: 'fail', shortErr: 'too few' }] },
-        { ...base, id: 2, name: 'schema_of_shard_tables', state: 'fail', errors: [{ severity: 'fail', shortErr: 'a differs' }, { severity: 'warn', shortErr: 'ignored' }] },
+        {
+          ...base,
+          id: 1,
+          name: 'conn_number',
+          state: 'fail',
+          address: '10.0.0.1:4000',
+          errors: [{ severity: 'fail', shortErr: 'too few' }],
+        },
+        {
+          ...base,
+          id: 2,
+          name: 'schema_of_shard_tables',
+          state: 'fail',
+          errors: [
+            { severity: 'fail', shortErr: 'a differs' },
+            { severity: 'warn', shortErr: 'ignored' },
+          ],
+        },
       ],
     });
     assert.equal(text, 'precheck failed:\n- conn_number on target (10.0.0.1:4000): too few\n- schema_of_shard_tables: a differs');
@@ -58,7 +89,10 @@ describe('summarizePrecheck', () => {
   test('passes, counting warnings', () => {
     assert.equal(summarizePrecheck({ passed: true, results: [] }), 'precheck passed');
     assert.equal(
-      summarizePrecheck({ passed: true, results: [{ ...base, id: 1, name: 'table_schema', state: 'warn', errors: [{ severity: 'warn', shortErr: 'x' }] }] }),
+      summarizePrecheck({
+        passed: true,
+        results: [{ ...base, id: 1, name: 'table_schema', state: 'warn', errors: [{ severity: 'warn', shortErr: 'x' }] }],
+      }),
       'precheck passed with 1 warning',
     );
   });
@@ -80,23 +114,34 @@ describe('columnDifferences', () => {
     ]);
   });
   test('order', () => {
-    assert.deepEqual(columnDifferences(ref, table('b', 't', [column('name', 'varchar(20)', true), column('id')])), ['the same columns in a different order']);
+    assert.deepEqual(columnDifferences(ref, table('b', 't', [column('name', 'varchar(20)', true), column('id')])), [
+      'the same columns in a different order',
+    ]);
   });
 });
 
 describe('shardGroups', () => {
   const merge: RouteRule = { name: 'r', schemaPattern: 'shard_*', tablePattern: 't_*', targetSchema: 'all', targetTable: 't' };
   test('groups tables routed to one target across and within sources', () => {
-    const groups = shardGroups([
-      { instance: instance('s1', [merge]), tables: [table('shard_1', 't_1', []), table('shard_1', 't_2', []), table('other', 'x', [])] },
-      { instance: instance('s2', [merge]), tables: [table('shard_2', 't_1', []), table('other', 'x', [])] },
-    ], false);
+    const groups = shardGroups(
+      [
+        { instance: instance('s1', [merge]), tables: [table('shard_1', 't_1', []), table('shard_1', 't_2', []), table('other', 'x', [])] },
+        { instance: instance('s2', [merge]), tables: [table('shard_2', 't_1', []), table('other', 'x', [])] },
+      ],
+      false,
+    );
     assert.equal(groups.length, 2);
     const merged = groups.find((g) => g.target.schema === 'all')!;
     assert.deepEqual(merged.target, { schema: 'all', table: 't' });
-    assert.deepEqual(merged.members.map((m) => `${m.sourceId}:${m.table.schema}.${m.table.table}`), ['s1:shard_1.t_1', 's1:shard_1.t_2', 's2:shard_2.t_1']);
+    assert.deepEqual(
+      merged.members.map((m) => `${m.sourceId}:${m.table.schema}.${m.table.table}`),
+      ['s1:shard_1.t_1', 's1:shard_1.t_2', 's2:shard_2.t_1'],
+    );
     const same = groups.find((g) => g.target.schema === 'other')!;
-    assert.deepEqual(same.members.map((m) => m.sourceId), ['s1', 's2']);
+    assert.deepEqual(
+      same.members.map((m) => m.sourceId),
+      ['s1', 's2'],
+    );
   });
   test('tables that stay apart form no group', () => {
     assert.deepEqual(shardGroups([{ instance: instance('s1', []), tables: [table('a', 't', []), table('b', 't', [])] }], false), []);

@@ -6,10 +6,13 @@ test('DMQ_TOKEN: empty means none, short is refused naming the variable, a real 
   assert.equal(readSettings({ DMQ_TOKEN: '' }).DMQ_TOKEN, undefined);
   assert.equal(readSettings({}).DMQ_TOKEN, undefined);
   assert.equal(readSettings({ DMQ_TOKEN: 'a-long-enough-token' }).DMQ_TOKEN, 'a-long-enough-token');
-  assert.throws(() => readSettings({ DMQ_TOKEN: 'short' }), (err: Error & { code?: string; workaround?: string }) => {
-    assert.equal(err.code, 'CONFIG_INVALID');
-    assert.match(err.message, /DMQ_TOKEN: must be at least 12 characters/);
-    assert.match(err.workaround ?? '', /dmq serve --help/);
-    return true;
-  });
+  assert.throws(
+    () => readSettings({ DMQ_TOKEN: 'short' }),
+    (err: Error & { code?: string; workaround?: string }) => {
+      assert.equal(err.code, 'CONFIG_INVALID');
+      assert.match(err.message, /DMQ_TOKEN: must be at least 12 characters/);
+      assert.match(err.workaround ?? '', /dmq serve --help/);
+      return true;
+    },
+  );
 });

@@ -3,7 +3,13 @@ import { describe, test } from 'node:test';
 import { hexLiteral, literalEncoder, quoteString, rowEncoder, selectExpression } from '../../src/processors/dump/sql-literal.js';
 import type { ColumnInfo } from '../../src/shared/sql/catalog.js';
 
-const col = (name: string, dataType: string, columnType = dataType): ColumnInfo => ({ name, dataType, columnType, nullable: true, generated: false });
+const col = (name: string, dataType: string, columnType = dataType): ColumnInfo => ({
+  name,
+  dataType,
+  columnType,
+  nullable: true,
+  generated: false,
+});
 
 /**
  * How MySQL/MariaDB read a single-quoted string when NO_BACKSLASH_ESCAPES is off (the load
@@ -13,7 +19,7 @@ const col = (name: string, dataType: string, columnType = dataType): ColumnInfo 
  */
 function readMysqlString(literal: string): string {
   assert.ok(literal.length >= 2 && literal.startsWith("'") && literal.endsWith("'"), `quoted: ${literal}`);
-  const unescape: Record<string, string> = { '0': '\0', n: '\n', r: '\r', Z: '\x1a', "'": "'", '\\': '\\' };
+  const escapes: Record<string, string> = { '0': '\0', n: '\n', r: '\r', Z: '\x1a', "'": "'", '\\': '\\' };
   let out = '';
   for (let i = 1; i < literal.length - 1; i++) {
     const c = literal[i]!;
@@ -21,7 +27,7 @@ function readMysqlString(literal: string): string {
     if (c === '\\') {
       const e = literal[++i];
       if (e === undefined || i >= literal.length - 1) throw new Error(`dangling backslash in ${literal}`);
-      const v = unescape[e];
+      const v = escapes[e];
       if (v === undefined) throw new Error(`unexpected escape \\${e} in ${literal}`);
       out += v;
     } else {
@@ -64,7 +70,10 @@ describe('quoteString', () => {
   test('random strings over the special characters round-trip and never contain a raw newline', () => {
     const alphabet = ['\0', '\n', '\r', '\x1a', "'", '\\', 'a', ' ', '"', '日', '😀', '\t', '\u0085'];
     let seed = 12345;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x80000000;
+    };
     for (let n = 0; n < 2000; n++) {
       let s = '';
       const len = Math.floor(rnd() * 12);
@@ -96,17 +105,68 @@ describe('hexLiteral', () => {
 });
 
 describe('literalEncoder', () => {
-  const numeric = ['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'year', 'bit'];
-  const binary = [
-    'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob',
-    'geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection', 'geomcollection',
+  const numeric = [
+    'tinyint',
+    'smallint',
+    'mediumint',
+    'int',
+    'integer',
+    'bigint',
+    'decimal',
+    'numeric',
+    'float',
+    'double',
+    'real',
+    'year',
+    'bit',
   ];
-  const text = ['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set', 'json', 'date', 'datetime', 'timestamp', 'time'];
+  const binary = [
+    'binary',
+    'varbinary',
+    'tinyblob',
+    'blob',
+    'mediumblob',
+    'longblob',
+    'geometry',
+    'point',
+    'linestring',
+    'polygon',
+    'multipoint',
+    'multilinestring',
+    'multipolygon',
+    'geometrycollection',
+    'geomcollection',
+  ];
+  const text = [
+    'char',
+    'varchar',
+    'tinytext',
+    'text',
+    'mediumtext',
+    'longtext',
+    'enum',
+    'set',
+    'json',
+    'date',
+    'datetime',
+    'timestamp',
+    'time',
+  ];
 
   for (const t of numeric) {
     test(`${t}: the server's ASCII text, unquoted; NULL`, () => {
       const enc = literalEncoder(col('c', t));
-      for (const v of ['0', '-1', '18446744073709551615', '-9223372036854775808', '3.14159265358979', '1e-7', '-1.5E+300', '0.00000000000000000001', '2024']) {
+      for (const v of [
+        '0',
+        '-1',
+        '18446744073709551615',
+        '-9223372036854775808',
+        '3.14159265358979',
+        '1e-7',
+        '-1.5E+300',
+        '0.00000000000000000001',
+        '2024',
+      ]) {
         assert.equal(enc(Buffer.from(v, 'latin1')), v);
       }
       assert.equal(enc(null), 'NULL');
@@ -141,7 +201,14 @@ describe('rowEncoder', () => {
   const cases: { name: string; row: (Buffer | null)[]; line: string }[] = [
     {
       name: 'one of each kind',
-      row: [Buffer.from('1'), Buffer.from("a'b"), Buffer.from([0, 255]), Buffer.from('0.10000000149011612'), Buffer.from('5'), Buffer.from('{"k": "v\\n"}')],
+      row: [
+        Buffer.from('1'),
+        Buffer.from("a'b"),
+        Buffer.from([0, 255]),
+        Buffer.from('0.10000000149011612'),
+        Buffer.from('5'),
+        Buffer.from('{"k": "v\\n"}'),
+      ],
       line: "(1,'a\\'b',X'00ff',0.10000000149011612,5,'{\"k\": \"v\\\\n\"}')\n",
     },
     {

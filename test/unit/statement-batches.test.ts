@@ -11,17 +11,17 @@ const ROWS: string[] = [
   "(2,'日本語',X'00ff')",
   "(3,'),(','emoji 😀👩‍👩‍👧')",
   '(4,NULL)',
-  "(5,'" + 'x'.repeat(40) + "')",
+  `(5,'${'x'.repeat(40)}')`,
   "(6,'é\\n')",
   '(7,1.5e-7)',
   "(8,'𝄞 𝄞 𝄞')",
   "(9,'ü')",
   "(10,'\\'')",
-  "(11,'" + '中'.repeat(15) + "')",
+  `(11,'${'中'.repeat(15)}')`,
   '(12,0)',
 ];
 
-const encode = (rows: string[]) => Buffer.from(rows.map((r) => r + '\n').join(''), 'utf8');
+const encode = (rows: string[]) => Buffer.from(rows.map((r) => `${r}\n`).join(''), 'utf8');
 const INPUT = encode(ROWS);
 
 /** Byte offset just after each row's newline. */
@@ -31,7 +31,6 @@ function lineEnds(buf: Buffer): number[] {
   return ends;
 }
 const ENDS = lineEnds(INPUT);
-
 
 /** Cut a buffer at the given positions (copies, so no piece shares memory with another). */
 function cutAt(buf: Buffer, cuts: number[]): Buffer[] {
@@ -55,8 +54,20 @@ function splits(buf: Buffer): { name: string; pieces: Buffer[] }[] {
   for (let i = 0; i < 12; i++) random.push(Math.floor(r() * buf.length));
   return [
     { name: 'one piece', pieces: cutAt(buf, []) },
-    { name: 'one byte per piece', pieces: cutAt(buf, Array.from({ length: buf.length }, (_, i) => i)) },
-    { name: 'pieces ending right after each newline', pieces: cutAt(buf, newlines.map((n) => n + 1)) },
+    {
+      name: 'one byte per piece',
+      pieces: cutAt(
+        buf,
+        Array.from({ length: buf.length }, (_, i) => i),
+      ),
+    },
+    {
+      name: 'pieces ending right after each newline',
+      pieces: cutAt(
+        buf,
+        newlines.map((n) => n + 1),
+      ),
+    },
     { name: 'pieces ending right before each newline', pieces: cutAt(buf, newlines) },
     { name: 'cut inside every multi-byte UTF-8 character', pieces: cutAt(buf, continuation) },
     { name: 'random cuts', pieces: cutAt(buf, random) },
@@ -93,7 +104,11 @@ function matchStatements(txns: Transaction[], rows: string[]): number[][] {
       counts.push(k);
       next += k;
     }
-    assert.equal(t.rows, counts.reduce((a, b) => a + b, 0), 'rows field counts the rows of the transaction');
+    assert.equal(
+      t.rows,
+      counts.reduce((a, b) => a + b, 0),
+      'rows field counts the rows of the transaction',
+    );
     perTxn.push(counts);
   }
   assert.equal(next, rows.length, 'every row, once, in order');
@@ -144,7 +159,7 @@ describe('transactions: rows, order and offsets', () => {
           statementSizes.push(sizes);
         }
         const allSizes = statementSizes.flat();
-        allSizes.slice(0, -1).forEach((b, i) => assert.ok(b >= lim.statementBytes, `statement ${i} closed early: ${b} bytes`));
+        for (const [i, b] of allSizes.slice(0, -1).entries()) assert.ok(b >= lim.statementBytes, `statement ${i} closed early: ${b} bytes`);
         statementSizes.forEach((sizes, i) => {
           const total = sizes.reduce((a, b) => a + b, 0);
           assert.ok(total - sizes[sizes.length - 1]! < lim.transactionBytes, `transaction ${i} closed late`);
@@ -161,10 +176,13 @@ describe('transactions: rows, order and offsets', () => {
   });
 
   test('a row larger than both limits is a statement and a transaction of its own', async () => {
-    const big = "(1,'" + 'z'.repeat(500) + "')";
+    const big = `(1,'${'z'.repeat(500)}')`;
     const rows = ['(0)', big, '(2)'];
     const txns = await collect([encode(rows)], 0, { statementBytes: 4, transactionBytes: 4 });
-    assert.deepEqual(txns.map((t) => t.statements), [['(0)'], [big], ['(2)']]);
+    assert.deepEqual(
+      txns.map((t) => t.statements),
+      [['(0)'], [big], ['(2)']],
+    );
   });
 });
 
@@ -222,7 +240,8 @@ describe('transactions: bad and empty files', () => {
         // Whatever was handed out before the error is whole rows only, ending at a line end.
         for (const t of seen) assert.ok(t.endOffset <= lastEnd && input[t.endOffset - 1] === 0x0a);
         const partial = input.subarray(lastEnd).toString('utf8');
-        for (const t of seen) for (const s of t.statements) assert.ok(!s.includes(partial) || partial === '', 'the partial row is never loaded');
+        for (const t of seen)
+          for (const s of t.statements) assert.ok(!s.includes(partial) || partial === '', 'the partial row is never loaded');
       });
     }
   }
@@ -232,13 +251,16 @@ describe('transactions: bad and empty files', () => {
   });
 });
 
-test('rowEnd appends the route\'s extracted values to every row, across piece cuts, with the same offsets', async () => {
-  const input = Buffer.from('(1,\'a\')\n(2,\'b)\')\n(3,NULL)\n');
+test("rowEnd appends the route's extracted values to every row, across piece cuts, with the same offsets", async () => {
+  const input = Buffer.from("(1,'a')\n(2,'b)')\n(3,NULL)\n");
   const rowEnd = Buffer.from(",'t_1','src')");
   for (const cuts of [[], [3, 8, 9, 17]]) {
     const out: Transaction[] = [];
     for await (const t of transactions(Readable.from(cutAt(input, cuts)), 0, { rowEnd })) out.push(t);
-    assert.deepEqual(out.map((t) => t.statements), [["(1,'a','t_1','src'),(2,'b)','t_1','src'),(3,NULL,'t_1','src')"]]);
+    assert.deepEqual(
+      out.map((t) => t.statements),
+      [["(1,'a','t_1','src'),(2,'b)','t_1','src'),(3,NULL,'t_1','src')"]],
+    );
     assert.equal(out.at(-1)!.endOffset, input.length);
   }
 });

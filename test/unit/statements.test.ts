@@ -38,7 +38,12 @@ const cases: Case[] = [
     table: byId,
     changes: ins([1, 'a', 10], [2, null, 20], [3, 'c', null]),
     safeMode: false,
-    expected: [{ sql: `INSERT INTO ${T} (\`id\`, \`name\`, \`n\`) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)`, values: [1, 'a', 10, 2, null, 20, 3, 'c', null] }],
+    expected: [
+      {
+        sql: `INSERT INTO ${T} (\`id\`, \`name\`, \`n\`) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)`,
+        values: [1, 'a', 10, 2, null, 20, 3, 'c', null],
+      },
+    ],
   },
   {
     // rowBytes([n, 'x', n]) = 2 + (1+3+1) * 3 = 17: 40 bytes hold two rows.
@@ -70,7 +75,9 @@ const cases: Case[] = [
     table: byId,
     changes: ins([1, 'a', 10], [2, 'b', 20]),
     safeMode: true,
-    expected: [{ sql: `INSERT INTO ${T} (\`id\`, \`name\`, \`n\`) VALUES (?, ?, ?), (?, ?, ?)${UPSERT_ID}`, values: [1, 'a', 10, 2, 'b', 20] }],
+    expected: [
+      { sql: `INSERT INTO ${T} (\`id\`, \`name\`, \`n\`) VALUES (?, ?, ?), (?, ?, ?)${UPSERT_ID}`, values: [1, 'a', 10, 2, 'b', 20] },
+    ],
   },
   {
     name: 'safe mode with a size limit: every part is an upsert',
@@ -98,7 +105,10 @@ const cases: Case[] = [
   {
     name: 'update: bytes compare by content, so an unchanged blob is not sent again',
     table: byId,
-    changes: [upd([1, Buffer.from([0, 1]), 10], [1, Buffer.from([0, 1]), 11]), upd([2, Buffer.from([0, 1]), 10], [2, Buffer.from([0, 2]), 10])],
+    changes: [
+      upd([1, Buffer.from([0, 1]), 10], [1, Buffer.from([0, 1]), 11]),
+      upd([2, Buffer.from([0, 1]), 10], [2, Buffer.from([0, 2]), 10]),
+    ],
     safeMode: false,
     expected: [
       { sql: `UPDATE ${T} SET \`n\` = ? WHERE \`id\` = ?`, values: [11, 1] },
@@ -116,7 +126,8 @@ const cases: Case[] = [
     name: 'merged updates split where the row repeats, the columns differ, a unique column or the key changes',
     table: byIdUnique,
     changes: [
-      upd([1, 'a', 10], [1, 'a', 11]), upd([2, 'b', 20], [2, 'b', 21]),
+      upd([1, 'a', 10], [1, 'a', 11]),
+      upd([2, 'b', 20], [2, 'b', 21]),
       upd([1, 'a', 11], [1, 'a', 12]),
       upd([3, 'c', 30], [3, 'c', 31]),
       upd([4, 'd', 40], [4, 'D', 40]),
@@ -183,7 +194,10 @@ const cases: Case[] = [
     safeMode: true,
     expected: [
       { sql: `DELETE FROM ${T} WHERE (\`a\` = ? AND \`b\` = ?)`, values: [1, 'x'] },
-      { sql: `INSERT INTO ${T} (\`a\`, \`b\`, \`v\`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE \`a\` = VALUES(\`a\`), \`b\` = VALUES(\`b\`), \`v\` = VALUES(\`v\`)`, values: [2, 'y', 'new'] },
+      {
+        sql: `INSERT INTO ${T} (\`a\`, \`b\`, \`v\`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE \`a\` = VALUES(\`a\`), \`b\` = VALUES(\`b\`), \`v\` = VALUES(\`v\`)`,
+        values: [2, 'y', 'new'],
+      },
     ],
   },
   {
@@ -315,7 +329,12 @@ const cases: Case[] = [
     table: byId,
     changes: ins([2n ** 64n - 1n, "O'Brien`; DROP TABLE t; --", Buffer.from([0, 39, 96, 255])]),
     safeMode: false,
-    expected: [{ sql: `INSERT INTO ${T} (\`id\`, \`name\`, \`n\`) VALUES (?, ?, ?)`, values: [2n ** 64n - 1n, "O'Brien`; DROP TABLE t; --", Buffer.from([0, 39, 96, 255])] }],
+    expected: [
+      {
+        sql: `INSERT INTO ${T} (\`id\`, \`name\`, \`n\`) VALUES (?, ?, ?)`,
+        values: [2n ** 64n - 1n, "O'Brien`; DROP TABLE t; --", Buffer.from([0, 39, 96, 255])],
+      },
+    ],
   },
   {
     name: 'no changes: no statements',
@@ -347,7 +366,10 @@ describe('buildStatements', () => {
   test('a long run of updates merges in statements of at most 100 rows', () => {
     const changes = Array.from({ length: 250 }, (_, i) => upd([i, 'a', 0], [i, 'a', i + 1]));
     const got = buildStatements({ ...byId, uniqueColumns: [] }, changes, { safeMode: false });
-    assert.deepEqual(got.map((s) => s.values.length / 3), [100, 100, 50]);
+    assert.deepEqual(
+      got.map((s) => s.values.length / 3),
+      [100, 100, 50],
+    );
   });
 
   test('the input changes are not modified', () => {

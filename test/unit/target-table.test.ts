@@ -14,7 +14,7 @@ const BODY =
   "  `名前` text COMMENT 'コメント 😀',\n" +
   '  PRIMARY KEY (`id`),\n' +
   '  UNIQUE KEY `u` (`we``ird col`)\n' +
-  ') ENGINE=InnoDB AUTO_INCREMENT=42 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci COMMENT=\'t\\\\x\'\n' +
+  ") ENGINE=InnoDB AUTO_INCREMENT=42 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci COMMENT='t\\\\x'\n" +
   '/*!50100 PARTITION BY HASH (`id`)\nPARTITIONS 4 */  ';
 
 const SOURCE_NAMES: string[] = ['t', 'a``b', 'x`` (', 'ends with ``', '``', 'a.b', 'with space', '表 名', 'dollar$$&'];
@@ -26,7 +26,11 @@ describe('targetCreateSql: renames to the routed target, keeps the rest', () => 
     { name: 'dots', target: { schema: 'a.b', table: 'c.d' }, head: 'CREATE TABLE IF NOT EXISTS `a.b`.`c.d` (' },
     { name: 'spaces and parentheses', target: { schema: 'my db', table: 'x ( y' }, head: 'CREATE TABLE IF NOT EXISTS `my db`.`x ( y` (' },
     { name: 'CJK', target: { schema: '数据库', table: '表 名' }, head: 'CREATE TABLE IF NOT EXISTS `数据库`.`表 名` (' },
-    { name: 'a $ inside names (not a replacement pattern)', target: { schema: 'd$b', table: 'order$hist$1' }, head: 'CREATE TABLE IF NOT EXISTS `d$b`.`order$hist$1` (' },
+    {
+      name: 'a $ inside names (not a replacement pattern)',
+      target: { schema: 'd$b', table: 'order$hist$1' },
+      head: 'CREATE TABLE IF NOT EXISTS `d$b`.`order$hist$1` (',
+    },
   ];
   for (const { name, target, head } of targets) {
     for (const source of SOURCE_NAMES) {
@@ -55,8 +59,11 @@ describe('targetCreateSql: renames to the routed target, keeps the rest', () => 
   }
 
   test('only the head is replaced, even if the body repeats it', () => {
-    const src = 'CREATE TABLE `t` (\n  `c` int COMMENT \'CREATE TABLE `t` (\'\n)';
-    assert.equal(targetCreateSql(src, { schema: 's', table: 'u' }), 'CREATE TABLE IF NOT EXISTS `s`.`u` (\n  `c` int COMMENT \'CREATE TABLE `t` (\'\n)');
+    const src = "CREATE TABLE `t` (\n  `c` int COMMENT 'CREATE TABLE `t` ('\n)";
+    assert.equal(
+      targetCreateSql(src, { schema: 's', table: 'u' }),
+      "CREATE TABLE IF NOT EXISTS `s`.`u` (\n  `c` int COMMENT 'CREATE TABLE `t` ('\n)",
+    );
   });
 });
 
@@ -95,8 +102,13 @@ describe('targetCreateSql: rejects what is not a SHOW CREATE TABLE', () => {
   }
 });
 
-test('targetCreateSql puts the route\'s extract columns first, as strings that default to empty', () => {
+test("targetCreateSql puts the route's extract columns first, as strings that default to empty", () => {
   const sql = targetCreateSql(`CREATE TABLE \`t_1\` (${BODY}`, { schema: 'merged', table: 't' }, ['c_table', 'c `src`']);
-  assert.ok(sql.startsWith("CREATE TABLE IF NOT EXISTS `merged`.`t` (\n  `c_table` VARCHAR(255) NOT NULL DEFAULT '',\n  `c ``src``` VARCHAR(255) NOT NULL DEFAULT '',\n  `id` bigint"), sql);
+  assert.ok(
+    sql.startsWith(
+      "CREATE TABLE IF NOT EXISTS `merged`.`t` (\n  `c_table` VARCHAR(255) NOT NULL DEFAULT '',\n  `c ``src``` VARCHAR(255) NOT NULL DEFAULT '',\n  `id` bigint",
+    ),
+    sql,
+  );
   assert.ok(sql.endsWith(BODY.slice(BODY.indexOf('`id`'))));
 });

@@ -3,7 +3,11 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ApplyJob, BatchUnit } from '../../shared/binlog/batch.js';
 import { coordText, parseCoordText } from '../../shared/binlog/position.js';
 import { decodeRow } from '../../shared/binlog/row-values.js';
-import { lockTableCheckpointStatement, readLockedCheckpoint, writeTableCheckpointStatement } from '../../shared/checkpoint/sync-checkpoint.js';
+import {
+  lockTableCheckpointStatement,
+  readLockedCheckpoint,
+  writeTableCheckpointStatement,
+} from '../../shared/checkpoint/sync-checkpoint.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { recordApply } from '../../shared/metrics/work-stats.js';
 import { binlogOpsKey, binlogOpsOf, type BinlogOp } from '../../shared/state/binlog-ops.js';
@@ -37,11 +41,16 @@ async function reportOutage(ctx: ProcessorContext, job: ApplyJob, err: unknown):
   const key = JSON.stringify([job.task, job.sourceId]);
   const waits = (outages.get(key) ?? 0) + 1;
   outages.set(key, waits);
-  const error = new DmqError('TARGET_UNREACHABLE', `the target of task "${job.task}" cannot be reached while applying changes of source "${job.sourceId}": ${(err as Error).message}`, {
-    cause: err,
-    where: `${job.target.schema}.${job.target.table}`,
-    workaround: 'dmq keeps retrying (up to every 30 s) and continues by itself once the target is back; check that it is running and reachable',
-  });
+  const error = new DmqError(
+    'TARGET_UNREACHABLE',
+    `the target of task "${job.task}" cannot be reached while applying changes of source "${job.sourceId}": ${(err as Error).message}`,
+    {
+      cause: err,
+      where: `${job.target.schema}.${job.target.table}`,
+      workaround:
+        'dmq keeps retrying (up to every 30 s) and continues by itself once the target is back; check that it is running and reachable',
+    },
+  );
   ctx.log.warn({ task: job.task, source: job.sourceId, err: error, waits }, 'target unreachable; apply waits');
   if (waits === 1) {
     await ctx.registry.updateState(job.task, (state) => {
@@ -72,7 +81,11 @@ export type ApplyOutcome = 'applied' | 'covered';
  */
 const targetKeys = new Map<string, { generation: string | null; keys: Promise<{ key: string[]; uniqueColumns: string[] }> }>();
 
-function targetKeysOf(conn: PoolConnection, job: ApplyJob, ddlGeneration: string | null): Promise<{ key: string[]; uniqueColumns: string[] }> {
+function targetKeysOf(
+  conn: PoolConnection,
+  job: ApplyJob,
+  ddlGeneration: string | null,
+): Promise<{ key: string[]; uniqueColumns: string[] }> {
   const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table, job.key, job.columns]);
   const cached = targetKeys.get(cacheKey);
   if (cached && cached.generation === ddlGeneration) return cached.keys;
@@ -91,7 +104,12 @@ function targetKeysOf(conn: PoolConnection, job: ApplyJob, ddlGeneration: string
  * The target statements for `units`: each run of units with the same safe-mode flag built
  * together, except units an operator skipped or replaced (`dmq binlog skip|replace`).
  */
-function unitStatements(job: ApplyJob, keys: { key: string[]; uniqueColumns: string[] }, units: BatchUnit[], ops: Map<string, BinlogOp>): SqlStatement[] {
+function unitStatements(
+  job: ApplyJob,
+  keys: { key: string[]; uniqueColumns: string[] },
+  units: BatchUnit[],
+  ops: Map<string, BinlogOp>,
+): SqlStatement[] {
   const table = { target: job.target, columns: job.columns, ...keys };
   const statements: SqlStatement[] = [];
   let i = 0;
@@ -133,8 +151,15 @@ async function readApplyState(ctx: ProcessorContext, job: ApplyJob): Promise<{ o
 
 /** Errors a retry cannot fix: the target holds something the change cannot go into. */
 const REJECTED = new Set([
-  'ER_DUP_ENTRY', 'ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_PARSE_ERROR', 'ER_NO_REFERENCED_ROW_2',
-  'ER_ROW_IS_REFERENCED_2', 'ER_DATA_TOO_LONG', 'ER_WRONG_VALUE_COUNT_ON_ROW', 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
+  'ER_DUP_ENTRY',
+  'ER_NO_SUCH_TABLE',
+  'ER_BAD_FIELD_ERROR',
+  'ER_PARSE_ERROR',
+  'ER_NO_REFERENCED_ROW_2',
+  'ER_ROW_IS_REFERENCED_2',
+  'ER_DATA_TOO_LONG',
+  'ER_WRONG_VALUE_COUNT_ON_ROW',
+  'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
 ]);
 
 const LOCK_PREFIX = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ';
@@ -158,11 +183,15 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
   const rejectedOr = (err: unknown, unit: BatchUnit): unknown => {
     const code = (err as { code?: string }).code;
     if (code === undefined || !REJECTED.has(code)) return err;
-    return new DmqError('APPLY_REJECTED', `the target rejects the changes of ${tableLabel(ref)} of source "${data.sourceId}" at ${unit.coord} into ${tableLabel(data.target)}: ${(err as Error).message}`, {
-      cause: err,
-      where: unit.coord,
-      workaround: `fix the target and \`dmq resume-task ${data.task}\`, or \`dmq binlog skip ${data.task} -b ${unit.coord} -s ${data.sourceId}\` to drop this batch, or \`dmq binlog replace ${data.task} -b ${unit.coord} -s ${data.sourceId} "<sql>"\` to write other statements instead`,
-    });
+    return new DmqError(
+      'APPLY_REJECTED',
+      `the target rejects the changes of ${tableLabel(ref)} of source "${data.sourceId}" at ${unit.coord} into ${tableLabel(data.target)}: ${(err as Error).message}`,
+      {
+        cause: err,
+        where: unit.coord,
+        workaround: `fix the target and \`dmq resume-task ${data.task}\`, or \`dmq binlog skip ${data.task} -b ${unit.coord} -s ${data.sourceId}\` to drop this batch, or \`dmq binlog replace ${data.task} -b ${unit.coord} -s ${data.sourceId} "<sql>"\` to write other statements instead`,
+      },
+    );
   };
   let conn: PoolConnection | undefined;
   let waitMs = 0;
@@ -187,10 +216,14 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
         break;
       case 'conflict':
         await conn.rollback();
-        throw new DmqError('INTERNAL', `${tableLabel(ref)} of source "${data.sourceId}" stands at ${coordText(decision.current)}, inside the batch ${data.units[decision.unit]!.coord} (after ${data.units[decision.unit]!.prev})`, {
-          where,
-          workaround: 'restart the task with `dmq start-task --remove-meta` if this repeats; please report it',
-        });
+        throw new DmqError(
+          'INTERNAL',
+          `${tableLabel(ref)} of source "${data.sourceId}" stands at ${coordText(decision.current)}, inside the batch ${data.units[decision.unit]!.coord} (after ${data.units[decision.unit]!.prev})`,
+          {
+            where,
+            workaround: 'restart the task with `dmq start-task --remove-meta` if this repeats; please report it',
+          },
+        );
       case 'apply': {
         const units = data.units.slice(decision.from);
         const { ops, ddlGeneration } = await readApplyState(ctx, data);
@@ -220,7 +253,12 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
           for (const unit of units) {
             // The job's first unit may start a table without a checkpoint row (incremental mode).
             const at = (await lockCheckpoint()) ?? (data.startIfMissing && unit === data.units[0] ? parseCoordText(unit.prev) : undefined);
-            if (!at || coordText(at) !== unit.prev) throw new DmqError('INTERNAL', `${tableLabel(ref)} of source "${data.sourceId}" moved to ${at ? coordText(at) : 'nothing'} while its batch ${unit.coord} was being applied`, { where: unit.coord });
+            if (!at || coordText(at) !== unit.prev)
+              throw new DmqError(
+                'INTERNAL',
+                `${tableLabel(ref)} of source "${data.sourceId}" moved to ${at ? coordText(at) : 'nothing'} while its batch ${unit.coord} was being applied`,
+                { where: unit.coord },
+              );
             try {
               await write([unit]);
             } catch (unitErr) {
@@ -240,11 +278,16 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, 
       await job.moveToDelayed(Date.now() + (await reportOutage(ctx, data, err)), token);
       throw new DelayedError();
     }
-    throw new DmqError('APPLY_FAILED', `applying ${tableLabel(ref)} of source "${data.sourceId}" at ${where} to ${tableLabel(data.target)}: ${(err as Error).message}`, {
-      cause: err,
-      where,
-      workaround: 'the batch is retried and later changes of this table wait for it; fix what the target reports, then `dmq resume-task` if the task paused',
-    });
+    throw new DmqError(
+      'APPLY_FAILED',
+      `applying ${tableLabel(ref)} of source "${data.sourceId}" at ${where} to ${tableLabel(data.target)}: ${(err as Error).message}`,
+      {
+        cause: err,
+        where,
+        workaround:
+          'the batch is retried and later changes of this table wait for it; fix what the target reports, then `dmq resume-task` if the task paused',
+      },
+    );
   } finally {
     conn?.release();
   }

@@ -2,7 +2,14 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ApplyJob, BatchUnit, DdlUnit } from '../../shared/binlog/batch.js';
 import { compareCoords, parseCoordText } from '../../shared/binlog/position.js';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
-import { joinShardStatements, leaveShardStatement, memberLabel, reachShardLock, resolveShardLockStatement, shardMembers } from '../../shared/checkpoint/shard-lock.js';
+import {
+  joinShardStatements,
+  leaveShardStatement,
+  memberLabel,
+  reachShardLock,
+  resolveShardLockStatement,
+  shardMembers,
+} from '../../shared/checkpoint/shard-lock.js';
 import { readTableCheckpoint, writeTableCheckpointStatement, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
@@ -18,8 +25,16 @@ import type { ProcessorContext } from '../context.js';
  * errors taken as "done".
  */
 const ALREADY_DONE = new Set([
-  'ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME', 'ER_CANT_DROP_FIELD_OR_KEY', 'ER_TABLE_EXISTS_ERROR', 'ER_BAD_TABLE_ERROR',
-  'ER_DB_CREATE_EXISTS', 'ER_DB_DROP_EXISTS', 'ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_MULTIPLE_PRI_KEY',
+  'ER_DUP_FIELDNAME',
+  'ER_DUP_KEYNAME',
+  'ER_CANT_DROP_FIELD_OR_KEY',
+  'ER_TABLE_EXISTS_ERROR',
+  'ER_BAD_TABLE_ERROR',
+  'ER_DB_CREATE_EXISTS',
+  'ER_DB_DROP_EXISTS',
+  'ER_NO_SUCH_TABLE',
+  'ER_BAD_FIELD_ERROR',
+  'ER_MULTIPLE_PRI_KEY',
 ]);
 
 export type DdlOutcome = 'applied' | 'wait';
@@ -81,13 +96,18 @@ export async function applyDdlUnit(
       const skip = `\`dmq binlog skip ${job.task} -b ${unit.coord} -s ${job.sourceId}\``;
       // Without shard-mode every shard's DDL runs on the merged table: the second one fails.
       const shards = task.shardMode === '' ? await shardMembers(conn, meta, task, job.target, { current: false }) : [];
-      throw new DmqError('APPLY_REJECTED', `the target rejects the DDL of ${tableLabel(ref)} of source "${job.sourceId}" at ${unit.coord}: ${(err as Error).message} (the source ran: ${unit.ddl.source}; the target ran: ${sql})`, {
-        cause: err,
-        where: unit.coord,
-        workaround: shards.length > 1
-          ? `${shards.length} shards merge into ${tableLabel(job.target)} and the task has no shard-mode, so each shard's DDL runs on it: if another shard's DDL already made this change, ${skip}; set \`shard-mode: pessimistic\` (stop-task, then start-task) to have a shard DDL run once, when every shard has run it`
-          : `fix the target and \`dmq resume-task ${job.task}\`, or ${skip} to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${unit.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
-      });
+      throw new DmqError(
+        'APPLY_REJECTED',
+        `the target rejects the DDL of ${tableLabel(ref)} of source "${job.sourceId}" at ${unit.coord}: ${(err as Error).message} (the source ran: ${unit.ddl.source}; the target ran: ${sql})`,
+        {
+          cause: err,
+          where: unit.coord,
+          workaround:
+            shards.length > 1
+              ? `${shards.length} shards merge into ${tableLabel(job.target)} and the task has no shard-mode, so each shard's DDL runs on it: if another shard's DDL already made this change, ${skip}; set \`shard-mode: pessimistic\` (stop-task, then start-task) to have a shard DDL run once, when every shard has run it`
+              : `fix the target and \`dmq resume-task ${job.task}\`, or ${skip} to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${unit.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
+        },
+      );
     }
     log.info({ sql, statement: unit.ddl.source }, 'DDL applied');
   }
@@ -115,7 +135,14 @@ interface ShardStep {
 }
 
 /** What the shard's role asks of a DDL on a merged target table (see ShardRole). */
-async function shardStep(conn: PoolConnection, task: TaskConfig, meta: MetaTables, job: ApplyJob, unit: BatchUnit & { ddl: DdlUnit }, ref: TableSyncRef): Promise<ShardStep> {
+async function shardStep(
+  conn: PoolConnection,
+  task: TaskConfig,
+  meta: MetaTables,
+  job: ApplyJob,
+  unit: BatchUnit & { ddl: DdlUnit },
+  ref: TableSyncRef,
+): Promise<ShardStep> {
   const target = job.target;
   const lock = tableLabel(target);
   switch (unit.ddl.shard) {
@@ -123,8 +150,22 @@ async function shardStep(conn: PoolConnection, task: TaskConfig, meta: MetaTable
     case 'first': {
       const rule = { match: task.shardMode === 'optimistic' ? 'statement' : 'order', atOnce: unit.ddl.shard === 'first' } as const;
       const step = await reachShardLock(conn, meta, task, ref, target, unit.coord, unit.ddl.target.join('; '), rule);
-      if (step.action === 'wait') return { wait: true, run: false, why: '', ...(step.arrived ? { note: { lock, seq: step.seq, missing: step.missing } } : {}), finish: [] };
-      if (step.action === 'done') return { wait: false, run: false, why: 'shard DDL already applied by another shard (or unlocked)', note: { lock, seq: step.seq }, finish: [] };
+      if (step.action === 'wait')
+        return {
+          wait: true,
+          run: false,
+          why: '',
+          ...(step.arrived ? { note: { lock, seq: step.seq, missing: step.missing } } : {}),
+          finish: [],
+        };
+      if (step.action === 'done')
+        return {
+          wait: false,
+          run: false,
+          why: 'shard DDL already applied by another shard (or unlocked)',
+          note: { lock, seq: step.seq },
+          finish: [],
+        };
       return { wait: false, run: true, why: '', finish: [resolveShardLockStatement(meta, target, step.seq, 'executed')] };
     }
     case 'join':
@@ -134,7 +175,13 @@ async function shardStep(conn: PoolConnection, task: TaskConfig, meta: MetaTable
       const others = (await shardMembers(conn, meta, task, target, { current: false })).filter((m) => memberLabel(m) !== memberLabel(ref));
       if (others.length === 0) return { wait: false, run: true, why: '', finish: [] };
       const finish = unit.ddl.shard === 'leave' ? [leaveShardStatement(meta, target, ref, unit.coord)] : [];
-      return { wait: false, run: false, why: `${unit.ddl.kind} of a shard is not applied to the merged table`, note: { lock, shards: others.map(memberLabel), leaves: unit.ddl.shard === 'leave' }, finish };
+      return {
+        wait: false,
+        run: false,
+        why: `${unit.ddl.kind} of a shard is not applied to the merged table`,
+        note: { lock, shards: others.map(memberLabel), leaves: unit.ddl.shard === 'leave' },
+        finish,
+      };
     }
     case 'none':
       return { wait: false, run: true, why: '', finish: [] };

@@ -3,7 +3,6 @@ import type { RowOp } from '../../shared/binlog/batch.js';
 import type { RowValue } from '../../shared/binlog/row-values.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
 
-
 /** One row event: `after` for inserts and updates, `before` for updates and deletes; values in `columns` order. */
 export interface RowChange {
   op: RowOp;
@@ -201,9 +200,13 @@ export function buildStatements(
       const key = valueIdentity(row.before[k]!);
       const rowTypes = changed.map((i) => valueType(row.after[i]!));
       // CASE takes one type for all its branches: values of one column must agree to convert as they would alone.
-      const fits = group.length > 0 && group.length < MAX_CASE_ROWS && changed.join() === shape.join() && !keys.has(key)
-        && rowTypes.every((t, j) => t === undefined || types[j] === undefined || t === types[j])
-        && bytes + rowBytes(row.after) <= maxBytes;
+      const fits =
+        group.length > 0 &&
+        group.length < MAX_CASE_ROWS &&
+        changed.join() === shape.join() &&
+        !keys.has(key) &&
+        rowTypes.every((t, j) => t === undefined || types[j] === undefined || t === types[j]) &&
+        bytes + rowBytes(row.after) <= maxBytes;
       if (!fits) {
         flushGroup();
         shape = changed;

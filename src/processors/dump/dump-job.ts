@@ -92,7 +92,11 @@ async function streamChunk(pool: Pool, table: TableRecord, chunk: ChunkRecord, m
     const { sql, params } = chunkQuery(table, chunk, mode);
     const callbackConn = conn.connection as unknown as CallbackConnection;
     const source = callbackConn.query({ sql, values: params, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 1000 });
-    await pipeline(source, lineWriter(mode, table, () => (rows += 1)), writable);
+    await pipeline(
+      source,
+      lineWriter(mode, table, () => (rows += 1)),
+      writable,
+    );
     return rows;
   } catch (err) {
     // A half-read result leaves the connection mid-protocol: never hand it back to the pool.
@@ -151,7 +155,10 @@ export async function handleDumpJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
       // Another attempt of this chunk finished first; its file is the one loads read.
       await ctx.store.remove(fileKey);
     } else {
-      ctx.log.debug({ task: key.task, source: key.sourceId, table: `${key.schema}.${key.table}`, chunk: key.index, rows, bytes }, 'chunk dumped');
+      ctx.log.debug(
+        { task: key.task, source: key.sourceId, table: `${key.schema}.${key.table}`, chunk: key.index, rows, bytes },
+        'chunk dumped',
+      );
     }
   }
   if (loadsAfterDump(task)) await enqueueLoad(ctx, key);

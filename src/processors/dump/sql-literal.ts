@@ -23,13 +23,36 @@ export function selectExpression(column: ColumnInfo): string {
 }
 
 const NUMERIC_TYPES = new Set([
-  'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric',
-  'float', 'double', 'real', 'year', 'bit',
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'integer',
+  'bigint',
+  'decimal',
+  'numeric',
+  'float',
+  'double',
+  'real',
+  'year',
+  'bit',
 ]);
 const BINARY_TYPES = new Set([
-  'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob',
-  'geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon',
-  'geometrycollection', 'geomcollection',
+  'binary',
+  'varbinary',
+  'tinyblob',
+  'blob',
+  'mediumblob',
+  'longblob',
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+  'geomcollection',
 ]);
 
 /**
@@ -62,11 +85,12 @@ const ESCAPES: Record<string, string> = {
 
 /** Backslash escapes, as the target reads them when NO_BACKSLASH_ESCAPES is off (dmq sets the load session's sql_mode). */
 export function quoteString(text: string): string {
-  return "'" + text.replace(/[\0\n\r\x1a'\\]/g, (c) => ESCAPES[c] ?? c) + "'";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and Ctrl-Z are exactly what MySQL's escaping names
+  return `'${text.replace(/[\0\n\r\x1a'\\]/g, (c) => ESCAPES[c] ?? c)}'`;
 }
 
 export function hexLiteral(bytes: Buffer): string {
-  return "X'" + bytes.toString('hex') + "'";
+  return `X'${bytes.toString('hex')}'`;
 }
 
 export type LiteralEncoder = (raw: Buffer | null) => string;
@@ -92,6 +116,6 @@ export function rowEncoder(columns: ColumnInfo[]): (row: (Buffer | null)[]) => s
       if (i > 0) line += ',';
       line += encoders[i]!(row[i] ?? null);
     }
-    return line + ')\n';
+    return `${line})\n`;
   };
 }

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { escape } from 'mysql2';
+import { escape as escapeValue } from 'mysql2';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { startTableSync } from '../../shared/checkpoint/sync-checkpoint.js';
@@ -37,30 +37,48 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
     const table = await readTable(pool, meta, key);
     if (!table) throw new DmqError('LOAD_FAILED', `${chunkLabel(key)}: no plan recorded`, { where: chunkLabel(key) });
     const extra = makeExtractor(instance.routes, task.caseSensitive)(key.sourceId, key.schema, key.table);
-    await ensureTargetTable(pool, task.name, table.target, table.createSql, extra.map((c) => c.column));
+    await ensureTargetTable(
+      pool,
+      task.name,
+      table.target,
+      table.createSql,
+      extra.map((c) => c.column),
+    );
     if (!(await ctx.store.exists(chunk.fileKey))) {
       throw new DmqError('DUMP_FILE_MISSING', `${chunkLabel(key)}: dump file ${chunk.fileKey} is missing from ${ctx.store.describe()}`, {
         where: chunkLabel(key),
-        workaround: 'processors on several hosts must share DMQ_DUMP_DIR (a shared volume); to redo the copy run `dmq start-task --remove-meta`',
+        workaround:
+          'processors on several hosts must share DMQ_DUMP_DIR (a shared volume); to redo the copy run `dmq start-task --remove-meta`',
       });
     }
     const columns = [...table.columns.map((c) => c.name), ...extra.map((c) => c.column)];
     const prefix = `${VERB[instance.loader.onDuplicate]} ${qualify(table.target.schema, table.target.table)} (${columns.map(quoteId).join(', ')}) VALUES `;
     // The dump holds the source's columns; each row gets the extracted values appended.
-    const rowEnd = extra.length > 0 ? Buffer.from(`${extra.map((c) => `,${escape(c.value)}`).join('')})`) : undefined;
+    const rowEnd = extra.length > 0 ? Buffer.from(`${extra.map((c) => `,${escapeValue(c.value)}`).join('')})`) : undefined;
     try {
-      await loadFile(ctx, pool, meta, key, { fileKey: chunk.fileKey, startOffset: chunk.loadOffset, fileBytes: chunk.fileBytes, rowEnd }, prefix);
+      await loadFile(
+        ctx,
+        pool,
+        meta,
+        key,
+        { fileKey: chunk.fileKey, startOffset: chunk.loadOffset, fileBytes: chunk.fileBytes, rowEnd },
+        prefix,
+      );
     } catch (err) {
       if (err instanceof DmqError) throw err;
       const duplicate = (err as { code?: string }).code === 'ER_DUP_ENTRY';
       // Retrying cannot make a colliding row go away: pause at once and say what to do.
-      throw new DmqError(duplicate ? 'LOAD_CONFLICT' : 'LOAD_FAILED', `${chunkLabel(key)} into ${qualify(table.target.schema, table.target.table)}: ${(err as Error).message}`, {
-        cause: err,
-        where: chunkLabel(key),
-        workaround: duplicate
-          ? 'a copied row collides on a key with a row already on the target (or from another shard): remove it from the target, or set loaders.<name>.on-duplicate-logical to replace or ignore; then `dmq resume-task`'
-          : 'check the target is reachable and accepts the table; the chunk resumes from its last committed batch',
-      });
+      throw new DmqError(
+        duplicate ? 'LOAD_CONFLICT' : 'LOAD_FAILED',
+        `${chunkLabel(key)} into ${qualify(table.target.schema, table.target.table)}: ${(err as Error).message}`,
+        {
+          cause: err,
+          where: chunkLabel(key),
+          workaround: duplicate
+            ? 'a copied row collides on a key with a row already on the target (or from another shard): remove it from the target, or set loaders.<name>.on-duplicate-logical to replace or ignore; then `dmq resume-task`'
+            : 'check the target is reachable and accepts the table; the chunk resumes from its last committed batch',
+        },
+      );
     }
     if (task.cleanDumpFile) await ctx.store.remove(chunk.fileKey);
   }

@@ -32,7 +32,10 @@ const COMMA = Buffer.from(',');
 export async function* transactions(
   file: Readable,
   startOffset: number,
-  options: { limits?: BatchLimits | undefined; /** Replaces each row's closing `)`: values to append to every row. */ rowEnd?: Buffer | undefined } = {},
+  options: {
+    limits?: BatchLimits | undefined /** Replaces each row's closing `)`: values to append to every row. */;
+    rowEnd?: Buffer | undefined;
+  } = {},
 ): AsyncGenerator<Transaction> {
   const limits = options.limits ?? DEFAULT_BATCH_LIMITS;
   const { rowEnd } = options;

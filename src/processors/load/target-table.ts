@@ -24,7 +24,13 @@ export function targetCreateSql(createSql: string, target: TableRef, extraColumn
 /** Per process: tables already ensured, so each chunk load does not repeat the DDL. */
 const ensured = new Set<string>();
 
-export async function ensureTargetTable(pool: Pool, task: string, target: TableRef, createSql: string, extraColumns: string[]): Promise<void> {
+export async function ensureTargetTable(
+  pool: Pool,
+  task: string,
+  target: TableRef,
+  createSql: string,
+  extraColumns: string[],
+): Promise<void> {
   const key = JSON.stringify([task, target.schema, target.table]);
   if (ensured.has(key)) return;
   try {

@@ -76,7 +76,9 @@ export async function connectionRoom(facts: ServerFacts, needed: number, why: st
   if (max > 0) {
     const connected = (await facts.threadsConnected()) ?? 0;
     if (max - connected < needed) {
-      errors.push(fail(`max_connections is ${max} and ${connected} are connected, leaving ${max - connected}; dmq needs ${needed} (${why})`));
+      errors.push(
+        fail(`max_connections is ${max} and ${connected} are connected, leaving ${max - connected}; dmq needs ${needed} (${why})`),
+      );
     }
   }
   if (perUser > 0 && perUser < needed) errors.push(fail(`max_user_connections is ${perUser}; dmq needs ${needed} (${why})`));

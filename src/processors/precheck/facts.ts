@@ -36,8 +36,15 @@ function once<T>(read: () => Promise<T>): () => Promise<T> {
 }
 
 const VARIABLES = [
-  'version', 'aurora_version', 'server_id', 'log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata',
-  'max_connections', 'max_user_connections',
+  'version',
+  'aurora_version',
+  'server_id',
+  'log_bin',
+  'binlog_format',
+  'binlog_row_image',
+  'binlog_row_metadata',
+  'max_connections',
+  'max_user_connections',
 ];
 
 export function serverFacts(conn: Connection): ServerFacts {

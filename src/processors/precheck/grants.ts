@@ -38,10 +38,7 @@ export interface ParsedGrants {
   unparsed: string[];
 }
 
-type Token =
-  | { kind: 'word'; text: string }
-  | { kind: 'name'; text: string }
-  | { kind: 'punct'; text: string };
+type Token = { kind: 'word'; text: string } | { kind: 'name'; text: string } | { kind: 'punct'; text: string };
 
 const WORD_CHAR = /[A-Za-z0-9_$]/;
 
@@ -179,8 +176,7 @@ function parseObject(tokens: Token[]): { on: ObjectRef; routine?: string } | und
       rest = rest.slice(1);
     }
   }
-  const part = (t: Token | undefined): string | undefined =>
-    isPunct(t, '*') ? '*' : t && t.kind !== 'punct' ? t.text : undefined;
+  const part = (t: Token | undefined): string | undefined => (isPunct(t, '*') ? '*' : t && t.kind !== 'punct' ? t.text : undefined);
   const withRoutine = (on: ObjectRef) => (routine === undefined ? { on } : { on, routine });
   if (rest.length !== 3 || !isPunct(rest[1], '.')) return undefined;
   const schema = part(rest[0]);
@@ -306,16 +302,9 @@ function holds(grant: Grant, names: string[]): boolean {
  * whole schema, and `*`, `*` for a global privilege. Names compare as the server stores them
  * (case-sensitive, as with lower_case_table_names=0).
  */
-export function hasPrivilege(
-  grants: Pick<ParsedGrants, 'grants' | 'revokes'>,
-  privilege: string,
-  schema: string,
-  table: string,
-): boolean {
+export function hasPrivilege(grants: Pick<ParsedGrants, 'grants' | 'revokes'>, privilege: string, schema: string, table: string): boolean {
   const upper = privilege.toUpperCase();
   const names = [upper, ...(ALIASES[upper] ?? [])];
-  const revokedHere = schema !== '*' &&
-    grants.revokes.some((r) => r.on.schema === schema && r.on.table === '*' && holds(r, names));
-  return grants.grants.some((g) =>
-    holds(g, names) && covers(g, schema, table) && !(g.on.schema === '*' && revokedHere));
+  const revokedHere = schema !== '*' && grants.revokes.some((r) => r.on.schema === schema && r.on.table === '*' && holds(r, names));
+  return grants.grants.some((g) => holds(g, names) && covers(g, schema, table) && !(g.on.schema === '*' && revokedHere));
 }

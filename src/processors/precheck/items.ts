@@ -1,6 +1,18 @@
 import type { InstanceConfig, SourceConfig, TableRef, TaskConfig } from '../../shared/config/types.js';
 import { quoteId, tableLabel } from '../../shared/sql/quote.js';
-import { capped, connectionRoom, DUMPING, fail, joinText, listed, privilegeFinding, REPLICATING, warn, type Finding, type Item } from './check.js';
+import {
+  capped,
+  connectionRoom,
+  DUMPING,
+  fail,
+  joinText,
+  listed,
+  privilegeFinding,
+  REPLICATING,
+  warn,
+  type Finding,
+  type Item,
+} from './check.js';
 import type { SourceFacts } from './facts.js';
 import { hasPrivilege } from './grants.js';
 import type { CheckError } from './result.js';
@@ -28,9 +40,8 @@ const version: Item<SourceContext> = {
   severity: 'warn',
   async run({ source, facts }) {
     const v = await facts.version();
-    const supported = v.flavor === 'mariadb' ? v.major >= 10
-      : v.flavor === 'tidb' ? false
-      : (v.major === 5 && v.minor >= 6) || v.major === 8;
+    const supported =
+      v.flavor === 'mariadb' ? v.major >= 10 : v.flavor === 'tidb' ? false : (v.major === 5 && v.minor >= 6) || v.major === 8;
     const errors: CheckError[] = [];
     const advice: string[] = [];
     if (!supported) {
@@ -97,9 +108,10 @@ const binlogEnable: Item<SourceContext> = {
     const v = await facts.version();
     return {
       errors: [fail(`log_bin is ${value ?? 'unset'}: the binary log is off, so changes after the copy cannot be replicated`)],
-      instruction: v.flavor === 'aurora'
-        ? 'set binlog_format=ROW in the DB cluster parameter group (this turns the binary log on), reboot the writer, and keep binlogs long enough: CALL mysql.rds_set_configuration(\'binlog retention hours\', 24)'
-        : 'start the server with log_bin and a non-zero server_id, or use task-mode full',
+      instruction:
+        v.flavor === 'aurora'
+          ? "set binlog_format=ROW in the DB cluster parameter group (this turns the binary log on), reboot the writer, and keep binlogs long enough: CALL mysql.rds_set_configuration('binlog retention hours', 24)"
+          : 'start the server with log_bin and a non-zero server_id, or use task-mode full',
     };
   },
 };
@@ -116,16 +128,23 @@ const binlogDb: Item<SourceContext> = {
     } catch (err) {
       // SHOW MASTER STATUS needs REPLICATION CLIENT; replication_privilege already fails for that.
       if ((err as { code?: string }).code !== 'ER_SPECIFIC_ACCESS_DENIED_ERROR') throw err;
-      return { errors: [warn(`could not read binlog_do_db / binlog_ignore_db: ${(err as Error).message}`)], instruction: 'grant REPLICATION CLIENT (see replication_privilege)' };
+      return {
+        errors: [warn(`could not read binlog_do_db / binlog_ignore_db: ${(err as Error).message}`)],
+        instruction: 'grant REPLICATION CLIENT (see replication_privilege)',
+      };
     }
     const { doDbs, ignoreDbs } = filters;
     const errors: CheckError[] = [];
     for (const schema of schemasOf(await facts.tables())) {
-      if (doDbs.length > 0 && !doDbs.includes(schema)) errors.push(fail(`binlog_do_db (${doDbs.join(', ')}) leaves out migrated schema ${quoteId(schema)}`));
+      if (doDbs.length > 0 && !doDbs.includes(schema))
+        errors.push(fail(`binlog_do_db (${doDbs.join(', ')}) leaves out migrated schema ${quoteId(schema)}`));
       else if (ignoreDbs.includes(schema)) errors.push(fail(`binlog_ignore_db lists migrated schema ${quoteId(schema)}`));
     }
     if (errors.length === 0) return { errors };
-    return { errors, instruction: configAdvice(await facts.version(), 'binlog-do-db / binlog-ignore-db so that every migrated schema is logged') };
+    return {
+      errors,
+      instruction: configAdvice(await facts.version(), 'binlog-do-db / binlog-ignore-db so that every migrated schema is logged'),
+    };
   },
 };
 
@@ -138,7 +157,8 @@ const migratedTables: Item<SourceContext> = {
     if (tables.length > 0) return { errors: [], extra: `${tables.length} table(s) in ${schemasOf(tables).length} schema(s)` };
     return {
       errors: [fail(`no table matches the filters (${describeFilters(instance)})`)],
-      instruction: 'check the block-allow-list and mydumper extra-args (-B, -T) of this instance; the user only sees tables it holds some privilege on',
+      instruction:
+        'check the block-allow-list and mydumper extra-args (-B, -T) of this instance; the user only sees tables it holds some privilege on',
     };
   },
 };
@@ -151,11 +171,17 @@ const dumpPrivilege: Item<SourceContext> = {
   async run({ facts }) {
     const grants = await facts.grants();
     const missing = (await facts.tables()).filter((t) => !hasPrivilege(grants, 'SELECT', t.schema, t.table));
-    const shortfalls = missing.length === 0 ? [] : [`${grants.account} lacks SELECT on ${missing.length} migrated table(s): ${listed(missing.map(tableLabel))}`];
+    const shortfalls =
+      missing.length === 0
+        ? []
+        : [`${grants.account} lacks SELECT on ${missing.length} migrated table(s): ${listed(missing.map(tableLabel))}`];
     const grantsToRun = schemasOf(missing).map((s) => `GRANT SELECT ON ${quoteId(s)}.* TO ${grants.account}`);
     const finding = privilegeFinding(grants, shortfalls, listed(grantsToRun, '; '), 'fail');
     if (!hasPrivilege(grants, 'RELOAD', '*', '*')) {
-      finding.extra = joinText([finding.extra, 'no RELOAD privilege: not needed, dmq copies without a global lock (no FLUSH TABLES WITH READ LOCK)']);
+      finding.extra = joinText([
+        finding.extra,
+        'no RELOAD privilege: not needed, dmq copies without a global lock (no FLUSH TABLES WITH READ LOCK)',
+      ]);
     }
     return finding;
   },
@@ -204,7 +230,8 @@ const tableSchema: Item<SourceContext> = {
     if (errors.length === 0) return { errors };
     return {
       errors: capped(errors),
-      instruction: 'add a primary key where you can: without one, replicated UPDATE and DELETE must match every column and a resumed copy may duplicate rows; foreign keys are not checked on the target, so rows may arrive in any order',
+      instruction:
+        'add a primary key where you can: without one, replicated UPDATE and DELETE must match every column and a resumed copy may duplicate rows; foreign keys are not checked on the target, so rows may arrive in any order',
     };
   },
 };
@@ -217,7 +244,11 @@ export const SOURCE_ITEMS: Item<SourceContext>[] = [
   binlogVariable('binlog_row_image', 'FULL', 'no binlog_row_image on this server (MariaDB before 10.1.6): rows are always logged in full'),
   // Not a DM item: without column names in the binlog, rows written before an ALTER are decoded
   // with the columns after it, silently wrong. The variable is dynamic (SET GLOBAL).
-  binlogVariable('binlog_row_metadata', 'FULL', 'no binlog_row_metadata on this server (MySQL 5.7, MariaDB before 10.5): rows after an ALTER TABLE may be decoded with the wrong columns'),
+  binlogVariable(
+    'binlog_row_metadata',
+    'FULL',
+    'no binlog_row_metadata on this server (MySQL 5.7, MariaDB before 10.5): rows after an ALTER TABLE may be decoded with the wrong columns',
+  ),
   binlogDb,
   migratedTables,
   dumpPrivilege,

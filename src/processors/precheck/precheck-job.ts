@@ -34,9 +34,14 @@ export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ProcessorCon
   const log = ctx.log.child({ task: task.name });
   if (!result.passed) {
     log.warn({ failed: result.results.filter((r) => r.state === 'fail').map((r) => r.name) }, 'precheck failed');
-    await pauseTask(ctx, task.name, new DmqError('PRECHECK_FAILED', summarizePrecheck(result), {
-      workaround: 'fix what the failed items say, then `dmq resume-task` (or list an item in ignore-checking-items if you accept the risk)',
-    }));
+    await pauseTask(
+      ctx,
+      task.name,
+      new DmqError('PRECHECK_FAILED', summarizePrecheck(result), {
+        workaround:
+          'fix what the failed items say, then `dmq resume-task` (or list an item in ignore-checking-items if you accept the risk)',
+      }),
+    );
     return result;
   }
   log.info({ warnings: result.results.filter((r) => r.state === 'warn').map((r) => r.name) }, 'precheck passed');
@@ -50,10 +55,18 @@ export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ProcessorCon
     return result;
   }
   const plan = ctx.queues.get(STATIC_QUEUES.plan);
-  await plan.addBulk(task.instances.map((i) => ({
-    name: 'plan',
-    data: { task: task.name, sourceId: i.sourceId },
-    opts: { jobId: `plan|${task.name}|${i.sourceId}|${Date.now()}`, attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 },
-  })));
+  await plan.addBulk(
+    task.instances.map((i) => ({
+      name: 'plan',
+      data: { task: task.name, sourceId: i.sourceId },
+      opts: {
+        jobId: `plan|${task.name}|${i.sourceId}|${Date.now()}`,
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 2000 },
+        removeOnComplete: 1000,
+        removeOnFail: 1000,
+      },
+    })),
+  );
   return result;
 }

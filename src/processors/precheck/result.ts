@@ -42,7 +42,10 @@ export function summarizePrecheck(result: PrecheckResult): string {
     return warned === 0 ? 'precheck passed' : `precheck passed with ${warned} warning${warned === 1 ? '' : 's'}`;
   }
   const lines = failed.map((r) => {
-    const errors = r.errors.filter((e) => e.severity === 'fail').map((e) => e.shortErr).join('; ');
+    const errors = r.errors
+      .filter((e) => e.severity === 'fail')
+      .map((e) => e.shortErr)
+      .join('; ');
     const fix = r.instruction ? ` — ${r.instruction}` : '';
     return `${r.name}${where(r)}: ${errors || r.desc}${fix}`;
   });

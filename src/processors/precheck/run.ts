@@ -46,9 +46,7 @@ function errorText(err: unknown): string {
 }
 
 function toResult(name: string, desc: string, where: Where, finding: Finding): Unnumbered {
-  const state: CheckState = finding.errors.some((e) => e.severity === 'fail') ? 'fail'
-    : finding.errors.length > 0 ? 'warn'
-    : 'success';
+  const state: CheckState = finding.errors.some((e) => e.severity === 'fail') ? 'fail' : finding.errors.length > 0 ? 'warn' : 'success';
   const result: Unnumbered = { name, desc, state, ...where, errors: finding.errors };
   if (finding.instruction) result.instruction = finding.instruction;
   if (finding.extra) result.extra = finding.extra;
@@ -94,7 +92,10 @@ async function checkSource(
     return await withConnection(source.from, { label: `source ${JSON.stringify(instance.sourceId)}` }, async (conn) => {
       const facts = sourceFacts(conn, instance, task.caseSensitive);
       const ctx = { task, instance, source, facts };
-      const results = [connectivity(desc, where), ...await Promise.all(SOURCE_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where)))];
+      const results = [
+        connectivity(desc, where),
+        ...(await Promise.all(SOURCE_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where)))),
+      ];
       const outcome: SourceOutcome = { instance, results, tables: [] };
       if (needTables.refs) outcome.tables = await facts.tables().catch(() => []);
       if (needTables.facts) {
@@ -121,7 +122,7 @@ async function checkTarget(
   try {
     return await withConnection(task.target, { label: 'target' }, async (conn) => {
       const ctx = { task, facts: serverFacts(conn), schemas };
-      return [connectivity(desc, where), ...await Promise.all(TARGET_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where)))];
+      return [connectivity(desc, where), ...(await Promise.all(TARGET_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where))))];
     });
   } catch (err) {
     return [connectivity(desc, where, err)];
@@ -161,8 +162,9 @@ export async function runPrecheck(input: PrecheckInput): Promise<PrecheckResult>
     facts: shardItems.length > 0,
   };
 
-  const sourceRuns = Promise.all(task.instances.map((instance) =>
-    checkSource(task, instance, sources.get(instance.sourceId), wanted, needTables)));
+  const sourceRuns = Promise.all(
+    task.instances.map((instance) => checkSource(task, instance, sources.get(instance.sourceId), wanted, needTables)),
+  );
   const targetRun = checkTarget(task, wanted, async () => targetSchemas(task, await sourceRuns));
   const [outcomes, targetResults] = await Promise.all([sourceRuns, targetRun]);
 
@@ -174,7 +176,7 @@ export async function runPrecheck(input: PrecheckInput): Promise<PrecheckResult>
       groups: () => (groups ??= shardGroups(read, task.caseSensitive)),
       unread: outcomes.flatMap((o) => (o.unread ? [o.unread] : [])),
     };
-    if (mergesAnything(ctx)) results.push(...await Promise.all(shardItems.map((item) => runItem(item, ctx, {}))));
+    if (mergesAnything(ctx)) results.push(...(await Promise.all(shardItems.map((item) => runItem(item, ctx, {})))));
   }
   const numbered = results.map((r, i) => ({ id: i + 1, ...r }));
   return { passed: !numbered.some((r) => r.state === 'fail'), results: numbered };

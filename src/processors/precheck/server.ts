@@ -17,10 +17,7 @@ export function serverVersion(variables: Map<string, string>): ServerVersion {
   const version = variables.get('version') ?? '';
   const aurora = variables.get('aurora_version');
   const [, major = '0', minor = '0'] = /^(\d+)\.(\d+)/.exec(version) ?? [];
-  const flavor: Flavor = /mariadb/i.test(version) ? 'mariadb'
-    : /tidb/i.test(version) ? 'tidb'
-    : aurora !== undefined ? 'aurora'
-    : 'mysql';
+  const flavor: Flavor = /mariadb/i.test(version) ? 'mariadb' : /tidb/i.test(version) ? 'tidb' : aurora !== undefined ? 'aurora' : 'mysql';
   const text = aurora !== undefined ? `${version} (Aurora ${aurora})` : version;
   return { flavor, text, major: Number(major), minor: Number(minor) };
 }
@@ -90,6 +87,10 @@ export interface BinlogFilters {
 /** binlog_do_db / binlog_ignore_db as the running server applies them; empty when binlog is off. */
 export async function readBinlogFilters(conn: Connection): Promise<BinlogFilters> {
   const row = await showMasterStatus(conn);
-  const split = (v: unknown) => String(v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const split = (v: unknown) =>
+    String(v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   return { doDbs: split(row?.Binlog_Do_DB), ignoreDbs: split(row?.Binlog_Ignore_DB) };
 }

@@ -21,13 +21,17 @@ const shardSchemas: Item<ShardContext> = {
       for (const other of others) {
         const differences = columnDifferences(first!.table, other.table);
         if (differences.length === 0) continue;
-        errors.push(fail(`${memberLabel(other)} and ${memberLabel(first!)} both merge into ${tableLabel(target)} but differ: ${differences.join('; ')}`));
+        errors.push(
+          fail(
+            `${memberLabel(other)} and ${memberLabel(first!)} both merge into ${tableLabel(target)} but differ: ${differences.join('; ')}`,
+          ),
+        );
       }
     }
     if (!errors.some((e) => e.severity === 'fail')) return { errors, extra: `${groups().length} merged target table(s)` };
     return {
       errors: capped(errors),
-      instruction: 'make the merged tables\' columns identical (ALTER TABLE on the odd ones out) or route them to different target tables',
+      instruction: "make the merged tables' columns identical (ALTER TABLE on the odd ones out) or route them to different target tables",
     };
   },
 };
@@ -42,12 +46,17 @@ const autoIncrementId: Item<ShardContext> = {
       const withAuto = members.filter((m) => m.table.columns.some((c) => c.autoIncrement));
       if (withAuto.length < 2) continue;
       const columns = [...new Set(withAuto.flatMap((m) => m.table.columns.filter((c) => c.autoIncrement).map((c) => quoteId(c.name))))];
-      errors.push(warn(`${listed(withAuto.map(memberLabel))} merge into ${tableLabel(target)} and have auto-increment column ${columns.join(', ')}: their values may collide`));
+      errors.push(
+        warn(
+          `${listed(withAuto.map(memberLabel))} merge into ${tableLabel(target)} and have auto-increment column ${columns.join(', ')}: their values may collide`,
+        ),
+      );
     }
     if (errors.length === 0) return { errors };
     return {
       errors: capped(errors),
-      instruction: 'give the shards disjoint auto-increment ranges (auto_increment_offset/auto_increment_increment), or create the target table first with a key that includes a column filled by extract-table/extract-schema/extract-source in the route rules',
+      instruction:
+        'give the shards disjoint auto-increment ranges (auto_increment_offset/auto_increment_increment), or create the target table first with a key that includes a column filled by extract-table/extract-schema/extract-source in the route rules',
     };
   },
 };

@@ -33,9 +33,17 @@ const tableKey = (schema: string, table: string) => `${schema}\u0000${table}`;
 export async function readTableFacts(conn: Connection, tables: TableRef[]): Promise<TableFacts[]> {
   if (tables.length === 0) return [];
   const schemas = [...new Set(tables.map((t) => t.schema))];
-  const facts = new Map(tables.map((t) => [tableKey(t.schema, t.table), {
-    ...t, columns: [] as ColumnFacts[], uniqueKeys: [] as UniqueKeyFacts[], foreignKeys: [] as string[],
-  }]));
+  const facts = new Map(
+    tables.map((t) => [
+      tableKey(t.schema, t.table),
+      {
+        ...t,
+        columns: [] as ColumnFacts[],
+        uniqueKeys: [] as UniqueKeyFacts[],
+        foreignKeys: [] as string[],
+      },
+    ]),
+  );
 
   const [columnRows] = await conn.query<RowDataPacket[]>(
     `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS name, COLUMN_TYPE AS type,

@@ -20,15 +20,24 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
     const shape = JSON.stringify([b.target, b.columns, b.key]);
     const current = open.get(key);
     // A DDL unit is a job of its own: it commits on the target by itself.
-    const fits = current !== undefined
-      && !b.ddl
-      && !current.job.units.at(-1)!.ddl
-      && current.shape === shape
-      && current.job.units.at(-1)!.coord === b.prev
-      && !b.startIfMissing
-      && current.rows + b.changes.length <= limits.maxRows
-      && current.bytes + b.bytes <= limits.maxBytes;
-    const unit = { coord: b.coord, prev: b.prev, safe: b.safe, changes: b.changes, eventTime: b.eventTime, gtid: b.gtid, ...(b.ddl ? { ddl: b.ddl } : {}) };
+    const fits =
+      current !== undefined &&
+      !b.ddl &&
+      !current.job.units.at(-1)!.ddl &&
+      current.shape === shape &&
+      current.job.units.at(-1)!.coord === b.prev &&
+      !b.startIfMissing &&
+      current.rows + b.changes.length <= limits.maxRows &&
+      current.bytes + b.bytes <= limits.maxBytes;
+    const unit = {
+      coord: b.coord,
+      prev: b.prev,
+      safe: b.safe,
+      changes: b.changes,
+      eventTime: b.eventTime,
+      gtid: b.gtid,
+      ...(b.ddl ? { ddl: b.ddl } : {}),
+    };
     if (fits) {
       current.job.units.push(unit);
       current.rows += b.changes.length;

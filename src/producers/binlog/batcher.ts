@@ -24,7 +24,7 @@ export interface RowsInput {
 
 export interface DdlInput {
   /** One unit per table the statement is about, the one that runs it first. */
-  units: { table: TableMeta; ddl: DdlUnit; /** A table the statement creates: it needs no checkpoint row to start. */ creates: boolean }[];
+  units: { table: TableMeta; ddl: DdlUnit /** A table the statement creates: it needs no checkpoint row to start. */; creates: boolean }[];
   coord: BinlogCoord;
   eventTime: number;
   gtid: string | null;
@@ -44,7 +44,6 @@ export interface BatcherOptions {
   safeAt(coord: BinlogCoord): boolean;
 }
 
-
 const valueBytes = (v: RowValue) => (v === null ? 1 : Buffer.isBuffer(v) ? v.length : String(v).length);
 
 /**
@@ -55,7 +54,9 @@ const valueBytes = (v: RowValue) => (v === null ? 1 : Buffer.isBuffer(v) ? v.len
  */
 export function createBatcher(options: BatcherOptions) {
   const last = new Map<string, BinlogCoord>();
-  let pending: { table: TableMeta; changes: EncodedChange[]; bytes: number; coord: BinlogCoord; eventTime: number; gtid: string | null } | undefined;
+  let pending:
+    | { table: TableMeta; changes: EncodedChange[]; bytes: number; coord: BinlogCoord; eventTime: number; gtid: string | null }
+    | undefined;
 
   const previousOf = (key: string) => last.get(key) ?? options.applied.get(key) ?? options.origin;
 
@@ -71,23 +72,25 @@ export function createBatcher(options: BatcherOptions) {
     const first = !last.has(key) && applied === undefined;
     last.set(key, p.coord);
     if (applied && compareCoords(p.coord, applied) <= 0) return [];
-    return [{
-      task: options.task,
-      sourceId: options.sourceId,
-      schema: p.table.schema,
-      table: p.table.table,
-      target: p.table.target,
-      columns: p.table.columns,
-      key: p.table.key,
-      coord: coordText(p.coord),
-      prev: coordText(prev),
-      startIfMissing: options.startIfMissing && first,
-      safe: options.safeAt(p.coord),
-      changes: p.changes,
-      eventTime: p.eventTime,
-      gtid: p.gtid,
-      bytes: p.bytes,
-    }];
+    return [
+      {
+        task: options.task,
+        sourceId: options.sourceId,
+        schema: p.table.schema,
+        table: p.table.table,
+        target: p.table.target,
+        columns: p.table.columns,
+        key: p.table.key,
+        coord: coordText(p.coord),
+        prev: coordText(prev),
+        startIfMissing: options.startIfMissing && first,
+        safe: options.safeAt(p.coord),
+        changes: p.changes,
+        eventTime: p.eventTime,
+        gtid: p.gtid,
+        bytes: p.bytes,
+      },
+    ];
   }
 
   return {
@@ -159,7 +162,10 @@ export function createBatcher(options: BatcherOptions) {
     },
     /** The tables with a batch read in this run (not the schemas' own streams). */
     streams(): TableRef[] {
-      return [...last.keys()].map((k) => JSON.parse(k) as [string, string]).filter(([, table]) => table !== '').map(([schema, table]) => ({ schema, table }));
+      return [...last.keys()]
+        .map((k) => JSON.parse(k) as [string, string])
+        .filter(([, table]) => table !== '')
+        .map(([schema, table]) => ({ schema, table }));
     },
     /** The coordinate of the last batch of a table read in this run, if any. */
     lastOf(schema: string, table: string): string | undefined {

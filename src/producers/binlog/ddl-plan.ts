@@ -131,13 +131,20 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
       // joined or left it as far as the binlog says before it: only then does the lock know who
       // it waits for. (Not for their rows, nor their own locks, which may wait for this one.)
       const routed = ctx.route(first.schema, first.table);
-      const changes: DdlWait[] = shard !== 'lock' && shard !== 'first' ? [] : ctx.streams()
-        .filter((t) => (t.schema !== first.schema || t.table !== first.table) && sameTable(ctx.route(t.schema, t.table), routed))
-        .flatMap((t) => {
-          const coord = ctx.lastShardChange(t.schema, t.table);
-          return coord === undefined ? [] : [{ ...t, coord }];
-        });
-      return { action: 'apply', units: [{ table: meta(first), ddl: unit([...waitFor(schemaStream), ...changes], [target]), creates: false }] };
+      const changes: DdlWait[] =
+        shard !== 'lock' && shard !== 'first'
+          ? []
+          : ctx
+              .streams()
+              .filter((t) => (t.schema !== first.schema || t.table !== first.table) && sameTable(ctx.route(t.schema, t.table), routed))
+              .flatMap((t) => {
+                const coord = ctx.lastShardChange(t.schema, t.table);
+                return coord === undefined ? [] : [{ ...t, coord }];
+              });
+      return {
+        action: 'apply',
+        units: [{ table: meta(first), ddl: unit([...waitFor(schemaStream), ...changes], [target]), creates: false }],
+      };
     }
   }
 }

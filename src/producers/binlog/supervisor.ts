@@ -20,7 +20,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * for the replay after the copy, until it finishes.
  */
 function wantsReader(task: TaskConfig, source: SourceTaskState | undefined): boolean {
-  if (!source || source.stage !== 'Running' || !readsBinlog(task.taskMode)) return false;
+  if (source?.stage !== 'Running' || !readsBinlog(task.taskMode)) return false;
   // Not before the precheck has passed: a failing task must leave the target untouched.
   return task.taskMode === 'full' ? source.unit === 'Sync' : source.unit !== 'Check';
 }
@@ -60,7 +60,10 @@ export function startTailerSupervisor(ctx: ProcessorContext) {
         if (running.has(key)) {
           if (Number(await ctx.redis.eval(RENEW, 1, lease, owner, LEASE_MS)) === 0) {
             ctx.log.warn({ task: name, source: instance.sourceId }, 'lost the binlog reader lease');
-            running.get(key)!.tailer.stop().catch(() => undefined);
+            running
+              .get(key)!
+              .tailer.stop()
+              .catch(() => undefined);
             running.delete(key);
           }
           continue;

@@ -98,7 +98,11 @@ export function tailerServerId(task: string, sourceId: string): number {
 }
 
 /** Where this tailer starts: its checkpoint, else the copy's low watermark, else the task's meta. */
-async function startCoord(ctx: ProcessorContext, task: TaskConfig, instance: InstanceConfig): Promise<{ coord?: BinlogCoord; gtid?: string } | undefined> {
+async function startCoord(
+  ctx: ProcessorContext,
+  task: TaskConfig,
+  instance: InstanceConfig,
+): Promise<{ coord?: BinlogCoord; gtid?: string } | undefined> {
   const pool = ctx.pools.target(task);
   const meta = taskMeta(task);
   const sync = await readSourceSync(pool, meta, instance.sourceId);
@@ -107,20 +111,28 @@ async function startCoord(ctx: ProcessorContext, task: TaskConfig, instance: Ins
     const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === instance.sourceId);
     if (!plan) return undefined;
     if (!plan.low) {
-      throw new DmqError('CONFIG_INVALID', `source "${instance.sourceId}" had binary logging off when the copy started, so there is no position to replicate from`, {
-        where: `mysql-instances[${task.instances.indexOf(instance)}]`,
-        workaround: 'enable log_bin with binlog_format=ROW on the source, then start the task again with --remove-meta',
-      });
+      throw new DmqError(
+        'CONFIG_INVALID',
+        `source "${instance.sourceId}" had binary logging off when the copy started, so there is no position to replicate from`,
+        {
+          where: `mysql-instances[${task.instances.indexOf(instance)}]`,
+          workaround: 'enable log_bin with binlog_format=ROW on the source, then start the task again with --remove-meta',
+        },
+      );
     }
     return { coord: { file: plan.low.name, pos: plan.low.pos } };
   }
   const m = instance.meta;
   if (m?.binlogName && m.binlogPos !== undefined) return { coord: { file: m.binlogName, pos: m.binlogPos } };
   if (m?.binlogGtid) return { gtid: m.binlogGtid };
-  throw new DmqError('CONFIG_INVALID', `task "${task.name}" is incremental but mysql-instances[${task.instances.indexOf(instance)}].meta gives no start position`, {
-    where: `mysql-instances[${task.instances.indexOf(instance)}].meta`,
-    workaround: 'set meta.binlog-name and meta.binlog-pos (or meta.binlog-gtid) to where replication should start',
-  });
+  throw new DmqError(
+    'CONFIG_INVALID',
+    `task "${task.name}" is incremental but mysql-instances[${task.instances.indexOf(instance)}].meta gives no start position`,
+    {
+      where: `mysql-instances[${task.instances.indexOf(instance)}].meta`,
+      workaround: 'set meta.binlog-name and meta.binlog-pos (or meta.binlog-gtid) to where replication should start',
+    },
+  );
 }
 
 /**
@@ -131,7 +143,11 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   const log = ctx.log.child({ task: task.name, source: source.sourceId, unit: 'sync' });
   const meta = taskMeta(task);
   const pool = ctx.pools.target(task);
-  const filter = makeTableFilter(instance.blockAllowList, { caseSensitive: task.caseSensitive, onlyDbs: instance.mydumper.onlyDbs, onlyTables: instance.mydumper.onlyTables });
+  const filter = makeTableFilter(instance.blockAllowList, {
+    caseSensitive: task.caseSensitive,
+    onlyDbs: instance.mydumper.onlyDbs,
+    onlyTables: instance.mydumper.onlyTables,
+  });
   const route = makeRouter(instance.routes, task.caseSensitive);
   const extractColumns = makeExtractor(instance.routes, task.caseSensitive);
   const eventFilter = makeEventFilter(instance.filters, task.caseSensitive);
@@ -143,8 +159,19 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   let tickTimer: NodeJS.Timeout | undefined;
   let backoffMs = 1000;
   const status: TailerStatus = {
-    readCoord: '', masterCoord: '', appliedCoord: '', pendingBatches: 0, pendingBytes: 0, totalEvents: 0, lastEventTime: 0,
-    oldestPendingTime: 0, clockOffsetMs: 0, appliedTransactions: 0, recentTps: 0, heardAt: 0, paused: false,
+    readCoord: '',
+    masterCoord: '',
+    appliedCoord: '',
+    pendingBatches: 0,
+    pendingBytes: 0,
+    totalEvents: 0,
+    lastEventTime: 0,
+    oldestPendingTime: 0,
+    clockOffsetMs: 0,
+    appliedTransactions: 0,
+    recentTps: 0,
+    heardAt: 0,
+    paused: false,
   };
   const tpsSamples: { at: number; applied: number }[] = [];
 
@@ -172,7 +199,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   /** Where each shard last joined or left its merged table in this run (see planDdl). */
   const shardChanges = new Map<string, string>();
 
-  const partitionOf = (b: BatchTable) => createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
+  const partitionOf = (b: BatchTable) =>
+    createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
 
   function enqueue(batches: ApplyBatch[]): void {
     if (batches.length === 0) return;
@@ -188,11 +216,14 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     if (!flushScheduled) {
       flushScheduled = true;
       const spacing = status.pendingBatches > BACKLOG_LOW / 5 ? FLUSH_SPACING_BEHIND_MS : FLUSH_SPACING_MS;
-      setTimeout(() => {
-        flushScheduled = false;
-        lastFlushAt = Date.now();
-        void flush();
-      }, Math.max(0, lastFlushAt + spacing - Date.now()));
+      setTimeout(
+        () => {
+          flushScheduled = false;
+          lastFlushAt = Date.now();
+          void flush();
+        },
+        Math.max(0, lastFlushAt + spacing - Date.now()),
+      );
     }
     if ((status.pendingBatches >= BACKLOG_HIGH || status.pendingBytes >= BACKLOG_HIGH_BYTES) && !status.paused) {
       status.paused = true;
@@ -223,7 +254,9 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       byQueue.set(name, list);
     }
     for (const [name, list] of byQueue) {
-      await ctx.queues.get(name).addBulk(list.map((job) => ({ name: 'apply', data: job, opts: { ...applyJobOptions, jobId: applyJobId(job) } })));
+      await ctx.queues
+        .get(name)
+        .addBulk(list.map((job) => ({ name: 'apply', data: job, opts: { ...applyJobOptions, jobId: applyJobId(job) } })));
     }
   }
 
@@ -281,7 +314,13 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     }
   }
 
-  function tableMeta(ev: { tableId: number; tableMap: Record<number, { parentSchema: string; tableName: string; columns?: { name: string; type: number }[] }> }, tm?: { primaryKey?: number[]; columnNames?: string[] }): ReadTable | null {
+  function tableMeta(
+    ev: {
+      tableId: number;
+      tableMap: Record<number, { parentSchema: string; tableName: string; columns?: { name: string; type: number }[] }>;
+    },
+    tm?: { primaryKey?: number[]; columnNames?: string[] },
+  ): ReadTable | null {
     const cached = tables.get(ev.tableId);
     if (cached !== undefined) return cached;
     const entry = ev.tableMap[ev.tableId];
@@ -293,10 +332,16 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     const columns = (entry.columns ?? []).map((c) => c.name);
     if (columns.includes('__proto__')) {
       // zongji builds rows as plain objects and loses this column: refuse rather than write NULL.
-      fail(new DmqError('CONFIG_INVALID', `\`${entry.parentSchema}\`.\`${entry.tableName}\` has a column named __proto__, which dmq's binlog reader cannot decode`, {
-        where: `\`${entry.parentSchema}\`.\`${entry.tableName}\``,
-        workaround: 'rename the column on the source, or leave the table out with block-allow-list',
-      }));
+      fail(
+        new DmqError(
+          'CONFIG_INVALID',
+          `\`${entry.parentSchema}\`.\`${entry.tableName}\` has a column named __proto__, which dmq's binlog reader cannot decode`,
+          {
+            where: `\`${entry.parentSchema}\`.\`${entry.tableName}\``,
+            workaround: 'rename the column on the source, or leave the table out with block-allow-list',
+          },
+        ),
+      );
       tables.set(ev.tableId, null);
       return null;
     }
@@ -336,7 +381,9 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     }
   }
 
-  function handleEvent(ev: Record<string, unknown> & { getEventName(): string; nextPosition: number; timestamp: number; gtid?: string }): void {
+  function handleEvent(
+    ev: Record<string, unknown> & { getEventName(): string; nextPosition: number; timestamp: number; gtid?: string },
+  ): void {
     const name = ev.getEventName();
     const here = (): BinlogCoord => ({ file, pos: ev.nextPosition });
     switch (name) {
@@ -360,10 +407,16 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       case 'tablemap': {
         const id = Number(ev.tableId);
         if (!Array.isArray(ev.columnNames) || ev.columnNames.length !== Number(ev.columnCount)) {
-          fail(new DmqError('CONFIG_INVALID', `the binlog of source "${source.sourceId}" carries no column names for \`${String(ev.schemaName)}\`.\`${String(ev.tableName)}\` at ${coordText(here())}`, {
-            where: coordText(here()),
-            workaround: 'SET GLOBAL binlog_row_metadata = FULL on the source (MySQL 8.0+ / MariaDB 10.5+), then resume the task',
-          }));
+          fail(
+            new DmqError(
+              'CONFIG_INVALID',
+              `the binlog of source "${source.sourceId}" carries no column names for \`${String(ev.schemaName)}\`.\`${String(ev.tableName)}\` at ${coordText(here())}`,
+              {
+                where: coordText(here()),
+                workaround: 'SET GLOBAL binlog_row_metadata = FULL on the source (MySQL 8.0+ / MariaDB 10.5+), then resume the task',
+              },
+            ),
+          );
           return;
         }
         tables.delete(id);
@@ -419,12 +472,13 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
   function refuse(code: 'DDL_UNSUPPORTED' | 'EVENT_FILTERED', reason: string, coord: string, statement?: string): void {
     const shown = statement === undefined ? '' : ` The statement: ${statement.length > 500 ? `${statement.slice(0, 500)}…` : statement}`;
     const binlogOps = `\`dmq binlog skip ${task.name} -b ${coord} -s ${source.sourceId}\` to leave it out${statement === undefined ? '' : `, or \`dmq binlog replace ${task.name} -b ${coord} -s ${source.sourceId} "<statements the source should have run>"\` to read those instead`}`;
-    fail(new DmqError(code, `source "${source.sourceId}" at ${coord}: ${reason}.${shown}`, {
-      where: coord,
-      workaround: code === 'EVENT_FILTERED'
-        ? `change the filter rule (stop-task, edit task.yaml, start-task), or ${binlogOps}`
-        : binlogOps,
-    }));
+    fail(
+      new DmqError(code, `source "${source.sourceId}" at ${coord}: ${reason}.${shown}`, {
+        where: coord,
+        workaround:
+          code === 'EVENT_FILTERED' ? `change the filter rule (stop-task, edit task.yaml, start-task), or ${binlogOps}` : binlogOps,
+      }),
+    );
   }
 
   function passesEventFilter(table: TableMeta, op: string, coord: BinlogCoord): boolean {
@@ -435,7 +489,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     }
     // The filter caches which rules apply to a table; judging them is a few comparisons.
     const verdict = eventFilter({ schema: table.schema, table: table.table, event: op });
-    if (verdict.action === 'Error') refuse('EVENT_FILTERED', `filter rule "${verdict.rule}" forbids ${op} on \`${table.schema}\`.\`${table.table}\``, at);
+    if (verdict.action === 'Error')
+      refuse('EVENT_FILTERED', `filter rule "${verdict.rule}" forbids ${op} on \`${table.schema}\`.\`${table.table}\``, at);
     return verdict.action === 'Do';
   }
 
@@ -468,7 +523,12 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         const unitCoord: BinlogCoord = part === 0 ? coord : { ...coord, part };
         part += 1;
         const plan = planDdl(ddl, coordText(unitCoord), {
-          filter, route, eventFilter, shardMode: task.shardMode, lastOf: batcher.lastOf, streams: batcher.streams,
+          filter,
+          route,
+          eventFilter,
+          shardMode: task.shardMode,
+          lastOf: batcher.lastOf,
+          streams: batcher.streams,
           lastShardChange: (schema, table) => shardChanges.get(tableKey(schema, table)),
         });
         if (plan.action === 'skip') {
@@ -480,7 +540,9 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
           return;
         }
         enqueue(batcher.ddl({ units: plan.units, coord: unitCoord, eventTime, gtid }));
-        for (const u of plan.units) if (u.ddl.shard === 'join' || u.ddl.shard === 'leave') shardChanges.set(tableKey(u.table.schema, u.table.table), coordText(unitCoord));
+        for (const u of plan.units)
+          if (u.ddl.shard === 'join' || u.ddl.shard === 'leave')
+            shardChanges.set(tableKey(u.table.schema, u.table.table), coordText(unitCoord));
         log.info({ at, statement: ddl.text.slice(0, 500), target: plan.units[0]!.ddl.target }, 'DDL read');
       }
     }
@@ -503,12 +565,22 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     void disconnect().then(async () => {
       if (fatal) {
         const { pauseTask } = await import('../task-control.js');
-        const reason = err instanceof DmqError ? err : new DmqError('BINLOG_FAILED', `source "${source.sourceId}" cannot serve its binlog from ${status.appliedCoord || startText}: ${record.message}`, {
-          cause: err,
-          where: status.appliedCoord || startText,
-          workaround: 'the binlog there was purged or never existed: keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds) and start the task again with --remove-meta (or a valid meta position)',
-        });
-        await pauseTask(ctx, task.name, reason).catch((pauseErr: unknown) => log.error({ err: pauseErr, reason: record }, 'cannot pause the task'));
+        const reason =
+          err instanceof DmqError
+            ? err
+            : new DmqError(
+                'BINLOG_FAILED',
+                `source "${source.sourceId}" cannot serve its binlog from ${status.appliedCoord || startText}: ${record.message}`,
+                {
+                  cause: err,
+                  where: status.appliedCoord || startText,
+                  workaround:
+                    'the binlog there was purged or never existed: keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds) and start the task again with --remove-meta (or a valid meta position)',
+                },
+              );
+        await pauseTask(ctx, task.name, reason).catch((pauseErr: unknown) =>
+          log.error({ err: pauseErr, reason: record }, 'cannot pause the task'),
+        );
         // The task may be resumed before the supervisor ever sees it paused: it starts a new reader then.
         ended = true;
         return;
@@ -563,9 +635,13 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
       highWatermark = plan?.high ? { file: plan.high.name, pos: plan.high.pos } : undefined;
       endAt = task.taskMode === 'full' ? highWatermark : undefined;
       if (task.taskMode === 'full' && !endAt) {
-        throw new DmqError('INTERNAL', `source "${source.sourceId}" has no high watermark recorded, so full mode does not know where its replay ends`, {
-          workaround: 'start the task again with --remove-meta; please report it',
-        });
+        throw new DmqError(
+          'INTERNAL',
+          `source "${source.sourceId}" has no high watermark recorded, so full mode does not know where its replay ends`,
+          {
+            workaround: 'start the task again with --remove-meta; please report it',
+          },
+        );
       }
       const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
       readOps = await readBinlogOps(ctx.redis, task.name, source.sourceId, 'read');
@@ -579,7 +655,8 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
         applied,
         origin,
         startIfMissing: task.taskMode === 'incremental',
-        safeAt: (coord) => instance.syncer.safeMode || replaysAfterCopy(task.taskMode) && (!highWatermark || compareCoords(coord, highWatermark) < 0),
+        safeAt: (coord) =>
+          instance.syncer.safeMode || (replaysAfterCopy(task.taskMode) && (!highWatermark || compareCoords(coord, highWatermark) < 0)),
       });
       tracks = [];
       txn = undefined;

@@ -5,72 +5,89 @@ import { z } from 'zod';
  * tests check real answers against them, so the document cannot drift from the code.
  */
 
-export const ErrorBody = z.object({
-  error_code: z.string().describe('DM OpenAPI field: the error code'),
-  error_msg: z.string().describe('DM OpenAPI field: the message'),
-  code: z.string().describe('dmq error code, e.g. CONFIG_INVALID, TASK_NOT_FOUND, UNAUTHORIZED, REDIS_UNAVAILABLE'),
-  message: z.string(),
-  workaround: z.string().optional().describe('what to do about it'),
-  where: z.string().optional().describe('the field path, table, position or address involved'),
-  cause: z.string().optional(),
-}).meta({ id: 'Error' });
+export const ErrorBody = z
+  .object({
+    error_code: z.string().describe('DM OpenAPI field: the error code'),
+    error_msg: z.string().describe('DM OpenAPI field: the message'),
+    code: z.string().describe('dmq error code, e.g. CONFIG_INVALID, TASK_NOT_FOUND, UNAUTHORIZED, REDIS_UNAVAILABLE'),
+    message: z.string(),
+    workaround: z.string().optional().describe('what to do about it'),
+    where: z.string().optional().describe('the field path, table, position or address involved'),
+    cause: z.string().optional(),
+  })
+  .meta({ id: 'Error' });
 
 export const Result = z.object({ result: z.boolean(), msg: z.string() }).meta({ id: 'Result' });
 
-const Endpoint = z.object({
-  host: z.string(),
-  port: z.number().int(),
-  user: z.string(),
-  password: z.literal('******').describe('never shown'),
-}).loose();
+const Endpoint = z
+  .object({
+    host: z.string(),
+    port: z.number().int(),
+    user: z.string(),
+    password: z.literal('******').describe('never shown'),
+  })
+  .loose();
 
-export const Source = z.object({
-  sourceId: z.string(),
-  serverId: z.number().int().optional(),
-  flavor: z.enum(['mysql', 'mariadb']).optional(),
-  enableGtid: z.boolean(),
-  enableRelay: z.boolean(),
-  from: Endpoint,
-}).meta({ id: 'Source' });
+export const Source = z
+  .object({
+    sourceId: z.string(),
+    serverId: z.number().int().optional(),
+    flavor: z.enum(['mysql', 'mariadb']).optional(),
+    enableGtid: z.boolean(),
+    enableRelay: z.boolean(),
+    from: Endpoint,
+  })
+  .meta({ id: 'Source' });
 
 export const SourceList = z.object({ total: z.number().int(), data: z.array(Source) }).meta({ id: 'SourceList' });
 
-export const SourceStatus = z.object({
-  source_name: z.string(),
-  connected: z.boolean(),
-  version: z.string().optional(),
-  flavor: z.enum(['mysql', 'mariadb']).optional(),
-  error: z.string().optional(),
-}).meta({ id: 'SourceStatus' });
+export const SourceStatus = z
+  .object({
+    source_name: z.string(),
+    connected: z.boolean(),
+    version: z.string().optional(),
+    flavor: z.enum(['mysql', 'mariadb']).optional(),
+    error: z.string().optional(),
+  })
+  .meta({ id: 'SourceStatus' });
 
-export const Task = z.object({
-  name: z.string(),
-  taskMode: z.enum(['full', 'incremental', 'all', 'dump', 'load']),
-  target: Endpoint,
-  instances: z.array(z.object({ sourceId: z.string() }).loose()),
-}).loose().meta({ id: 'Task', description: 'the normalized task.yaml (passwords masked)' });
+export const Task = z
+  .object({
+    name: z.string(),
+    taskMode: z.enum(['full', 'incremental', 'all', 'dump', 'load']),
+    target: Endpoint,
+    instances: z.array(z.object({ sourceId: z.string() }).loose()),
+  })
+  .loose()
+  .meta({ id: 'Task', description: 'the normalized task.yaml (passwords masked)' });
 
-export const TaskList = z.object({
-  total: z.number().int(),
-  data: z.array(z.object({ taskName: z.string(), taskStatus: z.string(), sources: z.array(z.string()) })),
-}).meta({ id: 'TaskList' });
+export const TaskList = z
+  .object({
+    total: z.number().int(),
+    data: z.array(z.object({ taskName: z.string(), taskStatus: z.string(), sources: z.array(z.string()) })),
+  })
+  .meta({ id: 'TaskList' });
 
 export const TaskSubmitted = Result.extend({ task: Task }).meta({ id: 'TaskSubmitted' });
 
-export const CheckResult = z.object({
-  passed: z.boolean(),
-  results: z.array(z.object({
-    id: z.number().int(),
-    name: z.string(),
-    desc: z.string(),
-    state: z.string(),
-    sourceId: z.string().optional(),
-    address: z.string().optional(),
-    errors: z.array(z.object({ severity: z.string(), shortErr: z.string() }).loose()),
-    instruction: z.string().optional(),
-    extra: z.string().optional(),
-  })),
-}).meta({ id: 'CheckResult' });
+export const CheckResult = z
+  .object({
+    passed: z.boolean(),
+    results: z.array(
+      z.object({
+        id: z.number().int(),
+        name: z.string(),
+        desc: z.string(),
+        state: z.string(),
+        sourceId: z.string().optional(),
+        address: z.string().optional(),
+        errors: z.array(z.object({ severity: z.string(), shortErr: z.string() }).loose()),
+        instruction: z.string().optional(),
+        extra: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'CheckResult' });
 
 const DmError = z.object({
   ErrCode: z.string(),
@@ -82,50 +99,98 @@ const DmError = z.object({
   Workaround: z.string(),
 });
 
-const SubTaskStatus = z.object({
-  name: z.string(),
-  stage: z.string(),
-  unit: z.enum(['Check', 'Dump', 'Load', 'Sync']),
-  result: z.object({ isCanceled: z.boolean(), errors: z.array(DmError) }).nullable(),
-  consistency: z.string(),
-  dump: z.object({ totalTables: z.number(), completedTables: z.number(), totalChunks: z.number(), completedChunks: z.number(), finishedRows: z.number(), finishedBytes: z.number(), estimateTotalRows: z.number(), progress: z.string(), bps: z.number() }).loose(),
-  load: z.object({ finishedRows: z.number(), finishedBytes: z.number(), totalBytes: z.number(), completedTables: z.number(), completedChunks: z.number(), progress: z.string(), metaBinlog: z.string(), metaBinlogGTID: z.string(), bps: z.number() }).loose(),
-  sync: z.object({
-    totalEvents: z.number(),
-    masterBinlog: z.string(),
-    syncerBinlog: z.string(),
-    pendingBatches: z.number(),
-    recentTps: z.number().optional(),
-    synced: z.boolean(),
-    secondsBehindMaster: z.number().nullable(),
-    readerError: z.string(),
-    blockingDDLs: z.array(z.string()).describe('shard DDLs this source has run that wait for the other shards (pessimistic shard-mode)'),
-    unresolvedGroups: z.array(z.object({ target: z.string(), DDLs: z.array(z.string()), synced: z.array(z.string()), unsynced: z.array(z.string()) })),
-  }).loose().optional(),
-  unresolvedDDLLockID: z.string().describe('the shard DDL lock this source waits on, as `dmq shard-ddl-lock` lists it'),
-  tables: z.array(z.object({ table: z.string(), target: z.string(), syncerBinlog: z.string() })).optional().describe('with more=true: every replicated table, its target and the binlog position applied'),
-}).loose();
+const SubTaskStatus = z
+  .object({
+    name: z.string(),
+    stage: z.string(),
+    unit: z.enum(['Check', 'Dump', 'Load', 'Sync']),
+    result: z.object({ isCanceled: z.boolean(), errors: z.array(DmError) }).nullable(),
+    consistency: z.string(),
+    dump: z
+      .object({
+        totalTables: z.number(),
+        completedTables: z.number(),
+        totalChunks: z.number(),
+        completedChunks: z.number(),
+        finishedRows: z.number(),
+        finishedBytes: z.number(),
+        estimateTotalRows: z.number(),
+        progress: z.string(),
+        bps: z.number(),
+      })
+      .loose(),
+    load: z
+      .object({
+        finishedRows: z.number(),
+        finishedBytes: z.number(),
+        totalBytes: z.number(),
+        completedTables: z.number(),
+        completedChunks: z.number(),
+        progress: z.string(),
+        metaBinlog: z.string(),
+        metaBinlogGTID: z.string(),
+        bps: z.number(),
+      })
+      .loose(),
+    sync: z
+      .object({
+        totalEvents: z.number(),
+        masterBinlog: z.string(),
+        syncerBinlog: z.string(),
+        pendingBatches: z.number(),
+        recentTps: z.number().optional(),
+        synced: z.boolean(),
+        secondsBehindMaster: z.number().nullable(),
+        readerError: z.string(),
+        blockingDDLs: z
+          .array(z.string())
+          .describe('shard DDLs this source has run that wait for the other shards (pessimistic shard-mode)'),
+        unresolvedGroups: z.array(
+          z.object({ target: z.string(), DDLs: z.array(z.string()), synced: z.array(z.string()), unsynced: z.array(z.string()) }),
+        ),
+      })
+      .loose()
+      .optional(),
+    unresolvedDDLLockID: z.string().describe('the shard DDL lock this source waits on, as `dmq shard-ddl-lock` lists it'),
+    tables: z
+      .array(z.object({ table: z.string(), target: z.string(), syncerBinlog: z.string() }))
+      .optional()
+      .describe('with more=true: every replicated table, its target and the binlog position applied'),
+  })
+  .loose();
 
-export const TaskStatus = z.object({
-  result: z.boolean(),
-  msg: z.string(),
-  stage: z.string(),
-  taskMode: z.string(),
-  precheck: z.object({ passed: z.boolean(), results: z.array(z.unknown()) }).nullable(),
-  sources: z.array(z.object({
+export const TaskStatus = z
+  .object({
     result: z.boolean(),
     msg: z.string(),
-    sourceStatus: z.object({ source: z.string(), worker: z.string() }).loose(),
-    subTaskStatus: z.array(SubTaskStatus),
-  })),
-}).meta({ id: 'TaskStatus', description: 'dmctl query-status shape' });
+    stage: z.string(),
+    taskMode: z.string(),
+    precheck: z.object({ passed: z.boolean(), results: z.array(z.unknown()) }).nullable(),
+    sources: z.array(
+      z.object({
+        result: z.boolean(),
+        msg: z.string(),
+        sourceStatus: z.object({ source: z.string(), worker: z.string() }).loose(),
+        subTaskStatus: z.array(SubTaskStatus),
+      }),
+    ),
+  })
+  .meta({ id: 'TaskStatus', description: 'dmctl query-status shape' });
 
-export const BinlogRequest = z.object({
-  op: z.enum(['skip', 'replace']).describe('skip: write nothing for the batch; replace: write `sqls` instead'),
-  binlog_pos: z.string().regex(/^.+:\d+(#\d+)?$/, 'expected file:pos, as the task\'s error names it').describe('the position the task\'s error names (APPLY_REJECTED, DDL_UNSUPPORTED, EVENT_FILTERED)'),
-  source: z.string().optional().describe('the source the position belongs to (needed when the task has several)'),
-  sqls: z.array(z.string().min(1)).optional().describe('replace: the statements to run instead, in order'),
-}).refine((r) => r.op !== 'replace' || (r.sqls?.length ?? 0) > 0, { message: 'replace needs at least one statement in sqls', path: ['sqls'] })
+export const BinlogRequest = z
+  .object({
+    op: z.enum(['skip', 'replace']).describe('skip: write nothing for the batch; replace: write `sqls` instead'),
+    binlog_pos: z
+      .string()
+      .regex(/^.+:\d+(#\d+)?$/, "expected file:pos, as the task's error names it")
+      .describe("the position the task's error names (APPLY_REJECTED, DDL_UNSUPPORTED, EVENT_FILTERED)"),
+    source: z.string().optional().describe('the source the position belongs to (needed when the task has several)'),
+    sqls: z.array(z.string().min(1)).optional().describe('replace: the statements to run instead, in order'),
+  })
+  .refine((r) => r.op !== 'replace' || (r.sqls?.length ?? 0) > 0, {
+    message: 'replace needs at least one statement in sqls',
+    path: ['sqls'],
+  })
   .meta({ id: 'BinlogRequest' });
 
 const ShardLockEntry = z.object({
@@ -139,13 +204,17 @@ const ShardLockEntry = z.object({
   missing: z.array(z.string()).describe('shards that have not run it yet'),
 });
 
-export const ShardLockList = z.object({
-  result: z.boolean(),
-  msg: z.string(),
-  locks: z.array(ShardLockEntry),
-}).meta({ id: 'ShardLockList', description: 'shard-ddl-lock: unresolved pessimistic shard DDL locks' });
+export const ShardLockList = z
+  .object({
+    result: z.boolean(),
+    msg: z.string(),
+    locks: z.array(ShardLockEntry),
+  })
+  .meta({ id: 'ShardLockList', description: 'shard-ddl-lock: unresolved pessimistic shard DDL locks' });
 
-export const UnlockRequest = z.object({
-  lock_id: z.string().min(1).describe('the lock id shard-ddl-lock lists'),
-  force_remove: z.boolean().optional().describe('true: resolve the lock without running its DDL on the target'),
-}).meta({ id: 'UnlockRequest' });
+export const UnlockRequest = z
+  .object({
+    lock_id: z.string().min(1).describe('the lock id shard-ddl-lock lists'),
+    force_remove: z.boolean().optional().describe('true: resolve the lock without running its DDL on the target'),
+  })
+  .meta({ id: 'UnlockRequest' });

@@ -1,7 +1,19 @@
 import { z } from 'zod';
 import { openApiRequestSchema, sourceYamlSchema } from '../../shared/config/source.js';
 import { taskSchema } from '../../shared/config/task-schema.js';
-import { CheckResult, ErrorBody, Result, ShardLockList, Source, SourceList, SourceStatus, Task, TaskList, TaskStatus, TaskSubmitted } from './api-schemas.js';
+import {
+  CheckResult,
+  ErrorBody,
+  Result,
+  ShardLockList,
+  Source,
+  SourceList,
+  SourceStatus,
+  Task,
+  TaskList,
+  TaskStatus,
+  TaskSubmitted,
+} from './api-schemas.js';
 
 type Method = 'get' | 'post' | 'delete';
 
@@ -17,28 +29,103 @@ export interface ApiRoute {
   responses: Partial<Record<200 | 201 | 204, z.ZodType | null>>;
 }
 
-const removeMeta = { remove_meta: 'true: drop the task\'s checkpoints (dm_meta) and dump files first' };
+const removeMeta = { remove_meta: "true: drop the task's checkpoints (dm_meta) and dump files first" };
 
 /** Every /api/v1 route dmq serves: the source of the OpenAPI document. */
 export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/api/v1/sources', tag: 'sources', summary: 'List registered sources', responses: { 200: SourceList } },
-  { method: 'post', path: '/api/v1/sources', tag: 'sources', summary: 'Register a source (source.yaml, or DM OpenAPI JSON)', body: 'source', responses: { 201: Source } },
+  {
+    method: 'post',
+    path: '/api/v1/sources',
+    tag: 'sources',
+    summary: 'Register a source (source.yaml, or DM OpenAPI JSON)',
+    body: 'source',
+    responses: { 201: Source },
+  },
   { method: 'get', path: '/api/v1/sources/:name', tag: 'sources', summary: 'Get a source (password masked)', responses: { 200: Source } },
   { method: 'delete', path: '/api/v1/sources/:name', tag: 'sources', summary: 'Remove a source no task uses', responses: { 204: null } },
-  { method: 'get', path: '/api/v1/sources/:name/status', tag: 'sources', summary: 'Connect to a source and report its version', responses: { 200: SourceStatus } },
+  {
+    method: 'get',
+    path: '/api/v1/sources/:name/status',
+    tag: 'sources',
+    summary: 'Connect to a source and report its version',
+    responses: { 200: SourceStatus },
+  },
   { method: 'get', path: '/api/v1/tasks', tag: 'tasks', summary: 'List tasks and their stages', responses: { 200: TaskList } },
-  { method: 'post', path: '/api/v1/tasks', tag: 'tasks', summary: 'Submit a task (task.yaml, or DM OpenAPI JSON); its precheck runs first', body: 'task', query: removeMeta, responses: { 201: TaskSubmitted } },
-  { method: 'post', path: '/api/v1/tasks/check', tag: 'tasks', summary: 'Run a task\'s precheck without starting it', body: 'task', responses: { 200: CheckResult } },
+  {
+    method: 'post',
+    path: '/api/v1/tasks',
+    tag: 'tasks',
+    summary: 'Submit a task (task.yaml, or DM OpenAPI JSON); its precheck runs first',
+    body: 'task',
+    query: removeMeta,
+    responses: { 201: TaskSubmitted },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/check',
+    tag: 'tasks',
+    summary: "Run a task's precheck without starting it",
+    body: 'task',
+    responses: { 200: CheckResult },
+  },
   { method: 'get', path: '/api/v1/tasks/:name', tag: 'tasks', summary: 'Get a task (passwords masked)', responses: { 200: Task } },
-  { method: 'get', path: '/api/v1/tasks/:name/status', tag: 'tasks', summary: 'query-status: per source stage, unit, progress, sync and errors', query: { more: 'true: every precheck item, and per source every table\'s replication checkpoint (query-status --more)' }, responses: { 200: TaskStatus } },
-  { method: 'delete', path: '/api/v1/tasks/:name', tag: 'tasks', summary: 'Stop and remove a task', query: removeMeta, responses: { 200: Result } },
-  { method: 'post', path: '/api/v1/tasks/:name/pause', tag: 'tasks', summary: 'Pause a task: running jobs finish, no new ones start', responses: { 200: Result } },
-  { method: 'post', path: '/api/v1/tasks/:name/stop', tag: 'tasks', summary: 'DM\'s name for pause', responses: { 200: Result } },
-  { method: 'post', path: '/api/v1/tasks/:name/resume', tag: 'tasks', summary: 'Resume a paused task from its checkpoints', responses: { 200: Result } },
-  { method: 'post', path: '/api/v1/tasks/:name/start', tag: 'tasks', summary: 'DM\'s name for resume', responses: { 200: Result } },
-  { method: 'post', path: '/api/v1/tasks/:name/binlog', tag: 'tasks', summary: 'binlog skip|replace: settle the event the task paused on (a batch or DDL the target rejected, a DDL dmq cannot read, a filter\'s Error), then resume', body: 'binlog', responses: { 200: Result } },
-  { method: 'get', path: '/api/v1/tasks/:name/shard-ddl-locks', tag: 'tasks', summary: 'shard-ddl-lock: the unresolved pessimistic shard DDL locks, with the shards that have and have not reached them', responses: { 200: ShardLockList } },
-  { method: 'post', path: '/api/v1/tasks/:name/shard-ddl-locks/unlock', tag: 'tasks', summary: 'shard-ddl-lock unlock: resolve a lock without waiting for the missing shards (runs its DDL unless force_remove)', body: 'unlock', responses: { 200: Result } },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/status',
+    tag: 'tasks',
+    summary: 'query-status: per source stage, unit, progress, sync and errors',
+    query: { more: "true: every precheck item, and per source every table's replication checkpoint (query-status --more)" },
+    responses: { 200: TaskStatus },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/tasks/:name',
+    tag: 'tasks',
+    summary: 'Stop and remove a task',
+    query: removeMeta,
+    responses: { 200: Result },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/:name/pause',
+    tag: 'tasks',
+    summary: 'Pause a task: running jobs finish, no new ones start',
+    responses: { 200: Result },
+  },
+  { method: 'post', path: '/api/v1/tasks/:name/stop', tag: 'tasks', summary: "DM's name for pause", responses: { 200: Result } },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/:name/resume',
+    tag: 'tasks',
+    summary: 'Resume a paused task from its checkpoints',
+    responses: { 200: Result },
+  },
+  { method: 'post', path: '/api/v1/tasks/:name/start', tag: 'tasks', summary: "DM's name for resume", responses: { 200: Result } },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/:name/binlog',
+    tag: 'tasks',
+    summary:
+      "binlog skip|replace: settle the event the task paused on (a batch or DDL the target rejected, a DDL dmq cannot read, a filter's Error), then resume",
+    body: 'binlog',
+    responses: { 200: Result },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/shard-ddl-locks',
+    tag: 'tasks',
+    summary: 'shard-ddl-lock: the unresolved pessimistic shard DDL locks, with the shards that have and have not reached them',
+    responses: { 200: ShardLockList },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/:name/shard-ddl-locks/unlock',
+    tag: 'tasks',
+    summary: 'shard-ddl-lock unlock: resolve a lock without waiting for the missing shards (runs its DDL unless force_remove)',
+    body: 'unlock',
+    responses: { 200: Result },
+  },
 ];
 
 /** Error answers and when they come. */
@@ -68,30 +155,48 @@ const requestBodies = {
   },
   task: {
     'application/yaml': { schema: { type: 'string', description: 'task.yaml as DM writes it' } },
-    'application/json': { schema: { oneOf: [jsonSchema(z.object({ task: taskSchema, remove_meta: z.boolean().optional() })), jsonSchema(taskSchema)] } },
+    'application/json': {
+      schema: { oneOf: [jsonSchema(z.object({ task: taskSchema, remove_meta: z.boolean().optional() })), jsonSchema(taskSchema)] },
+    },
   },
 };
 
 /** The OpenAPI 3.1 document of /api/v1, built from API_ROUTES and the zod schemas. */
 export function openApiDocument(version: string): object {
-  const generated = z.toJSONSchema(z.globalRegistry, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> };
+  const generated = z.toJSONSchema(z.globalRegistry, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Record<string, unknown>> };
   // Inside an OpenAPI document a component is located by its place, not by $id or $schema.
-  const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([id, schema]) => {
-    const { $id: _id, $schema: _schema, ...rest } = schema;
-    return [id, rest];
-  }));
+  const schemas = Object.fromEntries(
+    Object.entries(generated.schemas).map(([id, schema]) => {
+      const { $id: _id, $schema: _schema, ...rest } = schema;
+      return [id, rest];
+    }),
+  );
   const paths: Record<string, Record<string, object>> = {};
   for (const route of API_ROUTES) {
     const path = route.path.replace(/:(\w+)/g, '{$1}');
     const parameters = [
       ...[...route.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
-      ...Object.entries(route.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
+      ...Object.entries(route.query ?? {}).map(([name, description]) => ({
+        name,
+        in: 'query',
+        required: false,
+        description,
+        schema: { type: 'string' },
+      })),
     ];
     const responses: Record<string, object> = {};
     for (const [code, schema] of Object.entries(route.responses)) {
       const id = schema ? z.globalRegistry.get(schema)?.id : undefined;
       responses[code] = schema
-        ? { description: 'success', content: { 'application/json': { schema: id ? { $ref: `#/components/schemas/${id}` } : jsonSchema(schema) } } }
+        ? {
+            description: 'success',
+            content: { 'application/json': { schema: id ? { $ref: `#/components/schemas/${id}` } : jsonSchema(schema) } },
+          }
         : { description: 'success, no body' };
     }
     for (const [code, description] of Object.entries(ERRORS)) {
@@ -109,7 +214,11 @@ export function openApiDocument(version: string): object {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'dmq API', version, description: 'DM-compatible /api/v1 of dmq. With DMQ_TOKEN set, send `Authorization: Bearer <token>`.' },
+    info: {
+      title: 'dmq API',
+      version,
+      description: 'DM-compatible /api/v1 of dmq. With DMQ_TOKEN set, send `Authorization: Bearer <token>`.',
+    },
     components: {
       schemas,
       securitySchemes: { token: { type: 'http', scheme: 'bearer' } },

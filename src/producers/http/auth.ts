@@ -36,10 +36,21 @@ export function requireToken(app: FastifyInstance, token: string): void {
     // Compared as digests so the comparison takes the same time whatever the input's length.
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
     // Pages a person opens in a browser: ask for the token as a basic-auth password.
-    if (path === '/' || path === TASK_PAGE_PATH || path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) reply.header('www-authenticate', 'Basic realm="dmq", charset="UTF-8"');
-    await sendError(reply, new DmqError('UNAUTHORIZED', given === undefined ? 'this dmq server requires its token (DMQ_TOKEN)' : 'the token given does not match this dmq server\'s DMQ_TOKEN', {
-      where: 'Authorization header',
-      workaround: 'send `Authorization: Bearer <token>` (dmq CLI: --token or DMQ_TOKEN); in a browser, any user name and the token as password',
-    }));
+    if (path === '/' || path === TASK_PAGE_PATH || path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`))
+      reply.header('www-authenticate', 'Basic realm="dmq", charset="UTF-8"');
+    await sendError(
+      reply,
+      new DmqError(
+        'UNAUTHORIZED',
+        given === undefined
+          ? 'this dmq server requires its token (DMQ_TOKEN)'
+          : "the token given does not match this dmq server's DMQ_TOKEN",
+        {
+          where: 'Authorization header',
+          workaround:
+            'send `Authorization: Bearer <token>` (dmq CLI: --token or DMQ_TOKEN); in a browser, any user name and the token as password',
+        },
+      ),
+    );
   });
 }

@@ -18,7 +18,8 @@ type SubTask = Awaited<ReturnType<typeof taskStatus>>['sources'][number]['subTas
 export function createMetrics(ctx: ProcessorContext) {
   const register = new Registry();
   collectDefaultMetrics({ register, prefix: 'dmq_' });
-  const gauge = (name: string, help: string, labelNames: string[] = ['task', 'source']) => new Gauge({ name, help, labelNames, registers: [register] });
+  const gauge = (name: string, help: string, labelNames: string[] = ['task', 'source']) =>
+    new Gauge({ name, help, labelNames, registers: [register] });
 
   const taskStage = gauge('dmq_task_stage', 'The task stage (1 for the current one)', ['task', 'stage']);
   const sourceUnit = gauge('dmq_source_unit', 'The unit a source of a task is in (1 for the current one)', ['task', 'source', 'unit']);
@@ -33,7 +34,11 @@ export function createMetrics(ctx: ProcessorContext) {
   const pending = gauge('dmq_replication_pending_batches', 'Batches read from the binlog and queued, not yet applied');
   const events = gauge('dmq_replication_events_read', 'Row events the current binlog reader has read');
   const tps = gauge('dmq_replication_recent_tps', 'Source transactions applied per second over the last 10 s');
-  const binlogFile = gauge('dmq_binlog_file_number', 'Binlog file number: master (source end), read, applied (resume point)', ['task', 'source', 'position']);
+  const binlogFile = gauge('dmq_binlog_file_number', 'Binlog file number: master (source end), read, applied (resume point)', [
+    'task',
+    'source',
+    'position',
+  ]);
   const binlogPos = gauge('dmq_binlog_position', 'Binlog position within that file: master, read, applied', ['task', 'source', 'position']);
   const queueJobs = gauge('dmq_queue_jobs', 'Jobs in each dmq queue by state', ['queue', 'state']);
   const applyJobs = gauge('dmq_apply_jobs', 'Apply jobs committed on the target');
@@ -101,10 +106,15 @@ export function createMetrics(ctx: ProcessorContext) {
       const counts = await ctx.queues.get(queue).getJobCounts(...QUEUE_STATES);
       for (const state of QUEUE_STATES) queueJobs.set({ queue, state }, counts[state] ?? 0);
     }
-    for (const [figure, target] of [['apply_jobs', applyJobs], ['apply_batches', applyBatches], ['apply_rows', applyRows]] as const) {
+    for (const [figure, target] of [
+      ['apply_jobs', applyJobs],
+      ['apply_batches', applyBatches],
+      ['apply_rows', applyRows],
+    ] as const) {
       for (const f of await readFigure(ctx.redis, figure)) target.set({ task: f.labels[0]!, source: f.labels[1]! }, f.value);
     }
-    for (const f of await readFigure(ctx.redis, 'job_failures')) jobFailures.set({ task: f.labels[0]!, unit: f.labels[1]!, code: f.labels[2]! }, f.value);
+    for (const f of await readFigure(ctx.redis, 'job_failures'))
+      jobFailures.set({ task: f.labels[0]!, unit: f.labels[1]!, code: f.labels[2]! }, f.value);
     applySeconds.values = histogramValues(
       await readFigure(ctx.redis, 'apply_seconds_buckets'),
       new Map((await readFigure(ctx.redis, 'apply_seconds_sum')).map((f) => [JSON.stringify(f.labels), f.value])),
@@ -116,9 +126,11 @@ export function createMetrics(ctx: ProcessorContext) {
   return {
     contentType: register.contentType,
     render(): Promise<string> {
-      rendering ??= refresh().then(() => register.metrics()).finally(() => {
-        rendering = undefined;
-      });
+      rendering ??= refresh()
+        .then(() => register.metrics())
+        .finally(() => {
+          rendering = undefined;
+        });
       return rendering;
     },
   };

@@ -14,10 +14,14 @@ import { sourceRoutes } from './routes/sources.js';
 import { taskRoutes } from './routes/tasks.js';
 
 function redisDown(ctx: ProcessorContext): DmqError {
-  return new DmqError('REDIS_UNAVAILABLE', `Redis cannot be reached (connection ${ctx.redis.status}); dmq keeps its queues and tasks there`, {
-    where: 'REDIS_URL',
-    workaround: 'start Redis or fix REDIS_URL; dmq reconnects by itself and nothing is lost meanwhile',
-  });
+  return new DmqError(
+    'REDIS_UNAVAILABLE',
+    `Redis cannot be reached (connection ${ctx.redis.status}); dmq keeps its queues and tasks there`,
+    {
+      where: 'REDIS_URL',
+      workaround: 'start Redis or fix REDIS_URL; dmq reconnects by itself and nothing is lost meanwhile',
+    },
+  );
 }
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];

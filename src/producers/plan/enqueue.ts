@@ -22,7 +22,8 @@ export function applyPartitions(task: TaskConfig): number {
 export function taskQueueNames(task: TaskConfig): string[] {
   const names: string[] = [];
   if (task.taskMode !== 'incremental') {
-    for (const i of task.instances) names.push(chunkQueueName('dump', task.name, i.sourceId), chunkQueueName('load', task.name, i.sourceId));
+    for (const i of task.instances)
+      names.push(chunkQueueName('dump', task.name, i.sourceId), chunkQueueName('load', task.name, i.sourceId));
   }
   if (readsBinlog(task.taskMode)) {
     for (let n = 0; n < applyPartitions(task); n++) names.push(applyQueueName(task.name, n));

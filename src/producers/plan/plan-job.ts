@@ -27,7 +27,8 @@ import { hasPrivilege } from '../../processors/precheck/grants.js';
 export const COPY_CONSISTENCY = 'none (no global lock; per-chunk reads between binlog watermarks)';
 
 /** Full mode on a source whose binlog cannot be replayed: each chunk is exact, the whole is not. */
-const unreplayedConsistency = (gap: string) => `none (no global lock; per-chunk reads; writes during the copy are not replayed because ${gap})`;
+const unreplayedConsistency = (gap: string) =>
+  `none (no global lock; per-chunk reads; writes during the copy are not replayed because ${gap})`;
 
 /**
  * Why full mode cannot replay this source's binlog (null: it can): the server's settings, or a
@@ -53,10 +54,14 @@ async function planSource(task: TaskConfig, instance: InstanceConfig, source: So
     const low = gap === null ? await readBinlogPosition(conn) : null;
     const tables = await migratedTables(conn, instance, task.caseSensitive);
     if (tables.length === 0) {
-      throw new DmqError('PLAN_FAILED', `source "${source.sourceId}" has no table that passes the task's filters (${describeFilters(instance)})`, {
-        where: `mysql-instances[${task.instances.indexOf(instance)}]`,
-        workaround: 'check block-allow-list and mydumper extra-args -B/-T against the tables the source really has',
-      });
+      throw new DmqError(
+        'PLAN_FAILED',
+        `source "${source.sourceId}" has no table that passes the task's filters (${describeFilters(instance)})`,
+        {
+          where: `mysql-instances[${task.instances.indexOf(instance)}]`,
+          workaround: 'check block-allow-list and mydumper extra-args -B/-T against the tables the source really has',
+        },
+      );
     }
     const route = makeRouter(instance.routes, task.caseSensitive);
     const rowsPerChunk = instance.mydumper.rows > 0 ? instance.mydumper.rows : DEFAULT_CHUNK_ROWS;
@@ -67,14 +72,21 @@ async function planSource(task: TaskConfig, instance: InstanceConfig, source: So
       try {
         plan = await planTable(conn, info, { sourceId: source.sourceId, target: route(ref.schema, ref.table), rowsPerChunk });
       } catch (err) {
-        throw new DmqError('SPLIT_FAILED', `cannot split ${tableLabel(info)} of source "${source.sourceId}" into chunks: ${(err as Error).message}`, {
-          cause: err,
-          where: tableLabel(info),
-          workaround: 'check that the dump user may SELECT the table; the plan is retried',
-        });
+        throw new DmqError(
+          'SPLIT_FAILED',
+          `cannot split ${tableLabel(info)} of source "${source.sourceId}" into chunks: ${(err as Error).message}`,
+          {
+            cause: err,
+            where: tableLabel(info),
+            workaround: 'check that the dump user may SELECT the table; the plan is retried',
+          },
+        );
       }
       plans.push(plan);
-      ctx.log.debug({ task: task.name, source: source.sourceId, table: tableLabel(ref), chunks: plan.chunks.length, split: plan.splitKind }, 'table planned');
+      ctx.log.debug(
+        { task: task.name, source: source.sourceId, table: tableLabel(ref), chunks: plan.chunks.length, split: plan.splitKind },
+        'table planned',
+      );
     }
     return { low, plans, consistency: gap === null ? COPY_CONSISTENCY : unreplayedConsistency(gap) };
   });
@@ -84,7 +96,8 @@ async function planSource(task: TaskConfig, instance: InstanceConfig, source: So
 function missingDump(task: TaskConfig, sourceId: string, why: string): DmqError {
   return new DmqError('PLAN_FAILED', `task "${task.name}" is in load mode, but for source "${sourceId}" ${why}`, {
     where: 'task-mode',
-    workaround: 'run the task with task-mode: dump first, stop it without --remove-meta, then submit it with task-mode: load; or use task-mode: full',
+    workaround:
+      'run the task with task-mode: dump first, stop it without --remove-meta, then submit it with task-mode: load; or use task-mode: full',
   });
 }
 

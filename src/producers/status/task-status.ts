@@ -45,10 +45,20 @@ const STALE_READER_MS = 3000;
 
 /** DM's sync section, from what the source's binlog reader last reported. */
 function syncStatus(sync: TailerStatus | undefined, now: number) {
-  if (!sync) return { totalEvents: 0, masterBinlog: '', syncerBinlog: '', pendingBatches: 0, synced: false, secondsBehindMaster: null, readerError: 'the binlog reader has not reported yet' };
+  if (!sync)
+    return {
+      totalEvents: 0,
+      masterBinlog: '',
+      syncerBinlog: '',
+      pendingBatches: 0,
+      synced: false,
+      secondsBehindMaster: null,
+      readerError: 'the binlog reader has not reported yet',
+    };
   // The source's position is known from its heartbeats: a reader that stopped hearing them
   // cannot tell whether the source moved on.
-  const caughtUp = sync.pendingBatches === 0 && sync.masterCoord !== '' && sync.masterCoord === sync.appliedCoord && now - sync.heardAt < STALE_READER_MS;
+  const caughtUp =
+    sync.pendingBatches === 0 && sync.masterCoord !== '' && sync.masterCoord === sync.appliedCoord && now - sync.heardAt < STALE_READER_MS;
   // On the source's clock: how old the oldest change not yet on the target is; with nothing
   // queued but the source ahead, at least as old as the last change read.
   const since = sync.oldestPendingTime || sync.lastEventTime;
@@ -112,12 +122,12 @@ export function subTaskStatus(
     },
     ...(readsBinlog(task.taskMode)
       ? {
-        sync: {
-          ...syncStatus(sync, Date.now()),
-          blockingDDLs: waiting.map((l) => l.ddl),
-          unresolvedGroups: waiting.map((l) => ({ target: tableLabel(l.target), DDLs: [l.ddl], synced: l.arrived, unsynced: l.missing })),
-        },
-      }
+          sync: {
+            ...syncStatus(sync, Date.now()),
+            blockingDDLs: waiting.map((l) => l.ddl),
+            unresolvedGroups: waiting.map((l) => ({ target: tableLabel(l.target), DDLs: [l.ddl], synced: l.arrived, unsynced: l.missing })),
+          },
+        }
       : {}),
   };
 }
@@ -165,10 +175,12 @@ async function tableCheckpoints(ctx: ProcessorContext, task: TaskConfig, sourceI
   const route = makeRouter(instance.routes, task.caseSensitive);
   try {
     const { tables } = await readSourceSync(ctx.pools.target(task), taskMeta(task), sourceId);
-    return [...tables].map(([key, coord]) => {
-      const [schema, table] = JSON.parse(key) as [string, string];
-      return { table: tableLabel({ schema, table }), target: tableLabel(route(schema, table)), syncerBinlog: coordText(coord) };
-    }).sort((a, b) => a.table.localeCompare(b.table));
+    return [...tables]
+      .map(([key, coord]) => {
+        const [schema, table] = JSON.parse(key) as [string, string];
+        return { table: tableLabel({ schema, table }), target: tableLabel(route(schema, table)), syncerBinlog: coordText(coord) };
+      })
+      .sort((a, b) => a.table.localeCompare(b.table));
   } catch {
     // readCopyFacts reports an unreachable target already.
     return [];
@@ -191,17 +203,32 @@ export async function taskStatus(ctx: ProcessorContext, task: TaskConfig, option
     msg: facts.error ?? '',
     stage: state.stage,
     taskMode: task.taskMode,
-    precheck: options.more ? ((await ctx.registry.getPrecheck(task.name)) ?? null) : notableChecks(await ctx.registry.getPrecheck(task.name)),
-    sources: await Promise.all(task.instances.map(async (i) => {
-      const source = state.sources[i.sourceId] ?? { stage: state.stage, unit: 'Check' as const };
-      const sub = subTaskStatus(task, state, i.sourceId, source, facts.progress.get(i.sourceId), facts.plans.get(i.sourceId), syncs.get(i.sourceId), locks);
-      return {
-        result: true,
-        msg: '',
-        sourceStatus: { source: i.sourceId, worker: hostname(), result: null, relayStatus: null },
-        subTaskStatus: [options.more && readsBinlog(task.taskMode) ? { ...sub, tables: await tableCheckpoints(ctx, task, i.sourceId) } : sub],
-      };
-    })),
+    precheck: options.more
+      ? ((await ctx.registry.getPrecheck(task.name)) ?? null)
+      : notableChecks(await ctx.registry.getPrecheck(task.name)),
+    sources: await Promise.all(
+      task.instances.map(async (i) => {
+        const source = state.sources[i.sourceId] ?? { stage: state.stage, unit: 'Check' as const };
+        const sub = subTaskStatus(
+          task,
+          state,
+          i.sourceId,
+          source,
+          facts.progress.get(i.sourceId),
+          facts.plans.get(i.sourceId),
+          syncs.get(i.sourceId),
+          locks,
+        );
+        return {
+          result: true,
+          msg: '',
+          sourceStatus: { source: i.sourceId, worker: hostname(), result: null, relayStatus: null },
+          subTaskStatus: [
+            options.more && readsBinlog(task.taskMode) ? { ...sub, tables: await tableCheckpoints(ctx, task, i.sourceId) } : sub,
+          ],
+        };
+      }),
+    ),
   };
 }
 

@@ -67,8 +67,19 @@ export async function recordSourcePlan(
         `INSERT INTO ${metaName(meta, 'tables')} (source_id, schema_name, table_name, target_schema, target_table,
            create_sql, column_list, split_key, split_kind, estimated_rows, chunk_count)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [t.sourceId, t.schema, t.table, t.target.schema, t.target.table, t.createSql, JSON.stringify(t.columns),
-          JSON.stringify(t.splitKey), t.splitKind, t.estimatedRows, t.chunks.length],
+        [
+          t.sourceId,
+          t.schema,
+          t.table,
+          t.target.schema,
+          t.target.table,
+          t.createSql,
+          JSON.stringify(t.columns),
+          JSON.stringify(t.splitKey),
+          t.splitKind,
+          t.estimatedRows,
+          t.chunks.length,
+        ],
       );
       // Insert chunk rows in slices: a table with thousands of chunks must not build one huge statement.
       for (let start = 0; start < t.chunks.length; start += 500) {
@@ -83,8 +94,15 @@ export async function recordSourcePlan(
     await conn.query(
       `INSERT INTO ${metaName(meta, 'dumpMeta')} (source_id, consistency, low_binlog_name, low_binlog_pos, low_binlog_gtid,
          table_count, chunk_count, planned_at) VALUES (?, ?, ?, ?, ?, ?, ?, NOW(3))`,
-      [source.sourceId, source.consistency, source.low?.name ?? null, source.low?.pos ?? null, source.low?.gtid ?? null,
-        tables.length, tables.reduce((n, t) => n + t.chunks.length, 0)],
+      [
+        source.sourceId,
+        source.consistency,
+        source.low?.name ?? null,
+        source.low?.pos ?? null,
+        source.low?.gtid ?? null,
+        tables.length,
+        tables.reduce((n, t) => n + t.chunks.length, 0),
+      ],
     );
     await conn.commit();
   } catch (err) {
@@ -107,8 +125,8 @@ export async function readSourcePlans(db: Db, meta: MetaTables): Promise<SourceP
     high: position(r.high_binlog_name, r.high_binlog_pos, r.high_binlog_gtid),
     tableCount: Number(r.table_count),
     chunkCount: Number(r.chunk_count),
-    plannedAt: new Date(String(r.planned_at) + 'Z'),
-    dumpedAt: r.dumped_at ? new Date(String(r.dumped_at) + 'Z') : null,
+    plannedAt: new Date(`${String(r.planned_at)}Z`),
+    dumpedAt: r.dumped_at ? new Date(`${String(r.dumped_at)}Z`) : null,
   }));
 }
 
@@ -251,8 +269,18 @@ export async function readCopyProgress(db: Db, meta: MetaTables): Promise<Map<st
   for (const r of chunkRows) {
     const sourceId = String(r.source_id);
     const p = progress.get(sourceId) ?? {
-      sourceId, totalTables: 0, dumpedTables: 0, loadedTables: 0, totalChunks: 0, dumpedChunks: 0, loadedChunks: 0,
-      dumpedRows: 0, dumpedBytes: 0, loadedRows: 0, loadedBytes: 0, estimatedRows: 0,
+      sourceId,
+      totalTables: 0,
+      dumpedTables: 0,
+      loadedTables: 0,
+      totalChunks: 0,
+      dumpedChunks: 0,
+      loadedChunks: 0,
+      dumpedRows: 0,
+      dumpedBytes: 0,
+      loadedRows: 0,
+      loadedBytes: 0,
+      estimatedRows: 0,
     };
     p.totalTables += 1;
     p.totalChunks += Number(r.chunks);

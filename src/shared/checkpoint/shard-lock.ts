@@ -36,13 +36,22 @@ export type ShardStep =
 
 export const shardLockId = (task: string, target: TableRef) => `${task}-${tableLabel(target)}`;
 export const memberLabel = (m: TableSyncRef) => `${m.sourceId}:${tableLabel(m)}`;
-const memberKey = (target: TableRef, m: TableSyncRef) => createHash('sha1').update(JSON.stringify([target.schema, target.table, m.sourceId, m.schema, m.table])).digest('hex');
+const memberKey = (target: TableRef, m: TableSyncRef) =>
+  createHash('sha1')
+    .update(JSON.stringify([target.schema, target.table, m.sourceId, m.schema, m.table]))
+    .digest('hex');
 
 /**
  * The shards of `target`: the tables the copy planned into it and the tables replication has
  * written to it, whichever the task knows of; with `current`, without those dropped upstream.
  */
-export async function shardMembers(db: Queryable, meta: MetaTables, task: TaskConfig, target: TableRef, options: { current: boolean }): Promise<TableSyncRef[]> {
+export async function shardMembers(
+  db: Queryable,
+  meta: MetaTables,
+  task: TaskConfig,
+  target: TableRef,
+  options: { current: boolean },
+): Promise<TableSyncRef[]> {
   const members = new Map<string, TableSyncRef>();
   const add = (m: TableSyncRef) => members.set(memberLabel(m), m);
   const [planned] = await db.query<RowDataPacket[]>(
@@ -58,11 +67,15 @@ export async function shardMembers(db: Queryable, meta: MetaTables, task: TaskCo
     const route = routers.get(String(r.source_id));
     if (!route) continue;
     const routed = route(String(r.schema_name), String(r.table_name));
-    if (routed.schema === target.schema && routed.table === target.table) add({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) });
+    if (routed.schema === target.schema && routed.table === target.table)
+      add({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) });
   }
   const known = [...members.values()].filter((m) => routers.has(m.sourceId));
   if (!options.current) return known;
-  const [left] = await db.query<RowDataPacket[]>(`SELECT member_key FROM ${metaName(meta, 'shardLeft')} WHERE target_schema = ? AND target_table = ?`, [target.schema, target.table]);
+  const [left] = await db.query<RowDataPacket[]>(
+    `SELECT member_key FROM ${metaName(meta, 'shardLeft')} WHERE target_schema = ? AND target_table = ?`,
+    [target.schema, target.table],
+  );
   const gone = new Set(left.map((r) => String(r.member_key)));
   return known.filter((m) => !gone.has(memberKey(target, m)));
 }
@@ -131,10 +144,14 @@ export async function reachShardLock(
   );
   const lock = rows[0]!;
   if (String(lock.ddl) !== ddl) {
-    throw new DmqError('SHARD_DDL_CONFLICT', `shard ${me} runs \`${ddl}\` as its DDL number ${seq} on ${tableLabel(target)}, where another shard ran \`${String(lock.ddl)}\``, {
-      where: coord,
-      workaround: `run the same DDL on every shard; or \`dmq shard-ddl-lock unlock ${shardLockId(task.name, target)}\` to apply the first one and go on, or \`dmq binlog skip ${task.name} -b ${coord} -s ${member.sourceId}\` to drop this one`,
-    });
+    throw new DmqError(
+      'SHARD_DDL_CONFLICT',
+      `shard ${me} runs \`${ddl}\` as its DDL number ${seq} on ${tableLabel(target)}, where another shard ran \`${String(lock.ddl)}\``,
+      {
+        where: coord,
+        workaround: `run the same DDL on every shard; or \`dmq shard-ddl-lock unlock ${shardLockId(task.name, target)}\` to apply the first one and go on, or \`dmq binlog skip ${task.name} -b ${coord} -s ${member.sourceId}\` to drop this one`,
+      },
+    );
   }
   const state = String(lock.state) as ShardLockState;
   if (state === 'executed' || state === 'unlocked') return { action: 'done', seq };
@@ -152,12 +169,18 @@ export async function reachShardLock(
  * The shard's arrival at the DDL at `coord`: the same lock again on a retry; else its next one,
  * or, matching by `statement`, the oldest lock of that statement it has not reached, else a new one.
  */
-async function arrivalSeq(db: Queryable, meta: MetaTables, member: TableSyncRef, target: TableRef, coord: string, statement: string | undefined): Promise<{ seq: number; arrived: boolean }> {
+async function arrivalSeq(
+  db: Queryable,
+  meta: MetaTables,
+  member: TableSyncRef,
+  target: TableRef,
+  coord: string,
+  statement: string | undefined,
+): Promise<{ seq: number; arrived: boolean }> {
   const key = memberKey(target, member);
-  const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT seq, binlog_coord FROM ${metaName(meta, 'shardArrivals')} WHERE member_key = ?`,
-    [key],
-  );
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT seq, binlog_coord FROM ${metaName(meta, 'shardArrivals')} WHERE member_key = ?`, [
+    key,
+  ]);
   const known = rows.find((r) => String(r.binlog_coord) === coord);
   if (known) return { seq: Number(known.seq), arrived: false };
   const reached = new Set(rows.map((r) => Number(r.seq)));
@@ -179,12 +202,20 @@ async function arrivalSeq(db: Queryable, meta: MetaTables, member: TableSyncRef,
 }
 
 /** The shards that have reached lock `seq` of `target`, and the current shards that have not. */
-async function lockProgress(db: Queryable, meta: MetaTables, task: TaskConfig, target: TableRef, seq: number): Promise<{ arrived: string[]; missing: string[] }> {
+async function lockProgress(
+  db: Queryable,
+  meta: MetaTables,
+  task: TaskConfig,
+  target: TableRef,
+  seq: number,
+): Promise<{ arrived: string[]; missing: string[] }> {
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT source_id, schema_name, table_name FROM ${metaName(meta, 'shardArrivals')} WHERE target_schema = ? AND target_table = ? AND seq = ?`,
     [target.schema, target.table, seq],
   );
-  const arrived = rows.map((r) => memberLabel({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) }));
+  const arrived = rows.map((r) =>
+    memberLabel({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) }),
+  );
   const missing = (await shardMembers(db, meta, task, target, { current: true })).map(memberLabel).filter((m) => !arrived.includes(m));
   return { arrived, missing };
 }
@@ -207,7 +238,16 @@ export async function listShardLocks(db: Queryable, meta: MetaTables, task: Task
     const target = { schema: String(r.target_schema), table: String(r.target_table) };
     const seq = Number(r.seq);
     const { arrived, missing } = await lockProgress(db, meta, task, target, seq);
-    locks.push({ id: shardLockId(task.name, target), target, seq, ddl: String(r.ddl), state: String(r.state) as ShardLockState, owner: r.owner === null ? null : String(r.owner), arrived, missing });
+    locks.push({
+      id: shardLockId(task.name, target),
+      target,
+      seq,
+      ddl: String(r.ddl),
+      state: String(r.state) as ShardLockState,
+      owner: r.owner === null ? null : String(r.owner),
+      arrived,
+      missing,
+    });
   }
   return locks;
 }

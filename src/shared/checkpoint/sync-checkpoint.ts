@@ -76,10 +76,7 @@ export interface SourceSyncState {
 export const tableKey = (schema: string, table: string) => JSON.stringify([schema, table]);
 
 export async function readSourceSync(db: Queryable, meta: MetaTables, sourceId: string): Promise<SourceSyncState> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT * FROM ${syncCheckpointName(meta)} WHERE source_id = ?`,
-    [sourceId],
-  );
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT * FROM ${syncCheckpointName(meta)} WHERE source_id = ?`, [sourceId]);
   const state: SourceSyncState = { global: undefined, tables: new Map() };
   for (const r of rows) {
     if (Number(r.is_global) === 1) state.global = { coord: toCoord(r), gtid: r.binlog_gtid === null ? null : String(r.binlog_gtid) };
@@ -89,7 +86,13 @@ export async function readSourceSync(db: Queryable, meta: MetaTables, sourceId: 
 }
 
 /** Where the tailer may resume: only ever forward. */
-export async function writeGlobalCheckpoint(db: Queryable, meta: MetaTables, sourceId: string, coord: BinlogCoord, gtid: string | null): Promise<void> {
+export async function writeGlobalCheckpoint(
+  db: Queryable,
+  meta: MetaTables,
+  sourceId: string,
+  coord: BinlogCoord,
+  gtid: string | null,
+): Promise<void> {
   const current = (await readSourceSync(db, meta, sourceId)).global;
   if (current && compareCoords(current.coord, coord) >= 0) return;
   await db.query(

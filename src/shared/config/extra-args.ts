@@ -37,10 +37,14 @@ const OPTIONS: OptionSpec[] = [
   { names: ['-x', '--regex'], value: 'required', effect: { reject: use } },
   { names: ['-f', '--filter'], value: 'required', effect: { reject: use } },
   { names: ['-i', '--ignore-engines'], value: 'required', effect: { reject: use } },
-  { names: ['-U', '--updated-since'], value: 'required', effect: { reject: 'dmq copies every row; ' + use } },
+  { names: ['-U', '--updated-since'], value: 'required', effect: { reject: `dmq copies every row; ${use}` } },
   { names: ['--sql'], value: 'required', effect: { reject: 'dmq dumps tables, not query results' } },
   { names: ['--snapshot'], value: 'required', effect: { reject: 'dmq takes its own consistent snapshot and binlog position' } },
-  { names: ['-d', '--no-data'], value: 'none', effect: { reject: 'dmq always copies the rows; use task-mode incremental to skip the copy' } },
+  {
+    names: ['-d', '--no-data'],
+    value: 'none',
+    effect: { reject: 'dmq always copies the rows; use task-mode incremental to skip the copy' },
+  },
   { names: ['-m', '--no-schemas'], value: 'none', effect: { reject: 'dmq always creates missing target tables' } },
   { names: ['-G', '--triggers'], value: 'none', effect: { reject: 'dmq migrates tables only, not triggers' } },
   { names: ['-E', '--events'], value: 'none', effect: { reject: 'dmq migrates tables only, not events' } },
@@ -48,18 +52,51 @@ const OPTIONS: OptionSpec[] = [
 
   // About how a dumper process writes files or connects; dmq's dump has its own settings.
   ...[
-    ['-o', '--outputdir'], ['-F', '--chunk-filesize'], ['--filesize'], ['-s', '--statement-size'],
-    ['-l', '--long-query-guard'], ['-I', '--snapshot-interval'], ['-L', '--logfile'], ['-v', '--verbose'],
-    ['-h', '--host'], ['-u', '--user'], ['-p', '--password'], ['-P', '--port'], ['-S', '--socket'],
-    ['--set-names'], ['--csv-separator'], ['--csv-delimiter'], ['--output-filename-template'], ['--filetype'],
-    ['--tidb-mem-quota-query'], ['--params'], ['--ca'], ['--cert'], ['--key'], ['--defaults-file'],
+    ['-o', '--outputdir'],
+    ['-F', '--chunk-filesize'],
+    ['--filesize'],
+    ['-s', '--statement-size'],
+    ['-l', '--long-query-guard'],
+    ['-I', '--snapshot-interval'],
+    ['-L', '--logfile'],
+    ['-v', '--verbose'],
+    ['-h', '--host'],
+    ['-u', '--user'],
+    ['-p', '--password'],
+    ['-P', '--port'],
+    ['-S', '--socket'],
+    ['--set-names'],
+    ['--csv-separator'],
+    ['--csv-delimiter'],
+    ['--output-filename-template'],
+    ['--filetype'],
+    ['--tidb-mem-quota-query'],
+    ['--params'],
+    ['--ca'],
+    ['--cert'],
+    ['--key'],
+    ['--defaults-file'],
   ].map((names): OptionSpec => ({ names, value: 'required', effect: 'ignore' })),
   { names: ['-c', '--compress'], value: 'optional', effect: 'ignore' },
   ...[
-    ['-e', '--build-empty-files'], ['-K', '--kill-long-queries'], ['--less-locking'], ['--trx-consistency-only'],
-    ['--use-savepoints'], ['--success-on-1146'], ['--lock-all-tables'], ['--no-backup-locks'], ['--tz-utc'],
-    ['--skip-tz-utc'], ['--complete-insert'], ['--no-header'], ['--escape-backslash'], ['-C', '--compress-protocol'],
-    ['-W', '--no-views'], ['--transactional-consistency'], ['-a', '--ask-password'], ['-D', '--daemon'],
+    ['-e', '--build-empty-files'],
+    ['-K', '--kill-long-queries'],
+    ['--less-locking'],
+    ['--trx-consistency-only'],
+    ['--use-savepoints'],
+    ['--success-on-1146'],
+    ['--lock-all-tables'],
+    ['--no-backup-locks'],
+    ['--tz-utc'],
+    ['--skip-tz-utc'],
+    ['--complete-insert'],
+    ['--no-header'],
+    ['--escape-backslash'],
+    ['-C', '--compress-protocol'],
+    ['-W', '--no-views'],
+    ['--transactional-consistency'],
+    ['-a', '--ask-password'],
+    ['-D', '--daemon'],
   ].map((names): OptionSpec => ({ names, value: 'none', effect: 'ignore' })),
 ];
 
@@ -154,7 +191,11 @@ function parseCount(name: string, value: string, min: number, problems: string[]
   return undefined;
 }
 
-const commaList = (value: string) => value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+const commaList = (value: string) =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 
 /**
  * Reads `extra-args`; every problem is pushed to `issues` as `<path>: <problem>`, so one

@@ -49,19 +49,22 @@ export const oneOf = <const T extends readonly [string, ...string[]]>(values: T)
 export const list = <T extends z.ZodType>(item: T) => z.array(item, { error: 'expected a list' });
 
 /** DM's named maps (`routes`, `mydumpers`, ...): name → settings. */
-export const namedMap = <T extends z.ZodType>(item: T) =>
-  z.record(z.string(), item, { error: 'expected a mapping of names to settings' });
+export const namedMap = <T extends z.ZodType>(item: T) => z.record(z.string(), item, { error: 'expected a mapping of names to settings' });
 
 /**
  * A mapping that rejects unknown keys. `accepted` keys are allowed but left out of the
  * "allowed" list users see. The unrecognized_keys message carries the allowed key names
  * (comma separated) for formatIssues, which has the path this error callback lacks.
  */
+// biome-ignore lint/complexity/noBannedTypes: `{}` is zod's own empty shape; a Record type widens the inferred output
 export function strict<S extends z.ZodRawShape, A extends z.ZodRawShape = {}>(shape: S, accepted?: A) {
   const visible = Object.keys(shape).join(', ');
-  return z.strictObject({ ...shape, ...(accepted ?? ({} as A)) }, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? visible : 'expected a mapping'),
-  });
+  return z.strictObject(
+    { ...shape, ...(accepted ?? ({} as A)) },
+    {
+      error: (issue) => (issue.code === 'unrecognized_keys' ? visible : 'expected a mapping'),
+    },
+  );
 }
 
 /** Shape entries for keys dmq accepts and ignores. */
@@ -72,7 +75,9 @@ export function ignoredShape<T extends Record<string, string>>(keys: T) {
 }
 
 const isEmpty = (value: unknown): boolean =>
-  value === undefined || value === null || value === '' ||
+  value === undefined ||
+  value === null ||
+  value === '' ||
   (Array.isArray(value) && value.length === 0) ||
   (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
 
@@ -84,7 +89,10 @@ export function emptyOnlyShape<T extends Record<string, string>>(keys: T) {
   return Object.fromEntries(
     Object.entries(keys).map(([key, reason]) => [
       key,
-      z.unknown().refine(isEmpty, { error: `not supported by dmq: ${reason}` }).optional(),
+      z
+        .unknown()
+        .refine(isEmpty, { error: `not supported by dmq: ${reason}` })
+        .optional(),
     ]),
   ) as { [K in keyof T]: z.ZodOptional<z.ZodUnknown> };
 }
@@ -151,7 +159,9 @@ function dropNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(dropNulls);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, dropNulls(v)]),
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, dropNulls(v)]),
   );
 }
 
@@ -165,6 +175,6 @@ export function configError(what: string, issues: string[]): DmqError {
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
   return new DmqError('CONFIG_INVALID', `${what} has ${count}:\n${issues.join('\n')}`, {
     where: what,
-    workaround: 'fix the fields named above (paths use DM\'s key names) and submit again',
+    workaround: "fix the fields named above (paths use DM's key names) and submit again",
   });
 }

@@ -21,7 +21,7 @@ function secretKey(): Buffer {
   if (!/^[0-9a-fA-F]{64}$/.test(custom)) {
     throw new DmqError('CONFIG_INVALID', 'DMQ_SECRET_KEY must be 64 hex characters (a 32-byte AES-256 key)', {
       where: 'DMQ_SECRET_KEY',
-      workaround: 'unset it to use DM\'s default key, or set it to the same hex key as DM\'s secret-key-path file',
+      workaround: "unset it to use DM's default key, or set it to the same hex key as DM's secret-key-path file",
     });
   }
   return Buffer.from(custom, 'hex');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { TlsConfig } from './types.js';
 import { ignoredShape, strict, text } from './fields.js';
 

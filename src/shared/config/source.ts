@@ -30,20 +30,20 @@ const WHAT = 'source config';
 const DEFAULT_PORT = 3306;
 
 const IGNORED_SOURCE = {
-  enable: 'DM\'s switch to start the source at once; a dmq source is used as soon as a task needs it',
+  enable: "DM's switch to start the source at once; a dmq source is used as soon as a task needs it",
   'relay-dir': 'dmq reads the binlog from the server and keeps no relay log',
-  'relay-binlog-name': 'dmq keeps no relay log; a task\'s meta says where replication starts',
-  'relay-binlog-gtid': 'dmq keeps no relay log; a task\'s meta says where replication starts',
+  'relay-binlog-name': "dmq keeps no relay log; a task's meta says where replication starts",
+  'relay-binlog-gtid': "dmq keeps no relay log; a task's meta says where replication starts",
   'meta-dir': 'DM worker local state; dmq keeps its state in the target',
   charset: 'dmq always connects with utf8mb4',
   purge: 'relay log purging; dmq keeps no relay log',
-  checker: 'DM\'s automatic task resume settings',
+  checker: "DM's automatic task resume settings",
   tracer: 'deprecated in DM',
-  'case-sensitive': 'applies to source-level filters; the task\'s case-sensitive applies in dmq',
+  'case-sensitive': "applies to source-level filters; the task's case-sensitive applies in dmq",
 };
 
 const EMPTY_ONLY_SOURCE = {
-  filters: 'source-level binlog event filters; put them in the task\'s filters and filter-rules instead',
+  filters: "source-level binlog event filters; put them in the task's filters and filter-rules instead",
 };
 
 const IGNORED_FROM = {
@@ -174,9 +174,7 @@ function fromSourceYaml(obj: unknown, issues: string[]): SourceConfig {
 }
 
 function fromOpenApi(obj: unknown): SourceConfig {
-  const raw = 'source' in (obj as object)
-    ? parseShape(openApiRequestSchema, obj, WHAT).source
-    : parseShape(openApiSourceSchema, obj, WHAT);
+  const raw = 'source' in (obj as object) ? parseShape(openApiRequestSchema, obj, WHAT).source : parseShape(openApiSourceSchema, obj, WHAT);
   const from: DbEndpoint = {
     host: raw.host,
     port: raw.port ?? DEFAULT_PORT,

@@ -87,7 +87,7 @@ export function buildFilter(name: string, raw: RawFilter, path: string, caseSens
   });
   const sqlPattern = raw['sql-pattern'] ?? [];
   // DM matches sql-pattern case-insensitively whatever case-sensitive says.
-  sqlPattern.forEach((re, i) => checkRegExp(re, 'i', `${path}.sql-pattern[${i}]`, issues));
+  for (const [i, re] of sqlPattern.entries()) checkRegExp(re, 'i', `${path}.sql-pattern[${i}]`, issues);
   const rule: EventFilterRule = { name, schemaPattern: raw['schema-pattern'], events, sqlPattern, action: action ?? 'Do' };
   checkPattern(rule.schemaPattern, `${path}.schema-pattern`, caseSensitive, issues);
   if (raw['table-pattern']) {

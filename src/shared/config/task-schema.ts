@@ -29,7 +29,7 @@ const IGNORED_TOP = {
   'heartbeat-report-interval': 'deprecated in DM; dmq measures lag from binlog event timestamps',
   'remove-meta': 'deprecated in DM; use `dmq start-task --remove-meta`',
   'strict-optimistic-shard-mode': 'DM optimistic-mode option; dmq applies shard-mode as written',
-  collation_compatible: 'DM option for adding collations to CREATE statements; dmq uses DM\'s default (loose)',
+  collation_compatible: "DM option for adding collations to CREATE statements; dmq uses DM's default (loose)",
   'online-ddl-scheme': 'deprecated in DM (replaced by online-ddl)',
   'shadow-table-rules': 'custom online-DDL table names are not supported; gh-ost/pt-osc default names apply',
   'trash-table-rules': 'custom online-DDL table names are not supported; gh-ost/pt-osc default names apply',
@@ -37,7 +37,7 @@ const IGNORED_TOP = {
   'ansi-quotes': 'deprecated in DM',
   'enable-ansi-quotes': 'deprecated in DM',
   experimental: 'DM experimental switches (async-checkpoint-flush); dmq checkpoints in the same transaction as the data',
-  validators: 'DM\'s continuous validator is not implemented; it never changes what is migrated',
+  validators: "DM's continuous validator is not implemented; it never changes what is migrated",
 };
 
 const EMPTY_ONLY_TOP = {
@@ -46,7 +46,7 @@ const EMPTY_ONLY_TOP = {
 };
 
 const IGNORED_INSTANCE = {
-  'validator-config-name': 'DM\'s continuous validator is not implemented',
+  'validator-config-name': "DM's continuous validator is not implemented",
 };
 
 const EMPTY_ONLY_INSTANCE = {

@@ -3,11 +3,7 @@ import { ID_PATTERN, ID_RULE, configError, parseShape } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
 import { loadTls } from './security.js';
 import { buildBlockAllow, buildDumper, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
-import {
-  taskSchema,
-  type RawInstance,
-  type RawTask,
-} from './task-schema.js';
+import { taskSchema, type RawInstance, type RawTask } from './task-schema.js';
 import type {
   BinlogMeta,
   BlockAllowList,
@@ -70,7 +66,8 @@ function buildTask(raw: RawTask, issues: string[]): TaskConfig {
     issues.push(`name: ${JSON.stringify(raw.name)} ${ID_RULE} (dmq uses the task name in queue and table names)`);
   }
   const metaSchema = raw['meta-schema'] ?? 'dm_meta';
-  if (metaSchema.length > 64) issues.push(`meta-schema: ${JSON.stringify(metaSchema)} is longer than 64 characters, the limit for a schema name`);
+  if (metaSchema.length > 64)
+    issues.push(`meta-schema: ${JSON.stringify(metaSchema)} is longer than 64 characters, the limit for a schema name`);
   const caseSensitive = raw['case-sensitive'] ?? false;
   const named = buildNamed(raw, caseSensitive, issues);
   const instances = raw['mysql-instances'].map((inst, i) => buildInstance(inst, `mysql-instances[${i}]`, named, issues));
@@ -93,7 +90,7 @@ function buildTask(raw: RawTask, issues: string[]): TaskConfig {
 }
 
 function checkingItems(raw: string | string[] | undefined): string[] {
-  const items = typeof raw === 'string' ? [raw] : raw ?? [];
+  const items = typeof raw === 'string' ? [raw] : (raw ?? []);
   return items.map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
 }
 
@@ -143,7 +140,8 @@ function buildNamed(raw: RawTask, caseSensitive: boolean, issues: string[]): Nam
   return {
     blockAllowSection,
     blockAllow: collect(blockAllowSection, hasModern ? modern : legacy, (_name, list, path) =>
-      buildBlockAllow(list, path, caseSensitive, issues)),
+      buildBlockAllow(list, path, caseSensitive, issues),
+    ),
     routes: collect('routes', raw.routes, (name, rule, path) => buildRoute(name, rule, path, caseSensitive, issues)),
     filters: collect('filters', raw.filters, (name, rule, path) => buildFilter(name, rule, path, caseSensitive, issues)),
     dumpers: collect('mydumpers', raw.mydumpers, (_name, dumper, path) => buildDumper(dumper, path, issues)),
@@ -152,13 +150,7 @@ function buildNamed(raw: RawTask, caseSensitive: boolean, issues: string[]): Nam
   };
 }
 
-function resolve<T>(
-  name: string | undefined,
-  defined: Map<string, T>,
-  section: string,
-  path: string,
-  issues: string[],
-): T | undefined {
+function resolve<T>(name: string | undefined, defined: Map<string, T>, section: string, path: string, issues: string[]): T | undefined {
   if (name === undefined) return undefined;
   const found = defined.get(name);
   if (found === undefined) {
@@ -168,13 +160,7 @@ function resolve<T>(
   return found;
 }
 
-function resolveRules<T>(
-  names: string[] | undefined,
-  defined: Map<string, T>,
-  section: string,
-  path: string,
-  issues: string[],
-): T[] {
+function resolveRules<T>(names: string[] | undefined, defined: Map<string, T>, section: string, path: string, issues: string[]): T[] {
   const rules: T[] = [];
   (names ?? []).forEach((name, i) => {
     if (names!.indexOf(name) !== i) {
@@ -236,8 +222,12 @@ function buildInstance(raw: RawInstance, path: string, named: Named, issues: str
   const inlineLoader = raw.loader && buildLoader(raw.loader, `${path}.loader`, issues);
   const inlineSyncer = raw.syncer && buildSyncer(raw.syncer);
   // Named configs are shared between instances and the shorthands below change them: copy.
-  const mydumper = { ...(pick('mydumper', raw['mydumper-config-name'], inlineDumper, named.dumpers, path, issues) ?? buildDumper({}, path, issues)) };
-  const loader = { ...(pick('loader', raw['loader-config-name'], inlineLoader, named.loaders, path, issues) ?? buildLoader({}, path, issues)) };
+  const mydumper = {
+    ...(pick('mydumper', raw['mydumper-config-name'], inlineDumper, named.dumpers, path, issues) ?? buildDumper({}, path, issues)),
+  };
+  const loader = {
+    ...(pick('loader', raw['loader-config-name'], inlineLoader, named.loaders, path, issues) ?? buildLoader({}, path, issues)),
+  };
   const syncer = { ...(pick('syncer', raw['syncer-config-name'], inlineSyncer, named.syncers, path, issues) ?? buildSyncer({})) };
   // DM: the per-instance shorthands take priority over the named or inline settings.
   if (raw['mydumper-thread'] !== undefined) mydumper.threads = raw['mydumper-thread'];

@@ -18,5 +18,5 @@ function addsOptionalPart(action: Node): boolean {
   if (action.resource === 'index') return true;
   if (action.resource !== 'column') return false;
   const notNull = isNode(action.nullable) && action.nullable.type === 'not null';
-  return !notNull || action.default_val !== undefined && action.default_val !== null;
+  return !notNull || (action.default_val !== undefined && action.default_val !== null);
 }

@@ -12,7 +12,11 @@ const isNamed = (value: unknown): value is { column: string } => typeof (value a
 
 /** CHANGE old new ...: a rename when the names differ other than in case (column names ignore case). */
 function renamesColumn(action: Node): boolean {
-  return isNamed(action.old_column) && isNamed(action.column) && nameOf(action.old_column.column).toLowerCase() !== nameOf(action.column.column).toLowerCase();
+  return (
+    isNamed(action.old_column) &&
+    isNamed(action.column) &&
+    nameOf(action.old_column.column).toLowerCase() !== nameOf(action.column.column).toLowerCase()
+  );
 }
 
 /** FIRST / AFTER col, which the parser keeps as the clause's suffix. */

@@ -16,9 +16,23 @@ const DATA_OBJECTS = new Set(['TABLE', 'DATABASE', 'SCHEMA', 'INDEX', 'SEQUENCE'
 const OBJECT_VERBS = new Set(['CREATE', 'ALTER', 'DROP', 'RENAME']);
 // Words between the verb and the object: CREATE OR REPLACE ALGORITHM=MERGE DEFINER=`u`@`h` SQL
 // SECURITY INVOKER VIEW, DROP TEMPORARY TABLE, ALTER ONLINE IGNORE TABLE, CREATE UNIQUE INDEX ...
-const MODIFIERS = new Set(['OR', 'REPLACE', 'TEMPORARY', 'UNIQUE', 'FULLTEXT', 'SPATIAL', 'ONLINE', 'OFFLINE', 'IGNORE', 'AGGREGATE', 'SQL', 'SECURITY', 'DEFINER', 'INVOKER']);
+const MODIFIERS = new Set([
+  'OR',
+  'REPLACE',
+  'TEMPORARY',
+  'UNIQUE',
+  'FULLTEXT',
+  'SPATIAL',
+  'ONLINE',
+  'OFFLINE',
+  'IGNORE',
+  'AGGREGATE',
+  'SQL',
+  'SECURITY',
+  'DEFINER',
+  'INVOKER',
+]);
 const VALUED_MODIFIERS = new Set(['DEFINER', 'ALGORITHM']);
-
 
 /** Past `= value` of ALGORITHM= or DEFINER= (`user`@`host`, 'user'@'%', CURRENT_USER()). */
 function skipModifierValue(tokens: Token[], at: number): number {

@@ -181,12 +181,16 @@ function alterTable(tree: Node, defaultSchema: string): Piece[] | string {
   const renames = actions.filter(isTableRename);
   const others = actions.filter((action) => !isTableRename(action));
   const pieces: Piece[] = [];
-  if (others.length > 0) pieces.push(tablePiece('alter table', [table], { ...tree, expr: others }, [...new Set(others.flatMap(alterKindsOf))]));
+  if (others.length > 0)
+    pieces.push(tablePiece('alter table', [table], { ...tree, expr: others }, [...new Set(others.flatMap(alterKindsOf))]));
   if (renames.length === 0) return pieces;
   const [rename] = renames;
   if (renames.length > 1 || typeof rename?.table !== 'string') return shapeReason(tree);
   if (defaultSchema === '') return `the new name ${nameOf(rename.table)} has no schema and the statement ran with no default schema`;
-  const pair = [{ db: table.db, table: table.table }, { db: rawName(defaultSchema), table: rename.table }];
+  const pair = [
+    { db: table.db, table: table.table },
+    { db: rawName(defaultSchema), table: rename.table },
+  ];
   return [...pieces, tablePiece('rename table', pair, { type: 'rename', table: [pair] })];
 }
 
@@ -235,7 +239,10 @@ const BUILDERS = new Map<string, (tree: Node, defaultSchema: string) => Piece[] 
 ]);
 
 function piecesOf(tree: Node, defaultSchema: string): Piece[] | string {
-  const what = [tree.type, tree.keyword].filter((word) => typeof word === 'string').join(' ').toLowerCase();
+  const what = [tree.type, tree.keyword]
+    .filter((word) => typeof word === 'string')
+    .join(' ')
+    .toLowerCase();
   const build = BUILDERS.get(what);
   if (!build) return `${what.toUpperCase()} is not DDL that dmq replicates`;
   return resolveTableNames(tree, defaultSchema) ?? build(tree, defaultSchema);
@@ -279,7 +286,9 @@ function literalChange(tokens: Token[], trees: Node[], dialect: Dialect): string
   const after = literals(lex(rendered).tokens);
   if (isDeepStrictEqual(before, after)) return undefined;
   const changed = before.find((literal) => !after.includes(literal));
-  return changed === undefined ? `the parser renders it with literals the source does not have: ${rendered}` : `the parser does not keep the literal ${changed}`;
+  return changed === undefined
+    ? `the parser renders it with literals the source does not have: ${rendered}`
+    : `the parser does not keep the literal ${changed}`;
 }
 
 function statementOf(piece: Piece, dialect: Dialect, text: string): DdlStatement {
@@ -328,7 +337,10 @@ export function readDdl(sql: string, defaultSchema: string): DdlReading {
   const what = notAboutData(tokens);
   if (what !== undefined) return { type: 'skip', reason: what };
   if (executableComment) {
-    return { type: 'unreadable', reason: 'it has an executable comment (/*! ... */), which the parser would drop although the source ran it' };
+    return {
+      type: 'unreadable',
+      reason: 'it has an executable comment (/*! ... */), which the parser would drop although the source ran it',
+    };
   }
   const failures: Failure[] = [];
   for (const dialect of DIALECTS) {

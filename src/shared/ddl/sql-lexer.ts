@@ -22,7 +22,8 @@ export interface Lexed {
 }
 
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
-const isSpace = (c: string | undefined) => c !== undefined && (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v');
+const isSpace = (c: string | undefined) =>
+  c !== undefined && (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v');
 // MySQL's unquoted identifier characters: ASCII letters, digits, $, _ and anything beyond U+007F.
 const isWordChar = (c: string | undefined) =>
   c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c === '$' || c === '_' || c >= '\u0080');

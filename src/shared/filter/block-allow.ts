@@ -53,8 +53,7 @@ export function makeTableFilter(list: BlockAllowList | null, opts: TableFilterOp
     return dot < 0 ? { db: undefined, table: fold(entry) } : { db: fold(entry.slice(0, dot)), table: fold(entry.slice(dot + 1)) };
   });
 
-  const anyMatch = (rules: TableMatcher[], schema: string, table: string) =>
-    rules.some((r) => r.db(schema) && r.tbl(table));
+  const anyMatch = (rules: TableMatcher[], schema: string, table: string) => rules.some((r) => r.db(schema) && r.tbl(table));
 
   function schema(name: string): boolean {
     if (SYSTEM.has(name.toLowerCase())) return false;

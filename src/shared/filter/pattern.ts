@@ -76,7 +76,7 @@ function classEnd(pattern: string, open: number): number {
 
 function classSource(body: string): string {
   const negated = body.startsWith('!') || body.startsWith('^');
-  const members = (negated ? body.slice(1) : body).replace(/[\\\]\[^]/g, '\\$&');
+  const members = (negated ? body.slice(1) : body).replace(/[\\\][^]/g, '\\$&');
   return `[${negated ? '^' : ''}${members}]`;
 }
 

@@ -63,7 +63,10 @@ export function makeRouter(rules: RouteRule[], caseSensitive: boolean): (schema:
  * ignore case like the name patterns do. Rules and regexps are compiled once; the values
  * depend only on the table, so compute them once per table rather than per row.
  */
-export function makeExtractor(rules: RouteRule[], caseSensitive: boolean): (sourceId: string, schema: string, table: string) => { column: string; value: string }[] {
+export function makeExtractor(
+  rules: RouteRule[],
+  caseSensitive: boolean,
+): (sourceId: string, schema: string, table: string) => { column: string; value: string }[] {
   const routes = compileRoutes(rules, caseSensitive);
   const flags = caseSensitive ? '' : 'i';
   const regexps = new Map<string, RegExp>();
@@ -74,7 +77,15 @@ export function makeExtractor(rules: RouteRule[], caseSensitive: boolean): (sour
       regexps.set(regexp, re);
     }
     const match = re.exec(name);
-    return { column: targetColumn, value: match ? match.slice(1).map((group) => group ?? '').join('') : '' };
+    return {
+      column: targetColumn,
+      value: match
+        ? match
+            .slice(1)
+            .map((group) => group ?? '')
+            .join('')
+        : '',
+    };
   };
   return (sourceId, schema, table) => {
     const rule = selectRoute(routes, schema, table)?.rule;

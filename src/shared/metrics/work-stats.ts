@@ -11,10 +11,16 @@ export const APPLY_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 const labelField = (labels: string[]) => JSON.stringify(labels);
 
-export async function recordApply(redis: Redis, task: string, sourceId: string, applied: { batches: number; rows: number; seconds: number }): Promise<void> {
+export async function recordApply(
+  redis: Redis,
+  task: string,
+  sourceId: string,
+  applied: { batches: number; rows: number; seconds: number },
+): Promise<void> {
   const field = labelField([task, sourceId]);
   const bucket = APPLY_SECONDS_BUCKETS.find((b) => applied.seconds <= b);
-  const pipeline = redis.pipeline()
+  const pipeline = redis
+    .pipeline()
     .hincrby(key('apply_jobs'), field, 1)
     .hincrby(key('apply_batches'), field, applied.batches)
     .hincrby(key('apply_rows'), field, applied.rows)
@@ -29,14 +35,24 @@ export async function recordJobFailure(redis: Redis, task: string, unit: string,
 }
 
 /** Every field of a figure: its labels and value. */
-export async function readFigure(redis: Redis, figure: 'apply_jobs' | 'apply_batches' | 'apply_rows' | 'apply_seconds_sum' | 'apply_seconds_buckets' | 'job_failures'): Promise<{ labels: string[]; value: number }[]> {
+export async function readFigure(
+  redis: Redis,
+  figure: 'apply_jobs' | 'apply_batches' | 'apply_rows' | 'apply_seconds_sum' | 'apply_seconds_buckets' | 'job_failures',
+): Promise<{ labels: string[]; value: number }[]> {
   const fields = await redis.hgetall(key(figure));
   return Object.entries(fields).map(([field, value]) => ({ labels: JSON.parse(field) as string[], value: Number(value) }));
 }
 
 /** A task's figures go when the task is removed with its metadata. */
 export async function forgetTaskFigures(redis: Redis, task: string): Promise<void> {
-  for (const figure of ['apply_jobs', 'apply_batches', 'apply_rows', 'apply_seconds_sum', 'apply_seconds_buckets', 'job_failures'] as const) {
+  for (const figure of [
+    'apply_jobs',
+    'apply_batches',
+    'apply_rows',
+    'apply_seconds_sum',
+    'apply_seconds_buckets',
+    'job_failures',
+  ] as const) {
     const stale = (await readFigure(redis, figure)).filter((f) => f.labels[0] === task).map((f) => labelField(f.labels));
     if (stale.length > 0) await redis.hdel(key(figure), ...stale);
   }

@@ -37,9 +37,18 @@ export async function readBinlogPosition(conn: Queryable): Promise<BinlogPositio
  * events with full images and column names.
  */
 export async function binlogReplayGap(conn: Queryable): Promise<string | null> {
-  const [rows] = await conn.query<RowDataPacket[]>("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata')");
+  const [rows] = await conn.query<RowDataPacket[]>(
+    "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata')",
+  );
   const vars = new Map(rows.map((r) => [String(r.Variable_name), String(r.Value).toUpperCase()]));
-  const wanted: [string, string[]][] = [['log_bin', ['ON', '1']], ['binlog_format', ['ROW']], ['binlog_row_image', ['FULL']], ['binlog_row_metadata', ['FULL']]];
-  const gaps = wanted.filter(([name, ok]) => !ok.includes(vars.get(name) ?? '')).map(([name]) => `${name} is ${vars.get(name)?.toLowerCase() ?? 'unset'}`);
+  const wanted: [string, string[]][] = [
+    ['log_bin', ['ON', '1']],
+    ['binlog_format', ['ROW']],
+    ['binlog_row_image', ['FULL']],
+    ['binlog_row_metadata', ['FULL']],
+  ];
+  const gaps = wanted
+    .filter(([name, ok]) => !ok.includes(vars.get(name) ?? ''))
+    .map(([name]) => `${name} is ${vars.get(name)?.toLowerCase() ?? 'unset'}`);
   return gaps.length > 0 ? gaps.join(', ') : null;
 }

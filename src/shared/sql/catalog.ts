@@ -3,14 +3,7 @@ import type { TableRef } from '../config/types.js';
 import { qualify } from './quote.js';
 
 /** Schemas DM never migrates, whatever the block-allow list says. */
-export const SYSTEM_SCHEMAS = [
-  'mysql',
-  'information_schema',
-  'performance_schema',
-  'sys',
-  'metrics_schema',
-  'inspection_schema',
-] as const;
+export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys', 'metrics_schema', 'inspection_schema'] as const;
 
 export interface ColumnInfo {
   name: string;
@@ -61,7 +54,8 @@ export async function describeTable(conn: Connection, ref: TableRef): Promise<Ta
     dataType: String(r.dataType).toLowerCase(),
     columnType: String(r.columnType).toLowerCase(),
     nullable: r.nullable === 'YES',
-    generated: /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(String(r.extra ?? '')) ||
+    generated:
+      /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(String(r.extra ?? '')) ||
       (r.expr !== null && r.expr !== undefined && String(r.expr) !== ''),
   }));
 

@@ -24,9 +24,10 @@ export interface ConnectOptions {
 }
 
 function baseOptions(endpoint: DbEndpoint, options: ConnectOptions): PoolOptions {
-  const ssl = endpoint.security && (endpoint.security.sslCa || endpoint.security.sslCert)
-    ? { ca: endpoint.security.sslCa, cert: endpoint.security.sslCert, key: endpoint.security.sslKey }
-    : undefined;
+  const ssl =
+    endpoint.security && (endpoint.security.sslCa || endpoint.security.sslCert)
+      ? { ca: endpoint.security.sslCa, cert: endpoint.security.sslCert, key: endpoint.security.sslKey }
+      : undefined;
   return {
     host: endpoint.host,
     port: endpoint.port,
@@ -123,11 +124,7 @@ export function openPool(endpoint: DbEndpoint, options: ConnectOptions & { size:
 }
 
 /** Run `fn` with a fresh connection, closed afterwards whatever happens. */
-export async function withConnection<T>(
-  endpoint: DbEndpoint,
-  options: ConnectOptions,
-  fn: (conn: Connection) => Promise<T>,
-): Promise<T> {
+export async function withConnection<T>(endpoint: DbEndpoint, options: ConnectOptions, fn: (conn: Connection) => Promise<T>): Promise<T> {
   const conn = await openConnection(endpoint, options);
   try {
     return await fn(conn);
@@ -138,9 +135,20 @@ export async function withConnection<T>(
 
 /** Driver and server codes that mean the server cannot be reached now, not that a statement is wrong. */
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN',
-  'ER_SERVER_GONE_ERROR', 'ER_SERVER_LOST',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_SERVER_GONE_ERROR',
+  'ER_SERVER_LOST',
 ]);
 
 export function isUnreachable(err: unknown): boolean {

@@ -3,7 +3,7 @@
  * parameters or encoded by ./values.ts.
  */
 export function quoteId(name: string): string {
-  return '`' + name.replace(/`/g, '``') + '`';
+  return `\`${name.replace(/`/g, '``')}\``;
 }
 
 export function qualify(schema: string, table: string): string {

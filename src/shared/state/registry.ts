@@ -79,7 +79,9 @@ export function registry(redis: Redis) {
 
     async listSources(): Promise<SourceConfig[]> {
       const all = await redis.hgetall(SOURCES);
-      return Object.keys(all).sort().map((id) => sourceFromStore(JSON.parse(all[id]!)));
+      return Object.keys(all)
+        .sort()
+        .map((id) => sourceFromStore(JSON.parse(all[id]!)));
     },
 
     async deleteSource(sourceId: string): Promise<boolean> {

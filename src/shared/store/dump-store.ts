@@ -42,7 +42,14 @@ function segment(name: string): string {
 }
 
 /** Keys are path-like: task/source/schema.table/chunk-attempt.sql. */
-export function chunkFileKey(parts: { task: string; sourceId: string; schema: string; table: string; index: number; attempt: string }): string {
+export function chunkFileKey(parts: {
+  task: string;
+  sourceId: string;
+  schema: string;
+  table: string;
+  index: number;
+  attempt: string;
+}): string {
   return `${segment(parts.task)}/${segment(parts.sourceId)}/${segment(parts.schema)}.${segment(parts.table)}/${String(parts.index).padStart(6, '0')}-${parts.attempt}.sql`;
 }
 

@@ -72,7 +72,10 @@ export function sourceRoutes(app: FastifyInstance, ctx: ProcessorContext): void 
       const status = await withConnection(source.from, { label: `source "${source.sourceId}"` }, async (conn) => {
         const [rows] = await conn.query('SELECT VERSION() AS v');
         return { version: String((rows as { v: string }[])[0]?.v), flavor: (await isMariadb(conn)) ? 'mariadb' : 'mysql' };
-      }).then((s) => ({ connected: true, ...s }), (err: unknown) => ({ connected: false, error: (err as Error).message }));
+      }).then(
+        (s) => ({ connected: true, ...s }),
+        (err: unknown) => ({ connected: false, error: (err as Error).message }),
+      );
       return reply.send({ source_name: source.sourceId, ...status });
     } catch (err) {
       return sendError(reply, err);

@@ -102,7 +102,16 @@ export function taskRoutes(app: FastifyInstance, ctx: ProcessorContext, precheck
 
   app.post<NameParams>('/api/v1/tasks/:name/binlog', async (req, reply) => {
     try {
-      const { op, binlog_pos: coord, source, sqls } = parseRequest(BinlogRequest, req.body, '{"op": "skip" | "replace", "binlog_pos": "file:pos", "source": "<source-id>", "sqls": ["..."]}');
+      const {
+        op,
+        binlog_pos: coord,
+        source,
+        sqls,
+      } = parseRequest(
+        BinlogRequest,
+        req.body,
+        '{"op": "skip" | "replace", "binlog_pos": "file:pos", "source": "<source-id>", "sqls": ["..."]}',
+      );
       await resolveBinlogError(ctx, req.params.name, { coord, sourceId: source, op: op === 'skip' ? { op } : { op, sqls: sqls! } });
       return reply.send({ result: true, msg: '' });
     } catch (err) {
@@ -120,9 +129,16 @@ export function taskRoutes(app: FastifyInstance, ctx: ProcessorContext, precheck
 
   app.post<NameParams>('/api/v1/tasks/:name/shard-ddl-locks/unlock', async (req, reply) => {
     try {
-      const { lock_id: lockId, force_remove: forceRemove } = parseRequest(UnlockRequest, req.body, '{"lock_id": "<id from shard-ddl-lock>", "force_remove": false}');
+      const { lock_id: lockId, force_remove: forceRemove } = parseRequest(
+        UnlockRequest,
+        req.body,
+        '{"lock_id": "<id from shard-ddl-lock>", "force_remove": false}',
+      );
       const lock = await unlockShardLock(ctx, req.params.name, lockId, forceRemove === true);
-      return reply.send({ result: true, msg: `lock ${lock.id} (DDL ${lock.seq}) resolved${lock.missing.length ? `; shards that had not reached it: ${lock.missing.join(', ')}` : ''}` });
+      return reply.send({
+        result: true,
+        msg: `lock ${lock.id} (DDL ${lock.seq}) resolved${lock.missing.length ? `; shards that had not reached it: ${lock.missing.join(', ')}` : ''}`,
+      });
     } catch (err) {
       return sendError(reply, err);
     }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds tidb-server once from the Go module proxy and prints the binary's path.
+# The binary is cached outside the work tree, keyed by version, so tests, benchmarks and the
+# demo share it: ${DMQ_CACHE_DIR:-~/.cache/dmq}/tidb/<version>/tidb-server.
+# TiDB's go.mod has replace lines, so `go install pkg@version` refuses it; a throw-away module
+# that requires TiDB and repeats those replace lines (as DM's own go.mod does) builds it.
+set -euo pipefail
+
+# TiDB v8.5.6 (LTS): the module has no /v8 path, so the release is pinned by its commit's
+# pseudo-version, and its parser (a nested module) by the parser's commit at that tag.
+TIDB_RELEASE="v8.5.6"
+TIDB_VERSION="${DMQ_TIDB_VERSION:-v1.1.0-beta.0.20260413061245-ae18096e0237}"
+PARSER_VERSION="${DMQ_TIDB_PARSER_VERSION:-v0.0.0-20260331085336-4e0b702f38a8}"
+CACHE_DIR="${DMQ_CACHE_DIR:-$HOME/.cache/dmq}/tidb/$TIDB_VERSION"
+BIN="$CACHE_DIR/tidb-server"
+
+if [[ -x "$BIN" ]]; then
+  echo "$BIN"
+  exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  export PATH="$PATH:/usr/local/go/bin"
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "build-tidb: no Go toolchain on PATH (looked in /usr/local/go/bin too); install Go >= 1.25 or set DMQ_TIDB_SERVER to a tidb-server binary" >&2
+  exit 1
+fi
+
+mkdir -p "$CACHE_DIR/module"
+cd "$CACHE_DIR/module"
+cat > go.mod <<MOD
+module dmq.local/tidb-build
+
+go 1.25
+
+require (
+	github.com/pingcap/tidb $TIDB_VERSION
+	github.com/pingcap/tidb/pkg/parser $PARSER_VERSION
+)
+
+replace (
+	github.com/apache/arrow-go/v18 => github.com/joechenrh/arrow-go/v18 v18.0.0-20250911101656-62c34c9a3b82
+	github.com/go-ldap/ldap/v3 v3.4.4 => github.com/yangkeao/ldap/v3 v3.4.5-0.20230421065457-369a3bab1117
+	go.opencensus.io => go.opencensus.io v0.23.1-0.20220331163232-052120675fac
+	sourcegraph.com/sourcegraph/appdash => github.com/sourcegraph/appdash v0.0.0-20190731080439-ebfcffb1b5c0
+	sourcegraph.com/sourcegraph/appdash-data => github.com/sourcegraph/appdash-data v0.0.0-20151005221446-73f23eafcf67
+)
+MOD
+cat > tools.go <<'SRC'
+//go:build tools
+
+package tools
+
+import _ "github.com/pingcap/tidb/cmd/tidb-server"
+SRC
+
+echo "build-tidb: building tidb-server $TIDB_RELEASE ($TIDB_VERSION) into $CACHE_DIR (first time only; several minutes)" >&2
+start=$(date +%s)
+go mod tidy >&2
+go build -o "$BIN.tmp" github.com/pingcap/tidb/cmd/tidb-server >&2
+mv "$BIN.tmp" "$BIN"
+echo "build-tidb: built in $(( $(date +%s) - start )) s" >&2
+echo "$BIN"
