@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
-import { poolCache, type ProcessorContext } from './processors/context.js';
+import { poolCache } from './shared/sql/pools.js';
+import type { ServiceContext } from './shared/task/context.js';
 import { startProcessors } from './processors/runtime.js';
+import { startTailerSupervisor } from './producers/binlog/supervisor.js';
 import { buildApiServer } from './producers/http/server.js';
 import { DASHBOARD_PATH } from './producers/http/dashboard.js';
 import { DmqError } from './shared/errors.js';
@@ -46,7 +48,7 @@ function listenHost(settings: Settings): string {
 export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const settings = readSettings();
   const redis = await connectRedis(settings.REDIS_URL);
-  const ctx: ProcessorContext = {
+  const ctx: ServiceContext = {
     redis,
     registry: registry(redis),
     queues: queueCache(redis),
@@ -57,8 +59,13 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const closers: (() => Promise<void>)[] = [];
 
   if (role !== 'api') {
+    // A worker runs the job handlers and takes its share of the binlog readers.
     const processors = startProcessors(ctx);
-    closers.push(() => processors.close());
+    const readers = startTailerSupervisor(ctx);
+    closers.push(
+      () => processors.close(),
+      () => readers.close(),
+    );
   }
   if (role !== 'worker') {
     const api = await buildApiServer(ctx, { token: settings.DMQ_TOKEN });

@@ -2,16 +2,15 @@ import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type 
 import { DmqError } from '../shared/errors.js';
 import { recordJobFailure } from '../shared/metrics/work-stats.js';
 import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type TaskJob } from '../shared/queue/queues.js';
-import { handlePlanJob } from '../producers/plan/plan-job.js';
-import { startTailerSupervisor } from '../producers/binlog/supervisor.js';
-import { pauseTask } from '../producers/task-control.js';
-import type { ProcessorContext } from './context.js';
+import { handlePlanJob } from './plan/plan-job.js';
+import { pauseTask } from '../shared/task/control.js';
+import type { ServiceContext } from '../shared/task/context.js';
 import { handleApplyJob } from './apply/apply-job.js';
 import { handleDumpJob } from './dump/dump-job.js';
 import { handleLoadJob } from './load/load-job.js';
 import { handlePrecheckJob } from './precheck/precheck-job.js';
 
-type Handler = (job: Job, ctx: ProcessorContext, token?: string) => Promise<unknown>;
+type Handler = (job: Job, ctx: ServiceContext, token?: string) => Promise<unknown>;
 
 /** Errors that retrying cannot fix: the task pauses at once and says why. */
 const PERMANENT = new Set([
@@ -33,7 +32,7 @@ const WORKER_TIMING = {
   maxStalledCount: 10,
 };
 
-function wrap(handler: Handler, ctx: ProcessorContext) {
+function wrap(handler: Handler, ctx: ServiceContext) {
   return async (job: Job<TaskJob>, token?: string) => {
     try {
       return await handler(job, ctx, token);
@@ -68,7 +67,7 @@ function handlerFor(queueName: string): Handler | undefined {
  * Runs every dmq queue in this process: the fixed precheck and plan queues, and the dump and
  * load queues of each (task, source), found in Redis and followed as tasks come and go.
  */
-export function startProcessors(ctx: ProcessorContext, options: { pollMs?: number } = {}) {
+export function startProcessors(ctx: ServiceContext, options: { pollMs?: number } = {}) {
   const workers = new Map<string, Worker>();
   const connection = ctx.redis as unknown as ConnectionOptions;
 
@@ -82,7 +81,6 @@ export function startProcessors(ctx: ProcessorContext, options: { pollMs?: numbe
 
   startWorker(STATIC_QUEUES.precheck, 2);
   startWorker(STATIC_QUEUES.plan, 2);
-  const tailers = startTailerSupervisor(ctx);
 
   let stopped = false;
   async function reconcile(): Promise<void> {
@@ -111,7 +109,6 @@ export function startProcessors(ctx: ProcessorContext, options: { pollMs?: numbe
     async close(): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await tailers.close();
       await Promise.all([...workers.values()].map((w) => w.close()));
       workers.clear();
     },

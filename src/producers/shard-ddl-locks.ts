@@ -1,10 +1,10 @@
 import { listShardLocks, resolveShardLockStatement, type ShardLock } from '../shared/checkpoint/shard-lock.js';
 import { DmqError } from '../shared/errors.js';
 import { formatStatement } from '../shared/sql/script.js';
-import { taskMeta, type ProcessorContext } from '../processors/context.js';
+import { taskMeta, type ServiceContext } from '../shared/task/context.js';
 
 /** `dmq shard-ddl-lock [task]`: the pessimistic shard DDL locks not yet resolved. */
-export async function taskShardLocks(ctx: ProcessorContext, name: string): Promise<ShardLock[]> {
+export async function taskShardLocks(ctx: ServiceContext, name: string): Promise<ShardLock[]> {
   const task = await ctx.registry.requireTask(name);
   return listShardLocks(ctx.pools.target(task), taskMeta(task), task);
 }
@@ -14,7 +14,7 @@ export async function taskShardLocks(ctx: ProcessorContext, name: string): Promi
  * without waiting for the missing shards. The DDL runs on the target now (DM's default), or
  * not at all with `forceRemove`; shards that reach it later go past it.
  */
-export async function unlockShardLock(ctx: ProcessorContext, name: string, lockId: string, forceRemove: boolean): Promise<ShardLock> {
+export async function unlockShardLock(ctx: ServiceContext, name: string, lockId: string, forceRemove: boolean): Promise<ShardLock> {
   const task = await ctx.registry.requireTask(name);
   const meta = taskMeta(task);
   const pool = ctx.pools.target(task);

@@ -26,6 +26,14 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// Unit tests talk to no server: a run of only those starts none.
+const needsServers = files.some((file) => !file.split(/[\\/]/).includes('unit'));
+if (!needsServers) {
+  const unit = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+  const [unitCode] = (await once(unit, 'exit')) as [number | null];
+  process.exit(unitCode ?? 1);
+}
+
 const startedAt = Date.now();
 const stack = await startStack();
 const info = stackInfo(stack);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { QueueEvents } from 'bullmq';
 import Fastify from 'fastify';
-import type { ProcessorContext } from '../../src/processors/context.js';
+import type { ServiceContext } from '../../src/shared/task/context.js';
 import { mountApiDocs } from '../../src/producers/http/api-docs.js';
 import { API_ROUTES, openApiDocument } from '../../src/producers/http/api-spec.js';
 import { sourceRoutes } from '../../src/producers/http/routes/sources.js';
@@ -21,8 +21,8 @@ test('the OpenAPI document lists exactly the /api/v1 routes the server registers
     for (const method of [route.method].flat()) if (method !== 'HEAD') registered.push(`${method.toLowerCase()} ${route.url}`);
   });
   // Registering touches neither Redis nor a database: handlers do, and none runs here.
-  sourceRoutes(app, {} as ProcessorContext);
-  taskRoutes(app, {} as ProcessorContext, {} as QueueEvents);
+  sourceRoutes(app, {} as ServiceContext);
+  taskRoutes(app, {} as ServiceContext, {} as QueueEvents);
   mountApiDocs(app);
   await app.ready();
   const documented = API_ROUTES.map((r) => `${r.method} ${r.path}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import { describe, test } from 'node:test';
-import { decodeKeyTuple, encodeKeyTuple, type KeyValue } from '../../src/shared/chunk.js';
+import { decodeKeyTuple, encodeKeyTuple, type KeyValue } from '../../src/shared/chunk/chunk.js';
 import { chunkFileKey, taskPrefix } from '../../src/shared/store/dump-store.js';
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));

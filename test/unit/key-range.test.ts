@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { chunkCondition, chunkCountFor, integerChunks, keysetChunks, tupleCompare } from '../../src/producers/plan/key-range.js';
-import type { ChunkBounds, KeyValue } from '../../src/shared/chunk.js';
+import { chunkCondition, chunkCountFor, integerChunks, keysetChunks, tupleCompare } from '../../src/shared/chunk/key-range.js';
+import type { ChunkBounds, KeyValue } from '../../src/shared/chunk/chunk.js';
 import { prng } from '../support/prng.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { InstanceConfig, RouteRule } from '../../src/shared/config/types.js';
-import { summarizePrecheck, type CheckResult } from '../../src/processors/precheck/result.js';
+import { summarizePrecheck, type CheckResult } from '../../src/shared/task/precheck-result.js';
 import { columnDifferences, shardGroups } from '../../src/processors/precheck/shards.js';
 import { serverVersion } from '../../src/processors/precheck/server.js';
 import type { ColumnFacts, TableFacts } from '../../src/processors/precheck/tables.js';

@@ -15,7 +15,7 @@ import { describeTable, rowIdentityKey } from '../../shared/sql/catalog.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
-import { taskMeta, type ProcessorContext } from '../context.js';
+import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { decideApply } from './apply-rule.js';
 import { applyDdlUnit, ddlGenerationKey } from './ddl-unit.js';
 import { buildStatements, type RowChange } from './statements.js';
@@ -37,7 +37,7 @@ const OUTAGE_MAX_WAIT_MS = 30_000;
  */
 const outages = new Map<string, number>();
 
-async function reportOutage(ctx: ProcessorContext, job: ApplyJob, err: unknown): Promise<number> {
+async function reportOutage(ctx: ServiceContext, job: ApplyJob, err: unknown): Promise<number> {
   const key = JSON.stringify([job.task, job.sourceId]);
   const waits = (outages.get(key) ?? 0) + 1;
   outages.set(key, waits);
@@ -61,7 +61,7 @@ async function reportOutage(ctx: ProcessorContext, job: ApplyJob, err: unknown):
   return Math.min(OUTAGE_MAX_WAIT_MS, 1000 * 2 ** (waits - 1));
 }
 
-async function clearOutage(ctx: ProcessorContext, job: ApplyJob): Promise<void> {
+async function clearOutage(ctx: ServiceContext, job: ApplyJob): Promise<void> {
   const key = JSON.stringify([job.task, job.sourceId]);
   if (!outages.delete(key)) return;
   ctx.log.info({ task: job.task, source: job.sourceId }, 'target reachable again; apply continues');
@@ -139,7 +139,7 @@ function unitStatements(
  * What the applier reads from Redis for each job, in one round trip: the operator's decisions
  * (`binlog skip|replace`, usually none) and the DDL generation its cached target keys depend on.
  */
-async function readApplyState(ctx: ProcessorContext, job: ApplyJob): Promise<{ ops: Map<string, BinlogOp>; ddlGeneration: string | null }> {
+async function readApplyState(ctx: ServiceContext, job: ApplyJob): Promise<{ ops: Map<string, BinlogOp>; ddlGeneration: string | null }> {
   const results = await ctx.redis.pipeline().hgetall(binlogOpsKey(job.task)).get(ddlGenerationKey(job.task)).exec();
   const failed = results?.find(([err]) => err);
   if (!results || failed) throw failed?.[0] ?? new Error('Redis answered no results');
@@ -171,7 +171,7 @@ const LOCK_PREFIX = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANS
  * predecessor holds every later job of its table back). The lock and the writes each go as
  * one multi-statement round trip.
  */
-export async function handleApplyJob(job: Job<ApplyJob>, ctx: ProcessorContext, token?: string): Promise<ApplyOutcome> {
+export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, token?: string): Promise<ApplyOutcome> {
   const data = job.data;
   const task = await ctx.registry.requireTask(data.task);
   const meta = taskMeta(task);

@@ -17,7 +17,7 @@ import type { BinlogOp } from '../../shared/state/binlog-ops.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, type SqlStatement } from '../../shared/sql/script.js';
-import type { ProcessorContext } from '../context.js';
+import type { ServiceContext } from '../../shared/task/context.js';
 
 /**
  * What a DDL that already ran reports when it runs again. The checkpoint moves after the DDL
@@ -49,7 +49,7 @@ export const ddlGenerationKey = (task: string) => `dmq:ddl-generation:${task}`;
  * then moves the checkpoint past it.
  */
 export async function applyDdlUnit(
-  ctx: ProcessorContext,
+  ctx: ServiceContext,
   conn: PoolConnection,
   task: TaskConfig,
   meta: MetaTables,

@@ -5,7 +5,7 @@ import type { Job } from 'bullmq';
 import type { Connection as CallbackConnection } from 'mysql2';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ChunkJob } from '../../shared/queue/queues.js';
-import { chunkLabel } from '../../shared/chunk.js';
+import { chunkLabel } from '../../shared/chunk/chunk.js';
 import {
   markChunkDumped,
   readChunk,
@@ -20,10 +20,10 @@ import { DmqError } from '../../shared/errors.js';
 import { readBinlogPosition } from '../../shared/sql/binlog-position.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
 import { chunkFileKey } from '../../shared/store/dump-store.js';
-import { chunkCondition } from '../../producers/plan/key-range.js';
-import { enqueueLoad, loadsAfterDump } from '../../producers/plan/enqueue.js';
-import { settleCopyProgress } from '../copy/completion.js';
-import { requireSource, taskMeta, type ProcessorContext } from '../context.js';
+import { chunkCondition } from '../../shared/chunk/key-range.js';
+import { enqueueLoad, loadsAfterDump } from '../../shared/queue/task-queues.js';
+import { settleCopyProgress } from '../../shared/task/progress.js';
+import { requireSource, taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { rowEncoder, selectExpression, serverRowExpression } from './sql-literal.js';
 
 /** Bytes of chunk-file text gathered before one write to the store (rows are ~100 bytes). */
@@ -109,7 +109,7 @@ async function streamChunk(pool: Pool, table: TableRecord, chunk: ChunkRecord, m
 }
 
 /** Dump one chunk into a new file; the server renders rows unless one is too large for it. */
-async function dumpToFile(ctx: ProcessorContext, pool: Pool, table: TableRecord, chunk: ChunkRecord, fileKey: string) {
+async function dumpToFile(ctx: ServiceContext, pool: Pool, table: TableRecord, chunk: ChunkRecord, fileKey: string) {
   for (const mode of ['server', 'client'] as const) {
     const writer = await ctx.store.create(fileKey);
     try {
@@ -127,7 +127,7 @@ async function dumpToFile(ctx: ProcessorContext, pool: Pool, table: TableRecord,
   throw new Error('unreachable: the client-side dump has no row size limit');
 }
 
-export async function handleDumpJob(job: Job<ChunkJob>, ctx: ProcessorContext): Promise<void> {
+export async function handleDumpJob(job: Job<ChunkJob>, ctx: ServiceContext): Promise<void> {
   const key = job.data;
   const task = await ctx.registry.requireTask(key.task);
   const meta = taskMeta(task);
@@ -167,7 +167,7 @@ export async function handleDumpJob(job: Job<ChunkJob>, ctx: ProcessorContext): 
 }
 
 /** The position after the last chunk was read: from here on, binlog events are applied plainly. */
-async function recordHighWatermarkIfDumped(ctx: ProcessorContext, key: ChunkJob): Promise<void> {
+async function recordHighWatermarkIfDumped(ctx: ServiceContext, key: ChunkJob): Promise<void> {
   const task = await ctx.registry.requireTask(key.task);
   const meta = taskMeta(task);
   const target = ctx.pools.target(task);

@@ -4,14 +4,14 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { startTableSync } from '../../shared/checkpoint/sync-checkpoint.js';
 import { replaysAfterCopy, type OnDuplicate } from '../../shared/config/types.js';
-import { chunkLabel } from '../../shared/chunk.js';
+import { chunkLabel } from '../../shared/chunk/chunk.js';
 import { advanceLoadOffset, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
 import { DmqError } from '../../shared/errors.js';
 import { makeExtractor } from '../../shared/filter/route.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
-import { settleCopyProgress } from '../copy/completion.js';
-import { taskMeta, type ProcessorContext } from '../context.js';
+import { settleCopyProgress } from '../../shared/task/progress.js';
+import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { transactions } from './statement-batches.js';
 import { ensureTargetTable } from './target-table.js';
 
@@ -21,7 +21,7 @@ const VERB: Record<OnDuplicate, string> = {
   error: 'INSERT INTO',
 };
 
-export async function handleLoadJob(job: Job<ChunkJob>, ctx: ProcessorContext): Promise<void> {
+export async function handleLoadJob(job: Job<ChunkJob>, ctx: ServiceContext): Promise<void> {
   const key = job.data;
   const task = await ctx.registry.requireTask(key.task);
   const instance = task.instances.find((i) => i.sourceId === key.sourceId);
@@ -103,7 +103,7 @@ async function handOverToSync(pool: Pool, meta: MetaTables, key: ChunkJob): Prom
 
 /** Write a chunk file from `startOffset` on, one checkpointed transaction at a time. */
 async function loadFile(
-  ctx: ProcessorContext,
+  ctx: ServiceContext,
   pool: Pool,
   meta: MetaTables,
   key: ChunkJob,

@@ -21,8 +21,11 @@ export function targetCreateSql(createSql: string, target: TableRef, extraColumn
   return createSql.replace(head, () => `CREATE TABLE IF NOT EXISTS ${qualify(target.schema, target.table)} (${extra}`);
 }
 
-/** Per process: tables already ensured, so each chunk load does not repeat the DDL. */
-const ensured = new Set<string>();
+/**
+ * Per pool: tables already ensured, so each chunk load does not repeat the DDL. A removed task's
+ * pools are closed, so a task submitted again under the same name ensures its tables anew.
+ */
+const ensured = new WeakMap<Pool, Set<string>>();
 
 export async function ensureTargetTable(
   pool: Pool,
@@ -32,7 +35,9 @@ export async function ensureTargetTable(
   extraColumns: string[],
 ): Promise<void> {
   const key = JSON.stringify([task, target.schema, target.table]);
-  if (ensured.has(key)) return;
+  const done = ensured.get(pool) ?? new Set<string>();
+  ensured.set(pool, done);
+  if (done.has(key)) return;
   try {
     await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(target.schema)}`);
     await pool.query(targetCreateSql(createSql, target, extraColumns));
@@ -44,9 +49,5 @@ export async function ensureTargetTable(
       workaround: 'create the table on the target by hand (a definition the target accepts) and resume the task',
     });
   }
-  ensured.add(key);
-}
-
-export function forgetEnsuredTables(task: string): void {
-  for (const key of ensured) if ((JSON.parse(key) as string[])[0] === task) ensured.delete(key);
+  done.add(key);
 }

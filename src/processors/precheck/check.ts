@@ -1,6 +1,6 @@
 import type { TaskMode } from '../../shared/config/types.js';
 import type { ServerFacts } from './facts.js';
-import type { CheckError, Severity } from './result.js';
+import type { CheckError, Severity } from '../../shared/task/precheck-result.js';
 import type { SessionGrants } from './server.js';
 
 /** What a check item is, and the wording helpers every item shares. */

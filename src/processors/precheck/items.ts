@@ -15,7 +15,7 @@ import {
 } from './check.js';
 import type { SourceFacts } from './facts.js';
 import { hasPrivilege } from './grants.js';
-import type { CheckError } from './result.js';
+import type { CheckError } from '../../shared/task/precheck-result.js';
 import type { BinlogFilters, ServerVersion } from './server.js';
 import { describeFilters } from '../../shared/filter/migrated-tables.js';
 

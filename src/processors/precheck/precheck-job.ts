@@ -4,13 +4,13 @@ import { taskFromStore } from '../../shared/config/task.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { DmqError } from '../../shared/errors.js';
 import { STATIC_QUEUES, type PrecheckJob } from '../../shared/queue/queues.js';
-import { activateTaskQueues } from '../../producers/plan/enqueue.js';
-import { pauseTask } from '../../producers/task-control.js';
-import { taskMeta, type ProcessorContext } from '../context.js';
+import { activateTaskQueues } from '../../shared/queue/task-queues.js';
+import { pauseTask } from '../../shared/task/control.js';
+import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { runPrecheck } from './run.js';
-import { summarizePrecheck, type PrecheckResult } from './result.js';
+import { summarizePrecheck, type PrecheckResult } from '../../shared/task/precheck-result.js';
 
-async function registeredSources(ctx: ProcessorContext, task: TaskConfig): Promise<Map<string, SourceConfig>> {
+async function registeredSources(ctx: ServiceContext, task: TaskConfig): Promise<Map<string, SourceConfig>> {
   const sources = new Map<string, SourceConfig>();
   for (const instance of task.instances) {
     const source = await ctx.registry.getSource(instance.sourceId);
@@ -24,7 +24,7 @@ async function registeredSources(ctx: ProcessorContext, task: TaskConfig): Promi
  * it with the failed items; a pass prepares the meta schema and queues the planning of every
  * source.
  */
-export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ProcessorContext): Promise<PrecheckResult | undefined> {
+export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ServiceContext): Promise<PrecheckResult | undefined> {
   const task = job.data.purpose === 'check' ? taskFromStore(job.data.config) : await ctx.registry.getTask(job.data.task);
   if (!task) return undefined;
   const result = await runPrecheck({ task, sources: await registeredSources(ctx, task) });

@@ -7,12 +7,12 @@ import type { Finding, Item } from './check.js';
 import { SOURCE_ITEMS } from './items.js';
 import { SHARD_ITEMS, type ShardContext } from './shard-items.js';
 import { TARGET_ITEMS } from './target-items.js';
-import type { CheckResult, CheckState, PrecheckResult } from './result.js';
+import type { CheckResult, CheckState, PrecheckResult } from '../../shared/task/precheck-result.js';
 import { shardGroups, type ShardGroup, type SourceTables } from './shards.js';
 import type { TableFacts } from './tables.js';
 
-export { summarizePrecheck } from './result.js';
-export type { CheckError, CheckResult, CheckState, PrecheckResult } from './result.js';
+export { summarizePrecheck } from '../../shared/task/precheck-result.js';
+export type { CheckError, CheckResult, CheckState, PrecheckResult } from '../../shared/task/precheck-result.js';
 
 export interface PrecheckInput {
   task: TaskConfig;

@@ -1,6 +1,6 @@
 import { tableLabel, quoteId } from '../../shared/sql/quote.js';
 import { capped, fail, listed, warn, type Item } from './check.js';
-import type { CheckError } from './result.js';
+import type { CheckError } from '../../shared/task/precheck-result.js';
 import { columnDifferences, memberLabel, type ShardGroup } from './shards.js';
 
 export interface ShardContext {

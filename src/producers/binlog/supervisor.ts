@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readsBinlog, type TaskConfig } from '../../shared/config/types.js';
 import type { SourceTaskState } from '../../shared/state/registry.js';
-import type { ProcessorContext } from '../../processors/context.js';
-import { requireSource } from '../../processors/context.js';
+import type { ServiceContext } from '../../shared/task/context.js';
+import { requireSource } from '../../shared/task/context.js';
 import { startTailer } from './tailer.js';
 
 const LEASE_MS = 15_000;
@@ -30,7 +30,7 @@ function wantsReader(task: TaskConfig, source: SourceTaskState | undefined): boo
  * held by a Redis lease. If the process holding it dies, the lease lapses and another
  * processor takes the tailer over within seconds, resuming from the checkpoint.
  */
-export function startTailerSupervisor(ctx: ProcessorContext) {
+export function startTailerSupervisor(ctx: ServiceContext) {
   const owner = randomUUID();
   const running = new Map<string, { task: string; sourceId: string; tailer: ReturnType<typeof startTailer> }>();
   let stopped = false;

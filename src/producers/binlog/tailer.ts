@@ -4,7 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import type { ApplyBatch, ApplyJob, BatchTable } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { replaysAfterCopy, type InstanceConfig, type SourceConfig, type TaskConfig } from '../../shared/config/types.js';
-import { finishSourceReplay } from '../../processors/copy/completion.js';
+import { finishSourceReplay } from '../../shared/task/progress.js';
 import { readSourcePlans } from '../../shared/checkpoint/copy-checkpoint.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { readSourceSync, tableKey, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
@@ -15,8 +15,8 @@ import { makeExtractor, makeRouter } from '../../shared/filter/route.js';
 import { readDdl } from '../../shared/ddl/read-ddl.js';
 import { readBinlogOps, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { applyJobOptions, applyQueueName } from '../../shared/queue/queues.js';
-import { taskMeta, type ProcessorContext } from '../../processors/context.js';
-import { applyPartitions } from '../plan/enqueue.js';
+import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
+import { applyPartitions } from '../../shared/queue/task-queues.js';
 import { groupIntoJobs } from './apply-jobs.js';
 import { createBatcher, type Batcher, type TableMeta } from './batcher.js';
 import { planDdl } from './ddl-plan.js';
@@ -99,7 +99,7 @@ export function tailerServerId(task: string, sourceId: string): number {
 
 /** Where this tailer starts: its checkpoint, else the copy's low watermark, else the task's meta. */
 async function startCoord(
-  ctx: ProcessorContext,
+  ctx: ServiceContext,
   task: TaskConfig,
   instance: InstanceConfig,
 ): Promise<{ coord?: BinlogCoord; gtid?: string } | undefined> {
@@ -139,7 +139,7 @@ async function startCoord(
  * Reads one source's binlog for one task and queues per-table batches for the appliers. Runs
  * until stopped; errors restart it from its checkpoint with backoff.
  */
-export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: InstanceConfig, source: SourceConfig) {
+export function startTailer(ctx: ServiceContext, task: TaskConfig, instance: InstanceConfig, source: SourceConfig) {
   const log = ctx.log.child({ task: task.name, source: source.sourceId, unit: 'sync' });
   const meta = taskMeta(task);
   const pool = ctx.pools.target(task);
@@ -564,7 +564,7 @@ export function startTailer(ctx: ProcessorContext, task: TaskConfig, instance: I
     const fatal = (err as { errno?: number }).errno === 1236 || (err instanceof DmqError && FATAL_CODES.has(err.code));
     void disconnect().then(async () => {
       if (fatal) {
-        const { pauseTask } = await import('../task-control.js');
+        const { pauseTask } = await import('../../shared/task/control.js');
         const reason =
           err instanceof DmqError
             ? err

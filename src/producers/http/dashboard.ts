@@ -3,12 +3,12 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import { STATIC_QUEUES, listActiveQueues } from '../../shared/queue/queues.js';
-import type { ProcessorContext } from '../../processors/context.js';
+import type { ServiceContext } from '../../shared/task/context.js';
 
 export const DASHBOARD_PATH = '/dashboard';
 
 /** Bull Board over every dmq queue, following dump/load queues as tasks come and go. */
-export async function mountDashboard(app: FastifyInstance, ctx: ProcessorContext): Promise<() => void> {
+export async function mountDashboard(app: FastifyInstance, ctx: ServiceContext): Promise<() => void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   const board = createBullBoard({ queues: [], serverAdapter, options: { uiConfig: { boardTitle: 'dmq' } } });

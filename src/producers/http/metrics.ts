@@ -1,5 +1,5 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ProcessorContext } from '../../processors/context.js';
+import type { ServiceContext } from '../../shared/task/context.js';
 import { parseCoordText } from '../../shared/binlog/position.js';
 import { APPLY_SECONDS_BUCKETS, readFigure } from '../../shared/metrics/work-stats.js';
 import { STATIC_QUEUES, listActiveQueues } from '../../shared/queue/queues.js';
@@ -15,7 +15,7 @@ type SubTask = Awaited<ReturnType<typeof taskStatus>>['sources'][number]['subTas
  * the binlog readers' reports, queue depths from BullMQ, and the counts processors keep in
  * Redis; so any dmq process serving the API reports the work of all of them.
  */
-export function createMetrics(ctx: ProcessorContext) {
+export function createMetrics(ctx: ServiceContext) {
   const register = new Registry();
   collectDefaultMetrics({ register, prefix: 'dmq_' });
   const gauge = (name: string, help: string, labelNames: string[] = ['task', 'source']) =>

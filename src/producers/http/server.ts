@@ -1,7 +1,7 @@
 import { QueueEvents, type ConnectionOptions } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
-import type { ProcessorContext } from '../../processors/context.js';
+import type { ServiceContext } from '../../shared/task/context.js';
 import { DmqError } from '../../shared/errors.js';
 import { mountApiDocs } from './api-docs.js';
 import { mountTaskPage } from './task-page.js';
@@ -13,7 +13,7 @@ import { createMetrics } from './metrics.js';
 import { sourceRoutes } from './routes/sources.js';
 import { taskRoutes } from './routes/tasks.js';
 
-function redisDown(ctx: ProcessorContext): DmqError {
+function redisDown(ctx: ServiceContext): DmqError {
   return new DmqError(
     'REDIS_UNAVAILABLE',
     `Redis cannot be reached (connection ${ctx.redis.status}); dmq keeps its queues and tasks there`,
@@ -31,7 +31,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function buildApiServer(ctx: ProcessorContext, options: { token?: string | undefined } = {}): Promise<ApiServer> {
+export async function buildApiServer(ctx: ServiceContext, options: { token?: string | undefined } = {}): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: 16 << 20 });
   if (options.token !== undefined) requireToken(app, options.token);
   // The shared client queues commands while Redis is away (processors must wait it out); the

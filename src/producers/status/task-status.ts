@@ -7,10 +7,10 @@ import { readSourceSync } from '../../shared/checkpoint/sync-checkpoint.js';
 import { makeRouter } from '../../shared/filter/route.js';
 import type { ErrorRecord } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
-import type { PrecheckResult } from '../../processors/precheck/result.js';
+import type { PrecheckResult } from '../../shared/task/precheck-result.js';
 import { syncStatusKey, type TailerStatus } from '../binlog/tailer.js';
 import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
-import { taskMeta, type ProcessorContext } from '../../processors/context.js';
+import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 
 /** DM's error object in query-status, so scripts written for dmctl find the same fields. */
 function dmError(e: ErrorRecord) {
@@ -133,7 +133,7 @@ export function subTaskStatus(
 }
 
 /** The shard DDL locks still waiting; none when the task merges no shards or has no meta tables yet. */
-async function readShardLocks(ctx: ProcessorContext, task: TaskConfig): Promise<ShardLock[]> {
+async function readShardLocks(ctx: ServiceContext, task: TaskConfig): Promise<ShardLock[]> {
   if (task.shardMode === '' || !readsBinlog(task.taskMode)) return [];
   try {
     return await listShardLocks(ctx.pools.target(task), taskMeta(task), task);
@@ -143,7 +143,7 @@ async function readShardLocks(ctx: ProcessorContext, task: TaskConfig): Promise<
   }
 }
 
-async function readCopyFacts(ctx: ProcessorContext, task: TaskConfig) {
+async function readCopyFacts(ctx: ServiceContext, task: TaskConfig) {
   const meta = taskMeta(task);
   const pool = ctx.pools.target(task);
   try {
@@ -170,7 +170,7 @@ function notableChecks(result: unknown) {
  * `query-status --more`: every table's replication checkpoint, with its routed target. The
  * schema's own stream (CREATE/DROP DATABASE) shows as table ''.
  */
-async function tableCheckpoints(ctx: ProcessorContext, task: TaskConfig, sourceId: string) {
+async function tableCheckpoints(ctx: ServiceContext, task: TaskConfig, sourceId: string) {
   const instance = task.instances.find((i) => i.sourceId === sourceId)!;
   const route = makeRouter(instance.routes, task.caseSensitive);
   try {
@@ -188,7 +188,7 @@ async function tableCheckpoints(ctx: ProcessorContext, task: TaskConfig, sourceI
 }
 
 /** `dmq query-status <task>`: dmctl's shape, one entry per source; `more` adds every check and table. */
-export async function taskStatus(ctx: ProcessorContext, task: TaskConfig, options: { more?: boolean } = {}) {
+export async function taskStatus(ctx: ServiceContext, task: TaskConfig, options: { more?: boolean } = {}) {
   const state = await ctx.registry.getState(task.name);
   if (!state) return { result: false, msg: `task "${task.name}" has no state`, sources: [] };
   const facts = await readCopyFacts(ctx, task);
@@ -233,7 +233,7 @@ export async function taskStatus(ctx: ProcessorContext, task: TaskConfig, option
 }
 
 /** `dmq query-status` without a task: every task and its stage. */
-export async function allTasksStatus(ctx: ProcessorContext) {
+export async function allTasksStatus(ctx: ServiceContext) {
   const tasks = [];
   for (const name of await ctx.registry.listTaskNames()) {
     const task = await ctx.registry.getTask(name);

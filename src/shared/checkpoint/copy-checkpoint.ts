@@ -7,7 +7,7 @@ import {
   type ChunkKey,
   type SplitKind,
   type TablePlan,
-} from '../chunk.js';
+} from '../chunk/chunk.js';
 import type { ColumnInfo } from '../sql/catalog.js';
 import { metaName, type MetaTables } from './meta-schema.js';
 

@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ChunkKey } from '../chunk.js';
+import type { ChunkKey } from '../chunk/chunk.js';
 
 /** BullMQ key prefix: dmq's queues sit under `dmq:` next to its registry. */
 export const QUEUE_PREFIX = 'dmq';

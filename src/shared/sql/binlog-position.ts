@@ -1,6 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Queryable } from './connect.js';
-import type { BinlogPosition } from '../chunk.js';
+import type { BinlogPosition } from '../chunk/chunk.js';
 
 export async function isMariadb(conn: Queryable): Promise<boolean> {
   const [rows] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v');

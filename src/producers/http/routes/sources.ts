@@ -3,7 +3,7 @@ import { parseSourceObject, parseSourceYaml } from '../../../shared/config/sourc
 import { DmqError } from '../../../shared/errors.js';
 import { isMariadb } from '../../../shared/sql/binlog-position.js';
 import { withConnection } from '../../../shared/sql/connect.js';
-import type { ProcessorContext } from '../../../processors/context.js';
+import type { ServiceContext } from '../../../shared/task/context.js';
 import { readConfigBody } from '../body.js';
 import { sendError } from '../errors.js';
 import { publicSource } from '../redact.js';
@@ -14,7 +14,7 @@ function notFound(name: string): DmqError {
   });
 }
 
-export function sourceRoutes(app: FastifyInstance, ctx: ProcessorContext): void {
+export function sourceRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get('/api/v1/sources', async (_req, reply) => {
     try {
       const sources = (await ctx.registry.listSources()).map(publicSource);

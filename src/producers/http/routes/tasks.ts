@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import type { QueueEvents } from 'bullmq';
 import { parseTaskObject, parseTaskYaml } from '../../../shared/config/task.js';
-import type { ProcessorContext } from '../../../processors/context.js';
+import type { ServiceContext } from '../../../shared/task/context.js';
 import { allTasksStatus, taskStatus } from '../../status/task-status.js';
 import { DmqError } from '../../../shared/errors.js';
 import { BinlogRequest, UnlockRequest } from '../api-schemas.js';
 import { taskShardLocks, unlockShardLock } from '../../shard-ddl-locks.js';
-import { checkTask, pauseTask, removeTask, resolveBinlogError, resumeTask, submitTask } from '../../task-control.js';
+import { checkTask, pauseTask, removeTask, resolveBinlogError, resumeTask, submitTask } from '../../../shared/task/control.js';
 import { readConfigBody } from '../body.js';
 import { sendError } from '../errors.js';
 import { publicTask } from '../redact.js';
@@ -19,7 +19,7 @@ const truthy = (v: string | undefined) => v === 'true' || v === '1';
 /** How long check-task waits for a processor to answer before it reports a timeout. */
 const CHECK_TIMEOUT_MS = 120_000;
 
-export function taskRoutes(app: FastifyInstance, ctx: ProcessorContext, precheckEvents: QueueEvents): void {
+export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEvents: QueueEvents): void {
   const parseBody = (body: unknown) => {
     const parsed = readConfigBody(body, 'task');
     return {

@@ -1,15 +1,15 @@
-import type { TaskConfig } from '../../shared/config/types.js';
-import type { TaskState } from '../../shared/state/registry.js';
-import { readCopyProgress, readSourcePlans } from '../../shared/checkpoint/copy-checkpoint.js';
-import type { ProcessorContext } from '../context.js';
-import { taskMeta } from '../context.js';
+import type { TaskConfig } from '../config/types.js';
+import type { TaskState } from '../state/registry.js';
+import { readCopyProgress, readSourcePlans } from '../checkpoint/copy-checkpoint.js';
+import type { ServiceContext } from './context.js';
+import { taskMeta } from './context.js';
 
 /**
  * After a chunk is loaded: move each source whose chunks are all loaded past the Load unit,
  * and the task to Finished when it only copies. Idempotent, so any number of load jobs may
  * run it at once.
  */
-export async function settleCopyProgress(ctx: ProcessorContext, task: TaskConfig): Promise<void> {
+export async function settleCopyProgress(ctx: ServiceContext, task: TaskConfig): Promise<void> {
   const pool = ctx.pools.target(task);
   const meta = taskMeta(task);
   const plans = new Map((await readSourcePlans(pool, meta)).map((p) => [p.sourceId, p]));
@@ -72,7 +72,7 @@ export function settleTaskStage(state: TaskState, now: number): void {
 }
 
 /** Full mode: a source's replay reached the high watermark and everything up to it is applied. */
-export async function finishSourceReplay(ctx: ProcessorContext, task: TaskConfig, sourceId: string): Promise<void> {
+export async function finishSourceReplay(ctx: ServiceContext, task: TaskConfig, sourceId: string): Promise<void> {
   await ctx.registry.updateState(task.name, (state) => {
     const s = state.sources[sourceId];
     if (state.stage !== 'Running' || !s || s.stage !== 'Running' || s.unit !== 'Sync') return;

@@ -1,23 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
-import type { SourceConfig, TaskConfig } from '../shared/config/types.js';
-import { metaTables, type MetaTables } from '../shared/checkpoint/meta-schema.js';
-import { DmqError } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
-import type { QueueCache } from '../shared/queue/queues.js';
-import { openPool } from '../shared/sql/connect.js';
-import type { Registry } from '../shared/state/registry.js';
-import type { DumpStore } from '../shared/store/dump-store.js';
-
-/** What every job handler is given: the edges it may touch. */
-export interface ProcessorContext {
-  redis: Redis;
-  registry: Registry;
-  queues: QueueCache;
-  store: DumpStore;
-  pools: PoolCache;
-  log: Logger;
-}
+import type { SourceConfig, TaskConfig } from '../config/types.js';
+import { openPool } from './connect.js';
 
 /** Session settings for writing into the target: values exactly as dumped, no implicit rewrites. */
 export const TARGET_SESSION: Record<string, string | number> = {
@@ -90,18 +73,3 @@ export function poolCache() {
 }
 
 export type PoolCache = ReturnType<typeof poolCache>;
-
-export function taskMeta(task: TaskConfig): MetaTables {
-  return metaTables(task.metaSchema, task.name);
-}
-
-export async function requireSource(ctx: ProcessorContext, task: TaskConfig, sourceId: string): Promise<SourceConfig> {
-  const source = await ctx.registry.getSource(sourceId);
-  if (!source) {
-    throw new DmqError('SOURCE_NOT_FOUND', `task "${task.name}": source "${sourceId}" is not registered`, {
-      where: `mysql-instances[${task.instances.findIndex((i) => i.sourceId === sourceId)}].source-id`,
-      workaround: 'register it with `dmq operate-source create source.yaml`, then `dmq resume-task`',
-    });
-  }
-  return source;
-}

@@ -1,9 +1,9 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import type { ChunkBounds, KeyValue, SplitKind, TablePlan } from '../../shared/chunk.js';
+import type { ChunkBounds, KeyValue, SplitKind, TablePlan } from '../../shared/chunk/chunk.js';
 import type { TableRef } from '../../shared/config/types.js';
 import { rowIdentityKey, type ColumnInfo, type TableInfo } from '../../shared/sql/catalog.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
-import { chunkCountFor, integerChunks, keysetChunks, tupleCompare } from './key-range.js';
+import { chunkCountFor, integerChunks, keysetChunks, tupleCompare } from '../../shared/chunk/key-range.js';
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit']);

@@ -1,19 +1,18 @@
-import type { TaskConfig } from '../shared/config/types.js';
-import { serializeTaskForStore } from '../shared/config/task.js';
-import { dropMetaTables } from '../shared/checkpoint/meta-schema.js';
-import { DmqError, toErrorRecord } from '../shared/errors.js';
-import { STATIC_QUEUES, type PrecheckJob } from '../shared/queue/queues.js';
-import { taskQueueNames } from './plan/enqueue.js';
-import { taskPrefix } from '../shared/store/dump-store.js';
-import { forgetEnsuredTables } from '../processors/load/target-table.js';
-import { forgetTaskFigures } from '../shared/metrics/work-stats.js';
-import { forgetBinlogOps, setBinlogOp, type BinlogOp, type BinlogOpStage } from '../shared/state/binlog-ops.js';
-import { taskMeta, type ProcessorContext } from '../processors/context.js';
+import type { TaskConfig } from '../config/types.js';
+import { serializeTaskForStore } from '../config/task.js';
+import { dropMetaTables } from '../checkpoint/meta-schema.js';
+import { DmqError, toErrorRecord } from '../errors.js';
+import { STATIC_QUEUES, type PrecheckJob } from '../queue/queues.js';
+import { taskQueueNames } from '../queue/task-queues.js';
+import { taskPrefix } from '../store/dump-store.js';
+import { forgetTaskFigures } from '../metrics/work-stats.js';
+import { forgetBinlogOps, setBinlogOp, type BinlogOp, type BinlogOpStage } from '../state/binlog-ops.js';
+import { taskMeta, type ServiceContext } from './context.js';
 
 const PRECHECK_JOB = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 } as const;
 
 /** Every source the task names must be registered: checked at submit, before anything runs. */
-export async function requireRegisteredSources(ctx: ProcessorContext, task: TaskConfig): Promise<void> {
+export async function requireRegisteredSources(ctx: ServiceContext, task: TaskConfig): Promise<void> {
   const missing: string[] = [];
   for (const [i, instance] of task.instances.entries()) {
     if (!(await ctx.registry.getSource(instance.sourceId))) {
@@ -29,7 +28,7 @@ export async function requireRegisteredSources(ctx: ProcessorContext, task: Task
   }
 }
 
-export async function submitTask(ctx: ProcessorContext, task: TaskConfig, options: { removeMeta: boolean }): Promise<void> {
+export async function submitTask(ctx: ServiceContext, task: TaskConfig, options: { removeMeta: boolean }): Promise<void> {
   await requireRegisteredSources(ctx, task);
   if (options.removeMeta) {
     if (await ctx.registry.getTask(task.name)) await removeTask(ctx, task.name, { removeMeta: true });
@@ -40,14 +39,14 @@ export async function submitTask(ctx: ProcessorContext, task: TaskConfig, option
   ctx.log.info({ task: task.name, mode: task.taskMode, sources: task.instances.map((i) => i.sourceId) }, 'task submitted');
 }
 
-async function enqueuePrecheck(ctx: ProcessorContext, name: string): Promise<void> {
+async function enqueuePrecheck(ctx: ServiceContext, name: string): Promise<void> {
   const data: PrecheckJob = { task: name, purpose: 'start' };
   await ctx.queues.get(STATIC_QUEUES.precheck).add('precheck', data, { ...PRECHECK_JOB, jobId: `start|${name}|${Date.now()}` });
 }
 
 /** Run the checks of a task that is not submitted (check-task); waits for a processor to answer. */
 export async function checkTask(
-  ctx: ProcessorContext,
+  ctx: ServiceContext,
   task: TaskConfig,
   waitUntilFinished: (jobId: string) => Promise<unknown>,
 ): Promise<unknown> {
@@ -56,7 +55,7 @@ export async function checkTask(
   return waitUntilFinished(job.id!);
 }
 
-export async function pauseTask(ctx: ProcessorContext, name: string, error?: unknown): Promise<void> {
+export async function pauseTask(ctx: ServiceContext, name: string, error?: unknown): Promise<void> {
   const task = await ctx.registry.requireTask(name);
   for (const queue of taskQueueNames(task)) await ctx.queues.get(queue).pause();
   await ctx.registry.updateState(name, (state) => {
@@ -74,7 +73,7 @@ const OP_STAGE: Partial<Record<string, BinlogOpStage>> = { APPLY_REJECTED: 'appl
  * Only the position the task's error names is accepted, so a typo cannot drop other changes.
  */
 export async function resolveBinlogError(
-  ctx: ProcessorContext,
+  ctx: ServiceContext,
   name: string,
   request: { coord: string; sourceId?: string | undefined; op: BinlogOp },
 ): Promise<void> {
@@ -112,7 +111,7 @@ export async function resolveBinlogError(
 }
 
 /** Resume continues from the checkpoints: plans are reused and finished chunks are not redone. */
-export async function resumeTask(ctx: ProcessorContext, name: string): Promise<void> {
+export async function resumeTask(ctx: ServiceContext, name: string): Promise<void> {
   const task = await ctx.registry.requireTask(name);
   await ctx.registry.updateState(name, (state) => {
     if (state.stage === 'Finished') return;
@@ -132,7 +131,7 @@ export async function resumeTask(ctx: ProcessorContext, name: string): Promise<v
   await enqueuePrecheck(ctx, name);
 }
 
-export async function removeTask(ctx: ProcessorContext, name: string, options: { removeMeta: boolean }): Promise<void> {
+export async function removeTask(ctx: ServiceContext, name: string, options: { removeMeta: boolean }): Promise<void> {
   const task = await ctx.registry.requireTask(name);
   for (const queue of taskQueueNames(task)) await ctx.queues.deactivate(queue);
   await ctx.registry.deleteTask(name);
@@ -142,7 +141,6 @@ export async function removeTask(ctx: ProcessorContext, name: string, options: {
     await forgetTaskFigures(ctx.redis, name);
     await forgetBinlogOps(ctx.redis, name);
   }
-  forgetEnsuredTables(name);
   await ctx.pools.closeTask(name);
   ctx.log.info({ task: name, removeMeta: options.removeMeta }, 'task removed');
 }

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Connection } from 'mysql2/promise';
 import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
 import { DEFAULT_CHUNK_ROWS } from '../../shared/config/types.js';
-import type { TablePlan } from '../../shared/chunk.js';
+import type { TablePlan } from '../../shared/chunk/chunk.js';
 import { readSourcePlans, readUnfinishedChunks, recordSourcePlan } from '../../shared/checkpoint/copy-checkpoint.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { DmqError } from '../../shared/errors.js';
@@ -13,12 +13,13 @@ import { describeTable } from '../../shared/sql/catalog.js';
 import { withConnection } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { describeFilters, migratedTables } from '../../shared/filter/migrated-tables.js';
-import { SOURCE_SESSION, requireSource, taskMeta, type ProcessorContext } from '../../processors/context.js';
-import { settleCopyProgress } from '../../processors/copy/completion.js';
-import { enqueueChunkWork } from './enqueue.js';
+import { SOURCE_SESSION } from '../../shared/sql/pools.js';
+import { requireSource, taskMeta, type ServiceContext } from '../../shared/task/context.js';
+import { settleCopyProgress } from '../../shared/task/progress.js';
+import { enqueueChunkWork } from '../../shared/queue/task-queues.js';
 import { planTable } from './plan-table.js';
-import { serverFacts } from '../../processors/precheck/facts.js';
-import { hasPrivilege } from '../../processors/precheck/grants.js';
+import { serverFacts } from '../precheck/facts.js';
+import { hasPrivilege } from '../precheck/grants.js';
 
 /**
  * dmq never takes a global lock: each chunk is one consistent read, and the binlog positions
@@ -46,7 +47,7 @@ async function replayGap(conn: Connection): Promise<string | null> {
   }
 }
 
-async function planSource(task: TaskConfig, instance: InstanceConfig, source: SourceConfig, ctx: ProcessorContext) {
+async function planSource(task: TaskConfig, instance: InstanceConfig, source: SourceConfig, ctx: ServiceContext) {
   return withConnection(source.from, { label: `source "${source.sourceId}"`, session: SOURCE_SESSION }, async (conn) => {
     // Full mode replays the binlog only when it can; without a low watermark it will not try.
     const gap = task.taskMode === 'full' ? await replayGap(conn) : null;
@@ -101,7 +102,7 @@ function missingDump(task: TaskConfig, sourceId: string, why: string): DmqError 
   });
 }
 
-export async function handlePlanJob(job: Job<PlanJob>, ctx: ProcessorContext): Promise<void> {
+export async function handlePlanJob(job: Job<PlanJob>, ctx: ServiceContext): Promise<void> {
   const { task: taskName, sourceId } = job.data;
   const task = await ctx.registry.requireTask(taskName);
   const instance = task.instances.find((i) => i.sourceId === sourceId);

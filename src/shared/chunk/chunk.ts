@@ -1,5 +1,5 @@
-import type { TableRef } from './config/types.js';
-import type { ColumnInfo } from './sql/catalog.js';
+import type { TableRef } from '../config/types.js';
+import type { ColumnInfo } from '../sql/catalog.js';
 
 /**
  * A chunk is one key range of one source table: the unit of dump and load work.

@@ -1,5 +1,5 @@
-import type { ChunkBounds, KeyValue } from '../../shared/chunk.js';
-import { quoteId } from '../../shared/sql/quote.js';
+import type { ChunkBounds, KeyValue } from './chunk.js';
+import { quoteId } from '../sql/quote.js';
 
 export interface SqlFragment {
   sql: string;

@@ -1,13 +1,13 @@
-import { readsBinlog, type TaskConfig } from '../../shared/config/types.js';
-import type { ChunkRecord } from '../../shared/checkpoint/copy-checkpoint.js';
-import { CHUNK_JOB_OPTIONS, applyQueueName, chunkJobId, chunkQueueName, type ChunkJob } from '../../shared/queue/queues.js';
-import type { ProcessorContext } from '../../processors/context.js';
+import { readsBinlog, type TaskConfig } from '../config/types.js';
+import type { ChunkRecord } from '../checkpoint/copy-checkpoint.js';
+import { CHUNK_JOB_OPTIONS, applyQueueName, chunkJobId, chunkQueueName, type ChunkJob } from './queues.js';
+import type { ServiceContext } from '../task/context.js';
 
 /**
  * A task's queues: dump and load per source with the source's configured concurrency, and
  * for replicating modes its apply partitions, one batch at a time each.
  */
-export async function activateTaskQueues(ctx: ProcessorContext, task: TaskConfig): Promise<void> {
+export async function activateTaskQueues(ctx: ServiceContext, task: TaskConfig): Promise<void> {
   for (const name of taskQueueNames(task)) {
     const instance = task.instances.find((i) => name.endsWith(`.${i.sourceId}`));
     const concurrency = name.startsWith('dump.') ? instance!.mydumper.threads : name.startsWith('load.') ? instance!.loader.poolSize : 1;
@@ -35,7 +35,7 @@ export function taskQueueNames(task: TaskConfig): string[] {
  * Queue whatever each unfinished chunk still needs: a dump, or a load of its dumped file.
  * Deterministic job ids make this safe to repeat after a restart.
  */
-export async function enqueueChunkWork(ctx: ProcessorContext, task: TaskConfig, chunks: ChunkRecord[]): Promise<void> {
+export async function enqueueChunkWork(ctx: ServiceContext, task: TaskConfig, chunks: ChunkRecord[]): Promise<void> {
   const byUnit = { dump: [] as ChunkJob[], load: [] as ChunkJob[] };
   for (const c of chunks) {
     const job: ChunkJob = { task: task.name, sourceId: c.sourceId, schema: c.schema, table: c.table, index: c.index };
@@ -61,7 +61,7 @@ export function loadsAfterDump(task: TaskConfig): boolean {
   return task.taskMode !== 'dump';
 }
 
-export async function enqueueLoad(ctx: ProcessorContext, job: ChunkJob): Promise<void> {
+export async function enqueueLoad(ctx: ServiceContext, job: ChunkJob): Promise<void> {
   await ctx.queues
     .get(chunkQueueName('load', job.task, job.sourceId))
     .add('load', job, { ...CHUNK_JOB_OPTIONS, jobId: chunkJobId('load', job) });

@@ -1,0 +1,34 @@
+import type { Redis } from 'ioredis';
+import type { SourceConfig, TaskConfig } from '../config/types.js';
+import { metaTables, type MetaTables } from '../checkpoint/meta-schema.js';
+import { DmqError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { QueueCache } from '../queue/queues.js';
+import type { PoolCache } from '../sql/pools.js';
+import type { Registry } from '../state/registry.js';
+import type { DumpStore } from '../store/dump-store.js';
+
+/** What every part (API, job handlers, binlog readers) is given: the edges it may touch. */
+export interface ServiceContext {
+  redis: Redis;
+  registry: Registry;
+  queues: QueueCache;
+  store: DumpStore;
+  pools: PoolCache;
+  log: Logger;
+}
+
+export function taskMeta(task: TaskConfig): MetaTables {
+  return metaTables(task.metaSchema, task.name);
+}
+
+export async function requireSource(ctx: ServiceContext, task: TaskConfig, sourceId: string): Promise<SourceConfig> {
+  const source = await ctx.registry.getSource(sourceId);
+  if (!source) {
+    throw new DmqError('SOURCE_NOT_FOUND', `task "${task.name}": source "${sourceId}" is not registered`, {
+      where: `mysql-instances[${task.instances.findIndex((i) => i.sourceId === sourceId)}].source-id`,
+      workaround: 'register it with `dmq operate-source create source.yaml`, then `dmq resume-task`',
+    });
+  }
+  return source;
+}
