@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh --browser
 echo "test: formatting and lint (biome)"
-npx biome check .
+npx biome check --error-on-warnings .
 echo "test: type-checking src, test, bench and scripts"
 npx tsc -p tsconfig.test.json --noEmit
 # Scenario tests spawn bin/dmq.js, which runs dist/.

@@ -4,6 +4,7 @@ import { recordJobFailure } from '../shared/metrics/work-stats.js';
 import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type TaskJob } from '../shared/queue/queues.js';
 import { handlePlanJob } from './plan/plan-job.js';
 import { pauseTask } from '../shared/task/control.js';
+import { queueKindOf, type QueueKind } from '../shared/task/stages.js';
 import type { ServiceContext } from '../shared/task/context.js';
 import { handleApplyJob } from './apply/apply-job.js';
 import { handleDumpJob } from './dump/dump-job.js';
@@ -54,13 +55,18 @@ function wrap(handler: Handler, ctx: ServiceContext) {
   };
 }
 
+/** The job handler of each kind of queue in the stage table. */
+const HANDLERS: Record<QueueKind, Handler> = {
+  precheck: handlePrecheckJob as Handler,
+  plan: handlePlanJob as Handler,
+  dump: handleDumpJob as Handler,
+  load: handleLoadJob as Handler,
+  apply: handleApplyJob as Handler,
+};
+
 function handlerFor(queueName: string): Handler | undefined {
-  if (queueName === STATIC_QUEUES.precheck) return handlePrecheckJob as Handler;
-  if (queueName === STATIC_QUEUES.plan) return handlePlanJob as Handler;
-  if (queueName.startsWith('dump.')) return handleDumpJob as Handler;
-  if (queueName.startsWith('load.')) return handleLoadJob as Handler;
-  if (queueName.startsWith('apply.')) return handleApplyJob as Handler;
-  return undefined;
+  const kind = queueKindOf(queueName);
+  return kind === undefined ? undefined : HANDLERS[kind];
 }
 
 /**

@@ -21,7 +21,8 @@ import { readBinlogPosition } from '../../shared/sql/binlog-position.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
 import { chunkFileKey } from '../../shared/store/dump-store.js';
 import { chunkCondition } from '../../shared/chunk/key-range.js';
-import { enqueueLoad, loadsAfterDump } from '../../shared/queue/task-queues.js';
+import { enqueueLoad } from '../../shared/queue/task-queues.js';
+import { loadsAfterDump } from '../../shared/task/stages.js';
 import { settleCopyProgress } from '../../shared/task/progress.js';
 import { requireSource, taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { rowEncoder, selectExpression, serverRowExpression } from './sql-literal.js';
@@ -161,9 +162,9 @@ export async function handleDumpJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
       );
     }
   }
-  if (loadsAfterDump(task)) await enqueueLoad(ctx, key);
+  if (loadsAfterDump(task.taskMode)) await enqueueLoad(ctx, key);
   await recordHighWatermarkIfDumped(ctx, key);
-  if (!loadsAfterDump(task)) await settleCopyProgress(ctx, task);
+  if (!loadsAfterDump(task.taskMode)) await settleCopyProgress(ctx, task);
 }
 
 /** The position after the last chunk was read: from here on, binlog events are applied plainly. */

@@ -17,6 +17,7 @@ import { SOURCE_SESSION } from '../../shared/sql/pools.js';
 import { requireSource, taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { settleCopyProgress } from '../../shared/task/progress.js';
 import { enqueueChunkWork } from '../../shared/queue/task-queues.js';
+import { advance } from '../../shared/task/stages.js';
 import { planTable } from './plan-table.js';
 import { serverFacts } from '../precheck/facts.js';
 import { hasPrivilege } from '../precheck/grants.js';
@@ -131,12 +132,7 @@ export async function handlePlanJob(job: Job<PlanJob>, ctx: ServiceContext): Pro
   }
 
   await ctx.registry.updateState(task.name, (state) => {
-    const s = state.sources[sourceId];
-    if (s && s.unit === 'Check') {
-      s.unit = 'Dump';
-      s.unitStartedAt = Date.now();
-      s.consistency = consistency;
-    }
+    if (advance(state, task.taskMode, sourceId, 'Check', Date.now())) state.sources[sourceId]!.consistency = consistency;
   });
   const unfinished = await readUnfinishedChunks(pool, meta, sourceId);
   const undumped = unfinished.filter((c) => !c.dumped).length;

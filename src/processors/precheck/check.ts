@@ -1,4 +1,5 @@
 import type { TaskMode } from '../../shared/config/types.js';
+import { modesRunning } from '../../shared/task/stages.js';
 import type { ServerFacts } from './facts.js';
 import type { CheckError, Severity } from '../../shared/task/precheck-result.js';
 import type { SessionGrants } from './server.js';
@@ -22,8 +23,10 @@ export interface Item<C> {
   run(ctx: C): Promise<Finding>;
 }
 
-export const REPLICATING: TaskMode[] = ['all', 'incremental'];
-export const DUMPING: TaskMode[] = ['all', 'full', 'dump'];
+/** Modes that must replicate; `full` replays the copy's window only when the source allows it. */
+export const REPLICATING: TaskMode[] = modesRunning('Sync').filter((mode) => mode !== 'full');
+/** Modes that read tables from the source. */
+export const DUMPING: TaskMode[] = modesRunning('Dump');
 /** More names than this in one message help nobody; the rest is counted. */
 const MAX_LISTED = 10;
 const MAX_ERRORS = 50;

@@ -6,6 +6,7 @@ import { DmqError } from '../../shared/errors.js';
 import { STATIC_QUEUES, type PrecheckJob } from '../../shared/queue/queues.js';
 import { activateTaskQueues } from '../../shared/queue/task-queues.js';
 import { pauseTask } from '../../shared/task/control.js';
+import { advance, copies } from '../../shared/task/stages.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { runPrecheck } from './run.js';
 import { summarizePrecheck, type PrecheckResult } from '../../shared/task/precheck-result.js';
@@ -47,10 +48,10 @@ export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ServiceConte
   log.info({ warnings: result.results.filter((r) => r.state === 'warn').map((r) => r.name) }, 'precheck passed');
   await ensureMetaTables(ctx.pools.target(task), taskMeta(task));
   await activateTaskQueues(ctx, task);
-  if (task.taskMode === 'incremental') {
+  if (!copies(task.taskMode)) {
     // No copy: the binlog reader starts from the task's meta position.
     await ctx.registry.updateState(task.name, (state) => {
-      for (const s of Object.values(state.sources)) if (s.unit === 'Check') Object.assign(s, { unit: 'Sync', unitStartedAt: Date.now() });
+      for (const id of Object.keys(state.sources)) advance(state, task.taskMode, id, 'Check', Date.now());
     });
     return result;
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { readsBinlog, type TaskConfig } from '../../shared/config/types.js';
+import type { TaskConfig } from '../../shared/config/types.js';
+import { readsBinlog } from '../../shared/task/stages.js';
 import type { SourceTaskState } from '../../shared/state/registry.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { requireSource } from '../../shared/task/context.js';

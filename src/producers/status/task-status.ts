@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { readsBinlog, type TaskConfig } from '../../shared/config/types.js';
+import type { TaskConfig } from '../../shared/config/types.js';
+import { readsBinlog } from '../../shared/task/stages.js';
 import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRecord } from '../../shared/checkpoint/copy-checkpoint.js';
 import { coordText } from '../../shared/binlog/position.js';
 import { listShardLocks, type ShardLock } from '../../shared/checkpoint/shard-lock.js';

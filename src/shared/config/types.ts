@@ -6,13 +6,6 @@
 
 export type TaskMode = 'full' | 'incremental' | 'all' | 'dump' | 'load';
 
-/**
- * Modes whose binlog dmq reads: `all` and `incremental` follow it for good; `full` replays what
- * the source wrote during the copy, up to the copy's high watermark, and then finishes.
- */
-export const readsBinlog = (mode: TaskMode) => mode === 'all' || mode === 'incremental' || mode === 'full';
-/** Modes that copy first and then hand each table over to binlog replay at the low watermark. */
-export const replaysAfterCopy = (mode: TaskMode) => mode === 'all' || mode === 'full';
 export type ShardMode = '' | 'pessimistic' | 'optimistic';
 export type OnDuplicate = 'replace' | 'error' | 'ignore';
 

@@ -1,7 +1,8 @@
-import { readsBinlog, type TaskConfig } from '../config/types.js';
+import type { TaskConfig } from '../config/types.js';
 import type { ChunkRecord } from '../checkpoint/copy-checkpoint.js';
 import { CHUNK_JOB_OPTIONS, applyQueueName, chunkJobId, chunkQueueName, type ChunkJob } from './queues.js';
 import type { ServiceContext } from '../task/context.js';
+import { loadsAfterDump, queueKindOf, queueKindsOf } from '../task/stages.js';
 
 /**
  * A task's queues: dump and load per source with the source's configured concurrency, and
@@ -10,7 +11,8 @@ import type { ServiceContext } from '../task/context.js';
 export async function activateTaskQueues(ctx: ServiceContext, task: TaskConfig): Promise<void> {
   for (const name of taskQueueNames(task)) {
     const instance = task.instances.find((i) => name.endsWith(`.${i.sourceId}`));
-    const concurrency = name.startsWith('dump.') ? instance!.mydumper.threads : name.startsWith('load.') ? instance!.loader.poolSize : 1;
+    const kind = queueKindOf(name);
+    const concurrency = kind === 'dump' ? instance!.mydumper.threads : kind === 'load' ? instance!.loader.poolSize : 1;
     await ctx.queues.activate(name, concurrency);
   }
 }
@@ -19,16 +21,13 @@ export function applyPartitions(task: TaskConfig): number {
   return Math.max(1, Math.min(16, ...task.instances.map((i) => i.syncer.workerCount)));
 }
 
+/** The queues of the task's own (the precheck and plan queues are shared by all tasks). */
 export function taskQueueNames(task: TaskConfig): string[] {
-  const names: string[] = [];
-  if (task.taskMode !== 'incremental') {
-    for (const i of task.instances)
-      names.push(chunkQueueName('dump', task.name, i.sourceId), chunkQueueName('load', task.name, i.sourceId));
-  }
-  if (readsBinlog(task.taskMode)) {
-    for (let n = 0; n < applyPartitions(task); n++) names.push(applyQueueName(task.name, n));
-  }
-  return names;
+  return queueKindsOf(task.taskMode).flatMap((kind) => {
+    if (kind === 'dump' || kind === 'load') return task.instances.map((i) => chunkQueueName(kind, task.name, i.sourceId));
+    if (kind === 'apply') return Array.from({ length: applyPartitions(task) }, (_, n) => applyQueueName(task.name, n));
+    return [];
+  });
 }
 
 /**
@@ -40,7 +39,7 @@ export async function enqueueChunkWork(ctx: ServiceContext, task: TaskConfig, ch
   for (const c of chunks) {
     const job: ChunkJob = { task: task.name, sourceId: c.sourceId, schema: c.schema, table: c.table, index: c.index };
     if (!c.dumped) byUnit.dump.push(job);
-    else if (loadsAfterDump(task)) byUnit.load.push(job);
+    else if (loadsAfterDump(task.taskMode)) byUnit.load.push(job);
   }
   for (const unit of ['dump', 'load'] as const) {
     const bySource = new Map<string, ChunkJob[]>();
@@ -54,11 +53,6 @@ export async function enqueueChunkWork(ctx: ServiceContext, task: TaskConfig, ch
       await queue.addBulk(jobs.map((data) => ({ name: unit, data, opts: { ...CHUNK_JOB_OPTIONS, jobId: chunkJobId(unit, data) } })));
     }
   }
-}
-
-/** `task-mode: dump` stops at the chunk files; every other copying mode loads them. */
-export function loadsAfterDump(task: TaskConfig): boolean {
-  return task.taskMode !== 'dump';
 }
 
 export async function enqueueLoad(ctx: ServiceContext, job: ChunkJob): Promise<void> {
