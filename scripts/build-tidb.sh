@@ -11,7 +11,10 @@ set -euo pipefail
 TIDB_RELEASE="v8.5.6"
 TIDB_VERSION="${DMQ_TIDB_VERSION:-v1.1.0-beta.0.20260413061245-ae18096e0237}"
 PARSER_VERSION="${DMQ_TIDB_PARSER_VERSION:-v0.0.0-20260331085336-4e0b702f38a8}"
-CACHE_DIR="${DMQ_CACHE_DIR:-$HOME/.cache/dmq}/tidb/$TIDB_VERSION"
+# TiDB 8.5 refuses to start when built by another Go than 1.25 (its map-ABI hack checks), so the
+# go command fetches that toolchain from the module proxy, whatever Go the machine has.
+GO_TOOLCHAIN="${DMQ_TIDB_GO:-go1.25.14}"
+CACHE_DIR="${DMQ_CACHE_DIR:-$HOME/.cache/dmq}/tidb/$TIDB_RELEASE-$TIDB_VERSION-$GO_TOOLCHAIN"
 BIN="$CACHE_DIR/tidb-server"
 
 if [[ -x "$BIN" ]]; then
@@ -27,6 +30,7 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
+export GOTOOLCHAIN="$GO_TOOLCHAIN"
 mkdir -p "$CACHE_DIR/module"
 cd "$CACHE_DIR/module"
 cat > go.mod <<MOD

@@ -150,6 +150,7 @@ function stackInfo(): StackInfo {
     redis: { port: redisPort, url: `redis://${HOST}:${redisPort}` },
     upstreams: [endpoint(UPSTREAMS[0], upstreamPorts[0] as number), endpoint(UPSTREAMS[1], upstreamPorts[1] as number)],
     target: endpoint(TARGET, targetPort),
+    targetKind: 'mariadb',
   };
 }
 

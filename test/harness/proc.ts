@@ -62,7 +62,8 @@ export function findBinary(name: string): string {
  * process alive.
  */
 export function spawnServer(binary: string, args: string[], daemon: boolean): ChildProcess {
-  const child = spawn(findBinary(binary), args, { detached: daemon, stdio: 'ignore' });
+  const path = binary.includes('/') ? binary : findBinary(binary);
+  const child = spawn(path, args, { detached: daemon, stdio: 'ignore' });
   child.unref();
   if (!daemon) {
     hookExit();

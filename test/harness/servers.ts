@@ -4,9 +4,21 @@ import { join, resolve } from 'node:path';
 import { startMariadb, type MariadbServer } from './mariadb.js';
 import { removeNow, removeOnExit } from './proc.js';
 import { startRedis, type RedisServer } from './redis.js';
+import { startTidb } from './tidb.js';
 
 export { startMariadb, type MariadbOptions, type MariadbServer } from './mariadb.js';
 export { startRedis, type RedisOptions, type RedisServer } from './redis.js';
+export { startTidb, type TidbServer } from './tidb.js';
+
+/** What the migrations in a test run write into: MariaDB (any MySQL-compatible target) or TiDB. */
+export type TargetKind = 'mariadb' | 'tidb';
+
+/** The target kind of this run: DMQ_TEST_TARGET, MariaDB unless it says tidb. */
+export function targetKindFromEnv(): TargetKind {
+  const kind = process.env.DMQ_TEST_TARGET ?? 'mariadb';
+  if (kind !== 'mariadb' && kind !== 'tidb') throw new Error(`DMQ_TEST_TARGET=${kind}: expected mariadb or tidb`);
+  return kind;
+}
 
 /** The examples' source.yaml files carry this password, DM-encrypted. */
 export const UPSTREAM_PASSWORD = '123456';
@@ -48,13 +60,21 @@ export interface StackInfo {
   redis: { port: number; url: string };
   upstreams: [Endpoint, Endpoint];
   target: Endpoint;
+  targetKind: TargetKind;
+}
+
+/** A running target server of either kind. */
+export interface TargetServer extends Endpoint {
+  pid: number;
+  stop(): Promise<void>;
 }
 
 export interface Stack {
   dir: string;
   redis: RedisServer;
   upstreams: [MariadbServer, MariadbServer];
-  target: MariadbServer;
+  target: TargetServer;
+  targetKind: TargetKind;
   /** Variables for a dmq process that should use this stack. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -64,6 +84,8 @@ export interface StackOptions {
   /** Kept after stop; without it the stack lives in a temp dir removed on stop or exit. */
   dir?: string;
   fixedPorts?: StackPorts;
+  /** Default: DMQ_TEST_TARGET (see targetKindFromEnv). */
+  targetKind?: TargetKind;
 }
 
 export function startMember(stackDir: string, member: MariadbMember, port?: number, daemon = false) {
@@ -75,11 +97,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = options.dir === undefined ? await mkdtemp(join(tmpdir(), 'dmq-stack-')) : resolve(options.dir);
   if (temp) removeOnExit(dir);
   const ports = options.fixedPorts;
+  const targetKind = options.targetKind ?? targetKindFromEnv();
   const started = await Promise.allSettled([
     startRedis({ dir: join(dir, REDIS_DIR), port: ports?.redis }),
     startMember(dir, UPSTREAMS[0], ports?.upstreams[0]),
     startMember(dir, UPSTREAMS[1], ports?.upstreams[1]),
-    startMember(dir, TARGET, ports?.target),
+    targetKind === 'tidb' ? startTidb({ dir: join(dir, TARGET.name), port: ports?.target }) : startMember(dir, TARGET, ports?.target),
   ]);
   const [redis, upstream1, upstream2, target] = started;
   if (redis.status === 'rejected' || upstream1.status === 'rejected' || upstream2.status === 'rejected' || target.status === 'rejected') {
@@ -94,6 +117,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     redis: redis.value,
     upstreams: [upstream1.value, upstream2.value],
     target: target.value,
+    targetKind,
     env: { REDIS_URL: redis.value.url },
     async stop() {
       await Promise.all(servers.map((server) => server.stop()));
@@ -103,11 +127,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 export function stackInfo(stack: Stack): StackInfo {
-  const mariadb = ({ host, port, user, password }: MariadbServer): Endpoint => ({ host, port, user, password });
+  const endpoint = ({ host, port, user, password }: Endpoint): Endpoint => ({ host, port, user, password });
   return {
     dir: stack.dir,
     redis: { port: stack.redis.port, url: stack.redis.url },
-    upstreams: [mariadb(stack.upstreams[0]), mariadb(stack.upstreams[1])],
-    target: mariadb(stack.target),
+    upstreams: [endpoint(stack.upstreams[0]), endpoint(stack.upstreams[1])],
+    target: endpoint(stack.target),
+    targetKind: stack.targetKind,
   };
 }

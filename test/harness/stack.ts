@@ -43,7 +43,8 @@ export async function redisUrl(): Promise<string> {
   return (await getStack()).redis.url;
 }
 
-const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'];
+// TiDB adds metrics_schema (and names its own schemas in upper case).
+const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys', 'metrics_schema'];
 
 /** Drops what earlier tests left: user schemas (dm_meta too), upstream binlogs, Redis keys. */
 export async function resetDatabases(): Promise<void> {
@@ -62,7 +63,7 @@ async function resetMariadb(server: Endpoint, binlog: boolean): Promise<void> {
     // A connection an earlier test left in a transaction would block DROP forever; fail instead.
     await conn.query('SET SESSION lock_wait_timeout = 10');
     const [rows] = await conn.query<mysql.RowDataPacket[]>(
-      'SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name NOT IN (?)',
+      'SELECT schema_name AS name FROM information_schema.schemata WHERE LOWER(schema_name) NOT IN (?)',
       [SYSTEM_SCHEMAS],
     );
     for (const { name } of rows) await conn.query(`DROP DATABASE ${quoteId(String(name))}`);
