@@ -107,7 +107,8 @@ export interface SyncerConfig {
   multipleRows: boolean;
 }
 
-export interface BinlogMeta {
+/** Where replication starts for an incremental task: DM's `mysql-instances[].meta`. */
+export interface StartPosition {
   binlogName?: string;
   binlogPos?: number;
   binlogGtid?: string;
@@ -115,7 +116,7 @@ export interface BinlogMeta {
 
 export interface InstanceConfig {
   sourceId: string;
-  meta?: BinlogMeta;
+  startPosition?: StartPosition;
   blockAllowList: BlockAllowList | null;
   routes: RouteRule[];
   filters: EventFilterRule[];
