@@ -5,8 +5,8 @@ import { startMariadb, type MariadbServer } from './mariadb.js';
 import { removeNow, removeOnExit } from './proc.js';
 import { startRedis, type RedisServer } from './redis.js';
 
-export { startMariadb, type MariadbOptions, type MariadbServer } from './mariadb.js';
-export { startRedis, type RedisOptions, type RedisServer } from './redis.js';
+export { startMariadb, type MariadbServer } from './mariadb.js';
+export { startRedis, type RedisServer } from './redis.js';
 
 /** The examples' source.yaml files carry this password, DM-encrypted. */
 export const UPSTREAM_PASSWORD = '123456';
@@ -26,7 +26,7 @@ export const UPSTREAMS: readonly [MariadbMember, MariadbMember] = [
 export const TARGET: MariadbMember = { name: 'target', serverId: 3, binlog: false, rootPassword: '' };
 export const REDIS_DIR = 'redis';
 
-export interface StackPorts {
+interface StackPorts {
   redis: number;
   upstreams: [number, number];
   target: number;
@@ -50,7 +50,7 @@ export interface StackInfo {
   target: Endpoint;
 }
 
-export interface Stack {
+interface Stack {
   dir: string;
   redis: RedisServer;
   upstreams: [MariadbServer, MariadbServer];
@@ -60,7 +60,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export interface StackOptions {
+interface StackOptions {
   /** Kept after stop; without it the stack lives in a temp dir removed on stop or exit. */
   dir?: string;
   fixedPorts?: StackPorts;

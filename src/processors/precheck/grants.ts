@@ -7,7 +7,7 @@ import { isPunct, keyword, lex, type Token, tokenValue } from '../../shared/ddl/
  * fails on Aurora. A line of unknown shape is returned, never thrown, so a check can warn.
  */
 
-export interface ObjectRef {
+interface ObjectRef {
   /** `*` for every schema (a global grant). A db-level name may hold `%`/`_` wildcards. */
   schema: string;
   /** `*` for every table of the schema. */

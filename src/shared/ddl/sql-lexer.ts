@@ -16,7 +16,7 @@ export interface Token {
   text: string;
 }
 
-export interface Lexed {
+interface Lexed {
   /** The statement as the server reads it, the contents of executable comments included. */
   tokens: Token[];
   /** It holds a `/*! ... *\/` or `/*M! ... *\/` comment. */
