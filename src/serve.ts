@@ -12,7 +12,7 @@ import { readSettings, redactUrl, type Settings } from './shared/settings.js';
 import { registry } from './shared/state/registry.js';
 import { localDumpStore } from './shared/store/local-dump-store.js';
 
-export type Role = 'all' | 'api' | 'worker';
+type Role = 'all' | 'api' | 'worker';
 
 async function connectRedis(url: string): Promise<Redis> {
   // BullMQ workers need commands to wait out a Redis restart rather than fail after N retries.

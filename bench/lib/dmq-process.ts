@@ -93,7 +93,7 @@ from:
   await cli(dmq, ['operate-source', 'create', sourceYaml]);
 }
 
-export interface TaskSpec {
+interface TaskSpec {
   name: string;
   mode: 'full' | 'incremental';
   target: Server;
@@ -148,7 +148,7 @@ export interface SubTaskStatus {
   };
 }
 
-export interface TaskStatusBody {
+interface TaskStatusBody {
   stage?: string;
   msg?: string;
   sources?: { subTaskStatus: SubTaskStatus[] }[];

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** Clock ticks per second of utime/stime in /proc/<pid>/stat (100 on every common Linux). */
-export const CLOCK_TICKS = (() => {
+const CLOCK_TICKS = (() => {
   const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
   const ticks = Number.parseInt(out.stdout ?? '', 10);
   return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
@@ -15,7 +15,7 @@ export const CLOCK_TICKS = (() => {
 
 export const CPU_COUNT = cpus().length;
 
-export interface ProcessReading {
+interface ProcessReading {
   /** utime + stime, in seconds. */
   cpuSeconds: number;
   /** Resident set now, and its high-water mark (VmHWM), in bytes. */
@@ -84,7 +84,7 @@ function at<T>(samples: Sample<T>[], time: number): Sample<T> | undefined {
   return found;
 }
 
-export interface WindowUsage {
+interface WindowUsage {
   /** Average number of cores the process kept busy over the window (1.0 = one core all the time). */
   cores: number;
   cpuSeconds: number;

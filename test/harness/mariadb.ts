@@ -10,7 +10,7 @@ import { findBinary, hasExited, removeOnExit, spawnServer, tail, terminate, wait
 
 const run = promisify(execFile);
 
-export interface MariadbOptions {
+interface MariadbOptions {
   dir: string;
   port?: number;
   serverId: number;

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { freePort, HOST } from './ports.js';
 import { hasExited, readPidFile, spawnServer, terminate, waitUntilReady } from './proc.js';
 
-export interface RedisOptions {
+interface RedisOptions {
   dir: string;
   port?: number;
   /** Detach so the server outlives this process (scripts/local-servers.ts). */

@@ -6,9 +6,8 @@ import { removeNow, removeOnExit } from './proc.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { startTidb } from './tidb.js';
 
-export { startMariadb, type MariadbOptions, type MariadbServer } from './mariadb.js';
-export { startRedis, type RedisOptions, type RedisServer } from './redis.js';
-export { startTidb, type TidbServer } from './tidb.js';
+export { startMariadb, type MariadbServer } from './mariadb.js';
+export { startRedis, type RedisServer } from './redis.js';
 
 /** What the migrations in a test run write into: MariaDB (any MySQL-compatible target) or TiDB. */
 export type TargetKind = 'mariadb' | 'tidb';
@@ -38,7 +37,7 @@ export const UPSTREAMS: readonly [MariadbMember, MariadbMember] = [
 export const TARGET: MariadbMember = { name: 'target', serverId: 3, binlog: false, rootPassword: '' };
 export const REDIS_DIR = 'redis';
 
-export interface StackPorts {
+interface StackPorts {
   redis: number;
   upstreams: [number, number];
   target: number;
@@ -69,7 +68,7 @@ export interface TargetServer extends Endpoint {
   stop(): Promise<void>;
 }
 
-export interface Stack {
+interface Stack {
   dir: string;
   redis: RedisServer;
   upstreams: [MariadbServer, MariadbServer];
@@ -80,7 +79,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export interface StackOptions {
+interface StackOptions {
   /** Kept after stop; without it the stack lives in a temp dir removed on stop or exit. */
   dir?: string;
   fixedPorts?: StackPorts;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DbEndpoint, InstanceConfig, RouteRule, SourceConfig, TaskConfig, TaskMode } from '../../src/shared/config/types.js';
 import { withConnection } from '../../src/shared/sql/connect.js';
-import { runPrecheck, summarizePrecheck, type CheckResult, type PrecheckResult } from '../../src/processors/precheck/run.js';
+import { runPrecheck } from '../../src/processors/precheck/run.js';
+import { summarizePrecheck, type CheckResult, type PrecheckResult } from '../../src/shared/task/precheck-result.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import type { Endpoint } from '../harness/servers.js';
 

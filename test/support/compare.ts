@@ -24,7 +24,7 @@ function rowDigest(row: string): string {
   return `${createHash('sha256').update(row).digest('hex').slice(0, 24)} ${row.length > 120 ? `${row.slice(0, 120)}…` : row}`;
 }
 
-export async function exactRows(server: Endpoint, schema: string, table: string): Promise<string[]> {
+async function exactRows(server: Endpoint, schema: string, table: string): Promise<string[]> {
   const conn = await mysql.createConnection({ ...server, timezone: 'Z' });
   try {
     await conn.query("SET time_zone = '+00:00'");

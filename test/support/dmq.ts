@@ -91,7 +91,7 @@ export async function startDmq(options: { port?: number; dumpDir?: string; env?:
   };
 }
 
-export interface CliResult {
+interface CliResult {
   code: number;
   stdout: string;
   stderr: string;

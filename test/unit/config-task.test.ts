@@ -300,7 +300,7 @@ describe('task.yaml: values and defaults', () => {
         'task-mode': 'incremental',
         'mysql-instances': [{ 'source-id': 's1', meta: { 'binlog-name': 'mysql-bin.000003', 'binlog-pos': 194, 'binlog-gtid': '' } }],
       }),
-      check: (t) => assert.deepEqual(t.instances[0]!.meta, { binlogName: 'mysql-bin.000003', binlogPos: 194 }),
+      check: (t) => assert.deepEqual(t.instances[0]!.startPosition, { binlogName: 'mysql-bin.000003', binlogPos: 194 }),
     },
     {
       name: 'accepted-and-ignored keys at every level parse',

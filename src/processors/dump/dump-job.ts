@@ -35,12 +35,12 @@ const WRITE_BYTES = 256 * 1024;
  * column bytes, for chunks holding a row whose rendered line exceeds the source's
  * max_allowed_packet.
  */
-export type RenderMode = 'server' | 'client';
+type RenderMode = 'server' | 'client';
 
 class RowTooLargeForServer extends Error {}
 
 /** The SELECT that reads exactly one chunk, in key order so files are reproducible. */
-export function chunkQuery(table: TableRecord, chunk: ChunkRecord, mode: RenderMode): { sql: string; params: unknown[] } {
+function chunkQuery(table: TableRecord, chunk: ChunkRecord, mode: RenderMode): { sql: string; params: unknown[] } {
   const where = chunkCondition(table.splitKey, chunk);
   const order = table.splitKey.length > 0 ? ` ORDER BY ${table.splitKey.map(quoteId).join(', ')}` : '';
   const select = mode === 'server' ? serverRowExpression(table.columns) : table.columns.map(selectExpression).join(', ');

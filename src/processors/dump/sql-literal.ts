@@ -93,7 +93,7 @@ export function hexLiteral(bytes: Buffer): string {
   return `X'${bytes.toString('hex')}'`;
 }
 
-export type LiteralEncoder = (raw: Buffer | null) => string;
+type LiteralEncoder = (raw: Buffer | null) => string;
 
 /**
  * How a column's raw text-protocol bytes become its SQL literal. Numbers come as ASCII and stay

@@ -1,3 +1,5 @@
+import { isPunct, keyword, lex, type Token, tokenValue } from '../../shared/ddl/sql-lexer.js';
+
 /**
  * Reads `SHOW GRANTS` output from MySQL 5.6–8.x, Aurora, MariaDB and TiDB. The privilege list is
  * taken as free words, so names this file has never heard of (Aurora's `LOAD FROM S3`, MySQL 8
@@ -5,7 +7,7 @@
  * fails on Aurora. A line of unknown shape is returned, never thrown, so a check can warn.
  */
 
-export interface ObjectRef {
+interface ObjectRef {
   /** `*` for every schema (a global grant). A db-level name may hold `%`/`_` wildcards. */
   schema: string;
   /** `*` for every table of the schema. */
@@ -38,68 +40,7 @@ export interface ParsedGrants {
   unparsed: string[];
 }
 
-type Token = { kind: 'word'; text: string } | { kind: 'name'; text: string } | { kind: 'punct'; text: string };
-
-const WORD_CHAR = /[A-Za-z0-9_$]/;
-
-function tokenize(line: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < line.length) {
-    const ch = line[i]!;
-    if (/\s/.test(ch)) {
-      i++;
-    } else if (ch === '`' || ch === "'" || ch === '"') {
-      const [text, next] = readQuoted(line, i);
-      tokens.push({ kind: 'name', text });
-      i = next;
-    } else if (WORD_CHAR.test(ch)) {
-      let j = i;
-      while (j < line.length && WORD_CHAR.test(line[j]!)) j++;
-      tokens.push({ kind: 'word', text: line.slice(i, j) });
-      i = j;
-    } else {
-      tokens.push({ kind: 'punct', text: ch });
-      i++;
-    }
-  }
-  return tokens;
-}
-
-/** A quoted name or string: doubled quotes escape a quote; in strings a backslash escapes too. */
-function readQuoted(line: string, start: number): [string, number] {
-  const quote = line[start]!;
-  let text = '';
-  let i = start + 1;
-  while (i < line.length) {
-    const ch = line[i]!;
-    if (ch === quote) {
-      if (line[i + 1] === quote) {
-        text += quote;
-        i += 2;
-        continue;
-      }
-      return [text, i + 1];
-    }
-    // Inside backquotes a backslash is an ordinary character: `test\_db` is the wildcard-escaped name.
-    if (ch === '\\' && quote !== '`' && i + 1 < line.length) {
-      text += line[i + 1];
-      i += 2;
-      continue;
-    }
-    text += ch;
-    i++;
-  }
-  return [text, i];
-}
-
-function isWord(token: Token | undefined, word: string): boolean {
-  return token?.kind === 'word' && token.text.toUpperCase() === word;
-}
-
-function isPunct(token: Token | undefined, text: string): boolean {
-  return token?.kind === 'punct' && token.text === text;
-}
+const isWord = (token: Token | undefined, word: string) => keyword(token) === word;
 
 /** Index of a keyword outside parentheses, from `from`, or -1. */
 function findKeyword(tokens: Token[], word: string, from = 0): number {
@@ -152,7 +93,7 @@ function parsePrivileges(tokens: Token[]): PrivilegeList | undefined {
     const cols = columns.get(name) ?? new Set<string>();
     for (const col of splitList(item.slice(open + 1, -1))) {
       if (col.length !== 1 || col[0]!.kind === 'punct') return undefined;
-      cols.add(col[0]!.text);
+      cols.add(tokenValue(col[0]!));
     }
     columns.set(name, cols);
   }
@@ -165,7 +106,7 @@ function parseObject(tokens: Token[]): { on: ObjectRef; routine?: string } | und
   let rest = tokens;
   let routine: string | undefined;
   // `ON TABLE db.t` but not a schema that happens to be called `table` (`ON table.*`).
-  const kind = rest[0]?.kind === 'word' && !isPunct(rest[1], '.') ? rest[0].text.toUpperCase() : undefined;
+  const kind = isPunct(rest[1], '.') ? undefined : keyword(rest[0]);
   if (kind === 'TABLE') {
     rest = rest.slice(1);
   } else if (kind !== undefined && ROUTINE_KINDS.includes(kind)) {
@@ -176,7 +117,7 @@ function parseObject(tokens: Token[]): { on: ObjectRef; routine?: string } | und
       rest = rest.slice(1);
     }
   }
-  const part = (t: Token | undefined): string | undefined => (isPunct(t, '*') ? '*' : t && t.kind !== 'punct' ? t.text : undefined);
+  const part = (t: Token | undefined): string | undefined => (isPunct(t, '*') ? '*' : t && t.kind !== 'punct' ? tokenValue(t) : undefined);
   const withRoutine = (on: ObjectRef) => (routine === undefined ? { on } : { on, routine });
   if (rest.length !== 3 || !isPunct(rest[1], '.')) return undefined;
   const schema = part(rest[0]);
@@ -192,9 +133,9 @@ function parseRoles(tokens: Token[], withAdminOption: boolean): RoleGrant[] | un
     const [name, at, host] = item;
     if (!name || name.kind === 'punct') return undefined;
     if (item.length === 1) {
-      roles.push({ role: name.text, withAdminOption });
+      roles.push({ role: tokenValue(name), withAdminOption });
     } else if (item.length === 3 && isPunct(at, '@') && host && host.kind !== 'punct') {
-      roles.push({ role: name.text, host: host.text, withAdminOption });
+      roles.push({ role: tokenValue(name), host: tokenValue(host), withAdminOption });
     } else {
       return undefined;
     }
@@ -205,7 +146,7 @@ function parseRoles(tokens: Token[], withAdminOption: boolean): RoleGrant[] | un
 /** MySQL's CURRENT_ROLE() text: `` `r1`@`%`,`r2`@`%` `` or NONE. */
 export function parseRoleList(text: string): RoleGrant[] | undefined {
   if (text.trim().toUpperCase() === 'NONE') return [];
-  return parseRoles(tokenize(text), false);
+  return parseRoles(lex(text).tokens, false);
 }
 
 type LineResult =
@@ -217,7 +158,7 @@ type LineResult =
   | { kind: 'unparsed' };
 
 export function parseGrantLine(line: string): LineResult {
-  const tokens = tokenize(line);
+  const { tokens } = lex(line);
   if (isWord(tokens[0], 'SET') && isWord(tokens[1], 'DEFAULT') && isWord(tokens[2], 'ROLE')) return { kind: 'ignored' };
   const revoke = isWord(tokens[0], 'REVOKE');
   if (!revoke && !isWord(tokens[0], 'GRANT')) return { kind: 'unparsed' };

@@ -19,7 +19,7 @@ import type { CheckError } from '../../shared/task/precheck-result.js';
 import type { BinlogFilters, ServerVersion } from './server.js';
 import { describeFilters } from '../../shared/filter/migrated-tables.js';
 
-export interface SourceContext {
+interface SourceContext {
   task: TaskConfig;
   instance: InstanceConfig;
   source: SourceConfig;

@@ -11,10 +11,7 @@ import type { CheckResult, CheckState, PrecheckResult } from '../../shared/task/
 import { shardGroups, type ShardGroup, type SourceTables } from './shards.js';
 import type { TableFacts } from './tables.js';
 
-export { summarizePrecheck } from '../../shared/task/precheck-result.js';
-export type { CheckError, CheckResult, CheckState, PrecheckResult } from '../../shared/task/precheck-result.js';
-
-export interface PrecheckInput {
+interface PrecheckInput {
   task: TaskConfig;
   /** Registered sources by source-id. */
   sources: Map<string, SourceConfig>;

@@ -4,7 +4,7 @@ import { connectionRoom, listed, privilegeFinding, type Item } from './check.js'
 import type { ServerFacts } from './facts.js';
 import { hasPrivilege } from './grants.js';
 
-export interface TargetContext {
+interface TargetContext {
   task: TaskConfig;
   facts: ServerFacts;
   /** Target schemas the task writes: routed schemas of every migrated table, and the meta schema. */

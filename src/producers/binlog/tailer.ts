@@ -123,7 +123,7 @@ async function startCoord(
     }
     return { coord: { file: plan.low.name, pos: plan.low.pos } };
   }
-  const m = instance.meta;
+  const m = instance.startPosition;
   if (m?.binlogName && m.binlogPos !== undefined) return { coord: { file: m.binlogName, pos: m.binlogPos } };
   if (m?.binlogGtid) return { gtid: m.binlogGtid };
   throw new DmqError(

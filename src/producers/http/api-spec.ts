@@ -17,7 +17,7 @@ import {
 
 type Method = 'get' | 'post' | 'delete';
 
-export interface ApiRoute {
+interface ApiRoute {
   method: Method;
   /** Fastify's spelling: `:name` for a path parameter. */
   path: string;

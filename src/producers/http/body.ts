@@ -4,7 +4,7 @@ import { DmqError } from '../../shared/errors.js';
  * A task or source arrives as YAML text (the file a DM user has) or as JSON. JSON bodies may
  * wrap the config as DM's OpenAPI does: `{ "task": {...}, "remove_meta": true }`.
  */
-export type ConfigBody = { kind: 'yaml'; text: string } | { kind: 'object'; value: unknown; removeMeta?: boolean };
+type ConfigBody = { kind: 'yaml'; text: string } | { kind: 'object'; value: unknown; removeMeta?: boolean };
 
 export function readConfigBody(body: unknown, wrapperKey: string): ConfigBody {
   if (typeof body === 'string') return { kind: 'yaml', text: body };

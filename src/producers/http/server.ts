@@ -26,7 +26,7 @@ function redisDown(ctx: ServiceContext): DmqError {
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 
-export interface ApiServer {
+interface ApiServer {
   app: FastifyInstance;
   close(): Promise<void>;
 }

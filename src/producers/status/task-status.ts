@@ -78,7 +78,7 @@ function syncStatus(sync: TailerStatus | undefined, now: number) {
   };
 }
 
-export function subTaskStatus(
+function subTaskStatus(
   task: TaskConfig,
   state: TaskState,
   sourceId: string,

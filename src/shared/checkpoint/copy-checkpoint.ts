@@ -1,4 +1,4 @@
-import type { Connection, Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Connection, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import {
   decodeKeyTuple,
   encodeKeyTuple,
@@ -9,9 +9,8 @@ import {
   type TablePlan,
 } from '../chunk/chunk.js';
 import type { ColumnInfo } from '../sql/catalog.js';
+import type { Queryable } from '../sql/connect.js';
 import { metaName, type MetaTables } from './meta-schema.js';
-
-type Db = Connection | Pool | PoolConnection;
 
 export interface SourcePlanRecord {
   sourceId: string;
@@ -116,7 +115,7 @@ function position(name: unknown, pos: unknown, gtid: unknown): BinlogPosition | 
   return { name: String(name), pos: Number(pos), gtid: gtid === null || gtid === undefined ? '' : String(gtid) };
 }
 
-export async function readSourcePlans(db: Db, meta: MetaTables): Promise<SourcePlanRecord[]> {
+export async function readSourcePlans(db: Queryable, meta: MetaTables): Promise<SourcePlanRecord[]> {
   const [rows] = await db.query<RowDataPacket[]>(`SELECT * FROM ${metaName(meta, 'dumpMeta')} ORDER BY source_id`);
   return rows.map((r) => ({
     sourceId: String(r.source_id),
@@ -148,13 +147,13 @@ function toChunk(r: RowDataPacket): ChunkRecord {
   };
 }
 
-export async function readChunk(db: Db, meta: MetaTables, key: ChunkKey): Promise<ChunkRecord | undefined> {
+export async function readChunk(db: Queryable, meta: MetaTables, key: ChunkKey): Promise<ChunkRecord | undefined> {
   const [rows] = await db.query<RowDataPacket[]>(`SELECT * FROM ${metaName(meta, 'chunks')} WHERE ${CHUNK_WHERE}`, chunkParams(key));
   return rows[0] ? toChunk(rows[0]) : undefined;
 }
 
 /** Chunks of one source still to dump or load, for re-enqueueing after a restart. */
-export async function readUnfinishedChunks(db: Db, meta: MetaTables, sourceId: string): Promise<ChunkRecord[]> {
+export async function readUnfinishedChunks(db: Queryable, meta: MetaTables, sourceId: string): Promise<ChunkRecord[]> {
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT * FROM ${metaName(meta, 'chunks')} WHERE source_id = ? AND loaded_at IS NULL
      ORDER BY schema_name, table_name, chunk_index`,
@@ -179,7 +178,7 @@ function toTable(r: RowDataPacket): TableRecord {
 }
 
 export async function readTable(
-  db: Db,
+  db: Queryable,
   meta: MetaTables,
   ref: { sourceId: string; schema: string; table: string },
 ): Promise<TableRecord | undefined> {
@@ -196,7 +195,7 @@ export async function readTable(
  * the file a load reads never changes under it.
  */
 export async function markChunkDumped(
-  db: Db,
+  db: Queryable,
   meta: MetaTables,
   key: ChunkKey,
   result: { fileKey: string; bytes: number; rows: number },
@@ -230,7 +229,7 @@ export async function advanceLoadOffset(
 }
 
 /** Record where the source's binlog stood once every chunk was read (set once). */
-export async function recordHighWatermark(db: Db, meta: MetaTables, sourceId: string, high: BinlogPosition | null): Promise<void> {
+export async function recordHighWatermark(db: Queryable, meta: MetaTables, sourceId: string, high: BinlogPosition | null): Promise<void> {
   await db.query(
     `UPDATE ${metaName(meta, 'dumpMeta')} SET high_binlog_name = ?, high_binlog_pos = ?, high_binlog_gtid = ?, dumped_at = NOW(3)
      WHERE source_id = ? AND dumped_at IS NULL`,
@@ -255,7 +254,7 @@ export interface CopyProgress {
   estimatedRows: number;
 }
 
-export async function readCopyProgress(db: Db, meta: MetaTables): Promise<Map<string, CopyProgress>> {
+export async function readCopyProgress(db: Queryable, meta: MetaTables): Promise<Map<string, CopyProgress>> {
   const [chunkRows] = await db.query<RowDataPacket[]>(
     `SELECT source_id, schema_name, table_name, COUNT(*) AS chunks, COUNT(dumped_at) AS dumped, COUNT(loaded_at) AS loaded,
             SUM(dumped_rows) AS dumped_rows, SUM(file_bytes) AS dumped_bytes, SUM(loaded_rows) AS loaded_rows,

@@ -1,4 +1,4 @@
-import type { Connection, Pool } from 'mysql2/promise';
+import type { Queryable } from '../sql/connect.js';
 import { quoteId } from '../sql/quote.js';
 
 /**
@@ -47,7 +47,7 @@ export function metaName(meta: MetaTables, table: keyof Omit<MetaTables, 'schema
 /** Names are compared byte-exact: two tables that differ only in case are two tables upstream. */
 const NAME = 'VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
 
-export async function ensureMetaTables(conn: Connection | Pool, meta: MetaTables): Promise<void> {
+export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promise<void> {
   await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(meta.schema)}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'dumpMeta')} (
     source_id ${NAME},
@@ -151,7 +151,7 @@ export async function ensureMetaTables(conn: Connection | Pool, meta: MetaTables
   )`);
 }
 
-export async function dropMetaTables(conn: Connection | Pool, meta: MetaTables): Promise<void> {
+export async function dropMetaTables(conn: Queryable, meta: MetaTables): Promise<void> {
   for (const table of ['dumpMeta', 'tables', 'chunks', 'syncer', 'ddl', 'shardLocks', 'shardArrivals', 'shardLeft'] as const) {
     await conn.query(`DROP TABLE IF EXISTS ${metaName(meta, table)}`);
   }

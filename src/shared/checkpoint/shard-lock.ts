@@ -28,13 +28,13 @@ export interface ShardLock {
   missing: string[];
 }
 
-export type ShardStep =
+type ShardStep =
   | { action: 'run'; seq: number }
   | { action: 'done'; seq: number }
   /** `arrived`: this shard reached the lock just now (not on an earlier try). */
   | { action: 'wait'; seq: number; missing: string[]; arrived: boolean };
 
-export const shardLockId = (task: string, target: TableRef) => `${task}-${tableLabel(target)}`;
+const shardLockId = (task: string, target: TableRef) => `${task}-${tableLabel(target)}`;
 export const memberLabel = (m: TableSyncRef) => `${m.sourceId}:${tableLabel(m)}`;
 const memberKey = (target: TableRef, m: TableSyncRef) =>
   createHash('sha1')
@@ -112,7 +112,7 @@ export function joinShardStatements(meta: MetaTables, target: TableRef, member: 
  * shard has not reached yet (shards may run DDLs in another order), else a new one; a DDL that
  * only adds (`atOnce`) runs at the first arrival, the others when every shard has reached it.
  */
-export interface LockRule {
+interface LockRule {
   match: 'order' | 'statement';
   atOnce: boolean;
 }

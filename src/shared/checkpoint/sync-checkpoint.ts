@@ -10,7 +10,7 @@ import { metaName, type MetaTables } from './meta-schema.js';
  * changes; and one global row per source (empty schema and table) saying where the tailer
  * may resume without missing anything.
  */
-export function syncCheckpointName(meta: MetaTables): string {
+function syncCheckpointName(meta: MetaTables): string {
   return metaName(meta, 'syncer');
 }
 
@@ -68,7 +68,7 @@ export async function startTableSync(db: Queryable, meta: MetaTables, ref: Table
   );
 }
 
-export interface SourceSyncState {
+interface SourceSyncState {
   global: { coord: BinlogCoord; gtid: string | null } | undefined;
   tables: Map<string, BinlogCoord>;
 }

@@ -1,7 +1,7 @@
 import type { ChunkBounds, KeyValue } from './chunk.js';
 import { quoteId } from '../sql/quote.js';
 
-export interface SqlFragment {
+interface SqlFragment {
   sql: string;
   params: KeyValue[];
 }

@@ -6,7 +6,7 @@
  * (copying different data than asked would be worse than refusing).
  */
 
-export interface ExtraArgs {
+interface ExtraArgs {
   onlyDbs: string[];
   onlyTables: string[];
   noLocks: boolean;

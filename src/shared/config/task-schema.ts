@@ -177,7 +177,7 @@ const filterSchema = strict({
   action: nonEmptyText(),
 });
 
-const metaSchema = strict({
+const startPositionSchema = strict({
   'binlog-name': text().optional(),
   'binlog-pos': nonNegativeInt().optional(),
   'binlog-gtid': text().optional(),
@@ -188,7 +188,7 @@ const ruleNames = list(nonEmptyText());
 const instanceSchema = strict(
   {
     'source-id': nonEmptyText(),
-    meta: metaSchema.optional(),
+    meta: startPositionSchema.optional(),
     'route-rules': ruleNames.optional(),
     'filter-rules': ruleNames.optional(),
     'block-allow-list': nonEmptyText().optional(),

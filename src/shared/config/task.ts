@@ -5,13 +5,13 @@ import { loadTls } from './security.js';
 import { buildBlockAllow, buildDumper, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
 import { taskSchema, type RawInstance, type RawTask } from './task-schema.js';
 import type {
-  BinlogMeta,
   BlockAllowList,
   DumperConfig,
   EventFilterRule,
   InstanceConfig,
   LoaderConfig,
   RouteRule,
+  StartPosition,
   SyncerConfig,
   TargetConfig,
   TaskConfig,
@@ -47,7 +47,13 @@ export function taskFromStore(obj: unknown): TaskConfig {
   if (typeof task?.target?.password !== 'string' || !Array.isArray(task.instances)) {
     throw new DmqError('INTERNAL', 'stored task config is not in the shape serializeTaskForStore writes');
   }
-  return { ...structuredClone(task), target: unsealEndpoint(task.target) };
+  const copy = structuredClone(task);
+  // Tasks stored before 0.2 kept the start position under `meta`, as task.yaml names it.
+  for (const instance of copy.instances as (InstanceConfig & { meta?: InstanceConfig['startPosition'] })[]) {
+    if (instance.meta !== undefined && instance.startPosition === undefined) instance.startPosition = instance.meta;
+    delete instance.meta;
+  }
+  return { ...copy, target: unsealEndpoint(task.target) };
 }
 
 interface Named {
@@ -190,21 +196,21 @@ function pick<T>(
 
 const BINLOG_FILE = /^.+\.\d+$/;
 
-function buildMeta(raw: RawInstance['meta'], path: string, issues: string[]): BinlogMeta | undefined {
+function buildStartPosition(raw: RawInstance['meta'], path: string, issues: string[]): StartPosition | undefined {
   if (!raw) return undefined;
-  const meta: BinlogMeta = {};
+  const start: StartPosition = {};
   if (raw['binlog-name']) {
-    meta.binlogName = raw['binlog-name'];
-    if (!BINLOG_FILE.test(meta.binlogName)) {
-      issues.push(`${path}.binlog-name: ${JSON.stringify(meta.binlogName)} is not a binlog file name such as mysql-bin.000001`);
+    start.binlogName = raw['binlog-name'];
+    if (!BINLOG_FILE.test(start.binlogName)) {
+      issues.push(`${path}.binlog-name: ${JSON.stringify(start.binlogName)} is not a binlog file name such as mysql-bin.000001`);
     }
   }
   if (raw['binlog-pos'] !== undefined) {
-    meta.binlogPos = raw['binlog-pos'];
-    if (meta.binlogName === undefined) issues.push(`${path}.binlog-pos: needs binlog-name`);
+    start.binlogPos = raw['binlog-pos'];
+    if (start.binlogName === undefined) issues.push(`${path}.binlog-pos: needs binlog-name`);
   }
-  if (raw['binlog-gtid']) meta.binlogGtid = raw['binlog-gtid'];
-  return Object.keys(meta).length > 0 ? meta : undefined;
+  if (raw['binlog-gtid']) start.binlogGtid = raw['binlog-gtid'];
+  return Object.keys(start).length > 0 ? start : undefined;
 }
 
 function buildInstance(raw: RawInstance, path: string, named: Named, issues: string[]): InstanceConfig {
@@ -243,7 +249,7 @@ function buildInstance(raw: RawInstance, path: string, named: Named, issues: str
     loader,
     syncer,
   };
-  const meta = buildMeta(raw.meta, `${path}.meta`, issues);
-  if (meta) instance.meta = meta;
+  const startPosition = buildStartPosition(raw.meta, `${path}.meta`, issues);
+  if (startPosition) instance.startPosition = startPosition;
   return instance;
 }

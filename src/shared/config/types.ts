@@ -100,7 +100,8 @@ export interface SyncerConfig {
   multipleRows: boolean;
 }
 
-export interface BinlogMeta {
+/** Where replication starts for an incremental task: DM's `mysql-instances[].meta`. */
+export interface StartPosition {
   binlogName?: string;
   binlogPos?: number;
   binlogGtid?: string;
@@ -108,7 +109,7 @@ export interface BinlogMeta {
 
 export interface InstanceConfig {
   sourceId: string;
-  meta?: BinlogMeta;
+  startPosition?: StartPosition;
   blockAllowList: BlockAllowList | null;
   routes: RouteRule[];
   filters: EventFilterRule[];

@@ -56,7 +56,7 @@ export interface DdlStatement {
   render(route: (schema: string, table: string) => TableRef): string;
 }
 
-export type DdlReading =
+type DdlReading =
   | { type: 'ddl'; statements: DdlStatement[] }
   /** Not about data: GRANT/REVOKE, users and roles, triggers, procedures, functions, events, views, ANALYZE/OPTIMIZE/REPAIR/CHECK TABLE, FLUSH, SET PASSWORD, INSTALL PLUGIN, temporary tables ...; reason names what it is. */
   | { type: 'skip'; reason: string }

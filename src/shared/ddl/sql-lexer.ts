@@ -4,6 +4,8 @@
  * things node-sql-parser cannot tell it — the leading keywords of statements the parser cannot
  * read (to recognise those not about data), executable comments (the parser drops them though the
  * server ran them), and the literals (to notice the parser rounding a number).
+ * The precheck reads SHOW GRANTS lines with it too: their privilege lists (Aurora's `LOAD FROM
+ * S3`, MySQL 8's dynamic privileges) are words no grammar knows.
  */
 
 export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'punct';
@@ -14,7 +16,7 @@ export interface Token {
   text: string;
 }
 
-export interface Lexed {
+interface Lexed {
   /** The statement as the server reads it, the contents of executable comments included. */
   tokens: Token[];
   /** It holds a `/*! ... *\/` or `/*M! ... *\/` comment. */
@@ -128,6 +130,45 @@ export function lex(sql: string): Lexed {
     else push('punct', i + 1);
   }
   return { tokens, executableComment };
+}
+
+/** What MySQL reads for a backslash escape in a string; other escaped characters stand for themselves. */
+const STRING_ESCAPES: Record<string, string> = {
+  '0': '\0',
+  b: '\b',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  Z: '\x1a',
+  // Kept with their backslash so a LIKE pattern can still tell an escaped wildcard from a wildcard.
+  '%': '\\%',
+  _: '\\_',
+};
+
+/**
+ * What a token stands for: a backquoted name or a string without its quotes and escapes (inside
+ * backquotes a backslash is an ordinary character: `test\_db` is a wildcard-escaped db name); a
+ * word, number or punctuation as written.
+ */
+export function tokenValue(token: Token): string {
+  if (token.kind !== 'quoted' && token.kind !== 'string') return token.text;
+  const { text } = token;
+  const quote = text[0];
+  let value = '';
+  for (let i = 1; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === quote) {
+      if (text[i + 1] !== quote) break;
+      i++;
+      value += quote;
+    } else if (c === '\\' && token.kind === 'string' && i + 1 < text.length) {
+      i++;
+      value += STRING_ESCAPES[text[i]!] ?? text[i];
+    } else {
+      value += c;
+    }
+  }
+  return value;
 }
 
 /** A word token in upper case (a keyword, or an unquoted name), else undefined. */

@@ -1,6 +1,6 @@
 import { qualify, quoteId } from '../sql/quote.js';
 import type { DdlStatement } from './read-ddl.js';
-import { isPunct, keyword, type Token } from './sql-lexer.js';
+import { isPunct, keyword, type Token, tokenValue } from './sql-lexer.js';
 
 /**
  * Two common statements node-sql-parser 5.4 cannot read, read from their tokens instead: both
@@ -10,9 +10,7 @@ import { isPunct, keyword, type Token } from './sql-lexer.js';
  */
 /** The name a word or backquoted token stands for. */
 function identifier(t: Token | undefined): string | undefined {
-  if (t?.kind === 'word') return t.text;
-  if (t?.kind === 'quoted' && t.text.length >= 2) return t.text.slice(1, -1).replaceAll('``', '`');
-  return undefined;
+  return t?.kind === 'word' || t?.kind === 'quoted' ? tokenValue(t) : undefined;
 }
 
 /** A cursor over the tokens; each step consumes only on a match. */

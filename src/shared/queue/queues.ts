@@ -62,9 +62,9 @@ export const applyJobOptions: JobsOptions = {
 };
 
 /** Registry of dynamic queues, read by every processor to know which workers to run. */
-export const ACTIVE_QUEUES_KEY = 'dmq:queues';
+const ACTIVE_QUEUES_KEY = 'dmq:queues';
 
-export interface ActiveQueue {
+interface ActiveQueue {
   concurrency: number;
 }
 
