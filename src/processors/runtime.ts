@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { DmqError } from '../shared/errors.js';
+import { DmqError, errorClass, pausesTaskAtOnce } from '../shared/errors.js';
 import { recordJobFailure } from '../shared/metrics/work-stats.js';
 import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type TaskJob } from '../shared/queue/queues.js';
 import { handlePlanJob } from './plan/plan-job.js';
@@ -12,18 +12,6 @@ import { handleLoadJob } from './load/load-job.js';
 import { handlePrecheckJob } from './precheck/precheck-job.js';
 
 type Handler = (job: Job, ctx: ServiceContext, token?: string) => Promise<unknown>;
-
-/** Errors that retrying cannot fix: the task pauses at once and says why. */
-const PERMANENT = new Set([
-  'CONFIG_INVALID',
-  'SOURCE_NOT_FOUND',
-  'PLAN_FAILED',
-  'DUMP_FILE_MISSING',
-  'ACCESS_DENIED',
-  'LOAD_CONFLICT',
-  'APPLY_REJECTED',
-  'SHARD_DDL_CONFLICT',
-]);
 
 const WORKER_TIMING = {
   // A killed processor's jobs come back within ~30 s; duplicates that this allows are harmless
@@ -39,8 +27,8 @@ function wrap(handler: Handler, ctx: ServiceContext) {
       return await handler(job, ctx, token);
     } catch (err) {
       if (err instanceof DelayedError) throw err;
-      if (err instanceof DmqError && err.code === 'TASK_NOT_FOUND') return undefined;
-      const permanent = err instanceof DmqError && PERMANENT.has(err.code);
+      if (errorClass(err, 'job') === 'silent') return undefined;
+      const permanent = pausesTaskAtOnce(err, 'job');
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       ctx.log.warn({ task: job.data.task, queue: job.queueName, jobId: job.id, attempt: job.attemptsMade + 1, err }, 'job failed');
       await recordJobFailure(ctx.redis, job.data.task, job.queueName.split('.')[0]!, err instanceof DmqError ? err.code : 'INTERNAL').catch(

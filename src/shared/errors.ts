@@ -1,34 +1,7 @@
-/**
- * Every failure a user can cause or meet is a DmqError: a stable code for scripts, a message
- * that names the field, table or position involved, and a workaround that says what to do.
- */
-export type DmqErrorCode =
-  | 'CONFIG_INVALID'
-  | 'CONFIG_YAML'
-  | 'SOURCE_NOT_FOUND'
-  | 'SOURCE_EXISTS'
-  | 'TASK_NOT_FOUND'
-  | 'TASK_EXISTS'
-  | 'CONNECT_FAILED'
-  | 'ACCESS_DENIED'
-  | 'PRECHECK_FAILED'
-  | 'PLAN_FAILED'
-  | 'SPLIT_FAILED'
-  | 'DUMP_FAILED'
-  | 'LOAD_FAILED'
-  | 'LOAD_CONFLICT'
-  | 'APPLY_FAILED'
-  | 'APPLY_REJECTED'
-  | 'DDL_UNSUPPORTED'
-  | 'EVENT_FILTERED'
-  | 'SHARD_DDL_CONFLICT'
-  | 'TARGET_UNREACHABLE'
-  | 'BINLOG_FAILED'
-  | 'DUMP_FILE_MISSING'
-  | 'REDIS_UNAVAILABLE'
-  | 'API_UNREACHABLE'
-  | 'UNAUTHORIZED'
-  | 'INTERNAL';
+import { ERROR_CODES, type DmqErrorCode, type ErrorClass } from './error-codes.js';
+import { ER, serverErrno } from './sql/server-errors.js';
+
+export type { DmqErrorCode } from './error-codes.js';
 
 export interface DmqErrorOptions {
   cause?: unknown;
@@ -37,6 +10,10 @@ export interface DmqErrorOptions {
   where?: string;
 }
 
+/**
+ * Every failure a user can cause or meet is a DmqError: a stable code for scripts, a message
+ * that names the field, table or position involved, and a workaround that says what to do.
+ */
 export class DmqError extends Error {
   readonly code: DmqErrorCode;
   readonly workaround: string | undefined;
@@ -81,11 +58,19 @@ function causeText(cause: unknown): string | undefined {
   return String(cause);
 }
 
-/** Rebuild a DmqError from its record, e.g. from a BullMQ job's failedReason. */
-export function fromErrorRecord(record: ErrorRecord): DmqError {
-  return new DmqError(record.code, record.message, {
-    workaround: record.workaround,
-    where: record.where,
-    cause: record.cause,
-  });
+/** Where a failure is met: a job in a processor, or a source's binlog reader. */
+export type ErrorSite = 'job' | 'binlog-reader';
+
+/** How `err`, met at `site`, is handled: see ErrorClass. Anything not a DmqError is worth a retry. */
+export function errorClass(err: unknown, site: ErrorSite): ErrorClass {
+  if (err instanceof DmqError) return ERROR_CODES[err.code];
+  // Only a binlog dump request gets this answer, so only the reader can meet it, and no
+  // restart can read a purged position. Jobs keep their rule for raw errors: retry.
+  if (site === 'binlog-reader' && serverErrno(err) === ER.SOURCE_FATAL_ERROR_READING_BINLOG) return 'operator';
+  return 'retry';
+}
+
+/** Whether `err`, met at `site`, pauses the task at once instead of being retried. */
+export function pausesTaskAtOnce(err: unknown, site: ErrorSite): boolean {
+  return errorClass(err, site) === 'operator';
 }

@@ -1,4 +1,5 @@
 import mysql from 'mysql2/promise';
+import { ER, serverErrno } from '../../src/shared/sql/server-errors.js';
 import type { Endpoint } from '../harness/servers.js';
 import { prng } from './prng.js';
 
@@ -80,7 +81,7 @@ function writeUntilStopped(server: Endpoint, step: (conn: mysql.Connection, done
           count += 1;
         } catch (err) {
           // A test's own statements may deadlock with the writer; the server rolled back, go on.
-          if ((err as { code?: string }).code !== 'ER_LOCK_DEADLOCK') throw err;
+          if (serverErrno(err) !== ER.LOCK_DEADLOCK) throw err;
           await conn.query('ROLLBACK');
         }
       }

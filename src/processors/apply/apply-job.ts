@@ -13,6 +13,7 @@ import { recordApply } from '../../shared/metrics/work-stats.js';
 import { binlogOpsKey, binlogOpsOf, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { describeTable, rowIdentityKey } from '../../shared/sql/catalog.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
+import { REJECTED, isServerError } from '../../shared/sql/server-errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
@@ -149,19 +150,6 @@ async function readApplyState(ctx: ServiceContext, job: ApplyJob): Promise<{ ops
   };
 }
 
-/** Errors a retry cannot fix: the target holds something the change cannot go into. */
-const REJECTED = new Set([
-  'ER_DUP_ENTRY',
-  'ER_NO_SUCH_TABLE',
-  'ER_BAD_FIELD_ERROR',
-  'ER_PARSE_ERROR',
-  'ER_NO_REFERENCED_ROW_2',
-  'ER_ROW_IS_REFERENCED_2',
-  'ER_DATA_TOO_LONG',
-  'ER_WRONG_VALUE_COUNT_ON_ROW',
-  'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
-]);
-
 const LOCK_PREFIX = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ';
 
 /**
@@ -181,8 +169,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
   const where = data.units.length === 1 ? first.coord : `${first.coord}..${last.coord}`;
   /** A rejected batch pauses the task at once, naming its position for `dmq binlog skip|replace`. */
   const rejectedOr = (err: unknown, unit: BatchUnit): unknown => {
-    const code = (err as { code?: string }).code;
-    if (code === undefined || !REJECTED.has(code)) return err;
+    if (!isServerError(err, REJECTED)) return err;
     return new DmqError(
       'APPLY_REJECTED',
       `the target rejects the changes of ${tableLabel(ref)} of source "${data.sourceId}" at ${unit.coord} into ${tableLabel(data.target)}: ${(err as Error).message}`,

@@ -15,27 +15,10 @@ import type { TaskConfig } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
 import type { BinlogOp } from '../../shared/state/binlog-ops.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
+import { ALREADY_DONE, isServerError } from '../../shared/sql/server-errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, type SqlStatement } from '../../shared/sql/script.js';
 import type { ServiceContext } from '../../shared/task/context.js';
-
-/**
- * What a DDL that already ran reports when it runs again. The checkpoint moves after the DDL
- * (a DDL commits on its own), so a crash in between runs it twice; only then are these
- * errors taken as "done".
- */
-const ALREADY_DONE = new Set([
-  'ER_DUP_FIELDNAME',
-  'ER_DUP_KEYNAME',
-  'ER_CANT_DROP_FIELD_OR_KEY',
-  'ER_TABLE_EXISTS_ERROR',
-  'ER_BAD_TABLE_ERROR',
-  'ER_DB_CREATE_EXISTS',
-  'ER_DB_DROP_EXISTS',
-  'ER_NO_SUCH_TABLE',
-  'ER_BAD_FIELD_ERROR',
-  'ER_MULTIPLE_PRI_KEY',
-]);
 
 export type DdlOutcome = 'applied' | 'wait';
 
@@ -88,7 +71,9 @@ export async function applyDdlUnit(
       await conn.query(sql);
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (retry && code !== undefined && ALREADY_DONE.has(code)) {
+      // The checkpoint moves after the DDL (a DDL commits on its own), so a crash in between
+      // runs it twice; only then are these errors taken as "done".
+      if (retry && isServerError(err, ALREADY_DONE)) {
         log.info({ sql, code }, 'DDL had already run before a restart');
         continue;
       }

@@ -11,6 +11,7 @@ import { DmqError } from '../../shared/errors.js';
 import { makeExtractor } from '../../shared/filter/route.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
+import { ER, serverErrno } from '../../shared/sql/server-errors.js';
 import { settleCopyProgress } from '../../shared/task/progress.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { transactions } from './statement-batches.js';
@@ -67,7 +68,7 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
       );
     } catch (err) {
       if (err instanceof DmqError) throw err;
-      const duplicate = (err as { code?: string }).code === 'ER_DUP_ENTRY';
+      const duplicate = serverErrno(err) === ER.DUP_ENTRY;
       // Retrying cannot make a colliding row go away: pause at once and say what to do.
       throw new DmqError(
         duplicate ? 'LOAD_CONFLICT' : 'LOAD_FAILED',

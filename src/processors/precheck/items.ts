@@ -1,5 +1,6 @@
 import type { InstanceConfig, SourceConfig, TableRef, TaskConfig } from '../../shared/config/types.js';
 import { quoteId, tableLabel } from '../../shared/sql/quote.js';
+import { ER, serverErrno } from '../../shared/sql/server-errors.js';
 import {
   capped,
   connectionRoom,
@@ -127,7 +128,7 @@ const binlogDb: Item<SourceContext> = {
       filters = await facts.binlogFilters();
     } catch (err) {
       // SHOW MASTER STATUS needs REPLICATION CLIENT; replication_privilege already fails for that.
-      if ((err as { code?: string }).code !== 'ER_SPECIFIC_ACCESS_DENIED_ERROR') throw err;
+      if (serverErrno(err) !== ER.SPECIFIC_ACCESS_DENIED_ERROR) throw err;
       return {
         errors: [warn(`could not read binlog_do_db / binlog_ignore_db: ${(err as Error).message}`)],
         instruction: 'grant REPLICATION CLIENT (see replication_privilege)',

@@ -8,6 +8,7 @@ import { readSourceSync } from '../../shared/checkpoint/sync-checkpoint.js';
 import { makeRouter } from '../../shared/filter/route.js';
 import type { ErrorRecord } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
+import { ER, serverErrno } from '../../shared/sql/server-errors.js';
 import type { PrecheckResult } from '../../shared/task/precheck-result.js';
 import { syncStatusKey, type TailerStatus } from '../binlog/tailer.js';
 import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
@@ -154,8 +155,8 @@ async function readCopyFacts(ctx: ServiceContext, task: TaskConfig) {
     };
   } catch (err) {
     // Before the plan exists there is no meta table yet; an unreachable target must not hide the stage either.
-    const code = (err as { code?: string }).code;
-    if (code === 'ER_NO_SUCH_TABLE' || code === 'ER_BAD_DB_ERROR') return { plans: new Map(), progress: new Map() };
+    const errno = serverErrno(err);
+    if (errno === ER.NO_SUCH_TABLE || errno === ER.BAD_DB_ERROR) return { plans: new Map(), progress: new Map() };
     return { plans: new Map(), progress: new Map(), error: `cannot read progress from the target: ${(err as Error).message}` };
   }
 }

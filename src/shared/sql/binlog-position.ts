@@ -1,5 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Queryable } from './connect.js';
+import { ER, serverErrno } from './server-errors.js';
 import type { BinlogPosition } from '../chunk/chunk.js';
 
 export async function isMariadb(conn: Queryable): Promise<boolean> {
@@ -14,7 +15,7 @@ export async function showMasterStatus(conn: Queryable): Promise<RowDataPacket |
     return rows[0];
   } catch (err) {
     // MySQL 8.4 removed SHOW MASTER STATUS in favour of this spelling.
-    if ((err as { code?: string }).code !== 'ER_PARSE_ERROR') throw err;
+    if (serverErrno(err) !== ER.PARSE_ERROR) throw err;
     const [rows] = await conn.query<RowDataPacket[]>('SHOW BINARY LOG STATUS');
     return rows[0];
   }

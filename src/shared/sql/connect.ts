@@ -2,6 +2,7 @@ import mysql from 'mysql2/promise';
 import type { Connection, Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import type { DbEndpoint } from '../config/types.js';
 import { DmqError } from '../errors.js';
+import { ACCESS_DENIED, UNREACHABLE, isServerError } from './server-errors.js';
 
 /**
  * Both ends run in UTC so TIMESTAMP values travel as the same wall-clock text they are stored
@@ -73,7 +74,7 @@ function sessionStatements(options: ConnectOptions): string[] {
 export function describeConnectError(err: unknown, endpoint: DbEndpoint, label: string): DmqError {
   const code = (err as { code?: string }).code;
   const where = `${label} at ${endpoint.host}:${endpoint.port}`;
-  if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+  if (isServerError(err, ACCESS_DENIED)) {
     return new DmqError('ACCESS_DENIED', `${where}: access denied for user ${JSON.stringify(endpoint.user)}`, {
       cause: err,
       where,
@@ -133,8 +134,8 @@ export async function withConnection<T>(endpoint: DbEndpoint, options: ConnectOp
   }
 }
 
-/** Driver and server codes that mean the server cannot be reached now, not that a statement is wrong. */
-const UNREACHABLE_CODES = new Set([
+/** Driver and network codes that mean the server cannot be reached now; the server's own are UNREACHABLE. */
+const DRIVER_UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -145,13 +146,9 @@ const UNREACHABLE_CODES = new Set([
   'EPIPE',
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN',
-  'ER_SERVER_GONE_ERROR',
-  'ER_SERVER_LOST',
 ]);
 
 export function isUnreachable(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && UNREACHABLE_CODES.has(code);
+  return (typeof code === 'string' && DRIVER_UNREACHABLE.has(code)) || isServerError(err, UNREACHABLE);
 }

@@ -1,0 +1,67 @@
+/**
+ * What happens to a failure wherever it is met, decided once per code (DM's `pkg/terror`
+ * classes and `pkg/retry` in one place).
+ * - `retry`: trying again may help. A job is retried with backoff and the task pauses when its
+ *   attempts run out; a binlog reader restarts from its checkpoint.
+ * - `operator`: only the operator can fix it. The task pauses at once and says what to do.
+ * - `silent`: nothing to report; the work it belongs to is obsolete.
+ */
+export type ErrorClass = 'retry' | 'operator' | 'silent';
+
+/** Every dmq error code, with what it means and its class. `DmqError` takes only these. */
+export const ERROR_CODES = {
+  /** A task, source or service setting is wrong or missing, or a server lacks a setting the task needs. */
+  CONFIG_INVALID: 'operator',
+  /** A task.yaml or source.yaml is not valid YAML. */
+  CONFIG_YAML: 'operator',
+  /** A task names a source that is not registered. */
+  SOURCE_NOT_FOUND: 'operator',
+  /** A source of that name is registered already, or a task still uses the source being removed. */
+  SOURCE_EXISTS: 'operator',
+  /** The task does not exist (any more): a job still queued for it is obsolete. */
+  TASK_NOT_FOUND: 'silent',
+  /** A task of that name exists already. */
+  TASK_EXISTS: 'operator',
+  /** A source or the target cannot be reached. */
+  CONNECT_FAILED: 'retry',
+  /** A source or the target refuses dmq's user. */
+  ACCESS_DENIED: 'operator',
+  /** A precheck item failed. */
+  PRECHECK_FAILED: 'operator',
+  /** The task cannot be planned: no table passes the filters, or a load-mode task finds no dump. */
+  PLAN_FAILED: 'operator',
+  /** A table's chunk boundaries could not be read from the source. */
+  SPLIT_FAILED: 'retry',
+  /** Reading a chunk from the source failed. */
+  DUMP_FAILED: 'retry',
+  /** Writing a chunk into the target failed. */
+  LOAD_FAILED: 'retry',
+  /** A copied row collides on a key with a row already on the target. */
+  LOAD_CONFLICT: 'operator',
+  /** Applying a binlog batch failed in a way a retry may fix. */
+  APPLY_FAILED: 'retry',
+  /** The target refuses a binlog batch or DDL itself; `binlog skip|replace` can step over it. */
+  APPLY_REJECTED: 'operator',
+  /** The binlog reader cannot read a DDL, or the DDL moves a table into or out of the migrated ones. */
+  DDL_UNSUPPORTED: 'operator',
+  /** A binlog event filter rule with `action: Error` matched. */
+  EVENT_FILTERED: 'operator',
+  /** Shards of a merged table ran different DDLs (pessimistic shard mode). */
+  SHARD_DDL_CONFLICT: 'operator',
+  /** The target is away while changes wait to be applied; shown in status, cleared when it is back. */
+  TARGET_UNREACHABLE: 'retry',
+  /** A source's binlog cannot be read now; the reader restarts from its checkpoint. */
+  BINLOG_FAILED: 'retry',
+  /** A chunk file is not in the dump store the loading processor sees. */
+  DUMP_FILE_MISSING: 'operator',
+  /** dmq cannot reach Redis. */
+  REDIS_UNAVAILABLE: 'retry',
+  /** The CLI cannot reach `dmq serve`. */
+  API_UNREACHABLE: 'retry',
+  /** An API request lacks the right token. */
+  UNAUTHORIZED: 'operator',
+  /** dmq found itself in a state it should never be in: a bug to report. */
+  INTERNAL: 'retry',
+} as const satisfies Record<string, ErrorClass>;
+
+export type DmqErrorCode = keyof typeof ERROR_CODES;
