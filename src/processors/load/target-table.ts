@@ -39,7 +39,9 @@ export async function ensureTargetTable(
   ensured.set(pool, done);
   if (done.has(key)) return;
   try {
-    await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(target.schema)}`);
+    // utf8mb4 holds whatever the source holds; a server default of latin1 would not. The table
+    // itself keeps the source's charset, which SHOW CREATE TABLE states.
+    await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(target.schema)} CHARACTER SET utf8mb4`);
     await pool.query(targetCreateSql(createSql, target, extraColumns));
   } catch (err) {
     if (err instanceof DmqError) throw err;

@@ -46,9 +46,14 @@ export function metaName(meta: MetaTables, table: keyof Omit<MetaTables, 'schema
 
 /** Names are compared byte-exact: two tables that differ only in case are two tables upstream. */
 const NAME = 'VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
+/**
+ * Every meta table says its charset: the server's default may be latin1 (Aurora MySQL 2's),
+ * which would store a CJK column name in column_list or create_sql as '?'.
+ */
+const TABLE_OPTIONS = 'DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
 export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promise<void> {
-  await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(meta.schema)}`);
+  await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(meta.schema)} CHARACTER SET utf8mb4`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'dumpMeta')} (
     source_id ${NAME},
     consistency VARCHAR(64) NOT NULL,
@@ -63,7 +68,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     planned_at DATETIME(3) NOT NULL,
     dumped_at DATETIME(3) NULL,
     PRIMARY KEY (source_id)
-  )`);
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'tables')} (
     source_id ${NAME},
     schema_name ${NAME},
@@ -77,7 +82,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     estimated_rows BIGINT UNSIGNED NOT NULL,
     chunk_count INT NOT NULL,
     PRIMARY KEY (source_id, schema_name, table_name)
-  )`);
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'chunks')} (
     source_id ${NAME},
     schema_name ${NAME},
@@ -93,7 +98,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     loaded_rows BIGINT UNSIGNED NOT NULL DEFAULT 0,
     loaded_at DATETIME(3) NULL,
     PRIMARY KEY (source_id, schema_name, table_name, chunk_index)
-  )`);
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'syncer')} (
     source_id ${NAME},
     schema_name ${NAME},
@@ -105,7 +110,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     is_global TINYINT(1) NOT NULL DEFAULT 0,
     updated_at DATETIME(3) NOT NULL,
     PRIMARY KEY (source_id, schema_name, table_name)
-  )`);
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'ddl')} (
     source_id ${NAME},
     schema_name ${NAME},
@@ -113,7 +118,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     binlog_coord VARCHAR(300) NOT NULL,
     started_at DATETIME(3) NOT NULL,
     PRIMARY KEY (source_id, schema_name, table_name)
-  )`);
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'shardLocks')} (
     target_schema ${NAME},
     target_table ${NAME},
@@ -124,7 +129,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     created_at DATETIME(3) NOT NULL,
     resolved_at DATETIME(3) NULL,
     PRIMARY KEY (target_schema, target_table, seq)
-  )`);
+  ) ${TABLE_OPTIONS}`);
   // Keyed by a digest of (target, shard): five names are too long for one index.
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'shardArrivals')} (
     member_key CHAR(40) CHARACTER SET ascii NOT NULL,
@@ -137,7 +142,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     binlog_coord VARCHAR(300) NOT NULL,
     arrived_at DATETIME(3) NOT NULL,
     PRIMARY KEY (member_key, seq)
-  )`);
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'shardLeft')} (
     member_key CHAR(40) CHARACTER SET ascii NOT NULL,
     target_schema ${NAME},
@@ -148,7 +153,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     binlog_coord VARCHAR(300) NOT NULL,
     left_at DATETIME(3) NOT NULL,
     PRIMARY KEY (member_key)
-  )`);
+  ) ${TABLE_OPTIONS}`);
 }
 
 export async function dropMetaTables(conn: Queryable, meta: MetaTables): Promise<void> {
