@@ -120,7 +120,7 @@ async function startCoord(
         },
       );
     }
-    return { coord: { file: plan.low.name, pos: plan.low.pos } };
+    return { coord: plan.low };
   }
   const m = instance.meta;
   if (m?.binlogName && m.binlogPos !== undefined) return { coord: { file: m.binlogName, pos: m.binlogPos } };
@@ -632,7 +632,7 @@ export function startTailer(ctx: ServiceContext, task: TaskConfig, instance: Ins
       }
       status.clockOffsetMs = await sourceClockOffset();
       const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === source.sourceId);
-      highWatermark = plan?.high ? { file: plan.high.name, pos: plan.high.pos } : undefined;
+      highWatermark = plan?.high ?? undefined;
       endAt = task.taskMode === 'full' ? highWatermark : undefined;
       if (task.taskMode === 'full' && !endAt) {
         throw new DmqError(

@@ -37,7 +37,7 @@ function bytesPerSecond(bytes: number, since: number | undefined, until: number)
 
 function binlogText(plan: SourcePlanRecord | undefined): { metaBinlog: string; metaBinlogGTID: string } {
   const pos = plan?.high ?? plan?.low;
-  return { metaBinlog: pos ? `(${pos.name}, ${pos.pos})` : '', metaBinlogGTID: pos?.gtid ?? '' };
+  return { metaBinlog: pos ? `(${pos.file}, ${pos.pos})` : '', metaBinlogGTID: pos?.gtid ?? '' };
 }
 
 /** Three missed heartbeats. */
