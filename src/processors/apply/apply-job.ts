@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { ApplyJob, BatchUnit } from '../../shared/binlog/batch.js';
+import type { ApplyJob, Batch } from '../../shared/binlog/batch.js';
 import { coordText, parseCoordText } from '../../shared/binlog/position.js';
 import { decodeRow } from '../../shared/binlog/row-values.js';
 import {
@@ -17,7 +17,7 @@ import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { decideApply } from './apply-rule.js';
-import { applyDdlUnit, ddlGenerationKey } from './ddl-unit.js';
+import { applyDdlBarrier, ddlGenerationKey } from './ddl-barrier.js';
 import { buildStatements, type RowChange } from './statements.js';
 
 /** How long a batch waits for its predecessor, which is usually in flight right behind it. */
@@ -101,29 +101,29 @@ function targetKeysOf(
 }
 
 /**
- * The target statements for `units`: each run of units with the same safe-mode flag built
- * together, except units an operator skipped or replaced (`dmq binlog skip|replace`).
+ * The target statements for `batches`: each run of batches with the same safe-mode flag built
+ * together, except batches an operator skipped or replaced (`dmq binlog skip|replace`).
  */
-function unitStatements(
+function batchStatements(
   job: ApplyJob,
   keys: { key: string[]; uniqueColumns: string[] },
-  units: BatchUnit[],
+  batches: Batch[],
   ops: Map<string, BinlogOp>,
 ): SqlStatement[] {
   const table = { target: job.target, columns: job.columns, ...keys };
   const statements: SqlStatement[] = [];
   let i = 0;
-  while (i < units.length) {
-    const op = ops.get(units[i]!.coord);
+  while (i < batches.length) {
+    const op = ops.get(batches[i]!.coord);
     if (op) {
       if (op.op === 'replace') statements.push(...op.sqls.map((sql) => ({ sql, values: [] })));
       i += 1;
       continue;
     }
-    const safe = units[i]!.safe;
+    const safe = batches[i]!.safe;
     const changes: RowChange[] = [];
-    for (; i < units.length && units[i]!.safe === safe && !ops.has(units[i]!.coord); i++) {
-      for (const c of units[i]!.changes) {
+    for (; i < batches.length && batches[i]!.safe === safe && !ops.has(batches[i]!.coord); i++) {
+      for (const c of batches[i]!.changes) {
         const change: RowChange = { op: c.op };
         if (c.before) change.before = decodeRow(c.before);
         if (c.after) change.after = decodeRow(c.after);
@@ -166,8 +166,8 @@ const LOCK_PREFIX = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANS
 
 /**
  * Apply one job exactly once: in one target transaction, lock the table's checkpoint, find
- * the unit that starts where it stands, write that unit and the rest, move the checkpoint.
- * Units already covered are skipped; a job that came too early waits (and a failed
+ * the batch that starts where it stands, write that batch and the rest, move the checkpoint.
+ * Batches already covered are skipped; a job that came too early waits (and a failed
  * predecessor holds every later job of its table back). The lock and the writes each go as
  * one multi-statement round trip.
  */
@@ -176,20 +176,20 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
   const task = await ctx.registry.requireTask(data.task);
   const meta = taskMeta(task);
   const ref = { sourceId: data.sourceId, schema: data.schema, table: data.table };
-  const first = data.units[0]!;
-  const last = data.units.at(-1)!;
-  const where = data.units.length === 1 ? first.coord : `${first.coord}..${last.coord}`;
+  const first = data.batches[0]!;
+  const last = data.batches.at(-1)!;
+  const where = data.batches.length === 1 ? first.coord : `${first.coord}..${last.coord}`;
   /** A rejected batch pauses the task at once, naming its position for `dmq binlog skip|replace`. */
-  const rejectedOr = (err: unknown, unit: BatchUnit): unknown => {
+  const rejectedOr = (err: unknown, batch: Batch): unknown => {
     const code = (err as { code?: string }).code;
     if (code === undefined || !REJECTED.has(code)) return err;
     return new DmqError(
       'APPLY_REJECTED',
-      `the target rejects the changes of ${tableLabel(ref)} of source "${data.sourceId}" at ${unit.coord} into ${tableLabel(data.target)}: ${(err as Error).message}`,
+      `the target rejects the changes of ${tableLabel(ref)} of source "${data.sourceId}" at ${batch.coord} into ${tableLabel(data.target)}: ${(err as Error).message}`,
       {
         cause: err,
-        where: unit.coord,
-        workaround: `fix the target and \`dmq resume-task ${data.task}\`, or \`dmq binlog skip ${data.task} -b ${unit.coord} -s ${data.sourceId}\` to drop this batch, or \`dmq binlog replace ${data.task} -b ${unit.coord} -s ${data.sourceId} "<sql>"\` to write other statements instead`,
+        where: batch.coord,
+        workaround: `fix the target and \`dmq resume-task ${data.task}\`, or \`dmq binlog skip ${data.task} -b ${batch.coord} -s ${data.sourceId}\` to drop this batch, or \`dmq binlog replace ${data.task} -b ${batch.coord} -s ${data.sourceId} "<sql>"\` to write other statements instead`,
       },
     );
   };
@@ -218,51 +218,52 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
         await conn.rollback();
         throw new DmqError(
           'INTERNAL',
-          `${tableLabel(ref)} of source "${data.sourceId}" stands at ${coordText(decision.current)}, inside the batch ${data.units[decision.unit]!.coord} (after ${data.units[decision.unit]!.prev})`,
+          `${tableLabel(ref)} of source "${data.sourceId}" stands at ${coordText(decision.current)}, inside the batch ${data.batches[decision.batch]!.coord} (after ${data.batches[decision.batch]!.prev})`,
           {
             where,
             workaround: 'restart the task with `dmq start-task --remove-meta` if this repeats; please report it',
           },
         );
       case 'apply': {
-        const units = data.units.slice(decision.from);
+        const batches = data.batches.slice(decision.from);
         const { ops, ddlGeneration } = await readApplyState(ctx, data);
-        const ddl = units[0]!.ddl;
+        const ddl = batches[0]!.ddl;
         if (ddl) {
-          // A DDL unit is a job of its own.
-          const outcome = await applyDdlUnit(ctx, conn, task, meta, data, { ...units[0]!, ddl }, ops.get(units[0]!.coord));
+          // A DDL barrier is a job of its own.
+          const outcome = await applyDdlBarrier(ctx, conn, task, meta, data, { ...batches[0]!, ddl }, ops.get(batches[0]!.coord));
           if (outcome === 'wait') waitMs = DDL_WAIT_MS;
           else applied = { batches: 1, rows: 0 };
           break;
         }
-        applied = { batches: units.length, rows: units.reduce((n, u) => n + u.changes.length, 0) };
+        applied = { batches: batches.length, rows: batches.reduce((n, b) => n + b.changes.length, 0) };
         // Only now: before its copy is loaded, the target table may not exist yet.
         const keys = await targetKeysOf(conn, data, ddlGeneration);
-        const write = async (group: BatchUnit[]) => {
-          const statements = unitStatements(data, keys, group, ops);
+        const write = async (group: Batch[]) => {
+          const statements = batchStatements(data, keys, group, ops);
           const end = group.at(-1)!;
           statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(end.coord), end.gtid), { sql: 'COMMIT', values: [] });
           for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn!.query(script);
         };
         try {
-          await write(units);
+          await write(batches);
         } catch (err) {
-          if (units.length === 1 || isUnreachable(err)) throw rejectedOr(err, units[0]!);
+          if (batches.length === 1 || isUnreachable(err)) throw rejectedOr(err, batches[0]!);
           // Which batch did the target reject? Apply them one by one, each with its checkpoint.
           await conn.rollback();
-          for (const unit of units) {
-            // The job's first unit may start a table without a checkpoint row (incremental mode).
-            const at = (await lockCheckpoint()) ?? (data.startIfMissing && unit === data.units[0] ? parseCoordText(unit.prev) : undefined);
-            if (!at || coordText(at) !== unit.prev)
+          for (const batch of batches) {
+            // The job's first batch may start a table without a checkpoint row (incremental mode).
+            const at =
+              (await lockCheckpoint()) ?? (data.startIfMissing && batch === data.batches[0] ? parseCoordText(batch.prev) : undefined);
+            if (!at || coordText(at) !== batch.prev)
               throw new DmqError(
                 'INTERNAL',
-                `${tableLabel(ref)} of source "${data.sourceId}" moved to ${at ? coordText(at) : 'nothing'} while its batch ${unit.coord} was being applied`,
-                { where: unit.coord },
+                `${tableLabel(ref)} of source "${data.sourceId}" moved to ${at ? coordText(at) : 'nothing'} while its batch ${batch.coord} was being applied`,
+                { where: batch.coord },
               );
             try {
-              await write([unit]);
-            } catch (unitErr) {
-              throw rejectedOr(unitErr, unit);
+              await write([batch]);
+            } catch (batchErr) {
+              throw rejectedOr(batchErr, batch);
             }
           }
         }

@@ -87,7 +87,7 @@ export const syncStatusKey = (task: string, sourceId: string) => `dmq:sync:${tas
  */
 function applyJobId(job: ApplyJob): string {
   const table = createHash('sha1').update(`${job.schema}\u0000${job.table}`).digest('hex').slice(0, 16);
-  const span = `${job.units[0]!.coord}..${job.units.at(-1)!.coord}`.replaceAll(':', '@');
+  const span = `${job.batches[0]!.coord}..${job.batches.at(-1)!.coord}`.replaceAll(':', '@');
   return `apply|${job.sourceId}|${table}|${span}`;
 }
 
@@ -520,9 +520,9 @@ export function startTailer(ctx: ServiceContext, task: TaskConfig, instance: Ins
         return;
       }
       for (const ddl of reading.statements) {
-        const unitCoord: BinlogCoord = part === 0 ? coord : { ...coord, part };
+        const ddlCoord: BinlogCoord = part === 0 ? coord : { ...coord, part };
         part += 1;
-        const plan = planDdl(ddl, coordText(unitCoord), {
+        const plan = planDdl(ddl, coordText(ddlCoord), {
           filter,
           route,
           eventFilter,
@@ -539,11 +539,11 @@ export function startTailer(ctx: ServiceContext, task: TaskConfig, instance: Ins
           refuse(plan.code, plan.reason, at, ddl.text);
           return;
         }
-        enqueue(batcher.ddl({ units: plan.units, coord: unitCoord, eventTime, gtid }));
-        for (const u of plan.units)
+        enqueue(batcher.ddl({ barriers: plan.barriers, coord: ddlCoord, eventTime, gtid }));
+        for (const u of plan.barriers)
           if (u.ddl.shard === 'join' || u.ddl.shard === 'leave')
-            shardChanges.set(tableKey(u.table.schema, u.table.table), coordText(unitCoord));
-        log.info({ at, statement: ddl.text.slice(0, 500), target: plan.units[0]!.ddl.target }, 'DDL read');
+            shardChanges.set(tableKey(u.table.schema, u.table.table), coordText(ddlCoord));
+        log.info({ at, statement: ddl.text.slice(0, 500), target: plan.barriers[0]!.ddl.target }, 'DDL read');
       }
     }
   }
