@@ -387,7 +387,7 @@ describe('batcher: checkpoints', () => {
 // A generated stream over several tables and transactions, and a model of the applier's rule.
 
 interface Txn {
-  /** Where the transaction starts: a place the tailer may resume from. */
+  /** Where the transaction starts: a place the reader may resume from. */
   start: BinlogCoord;
   items: Item[];
 }
@@ -624,7 +624,7 @@ describe('batcher: generated streams', () => {
           assert.ok(firstOpen < txns.length, 'the crash left work to do');
           const resume = txns[firstOpen]!.start;
 
-          // The tailer restarts there, with the tables' checkpoints as `applied`.
+          // The reader restarts there, with the tables' checkpoints as `applied`.
           const applied = new Map([...t1].filter(([, v]) => v.checkpoint).map(([k, v]) => [k, v.checkpoint!]));
           const run2 = batchesOf(opts({ ...limits, origin: resume, applied, startIfMissing }), txns, firstOpen).map((x) => x.batch);
 

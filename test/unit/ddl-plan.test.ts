@@ -10,7 +10,7 @@ import { makeRouter } from '../../src/shared/filter/route.js';
 
 const F = 'mysql-bin.000002';
 
-/** The reader's state as the tailer hands it over: `seen` tables have a stream in this run at the given positions. */
+/** The reader's state as the event reader hands it over: `seen` tables have a stream in this run at the given positions. */
 function context(
   options: {
     shardMode?: ShardMode;

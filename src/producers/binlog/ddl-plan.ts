@@ -44,7 +44,7 @@ const SHARD_ROLES: Partial<Record<string, ShardRole>> = {
 /**
  * What one DDL statement read from the binlog becomes: barriers in the apply chains of the
  * tables it is about, or a skip with the reason, or a refusal that pauses the task. `coord` is
- * where the statement ends in the binlog. Pure: the tailer feeds it the reader's state.
+ * where the statement ends in the binlog. Pure: the event reader feeds it the reader's state.
  */
 export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanContext): DdlPlan {
   const [first, second] = statement.tables as [TableRef, TableRef | undefined];

@@ -8,7 +8,7 @@ import { makeRouter } from '../../shared/filter/route.js';
 import type { ErrorRecord } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import type { PrecheckResult } from '../../shared/task/precheck-result.js';
-import { syncStatusKey, type TailerStatus } from '../binlog/tailer.js';
+import { syncStatusKey, type ReaderStatus } from '../binlog/reader.js';
 import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 
@@ -44,7 +44,7 @@ function binlogText(plan: SourcePlanRecord | undefined): { metaBinlog: string; m
 const STALE_READER_MS = 3000;
 
 /** DM's sync section, from what the source's binlog reader last reported. */
-function syncStatus(sync: TailerStatus | undefined, now: number) {
+function syncStatus(sync: ReaderStatus | undefined, now: number) {
   if (!sync)
     return {
       totalEvents: 0,
@@ -84,7 +84,7 @@ export function subTaskStatus(
   source: SourceTaskState,
   progress: CopyProgress | undefined,
   plan: SourcePlanRecord | undefined,
-  sync: TailerStatus | undefined,
+  sync: ReaderStatus | undefined,
   locks: ShardLock[],
 ) {
   const now = state.finishedAt ?? Date.now();
@@ -193,10 +193,10 @@ export async function taskStatus(ctx: ServiceContext, task: TaskConfig, options:
   if (!state) return { result: false, msg: `task "${task.name}" has no state`, sources: [] };
   const facts = await readCopyFacts(ctx, task);
   const locks = await readShardLocks(ctx, task);
-  const syncs = new Map<string, TailerStatus>();
+  const syncs = new Map<string, ReaderStatus>();
   for (const i of task.instances) {
     const json = await ctx.redis.get(syncStatusKey(task.name, i.sourceId));
-    if (json) syncs.set(i.sourceId, JSON.parse(json) as TailerStatus);
+    if (json) syncs.set(i.sourceId, JSON.parse(json) as ReaderStatus);
   }
   return {
     result: true,

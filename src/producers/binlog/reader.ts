@@ -26,7 +26,7 @@ import { rowValues } from './row-values.js';
 /** Failures only the operator can resolve: the task pauses instead of the reader retrying. */
 const FATAL_CODES = new Set<string>(['CONFIG_INVALID', 'DDL_UNSUPPORTED', 'EVENT_FILTERED']);
 
-/** Batches queued but not yet applied, above which the tailer stops reading the binlog. */
+/** Batches queued but not yet applied, above which the reader stops reading the binlog. */
 const BACKLOG_HIGH = 5000;
 const BACKLOG_LOW = 2500;
 /** The same in row bytes, so big rows cannot fill Redis's memory before the count is reached. */
@@ -59,7 +59,7 @@ interface TxnTrack {
 /** recentTps is the rate of transactions applied over about this window. */
 const TPS_WINDOW_MS = 10_000;
 
-export interface TailerStatus {
+export interface ReaderStatus {
   readCoord: string;
   masterCoord: string;
   appliedCoord: string;
@@ -92,13 +92,13 @@ function applyJobId(job: ApplyJob): string {
 }
 
 /** A replica server id for this (task, source): stable, and far from ids real servers use. */
-export function tailerServerId(task: string, sourceId: string): number {
+export function readerServerId(task: string, sourceId: string): number {
   const hash = createHash('sha256').update(`${task}\u0000${sourceId}`).digest().readUInt32BE(0);
   return 0x40000000 + (hash % 0x3fffffff);
 }
 
-/** Where this tailer starts: its checkpoint, else the copy's low watermark, else the task's meta. */
-async function startCoord(
+/** Where this reader starts: its checkpoint, else the copy's low watermark, else the task's meta. */
+async function startPosition(
   ctx: ServiceContext,
   task: TaskConfig,
   instance: InstanceConfig,
@@ -139,7 +139,7 @@ async function startCoord(
  * Reads one source's binlog for one task and queues per-table batches for the appliers. Runs
  * until stopped; errors restart it from its checkpoint with backoff.
  */
-export function startTailer(ctx: ServiceContext, task: TaskConfig, instance: InstanceConfig, source: SourceConfig) {
+export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instance: InstanceConfig, source: SourceConfig) {
   const log = ctx.log.child({ task: task.name, source: source.sourceId, unit: 'sync' });
   const meta = taskMeta(task);
   const pool = ctx.pools.target(task);
@@ -158,7 +158,7 @@ export function startTailer(ctx: ServiceContext, task: TaskConfig, instance: Ins
   let restartTimer: NodeJS.Timeout | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
   let backoffMs = 1000;
-  const status: TailerStatus = {
+  const status: ReaderStatus = {
     readCoord: '',
     masterCoord: '',
     appliedCoord: '',
@@ -625,7 +625,7 @@ export function startTailer(ctx: ServiceContext, task: TaskConfig, instance: Ins
     await disconnect();
     try {
       await ensureMetaTables(pool, meta);
-      const start = await startCoord(ctx, task, instance);
+      const start = await startPosition(ctx, task, instance);
       if (!start) {
         restartTimer = setTimeout(() => void connect(), 1000);
         return;
@@ -677,7 +677,7 @@ export function startTailer(ctx: ServiceContext, task: TaskConfig, instance: Ins
         if ((err as { code?: string }).code === 'ECONNRESET' && Date.now() - lastEventAt < WATCHDOG_MS) return;
         fail(err);
       });
-      const options: Record<string, unknown> = { serverId: source.serverId ?? tailerServerId(task.name, source.sourceId) };
+      const options: Record<string, unknown> = { serverId: source.serverId ?? readerServerId(task.name, source.sourceId) };
       if (start.gtid !== undefined) options.gtidSet = start.gtid;
       else {
         options.filename = start.coord!.file;
