@@ -8,7 +8,7 @@ import { makeRouter } from '../../shared/filter/route.js';
 import type { ErrorRecord } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import type { PrecheckResult } from '../../shared/task/precheck-result.js';
-import { syncStatusKey, type ReaderStatus } from '../binlog/reader.js';
+import { syncStatusKey, type ReaderStatus } from '../binlog/reader-status.js';
 import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 
