@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { poolCache } from './shared/sql/pools.js';
 import type { ServiceContext } from './shared/task/context.js';
 import { startProcessors } from './processors/runtime.js';
-import { startTailerSupervisor } from './producers/binlog/supervisor.js';
+import { startReaderSupervisor } from './producers/binlog/supervisor.js';
 import { buildApiServer } from './producers/http/server.js';
 import { DASHBOARD_PATH } from './producers/http/dashboard.js';
 import { DmqError } from './shared/errors.js';
@@ -61,7 +61,7 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   if (role !== 'api') {
     // A worker runs the job handlers and takes its share of the binlog readers.
     const processors = startProcessors(ctx);
-    const readers = startTailerSupervisor(ctx);
+    const readers = startReaderSupervisor(ctx);
     closers.push(
       () => processors.close(),
       () => readers.close(),

@@ -29,7 +29,7 @@ function batch(table: string, prev: number, coord: number, over: Partial<ApplyBa
 }
 
 const spans = (batches: ApplyBatch[], limits = { maxRows: 100, maxBytes: 1000 }) =>
-  groupIntoJobs(batches, limits).map((j) => `${j.table}:${j.units.map((u) => u.coord.slice(F.length + 1)).join(',')}`);
+  groupIntoJobs(batches, limits).map((j) => `${j.table}:${j.batches.map((b) => b.coord.slice(F.length + 1)).join(',')}`);
 
 describe('groupIntoJobs', () => {
   test('chained batches of a table share a job; tables stay apart; order within a table holds', () => {
@@ -55,10 +55,10 @@ describe('groupIntoJobs', () => {
     );
   });
 
-  test('units keep their own safe flag and changes', () => {
+  test('batches keep their own safe flag and changes', () => {
     const [job] = groupIntoJobs([batch('a', 4, 10, { safe: true }), batch('a', 10, 20)], { maxRows: 100, maxBytes: 1000 });
     assert.deepEqual(
-      job!.units.map((u) => [u.prev, u.coord, u.safe, u.changes.length]),
+      job!.batches.map((b) => [b.prev, b.coord, b.safe, b.changes.length]),
       [
         [`${F}:4`, `${F}:10`, true, 1],
         [`${F}:10`, `${F}:20`, false, 1],
@@ -70,27 +70,27 @@ describe('groupIntoJobs', () => {
 describe('decideApply', () => {
   const job = (startIfMissing = false) => ({
     startIfMissing,
-    units: groupIntoJobs([batch('a', 4, 10), batch('a', 10, 20), batch('a', 20, 30)], { maxRows: 100, maxBytes: 1000 })[0]!.units,
+    batches: groupIntoJobs([batch('a', 4, 10), batch('a', 10, 20), batch('a', 20, 30)], { maxRows: 100, maxBytes: 1000 })[0]!.batches,
   });
   const at = (pos: number) => parseCoordText(`${F}:${pos}`);
   const cases: [string, number | undefined, boolean, ReturnType<typeof decideApply>][] = [
     ['stands at the first prev: apply all', 4, false, { action: 'apply', from: 0 }],
-    ['first unit applied: apply the rest', 10, false, { action: 'apply', from: 1 }],
+    ['first batch applied: apply the rest', 10, false, { action: 'apply', from: 1 }],
     ['two applied', 20, false, { action: 'apply', from: 2 }],
     ['all applied: skip', 30, false, { action: 'skip' }],
     ['past the job: skip', 99, false, { action: 'skip' }],
     ['before the first prev: wait for the predecessor', 2, false, { action: 'wait', until: 'predecessor' }],
     ['no checkpoint row: wait for the copy', undefined, false, { action: 'wait', until: 'copy' }],
     ['no checkpoint row, may start: apply all', undefined, true, { action: 'apply', from: 0 }],
-    ['inside a unit: conflict', 15, false, { action: 'conflict', current: at(15), unit: 1 }],
-    ['inside the first unit: conflict', 7, false, { action: 'conflict', current: at(7), unit: 0 }],
+    ['inside a batch: conflict', 15, false, { action: 'conflict', current: at(15), batch: 1 }],
+    ['inside the first batch: conflict', 7, false, { action: 'conflict', current: at(7), batch: 0 }],
   ];
   for (const [name, stored, startIfMissing, expected] of cases) {
     test(name, () => assert.deepEqual(decideApply(stored === undefined ? undefined : at(stored), job(startIfMissing)), expected));
   }
 });
 
-test('a DDL unit is a job of its own: rows before it and after it go in other jobs', () => {
+test('a DDL barrier is a job of its own: rows before it and after it go in other jobs', () => {
   const ddl = {
     source: 'ALTER TABLE a ADD c INT',
     kind: 'alter table',
@@ -103,9 +103,9 @@ test('a DDL unit is a job of its own: rows before it and after it go in other jo
     { maxRows: 100, maxBytes: 1000 },
   );
   assert.deepEqual(
-    jobs.map((j) => j.units.map((u) => u.coord.slice(F.length + 1)).join(',')),
+    jobs.map((j) => j.batches.map((b) => b.coord.slice(F.length + 1)).join(',')),
     ['10', '20', '30,40'],
   );
-  assert.deepEqual(jobs[1]!.units[0]!.ddl, ddl);
-  assert.equal(jobs[0]!.units[0]!.ddl, undefined);
+  assert.deepEqual(jobs[1]!.batches[0]!.ddl, ddl);
+  assert.equal(jobs[0]!.batches[0]!.ddl, undefined);
 });

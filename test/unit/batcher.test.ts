@@ -387,7 +387,7 @@ describe('batcher: checkpoints', () => {
 // A generated stream over several tables and transactions, and a model of the applier's rule.
 
 interface Txn {
-  /** Where the transaction starts: a place the tailer may resume from. */
+  /** Where the transaction starts: a place the reader may resume from. */
   start: BinlogCoord;
   items: Item[];
 }
@@ -485,11 +485,11 @@ function jobsOf(batches: ApplyBatch[], rnd: () => number): ApplyJob[] {
   return jobs;
 }
 
-const jobText = (j: ApplyJob) => `${j.table}@${j.units.map((u) => `${u.prev}->${u.coord}`).join(',')}`;
+const jobText = (j: ApplyJob) => `${j.table}@${j.batches.map((b) => `${b.prev}->${b.coord}`).join(',')}`;
 
 /**
  * The applier's rule (decideApply, as apply-job.ts runs it) on a model target: skip, wait at
- * the tail of the queue, or write the units from `from` on and move the checkpoint. Jobs are
+ * the tail of the queue, or write the batches from `from` on and move the checkpoint. Jobs are
  * taken in a scrambled order. Stops after `limit` applies (a crash) and returns the jobs not
  * yet taken.
  */
@@ -527,9 +527,9 @@ function runApplier(
     assert.equal(decision.action, 'apply');
     const from = decision.action === 'apply' ? decision.from : 0;
     if (from > 0) stats.partial += 1;
-    const units = job.units.slice(from);
-    for (const u of units) table.written.push(...u.changes);
-    table.checkpoint = parseCoordText(units.at(-1)!.coord);
+    const batches = job.batches.slice(from);
+    for (const b of batches) table.written.push(...b.changes);
+    table.checkpoint = parseCoordText(batches.at(-1)!.coord);
     applied += 1;
     idle = 0;
   }
@@ -624,7 +624,7 @@ describe('batcher: generated streams', () => {
           assert.ok(firstOpen < txns.length, 'the crash left work to do');
           const resume = txns[firstOpen]!.start;
 
-          // The tailer restarts there, with the tables' checkpoints as `applied`.
+          // The reader restarts there, with the tables' checkpoints as `applied`.
           const applied = new Map([...t1].filter(([, v]) => v.checkpoint).map(([k, v]) => [k, v.checkpoint!]));
           const run2 = batchesOf(opts({ ...limits, origin: resume, applied, startIfMissing }), txns, firstOpen).map((x) => x.batch);
 
@@ -649,7 +649,7 @@ describe('batcher: generated streams', () => {
           // differently this time, all mixed.
           const stats = { partial: 0 };
           const left = runApplier([...jobsOf(run2, rnd), ...leftover, ...jobs1.slice(0, 5)].reverse(), t1, rnd, Infinity, stats);
-          assert.ok(stats.partial > 0, 'some jobs overlapped applied units and applied only their tail');
+          assert.ok(stats.partial > 0, 'some jobs overlapped applied batches and applied only their tail');
           assert.deepEqual(left, []);
           assertWrittenOnce(t1, txns);
         }

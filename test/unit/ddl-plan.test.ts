@@ -10,7 +10,7 @@ import { makeRouter } from '../../src/shared/filter/route.js';
 
 const F = 'mysql-bin.000002';
 
-/** The reader's state as the tailer hands it over: `seen` tables have a stream in this run at the given positions. */
+/** The reader's state as the event reader hands it over: `seen` tables have a stream in this run at the given positions. */
 function context(
   options: {
     shardMode?: ShardMode;
@@ -59,11 +59,11 @@ function plan(sql: string, ctx: DdlPlanContext, defaultSchema = 'app'): DdlPlan[
   return reading.statements.map((s, i) => planDdl(s, `${F}:900${i ? `#${i}` : ''}`, ctx));
 }
 
-/** Each unit as `stream: statements | waits`, for compact expectations. */
-function units(p: DdlPlan): string[] {
+/** Each barrier as `stream: statements | waits`, for compact expectations. */
+function barriers(p: DdlPlan): string[] {
   assert.equal(p.action, 'apply', JSON.stringify(p));
   if (p.action !== 'apply') return [];
-  return p.units.map(
+  return p.barriers.map(
     (u) =>
       `${u.table.schema}.${u.table.table}${u.creates ? ' (new)' : ''}: ${u.ddl.target.join('; ')} | ${u.ddl.after.map((w) => `${w.schema}.${w.table}@${w.coord.slice(F.length + 1)}`).join(', ')}${u.ddl.shard === 'none' ? '' : ` [${u.ddl.shard}]`}`,
   );
@@ -71,31 +71,33 @@ function units(p: DdlPlan): string[] {
 
 describe('planDdl: which streams a DDL goes to, what the target runs, what it waits for', () => {
   test("an ALTER runs in its table's stream, names routed", () => {
-    assert.deepEqual(plan('ALTER TABLE orders_3 ADD COLUMN note TEXT', context(), 'shop').map(units), [
+    assert.deepEqual(plan('ALTER TABLE orders_3 ADD COLUMN note TEXT', context(), 'shop').map(barriers), [
       ['shop.orders_3: ALTER TABLE `all_shops`.`orders` ADD COLUMN `note` TEXT | '],
     ]);
   });
 
   test('CREATE TABLE creates the schema if needed, follows a schema dropped before it in this run, and needs no checkpoint row', () => {
-    assert.deepEqual(plan('CREATE TABLE t (id INT PRIMARY KEY)', context({ seen: { app: 500 } })).map(units), [
-      ['app.t (new): CREATE DATABASE IF NOT EXISTS `app`; CREATE TABLE IF NOT EXISTS `app`.`t` (`id` INT PRIMARY KEY) | app.@500'],
+    assert.deepEqual(plan('CREATE TABLE t (id INT PRIMARY KEY)', context({ seen: { app: 500 } })).map(barriers), [
+      [
+        'app.t (new): CREATE DATABASE IF NOT EXISTS `app` CHARACTER SET utf8mb4; CREATE TABLE IF NOT EXISTS `app`.`t` (`id` INT PRIMARY KEY) | app.@500',
+      ],
     ]);
   });
 
   test("RENAME runs in the old name's stream after the new name's earlier changes; the new name's stream waits for it", () => {
-    assert.deepEqual(plan('RENAME TABLE a TO b', context({ seen: { 'app.b': 700 } })).map(units), [
+    assert.deepEqual(plan('RENAME TABLE a TO b', context({ seen: { 'app.b': 700 } })).map(barriers), [
       ['app.a: RENAME TABLE `app`.`a` TO `app`.`b` | app.b@700', 'app.b (new):  | app.a@900'],
     ]);
   });
 
   test('DROP DATABASE waits for every table of the schema read in this run, whose later rows follow it', () => {
-    assert.deepEqual(plan('DROP DATABASE app', context({ seen: { 'app.t': 300, 'app.u': 400, 'shop.v': 10 } })).map(units), [
+    assert.deepEqual(plan('DROP DATABASE app', context({ seen: { 'app.t': 300, 'app.u': 400, 'shop.v': 10 } })).map(barriers), [
       ['app. (new): DROP DATABASE IF EXISTS `app` | app.t@300, app.u@400', 'app.t:  | app.@900', 'app.u:  | app.@900'],
     ]);
   });
 
-  test("DROP TABLE of two tables: one unit in each table's stream, same position in parts", () => {
-    assert.deepEqual(plan('DROP TABLE a, b', context()).map(units), [
+  test("DROP TABLE of two tables: one barrier in each table's stream, same position in parts", () => {
+    assert.deepEqual(plan('DROP TABLE a, b', context()).map(barriers), [
       ['app.a: DROP TABLE IF EXISTS `app`.`a` | '],
       ['app.b: DROP TABLE IF EXISTS `app`.`b` | '],
     ]);
@@ -200,10 +202,10 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
       seen: { 'shop.orders_1': 100, 'shop.orders_2': 200, 'shop.orders_3': 250, 'shop.other': 300 },
       shardChanges: { 'shop.orders_2': 150, 'shop.other': 290 },
     });
-    assert.deepEqual(units(plan('ALTER TABLE orders_1 ADD COLUMN c INT', ctx, 'shop')[0]!), [
+    assert.deepEqual(barriers(plan('ALTER TABLE orders_1 ADD COLUMN c INT', ctx, 'shop')[0]!), [
       'shop.orders_1: ALTER TABLE `all_shops`.`orders` ADD COLUMN `c` INT | shop.orders_2@150 [lock]',
     ]);
-    assert.deepEqual(units(plan('ALTER TABLE other ADD COLUMN c INT', ctx, 'shop')[0]!), [
+    assert.deepEqual(barriers(plan('ALTER TABLE other ADD COLUMN c INT', ctx, 'shop')[0]!), [
       'shop.other: ALTER TABLE `shop`.`other` ADD COLUMN `c` INT |  [lock]',
     ]);
   });
@@ -218,7 +220,7 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
         'TRUNCATE orders_1',
         'RENAME TABLE orders_1 TO orders_2',
         'CREATE TABLE orders_9 (id INT)',
-      ].map((sql) => /\[([a-z-]+)\]$/.exec(units(plan(sql, ctx, 'shop')[0]!)[0]!)?.[1] ?? 'none');
+      ].map((sql) => /\[([a-z-]+)\]$/.exec(barriers(plan(sql, ctx, 'shop')[0]!)[0]!)?.[1] ?? 'none');
     assert.deepEqual(roles(context({ shardMode: 'pessimistic' })), [
       'lock',
       'lock',
@@ -241,12 +243,12 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
   });
 });
 
-describe('batcher.ddl: DDL units in the table chains', () => {
+describe('batcher.ddl: DDL barriers in the table chains', () => {
   const base = { task: 't', sourceId: 's', maxRows: 100, maxBytes: 1 << 20, origin: { file: F, pos: 4 }, safeAt: () => false };
   const table = (name: string) => ({ schema: 'app', table: name, target: { schema: 'app', table: name }, columns: [], key: [] });
-  const unit = { source: 'x', kind: 'alter table', target: ['x'], after: [], shard: 'none' as const };
+  const barrier = { source: 'x', kind: 'alter table', target: ['x'], after: [], shard: 'none' as const };
 
-  test("a unit chains after the table's last batch; a created table without a checkpoint may start at once; a covered one is left out", () => {
+  test("a barrier chains after the table's last batch; a created table without a checkpoint may start at once; a covered one is left out", () => {
     const batcher = createBatcher({ ...base, applied: new Map([['["app","done"]', { file: F, pos: 2000 }]]), startIfMissing: false });
     batcher.rows({
       table: { ...table('a'), columns: ['id'], key: ['id'] },
@@ -257,10 +259,10 @@ describe('batcher.ddl: DDL units in the table chains', () => {
       gtid: null,
     });
     const out = batcher.ddl({
-      units: [
-        { table: table('a'), ddl: unit, creates: false },
-        { table: table('fresh'), ddl: unit, creates: true },
-        { table: table('done'), ddl: unit, creates: false },
+      barriers: [
+        { table: table('a'), ddl: barrier, creates: false },
+        { table: table('fresh'), ddl: barrier, creates: true },
+        { table: table('done'), ddl: barrier, creates: false },
       ],
       coord: { file: F, pos: 200 },
       eventTime: 0,

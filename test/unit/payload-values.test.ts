@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeRow, decodeValue, encodeRow, encodeValue, type EncodedValue, type RowValue } from '../../src/shared/binlog/row-values.js';
 
-/** What actually happens between tailer and applier: JSON text in Redis. */
+/** What actually happens between binlog reader and applier: JSON text in Redis. */
 const throughJson = (v: EncodedValue): EncodedValue => JSON.parse(JSON.stringify(v)) as EncodedValue;
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));

@@ -1,24 +1,26 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { ApplyJob, BatchUnit } from '../../shared/binlog/batch.js';
-import { coordText, parseCoordText } from '../../shared/binlog/position.js';
+import type { ApplyJob, Batch } from '../../shared/binlog/batch.js';
+import { coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { decodeRow } from '../../shared/binlog/row-values.js';
+import type { MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import {
   lockTableCheckpointStatement,
   readLockedCheckpoint,
   writeTableCheckpointStatement,
+  type TableSyncRef,
 } from '../../shared/checkpoint/sync-checkpoint.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { recordApply } from '../../shared/metrics/work-stats.js';
 import { binlogOpsKey, binlogOpsOf, type BinlogOp } from '../../shared/state/binlog-ops.js';
-import { describeTable, rowIdentityKey } from '../../shared/sql/catalog.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
 import { REJECTED, isServerError } from '../../shared/sql/server-errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
+import { applyCache, type TargetKeys } from './apply-cache.js';
 import { decideApply } from './apply-rule.js';
-import { applyDdlUnit, ddlGenerationKey } from './ddl-unit.js';
+import { applyDdlBarrier, ddlGenerationKey } from './ddl-barrier.js';
 import { buildStatements, type RowChange } from './statements.js';
 
 /** How long a batch waits for its predecessor, which is usually in flight right behind it. */
@@ -32,16 +34,9 @@ const SCRIPT_CHARS = 2 << 20;
 /** While the target is unreachable a job waits 1 s, doubling up to this, for as long as it takes. */
 const OUTAGE_MAX_WAIT_MS = 30_000;
 
-/**
- * Outages this process has reported, per (task, source), with how many waits in a row: a
- * successful apply clears the error from the task's status.
- */
-const outages = new Map<string, number>();
-
+/** Reports the target unreachable (in the task's status at the first wait); how long to wait. */
 async function reportOutage(ctx: ServiceContext, job: ApplyJob, err: unknown): Promise<number> {
-  const key = JSON.stringify([job.task, job.sourceId]);
-  const waits = (outages.get(key) ?? 0) + 1;
-  outages.set(key, waits);
+  const waits = applyCache.outageWait(job);
   const error = new DmqError(
     'TARGET_UNREACHABLE',
     `the target of task "${job.task}" cannot be reached while applying changes of source "${job.sourceId}": ${(err as Error).message}`,
@@ -63,8 +58,7 @@ async function reportOutage(ctx: ServiceContext, job: ApplyJob, err: unknown): P
 }
 
 async function clearOutage(ctx: ServiceContext, job: ApplyJob): Promise<void> {
-  const key = JSON.stringify([job.task, job.sourceId]);
-  if (!outages.delete(key)) return;
+  if (!applyCache.outageOver(job)) return;
   ctx.log.info({ task: job.task, source: job.sourceId }, 'target reachable again; apply continues');
   await ctx.registry.updateState(job.task, (state) => {
     const s = state.sources[job.sourceId];
@@ -75,56 +69,24 @@ async function clearOutage(ctx: ServiceContext, job: ApplyJob): Promise<void> {
 export type ApplyOutcome = 'applied' | 'covered';
 
 /**
- * What the target's indexes tell the statements, looked up once per (task, target table) in
- * this process until a DDL runs. The binlog names a table's primary key only; for a table
- * without one, the target's first unique key over NOT NULL columns identifies rows instead of
- * every column.
+ * The target statements for `batches`: each run of batches with the same safe-mode flag built
+ * together, except batches an operator skipped or replaced (`dmq binlog skip|replace`).
  */
-const targetKeys = new Map<string, { generation: string | null; keys: Promise<{ key: string[]; uniqueColumns: string[] }> }>();
-
-function targetKeysOf(
-  conn: PoolConnection,
-  job: ApplyJob,
-  ddlGeneration: string | null,
-): Promise<{ key: string[]; uniqueColumns: string[] }> {
-  const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table, job.key, job.columns]);
-  const cached = targetKeys.get(cacheKey);
-  if (cached && cached.generation === ddlGeneration) return cached.keys;
-  const keys = describeTable(conn, job.target).then((info) => {
-    const identity = rowIdentityKey(info)?.columns ?? [];
-    const key = job.key.length > 0 ? job.key : identity.every((c) => job.columns.includes(c)) ? identity : [];
-    const uniqueColumns = [...new Set(info.uniqueKeys.flatMap((k) => k.columns))].filter((c) => !key.includes(c));
-    return { key, uniqueColumns };
-  });
-  keys.catch(() => targetKeys.delete(cacheKey));
-  targetKeys.set(cacheKey, { generation: ddlGeneration, keys });
-  return keys;
-}
-
-/**
- * The target statements for `units`: each run of units with the same safe-mode flag built
- * together, except units an operator skipped or replaced (`dmq binlog skip|replace`).
- */
-function unitStatements(
-  job: ApplyJob,
-  keys: { key: string[]; uniqueColumns: string[] },
-  units: BatchUnit[],
-  ops: Map<string, BinlogOp>,
-): SqlStatement[] {
+function batchStatements(job: ApplyJob, keys: TargetKeys, batches: Batch[], ops: Map<string, BinlogOp>): SqlStatement[] {
   const table = { target: job.target, columns: job.columns, ...keys };
   const statements: SqlStatement[] = [];
   let i = 0;
-  while (i < units.length) {
-    const op = ops.get(units[i]!.coord);
+  while (i < batches.length) {
+    const op = ops.get(batches[i]!.coord);
     if (op) {
       if (op.op === 'replace') statements.push(...op.sqls.map((sql) => ({ sql, values: [] })));
       i += 1;
       continue;
     }
-    const safe = units[i]!.safe;
+    const safe = batches[i]!.safe;
     const changes: RowChange[] = [];
-    for (; i < units.length && units[i]!.safe === safe && !ops.has(units[i]!.coord); i++) {
-      for (const c of units[i]!.changes) {
+    for (; i < batches.length && batches[i]!.safe === safe && !ops.has(batches[i]!.coord); i++) {
+      for (const c of batches[i]!.changes) {
         const change: RowChange = { op: c.op };
         if (c.before) change.before = decodeRow(c.before);
         if (c.after) change.after = decodeRow(c.after);
@@ -153,9 +115,78 @@ async function readApplyState(ctx: ServiceContext, job: ApplyJob): Promise<{ ops
 const LOCK_PREFIX = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ';
 
 /**
+ * Opens the job's transaction and locks its table's checkpoint row; where the table stands.
+ * READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint rows
+ * at the same time would otherwise deadlock on the checkpoint table.
+ */
+async function lockCheckpoint(conn: PoolConnection, meta: MetaTables, ref: TableSyncRef): Promise<BinlogCoord | undefined> {
+  const [results] = await conn.query(`${LOCK_PREFIX}${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
+  return readLockedCheckpoint((results as unknown[])[2] as RowDataPacket[]);
+}
+
+/** A rejected batch pauses the task at once, naming its position for `dmq binlog skip|replace`. */
+function rejectedOr(err: unknown, job: ApplyJob, batch: Batch): unknown {
+  if (!isServerError(err, REJECTED)) return err;
+  return new DmqError(
+    'APPLY_REJECTED',
+    `the target rejects the changes of ${tableLabel(job)} of source "${job.sourceId}" at ${batch.coord} into ${tableLabel(job.target)}: ${(err as Error).message}`,
+    {
+      cause: err,
+      where: batch.coord,
+      workaround: `fix the target and \`dmq resume-task ${job.task}\`, or \`dmq binlog skip ${job.task} -b ${batch.coord} -s ${job.sourceId}\` to drop this batch, or \`dmq binlog replace ${job.task} -b ${batch.coord} -s ${job.sourceId} "<sql>"\` to write other statements instead`,
+    },
+  );
+}
+
+/**
+ * Writes `batches` (the job from its checkpoint on) and moves the checkpoint, in the
+ * transaction `conn` holds open. When the target rejects them, applies them again one by one,
+ * each with its checkpoint, so the error names the batch.
+ */
+async function writeBatches(
+  conn: PoolConnection,
+  meta: MetaTables,
+  job: ApplyJob,
+  batches: Batch[],
+  keys: TargetKeys,
+  ops: Map<string, BinlogOp>,
+): Promise<void> {
+  const ref: TableSyncRef = { sourceId: job.sourceId, schema: job.schema, table: job.table };
+  const write = async (group: Batch[]) => {
+    const statements = batchStatements(job, keys, group, ops);
+    const end = group.at(-1)!;
+    statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(end.coord), end.gtid), { sql: 'COMMIT', values: [] });
+    for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
+  };
+  try {
+    await write(batches);
+  } catch (err) {
+    if (batches.length === 1 || isUnreachable(err)) throw rejectedOr(err, job, batches[0]!);
+    await conn.rollback();
+    for (const batch of batches) {
+      // The job's first batch may start a table without a checkpoint row (incremental mode).
+      const at =
+        (await lockCheckpoint(conn, meta, ref)) ??
+        (job.startIfMissing && batch === job.batches[0] ? parseCoordText(batch.prev) : undefined);
+      if (!at || coordText(at) !== batch.prev)
+        throw new DmqError(
+          'INTERNAL',
+          `${tableLabel(ref)} of source "${job.sourceId}" moved to ${at ? coordText(at) : 'nothing'} while its batch ${batch.coord} was being applied`,
+          { where: batch.coord },
+        );
+      try {
+        await write([batch]);
+      } catch (batchErr) {
+        throw rejectedOr(batchErr, job, batch);
+      }
+    }
+  }
+}
+
+/**
  * Apply one job exactly once: in one target transaction, lock the table's checkpoint, find
- * the unit that starts where it stands, write that unit and the rest, move the checkpoint.
- * Units already covered are skipped; a job that came too early waits (and a failed
+ * the batch that starts where it stands, write that batch and the rest, move the checkpoint.
+ * Batches already covered are skipped; a job that came too early waits (and a failed
  * predecessor holds every later job of its table back). The lock and the writes each go as
  * one multi-statement round trip.
  */
@@ -163,36 +194,17 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
   const data = job.data;
   const task = await ctx.registry.requireTask(data.task);
   const meta = taskMeta(task);
-  const ref = { sourceId: data.sourceId, schema: data.schema, table: data.table };
-  const first = data.units[0]!;
-  const last = data.units.at(-1)!;
-  const where = data.units.length === 1 ? first.coord : `${first.coord}..${last.coord}`;
-  /** A rejected batch pauses the task at once, naming its position for `dmq binlog skip|replace`. */
-  const rejectedOr = (err: unknown, unit: BatchUnit): unknown => {
-    if (!isServerError(err, REJECTED)) return err;
-    return new DmqError(
-      'APPLY_REJECTED',
-      `the target rejects the changes of ${tableLabel(ref)} of source "${data.sourceId}" at ${unit.coord} into ${tableLabel(data.target)}: ${(err as Error).message}`,
-      {
-        cause: err,
-        where: unit.coord,
-        workaround: `fix the target and \`dmq resume-task ${data.task}\`, or \`dmq binlog skip ${data.task} -b ${unit.coord} -s ${data.sourceId}\` to drop this batch, or \`dmq binlog replace ${data.task} -b ${unit.coord} -s ${data.sourceId} "<sql>"\` to write other statements instead`,
-      },
-    );
-  };
+  const ref: TableSyncRef = { sourceId: data.sourceId, schema: data.schema, table: data.table };
+  const first = data.batches[0]!;
+  const last = data.batches.at(-1)!;
+  const where = data.batches.length === 1 ? first.coord : `${first.coord}..${last.coord}`;
   let conn: PoolConnection | undefined;
   let waitMs = 0;
   const started = performance.now();
   let applied = { batches: 0, rows: 0 };
   try {
     conn = await ctx.pools.target(task).getConnection();
-    // READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint
-    // rows at the same time would otherwise deadlock on the checkpoint table.
-    const lockCheckpoint = async () => {
-      const [results] = await conn!.query(`${LOCK_PREFIX}${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
-      return readLockedCheckpoint((results as unknown[])[2] as RowDataPacket[]);
-    };
-    const decision = decideApply(await lockCheckpoint(), data);
+    const decision = decideApply(await lockCheckpoint(conn, meta, ref), data);
     switch (decision.action) {
       case 'skip':
         await conn.commit();
@@ -205,54 +217,27 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
         await conn.rollback();
         throw new DmqError(
           'INTERNAL',
-          `${tableLabel(ref)} of source "${data.sourceId}" stands at ${coordText(decision.current)}, inside the batch ${data.units[decision.unit]!.coord} (after ${data.units[decision.unit]!.prev})`,
+          `${tableLabel(ref)} of source "${data.sourceId}" stands at ${coordText(decision.current)}, inside the batch ${data.batches[decision.batch]!.coord} (after ${data.batches[decision.batch]!.prev})`,
           {
             where,
             workaround: 'restart the task with `dmq start-task --remove-meta` if this repeats; please report it',
           },
         );
       case 'apply': {
-        const units = data.units.slice(decision.from);
+        const batches = data.batches.slice(decision.from);
         const { ops, ddlGeneration } = await readApplyState(ctx, data);
-        const ddl = units[0]!.ddl;
+        const ddl = batches[0]!.ddl;
         if (ddl) {
-          // A DDL unit is a job of its own.
-          const outcome = await applyDdlUnit(ctx, conn, task, meta, data, { ...units[0]!, ddl }, ops.get(units[0]!.coord));
+          // A DDL barrier is a job of its own.
+          const outcome = await applyDdlBarrier(ctx, conn, task, meta, data, { ...batches[0]!, ddl }, ops.get(batches[0]!.coord));
           if (outcome === 'wait') waitMs = DDL_WAIT_MS;
           else applied = { batches: 1, rows: 0 };
           break;
         }
-        applied = { batches: units.length, rows: units.reduce((n, u) => n + u.changes.length, 0) };
+        applied = { batches: batches.length, rows: batches.reduce((n, b) => n + b.changes.length, 0) };
         // Only now: before its copy is loaded, the target table may not exist yet.
-        const keys = await targetKeysOf(conn, data, ddlGeneration);
-        const write = async (group: BatchUnit[]) => {
-          const statements = unitStatements(data, keys, group, ops);
-          const end = group.at(-1)!;
-          statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(end.coord), end.gtid), { sql: 'COMMIT', values: [] });
-          for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn!.query(script);
-        };
-        try {
-          await write(units);
-        } catch (err) {
-          if (units.length === 1 || isUnreachable(err)) throw rejectedOr(err, units[0]!);
-          // Which batch did the target reject? Apply them one by one, each with its checkpoint.
-          await conn.rollback();
-          for (const unit of units) {
-            // The job's first unit may start a table without a checkpoint row (incremental mode).
-            const at = (await lockCheckpoint()) ?? (data.startIfMissing && unit === data.units[0] ? parseCoordText(unit.prev) : undefined);
-            if (!at || coordText(at) !== unit.prev)
-              throw new DmqError(
-                'INTERNAL',
-                `${tableLabel(ref)} of source "${data.sourceId}" moved to ${at ? coordText(at) : 'nothing'} while its batch ${unit.coord} was being applied`,
-                { where: unit.coord },
-              );
-            try {
-              await write([unit]);
-            } catch (unitErr) {
-              throw rejectedOr(unitErr, unit);
-            }
-          }
-        }
+        const keys = await applyCache.targetKeys(conn, data, ddlGeneration);
+        await writeBatches(conn, meta, data, batches, keys, ops);
       }
     }
   } catch (err) {

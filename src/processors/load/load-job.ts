@@ -100,7 +100,7 @@ async function handOverToSync(pool: Pool, meta: MetaTables, key: ChunkJob): Prom
   if (Number(rows[0]?.n) > 0) return;
   const low = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === key.sourceId)?.low;
   if (!low) return;
-  await startTableSync(pool, meta, key, { file: low.name, pos: low.pos });
+  await startTableSync(pool, meta, key, low);
 }
 
 /** Write a chunk file from `startOffset` on, one checkpointed transaction at a time. */

@@ -1,3 +1,4 @@
+import { createSchemaIfMissing } from '../../shared/sql/target-schema.js';
 import type { Pool } from 'mysql2/promise';
 import type { TableRef } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
@@ -39,9 +40,7 @@ export async function ensureTargetTable(
   ensured.set(pool, done);
   if (done.has(key)) return;
   try {
-    // utf8mb4 holds whatever the source holds; a server default of latin1 would not. The table
-    // itself keeps the source's charset, which SHOW CREATE TABLE states.
-    await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(target.schema)} CHARACTER SET utf8mb4`);
+    await pool.query(createSchemaIfMissing(target.schema));
     await pool.query(targetCreateSql(createSql, target, extraColumns));
   } catch (err) {
     if (err instanceof DmqError) throw err;

@@ -1,4 +1,4 @@
-import type { ApplyBatch, ApplyJob } from '../../shared/binlog/batch.js';
+import type { ApplyBatch, ApplyJob, Batch } from '../../shared/binlog/batch.js';
 
 export interface JobLimits {
   maxRows: number;
@@ -19,17 +19,17 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
     // A table map event between two batches may have changed the columns: such batches do not mix.
     const shape = JSON.stringify([b.target, b.columns, b.key]);
     const current = open.get(key);
-    // A DDL unit is a job of its own: it commits on the target by itself.
+    // A DDL barrier is a job of its own: it commits on the target by itself.
     const fits =
       current !== undefined &&
       !b.ddl &&
-      !current.job.units.at(-1)!.ddl &&
+      !current.job.batches.at(-1)!.ddl &&
       current.shape === shape &&
-      current.job.units.at(-1)!.coord === b.prev &&
+      current.job.batches.at(-1)!.coord === b.prev &&
       !b.startIfMissing &&
       current.rows + b.changes.length <= limits.maxRows &&
       current.bytes + b.bytes <= limits.maxBytes;
-    const unit = {
+    const batch: Batch = {
       coord: b.coord,
       prev: b.prev,
       safe: b.safe,
@@ -39,7 +39,7 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
       ...(b.ddl ? { ddl: b.ddl } : {}),
     };
     if (fits) {
-      current.job.units.push(unit);
+      current.job.batches.push(batch);
       current.rows += b.changes.length;
       current.bytes += b.bytes;
       continue;
@@ -53,7 +53,7 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
       columns: b.columns,
       key: b.key,
       startIfMissing: b.startIfMissing,
-      units: [unit],
+      batches: [batch],
     };
     jobs.push(job);
     open.set(key, { job, rows: b.changes.length, bytes: b.bytes, shape });

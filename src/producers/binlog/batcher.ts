@@ -1,4 +1,4 @@
-import type { ApplyBatch, DdlUnit, EncodedChange, RowOp } from '../../shared/binlog/batch.js';
+import type { ApplyBatch, DdlBarrier, EncodedChange, RowOp } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { encodeRow, type RowValue } from '../../shared/binlog/row-values.js';
 import type { TableRef } from '../../shared/config/types.js';
@@ -23,8 +23,13 @@ export interface RowsInput {
 }
 
 export interface DdlInput {
-  /** One unit per table the statement is about, the one that runs it first. */
-  units: { table: TableMeta; ddl: DdlUnit /** A table the statement creates: it needs no checkpoint row to start. */; creates: boolean }[];
+  /** One barrier per table the statement is about, the one that runs it first. */
+  barriers: {
+    table: TableMeta;
+    ddl: DdlBarrier;
+    /** A table the statement creates: it needs no checkpoint row to start. */
+    creates: boolean;
+  }[];
   coord: BinlogCoord;
   eventTime: number;
   gtid: string | null;
@@ -129,10 +134,10 @@ export function createBatcher(options: BatcherOptions) {
     commit(): ApplyBatch[] {
       return close();
     },
-    /** A DDL statement: a unit without rows in the chain of each table it is about. */
+    /** A DDL statement: a barrier without rows in the chain of each table it is about. */
     ddl(input: DdlInput): ApplyBatch[] {
       const out = close();
-      for (const u of input.units) {
+      for (const u of input.barriers) {
         const key = tableKey(u.table.schema, u.table.table);
         const applied = options.applied.get(key);
         const prev = previousOf(key);

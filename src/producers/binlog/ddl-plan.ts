@@ -1,4 +1,5 @@
-import type { DdlUnit, DdlWait, ShardRole } from '../../shared/binlog/batch.js';
+import { createSchemaIfMissing } from '../../shared/sql/target-schema.js';
+import type { DdlBarrier, DdlWait, ShardRole } from '../../shared/binlog/batch.js';
 import type { ShardMode, TableRef } from '../../shared/config/types.js';
 import type { DdlStatement } from '../../shared/ddl/read-ddl.js';
 import type { TableFilter } from '../../shared/filter/block-allow.js';
@@ -20,7 +21,7 @@ export interface DdlPlanContext {
 }
 
 export type DdlPlan =
-  | { action: 'apply'; units: DdlInput['units'] }
+  | { action: 'apply'; barriers: DdlInput['barriers'] }
   | { action: 'skip'; reason: string }
   | { action: 'refuse'; code: 'DDL_UNSUPPORTED' | 'EVENT_FILTERED'; reason: string };
 
@@ -42,9 +43,9 @@ const SHARD_ROLES: Partial<Record<string, ShardRole>> = {
 };
 
 /**
- * What one DDL statement read from the binlog becomes: units for the apply chains of the
+ * What one DDL statement read from the binlog becomes: barriers in the apply chains of the
  * tables it is about, or a skip with the reason, or a refusal that pauses the task. `coord` is
- * where the statement ends in the binlog. Pure: the tailer feeds it the reader's state.
+ * where the statement ends in the binlog. Pure: the event reader feeds it the reader's state.
  */
 export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanContext): DdlPlan {
   const [first, second] = statement.tables as [TableRef, TableRef | undefined];
@@ -90,7 +91,13 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
   const role = ctx.shardMode === '' ? 'none' : (SHARD_ROLES[statement.kind] ?? 'none');
   // Optimistic: a change that only adds goes to the merged table at once.
   const shard = role === 'lock' && ctx.shardMode === 'optimistic' && statement.additive ? 'first' : role;
-  const unit = (after: DdlWait[], sql: string[]): DdlUnit => ({ source: statement.text, kind: statement.kind, target: sql, after, shard });
+  const barrier = (after: DdlWait[], sql: string[]): DdlBarrier => ({
+    source: statement.text,
+    kind: statement.kind,
+    target: sql,
+    after,
+    shard,
+  });
   const schemaStream = { schema: first.schema, table: '' };
 
   switch (statement.kind) {
@@ -98,17 +105,17 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
       // The schema may have been dropped and made again just before: follow its stream, and
       // create it if the target lacks it.
       const after = [...waitFor(schemaStream), ...(second ? waitFor(second) : [])];
-      const createSchema = `CREATE DATABASE IF NOT EXISTS ${quoteId(ctx.route(first.schema, first.table).schema)}`;
-      return { action: 'apply', units: [{ table: meta(first), ddl: unit(after, [createSchema, target]), creates: true }] };
+      const createSchema = createSchemaIfMissing(ctx.route(first.schema, first.table).schema);
+      return { action: 'apply', barriers: [{ table: meta(first), ddl: barrier(after, [createSchema, target]), creates: true }] };
     }
     case 'rename table': {
       // The rename runs in the old name's stream; the new name's stream waits for it.
       const to = second!;
       return {
         action: 'apply',
-        units: [
-          { table: meta(first), ddl: unit(waitFor(to), [target]), creates: false },
-          { table: meta(to), ddl: unit([{ ...first, coord }], []), creates: true },
+        barriers: [
+          { table: meta(first), ddl: barrier(waitFor(to), [target]), creates: false },
+          { table: meta(to), ddl: barrier([{ ...first, coord }], []), creates: true },
         ],
       };
     }
@@ -117,15 +124,15 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
       const tables = ctx.streams().filter((t) => t.schema === first.schema);
       return {
         action: 'apply',
-        units: [
-          { table: meta(schemaStream), ddl: unit(tables.flatMap(waitFor), [target]), creates: true },
-          ...tables.map((t) => ({ table: meta(t), ddl: unit([{ ...schemaStream, coord }], []), creates: false })),
+        barriers: [
+          { table: meta(schemaStream), ddl: barrier(tables.flatMap(waitFor), [target]), creates: true },
+          ...tables.map((t) => ({ table: meta(t), ddl: barrier([{ ...schemaStream, coord }], []), creates: false })),
         ],
       };
     }
     case 'create database':
     case 'alter database':
-      return { action: 'apply', units: [{ table: meta(schemaStream), ddl: unit([], [target]), creates: true }] };
+      return { action: 'apply', barriers: [{ table: meta(schemaStream), ddl: barrier([], [target]), creates: true }] };
     default: {
       // A shard's structure change waits until the other shards of its merged table have
       // joined or left it as far as the binlog says before it: only then does the lock know who
@@ -143,7 +150,7 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
               });
       return {
         action: 'apply',
-        units: [{ table: meta(first), ddl: unit([...waitFor(schemaStream), ...changes], [target]), creates: false }],
+        barriers: [{ table: meta(first), ddl: barrier([...waitFor(schemaStream), ...changes], [target]), creates: false }],
       };
     }
   }

@@ -4,11 +4,12 @@ import { readsBinlog } from '../../shared/task/stages.js';
 import type { SourceTaskState } from '../../shared/state/registry.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { requireSource } from '../../shared/task/context.js';
-import { startTailer } from './tailer.js';
+import { startBinlogReader } from './reader.js';
 
 const LEASE_MS = 15_000;
 const TICK_MS = 1_000;
 
+// The key keeps the reader's old name: processors of the previous release hold leases under it.
 const leaseKey = (task: string, sourceId: string) => `dmq:lease:tailer:${task}:${sourceId}`;
 
 // Extend the lease only if this process still holds it.
@@ -27,13 +28,13 @@ function wantsReader(task: TaskConfig, source: SourceTaskState | undefined): boo
 }
 
 /**
- * Runs in every processor: exactly one binlog tailer per (task, source) across all of them,
+ * Runs in every processor: exactly one binlog reader per (task, source) across all of them,
  * held by a Redis lease. If the process holding it dies, the lease lapses and another
- * processor takes the tailer over within seconds, resuming from the checkpoint.
+ * processor takes the reader over within seconds, resuming from the checkpoint.
  */
-export function startTailerSupervisor(ctx: ServiceContext) {
+export function startReaderSupervisor(ctx: ServiceContext) {
   const owner = randomUUID();
-  const running = new Map<string, { task: string; sourceId: string; tailer: ReturnType<typeof startTailer> }>();
+  const running = new Map<string, { task: string; sourceId: string; reader: ReturnType<typeof startBinlogReader> }>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -41,7 +42,7 @@ export function startTailerSupervisor(ctx: ServiceContext) {
     const entry = running.get(key);
     if (!entry) return;
     running.delete(key);
-    await entry.tailer.stop();
+    await entry.reader.stop();
     await ctx.redis.eval(RELEASE, 1, leaseKey(entry.task, entry.sourceId), owner);
     ctx.log.info({ task: entry.task, source: entry.sourceId }, 'binlog reader stopped');
   }
@@ -57,13 +58,13 @@ export function startTailerSupervisor(ctx: ServiceContext) {
         const key = JSON.stringify([name, instance.sourceId]);
         wanted.add(key);
         const lease = leaseKey(name, instance.sourceId);
-        if (running.get(key)?.tailer.ended()) await release(key);
+        if (running.get(key)?.reader.ended()) await release(key);
         if (running.has(key)) {
           if (Number(await ctx.redis.eval(RENEW, 1, lease, owner, LEASE_MS)) === 0) {
             ctx.log.warn({ task: name, source: instance.sourceId }, 'lost the binlog reader lease');
             running
               .get(key)!
-              .tailer.stop()
+              .reader.stop()
               .catch(() => undefined);
             running.delete(key);
           }
@@ -71,7 +72,7 @@ export function startTailerSupervisor(ctx: ServiceContext) {
         }
         if ((await ctx.redis.set(lease, owner, 'PX', LEASE_MS, 'NX')) !== 'OK') continue;
         const source = await requireSource(ctx, task, instance.sourceId);
-        running.set(key, { task: name, sourceId: instance.sourceId, tailer: startTailer(ctx, task, instance, source) });
+        running.set(key, { task: name, sourceId: instance.sourceId, reader: startBinlogReader(ctx, task, instance, source) });
       }
     }
     for (const key of running.keys()) if (!wanted.has(key)) await release(key);

@@ -10,7 +10,7 @@ import type { ErrorRecord } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { ER, serverErrno } from '../../shared/sql/server-errors.js';
 import type { PrecheckResult } from '../../shared/task/precheck-result.js';
-import { syncStatusKey, type TailerStatus } from '../binlog/tailer.js';
+import { syncStatusKey, type ReaderStatus } from '../binlog/reader-status.js';
 import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 
@@ -39,14 +39,14 @@ function bytesPerSecond(bytes: number, since: number | undefined, until: number)
 
 function binlogText(plan: SourcePlanRecord | undefined): { metaBinlog: string; metaBinlogGTID: string } {
   const pos = plan?.high ?? plan?.low;
-  return { metaBinlog: pos ? `(${pos.name}, ${pos.pos})` : '', metaBinlogGTID: pos?.gtid ?? '' };
+  return { metaBinlog: pos ? `(${pos.file}, ${pos.pos})` : '', metaBinlogGTID: pos?.gtid ?? '' };
 }
 
 /** Three missed heartbeats. */
 const STALE_READER_MS = 3000;
 
 /** DM's sync section, from what the source's binlog reader last reported. */
-function syncStatus(sync: TailerStatus | undefined, now: number) {
+function syncStatus(sync: ReaderStatus | undefined, now: number) {
   if (!sync)
     return {
       totalEvents: 0,
@@ -86,7 +86,7 @@ function subTaskStatus(
   source: SourceTaskState,
   progress: CopyProgress | undefined,
   plan: SourcePlanRecord | undefined,
-  sync: TailerStatus | undefined,
+  sync: ReaderStatus | undefined,
   locks: ShardLock[],
 ) {
   const now = state.finishedAt ?? Date.now();
@@ -195,10 +195,10 @@ export async function taskStatus(ctx: ServiceContext, task: TaskConfig, options:
   if (!state) return { result: false, msg: `task "${task.name}" has no state`, sources: [] };
   const facts = await readCopyFacts(ctx, task);
   const locks = await readShardLocks(ctx, task);
-  const syncs = new Map<string, TailerStatus>();
+  const syncs = new Map<string, ReaderStatus>();
   for (const i of task.instances) {
     const json = await ctx.redis.get(syncStatusKey(task.name, i.sourceId));
-    if (json) syncs.set(i.sourceId, JSON.parse(json) as TailerStatus);
+    if (json) syncs.set(i.sourceId, JSON.parse(json) as ReaderStatus);
   }
   return {
     result: true,

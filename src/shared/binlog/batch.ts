@@ -27,7 +27,7 @@ export interface BatchTable {
  * can apply exactly in order however the queue delivers. Batch boundaries depend only on the
  * binlog, so a restarted reader re-creates the same batches.
  */
-export interface BatchUnit {
+export interface Batch {
   coord: string;
   prev: string;
   /** Idempotent statements: the copy, or an earlier run, may already hold these changes. */
@@ -36,11 +36,11 @@ export interface BatchUnit {
   /** Source time of the last event (ms), for lag. */
   eventTime: number;
   gtid: string | null;
-  /** A schema change instead of rows: it has a unit of its own (a barrier in its table's chain). */
-  ddl?: DdlUnit;
+  /** A schema change instead of rows: a batch of its own, a barrier in its table's chain. */
+  ddl?: DdlBarrier;
 }
 
-/** Where another stream must stand before a DDL unit may run. */
+/** Where another stream must stand before a DDL barrier may run. */
 export interface DdlWait {
   schema: string;
   table: string;
@@ -50,14 +50,14 @@ export interface DdlWait {
 /**
  * One DDL statement in a table's chain. A statement about several tables (RENAME, DROP
  * DATABASE, CREATE TABLE after a DROP DATABASE) runs in the first table's chain once the
- * others have applied what came before it; the others' chains hold a unit without statements
- * that waits for it to run, so their later rows follow it.
+ * others have applied what came before it; the others' chains hold a barrier without
+ * statements that waits for it to run, so their later rows follow it.
  */
-export interface DdlUnit {
+export interface DdlBarrier {
   /** The statement as the source ran it, for errors and logs. */
   source: string;
   kind: string;
-  /** What the target runs, names routed; empty in the units that only wait. */
+  /** What the target runs, names routed; empty in the barriers that only wait. */
   target: string[];
   after: DdlWait[];
   shard: ShardRole;
@@ -73,7 +73,7 @@ export interface DdlUnit {
 export type ShardRole = 'none' | 'lock' | 'first' | 'leave' | 'unmerged-only' | 'join';
 
 /** A batch as the reader cuts it. */
-export interface ApplyBatch extends BatchTable, BatchUnit {
+export interface ApplyBatch extends BatchTable, Batch {
   /** Incremental mode: a table without a checkpoint row starts at `prev`, so it may apply at once. */
   startIfMissing: boolean;
   /** Approximate size of the row values, to bound jobs. */
@@ -81,12 +81,12 @@ export interface ApplyBatch extends BatchTable, BatchUnit {
 }
 
 /**
- * One apply job: a chain of consecutive batches of one table (each unit's `prev` is the
+ * One apply job: a chain of consecutive batches of one table (each batch's `prev` is the
  * `coord` before it), applied in one target transaction. How batches are grouped into jobs
- * may differ from one reader run to the next; the applier skips the units a job's table
+ * may differ from one reader run to the next; the applier skips the batches a job's table
  * already covers, so overlapping jobs are harmless.
  */
 export interface ApplyJob extends BatchTable {
   startIfMissing: boolean;
-  units: BatchUnit[];
+  batches: Batch[];
 }

@@ -8,6 +8,14 @@ export interface BinlogCoord {
   part?: number;
 }
 
+/**
+ * Where a server's binlog stood at one moment (SHOW MASTER STATUS): a coordinate, so it orders
+ * and resumes like one, and the GTID set executed up to it.
+ */
+export interface BinlogPosition extends BinlogCoord {
+  gtid: string;
+}
+
 /** The numeric suffix orders binlog files (`mysql-bin.000009` < `mysql-bin.000010`). */
 function fileNumber(file: string): number {
   const match = /\.(\d+)$/.exec(file);

@@ -1,5 +1,5 @@
 /**
- * Row values travel from the tailer to the appliers as JSON in Redis. JSON has no 64-bit
+ * Row values travel from the binlog reader to the appliers as JSON in Redis. JSON has no 64-bit
  * integers and no bytes, so those are tagged: `{ "$int": "18446744073709551615" }`,
  * `{ "$bytes": "<base64>" }`. Everything else (strings, doubles, null) is plain JSON.
  */

@@ -1,13 +1,6 @@
 import type { Connection, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import {
-  decodeKeyTuple,
-  encodeKeyTuple,
-  type BinlogPosition,
-  type ChunkBounds,
-  type ChunkKey,
-  type SplitKind,
-  type TablePlan,
-} from '../chunk/chunk.js';
+import type { BinlogPosition } from '../binlog/position.js';
+import { decodeKeyTuple, encodeKeyTuple, type ChunkBounds, type ChunkKey, type SplitKind, type TablePlan } from '../chunk/chunk.js';
 import type { ColumnInfo } from '../sql/catalog.js';
 import type { Queryable } from '../sql/connect.js';
 import { metaName, type MetaTables } from './meta-schema.js';
@@ -96,7 +89,7 @@ export async function recordSourcePlan(
       [
         source.sourceId,
         source.consistency,
-        source.low?.name ?? null,
+        source.low?.file ?? null,
         source.low?.pos ?? null,
         source.low?.gtid ?? null,
         tables.length,
@@ -110,9 +103,9 @@ export async function recordSourcePlan(
   }
 }
 
-function position(name: unknown, pos: unknown, gtid: unknown): BinlogPosition | null {
-  if (name === null || name === undefined) return null;
-  return { name: String(name), pos: Number(pos), gtid: gtid === null || gtid === undefined ? '' : String(gtid) };
+function position(file: unknown, pos: unknown, gtid: unknown): BinlogPosition | null {
+  if (file === null || file === undefined) return null;
+  return { file: String(file), pos: Number(pos), gtid: gtid === null || gtid === undefined ? '' : String(gtid) };
 }
 
 export async function readSourcePlans(db: Queryable, meta: MetaTables): Promise<SourcePlanRecord[]> {
@@ -233,7 +226,7 @@ export async function recordHighWatermark(db: Queryable, meta: MetaTables, sourc
   await db.query(
     `UPDATE ${metaName(meta, 'dumpMeta')} SET high_binlog_name = ?, high_binlog_pos = ?, high_binlog_gtid = ?, dumped_at = NOW(3)
      WHERE source_id = ? AND dumped_at IS NULL`,
-    [high?.name ?? null, high?.pos ?? null, high?.gtid ?? null, sourceId],
+    [high?.file ?? null, high?.pos ?? null, high?.gtid ?? null, sourceId],
   );
 }
 

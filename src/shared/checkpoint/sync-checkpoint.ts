@@ -7,8 +7,8 @@ import { metaName, type MetaTables } from './meta-schema.js';
 /**
  * DM's `<task>_syncer_checkpoint`: one row per (source, table) saying up to which binlog
  * coordinate that table's changes are applied, written in the same transaction as the
- * changes; and one global row per source (empty schema and table) saying where the tailer
- * may resume without missing anything.
+ * changes; and one global row per source (empty schema and table) saying where the binlog
+ * reader may resume without missing anything.
  */
 function syncCheckpointName(meta: MetaTables): string {
   return metaName(meta, 'syncer');
@@ -85,7 +85,7 @@ export async function readSourceSync(db: Queryable, meta: MetaTables, sourceId: 
   return state;
 }
 
-/** Where the tailer may resume: only ever forward. */
+/** Where the binlog reader may resume: only ever forward. */
 export async function writeGlobalCheckpoint(
   db: Queryable,
   meta: MetaTables,

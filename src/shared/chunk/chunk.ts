@@ -33,12 +33,6 @@ export interface TablePlan extends TableRef {
   chunks: ChunkBounds[];
 }
 
-export interface BinlogPosition {
-  name: string;
-  pos: number;
-  gtid: string;
-}
-
 /** Key values travel through JSON in the meta tables; bytes must survive exactly. */
 export function encodeKeyTuple(tuple: KeyValue[] | null): string | null {
   if (tuple === null) return null;

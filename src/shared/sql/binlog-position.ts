@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Queryable } from './connect.js';
 import { ER, serverErrno } from './server-errors.js';
-import type { BinlogPosition } from '../chunk/chunk.js';
+import type { BinlogPosition } from '../binlog/position.js';
 
 export async function isMariadb(conn: Queryable): Promise<boolean> {
   const [rows] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v');
@@ -30,7 +30,7 @@ export async function readBinlogPosition(conn: Queryable): Promise<BinlogPositio
     const [g] = await conn.query<RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS g');
     gtid = String(g[0]?.g ?? '');
   }
-  return { name: String(row.File), pos: Number(row.Position), gtid };
+  return { file: String(row.File), pos: Number(row.Position), gtid };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { ApplyJob, BatchUnit, DdlUnit } from '../../shared/binlog/batch.js';
+import type { ApplyJob, Batch, DdlBarrier } from '../../shared/binlog/batch.js';
 import { compareCoords, parseCoordText } from '../../shared/binlog/position.js';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import {
@@ -26,32 +26,32 @@ export type DdlOutcome = 'applied' | 'wait';
 export const ddlGenerationKey = (task: string) => `dmq:ddl-generation:${task}`;
 
 /**
- * Runs one DDL unit. `conn` holds the table's checkpoint locked in an open transaction, and the
- * unit starts exactly there. The unit waits until the streams it names have applied what came
+ * Runs one DDL barrier. `conn` holds the table's checkpoint locked in an open transaction, and
+ * the barrier starts exactly there. It waits until the streams it names have applied what came
  * before it (and, for a merged table, until every shard has reached it), runs its statements,
  * then moves the checkpoint past it.
  */
-export async function applyDdlUnit(
+export async function applyDdlBarrier(
   ctx: ServiceContext,
   conn: PoolConnection,
   task: TaskConfig,
   meta: MetaTables,
   job: ApplyJob,
-  unit: BatchUnit & { ddl: DdlUnit },
+  barrier: Batch & { ddl: DdlBarrier },
   op: BinlogOp | undefined,
 ): Promise<DdlOutcome> {
   const ref: TableSyncRef = { sourceId: job.sourceId, schema: job.schema, table: job.table };
-  const log = ctx.log.child({ task: job.task, source: job.sourceId, table: tableLabel(ref), at: unit.coord });
-  const behind = await streamsBehind(conn, meta, job.sourceId, unit.ddl);
+  const log = ctx.log.child({ task: job.task, source: job.sourceId, table: tableLabel(ref), at: barrier.coord });
+  const behind = await streamsBehind(conn, meta, job.sourceId, barrier.ddl);
   if (behind.length > 0) {
     await conn.rollback();
     log.debug({ behind }, 'DDL waits for the streams it depends on');
     return 'wait';
   }
-  let statements = op === undefined ? unit.ddl.target : op.op === 'skip' ? [] : op.sqls;
+  let statements = op === undefined ? barrier.ddl.target : op.op === 'skip' ? [] : op.sqls;
   const finish: SqlStatement[] = [];
-  if (op === undefined && unit.ddl.shard !== 'none' && statements.length > 0) {
-    const step = await shardStep(conn, task, meta, job, unit, ref);
+  if (op === undefined && barrier.ddl.shard !== 'none' && statements.length > 0) {
+    const step = await shardStep(conn, task, meta, job, barrier, ref);
     if (step.wait) {
       await conn.commit();
       if (step.note) log.info(step.note, 'shard DDL waits for the other shards');
@@ -63,8 +63,8 @@ export async function applyDdlUnit(
     }
     finish.push(...step.finish);
   }
-  // A unit with nothing to run needs no marker: there is nothing a retry could find done.
-  const retry = statements.length > 0 && (await markDdlStarted(conn, meta, ref, unit.coord));
+  // A barrier with nothing to run needs no marker: there is nothing a retry could find done.
+  const retry = statements.length > 0 && (await markDdlStarted(conn, meta, ref, barrier.coord));
   await conn.commit();
   for (const sql of statements) {
     try {
@@ -78,27 +78,27 @@ export async function applyDdlUnit(
         continue;
       }
       if (isUnreachable(err) || code === undefined) throw err;
-      const skip = `\`dmq binlog skip ${job.task} -b ${unit.coord} -s ${job.sourceId}\``;
+      const skip = `\`dmq binlog skip ${job.task} -b ${barrier.coord} -s ${job.sourceId}\``;
       // Without shard-mode every shard's DDL runs on the merged table: the second one fails.
       const shards = task.shardMode === '' ? await shardMembers(conn, meta, task, job.target, { current: false }) : [];
       throw new DmqError(
         'APPLY_REJECTED',
-        `the target rejects the DDL of ${tableLabel(ref)} of source "${job.sourceId}" at ${unit.coord}: ${(err as Error).message} (the source ran: ${unit.ddl.source}; the target ran: ${sql})`,
+        `the target rejects the DDL of ${tableLabel(ref)} of source "${job.sourceId}" at ${barrier.coord}: ${(err as Error).message} (the source ran: ${barrier.ddl.source}; the target ran: ${sql})`,
         {
           cause: err,
-          where: unit.coord,
+          where: barrier.coord,
           workaround:
             shards.length > 1
               ? `${shards.length} shards merge into ${tableLabel(job.target)} and the task has no shard-mode, so each shard's DDL runs on it: if another shard's DDL already made this change, ${skip}; set \`shard-mode: pessimistic\` (stop-task, then start-task) to have a shard DDL run once, when every shard has run it`
-              : `fix the target and \`dmq resume-task ${job.task}\`, or ${skip} to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${unit.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
+              : `fix the target and \`dmq resume-task ${job.task}\`, or ${skip} to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${barrier.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
         },
       );
     }
-    log.info({ sql, statement: unit.ddl.source }, 'DDL applied');
+    log.info({ sql, statement: barrier.ddl.source }, 'DDL applied');
   }
   const script = [
     'START TRANSACTION',
-    formatStatement(writeTableCheckpointStatement(meta, ref, parseCoordText(unit.coord), unit.gtid)),
+    formatStatement(writeTableCheckpointStatement(meta, ref, parseCoordText(barrier.coord), barrier.gtid)),
     formatStatement(clearDdlStatement(meta, ref)),
     ...finish.map(formatStatement),
     'COMMIT',
@@ -111,11 +111,11 @@ export async function applyDdlUnit(
 interface ShardStep {
   /** Not yet: other shards have not reached the lock. */
   wait: boolean;
-  /** Whether this unit runs its statements on the merged table. */
+  /** Whether this barrier runs its statements on the merged table. */
   run: boolean;
   why: string;
   note?: Record<string, unknown>;
-  /** Written with the checkpoint once the unit is done. */
+  /** Written with the checkpoint once the barrier is done. */
   finish: SqlStatement[];
 }
 
@@ -125,16 +125,16 @@ async function shardStep(
   task: TaskConfig,
   meta: MetaTables,
   job: ApplyJob,
-  unit: BatchUnit & { ddl: DdlUnit },
+  barrier: Batch & { ddl: DdlBarrier },
   ref: TableSyncRef,
 ): Promise<ShardStep> {
   const target = job.target;
   const lock = tableLabel(target);
-  switch (unit.ddl.shard) {
+  switch (barrier.ddl.shard) {
     case 'lock':
     case 'first': {
-      const rule = { match: task.shardMode === 'optimistic' ? 'statement' : 'order', atOnce: unit.ddl.shard === 'first' } as const;
-      const step = await reachShardLock(conn, meta, task, ref, target, unit.coord, unit.ddl.target.join('; '), rule);
+      const rule = { match: task.shardMode === 'optimistic' ? 'statement' : 'order', atOnce: barrier.ddl.shard === 'first' } as const;
+      const step = await reachShardLock(conn, meta, task, ref, target, barrier.coord, barrier.ddl.target.join('; '), rule);
       if (step.action === 'wait')
         return {
           wait: true,
@@ -154,17 +154,17 @@ async function shardStep(
       return { wait: false, run: true, why: '', finish: [resolveShardLockStatement(meta, target, step.seq, 'executed')] };
     }
     case 'join':
-      return { wait: false, run: true, why: '', finish: joinShardStatements(meta, target, ref, unit.coord) };
+      return { wait: false, run: true, why: '', finish: joinShardStatements(meta, target, ref, barrier.coord) };
     case 'leave':
     case 'unmerged-only': {
       const others = (await shardMembers(conn, meta, task, target, { current: false })).filter((m) => memberLabel(m) !== memberLabel(ref));
       if (others.length === 0) return { wait: false, run: true, why: '', finish: [] };
-      const finish = unit.ddl.shard === 'leave' ? [leaveShardStatement(meta, target, ref, unit.coord)] : [];
+      const finish = barrier.ddl.shard === 'leave' ? [leaveShardStatement(meta, target, ref, barrier.coord)] : [];
       return {
         wait: false,
         run: false,
-        why: `${unit.ddl.kind} of a shard is not applied to the merged table`,
-        note: { lock, shards: others.map(memberLabel), leaves: unit.ddl.shard === 'leave' },
+        why: `${barrier.ddl.kind} of a shard is not applied to the merged table`,
+        note: { lock, shards: others.map(memberLabel), leaves: barrier.ddl.shard === 'leave' },
         finish,
       };
     }
@@ -173,8 +173,8 @@ async function shardStep(
   }
 }
 
-/** The streams the unit waits on that have not yet applied up to where it needs them. */
-async function streamsBehind(conn: PoolConnection, meta: MetaTables, sourceId: string, ddl: DdlUnit): Promise<string[]> {
+/** The streams the barrier waits on that have not yet applied up to where it needs them. */
+async function streamsBehind(conn: PoolConnection, meta: MetaTables, sourceId: string, ddl: DdlBarrier): Promise<string[]> {
   const behind: string[] = [];
   for (const wait of ddl.after) {
     const ref = { sourceId, schema: wait.schema, table: wait.table };
@@ -184,7 +184,7 @@ async function streamsBehind(conn: PoolConnection, meta: MetaTables, sourceId: s
   return behind;
 }
 
-/** Records that the unit's DDL is about to run; true when an earlier attempt got this far. */
+/** Records that the barrier's DDL is about to run; true when an earlier attempt got this far. */
 async function markDdlStarted(conn: PoolConnection, meta: MetaTables, ref: TableSyncRef, coord: string): Promise<boolean> {
   const [rows] = await conn.query<RowDataPacket[]>(
     `SELECT binlog_coord FROM ${metaName(meta, 'ddl')} WHERE source_id = ? AND schema_name = ? AND table_name = ?`,

@@ -1,0 +1,60 @@
+import type { PoolConnection } from 'mysql2/promise';
+import type { ApplyJob } from '../../shared/binlog/batch.js';
+import { describeTable, rowIdentityKey } from '../../shared/sql/catalog.js';
+
+/** How a job's statements find its rows on the target. */
+export interface TargetKeys {
+  key: string[];
+  uniqueColumns: string[];
+}
+
+/**
+ * What the appliers of one process remember between jobs: lookups saved and notes for the
+ * task's status, never a fact about the data. One per process, `applyCache`.
+ */
+function createApplyCache() {
+  /**
+   * What the target's indexes tell the statements, per (task, target table, binlog key,
+   * columns). The binlog names a table's primary key only; for a table without one, the
+   * target's first unique key over NOT NULL columns identifies rows instead of every column.
+   * Invalid once the task's DDL generation moves (any process applied a DDL), and dropped when
+   * the lookup fails.
+   */
+  const targetKeys = new Map<string, { generation: string | null; keys: Promise<TargetKeys> }>();
+  /**
+   * Outages this process has reported, per (task, source), with how many waits in a row.
+   * Cleared by the source's next successful apply, which clears the error from the task's status.
+   */
+  const outages = new Map<string, number>();
+  const sourceOf = (job: ApplyJob) => JSON.stringify([job.task, job.sourceId]);
+
+  return {
+    targetKeys(conn: PoolConnection, job: ApplyJob, ddlGeneration: string | null): Promise<TargetKeys> {
+      const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table, job.key, job.columns]);
+      const cached = targetKeys.get(cacheKey);
+      if (cached && cached.generation === ddlGeneration) return cached.keys;
+      const keys = describeTable(conn, job.target).then((info) => {
+        const identity = rowIdentityKey(info)?.columns ?? [];
+        const key = job.key.length > 0 ? job.key : identity.every((c) => job.columns.includes(c)) ? identity : [];
+        const uniqueColumns = [...new Set(info.uniqueKeys.flatMap((k) => k.columns))].filter((c) => !key.includes(c));
+        return { key, uniqueColumns };
+      });
+      keys.catch(() => targetKeys.delete(cacheKey));
+      targetKeys.set(cacheKey, { generation: ddlGeneration, keys });
+      return keys;
+    },
+    /** Counts one more wait of the job's source for an unreachable target: how many in a row. */
+    outageWait(job: ApplyJob): number {
+      const waits = (outages.get(sourceOf(job)) ?? 0) + 1;
+      outages.set(sourceOf(job), waits);
+      return waits;
+    },
+    /** Ends the job's source's outage; false when it had none. */
+    outageOver(job: ApplyJob): boolean {
+      return outages.delete(sourceOf(job));
+    },
+  };
+}
+
+/** The appliers' cache of this process. */
+export const applyCache = createApplyCache();

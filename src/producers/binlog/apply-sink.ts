@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import type { ApplyBatch, ApplyJob, BatchTable } from '../../shared/binlog/batch.js';
+import type { TaskConfig } from '../../shared/config/types.js';
+import { applyJobOptions, applyQueueName } from '../../shared/queue/queues.js';
+import { applyPartitions } from '../../shared/queue/task-queues.js';
+import type { ServiceContext } from '../../shared/task/context.js';
+import { groupIntoJobs } from './apply-jobs.js';
+
+const FLUSH_SPACING_MS = 10;
+const FLUSH_SPACING_BEHIND_MS = 50;
+/** Batches of one table read together share a job (one target transaction) up to these limits. */
+const JOB_ROWS = 5000;
+const JOB_BYTES = 4 << 20;
+
+/**
+ * The same job cut again by a restarted reader gets the same id, which BullMQ deduplicates;
+ * ids may not contain ':'.
+ */
+function applyJobId(job: ApplyJob): string {
+  const table = createHash('sha1').update(`${job.schema}\u0000${job.table}`).digest('hex').slice(0, 16);
+  const span = `${job.batches[0]!.coord}..${job.batches.at(-1)!.coord}`.replaceAll(':', '@');
+  return `apply|${job.sourceId}|${table}|${span}`;
+}
+
+/**
+ * Where the reader's batches go: an outbox of one reader, grouped into apply jobs and added to
+ * the task's apply partitions (a table always to the same one). A failed flush goes to
+ * `onError`; the batches it held are read again after the reader restarts.
+ */
+export function createApplySink(ctx: ServiceContext, task: TaskConfig, onError: (err: unknown) => void) {
+  const partitions = applyPartitions(task);
+  const partitionOf = (b: BatchTable) =>
+    createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
+  let outbox: ApplyBatch[] = [];
+  let flushScheduled = false;
+  let lastFlushAt = 0;
+
+  /**
+   * Flushes run one after another: two overlapping runs could add a table's later batch before
+   * its earlier one, and the applier would then wait on every batch behind it.
+   */
+  let flushing: Promise<void> = Promise.resolve();
+  function flush(): Promise<void> {
+    flushing = flushing.then(flushOutbox).catch(onError);
+    return flushing;
+  }
+
+  async function flushOutbox(): Promise<void> {
+    if (outbox.length === 0) return;
+    const jobs = groupIntoJobs(outbox, { maxRows: JOB_ROWS, maxBytes: JOB_BYTES });
+    outbox = [];
+    const byQueue = new Map<string, ApplyJob[]>();
+    for (const job of jobs) {
+      const name = applyQueueName(task.name, partitionOf(job));
+      const list = byQueue.get(name) ?? [];
+      list.push(job);
+      byQueue.set(name, list);
+    }
+    for (const [name, list] of byQueue) {
+      await ctx.queues
+        .get(name)
+        .addBulk(list.map((job) => ({ name: 'apply', data: job, opts: { ...applyJobOptions, jobId: applyJobId(job) } })));
+    }
+  }
+
+  return {
+    /** Takes batches in binlog order; `behind`: the appliers have a backlog. */
+    push(batches: ApplyBatch[], behind: boolean): void {
+      for (const b of batches) outbox.push(b);
+      // Hand batches to Redis once the current burst of events is decoded, but not more often
+      // than every few milliseconds: a steady trickle of small transactions then still makes jobs
+      // of many batches, and the spacing grows while the appliers have a backlog.
+      if (flushScheduled) return;
+      flushScheduled = true;
+      const spacing = behind ? FLUSH_SPACING_BEHIND_MS : FLUSH_SPACING_MS;
+      setTimeout(
+        () => {
+          flushScheduled = false;
+          lastFlushAt = Date.now();
+          void flush();
+        },
+        Math.max(0, lastFlushAt + spacing - Date.now()),
+      );
+    },
+    /** Hands everything pushed so far to Redis, after any flush still running. */
+    flush,
+  };
+}

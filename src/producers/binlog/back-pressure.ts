@@ -1,0 +1,30 @@
+/** Batches queued but not yet applied, above which the reader stops reading the binlog. */
+const BACKLOG_HIGH = 5000;
+const BACKLOG_LOW = 2500;
+/** The same in row bytes, so big rows cannot fill Redis's memory before the count is reached. */
+const BACKLOG_HIGH_BYTES = 256 << 20;
+const BACKLOG_LOW_BYTES = 128 << 20;
+
+/** What the reader has queued and the appliers have not yet applied. */
+export interface Backlog {
+  pendingBatches: number;
+  pendingBytes: number;
+}
+
+/** After batches were queued: whether reading must pause until the appliers catch up. */
+export function backlogFull(backlog: Backlog): boolean {
+  return backlog.pendingBatches >= BACKLOG_HIGH || backlog.pendingBytes >= BACKLOG_HIGH_BYTES;
+}
+
+/**
+ * After the checkpoints were read: whether paused reading may go on. Below both low marks
+ * only, so reading does not flap at the high mark.
+ */
+export function backlogDrained(backlog: Backlog): boolean {
+  return backlog.pendingBatches <= BACKLOG_LOW && backlog.pendingBytes <= BACKLOG_LOW_BYTES;
+}
+
+/** Whether the appliers lag enough that batches are handed to Redis less often, in larger jobs. */
+export function appliersBehind(backlog: Backlog): boolean {
+  return backlog.pendingBatches > BACKLOG_LOW / 5;
+}

@@ -1,0 +1,230 @@
+import type { ApplyBatch, RowOp } from '../../shared/binlog/batch.js';
+import { compareCoords, coordText, type BinlogCoord } from '../../shared/binlog/position.js';
+import { tableKey } from '../../shared/checkpoint/sync-checkpoint.js';
+import type { InstanceConfig, TaskConfig } from '../../shared/config/types.js';
+import { readDdl } from '../../shared/ddl/read-ddl.js';
+import { DmqError } from '../../shared/errors.js';
+import { makeEventFilter } from '../../shared/filter/binlog-event.js';
+import { makeTableFilter } from '../../shared/filter/block-allow.js';
+import { makeExtractor, makeRouter } from '../../shared/filter/route.js';
+import type { Logger } from '../../shared/logger.js';
+import type { BinlogOp } from '../../shared/state/binlog-ops.js';
+import type { Batcher, TableMeta } from './batcher.js';
+import type { BinlogEvent } from './binlog-stream.js';
+import { planDdl } from './ddl-plan.js';
+import { createReadTables, type TableRules } from './read-tables.js';
+import type { ReadFigures } from './reader-status.js';
+import type { TransactionLedger } from './transaction-ledger.js';
+import { transactionControl } from './transaction-control.js';
+
+/** The task's rules for what the reader reads: tables, routes and event filters. */
+export interface ReadRules extends TableRules {
+  eventFilter: ReturnType<typeof makeEventFilter>;
+}
+
+export function readRules(task: TaskConfig, instance: InstanceConfig): ReadRules {
+  return {
+    filter: makeTableFilter(instance.blockAllowList, {
+      caseSensitive: task.caseSensitive,
+      onlyDbs: instance.mydumper.onlyDbs,
+      onlyTables: instance.mydumper.onlyTables,
+    }),
+    route: makeRouter(instance.routes, task.caseSensitive),
+    extractColumns: makeExtractor(instance.routes, task.caseSensitive),
+    eventFilter: makeEventFilter(instance.filters, task.caseSensitive),
+  };
+}
+
+/** One connection's worth of reading: where it starts and what it hands its results to. */
+export interface EventReaderRun {
+  task: TaskConfig;
+  sourceId: string;
+  log: Logger;
+  rules: ReadRules;
+  batcher: Batcher;
+  /** What the operator decided for events this reader refused before (`binlog skip|replace`). */
+  readOps: Map<string, BinlogOp>;
+  /** Where the connection starts; undefined from a GTID, until the first rotate names the file. */
+  start: BinlogCoord | undefined;
+  /** Full mode: where reading stops. */
+  endAt: BinlogCoord | undefined;
+  ledger: TransactionLedger;
+  figures: ReadFigures;
+  /** Takes the batches cut, in binlog order. */
+  emit(batches: ApplyBatch[]): void;
+  fail(err: unknown): void;
+  /** Whether the reader is failing: nothing read after a refused event counts. */
+  halted(): boolean;
+}
+
+/**
+ * Reads the events of one binlog connection: row events become batches, a commit closes the
+ * transaction, a statement becomes DDL barriers, a skip with a record, or a refusal that pauses
+ * the task at its position.
+ */
+export function createEventReader(run: EventReaderRun) {
+  const { task, sourceId, log, rules, batcher, readOps, ledger, figures } = run;
+  let file = run.start?.file ?? '';
+  /** End of the last event read: where the next event starts. */
+  let lastEnd = run.start?.pos ?? 4;
+  const tables = createReadTables(sourceId, rules, run.fail);
+  /** Where each shard last joined or left its merged table in this run (see planDdl). */
+  const shardChanges = new Map<string, string>();
+
+  const atEnd = () => run.endAt !== undefined && compareCoords({ file, pos: lastEnd }, run.endAt) >= 0;
+
+  function handle(ev: BinlogEvent): void {
+    const name = ev.getEventName();
+    const here = (): BinlogCoord => ({ file, pos: ev.nextPosition });
+    switch (name) {
+      case 'rotate': {
+        file = String(ev.binlogName);
+        lastEnd = Number(ev.position);
+        return;
+      }
+      case 'heartbeat': {
+        figures.masterCoord = coordText({ file: String(ev.binlogName ?? file), pos: ev.nextPosition });
+        return;
+      }
+      case 'mariadbgtid':
+      case 'gtid':
+      case 'anonymousgtid': {
+        // The transaction starts where the previous event ended: a boundary the server accepts.
+        ledger.begin({ file, pos: lastEnd }, ev.timestamp);
+        return;
+      }
+      case 'tablemap': {
+        tables.map(ev, here());
+        return;
+      }
+      case 'writerows':
+      case 'updaterows':
+      case 'deleterows': {
+        figures.totalEvents += 1;
+        const table = tables.of(ev);
+        if (!table) return;
+        const op: RowOp = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
+        if (!passesEventFilter(table, op, here())) return;
+        const rows = tables.rows(ev, table, op);
+        run.emit(batcher.rows({ table, op, rows, coord: here(), eventTime: ev.timestamp, gtid: ev.gtid ?? null }));
+        figures.lastEventTime = ev.timestamp;
+        figures.readCoord = coordText(here());
+        return;
+      }
+      case 'xid':
+      case 'query': {
+        const statement = name === 'query' ? String(ev.query).trim() : 'COMMIT';
+        const control = transactionControl(statement);
+        // MySQL opens each transaction with a BEGIN query; savepoints live inside one.
+        if (control === 'begin' || control === 'savepoint') return;
+        // A commit, or a DDL (its own transaction), ends the transaction.
+        run.emit(batcher.commit());
+        if (control !== 'end') readStatement(statement, String(ev.schema ?? ''), here(), ev.timestamp, ev.gtid ?? null);
+        if (run.halted()) return;
+        ledger.commit(here());
+        figures.readCoord = coordText(here());
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Stops reading at `coord` and pauses the task: the operator decides, with `binlog skip|replace`. */
+  function refuse(code: 'DDL_UNSUPPORTED' | 'EVENT_FILTERED', reason: string, coord: string, statement?: string): void {
+    const shown = statement === undefined ? '' : ` The statement: ${statement.length > 500 ? `${statement.slice(0, 500)}…` : statement}`;
+    const binlogOps = `\`dmq binlog skip ${task.name} -b ${coord} -s ${sourceId}\` to leave it out${statement === undefined ? '' : `, or \`dmq binlog replace ${task.name} -b ${coord} -s ${sourceId} "<statements the source should have run>"\` to read those instead`}`;
+    run.fail(
+      new DmqError(code, `source "${sourceId}" at ${coord}: ${reason}.${shown}`, {
+        where: coord,
+        workaround:
+          code === 'EVENT_FILTERED' ? `change the filter rule (stop-task, edit task.yaml, start-task), or ${binlogOps}` : binlogOps,
+      }),
+    );
+  }
+
+  function passesEventFilter(table: TableMeta, op: RowOp, coord: BinlogCoord): boolean {
+    const at = coordText(coord);
+    if (readOps.get(at)?.op === 'skip') {
+      log.info({ at, table: `${table.schema}.${table.table}`, op }, 'row event left out by the operator (binlog skip)');
+      return false;
+    }
+    // The filter caches which rules apply to a table; judging them is a few comparisons.
+    const verdict = rules.eventFilter({ schema: table.schema, table: table.table, event: op });
+    if (verdict.action === 'Error')
+      refuse('EVENT_FILTERED', `filter rule "${verdict.rule}" forbids ${op} on \`${table.schema}\`.\`${table.table}\``, at);
+    return verdict.action === 'Do';
+  }
+
+  /**
+   * A statement other than a transaction's begin or end: DDL to replicate, DDL to skip with a
+   * record, or a statement dmq cannot handle, which pauses the task at its position.
+   */
+  function readStatement(statement: string, defaultSchema: string, coord: BinlogCoord, eventTime: number, gtid: string | null): void {
+    const at = coordText(coord);
+    const op = readOps.get(at);
+    if (op?.op === 'skip') {
+      log.info({ at, statement: statement.slice(0, 500) }, 'statement left out by the operator (binlog skip)');
+      return;
+    }
+    const texts = op?.op === 'replace' ? op.sqls : [statement];
+    // Statements of one event share its position; parts keep them in order within a table.
+    let part = 0;
+    for (const text of texts) {
+      const reading = readDdl(text, defaultSchema);
+      if (reading.type === 'skip') {
+        log.info({ at, statement: text.slice(0, 500), reason: reading.reason }, 'DDL skipped: not about data');
+        continue;
+      }
+      if (reading.type === 'unreadable') {
+        refuse('DDL_UNSUPPORTED', `dmq cannot read this statement (${reading.reason})`, at, text);
+        return;
+      }
+      for (const ddl of reading.statements) {
+        const ddlCoord: BinlogCoord = part === 0 ? coord : { ...coord, part };
+        part += 1;
+        const plan = planDdl(ddl, coordText(ddlCoord), {
+          filter: rules.filter,
+          route: rules.route,
+          eventFilter: rules.eventFilter,
+          shardMode: task.shardMode,
+          lastOf: batcher.lastOf,
+          streams: batcher.streams,
+          lastShardChange: (schema, table) => shardChanges.get(tableKey(schema, table)),
+        });
+        if (plan.action === 'skip') {
+          log.info({ at, statement: ddl.text.slice(0, 500), reason: plan.reason }, 'DDL skipped');
+          continue;
+        }
+        if (plan.action === 'refuse') {
+          refuse(plan.code, plan.reason, at, ddl.text);
+          return;
+        }
+        run.emit(batcher.ddl({ barriers: plan.barriers, coord: ddlCoord, eventTime, gtid }));
+        for (const b of plan.barriers)
+          if (b.ddl.shard === 'join' || b.ddl.shard === 'leave')
+            shardChanges.set(tableKey(b.table.schema, b.table.table), coordText(ddlCoord));
+        log.info({ at, statement: ddl.text.slice(0, 500), target: plan.barriers[0]!.ddl.target }, 'DDL read');
+      }
+    }
+  }
+
+  return {
+    /** Full mode: whether reading has reached the copy's high watermark. */
+    atEnd,
+    /** One event of this connection, in binlog order. */
+    read(ev: BinlogEvent): void {
+      // Full mode reads nothing the copy's high watermark does not cover.
+      if (atEnd()) return;
+      handle(ev);
+      // A refused event stops the reader where it is: nothing after it counts as read.
+      if (run.halted()) return;
+      if (ev.nextPosition > 0 && ev.getEventName() !== 'heartbeat') {
+        lastEnd = ev.nextPosition;
+        if (file !== '') ledger.passed({ file, pos: ev.nextPosition });
+      }
+    },
+  };
+}
+
+export type EventReader = ReturnType<typeof createEventReader>;

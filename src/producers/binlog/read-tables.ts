@@ -1,0 +1,120 @@
+import type { RowOp } from '../../shared/binlog/batch.js';
+import { coordText, type BinlogCoord } from '../../shared/binlog/position.js';
+import type { RowValue } from '../../shared/binlog/row-values.js';
+import type { TableRef } from '../../shared/config/types.js';
+import { DmqError } from '../../shared/errors.js';
+import type { TableFilter } from '../../shared/filter/block-allow.js';
+import type { makeExtractor } from '../../shared/filter/route.js';
+import type { TableMeta } from './batcher.js';
+import type { BinlogEvent } from './binlog-stream.js';
+import { rowValues } from './row-values.js';
+
+/** Which tables are migrated, where they go and what their target rows gain. */
+export interface TableRules {
+  filter: TableFilter;
+  route: (schema: string, table: string) => TableRef;
+  extractColumns: ReturnType<typeof makeExtractor>;
+}
+
+/** A table as the reader decodes it: the source's columns, then the route's extracted values. */
+export interface ReadTable extends TableMeta {
+  sourceColumns: string[];
+  extraValues: string[];
+}
+
+interface RowsEvent {
+  tableId: number;
+  tableMap: Record<number, { parentSchema: string; tableName: string; columns?: { name: string; type: number }[] }>;
+}
+
+/**
+ * The tables of one binlog connection by table id, as its tablemap events describe them:
+ * whether they are migrated, their columns and key, and the values the route adds to their rows.
+ */
+export function createReadTables(sourceId: string, rules: TableRules, fail: (err: unknown) => void) {
+  const tables = new Map<number, ReadTable | null>();
+  const columnTypes = new Map<number, number[]>();
+  const primaryKeys = new Map<number, { primaryKey?: number[]; columnNames?: string[] }>();
+
+  function tableMeta(ev: RowsEvent, tm?: { primaryKey?: number[]; columnNames?: string[] }): ReadTable | null {
+    const cached = tables.get(ev.tableId);
+    if (cached !== undefined) return cached;
+    const entry = ev.tableMap[ev.tableId];
+    if (!entry) return null;
+    if (!rules.filter.table(entry.parentSchema, entry.tableName)) {
+      tables.set(ev.tableId, null);
+      return null;
+    }
+    const columns = (entry.columns ?? []).map((c) => c.name);
+    if (columns.includes('__proto__')) {
+      // zongji builds rows as plain objects and loses this column: refuse rather than write NULL.
+      fail(
+        new DmqError(
+          'CONFIG_INVALID',
+          `\`${entry.parentSchema}\`.\`${entry.tableName}\` has a column named __proto__, which dmq's binlog reader cannot decode`,
+          {
+            where: `\`${entry.parentSchema}\`.\`${entry.tableName}\``,
+            workaround: 'rename the column on the source, or leave the table out with block-allow-list',
+          },
+        ),
+      );
+      tables.set(ev.tableId, null);
+      return null;
+    }
+    // Rows of a merged table are told apart by the values the route extracts, as DM does.
+    const extra = rules.extractColumns(sourceId, entry.parentSchema, entry.tableName);
+    const primaryKey = (tm?.primaryKey ?? []).map((i) => columns[i]!).filter((c) => c !== undefined);
+    const meta: ReadTable = {
+      schema: entry.parentSchema,
+      table: entry.tableName,
+      target: rules.route(entry.parentSchema, entry.tableName),
+      columns: [...columns, ...extra.map((c) => c.column)],
+      key: primaryKey.length > 0 ? [...primaryKey, ...extra.map((c) => c.column)] : [],
+      sourceColumns: columns,
+      extraValues: extra.map((c) => c.value),
+    };
+    tables.set(ev.tableId, meta);
+    return meta;
+  }
+
+  return {
+    /** A tablemap event ending at `coord`: the columns the rows events after it carry. */
+    map(ev: BinlogEvent, coord: BinlogCoord): void {
+      const id = Number(ev.tableId);
+      if (!Array.isArray(ev.columnNames) || ev.columnNames.length !== Number(ev.columnCount)) {
+        const at = coordText(coord);
+        fail(
+          new DmqError(
+            'CONFIG_INVALID',
+            `the binlog of source "${sourceId}" carries no column names for \`${String(ev.schemaName)}\`.\`${String(ev.tableName)}\` at ${at}`,
+            {
+              where: at,
+              workaround: 'SET GLOBAL binlog_row_metadata = FULL on the source (MySQL 8.0+ / MariaDB 10.5+), then resume the task',
+            },
+          ),
+        );
+        return;
+      }
+      tables.delete(id);
+      columnTypes.set(id, ev.columnTypes as number[]);
+      primaryKeys.set(id, { primaryKey: ev.primaryKey as number[] | undefined, columnNames: ev.columnNames as string[] });
+    },
+    /** The table a rows event is about; null: not migrated, or refused. */
+    of(ev: BinlogEvent): ReadTable | null {
+      return tableMeta(ev as never, primaryKeys.get(Number(ev.tableId)));
+    },
+    /** A rows event's rows as values in the table's column order, the extracted values last. */
+    rows(ev: BinlogEvent, table: ReadTable, op: RowOp): { before?: RowValue[]; after?: RowValue[] }[] {
+      const types = columnTypes.get(Number(ev.tableId)) ?? [];
+      const decode = (row: Record<string, unknown>) => [...rowValues(row, table.sourceColumns, types), ...table.extraValues];
+      return (ev.rows as Record<string, unknown>[]).map((r) => {
+        if (op === 'update') {
+          const u = r as { before: Record<string, unknown>; after: Record<string, unknown> };
+          return { before: decode(u.before), after: decode(u.after) };
+        }
+        const values = decode(r);
+        return op === 'insert' ? { after: values } : { before: values };
+      });
+    },
+  };
+}

@@ -1,0 +1,259 @@
+import type ZongJi from '@vlasky/zongji';
+import type { ApplyBatch } from '../../shared/binlog/batch.js';
+import { compareCoords, coordText } from '../../shared/binlog/position.js';
+import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
+import { readSourceSync, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
+import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
+import { replaysAfterCopy } from '../../shared/task/stages.js';
+import { DmqError, pausesTaskAtOnce, toErrorRecord } from '../../shared/errors.js';
+import { pauseTask } from '../../shared/task/control.js';
+import { readBinlogOps } from '../../shared/state/binlog-ops.js';
+import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
+import { finishSourceReplay } from '../../shared/task/progress.js';
+import { createApplySink } from './apply-sink.js';
+import { appliersBehind, backlogDrained, backlogFull } from './back-pressure.js';
+import { createBatcher } from './batcher.js';
+import {
+  createBinlogStream,
+  readerServerId,
+  sourceClockOffset,
+  startBinlogStream,
+  stopBinlogStream,
+  type BinlogEvent,
+} from './binlog-stream.js';
+import { createEventReader, readRules, type EventReader } from './event-reader.js';
+import { syncStatusKey, type ReaderStatus } from './reader-status.js';
+import { replayBounds, startPosition } from './start-position.js';
+import { createTransactionLedger } from './transaction-ledger.js';
+
+const BATCH_ROWS = 500;
+const BATCH_BYTES = 1 << 20;
+/** No event (not even a heartbeat) for this long means the connection died silently. */
+const WATCHDOG_MS = 5000;
+
+/**
+ * Reads one source's binlog for one task and queues per-table batches for the appliers. Runs
+ * until stopped; errors restart it from its checkpoint with backoff. This loop owns the
+ * connection; what an event means is the event reader's, what is applied the ledger's.
+ */
+export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instance: InstanceConfig, source: SourceConfig) {
+  const log = ctx.log.child({ task: task.name, source: source.sourceId, unit: 'sync' });
+  const meta = taskMeta(task);
+  const pool = ctx.pools.target(task);
+  const rules = readRules(task, instance);
+  const sink = createApplySink(ctx, task, fail);
+  const ledger = createTransactionLedger();
+
+  let stopped = false;
+  let zongji: ZongJi | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let tickTimer: NodeJS.Timeout | undefined;
+  let backoffMs = 1000;
+  const status: ReaderStatus = {
+    readCoord: '',
+    masterCoord: '',
+    appliedCoord: '',
+    pendingBatches: 0,
+    pendingBytes: 0,
+    totalEvents: 0,
+    lastEventTime: 0,
+    oldestPendingTime: 0,
+    clockOffsetMs: 0,
+    appliedTransactions: 0,
+    recentTps: 0,
+    heardAt: 0,
+    paused: false,
+  };
+  /** The reading of the current connection (or the last one, until the next starts). */
+  let events: EventReader | undefined;
+  let lastEventAt = Date.now();
+  /** Full mode: whether this source's replay has been declared done. */
+  let finished = false;
+  let startText = '';
+  let restarting = false;
+  /** Stopped for good after pausing the task; only a new reader continues. */
+  let ended = false;
+
+  function enqueue(batches: ApplyBatch[]): void {
+    if (batches.length === 0) return;
+    ledger.add(batches);
+    sink.push(batches, appliersBehind(ledger.backlog()));
+    if (backlogFull(ledger.backlog()) && !status.paused) {
+      status.paused = true;
+      zongji?.connection?.pause();
+      const { pendingBatches, pendingBytes } = ledger.backlog();
+      log.info({ pending: pendingBatches, pendingBytes }, 'backlog full: binlog reading paused');
+    }
+  }
+
+  /** Advance the global checkpoint past every transaction whose batches are all applied. */
+  async function settle(): Promise<void> {
+    const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
+    const { resume, figures } = ledger.settle(applied, Date.now());
+    Object.assign(status, figures);
+    if (resume) {
+      await writeGlobalCheckpoint(pool, meta, source.sourceId, resume, null);
+      status.appliedCoord = coordText(resume);
+    }
+    if (events?.atEnd() && !finished && status.pendingBatches === 0 && !ledger.inTransaction()) {
+      finished = true;
+      log.info({ at: status.appliedCoord }, 'full mode: the changes made during the copy are applied up to the high watermark');
+      await finishSourceReplay(ctx, task, source.sourceId);
+    }
+    if (status.paused && backlogDrained(status)) {
+      status.paused = false;
+      // The watchdog measures silence since reading resumed, not since it paused.
+      lastEventAt = Date.now();
+      zongji?.connection?.resume();
+      log.info({ pending: status.pendingBatches }, 'backlog drained: binlog reading resumed');
+    }
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      await sink.flush();
+      await settle();
+      if (!status.paused && zongji && Date.now() - lastEventAt > WATCHDOG_MS) {
+        throw new DmqError('BINLOG_FAILED', `no binlog event or heartbeat from source "${source.sourceId}" for ${WATCHDOG_MS} ms`, {
+          workaround: 'dmq reconnects by itself; check the network to the source if this repeats',
+        });
+      }
+      await ctx.redis.set(syncStatusKey(task.name, source.sourceId), JSON.stringify(status), 'EX', 60);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  function onEvent(ev: BinlogEvent): void {
+    lastEventAt = Date.now();
+    status.heardAt = lastEventAt;
+    // Events flow again: the next failure starts its backoff from the beginning.
+    backoffMs = 1000;
+    events?.read(ev);
+  }
+
+  function fail(err: unknown): void {
+    // One failure restarts the reader once; errors from the stream being torn down are echoes.
+    if (stopped || restarting) return;
+    restarting = true;
+    const record = toErrorRecord(err);
+    status.error = record.message;
+    log.warn({ err: record }, 'binlog reader failed; restarting from the checkpoint');
+    // A purged or wrong position, or a source or task setting only the user can change: retrying
+    // cannot help, so the task pauses and says what to do.
+    const fatal = pausesTaskAtOnce(err, 'binlog-reader');
+    void disconnect().then(async () => {
+      if (fatal) {
+        const reason =
+          err instanceof DmqError
+            ? err
+            : new DmqError(
+                'BINLOG_FAILED',
+                `source "${source.sourceId}" cannot serve its binlog from ${status.appliedCoord || startText}: ${record.message}`,
+                {
+                  cause: err,
+                  where: status.appliedCoord || startText,
+                  workaround:
+                    'the binlog there was purged or never existed: keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds) and start the task again with --remove-meta (or a valid meta position)',
+                },
+              );
+        await pauseTask(ctx, task.name, reason).catch((pauseErr: unknown) =>
+          log.error({ err: pauseErr, reason: record }, 'cannot pause the task'),
+        );
+        // The task may be resumed before the supervisor ever sees it paused: it starts a new reader then.
+        ended = true;
+        return;
+      }
+      if (restartTimer) clearTimeout(restartTimer);
+      restartTimer = setTimeout(() => {
+        restarting = false;
+        void connect();
+      }, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+    });
+  }
+
+  async function disconnect(): Promise<void> {
+    const z = zongji;
+    zongji = undefined;
+    if (z) await stopBinlogStream(z);
+  }
+
+  async function connect(): Promise<void> {
+    if (stopped) return;
+    await disconnect();
+    try {
+      await ensureMetaTables(pool, meta);
+      const start = await startPosition(ctx, task, instance);
+      if (!start) {
+        restartTimer = setTimeout(() => void connect(), 1000);
+        return;
+      }
+      status.clockOffsetMs = await sourceClockOffset(ctx.pools.source(task, source));
+      const { highWatermark, endAt } = await replayBounds(pool, meta, task, source.sourceId);
+      const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
+      const readOps = await readBinlogOps(ctx.redis, task.name, source.sourceId, 'read');
+      const batcher = createBatcher({
+        task: task.name,
+        sourceId: source.sourceId,
+        maxRows: BATCH_ROWS,
+        maxBytes: BATCH_BYTES,
+        applied,
+        // From a GTID the first position is not known yet; an empty file name orders before any real one.
+        origin: start.coord ?? { file: '', pos: 0 },
+        startIfMissing: task.taskMode === 'incremental',
+        safeAt: (coord) =>
+          instance.syncer.safeMode || (replaysAfterCopy(task.taskMode) && (!highWatermark || compareCoords(coord, highWatermark) < 0)),
+      });
+      ledger.restart(start.coord);
+      events = createEventReader({
+        task,
+        sourceId: source.sourceId,
+        log,
+        rules,
+        batcher,
+        readOps,
+        start: start.coord,
+        endAt,
+        ledger,
+        figures: status,
+        emit: enqueue,
+        fail,
+        halted: () => restarting,
+      });
+      const z = createBinlogStream(source);
+      zongji = z;
+      // A stopped reader may still decode buffered events: only the current one counts.
+      z.on('binlog', (ev: unknown) => {
+        if (zongji === z) onEvent(ev as BinlogEvent);
+      });
+      z.on('error', (err: unknown) => {
+        if (zongji !== z) return;
+        // The control connection closing on its own is harmless while events still flow.
+        if ((err as { code?: string }).code === 'ECONNRESET' && Date.now() - lastEventAt < WATCHDOG_MS) return;
+        fail(err);
+      });
+      lastEventAt = Date.now();
+      startBinlogStream(z, source.serverId ?? readerServerId(task.name, source.sourceId), start);
+      delete status.error;
+      startText = start.coord ? coordText(start.coord) : `GTID ${start.gtid}`;
+      log.info({ from: startText }, 'binlog reader started');
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  void connect();
+  tickTimer = setInterval(() => void tick(), 500);
+
+  return {
+    ended: () => ended,
+    async stop(): Promise<void> {
+      stopped = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      if (tickTimer) clearInterval(tickTimer);
+      await disconnect();
+      await sink.flush();
+    },
+  };
+}

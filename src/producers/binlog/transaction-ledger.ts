@@ -1,0 +1,118 @@
+import { compareCoords, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
+import { tableKey } from '../../shared/checkpoint/sync-checkpoint.js';
+import type { Backlog } from './back-pressure.js';
+
+/** recentTps is the rate of transactions applied over about this window. */
+const TPS_WINDOW_MS = 10_000;
+
+interface LedgerBatch {
+  key: string;
+  coord: BinlogCoord;
+  bytes: number;
+}
+
+/** One source transaction read: where it starts and the batches it was cut into. */
+interface LedgerTransaction {
+  start: BinlogCoord;
+  /** Source time of the transaction (ms, whole seconds as the binlog keeps them). */
+  eventTime: number;
+  batches: LedgerBatch[];
+}
+
+/** What the ledger knows once it has compared its batches with the tables' checkpoints. */
+export interface LedgerFigures {
+  pendingBatches: number;
+  pendingBytes: number;
+  /** Source time of the oldest transaction read but not yet applied (0: none). */
+  oldestPendingTime: number;
+  appliedTransactions: number;
+  recentTps: number;
+}
+
+export interface Settlement {
+  /** Where the reader may resume without missing anything: the global checkpoint (none yet: undefined). */
+  resume: BinlogCoord | undefined;
+  figures: LedgerFigures;
+}
+
+/**
+ * Which source transactions the appliers have fully applied, given each table's checkpoint.
+ * The global checkpoint is the start of the oldest transaction not fully applied, else the last
+ * place read outside a transaction. Pure: the reader tells it what it read and what the target's
+ * checkpoints say.
+ */
+export function createTransactionLedger() {
+  let transactions: LedgerTransaction[] = [];
+  let current: LedgerTransaction | undefined;
+  let lastCommit: BinlogCoord | undefined;
+  let pendingBatches = 0;
+  let pendingBytes = 0;
+  let appliedTransactions = 0;
+  const tpsSamples: { at: number; applied: number }[] = [];
+
+  return {
+    /**
+     * A new connection reads again from `from`: what the last one read is forgotten. The
+     * counts stay, and the pending figures until the next settle.
+     */
+    restart(from: BinlogCoord | undefined): void {
+      transactions = [];
+      current = undefined;
+      lastCommit = from;
+    },
+    /** A transaction starts at `start`, where the event before it ended: a boundary the server accepts. */
+    begin(start: BinlogCoord, eventTime: number): void {
+      current = { start, eventTime, batches: [] };
+      transactions.push(current);
+    },
+    /** Batches cut from the open transaction: pending until their tables' checkpoints pass them. */
+    add(batches: { schema: string; table: string; coord: string; bytes: number }[]): void {
+      for (const b of batches) {
+        current?.batches.push({ key: tableKey(b.schema, b.table), coord: parseCoordText(b.coord), bytes: b.bytes });
+        pendingBytes += b.bytes;
+      }
+      pendingBatches += batches.length;
+    },
+    /** The transaction ended at `end`: its commit, or a statement that is a transaction of its own. */
+    commit(end: BinlogCoord): void {
+      lastCommit = end;
+      current = undefined;
+    },
+    /** An event ended at `end`: outside a transaction every event end is a safe place to resume (and to call synced). */
+    passed(end: BinlogCoord): void {
+      if (!current) lastCommit = end;
+    },
+    inTransaction(): boolean {
+      return current !== undefined;
+    },
+    /** Batches and row bytes read but not yet applied, as of the last settle plus what was added since. */
+    backlog(): Backlog {
+      return { pendingBatches, pendingBytes };
+    },
+    /** Retires every transaction whose batches are all applied (`applied`: each table's checkpoint) at time `now`. */
+    settle(applied: Map<string, BinlogCoord>, now: number): Settlement {
+      const covered = (b: LedgerBatch) => {
+        const at = applied.get(b.key);
+        return at !== undefined && compareCoords(at, b.coord) >= 0;
+      };
+      while (transactions.length > 0 && transactions[0] !== current && transactions[0]!.batches.every(covered)) {
+        transactions.shift();
+        appliedTransactions += 1;
+      }
+      const oldestPendingTime = transactions.find((t) => t.batches.some((b) => !covered(b)))?.eventTime ?? 0;
+      tpsSamples.push({ at: now, applied: appliedTransactions });
+      while (tpsSamples.length > 1 && now - tpsSamples[0]!.at > TPS_WINDOW_MS) tpsSamples.shift();
+      const oldest = tpsSamples[0]!;
+      const recentTps = now > oldest.at ? Math.round(((appliedTransactions - oldest.applied) * 1000) / (now - oldest.at)) : 0;
+      const uncovered = transactions.flatMap((t) => t.batches.filter((b) => !covered(b)));
+      pendingBatches = uncovered.length;
+      pendingBytes = uncovered.reduce((n, b) => n + b.bytes, 0);
+      return {
+        resume: transactions[0]?.start ?? lastCommit,
+        figures: { pendingBatches, pendingBytes, oldestPendingTime, appliedTransactions, recentTps },
+      };
+    },
+  };
+}
+
+export type TransactionLedger = ReturnType<typeof createTransactionLedger>;
