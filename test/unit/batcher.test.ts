@@ -5,7 +5,7 @@ import { groupIntoJobs } from '../../src/producers/binlog/apply-jobs.js';
 import { decideApply } from '../../src/processors/apply/apply-rule.js';
 import type { ApplyBatch, ApplyJob, EncodedChange, RowOp } from '../../src/shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../src/shared/binlog/position.js';
-import { encodeRow, type RowValue } from '../../src/shared/binlog/row-values.js';
+import { encodeRow, type RowValue } from '../../src/shared/binlog/payload-values.js';
 import { tableKey } from '../../src/shared/checkpoint/sync-checkpoint.js';
 import { prng } from '../support/prng.js';
 

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeRow, decodeValue, encodeRow, encodeValue, type EncodedValue, type RowValue } from '../../src/shared/binlog/row-values.js';
+import {
+  decodeRow,
+  decodeValue,
+  encodeRow,
+  encodeValue,
+  type EncodedValue,
+  type RowValue,
+} from '../../src/shared/binlog/payload-values.js';
 
 /** What actually happens between binlog reader and applier: JSON text in Redis. */
 const throughJson = (v: EncodedValue): EncodedValue => JSON.parse(JSON.stringify(v)) as EncodedValue;

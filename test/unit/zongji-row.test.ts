@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fixNegativeTime, normalizeValue, rowValues } from '../../src/producers/binlog/row-values.js';
+import { fixNegativeTime, normalizeValue, rowValues } from '../../src/producers/binlog/zongji-row.js';
 
 // MySQL protocol column type codes.
 const T = {

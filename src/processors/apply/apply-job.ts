@@ -2,7 +2,7 @@ import { DelayedError, type Job } from 'bullmq';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ApplyJob, Batch } from '../../shared/binlog/batch.js';
 import { coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
-import { decodeRow } from '../../shared/binlog/row-values.js';
+import { decodeRow } from '../../shared/binlog/payload-values.js';
 import type { MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import {
   lockTableCheckpointStatement,

@@ -1,6 +1,6 @@
 import type { TableRef } from '../../shared/config/types.js';
 import type { RowOp } from '../../shared/binlog/batch.js';
-import type { RowValue } from '../../shared/binlog/row-values.js';
+import type { RowValue } from '../../shared/binlog/payload-values.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
 
 /** One row event: `after` for inserts and updates, `before` for updates and deletes; values in `columns` order. */

@@ -17,7 +17,7 @@ import {
 } from '../../shared/checkpoint/copy-checkpoint.js';
 import { metaName } from '../../shared/checkpoint/meta-schema.js';
 import { DmqError } from '../../shared/errors.js';
-import { readBinlogPosition } from '../../shared/sql/binlog-position.js';
+import { readBinlogPosition } from '../../shared/sql/binlog-status.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
 import { chunkFileKey } from '../../shared/store/dump-store.js';
 import { chunkCondition } from '../../shared/chunk/key-range.js';

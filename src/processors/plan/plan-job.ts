@@ -8,7 +8,7 @@ import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { DmqError } from '../../shared/errors.js';
 import { makeRouter } from '../../shared/filter/route.js';
 import type { PlanJob } from '../../shared/queue/queues.js';
-import { binlogReplayGap, readBinlogPosition } from '../../shared/sql/binlog-position.js';
+import { binlogReplayGap, readBinlogPosition } from '../../shared/sql/binlog-status.js';
 import { describeTable } from '../../shared/sql/catalog.js';
 import { withConnection } from '../../shared/sql/connect.js';
 import { tableLabel } from '../../shared/sql/quote.js';

@@ -1,5 +1,5 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { showMasterStatus } from '../../shared/sql/binlog-position.js';
+import { showMasterStatus } from '../../shared/sql/binlog-status.js';
 import { quoteId } from '../../shared/sql/quote.js';
 import { parseGrants, parseRoleList, type ParsedGrants } from './grants.js';
 

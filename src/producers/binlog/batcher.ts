@@ -1,6 +1,6 @@
 import type { ApplyBatch, DdlBarrier, EncodedChange, RowOp } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, type BinlogCoord } from '../../shared/binlog/position.js';
-import { encodeRow, type RowValue } from '../../shared/binlog/row-values.js';
+import { encodeRow, type RowValue } from '../../shared/binlog/payload-values.js';
 import type { TableRef } from '../../shared/config/types.js';
 import { tableKey } from '../../shared/checkpoint/sync-checkpoint.js';
 

@@ -1,13 +1,13 @@
 import type { RowOp } from '../../shared/binlog/batch.js';
 import { coordText, type BinlogCoord } from '../../shared/binlog/position.js';
-import type { RowValue } from '../../shared/binlog/row-values.js';
+import type { RowValue } from '../../shared/binlog/payload-values.js';
 import type { TableRef } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
 import type { TableFilter } from '../../shared/filter/block-allow.js';
 import type { makeExtractor } from '../../shared/filter/route.js';
 import type { TableMeta } from './batcher.js';
 import type { BinlogEvent } from './binlog-stream.js';
-import { rowValues } from './row-values.js';
+import { rowValues } from './zongji-row.js';
 
 /** Which tables are migrated, where they go and what their target rows gain. */
 export interface TableRules {

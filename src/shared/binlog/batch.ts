@@ -1,5 +1,5 @@
 import type { TableRef } from '../config/types.js';
-import type { EncodedValue } from './row-values.js';
+import type { EncodedValue } from './payload-values.js';
 
 export type RowOp = 'insert' | 'update' | 'delete';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { parseSourceObject, parseSourceYaml } from '../../../shared/config/source.js';
 import { DmqError } from '../../../shared/errors.js';
-import { isMariadb } from '../../../shared/sql/binlog-position.js';
+import { isMariadb } from '../../../shared/sql/binlog-status.js';
 import { withConnection } from '../../../shared/sql/connect.js';
 import type { ServiceContext } from '../../../shared/task/context.js';
 import { readConfigBody } from '../body.js';

@@ -1,4 +1,4 @@
-import type { RowValue } from '../../shared/binlog/row-values.js';
+import type { RowValue } from '../../shared/binlog/payload-values.js';
 
 // MySQL protocol type codes whose zongji decoding needs correcting.
 const TYPE_YEAR = 13;
