@@ -62,7 +62,9 @@ SRC
 echo "build-tidb: building tidb-server $TIDB_RELEASE ($TIDB_VERSION) into $CACHE_DIR (first time only; several minutes)" >&2
 start=$(date +%s)
 go mod tidy >&2
-go build -o "$BIN.tmp" github.com/pingcap/tidb/cmd/tidb-server >&2
+# Without the release stamped in, tidb_version() says "v8.4.0-this-is-a-placeholder".
+go build -ldflags "-X github.com/pingcap/tidb/pkg/parser/mysql.TiDBReleaseVersion=$TIDB_RELEASE" \
+  -o "$BIN.tmp" github.com/pingcap/tidb/cmd/tidb-server >&2
 mv "$BIN.tmp" "$BIN"
 echo "build-tidb: built in $(( $(date +%s) - start )) s" >&2
 echo "$BIN"

@@ -41,7 +41,7 @@ const stackFile = join(stack.dir, 'stack.json');
 await writeFile(stackFile, JSON.stringify(info, null, 2));
 console.log(
   `test stack up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: redis ${info.redis.port}, ` +
-    `upstreams ${info.upstreams.map((u) => u.port).join(', ')}, target ${info.target.port} (${stack.dir})`,
+    `upstreams ${info.upstreams.map((u) => u.port).join(', ')}, ${info.targetKind} target ${info.target.port} (${stack.dir})`,
 );
 
 const runner = spawn(

@@ -81,8 +81,8 @@ export async function startTidb(options: TidbOptions): Promise<TidbServer> {
   // port cannot pass for it.
   const ready = async () => {
     try {
-      const res = await fetch(`http://${HOST}:${statusPort}/status`);
-      if (!res.ok || ((await res.json()) as { port?: number }).port !== port) return false;
+      const res = await fetch(`http://${HOST}:${statusPort}/info`);
+      if (!res.ok || ((await res.json()) as { listening_port?: number }).listening_port !== port) return false;
       release = await tidbRelease(port);
       return true;
     } catch {
