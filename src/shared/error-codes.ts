@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   APPLY_REJECTED: 'operator',
   /** The binlog reader cannot read a DDL, or the DDL moves a table into or out of the migrated ones. */
   DDL_UNSUPPORTED: 'operator',
+  /** The target cannot hold a table as the source defines it (e.g. a spatial column on TiDB). */
+  TARGET_UNSUPPORTED: 'operator',
   /** A binlog event filter rule with `action: Error` matched. */
   EVENT_FILTERED: 'operator',
   /** Shards of a merged table ran different DDLs (pessimistic shard mode). */

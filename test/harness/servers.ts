@@ -19,6 +19,9 @@ export function targetKindFromEnv(): TargetKind {
   return kind;
 }
 
+/** Schemas a server has of its own, lower-cased: TiDB adds metrics_schema and names some in upper case. */
+export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys', 'metrics_schema'];
+
 /** The examples' source.yaml files carry this password, DM-encrypted. */
 export const UPSTREAM_PASSWORD = '123456';
 

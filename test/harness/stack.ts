@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { quoteId } from '../../src/shared/sql/quote.js';
-import { startStack, stackInfo, type Endpoint, type StackInfo } from './servers.js';
+import { startStack, stackInfo, SYSTEM_SCHEMAS, type Endpoint, type StackInfo } from './servers.js';
 
 let stack: Promise<StackInfo> | undefined;
 
@@ -43,9 +43,6 @@ export async function redisUrl(): Promise<string> {
   return (await getStack()).redis.url;
 }
 
-// TiDB adds metrics_schema (and names its own schemas in upper case).
-const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys', 'metrics_schema'];
-
 /** Drops what earlier tests left: user schemas (dm_meta too), upstream binlogs, Redis keys. */
 export async function resetDatabases(): Promise<void> {
   const { upstreams, target, redis } = await getStack();
@@ -62,11 +59,10 @@ async function resetMariadb(server: Endpoint, binlog: boolean): Promise<void> {
   try {
     // A connection an earlier test left in a transaction would block DROP forever; fail instead.
     await conn.query('SET SESSION lock_wait_timeout = 10');
-    const [rows] = await conn.query<mysql.RowDataPacket[]>(
-      'SELECT schema_name AS name FROM information_schema.schemata WHERE LOWER(schema_name) NOT IN (?)',
-      [SYSTEM_SCHEMAS],
-    );
-    for (const { name } of rows) await conn.query(`DROP DATABASE ${quoteId(String(name))}`);
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT schema_name AS name FROM information_schema.schemata');
+    for (const { name } of rows) {
+      if (!SYSTEM_SCHEMAS.includes(String(name).toLowerCase())) await conn.query(`DROP DATABASE ${quoteId(String(name))}`);
+    }
     if (binlog) await conn.query('RESET MASTER');
   } catch (err) {
     throw new Error(`resetting ${server.host}:${server.port} failed: ${(err as Error).message}`, { cause: err });

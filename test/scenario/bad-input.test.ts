@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise';
 import { getStack } from '../harness/stack.js';
 import { dmqForFile, runCli, waitForStatus } from '../support/dmq.js';
 import { execSql, exampleFiles } from '../support/fixtures.js';
-import type { Endpoint } from '../harness/servers.js';
+import { userSchemas } from '../support/schema.js';
 
 const server = dmqForFile();
 
@@ -22,18 +22,6 @@ beforeEach(async () => {
     ]);
   }
 });
-
-async function targetSchemas(target: Endpoint): Promise<string[]> {
-  const conn = await mysql.createConnection(target);
-  try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>(
-      "SELECT schema_name AS s FROM information_schema.schemata WHERE schema_name NOT IN ('mysql','information_schema','performance_schema','sys')",
-    );
-    return rows.map((r) => String(r.s)).sort();
-  } finally {
-    await conn.end();
-  }
-}
 
 async function noTasks(): Promise<void> {
   const list = await runCli(server().addr, ['query-status']);
@@ -93,7 +81,7 @@ for (const [what, edit, expected] of [
     assert.match(message, /precheck failed/);
     assert.match(message, /mysql-replica-02/);
     assert.match(message, expected);
-    assert.deepEqual(await targetSchemas(stack.target), []);
+    assert.deepEqual(await userSchemas(stack.target), []);
   });
 }
 
@@ -131,7 +119,7 @@ test('binlog off on a source is a failure for a replicating mode (all), before a
   } finally {
     await conn.end();
   }
-  assert.deepEqual(await targetSchemas(stack.target), ['test_db'], 'no meta schema was created either');
+  assert.deepEqual(await userSchemas(stack.target), ['test_db'], 'no meta schema was created either');
 });
 
 test('unknown task and unreachable server give clear CLI errors', async () => {

@@ -11,19 +11,20 @@ import { execSql, writeTask } from '../support/fixtures.js';
  */
 const server = dmqForFile({ registerSources: 1 });
 
-before(async () => {
-  const stack = await getStack();
-  for (const endpoint of [...stack.upstreams, stack.target]) {
-    await execSql(endpoint, ['SET GLOBAL character_set_server = latin1', 'SET GLOBAL collation_server = latin1_swedish_ci']);
-  }
-});
+/** TiDB has latin1_bin only, and utf8mb4_bin is its default. */
+const collation = (kind: string, charset: 'latin1' | 'utf8mb4') =>
+  kind === 'tidb' ? `${charset}_bin` : charset === 'latin1' ? 'latin1_swedish_ci' : 'utf8mb4_general_ci';
 
-after(async () => {
+async function setServerCharset(charset: 'latin1' | 'utf8mb4'): Promise<void> {
   const stack = await getStack();
-  for (const endpoint of [...stack.upstreams, stack.target]) {
-    await execSql(endpoint, ['SET GLOBAL character_set_server = utf8mb4', 'SET GLOBAL collation_server = utf8mb4_general_ci']);
+  const servers = [...stack.upstreams.map((server) => ({ server, kind: 'mariadb' })), { server: stack.target, kind: stack.targetKind }];
+  for (const { server, kind } of servers) {
+    await execSql(server, [`SET GLOBAL character_set_server = ${charset}`, `SET GLOBAL collation_server = ${collation(kind, charset)}`]);
   }
-});
+}
+
+before(() => setServerCharset('latin1'));
+after(() => setServerCharset('utf8mb4'));
 
 /** A schema whose table and column names, and some of whose values, are not latin1. */
 function cjkSchema(schema: string, rows: number): string[] {

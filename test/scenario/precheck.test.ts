@@ -5,7 +5,7 @@ import { withConnection } from '../../src/shared/sql/connect.js';
 import { runPrecheck } from '../../src/processors/precheck/run.js';
 import { summarizePrecheck, type CheckResult, type PrecheckResult } from '../../src/shared/task/precheck-result.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
-import type { Endpoint } from '../harness/servers.js';
+import { targetKindFromEnv, type Endpoint } from '../harness/servers.js';
 
 const READER = { user: 'pc_reader', password: 'reader-pw' };
 const ROLE_READER = { user: 'pc_role_reader', password: 'role-pw' };
@@ -187,7 +187,9 @@ test('root on a binlog-enabled upstream passes every item', async () => {
   );
 });
 
-test('the target server as a source: binlog is off', async () => {
+test('the target server as a source: binlog is off', {
+  skip: targetKindFromEnv() === 'tidb' && "it takes the target for a MariaDB server without a binlog; this run's target is TiDB",
+}, async () => {
   await exec(target, ['CREATE DATABASE pc_db', 'CREATE TABLE pc_db.t (id INT PRIMARY KEY)']);
   const result = await precheck(task('all', [instance('target-as-source')]), [source('target-as-source', target)]);
   const enable = item(result, 'binlog_enable')!;

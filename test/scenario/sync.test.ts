@@ -4,7 +4,7 @@ import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
-import { execSql, exampleFiles, itemsTable, seedTestTables, writeTask } from '../support/fixtures.js';
+import { cloneSchema, execSql, exampleFiles, itemsTable, seedTestTables, writeTask } from '../support/fixtures.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { startRowWriter, startWriter } from '../support/writer.js';
 
@@ -124,7 +124,7 @@ for (const start of ['position', 'gtid'] as const) {
     ];
     // Incremental mode starts from a position: the target already holds what was there before it.
     await execSql(stack.upstreams[0], setup);
-    await execSql(stack.target, setup);
+    await cloneSchema(stack.upstreams[0], stack.target, db);
     const from = await masterPosition(stack.upstreams[0]);
     await execSql(stack.upstreams[0], [
       `INSERT INTO ${db}.items SELECT seq + 10, CONCAT('bulk ', seq), seq / 7, SEC_TO_TIME(-seq), 2000 + seq % 100 FROM ${db}.seq_1_to_200000`,
@@ -162,7 +162,7 @@ for (const start of ['position', 'gtid'] as const) {
 test('pause, resume, stop and start again during sync: lag shows while paused, nothing lost or doubled', { timeout: 240_000 }, async () => {
   const stack = await getStack();
   await execSql(stack.upstreams[0], itemsTable('ctl', 5000));
-  await execSql(stack.target, itemsTable('ctl', 5000));
+  await cloneSchema(stack.upstreams[0], stack.target, 'ctl');
   const { server, taskFile } = await startIncremental('ctl', 'ctl', positionMeta(await masterPosition(stack.upstreams[0])));
   const writer = startRowWriter(stack.upstreams[0], { table: 'ctl.items', rows: 5000, insertFrom: 10_000, seed: 9 });
   const sub = (s: TaskStatus) => s.sources[0]!.subTaskStatus[0]!;
@@ -204,7 +204,7 @@ test('pause, resume, stop and start again during sync: lag shows while paused, n
 test('target unreachable during sync: the task keeps running, shows the error, and continues by itself', { timeout: 240_000 }, async () => {
   const stack = await getStack();
   await execSql(stack.upstreams[0], itemsTable('outage', 5000));
-  await execSql(stack.target, itemsTable('outage', 5000));
+  await cloneSchema(stack.upstreams[0], stack.target, 'outage');
   const from = await masterPosition(stack.upstreams[0]);
   const proxy = await startTcpProxy(stack.target);
   try {

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
+import { qualify, quoteId } from '../../src/shared/sql/quote.js';
 import type { Endpoint } from '../harness/servers.js';
 import { getStack } from '../harness/stack.js';
 
@@ -36,6 +37,36 @@ export async function execSql(server: Endpoint, statements: string[]): Promise<v
     for (const s of statements) await conn.query(s);
   } finally {
     await conn.end();
+  }
+}
+
+/**
+ * Copies a schema's tables and rows from one server to another, as an incremental task expects
+ * the target to hold them before its start position. Setup SQL cannot simply run on both: it
+ * uses MariaDB's seq_1_to_N tables, which a TiDB target lacks.
+ */
+export async function cloneSchema(from: Endpoint, to: Endpoint, schema: string): Promise<void> {
+  const source = await mysql.createConnection({ ...from, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  const target = await mysql.createConnection({ ...to, dateStrings: true });
+  try {
+    for (const conn of [source, target]) await conn.query("SET time_zone = '+00:00'");
+    await target.query(`CREATE DATABASE ${quoteId(schema)}`);
+    const [tables] = await source.query<mysql.RowDataPacket[]>(
+      "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+      [schema],
+    );
+    for (const { t } of tables) {
+      const name = qualify(schema, String(t));
+      const [[created]] = await source.query<mysql.RowDataPacket[]>(`SHOW CREATE TABLE ${name}`);
+      await target.query(`USE ${quoteId(schema)}`);
+      await target.query(String(created!['Create Table']));
+      const [rows] = await source.query<mysql.RowDataPacket[]>({ sql: `SELECT * FROM ${name}`, rowsAsArray: true });
+      const all = rows as unknown as unknown[][];
+      for (let i = 0; i < all.length; i += 1000) await target.query(`INSERT INTO ${name} VALUES ?`, [all.slice(i, i + 1000)]);
+    }
+  } finally {
+    await source.end();
+    await target.end();
   }
 }
 

@@ -12,7 +12,10 @@ import {
 } from '../../shared/checkpoint/shard-lock.js';
 import { readTableCheckpoint, writeTableCheckpointStatement, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../../shared/config/types.js';
+import { adaptDefinition } from '../../shared/ddl/target-dialect.js';
 import { DmqError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { targetDialect } from '../../shared/sql/target-facts.js';
 import type { BinlogOp } from '../../shared/state/binlog-ops.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
 import { ALREADY_DONE, isServerError } from '../../shared/sql/server-errors.js';
@@ -63,6 +66,8 @@ export async function applyDdlBarrier(
     }
     finish.push(...step.finish);
   }
+  // The source's DDL in the target's dialect; SQL the operator gave with `binlog replace` runs as given.
+  if (op === undefined && statements.length > 0) statements = await inTargetDialect(ctx, task, job, barrier, statements, log);
   // A barrier with nothing to run needs no marker: there is nothing a retry could find done.
   const retry = statements.length > 0 && (await markDdlStarted(conn, meta, ref, barrier.coord));
   await conn.commit();
@@ -106,6 +111,33 @@ export async function applyDdlBarrier(
   await conn.query(script.join('; '));
   if (statements.length > 0) await ctx.redis.incr(ddlGenerationKey(job.task));
   return 'applied';
+}
+
+/** The statements rewritten for the target (collations, MariaDB-only types); a DDL it cannot take pauses the task. */
+async function inTargetDialect(
+  ctx: ServiceContext,
+  task: TaskConfig,
+  job: ApplyJob,
+  barrier: Batch & { ddl: DdlBarrier },
+  statements: string[],
+  log: Logger,
+): Promise<string[]> {
+  const dialect = await targetDialect(ctx.pools.target(task));
+  return statements.map((sql) => {
+    const adapted = adaptDefinition(sql, dialect);
+    if (!adapted.ok) {
+      throw new DmqError(
+        'APPLY_REJECTED',
+        `the target (${dialect.version}) cannot run the DDL of source "${job.sourceId}" at ${barrier.coord}: ${adapted.reason}`,
+        {
+          where: barrier.coord,
+          workaround: `${adapted.workaround}; then \`dmq binlog skip ${job.task} -b ${barrier.coord} -s ${job.sourceId}\` to leave it out, or \`dmq binlog replace ${job.task} -b ${barrier.coord} -s ${job.sourceId} "<sql for the target>"\``,
+        },
+      );
+    }
+    if (adapted.changes.length > 0) log.warn({ sql: adapted.sql, changes: adapted.changes }, 'DDL adapted for the target');
+    return adapted.sql;
+  });
 }
 
 interface ShardStep {

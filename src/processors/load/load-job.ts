@@ -10,7 +10,7 @@ import { advanceLoadOffset, readChunk, readSourcePlans, readTable } from '../../
 import { DmqError } from '../../shared/errors.js';
 import { makeExtractor } from '../../shared/filter/route.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
-import { qualify, quoteId } from '../../shared/sql/quote.js';
+import { qualify, quoteId, tableLabel } from '../../shared/sql/quote.js';
 import { ER, serverErrno } from '../../shared/sql/server-errors.js';
 import { settleCopyProgress } from '../../shared/task/progress.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
@@ -39,13 +39,19 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
     const table = await readTable(pool, meta, key);
     if (!table) throw new DmqError('LOAD_FAILED', `${chunkLabel(key)}: no plan recorded`, { where: chunkLabel(key) });
     const extra = makeExtractor(instance.routes, task.caseSensitive)(key.sourceId, key.schema, key.table);
-    await ensureTargetTable(
+    const adapted = await ensureTargetTable(
       pool,
       task.name,
       table.target,
       table.createSql,
       extra.map((c) => c.column),
     );
+    if (adapted.length > 0) {
+      ctx.log.warn(
+        { task: task.name, source: key.sourceId, table: tableLabel(table.target), changes: adapted },
+        'table definition adapted for the target',
+      );
+    }
     if (!(await ctx.store.exists(chunk.fileKey))) {
       throw new DmqError('DUMP_FILE_MISSING', `${chunkLabel(key)}: dump file ${chunk.fileKey} is missing from ${ctx.store.describe()}`, {
         where: chunkLabel(key),

@@ -1,4 +1,6 @@
+import { adaptDefinition } from '../../shared/ddl/target-dialect.js';
 import { createSchemaIfMissing } from '../../shared/sql/target-schema.js';
+import { targetDialect } from '../../shared/sql/target-facts.js';
 import type { Pool } from 'mysql2/promise';
 import type { TableRef } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
@@ -28,20 +30,36 @@ export function targetCreateSql(createSql: string, target: TableRef, extraColumn
  */
 const ensured = new WeakMap<Pool, Set<string>>();
 
+/**
+ * Creates the target table unless this process did already, in the target's dialect (see
+ * adaptDefinition); returns what had to change for the target, for the log.
+ */
 export async function ensureTargetTable(
   pool: Pool,
   task: string,
   target: TableRef,
   createSql: string,
   extraColumns: string[],
-): Promise<void> {
+): Promise<string[]> {
   const key = JSON.stringify([task, target.schema, target.table]);
   const done = ensured.get(pool) ?? new Set<string>();
   ensured.set(pool, done);
-  if (done.has(key)) return;
+  if (done.has(key)) return [];
+  const dialect = await targetDialect(pool);
+  const adapted = adaptDefinition(targetCreateSql(createSql, target, extraColumns), dialect);
+  if (!adapted.ok) {
+    throw new DmqError(
+      'TARGET_UNSUPPORTED',
+      `${tableLabel(target)} cannot be created on the target (${dialect.version}): ${adapted.reason}`,
+      {
+        where: tableLabel(target),
+        workaround: adapted.workaround,
+      },
+    );
+  }
   try {
     await pool.query(createSchemaIfMissing(target.schema));
-    await pool.query(targetCreateSql(createSql, target, extraColumns));
+    await pool.query(adapted.sql);
   } catch (err) {
     if (err instanceof DmqError) throw err;
     throw new DmqError('LOAD_FAILED', `cannot create ${tableLabel(target)} on the target: ${(err as Error).message}`, {
@@ -51,4 +69,5 @@ export async function ensureTargetTable(
     });
   }
   done.add(key);
+  return adapted.changes;
 }

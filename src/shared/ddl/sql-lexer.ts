@@ -14,6 +14,8 @@ export interface Token {
   kind: TokenKind;
   /** As written: quotes and escapes included. */
   text: string;
+  /** Where it starts in the statement, so a token can be replaced in place. */
+  at: number;
 }
 
 interface Lexed {
@@ -101,7 +103,7 @@ export function lex(sql: string): Lexed {
   let inExecutable = false;
   let i = 0;
   const push = (kind: TokenKind, end: number) => {
-    tokens.push({ kind, text: sql.slice(i, end) });
+    tokens.push({ kind, text: sql.slice(i, end), at: i });
     i = end;
   };
   while (i < sql.length) {

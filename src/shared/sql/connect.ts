@@ -57,14 +57,33 @@ export function formatOnlyWithValues(sql: string, values: unknown, timezone?: st
   return mysql.format(sql, values as Parameters<typeof mysql.format>[1], false, timezone as never);
 }
 
+/**
+ * Only TiDB runs `/*T! ... *\/`; MySQL and MariaDB read a comment. On TiDB every dmq transaction
+ * is pessimistic, whatever the cluster's default: the applier's SELECT … FOR UPDATE on a table's
+ * checkpoint row must lock it (an optimistic transaction takes no lock until commit, so two
+ * deliveries of one batch could both apply it), and READ COMMITTED exists only there.
+ */
+const TIDB_PESSIMISTIC = "/*T! , tidb_txn_mode = 'pessimistic' */";
+
 function sessionStatements(options: ConnectOptions): string[] {
-  const statements = [`SET time_zone = '${SESSION_TIME_ZONE}'`];
+  const statements = [`SET time_zone = '${SESSION_TIME_ZONE}' ${TIDB_PESSIMISTIC}`];
   for (const [name, value] of Object.entries(options.session ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new DmqError('CONFIG_INVALID', `session variable name ${JSON.stringify(name)} is not a valid identifier`, {
         where: `${options.label} session`,
         workaround: 'use plain MySQL system variable names such as tidb_txn_mode or sql_mode',
       });
+    }
+    if (name.toLowerCase() === 'tidb_txn_mode' && String(value).toLowerCase() !== 'pessimistic') {
+      throw new DmqError(
+        'CONFIG_INVALID',
+        `${options.label} session: tidb_txn_mode ${JSON.stringify(value)} would let two deliveries of one batch both apply`,
+        {
+          where: `${options.label} session.tidb_txn_mode`,
+          workaround:
+            'remove tidb_txn_mode from target-database.session: dmq runs its transactions pessimistic, whatever the cluster default is',
+        },
+      );
     }
     statements.push(`SET SESSION ${name} = ${mysql.escape(value)}`);
   }

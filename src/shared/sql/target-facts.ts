@@ -1,0 +1,29 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { TargetDialect } from '../ddl/target-dialect.js';
+
+/** Per pool, so a task's target is asked once per process; a failed read is asked again. */
+const dialects = new WeakMap<Pool, Promise<TargetDialect>>();
+
+/** What kind of server the target is and which collations it has (TiDB: `tidb_version()` answers). */
+export function targetDialect(pool: Pool): Promise<TargetDialect> {
+  let dialect = dialects.get(pool);
+  if (!dialect) {
+    dialect = readDialect(pool);
+    dialects.set(pool, dialect);
+    dialect.catch(() => dialects.delete(pool));
+  }
+  return dialect;
+}
+
+async function readDialect(pool: Pool): Promise<TargetDialect> {
+  const [[version]] = await pool.query<RowDataPacket[]>('SELECT VERSION() AS v');
+  const text = String(version?.v ?? '');
+  const [collations] = await pool.query<RowDataPacket[]>('SHOW COLLATION');
+  const [charsets] = await pool.query<RowDataPacket[]>('SHOW CHARACTER SET');
+  return {
+    kind: /tidb/i.test(text) ? 'tidb' : /mariadb/i.test(text) ? 'mariadb' : 'mysql',
+    version: text,
+    collations: new Map(collations.map((r) => [String(r.Collation).toLowerCase(), String(r.Charset).toLowerCase()])),
+    charsetDefaults: new Map(charsets.map((r) => [String(r.Charset).toLowerCase(), String(r['Default collation']).toLowerCase()])),
+  };
+}
