@@ -28,6 +28,7 @@ test('the codes only the operator can fix', () => {
     'SHARD_DDL_CONFLICT',
     'SOURCE_EXISTS',
     'SOURCE_NOT_FOUND',
+    'TARGET_UNSUPPORTED',
     'TASK_EXISTS',
     'UNAUTHORIZED',
   ]);
