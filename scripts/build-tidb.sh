@@ -26,7 +26,13 @@ if ! command -v go >/dev/null 2>&1; then
   export PATH="$PATH:/usr/local/go/bin"
 fi
 if ! command -v go >/dev/null 2>&1; then
-  echo "build-tidb: no Go toolchain on PATH (looked in /usr/local/go/bin too); install Go >= 1.25 or set DMQ_TIDB_SERVER to a tidb-server binary" >&2
+  echo "build-tidb: no Go toolchain on PATH (looked in /usr/local/go/bin too): install Go 1.21 or later, or set DMQ_TIDB_SERVER to a tidb-server binary" >&2
+  exit 1
+fi
+# Only a Go of 1.21 or later fetches another Go release (GOTOOLCHAIN) by itself.
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [[ ! "$go_minor" =~ ^[0-9]+$ ]] || (( go_minor < 21 )); then
+  echo "build-tidb: $(go env GOVERSION) is too old to fetch $GO_TOOLCHAIN: install Go 1.21 or later, or set DMQ_TIDB_SERVER to a tidb-server binary" >&2
   exit 1
 fi
 

@@ -15,14 +15,29 @@ has redis-server || missing+=(redis-server)
 has mariadbd || missing+=(mariadb-server)
 has mariadb || missing+=(mariadb-client)
 # --browser: the tests drive Debian's Chromium headless (task page).
-if [ "${1:-}" = "--browser" ]; then has chromium || missing+=(chromium); fi
+# --tidb: tidb-server is built from the Go module proxy (scripts/build-tidb.sh), so Go is needed;
+# a Go of 1.21 or later fetches the Go release TiDB wants by itself.
+browser=false
+tidb=false
+for option in "$@"; do
+  case "$option" in
+    --browser) browser=true ;;
+    --tidb) tidb=true ;;
+    *) echo "install-deps: unknown option $option (expected --browser, --tidb)" >&2; exit 2 ;;
+  esac
+done
+if $browser; then has chromium || missing+=(chromium); fi
+if $tidb && [ -z "${DMQ_TIDB_SERVER:-}" ]; then
+  export PATH="$PATH:/usr/local/go/bin"
+  has go || missing+=(golang-go)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]} with apt"
   "${sudo[@]}" apt-get update
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 else
-  echo "install-deps: redis-server, mariadbd, mariadb${1:+ and chromium} already installed"
+  echo "install-deps: everything needed is installed"
 fi
 
 # npm writes node_modules/.package-lock.json on every install; older than the lock file means stale.

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The project's test command (npm test, CI). Arguments pick test files; none means all of them.
+# The project's test command (npm test, CI): lint, types, unit tests, then every scenario test
+# against a MariaDB target and again against a TiDB target (tidb-server built once, see
+# scripts/build-tidb.sh). Arguments pick test files instead, run against DMQ_TEST_TARGET
+# (mariadb unless it says tidb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh --browser
+bash scripts/install-deps.sh --browser --tidb
 echo "test: formatting and lint (biome)"
 npx biome check --error-on-warnings .
 echo "test: type-checking src, test, bench and scripts"
@@ -11,4 +14,18 @@ npx tsc -p tsconfig.test.json --noEmit
 # Scenario tests spawn bin/dmq.js, which runs dist/.
 echo "test: building dist/"
 npm run build --silent
-exec node --import tsx test/harness/launch.ts "$@"
+if [ $# -gt 0 ]; then
+  exec node --import tsx test/harness/launch.ts "$@"
+fi
+
+started=$(date +%s)
+echo "test: building or finding tidb-server"
+DMQ_TIDB_SERVER=$(bash scripts/build-tidb.sh)
+export DMQ_TIDB_SERVER
+echo "test: unit tests (no servers)"
+node --import tsx test/harness/launch.ts test/unit
+echo "test: scenario tests against a MariaDB target"
+DMQ_TEST_TARGET=mariadb node --import tsx test/harness/launch.ts test/scenario
+echo "test: scenario tests against a TiDB target ($("$DMQ_TIDB_SERVER" -V | sed -n 's/^Release Version: //p'))"
+DMQ_TEST_TARGET=tidb node --import tsx test/harness/launch.ts test/scenario
+echo "test: all passed in $(( $(date +%s) - started )) s"

@@ -6,15 +6,24 @@ import type { Endpoint } from '../harness/servers.js';
 
 /**
  * Each column as text that differs whenever the stored value differs: raw bytes in hex for
- * everything, except FLOAT (the server prints 6 digits; widened to DOUBLE it prints them all)
- * and BIT (as its integer).
+ * everything, except FLOAT and DOUBLE (as numbers, see floatText), BIT (as its integer) and
+ * character columns, whose characters are compared as utf8mb4 bytes:
+ * TiDB keeps latin1 text as UTF-8 inside, MariaDB as latin1, and converting is one-to-one.
  */
-function exactExpression(column: { name: string; type: string }): string {
+function exactExpression(column: { name: string; type: string; charset: string | null }): string {
   const id = quoteId(column.name);
-  if (column.type === 'float') return `CAST(${id} + 0E0 AS CHAR)`;
+  // A FLOAT printed as itself shows 6 digits; widened to DOUBLE it shows them all.
+  if (column.type === 'float' || column.type === 'double') return `CAST(${id} + 0E0 AS CHAR)`;
   if (column.type === 'bit') return `CAST(${id} + 0 AS CHAR)`;
+  if (column.charset !== null && column.charset !== 'binary') return `HEX(CONVERT(${id} USING utf8mb4))`;
   return `HEX(CAST(${id} AS BINARY))`;
 }
+
+/**
+ * The same double however the server writes it: MariaDB prints `1.7976931348623157e308`, TiDB
+ * all its digits; both parse to the one double they round-trip.
+ */
+const floatText = (text: string) => (text === '<NULL>' ? text : String(Number(text)));
 
 /**
  * A row as a digest plus a readable head: exact comparison without handing multi-megabyte
@@ -29,13 +38,19 @@ async function exactRows(server: Endpoint, schema: string, table: string): Promi
   try {
     await conn.query("SET time_zone = '+00:00'");
     const [cols] = await conn.query<RowDataPacket[]>(
-      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type, CHARACTER_SET_NAME AS charset FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
       [schema, table],
     );
     if (cols.length === 0) throw new Error(`${qualify(schema, table)} does not exist on ${server.port}`);
-    const select = cols.map((c) => `IFNULL(${exactExpression({ name: String(c.name), type: String(c.type) })}, '<NULL>')`).join(', ');
+    const select = cols
+      .map((c) => {
+        const column = { name: String(c.name), type: String(c.type).toLowerCase(), charset: c.charset === null ? null : String(c.charset) };
+        return `IFNULL(${exactExpression(column)}, '<NULL>')`;
+      })
+      .join(', ');
     const [rows] = await conn.query<RowDataPacket[]>({ sql: `SELECT ${select} FROM ${qualify(schema, table)}`, rowsAsArray: true });
-    return (rows as unknown as string[][]).map((r) => rowDigest(r.join('|'))).sort();
+    const floats = cols.map((c) => ['float', 'double'].includes(String(c.type).toLowerCase()));
+    return (rows as unknown as string[][]).map((r) => rowDigest(r.map((v, i) => (floats[i] ? floatText(v) : v)).join('|'))).sort();
   } finally {
     await conn.end();
   }
