@@ -1,5 +1,6 @@
 import type { ColumnInfo } from '../../shared/sql/catalog.js';
 import { quoteId } from '../../shared/sql/quote.js';
+import { SPATIAL_TYPES } from '../../shared/ddl/target-dialect.js';
 
 /**
  * Chunk files hold rows as SQL value tuples, one per line: `(1,'a',X'00ff',NULL)`. The load
@@ -37,23 +38,7 @@ const NUMERIC_TYPES = new Set([
   'year',
   'bit',
 ]);
-const BINARY_TYPES = new Set([
-  'binary',
-  'varbinary',
-  'tinyblob',
-  'blob',
-  'mediumblob',
-  'longblob',
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-  'geomcollection',
-]);
+const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', ...SPATIAL_TYPES]);
 
 /**
  * One SELECT expression that renders a whole row as its tuple line, so the source does in C

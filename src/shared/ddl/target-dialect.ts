@@ -19,7 +19,8 @@ export type Adapted = { ok: true; sql: string; changes: string[] } | { ok: false
 
 /** MariaDB's own column types, stored as text elsewhere: the values dmq copies are their text form. */
 const MARIADB_TYPES: Readonly<Record<string, string>> = { uuid: 'CHAR(36)', inet4: 'VARCHAR(15)', inet6: 'VARCHAR(45)' };
-const SPATIAL_TYPES = new Set([
+/** MySQL's and MariaDB's spatial column types (stored as WKB bytes). */
+export const SPATIAL_TYPES: ReadonlySet<string> = new Set([
   'geometry',
   'point',
   'linestring',
@@ -28,6 +29,7 @@ const SPATIAL_TYPES = new Set([
   'multilinestring',
   'multipolygon',
   'geometrycollection',
+  'geomcollection',
 ]);
 /** MariaDB table options other servers do not parse; they only tune MariaDB's own engines. */
 const MARIADB_TABLE_OPTIONS = new Set(['page_checksum', 'transactional', 'page_compressed', 'page_compression_level']);
