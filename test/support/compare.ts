@@ -16,6 +16,8 @@ function exactExpression(column: { name: string; type: string; charset: string |
   if (column.type === 'float' || column.type === 'double') return `CAST(${id} + 0E0 AS CHAR)`;
   if (column.type === 'bit') return `CAST(${id} + 0 AS CHAR)`;
   if (column.charset !== null && column.charset !== 'binary') return `HEX(CONVERT(${id} USING utf8mb4))`;
+  // MariaDB's UUID and INET types, which other targets hold as their text.
+  if (['uuid', 'inet4', 'inet6'].includes(column.type)) return `HEX(CONVERT(CAST(${id} AS CHAR) USING utf8mb4))`;
   return `HEX(CAST(${id} AS BINARY))`;
 }
 

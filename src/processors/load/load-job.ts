@@ -5,8 +5,8 @@ import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.j
 import { startTableSync } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { OnDuplicate } from '../../shared/config/types.js';
 import { replaysAfterCopy } from '../../shared/task/stages.js';
-import { chunkLabel } from '../../shared/chunk/chunk.js';
-import { advanceLoadOffset, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
+import { chunkLabel, type ChunkBounds, type KeyValue } from '../../shared/chunk/chunk.js';
+import { advanceLoadOffset, readChunk, readSourcePlans, readTable, type TableRecord } from '../../shared/checkpoint/copy-checkpoint.js';
 import { DmqError } from '../../shared/errors.js';
 import { makeExtractor } from '../../shared/filter/route.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
@@ -74,7 +74,9 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
       );
     } catch (err) {
       if (err instanceof DmqError) throw err;
-      const duplicate = serverErrno(err) === ER.DUP_ENTRY;
+      const errno = serverErrno(err);
+      if (errno === ER.ENTRY_TOO_LARGE || errno === ER.TXN_TOO_LARGE) throw tooLarge(err, key, table, chunk);
+      const duplicate = errno === ER.DUP_ENTRY;
       // Retrying cannot make a colliding row go away: pause at once and say what to do.
       throw new DmqError(
         duplicate ? 'LOAD_CONFLICT' : 'LOAD_FAILED',
@@ -92,6 +94,40 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
   }
   if (replaysAfterCopy(task.taskMode)) await handOverToSync(pool, meta, key);
   await settleCopyProgress(ctx, task);
+}
+
+/** A text for a key value in a message: strings quoted, bytes in hex. */
+const keyText = (value: KeyValue) =>
+  value === null
+    ? 'NULL'
+    : Buffer.isBuffer(value)
+      ? `X'${value.toString('hex')}'`
+      : typeof value === 'string'
+        ? JSON.stringify(value)
+        : String(value);
+
+/**
+ * TiDB refuses a row over txn-entry-size-limit (6 MiB by default) or a transaction over
+ * txn-total-size-limit: retrying cannot help, so the task pauses naming the rows and the limit.
+ */
+function tooLarge(err: unknown, key: ChunkJob, table: TableRecord, chunk: ChunkBounds): DmqError {
+  const splitKey = table.splitKey.length > 0 ? `(${table.splitKey.map(quoteId).join(', ')})` : 'the table has no key';
+  const range =
+    table.splitKey.length === 0
+      ? splitKey
+      : `${splitKey} from ${chunk.lower ? `(${chunk.lower.map(keyText).join(', ')})` : 'the first'} up to ${chunk.upper ? `(${chunk.upper.map(keyText).join(', ')})` : 'the last'}`;
+  const entry = serverErrno(err) === ER.ENTRY_TOO_LARGE;
+  return new DmqError(
+    'TARGET_UNSUPPORTED',
+    `${chunkLabel(key)} into ${qualify(table.target.schema, table.target.table)}: the target refuses ${entry ? 'a row of this chunk as larger than one entry may be' : 'a transaction of this chunk as too large'} (${(err as Error).message}); the chunk covers ${range}`,
+    {
+      cause: err,
+      where: chunkLabel(key),
+      workaround: entry
+        ? 'raise the limit on the target (`SET GLOBAL tidb_txn_entry_size_limit = <bytes>` on TiDB v7.6 and later, up to 125829120; or txn-entry-size-limit in its config), then `dmq resume-task`; or leave the table out with block-allow-list'
+        : "raise TiDB's txn-total-size-limit in its config, then `dmq resume-task`",
+    },
+  );
 }
 
 /**

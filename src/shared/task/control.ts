@@ -113,6 +113,9 @@ export async function resolveBinlogError(
 /** Resume continues from the checkpoints: plans are reused and finished chunks are not redone. */
 export async function resumeTask(ctx: ServiceContext, name: string): Promise<void> {
   const task = await ctx.registry.requireTask(name);
+  // A fix on the target is often a global variable (TiDB's tidb_txn_entry_size_limit, sql_mode),
+  // which only new sessions see: this process's pools of the task start afresh.
+  await ctx.pools.closeTask(name);
   await ctx.registry.updateState(name, (state) => {
     if (state.stage === 'Finished') return;
     state.stage = 'Running';
