@@ -179,6 +179,7 @@ test('root on a binlog-enabled upstream passes every item', async () => {
     'target:connectivity': 'success',
     'target:conn_number': 'success',
     'target:target_privilege': 'success',
+    'target:target_compatibility': 'success',
   });
   assert.equal(result.passed, true);
   assert.deepEqual(

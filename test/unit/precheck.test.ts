@@ -7,7 +7,7 @@ import { serverVersion } from '../../src/processors/precheck/server.js';
 import type { ColumnFacts, TableFacts } from '../../src/processors/precheck/tables.js';
 
 function column(name: string, columnType = 'int(11)', nullable = false, autoIncrement = false): ColumnFacts {
-  return { name, columnType, nullable, autoIncrement };
+  return { name, columnType, dataType: columnType.replace(/\(.*/, ''), collation: null, nullable, autoIncrement };
 }
 
 function table(schema: string, name: string, columns: ColumnFacts[]): TableFacts {

@@ -1,7 +1,9 @@
 import type { DbEndpoint, InstanceConfig, SourceConfig, TableRef, TaskConfig } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
 import { makeRouter } from '../../shared/filter/route.js';
+import type { TargetDialect } from '../../shared/ddl/target-dialect.js';
 import { withConnection } from '../../shared/sql/connect.js';
+import { readDialect } from '../../shared/sql/target-facts.js';
 import { serverFacts, sourceFacts } from './facts.js';
 import type { Finding, Item } from './check.js';
 import { SOURCE_ITEMS } from './items.js';
@@ -113,12 +115,14 @@ async function checkTarget(
   task: TaskConfig,
   wanted: <C>(item: Item<C>) => boolean,
   schemas: () => Promise<string[]>,
+  tables: () => Promise<TableFacts[]>,
 ): Promise<Unnumbered[]> {
   const desc = 'dmq can log in to the target';
   const where = { address: addressOf(task.target) };
   try {
     return await withConnection(task.target, { label: 'target' }, async (conn) => {
-      const ctx = { task, facts: serverFacts(conn), schemas };
+      let dialect: Promise<TargetDialect> | undefined;
+      const ctx = { task, facts: serverFacts(conn), schemas, tables, dialect: () => (dialect ??= readDialect(conn)) };
       return [connectivity(desc, where), ...(await Promise.all(TARGET_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where))))];
     });
   } catch (err) {
@@ -156,13 +160,18 @@ export async function runPrecheck(input: PrecheckInput): Promise<PrecheckResult>
   const shardItems = SHARD_ITEMS.filter(wanted);
   const needTables = {
     refs: TARGET_ITEMS.some((item) => item.name === 'target_privilege' && wanted(item)),
-    facts: shardItems.length > 0,
+    facts: shardItems.length > 0 || TARGET_ITEMS.some((item) => item.name === 'target_compatibility' && wanted(item)),
   };
 
   const sourceRuns = Promise.all(
     task.instances.map((instance) => checkSource(task, instance, sources.get(instance.sourceId), wanted, needTables)),
   );
-  const targetRun = checkTarget(task, wanted, async () => targetSchemas(task, await sourceRuns));
+  const targetRun = checkTarget(
+    task,
+    wanted,
+    async () => targetSchemas(task, await sourceRuns),
+    async () => (await sourceRuns).flatMap((o) => o.facts ?? []),
+  );
   const [outcomes, targetResults] = await Promise.all([sourceRuns, targetRun]);
 
   const results = [...outcomes.flatMap((o) => o.results), ...targetResults];

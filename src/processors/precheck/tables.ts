@@ -5,6 +5,10 @@ export interface ColumnFacts {
   name: string;
   /** Full lower-case COLUMN_TYPE, `int(10) unsigned`. */
   columnType: string;
+  /** Lower-case DATA_TYPE, `int`. */
+  dataType: string;
+  /** Lower-case collation of a character column; null for others. */
+  collation: string | null;
   nullable: boolean;
   autoIncrement: boolean;
 }
@@ -47,7 +51,7 @@ export async function readTableFacts(conn: Connection, tables: TableRef[]): Prom
 
   const [columnRows] = await conn.query<RowDataPacket[]>(
     `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS name, COLUMN_TYPE AS type,
-            IS_NULLABLE AS nullable, EXTRA AS extra
+            DATA_TYPE AS dataType, COLLATION_NAME AS collation, IS_NULLABLE AS nullable, EXTRA AS extra
      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?)
      ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`,
     [schemas],
@@ -56,6 +60,8 @@ export async function readTableFacts(conn: Connection, tables: TableRef[]): Prom
     facts.get(tableKey(String(r.s), String(r.t)))?.columns.push({
       name: String(r.name),
       columnType: String(r.type).toLowerCase(),
+      dataType: String(r.dataType).toLowerCase(),
+      collation: r.collation === null || r.collation === undefined ? null : String(r.collation).toLowerCase(),
       nullable: r.nullable === 'YES',
       autoIncrement: /auto_increment/i.test(String(r.extra ?? '')),
     });

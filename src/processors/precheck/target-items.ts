@@ -1,14 +1,21 @@
 import type { TaskConfig } from '../../shared/config/types.js';
-import { quoteId } from '../../shared/sql/quote.js';
-import { connectionRoom, listed, privilegeFinding, type Item } from './check.js';
+import { MARIADB_TYPES, nearestCollation, SPATIAL_TYPES, type TargetDialect } from '../../shared/ddl/target-dialect.js';
+import { quoteId, tableLabel } from '../../shared/sql/quote.js';
+import type { CheckError } from '../../shared/task/precheck-result.js';
+import { capped, connectionRoom, DUMPING, fail, listed, privilegeFinding, warn, type Item } from './check.js';
 import type { ServerFacts } from './facts.js';
 import { hasPrivilege } from './grants.js';
+import type { TableFacts } from './tables.js';
 
 interface TargetContext {
   task: TaskConfig;
   facts: ServerFacts;
   /** Target schemas the task writes: routed schemas of every migrated table, and the meta schema. */
   schemas(): Promise<string[]>;
+  /** What the target accepts in a table definition. */
+  dialect(): Promise<TargetDialect>;
+  /** Columns of every migrated table, as the sources define them. */
+  tables(): Promise<TableFacts[]>;
 }
 
 const TARGET_PRIVILEGES = ['CREATE', 'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'ALTER', 'DROP', 'INDEX'];
@@ -41,4 +48,41 @@ const targetPrivilege: Item<TargetContext> = {
   },
 };
 
-export const TARGET_ITEMS: Item<TargetContext>[] = [targetConnNumber, targetPrivilege];
+/**
+ * Not a DM item (DM's table_schema checks this against its own TiDB): what dmq will rewrite
+ * in the migrated tables for this target (see adaptDefinition), and what it cannot create.
+ */
+const targetCompatibility: Item<TargetContext> = {
+  name: 'target_compatibility',
+  desc: 'the target can hold every migrated column as the source defines it',
+  severity: 'fail',
+  modes: DUMPING,
+  async run({ dialect, tables }) {
+    const target = await dialect();
+    const errors: CheckError[] = [];
+    for (const t of await tables()) {
+      for (const c of t.columns) {
+        const column = `${tableLabel(t)}.${quoteId(c.name)}`;
+        if (target.kind === 'tidb' && SPATIAL_TYPES.has(c.dataType)) {
+          errors.push(fail(`${column} is ${c.dataType.toUpperCase()}, and TiDB has no spatial types`));
+        }
+        const as = target.kind === 'mariadb' ? undefined : MARIADB_TYPES[c.dataType];
+        if (as !== undefined) errors.push(warn(`${column} is MariaDB's ${c.dataType.toUpperCase()}: created as ${as}`));
+        const nearest = c.collation === null ? undefined : nearestCollation(c.collation, target);
+        if (c.collation !== null && nearest !== undefined) {
+          const caseChange = c.collation.endsWith('_ci') && nearest.endsWith('_bin') ? ', so its comparisons become case-sensitive' : '';
+          errors.push(warn(`${column} has collation ${c.collation}, which the target lacks: created with ${nearest}${caseChange}`));
+        }
+      }
+    }
+    if (errors.length === 0) return { errors };
+    return {
+      errors: capped(errors),
+      instruction:
+        'leave tables with spatial columns out (block-allow-list) or convert the columns on the source; the rewrites listed happen by themselves (docs/tidb.md)',
+      extra: `target ${target.version}`,
+    };
+  },
+};
+
+export const TARGET_ITEMS: Item<TargetContext>[] = [targetConnNumber, targetPrivilege, targetCompatibility];

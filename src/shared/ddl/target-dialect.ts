@@ -18,7 +18,7 @@ export interface TargetDialect {
 export type Adapted = { ok: true; sql: string; changes: string[] } | { ok: false; reason: string; workaround: string };
 
 /** MariaDB's own column types, stored as text elsewhere: the values dmq copies are their text form. */
-const MARIADB_TYPES: Readonly<Record<string, string>> = { uuid: 'CHAR(36)', inet4: 'VARCHAR(15)', inet6: 'VARCHAR(45)' };
+export const MARIADB_TYPES: Readonly<Record<string, string>> = { uuid: 'CHAR(36)', inet4: 'VARCHAR(15)', inet6: 'VARCHAR(45)' };
 /** MySQL's and MariaDB's spatial column types (stored as WKB bytes). */
 export const SPATIAL_TYPES: ReadonlySet<string> = new Set([
   'geometry',

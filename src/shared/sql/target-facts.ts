@@ -1,4 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Queryable } from './connect.js';
 import type { TargetDialect } from '../ddl/target-dialect.js';
 
 /** Per pool, so a task's target is asked once per process; a failed read is asked again. */
@@ -15,11 +16,12 @@ export function targetDialect(pool: Pool): Promise<TargetDialect> {
   return dialect;
 }
 
-async function readDialect(pool: Pool): Promise<TargetDialect> {
-  const [[version]] = await pool.query<RowDataPacket[]>('SELECT VERSION() AS v');
+/** The same, read over any connection (the precheck has one of its own). */
+export async function readDialect(db: Queryable): Promise<TargetDialect> {
+  const [[version]] = await db.query<RowDataPacket[]>('SELECT VERSION() AS v');
   const text = String(version?.v ?? '');
-  const [collations] = await pool.query<RowDataPacket[]>('SHOW COLLATION');
-  const [charsets] = await pool.query<RowDataPacket[]>('SHOW CHARACTER SET');
+  const [collations] = await db.query<RowDataPacket[]>('SHOW COLLATION');
+  const [charsets] = await db.query<RowDataPacket[]>('SHOW CHARACTER SET');
   return {
     kind: /tidb/i.test(text) ? 'tidb' : /mariadb/i.test(text) ? 'mariadb' : 'mysql',
     version: text,
