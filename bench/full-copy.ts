@@ -1,21 +1,21 @@
 /**
  * Full-copy benchmark: dmq against mydumper + myloader on the same sysbench-like table.
  *
- *   npx tsx bench/full-copy.ts [--rows 1000000] [--threads 4] [--chunk-rows 100000] [--pool-size 4]
- *                              [--timeline] [--json out.json] [--cpu-prof dir] [--keep] [--no-build]
- *                              [--skip-reference] [--timeout 480]      (--help lists them)
+ *   npx tsx bench/full-copy.ts [--target mariadb|tidb] [--rows 1000000] [--threads 4] [--chunk-rows 100000]
+ *                              [--pool-size 4] [--timeline] [--json out.json] [--cpu-prof dir] [--keep]
+ *                              [--no-build] [--skip-reference] [--timeout 480]      (--help lists them)
  *
- * One run: private Redis, upstream MariaDB (binlog on) and target MariaDB on free ports in a temp
- * dir; N rows in sbtest.sbtest1 upstream; a `task-mode: full` dmq task (dmq serve as a child
- * process) timed from submit to Finished and verified; then mydumper and myloader timed on
- * the same data and verified; then a report. Everything started is stopped, even on failure.
+ * One run: private Redis, upstream MariaDB (binlog on) and a target (MariaDB, or tidb-server with
+ * --target tidb) on free ports in a temp dir; N rows in sbtest.sbtest1 upstream; a `task-mode:
+ * full` dmq task (dmq serve as a child process) timed from submit to Finished and verified; then
+ * mydumper and myloader (into the same target) timed on the same data and verified; then a report. Everything started is stopped, even on failure.
  */
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { qualify, quoteId } from '../src/shared/sql/quote.js';
-import { startMariadb, startRedis, UPSTREAM_PASSWORD, type MariadbServer, type RedisServer } from '../test/harness/servers.js';
+import { startMariadb, startRedis, UPSTREAM_PASSWORD, type RedisServer, type TargetKind } from '../test/harness/servers.js';
 import { CpuReport, waitForQuiet, warnIfBusy } from './lib/cpu-report.js';
 import {
   cli,
@@ -30,12 +30,13 @@ import {
   type SubTaskStatus,
 } from './lib/dmq-process.js';
 import { int, log, MiB, mib, perSec, secs, table } from './lib/format.js';
-import { integerOption } from './lib/options.js';
+import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
 import { CPU_COUNT, type ProcessSampler, readProcess } from './lib/proc-stats.js';
 import { benchDir, runBench, startSampler, startServers } from './lib/processes.js';
 import { SCHEMA, seed, TABLE, tableFacts, verify, type TableFacts } from './lib/sbtest.js';
-import { queryOne, withConnection, type Server } from './lib/sql.js';
+import { queryOne, serverVersion, withConnection, type Server } from './lib/sql.js';
+import { describeTarget, startTarget, targetLabel } from './lib/target.js';
 import { directorySize, myloaderArgs, mydumperArgs, runTool, type ToolResult } from './lib/tools.js';
 
 const TASK = 'bench-full-copy';
@@ -47,6 +48,7 @@ const META_SCHEMA = 'dm_meta';
 // Options
 
 interface Options {
+  target: TargetKind;
   rows: number;
   threads: number;
   chunkRows: number;
@@ -63,6 +65,7 @@ interface Options {
 function parseOptions(): Options {
   const { values } = parseArgs({
     options: {
+      target: { type: 'string', default: 'mariadb' },
       rows: { type: 'string', default: '1000000' },
       threads: { type: 'string', default: '4' },
       'chunk-rows': { type: 'string', default: '100000' },
@@ -82,6 +85,7 @@ function parseOptions(): Options {
     console.log(
       [
         'usage: npx tsx bench/full-copy.ts [options]',
+        '  --target KIND       what dmq and myloader write into: mariadb or tidb (default mariadb)',
         '  --rows N            rows in sbtest.sbtest1 (default 1000000)',
         '  --threads N         dmq mydumpers.threads and mydumper -t (default 4)',
         '  --chunk-rows N      dmq mydumpers.rows and mydumper -r (default 100000)',
@@ -98,6 +102,7 @@ function parseOptions(): Options {
     process.exit(0);
   }
   return {
+    target: targetOption(values.target),
     rows: integerOption('rows', values.rows, 1),
     threads: integerOption('threads', values.threads, 1),
     chunkRows: integerOption('chunk-rows', values['chunk-rows'], 1),
@@ -241,8 +246,8 @@ async function runDmq(
   options: Options,
   dir: string,
   redis: RedisServer,
-  upstream: MariadbServer,
-  target: MariadbServer,
+  upstream: Server,
+  target: Server,
   expected: TableFacts,
   sampler: ProcessSampler,
 ): Promise<DmqResult> {
@@ -304,8 +309,8 @@ loaders:
 async function runReference(
   options: Options,
   dir: string,
-  upstream: MariadbServer,
-  target: MariadbServer,
+  upstream: Server,
+  target: Server,
   expected: TableFacts,
   sampler: ProcessSampler,
 ): Promise<ReferenceResult> {
@@ -326,10 +331,11 @@ async function runReference(
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const PROCESS_LABELS = ['dmq', 'mydumper', 'myloader', 'upstream mariadbd', 'target mariadbd', 'redis', 'bench'];
+const processLabels = (target: TargetKind) => ['dmq', 'mydumper', 'myloader', 'upstream mariadbd', targetLabel(target), 'redis', 'bench'];
 
 function report(
   options: Options,
+  targetVersion: string,
   facts: TableFacts,
   dmq: DmqResult,
   reference: ReferenceResult | undefined,
@@ -338,10 +344,11 @@ function report(
   const lines: string[] = [];
   const rows = facts.rows;
   lines.push('');
-  lines.push(`=== dmq full-copy benchmark: ${SCHEMA}.${TABLE}, ${int(rows)} rows ===`);
+  lines.push(`=== dmq full-copy benchmark into ${options.target} ${targetVersion}: ${SCHEMA}.${TABLE}, ${int(rows)} rows ===`);
+  lines.push(`target: ${describeTarget(options.target, targetVersion)}; dmq and myloader both write into it`);
   lines.push(
     `table: data_length ${mib(facts.dataLength)}, index_length ${mib(facts.indexLength)} (upstream, after ANALYZE); ` +
-      `${CPU_COUNT} CPUs; MariaDB servers with innodb_buffer_pool_size 128M`,
+      `${CPU_COUNT} CPUs; upstream MariaDB with innodb_buffer_pool_size 128M`,
   );
   lines.push(
     `settings: dmq mydumpers threads ${options.threads} rows ${options.chunkRows}, loaders pool-size ${options.poolSize} | ` +
@@ -402,7 +409,7 @@ function report(
     }
   }
 
-  const cpu = new CpuReport(sampler, PROCESS_LABELS);
+  const cpu = new CpuReport(sampler, processLabels(options.target));
   const referenceRun = reference && { name: 'mydumper + myloader', from: reference.mydumper.from, to: reference.myloader.to };
   lines.push('');
   lines.push(
@@ -424,12 +431,20 @@ function report(
   return lines.join('\n');
 }
 
-function resultJson(options: Options, facts: TableFacts, dmq: DmqResult, reference: ReferenceResult | undefined, sampler: ProcessSampler) {
+function resultJson(
+  options: Options,
+  targetVersion: string,
+  facts: TableFacts,
+  dmq: DmqResult,
+  reference: ReferenceResult | undefined,
+  sampler: ProcessSampler,
+) {
   const cpu = (from: number, to: number) =>
-    Object.fromEntries(PROCESS_LABELS.map((l) => [l, Number(sampler.usage(l, from, to).cores.toFixed(3))]));
+    Object.fromEntries(processLabels(options.target).map((l) => [l, Number(sampler.usage(l, from, to).cores.toFixed(3))]));
   const phase = (name: string, from: number, to: number) => ({ name: name.trim(), seconds: (to - from) / 1000, cpuCores: cpu(from, to) });
   return {
     options,
+    target: { kind: options.target, version: targetVersion },
     table: { rows: facts.rows, dataLength: facts.dataLength, indexLength: facts.indexLength },
     dmq: {
       seconds: (dmq.finished - dmq.submitted) / 1000,
@@ -460,17 +475,19 @@ async function main(): Promise<void> {
   ensureBuilt(options.build);
 
   const dir = await benchDir(options.keep);
-  const labels = ['redis', 'upstream mariadbd', 'target mariadbd'];
+  const targetProcess = targetLabel(options.target);
+  const labels = ['redis', 'upstream mariadbd', targetProcess];
   const [redis, upstream, target] = await startServers(labels, [
     startRedis({ dir: join(dir, 'redis') }),
     startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
-    startMariadb({ dir: join(dir, 'target'), serverId: 3, binlog: false, rootPassword: '' }),
+    startTarget(options.target, dir),
   ]);
-  log(`redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), target mariadbd :${target.port}`);
+  const targetVersion = await serverVersion(target);
+  log(`redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), ${targetProcess} :${target.port} (${targetVersion})`);
   const sampler = startSampler(labels, [redis, upstream, target]);
 
   const facts = await seed(upstream, options.rows);
-  await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd']);
+  await waitForQuiet(sampler, ['upstream mariadbd', targetProcess]);
   warnIfBusy(sampler);
 
   const dmq = await runDmq(options, dir, redis, upstream, target, facts, sampler);
@@ -478,15 +495,15 @@ async function main(): Promise<void> {
   let reference: ReferenceResult | undefined;
   if (options.reference) {
     await dropCopies(target);
-    await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd']);
+    await waitForQuiet(sampler, ['upstream mariadbd', targetProcess]);
     warnIfBusy(sampler);
     reference = await runReference(options, dir, upstream, target, facts, sampler);
   }
   sampler.stop();
 
-  console.log(report(options, facts, dmq, reference, sampler));
+  console.log(report(options, targetVersion, facts, dmq, reference, sampler));
   if (options.json) {
-    await writeFile(options.json, `${JSON.stringify(resultJson(options, facts, dmq, reference, sampler), null, 2)}\n`);
+    await writeFile(options.json, `${JSON.stringify(resultJson(options, targetVersion, facts, dmq, reference, sampler), null, 2)}\n`);
     log(`results written to ${options.json}`);
   }
 }

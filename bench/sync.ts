@@ -1,33 +1,35 @@
 /**
  * Replication benchmark: dmq's binlog apply against a native MariaDB replica on the same binlog.
  *
- *   npx tsx bench/sync.ts [--rows 1000000] [--txns 50000] [--connections 4] [--rates 100,1000,3000]
- *                         [--lag-seconds 15] [--seed 1] [--timeout 900] [--json out.json]
- *                         [--cpu-prof dir] [--keep] [--no-build]          (--help lists them)
+ *   npx tsx bench/sync.ts [--target mariadb|tidb] [--rows 1000000] [--txns 50000] [--connections 4]
+ *                         [--rates 100,1000,3000] [--lag-seconds 15] [--seed 1] [--timeout 900]
+ *                         [--json out.json] [--cpu-prof dir] [--keep] [--no-build]      (--help lists them)
  *
- * One run: private Redis, an upstream MariaDB (binlog on), dmq's target and a replica MariaDB on
- * free ports in a temp dir; N rows in sbtest.sbtest1 upstream, copied to the target and the
- * replica with mydumper/myloader; then OLTP transactions upstream, replayed from the same start
- * position by dmq (an incremental task) and by the replica's single SQL thread, each timed from
- * a standing start; then replication lag at steady write rates, and one transaction over every
- * row. Every copy is checked against the upstream. Everything started is stopped, even on failure.
+ * One run: private Redis, an upstream MariaDB (binlog on), dmq's target (MariaDB, or tidb-server
+ * with --target tidb) and a replica MariaDB on free ports in a temp dir; N rows in sbtest.sbtest1
+ * upstream, copied to the target and the replica with mydumper/myloader; then OLTP transactions
+ * upstream, replayed from the same start position by dmq (an incremental task) and by the
+ * replica's single SQL thread, each timed from a standing start; then replication lag at steady
+ * write rates, and one transaction over every row. Every copy is checked against the upstream.
+ * Everything started is stopped, even on failure.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type mysql from 'mysql2/promise';
-import { startMariadb, startRedis, UPSTREAM_PASSWORD } from '../test/harness/servers.js';
+import { startMariadb, startRedis, UPSTREAM_PASSWORD, type TargetKind } from '../test/harness/servers.js';
 import { prng } from '../test/support/prng.js';
 import { CpuReport, waitForQuiet, warnIfBusy, type Window } from './lib/cpu-report.js';
 import { cli, createSource, startDmq, taskFailure, taskStatus, withDmqLog, writeTask, type DmqProcess } from './lib/dmq-process.js';
 import { int, log, mib, perSec, secs, table } from './lib/format.js';
-import { integerOption } from './lib/options.js';
+import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
 import { CPU_COUNT, readProcess, resetPeakRss, type ProcessSampler } from './lib/proc-stats.js';
 import { benchDir, runBench, startSampler, startServers } from './lib/processes.js';
 import { SBTEST1, SCHEMA, seed, TABLE, tableFacts, verify, type TableFacts } from './lib/sbtest.js';
-import { connect, queryOne, withConnection, type Server } from './lib/sql.js';
+import { connect, queryOne, serverVersion, withConnection, type Server } from './lib/sql.js';
+import { describeTarget, startTarget, targetLabel } from './lib/target.js';
 import { myloaderArgs, mydumperArgs, runTool } from './lib/tools.js';
 
 const TASK = 'bench-sync';
@@ -41,12 +43,13 @@ const HEARTBEAT_ID = -1;
 const POLL_MS = 20;
 /** How often a waiting loop asks dmq or the replica whether replication has failed. */
 const HEALTH_CHECK_MS = 1000;
-const LABELS = ['dmq', 'upstream mariadbd', 'target mariadbd', 'replica mariadbd', 'redis', 'bench'];
+const processLabels = (target: TargetKind) => ['dmq', 'upstream mariadbd', targetLabel(target), 'replica mariadbd', 'redis', 'bench'];
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
 interface Options {
+  target: TargetKind;
   rows: number;
   txns: number;
   connections: number;
@@ -62,6 +65,7 @@ interface Options {
 
 const HELP = [
   'usage: npx tsx bench/sync.ts [options]',
+  '  --target KIND       what dmq applies into: mariadb or tidb (default mariadb); the replica stays MariaDB',
   '  --rows N            rows in sbtest.sbtest1 (default 1000000)',
   '  --txns N            OLTP transactions replayed from a standing start (default 50000)',
   '  --connections N     upstream connections writing them (default 4)',
@@ -78,6 +82,7 @@ const HELP = [
 function parseOptions(): Options {
   const { values } = parseArgs({
     options: {
+      target: { type: 'string', default: 'mariadb' },
       rows: { type: 'string', default: '1000000' },
       txns: { type: 'string', default: '50000' },
       connections: { type: 'string', default: '4' },
@@ -98,6 +103,7 @@ function parseOptions(): Options {
     process.exit(0);
   }
   return {
+    target: targetOption(values.target),
     rows: integerOption('rows', values.rows, 1),
     txns: integerOption('txns', values.txns, 1),
     connections: integerOption('connections', values.connections, 1),
@@ -474,7 +480,7 @@ async function measureLag(
   dmq: DmqProcess,
   sampler: ProcessSampler,
 ): Promise<LagResult> {
-  await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'dmq']);
+  await waitForQuiet(sampler, ['upstream mariadbd', targetLabel(options.target), 'dmq']);
   const count = rate * options.lagSeconds;
   log(`lag at ${int(rate)} txn/s: ${int(count)} transactions over ${options.lagSeconds} s`);
   resetPeakRss(dmq.pid);
@@ -532,7 +538,7 @@ async function bigTransaction(
   dmq: DmqProcess,
   sampler: ProcessSampler,
 ): Promise<BigTxnResult> {
-  await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'dmq']);
+  await waitForQuiet(sampler, ['upstream mariadbd', targetLabel(options.target), 'dmq']);
   const before = await masterPosition(upstream);
   const rssBefore = readProcess(dmq.pid)?.rssBytes ?? 0;
   resetPeakRss(dmq.pid);
@@ -569,6 +575,8 @@ async function bigTransaction(
 // Report
 
 interface Results {
+  /** What `SELECT VERSION()` says on dmq's target and on the replica. */
+  versions: { target: string; replica: string };
   facts: TableFacts;
   start: BinlogPosition;
   end: BinlogPosition;
@@ -582,13 +590,13 @@ interface Results {
 /** Transactions each applier replays: the OLTP ones and the marker that ends them. */
 const replayed = (r: Results) => r.generated.txns + 1;
 
-function catchUpTable(r: Results): string {
+function catchUpTable(target: TargetKind, r: Results): string {
   const txns = replayed(r);
   const rows: string[][] = [['applier', 'wall', 'txn/s', 'peak RSS', 'note']];
   const add = (name: string, from: number, to: number, rss: string, note: string) =>
     rows.push([name, secs(to - from), int(perSec(txns, to - from)), rss, note]);
   add(
-    'dmq, start-task → applied',
+    `dmq into ${target}, start-task → applied`,
     r.dmq.from,
     r.dmq.to,
     mib(r.dmq.peakRss ?? 0),
@@ -596,14 +604,20 @@ function catchUpTable(r: Results): string {
   );
   if (r.dmq.readerStarted !== undefined)
     add('  reader started → applied', r.dmq.readerStarted, r.dmq.to, '', 'from "binlog reader started" in dmq.log');
-  add('native replica, START SLAVE → applied', r.native.from, r.native.to, '', `one SQL thread; executed up to ${r.native.executed}`);
+  add(
+    'native replica into mariadb, START SLAVE → applied',
+    r.native.from,
+    r.native.to,
+    '',
+    `one SQL thread; executed up to ${r.native.executed}`,
+  );
   return table(rows, true);
 }
 
-function ratioLines(r: Results): string[] {
+function ratioLines(target: TargetKind, r: Results): string[] {
   const native = r.native.to - r.native.from;
   const ratio = (from: number) => `${(native / (r.dmq.to - from)).toFixed(2)}x`;
-  const lines = [`ratio dmq / native replica (rate): ${ratio(r.dmq.from)} from start-task (goal ≥ 2x)`];
+  const lines = [`ratio dmq into ${target} / native replica into mariadb (rate): ${ratio(r.dmq.from)} from start-task (goal ≥ 2x)`];
   if (r.dmq.readerStarted !== undefined) lines.push(`  ${ratio(r.dmq.readerStarted)} from dmq's reader start`);
   return lines;
 }
@@ -633,12 +647,12 @@ function lagGoal(lag: LagResult[]): string {
   return `goal p99 < 1 s at 3,000 txn/s: ${at3k.p99 < 1000 ? 'met' : 'NOT met'} (p99 ${int(at3k.p99)} ms)`;
 }
 
-function bigTxnLines(big: BigTxnResult): string[] {
+function bigTxnLines(target: TargetKind, big: BigTxnResult): string[] {
   const applyMs = big.applied.to - big.applied.from;
   return [
     `one transaction updating ${int(big.rows)} rows: upstream ran and committed it in ${secs(big.upstream.to - big.upstream.from)}` +
       (big.binlogBytes === undefined ? '' : `, ${mib(big.binlogBytes)} of binlog`),
-    `dmq: commit → applied ${secs(applyMs)} (${int(perSec(big.rows, applyMs))} rows/s); dmq serve RSS ${mib(big.rssBefore)} before, ` +
+    `dmq into ${target}: commit → applied ${secs(applyMs)} (${int(perSec(big.rows, applyMs))} rows/s); dmq serve RSS ${mib(big.rssBefore)} before, ` +
       `peak ${mib(big.peakRss)} during (VmHWM; the binlog reader runs in this process)`,
     `verified: ${big.verified}`,
   ];
@@ -659,33 +673,37 @@ function report(options: Options, r: Results, sampler: ProcessSampler): string {
   const bytes = binlogBytes(r.start, r.end);
   const lines = [
     '',
-    `=== dmq sync benchmark: ${SCHEMA}.${TABLE}, ${int(options.rows)} rows, ${int(r.generated.txns)} OLTP transactions ===`,
+    `=== dmq sync benchmark, dmq into ${options.target} ${r.versions.target}: ${SCHEMA}.${TABLE}, ${int(options.rows)} rows, ` +
+      `${int(r.generated.txns)} OLTP transactions ===`,
+    `dmq's target: ${describeTarget(options.target, r.versions.target)}`,
+    `reference: a native replica applying into its own mariadbd ${r.versions.replica}, one SQL thread`,
     `mix: 60% UPDATE k = k + 1, 20% UPDATE c, 20% INSERT, each its own transaction, seed ${options.seed}; ` +
       `written by ${options.connections} connections at ${int(perSec(r.generated.txns, r.generated.to - r.generated.from))} txn/s`,
     `binlog ${coord(r.start)} → ${coord(r.end)}${bytes === undefined ? '' : ` (${mib(bytes)})`}; ` +
-      `${CPU_COUNT} CPUs; MariaDB servers with innodb_buffer_pool_size 128M`,
+      `${CPU_COUNT} CPUs; upstream and replica MariaDB with innodb_buffer_pool_size 128M`,
     '',
     'Catch-up from a standing start (the same binlog range, replayed by each)',
-    catchUpTable(r),
-    ...ratioLines(r),
+    catchUpTable(options.target, r),
+    ...ratioLines(options.target, r),
     `verified: dmq ${r.dmq.verified}; native replica ${r.native.verified}`,
     '',
-    `Lag while the source writes at a steady rate (${options.connections} connections, ${options.lagSeconds} s each; ` +
-      `heartbeat in ${SCHEMA}.${TABLE} every ${POLL_MS} ms, target polled every ${POLL_MS} ms)`,
+    `Lag of dmq into ${options.target} while the source writes at a steady rate (${options.connections} connections, ` +
+      `${options.lagSeconds} s each; heartbeat in ${SCHEMA}.${TABLE} every ${POLL_MS} ms, target polled every ${POLL_MS} ms)`,
     lagTable(r.lag),
     lagGoal(r.lag),
     '',
     'Big transaction',
-    ...bigTxnLines(r.big),
+    ...bigTxnLines(options.target, r.big),
   ];
-  const cpu = new CpuReport(sampler, LABELS);
+  const cpu = new CpuReport(sampler, processLabels(options.target));
   const runs = phases(r);
   lines.push('', cpu.phases(runs), '', cpu.costs(runs), ...cpu.disturbances(runs));
   return lines.join('\n');
 }
 
 function resultJson(options: Options, r: Results, sampler: ProcessSampler) {
-  const cpu = (from: number, to: number) => Object.fromEntries(LABELS.map((l) => [l, Number(sampler.usage(l, from, to).cores.toFixed(3))]));
+  const cpu = (from: number, to: number) =>
+    Object.fromEntries(processLabels(options.target).map((l) => [l, Number(sampler.usage(l, from, to).cores.toFixed(3))]));
   const txns = replayed(r);
   const apply = (a: { from: number; to: number }) => ({
     seconds: (a.to - a.from) / 1000,
@@ -694,6 +712,8 @@ function resultJson(options: Options, r: Results, sampler: ProcessSampler) {
   });
   return {
     options,
+    target: { kind: options.target, version: r.versions.target },
+    replica: { version: r.versions.replica },
     table: { rows: r.facts.rows, dataLength: r.facts.dataLength, indexLength: r.facts.indexLength },
     binlog: { start: coord(r.start), end: coord(r.end), bytes: binlogBytes(r.start, r.end) },
     generated: { txns: r.generated.txns, seconds: (r.generated.to - r.generated.from) / 1000 },
@@ -738,19 +758,20 @@ async function main(): Promise<void> {
   ensureBuilt(options.build);
 
   const dir = await benchDir(options.keep);
-  const [redis, upstream, target, replica] = await startServers(
-    ['redis', 'upstream mariadbd', 'target mariadbd', 'replica mariadbd'],
-    [
-      startRedis({ dir: join(dir, 'redis') }),
-      startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
-      startMariadb({ dir: join(dir, 'target'), serverId: 3, binlog: false, rootPassword: '' }),
-      startMariadb({ dir: join(dir, 'replica'), serverId: 4, binlog: false, rootPassword: '' }),
-    ],
-  );
+  const targetProcess = targetLabel(options.target);
+  const labels = ['redis', 'upstream mariadbd', targetProcess, 'replica mariadbd'];
+  const [redis, upstream, target, replica] = await startServers(labels, [
+    startRedis({ dir: join(dir, 'redis') }),
+    startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
+    startTarget(options.target, dir),
+    startMariadb({ dir: join(dir, 'replica'), serverId: 4, binlog: false, rootPassword: '' }),
+  ]);
+  const versions = { target: await serverVersion(target), replica: await serverVersion(replica) };
   log(
-    `redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), target mariadbd :${target.port}, replica mariadbd :${replica.port}`,
+    `redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), ${targetProcess} :${target.port} (${versions.target}), ` +
+      `replica mariadbd :${replica.port}`,
   );
-  const sampler = startSampler(['redis', 'upstream mariadbd', 'target mariadbd', 'replica mariadbd'], [redis, upstream, target, replica]);
+  const sampler = startSampler(labels, [redis, upstream, target, replica]);
 
   const facts = await seed(upstream, options.rows);
   await insertHeartbeatRow(upstream);
@@ -770,13 +791,13 @@ async function main(): Promise<void> {
 
   const dmq = await startDmq(dir, redis, sampler, options.cpuProf);
   await createSource(dmq, dir, SOURCE_ID, upstream);
-  await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'replica mariadbd', 'dmq']);
+  await waitForQuiet(sampler, ['upstream mariadbd', targetProcess, 'replica mariadbd', 'dmq']);
   warnIfBusy(sampler);
   const dmqRun = await dmqCatchUp(dmq, dir, target, start, marker, options.timeoutSec * 1000);
   const dmqResult = { ...dmqRun, verified: verify('dmq', expected, await tableFacts(target)) };
   log(`dmq copy verified: ${dmqResult.verified}`);
 
-  await waitForQuiet(sampler, ['upstream mariadbd', 'target mariadbd', 'replica mariadbd', 'dmq']);
+  await waitForQuiet(sampler, ['upstream mariadbd', targetProcess, 'replica mariadbd', 'dmq']);
   warnIfBusy(sampler);
   const nativeRun = await nativeCatchUp(replica, upstream, start, marker, options.timeoutSec * 1000);
   const native = { ...nativeRun, verified: verify('native replica', expected, await tableFacts(replica)) };
@@ -789,7 +810,7 @@ async function main(): Promise<void> {
   const big = await bigTransaction(options, upstream, target, dmq, sampler);
   sampler.stop();
 
-  const results: Results = { facts, start, end, generated, dmq: dmqResult, native, lag, big };
+  const results: Results = { versions, facts, start, end, generated, dmq: dmqResult, native, lag, big };
   console.log(report(options, results, sampler));
   if (options.json) {
     await writeFile(options.json, `${JSON.stringify(resultJson(options, results, sampler), null, 2)}\n`);

@@ -32,3 +32,8 @@ export async function queryOne(conn: mysql.Connection, sql: string, params: unkn
   if (!rows[0]) throw new Error(`no row from: ${sql}`);
   return rows[0];
 }
+
+/** What the server says it is (`SELECT VERSION()`), for reports. */
+export async function serverVersion(server: Server): Promise<string> {
+  return withConnection(server, async (conn) => String((await queryOne(conn, 'SELECT VERSION() AS v')).v));
+}
