@@ -45,8 +45,11 @@ function binlogText(plan: SourcePlanRecord | undefined): { metaBinlog: string; m
 /** Three missed heartbeats. */
 const STALE_READER_MS = 3000;
 
-/** DM's sync section, from what the source's binlog reader last reported. */
-function syncStatus(sync: ReaderStatus | undefined, now: number) {
+/**
+ * DM's sync section, from what the source's binlog reader last reported. `copying`: the source
+ * is still in Dump or Load, so its tables are not all on the target, whatever the reader says.
+ */
+function syncStatus(sync: ReaderStatus | undefined, now: number, copying: boolean) {
   if (!sync)
     return {
       totalEvents: 0,
@@ -60,7 +63,11 @@ function syncStatus(sync: ReaderStatus | undefined, now: number) {
   // The source's position is known from its heartbeats: a reader that stopped hearing them
   // cannot tell whether the source moved on.
   const caughtUp =
-    sync.pendingBatches === 0 && sync.masterCoord !== '' && sync.masterCoord === sync.appliedCoord && now - sync.heardAt < STALE_READER_MS;
+    !copying &&
+    sync.pendingBatches === 0 &&
+    sync.masterCoord !== '' &&
+    sync.masterCoord === sync.appliedCoord &&
+    now - sync.heardAt < STALE_READER_MS;
   // On the source's clock: how old the oldest change not yet on the target is; with nothing
   // queued but the source ahead, at least as old as the last change read.
   const since = sync.oldestPendingTime || sync.lastEventTime;
@@ -125,7 +132,7 @@ function subTaskStatus(
     ...(readsBinlog(task.taskMode)
       ? {
           sync: {
-            ...syncStatus(sync, Date.now()),
+            ...syncStatus(sync, Date.now(), source.unit === 'Dump' || source.unit === 'Load'),
             blockingDDLs: waiting.map((l) => l.ddl),
             unresolvedGroups: waiting.map((l) => ({ target: tableLabel(l.target), DDLs: [l.ddl], synced: l.arrived, unsynced: l.missing })),
           },
