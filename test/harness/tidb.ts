@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
@@ -12,8 +12,13 @@ const ROOT = resolve(import.meta.dirname, '../..');
 export interface TidbOptions {
   dir: string;
   port?: number;
-  /** Detach so the server outlives this process (the demo). */
+  /** Detach so the server outlives this process (scripts/local-servers.ts). */
   daemon?: boolean;
+}
+
+/** Named apart from a MariaDB's files, so either kind of target can live in one member dir. */
+export function tidbFiles(dir: string): { dataDir: string; pidFile: string; logFile: string } {
+  return { dataDir: join(dir, 'tidb-data'), pidFile: join(dir, 'tidb.pid'), logFile: join(dir, 'tidb.log') };
 }
 
 export interface TidbServer {
@@ -54,14 +59,14 @@ export async function startTidb(options: TidbOptions): Promise<TidbServer> {
   await mkdir(dir, { recursive: true });
   const port = options.port ?? (await freePort());
   const statusPort = await freePort();
-  const logFile = join(dir, 'tidb.log');
+  const { dataDir, pidFile, logFile } = tidbFiles(dir);
   const child = spawnServer(
     await tidbBinary(),
     [
       '-store',
       'unistore',
       '-path',
-      join(dir, 'data'),
+      dataDir,
       '-host',
       HOST,
       '-P',
@@ -75,6 +80,9 @@ export async function startTidb(options: TidbOptions): Promise<TidbServer> {
     ],
     options.daemon ?? false,
   );
+  // tidb-server writes none itself; written before it is ready so that `local-servers.ts stop`
+  // also finds a daemon that never got ready.
+  if (child.pid !== undefined) await writeFile(pidFile, `${child.pid}\n`);
   const what = `tidb-server on port ${port}`;
   let release = '';
   // The status port answers with this server's own connection port, so a stranger on the SQL
