@@ -22,19 +22,30 @@ if [[ -x "$BIN" ]]; then
   exit 0
 fi
 
-if ! command -v go >/dev/null 2>&1; then
-  export PATH="$PATH:/usr/local/go/bin"
+# Go releases are modules of the proxy too (golang.org/toolchain): a machine without a Go of
+# 1.21 or later (Debian 12 has 1.19) takes the release TiDB wants from there, with curl.
+GO_BIN=""
+for candidate in "$(command -v go || true)" /usr/local/go/bin/go; do
+  [[ -x "$candidate" ]] || continue
+  minor=$("$candidate" env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+  if [[ "$minor" =~ ^[0-9]+$ ]] && (( minor >= 21 )); then GO_BIN="$candidate"; break; fi
+done
+if [[ -z "$GO_BIN" ]]; then
+  TOOLCHAIN_DIR="${DMQ_CACHE_DIR:-$HOME/.cache/dmq}/go/$GO_TOOLCHAIN"
+  if [[ ! -x "$TOOLCHAIN_DIR/bin/go" ]]; then
+    proxy="${GOPROXY:-https://proxy.golang.org}"
+    proxy="${proxy%%,*}"
+    zip="golang.org/toolchain/@v/v0.0.1-$GO_TOOLCHAIN.linux-$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/').zip"
+    echo "build-tidb: no Go 1.21 or later here; fetching $GO_TOOLCHAIN from $proxy" >&2
+    rm -rf "$TOOLCHAIN_DIR.tmp" && mkdir -p "$TOOLCHAIN_DIR.tmp"
+    curl -fsSL "$proxy/$zip" -o "$TOOLCHAIN_DIR.tmp/go.zip"
+    (cd "$TOOLCHAIN_DIR.tmp" && unzip -q go.zip && rm go.zip)
+    rm -rf "$TOOLCHAIN_DIR" && mv "$TOOLCHAIN_DIR.tmp"/golang.org/toolchain@* "$TOOLCHAIN_DIR" && rm -rf "$TOOLCHAIN_DIR.tmp"
+    chmod +x "$TOOLCHAIN_DIR"/bin/* "$TOOLCHAIN_DIR"/pkg/tool/*/*
+  fi
+  GO_BIN="$TOOLCHAIN_DIR/bin/go"
 fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "build-tidb: no Go toolchain on PATH (looked in /usr/local/go/bin too): install Go 1.21 or later, or set DMQ_TIDB_SERVER to a tidb-server binary" >&2
-  exit 1
-fi
-# Only a Go of 1.21 or later fetches another Go release (GOTOOLCHAIN) by itself.
-go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
-if [[ ! "$go_minor" =~ ^[0-9]+$ ]] || (( go_minor < 21 )); then
-  echo "build-tidb: $(go env GOVERSION) is too old to fetch $GO_TOOLCHAIN: install Go 1.21 or later, or set DMQ_TIDB_SERVER to a tidb-server binary" >&2
-  exit 1
-fi
+go() { "$GO_BIN" "$@"; }
 
 export GOTOOLCHAIN="$GO_TOOLCHAIN"
 mkdir -p "$CACHE_DIR/module"

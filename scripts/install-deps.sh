@@ -15,8 +15,8 @@ has redis-server || missing+=(redis-server)
 has mariadbd || missing+=(mariadb-server)
 has mariadb || missing+=(mariadb-client)
 # --browser: the tests drive Debian's Chromium headless (task page).
-# --tidb: tidb-server is built from the Go module proxy (scripts/build-tidb.sh), so Go is needed;
-# a Go of 1.21 or later fetches the Go release TiDB wants by itself.
+# --tidb: tidb-server is built from the Go module proxy (scripts/build-tidb.sh), which takes the
+# Go release it needs from the proxy too; it needs curl and unzip for that.
 browser=false
 tidb=false
 for option in "$@"; do
@@ -28,8 +28,8 @@ for option in "$@"; do
 done
 if $browser; then has chromium || missing+=(chromium); fi
 if $tidb && [ -z "${DMQ_TIDB_SERVER:-}" ]; then
-  export PATH="$PATH:/usr/local/go/bin"
-  has go || missing+=(golang-go)
+  has curl || missing+=(curl)
+  has unzip || missing+=(unzip)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
