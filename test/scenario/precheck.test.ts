@@ -177,6 +177,7 @@ test('root on a binlog-enabled upstream passes every item', async () => {
     'mysql-replica-01:conn_number': 'success',
     'mysql-replica-01:table_schema': 'warn',
     'target:connectivity': 'success',
+    'target:version': 'success',
     'target:conn_number': 'success',
     'target:target_privilege': 'success',
     'target:target_compatibility': 'success',

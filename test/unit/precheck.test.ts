@@ -4,6 +4,7 @@ import type { InstanceConfig, RouteRule } from '../../src/shared/config/types.js
 import { summarizePrecheck, type CheckResult } from '../../src/shared/task/precheck-result.js';
 import { columnDifferences, shardGroups } from '../../src/processors/precheck/shards.js';
 import { serverVersion } from '../../src/processors/precheck/server.js';
+import { tidbRelease } from '../../src/processors/precheck/target-items.js';
 import type { ColumnFacts, TableFacts } from '../../src/processors/precheck/tables.js';
 
 function column(name: string, columnType = 'int(11)', nullable = false, autoIncrement = false): ColumnFacts {
@@ -146,6 +147,16 @@ describe('shardGroups', () => {
   test('tables that stay apart form no group', () => {
     assert.deepEqual(shardGroups([{ instance: instance('s1', []), tables: [table('a', 't', []), table('b', 't', [])] }], false), []);
   });
+});
+
+test('a TiDB release is read from the server version', () => {
+  const cases: [string, [number, number] | undefined][] = [
+    ['8.0.11-TiDB-v8.5.6', [8, 5]],
+    ['5.7.25-TiDB-v6.1.0', [6, 1]],
+    ['8.0.11-TiDB-v7.5.0-serverless', [7, 5]],
+    ['10.11.19-MariaDB-0+deb12u1', undefined],
+  ];
+  for (const [version, release] of cases) assert.deepEqual(tidbRelease(version), release, version);
 });
 
 describe('serverVersion', () => {

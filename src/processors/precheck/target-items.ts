@@ -48,6 +48,37 @@ const targetPrivilege: Item<TargetContext> = {
   },
 };
 
+/** The TiDB release dmq's scenario tests run against (scripts/build-tidb.sh). */
+const TESTED_TIDB = 'v8.5.6';
+
+/** A TiDB release in the server's version text, `8.0.11-TiDB-v8.5.6` → [8, 5]. */
+export function tidbRelease(version: string): [number, number] | undefined {
+  const match = /-TiDB-v(\d+)\.(\d+)/i.exec(version);
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+}
+
+const targetVersion: Item<TargetContext> = {
+  name: 'version',
+  desc: 'target server version is supported',
+  severity: 'warn',
+  async run({ facts }) {
+    const v = await facts.version();
+    const release = tidbRelease(v.text);
+    // v6.5 is the oldest LTS with the pessimistic READ COMMITTED and new collations dmq relies on.
+    if (v.flavor === 'tidb' && (release === undefined || release[0] < 6 || (release[0] === 6 && release[1] < 5))) {
+      return {
+        errors: [warn(`TiDB ${v.text} is older than v6.5`)],
+        instruction: `upgrade the target to a TiDB LTS release (dmq is tested against ${TESTED_TIDB})`,
+        extra: v.text,
+      };
+    }
+    return {
+      errors: [],
+      extra: v.flavor === 'tidb' ? `TiDB ${v.text}` : `${v.flavor} ${v.text}: dmq is tested against TiDB ${TESTED_TIDB} and MariaDB`,
+    };
+  },
+};
+
 /**
  * Not a DM item (DM's table_schema checks this against its own TiDB): what dmq will rewrite
  * in the migrated tables for this target (see adaptDefinition), and what it cannot create.
@@ -85,4 +116,4 @@ const targetCompatibility: Item<TargetContext> = {
   },
 };
 
-export const TARGET_ITEMS: Item<TargetContext>[] = [targetConnNumber, targetPrivilege, targetCompatibility];
+export const TARGET_ITEMS: Item<TargetContext>[] = [targetVersion, targetConnNumber, targetPrivilege, targetCompatibility];
