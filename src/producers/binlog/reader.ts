@@ -39,7 +39,9 @@ const WATCHDOG_MS = 5000;
 export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instance: InstanceConfig, source: SourceConfig) {
   const log = ctx.log.child({ task: task.name, source: source.sourceId, unit: 'sync' });
   const meta = taskMeta(task);
-  const pool = ctx.pools.target(task);
+  // Asked for at each use, not kept: a resume closes the task's pools so that new sessions see
+  // what the operator changed on the target, and the reader must not hold a closed one.
+  const pool = () => ctx.pools.target(task);
   const rules = readRules(task, instance);
   const sink = createApplySink(ctx, task, fail);
   const ledger = createTransactionLedger();
@@ -88,11 +90,11 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
 
   /** Advance the global checkpoint past every transaction whose batches are all applied. */
   async function settle(): Promise<void> {
-    const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
+    const applied = (await readSourceSync(pool(), meta, source.sourceId)).tables;
     const { resume, figures } = ledger.settle(applied, Date.now());
     Object.assign(status, figures);
     if (resume) {
-      await writeGlobalCheckpoint(pool, meta, source.sourceId, resume, null);
+      await writeGlobalCheckpoint(pool(), meta, source.sourceId, resume, null);
       status.appliedCoord = coordText(resume);
     }
     if (events?.atEnd() && !finished && status.pendingBatches === 0 && !ledger.inTransaction()) {
@@ -183,15 +185,15 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
     if (stopped) return;
     await disconnect();
     try {
-      await ensureMetaTables(pool, meta);
+      await ensureMetaTables(pool(), meta);
       const start = await startPosition(ctx, task, instance);
       if (!start) {
         restartTimer = setTimeout(() => void connect(), 1000);
         return;
       }
       status.clockOffsetMs = await sourceClockOffset(ctx.pools.source(task, source));
-      const { highWatermark, endAt } = await replayBounds(pool, meta, task, source.sourceId);
-      const applied = (await readSourceSync(pool, meta, source.sourceId)).tables;
+      const { highWatermark, endAt } = await replayBounds(pool(), meta, task, source.sourceId);
+      const applied = (await readSourceSync(pool(), meta, source.sourceId)).tables;
       const readOps = await readBinlogOps(ctx.redis, task.name, source.sourceId, 'read');
       const batcher = createBatcher({
         task: task.name,
