@@ -1,7 +1,7 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { parseCoordText } from '../../shared/binlog/position.js';
-import { APPLY_SECONDS_BUCKETS, readFigure } from '../../shared/metrics/work-stats.js';
+import { APPLY_SECONDS_BUCKETS, readFigures } from '../../shared/metrics/work-stats.js';
 import { STATIC_QUEUES, listActiveQueues } from '../../shared/queue/queues.js';
 import { taskStatus } from '../status/task-status.js';
 
@@ -106,18 +106,18 @@ export function createMetrics(ctx: ServiceContext) {
       const counts = await ctx.queues.get(queue).getJobCounts(...QUEUE_STATES);
       for (const state of QUEUE_STATES) queueJobs.set({ queue, state }, counts[state] ?? 0);
     }
+    const figures = await readFigures(ctx.redis);
     for (const [figure, target] of [
       ['apply_jobs', applyJobs],
       ['apply_batches', applyBatches],
       ['apply_rows', applyRows],
     ] as const) {
-      for (const f of await readFigure(ctx.redis, figure)) target.set({ task: f.labels[0]!, source: f.labels[1]! }, f.value);
+      for (const f of figures[figure]) target.set({ task: f.labels[0]!, source: f.labels[1]! }, f.value);
     }
-    for (const f of await readFigure(ctx.redis, 'job_failures'))
-      jobFailures.set({ task: f.labels[0]!, unit: f.labels[1]!, code: f.labels[2]! }, f.value);
+    for (const f of figures.job_failures) jobFailures.set({ task: f.labels[0]!, unit: f.labels[1]!, code: f.labels[2]! }, f.value);
     applySeconds.values = histogramValues(
-      await readFigure(ctx.redis, 'apply_seconds_buckets'),
-      new Map((await readFigure(ctx.redis, 'apply_seconds_sum')).map((f) => [JSON.stringify(f.labels), f.value])),
+      figures.apply_seconds_buckets,
+      new Map(figures.apply_seconds_sum.map((f) => [JSON.stringify(f.labels), f.value])),
     );
   }
 

@@ -19,8 +19,9 @@ export async function recordApply(
 ): Promise<void> {
   const field = labelField([task, sourceId]);
   const bucket = APPLY_SECONDS_BUCKETS.find((b) => applied.seconds <= b);
+  // One transaction: a scrape must never see a job's rows without its batches.
   const pipeline = redis
-    .pipeline()
+    .multi()
     .hincrby(key('apply_jobs'), field, 1)
     .hincrby(key('apply_batches'), field, applied.batches)
     .hincrby(key('apply_rows'), field, applied.rows)
@@ -34,26 +35,32 @@ export async function recordJobFailure(redis: Redis, task: string, unit: string,
   await redis.hincrby(key('job_failures'), labelField([task, unit, code]), 1);
 }
 
-/** Every field of a figure: its labels and value. */
-export async function readFigure(
-  redis: Redis,
-  figure: 'apply_jobs' | 'apply_batches' | 'apply_rows' | 'apply_seconds_sum' | 'apply_seconds_buckets' | 'job_failures',
-): Promise<{ labels: string[]; value: number }[]> {
-  const fields = await redis.hgetall(key(figure));
-  return Object.entries(fields).map(([field, value]) => ({ labels: JSON.parse(field) as string[], value: Number(value) }));
+const FIGURES = ['apply_jobs', 'apply_batches', 'apply_rows', 'apply_seconds_sum', 'apply_seconds_buckets', 'job_failures'] as const;
+type Figure = (typeof FIGURES)[number];
+type FigureValues = Record<Figure, { labels: string[]; value: number }[]>;
+
+/** Every field of every figure, its labels and value, read in one transaction (see recordApply). */
+export async function readFigures(redis: Redis): Promise<FigureValues> {
+  const multi = redis.multi();
+  for (const figure of FIGURES) multi.hgetall(key(figure));
+  const results = (await multi.exec()) ?? [];
+  const values = {} as FigureValues;
+  for (const [i, figure] of FIGURES.entries()) {
+    const [err, fields] = results[i] ?? [null, {}];
+    if (err) throw err;
+    values[figure] = Object.entries(fields as Record<string, string>).map(([field, value]) => ({
+      labels: JSON.parse(field) as string[],
+      value: Number(value),
+    }));
+  }
+  return values;
 }
 
 /** A task's figures go when the task is removed with its metadata. */
 export async function forgetTaskFigures(redis: Redis, task: string): Promise<void> {
-  for (const figure of [
-    'apply_jobs',
-    'apply_batches',
-    'apply_rows',
-    'apply_seconds_sum',
-    'apply_seconds_buckets',
-    'job_failures',
-  ] as const) {
-    const stale = (await readFigure(redis, figure)).filter((f) => f.labels[0] === task).map((f) => labelField(f.labels));
+  const values = await readFigures(redis);
+  for (const figure of FIGURES) {
+    const stale = values[figure].filter((f) => f.labels[0] === task).map((f) => labelField(f.labels));
     if (stale.length > 0) await redis.hdel(key(figure), ...stale);
   }
 }
