@@ -55,7 +55,13 @@ test('/metrics exposes copy, replication, apply and queue figures with the value
   const ours = { task: 'met', source: 'mysql-replica-01' };
   const deadline = Date.now() + 60_000;
   let m = await scrape(server().addr);
-  while ((m.get('dmq_apply_rows', ours)[0] ?? 0) < 300 || m.get('dmq_replication_synced', ours)[0] !== 1) {
+  // The apply counters are live; the reader's figures (events read, synced) are what it last
+  // published, at most half a second old: wait for both.
+  const behind = () =>
+    (m.get('dmq_apply_rows', ours)[0] ?? 0) < 300 ||
+    (m.get('dmq_replication_events_read', ours)[0] ?? 0) < 300 ||
+    m.get('dmq_replication_synced', ours)[0] !== 1;
+  while (behind()) {
     assert.ok(Date.now() < deadline, `the updates were not applied in time:\n${m.text}`);
     await new Promise((r) => setTimeout(r, 300));
     m = await scrape(server().addr);
