@@ -5,7 +5,7 @@ import type { TargetDialect } from '../ddl/target-dialect.js';
 /** Per pool, so a task's target is asked once per process; a failed read is asked again. */
 const dialects = new WeakMap<Pool, Promise<TargetDialect>>();
 
-/** What kind of server the target is and which collations it has (TiDB: `tidb_version()` answers). */
+/** What kind of server the target is (its VERSION() names TiDB or MariaDB) and which collations it has. */
 export function targetDialect(pool: Pool): Promise<TargetDialect> {
   let dialect = dialects.get(pool);
   if (!dialect) {
