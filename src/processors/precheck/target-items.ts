@@ -1,5 +1,5 @@
 import type { TaskConfig } from '../../shared/config/types.js';
-import { MARIADB_TYPES, nearestCollation, SPATIAL_TYPES, type TargetDialect } from '../../shared/ddl/target-dialect.js';
+import { collationChange, type TargetDialect, typeChange } from '../../shared/ddl/target-dialect.js';
 import { quoteId, tableLabel } from '../../shared/sql/quote.js';
 import type { CheckError } from '../../shared/task/precheck-result.js';
 import { capped, connectionRoom, DUMPING, fail, listed, privilegeFinding, warn, type Item } from './check.js';
@@ -94,16 +94,10 @@ const targetCompatibility: Item<TargetContext> = {
     for (const t of await tables()) {
       for (const c of t.columns) {
         const column = `${tableLabel(t)}.${quoteId(c.name)}`;
-        if (target.kind === 'tidb' && SPATIAL_TYPES.has(c.dataType)) {
-          errors.push(fail(`${column} is ${c.dataType.toUpperCase()}, and TiDB has no spatial types`));
-        }
-        const as = target.kind === 'mariadb' ? undefined : MARIADB_TYPES[c.dataType];
-        if (as !== undefined) errors.push(warn(`${column} is MariaDB's ${c.dataType.toUpperCase()}: created as ${as}`));
-        const nearest = c.collation === null ? undefined : nearestCollation(c.collation, target);
-        if (c.collation !== null && nearest !== undefined) {
-          const caseChange = c.collation.endsWith('_ci') && nearest.endsWith('_bin') ? ', so its comparisons become case-sensitive' : '';
-          errors.push(warn(`${column} has collation ${c.collation}, which the target lacks: created with ${nearest}${caseChange}`));
-        }
+        const type = typeChange(c.dataType, target);
+        if (type !== undefined) errors.push('refused' in type ? fail(`${column} is ${type.refused}`) : warn(`${column}: ${type.why}`));
+        const collation = c.collation === null ? undefined : collationChange(c.collation, target);
+        if (collation !== undefined) errors.push(warn(`${column}: ${collation.why}`));
       }
     }
     if (errors.length === 0) return { errors };

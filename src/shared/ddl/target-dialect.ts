@@ -18,7 +18,7 @@ export interface TargetDialect {
 export type Adapted = { ok: true; sql: string; changes: string[] } | { ok: false; reason: string; workaround: string };
 
 /** MariaDB's own column types, stored as text elsewhere: the values dmq copies are their text form. */
-export const MARIADB_TYPES: Readonly<Record<string, string>> = { uuid: 'CHAR(36)', inet4: 'VARCHAR(15)', inet6: 'VARCHAR(45)' };
+const MARIADB_TYPES: Readonly<Record<string, string>> = { uuid: 'CHAR(36)', inet4: 'VARCHAR(15)', inet6: 'VARCHAR(45)' };
 /** MySQL's and MariaDB's spatial column types (stored as WKB bytes). */
 export const SPATIAL_TYPES: ReadonlySet<string> = new Set([
   'geometry',
@@ -61,6 +61,30 @@ export function nearestCollation(name: string, dialect: TargetDialect): string |
   return candidates.find((c): c is string => c !== undefined && dialect.collations.has(c));
 }
 
+/** The collation the target gets instead of `name`, and why (undefined: the target has it). */
+export function collationChange(name: string, dialect: TargetDialect): { to: string; why: string } | undefined {
+  const nearest = nearestCollation(name, dialect);
+  if (nearest === undefined) return undefined;
+  const caseChange = /_ci$/i.test(name) && nearest.endsWith('_bin') ? ', so its comparisons become case-sensitive' : '';
+  return { to: nearest, why: `collation ${name} → ${nearest} (the target lacks ${name}${caseChange})` };
+}
+
+/** What a column type becomes on the target: kept (undefined), rewritten, or refused. */
+export function typeChange(
+  type: string,
+  dialect: TargetDialect,
+): { to: string; why: string } | { refused: string; workaround: string } | undefined {
+  const lower = type.toLowerCase();
+  if (dialect.kind === 'tidb' && SPATIAL_TYPES.has(lower)) {
+    return {
+      refused: `${lower.toUpperCase()}, and TiDB has no spatial types`,
+      workaround: 'leave the table out with block-allow-list, or store the column as WKB (VARBINARY) or WKT (TEXT) on the source first',
+    };
+  }
+  const as = dialect.kind === 'mariadb' ? undefined : MARIADB_TYPES[lower];
+  return as === undefined ? undefined : { to: as, why: `MariaDB's ${lower.toUpperCase()} → ${as} (the values keep their text form)` };
+}
+
 /**
  * Rewrites a CREATE TABLE (as SHOW CREATE TABLE prints it on MySQL or MariaDB) or another DDL
  * statement so that the target accepts it: collations and charsets it lacks, MariaDB-only types,
@@ -85,11 +109,10 @@ export function adaptDefinition(sql: string, dialect: TargetDialect): Adapted {
       const nameAt = next?.text === '=' ? i + 2 : i + 1;
       const name = tokens[nameAt];
       if (name?.kind !== 'word') continue;
-      const nearest = nearestCollation(name.text, dialect);
-      if (nearest === undefined) continue;
-      replace(name, nearest);
-      const caseChange = /_ci$/i.test(name.text) && nearest.endsWith('_bin') ? ', so its comparisons become case-sensitive' : '';
-      changes.push(`collation ${name.text} → ${nearest} (the target lacks ${name.text}${caseChange})`);
+      const change = collationChange(name.text, dialect);
+      if (change === undefined) continue;
+      replace(name, change.to);
+      changes.push(change.why);
       continue;
     }
     if (word === 'utf8mb3' && !dialect.charsetDefaults.has('utf8mb3') && dialect.charsetDefaults.has('utf8')) {
@@ -99,17 +122,13 @@ export function adaptDefinition(sql: string, dialect: TargetDialect): Adapted {
     if (!notMariadb) continue;
     // A column's type follows its (quoted) name.
     if (word !== undefined && previous?.kind === 'quoted' && next?.text !== '(') {
-      if (dialect.kind === 'tidb' && SPATIAL_TYPES.has(word)) {
-        return {
-          ok: false,
-          reason: `column ${previous.text} is ${word.toUpperCase()}, and TiDB has no spatial types`,
-          workaround: 'leave the table out with block-allow-list, or store the column as WKB (VARBINARY) or WKT (TEXT) on the source first',
-        };
+      const change = typeChange(word, dialect);
+      if (change !== undefined && 'refused' in change) {
+        return { ok: false, reason: `column ${previous.text} is ${change.refused}`, workaround: change.workaround };
       }
-      const as = MARIADB_TYPES[word];
-      if (as !== undefined) {
-        replace(token, as);
-        changes.push(`column ${previous.text} ${word.toUpperCase()} → ${as} (MariaDB's type; the values keep their text form)`);
+      if (change !== undefined) {
+        replace(token, change.to);
+        changes.push(`column ${previous.text}: ${change.why}`);
         continue;
       }
     }
