@@ -25,14 +25,15 @@ export function targetCreateSql(createSql: string, target: TableRef, extraColumn
 }
 
 /**
- * Per pool: tables already ensured, so each chunk load does not repeat the DDL. A removed task's
- * pools are closed, so a task submitted again under the same name ensures its tables anew.
+ * Per pool: tables ensured or being ensured, so the chunk loads of one table run its DDL once,
+ * even when they start together. A removed task's pools are closed, so a task submitted again
+ * under the same name ensures its tables anew.
  */
-const ensured = new WeakMap<Pool, Set<string>>();
+const ensured = new WeakMap<Pool, Map<string, Promise<string[]>>>();
 
 /**
  * Creates the target table unless this process did already, in the target's dialect (see
- * adaptDefinition); returns what had to change for the target, for the log.
+ * adaptDefinition). The first caller gets what had to change for the target, for the log.
  */
 export async function ensureTargetTable(
   pool: Pool,
@@ -42,11 +43,20 @@ export async function ensureTargetTable(
   extraColumns: string[],
 ): Promise<string[]> {
   const key = JSON.stringify([task, target.schema, target.table]);
-  const done = ensured.get(pool) ?? new Set<string>();
-  ensured.set(pool, done);
-  if (done.has(key)) return [];
+  const tables = ensured.get(pool) ?? new Map<string, Promise<string[]>>();
+  ensured.set(pool, tables);
+  const running = tables.get(key);
+  if (running) return running.then(() => []);
+  const creating = createTargetTable(pool, target, targetCreateSql(createSql, target, extraColumns));
+  tables.set(key, creating);
+  // A failed attempt is not remembered: the load's retry tries again.
+  creating.catch(() => tables.delete(key));
+  return creating;
+}
+
+async function createTargetTable(pool: Pool, target: TableRef, createSql: string): Promise<string[]> {
   const dialect = await targetDialect(pool);
-  const adapted = adaptDefinition(targetCreateSql(createSql, target, extraColumns), dialect);
+  const adapted = adaptDefinition(createSql, dialect);
   if (!adapted.ok) {
     throw new DmqError(
       'TARGET_UNSUPPORTED',
@@ -68,6 +78,5 @@ export async function ensureTargetTable(
       workaround: 'create the table on the target by hand (a definition the target accepts) and resume the task',
     });
   }
-  done.add(key);
   return adapted.changes;
 }
