@@ -31,41 +31,23 @@ export async function runTool(name: string, args: string[], logPath: string, sam
   return { name, from, to, peakRss: sampler.peakRss(label) };
 }
 
+/** How mydumper and myloader log in; no -p for a server without a password (the target). */
+const loginArgs = (server: Server) => [
+  '-h',
+  server.host,
+  '-P',
+  String(server.port),
+  '-u',
+  server.user,
+  ...(server.password ? ['-p', server.password] : []),
+];
+
 export function mydumperArgs(server: Server, schema: string, threads: number, rows: number, out: string): string[] {
-  return [
-    '-h',
-    server.host,
-    '-P',
-    String(server.port),
-    '-u',
-    server.user,
-    '-p',
-    server.password,
-    '-B',
-    schema,
-    '-t',
-    String(threads),
-    '-r',
-    String(rows),
-    '-o',
-    out,
-  ];
+  return [...loginArgs(server), '-B', schema, '-t', String(threads), '-r', String(rows), '-o', out];
 }
 
 export function myloaderArgs(server: Server, threads: number, dir: string): string[] {
-  return [
-    '-h',
-    server.host,
-    '-P',
-    String(server.port),
-    '-u',
-    server.user,
-    ...(server.password ? ['-p', server.password] : []),
-    '-t',
-    String(threads),
-    '-d',
-    dir,
-  ];
+  return [...loginArgs(server), '-t', String(threads), '-d', dir];
 }
 
 export async function directorySize(dir: string): Promise<number> {
