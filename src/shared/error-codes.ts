@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   TARGET_UNSUPPORTED: 'operator',
   /** A binlog event filter rule with `action: Error` matched. */
   EVENT_FILTERED: 'operator',
+  /** The source or the target refuses an expression filter's SQL (expression-filter in task.yaml). */
+  EXPRESSION_FILTER_FAILED: 'operator',
   /** Shards of a merged table ran different DDLs (pessimistic shard mode). */
   SHARD_DDL_CONFLICT: 'operator',
   /** The target is away while changes wait to be applied; shown in status, cleared when it is back. */

@@ -79,6 +79,36 @@ describe('source.yaml', () => {
     });
   });
 
+  test('source-level binlog event filters and case-sensitive', () => {
+    const yaml = [
+      'source-id: mysql-replica-01',
+      'case-sensitive: true',
+      'filters:',
+      '  - schema-pattern: "shop"',
+      '    table-pattern: "orders_*"',
+      '    events: ["DROP TABLE", "delete"]',
+      '    action: ignore',
+      '  - schema-pattern: "~^log"',
+      '    sql-pattern: ["^TRUNCATE"]',
+      '    action: Error',
+      'from: { host: h, user: u }',
+    ].join('\n');
+    const source = parseSourceYaml(yaml);
+    assert.equal(source.caseSensitive, true);
+    assert.deepEqual(source.filters, [
+      {
+        name: 'source mysql-replica-01 filters[0]',
+        schemaPattern: 'shop',
+        tablePattern: 'orders_*',
+        events: ['drop table', 'delete'],
+        sqlPattern: [],
+        action: 'Ignore',
+      },
+      { name: 'source mysql-replica-01 filters[1]', schemaPattern: '~^log', events: [], sqlPattern: ['^TRUNCATE'], action: 'Error' },
+    ]);
+    assert.deepEqual(sourceFromStore(serializeSourceForStore(source)).filters, source.filters);
+  });
+
   test('the ignored-key list documents every level', () => {
     const keys = ACCEPTED_IGNORED_SOURCE_KEYS.map((k) => k.key);
     for (const key of [
@@ -87,8 +117,6 @@ describe('source.yaml', () => {
       'relay-binlog-gtid',
       'purge',
       'checker',
-      'case-sensitive',
-      'filters',
       'from.security.cert-allowed-cn',
       '(OpenAPI) purge',
     ]) {
@@ -120,13 +148,18 @@ describe('source.yaml', () => {
       expect: ['unknown field "pass" at from; allowed: host, port, user, password, security'],
     },
     {
-      name: 'source-level filters would change the data',
+      name: 'a source-level filter with an unknown event and action',
       input: {
         'source-id': 's1',
         from: { host: 'h', user: 'u' },
-        filters: [{ 'schema-pattern': '*', events: ['drop table'], action: 'Ignore' }],
+        filters: [{ 'schema-pattern': '*', events: ['drop tabel'], action: 'Skip' }],
       },
-      expect: ['filters: not supported by dmq'],
+      expect: ['filters[0].action: expected one of Do, Ignore, Error, got "Skip"', 'filters[0].events[0]: unknown event "drop tabel"'],
+    },
+    {
+      name: 'a source-level filter without schema-pattern',
+      input: { 'source-id': 's1', from: { host: 'h', user: 'u' }, filters: [{ events: ['delete'], action: 'Ignore' }] },
+      expect: ['filters[0].schema-pattern: required'],
     },
     { name: 'OpenAPI body with a missing field', input: { source_name: 's1', host: 'h' }, expect: ['user: required'] },
     {

@@ -57,6 +57,7 @@ describe('task.yaml: the seed example', () => {
       },
       routes: [],
       filters: [],
+      expressionFilters: [],
       mydumper: dumper,
       loader: { poolSize: 16, onDuplicate: 'replace' as const },
       syncer: { workerCount: 16, batch: 100, safeMode: false, safeModeDuration: '60s', compact: false, multipleRows: false },
@@ -303,6 +304,34 @@ describe('task.yaml: values and defaults', () => {
       check: (t) => assert.deepEqual(t.instances[0]!.startPosition, { binlogName: 'mysql-bin.000003', binlogPos: 194 }),
     },
     {
+      name: 'expression filters are resolved per instance, as written',
+      input: base({
+        'mysql-instances': [
+          { 'source-id': 's1', 'expression-filters': ['even', 'moved'] },
+          { 'source-id': 's2', 'expression-filters': ['moved'] },
+        ],
+        'expression-filter': {
+          even: { schema: 'expr_filter', table: 't2', 'insert-value-expr': 'c % 2 = 0' },
+          moved: {
+            schema: 'expr_filter',
+            table: 't5',
+            'update-old-value-expr': 'c = 1',
+            'update-new-value-expr': 'c = 2',
+            'delete-value-expr': '',
+          },
+          unused: { schema: 'x', table: 'y', 'delete-value-expr': "note = 'gone' -- a comment" },
+        },
+      }),
+      check: (t) => {
+        const moved = { name: 'moved', schema: 'expr_filter', table: 't5', updateOldValueExpr: 'c = 1', updateNewValueExpr: 'c = 2' };
+        assert.deepEqual(t.instances[0]!.expressionFilters, [
+          { name: 'even', schema: 'expr_filter', table: 't2', insertValueExpr: 'c % 2 = 0' },
+          moved,
+        ]);
+        assert.deepEqual(t.instances[1]!.expressionFilters, [moved]);
+      },
+    },
+    {
       name: 'accepted-and-ignored keys at every level parse',
       input: base({
         'enable-heartbeat': true,
@@ -334,8 +363,6 @@ describe('task.yaml: values and defaults', () => {
       'online-ddl-scheme',
       'status-schema',
       'enable-ansi-quotes',
-      'expression-filter',
-      'mysql-instances[].expression-filters',
       'mydumpers.<name>.where',
     ]) {
       assert.ok(keys.includes(key), key);
@@ -487,11 +514,41 @@ describe('task.yaml: errors name the field', () => {
     },
     {
       name: 'keys that would change the data are refused unless empty',
+      input: base({ mydumpers: { g: { where: 'id > 1' } } }),
+      expect: ['mydumpers.g.where: not supported by dmq'],
+    },
+    {
+      name: 'expression filters: one kind each, defined names, one expression each',
       input: base({
-        'expression-filter': { e: { schema: 'a', table: 'b', 'insert-value-expr': 'c > 1' } },
-        mydumpers: { g: { where: 'id > 1' } },
+        'mysql-instances': [{ 'source-id': 's1', 'expression-filters': ['both', 'missing', 'both', 'bad'] }],
+        'expression-filter': {
+          both: { schema: 'a', table: 'b', 'insert-value-expr': 'c > 1', 'update-new-value-expr': 'c > 2' },
+          bad: {
+            schema: 'a',
+            table: 'b',
+            'update-old-value-expr': 'c = 1; DROP TABLE a.b; SELECT (1',
+            'update-new-value-expr': '(c > 2',
+          },
+          quoted: { schema: 'a', table: 'b', 'delete-value-expr': "c = 'x\\';'" },
+          closing: { schema: 'a', table: 'b', 'delete-value-expr': 'c > 1) OR (1 = 1' },
+          blank: { schema: 'a', table: 'b', 'insert-value-expr': ' -- nothing' },
+        },
       }),
-      expect: ['expression-filter: not supported by dmq', 'mydumpers.g.where: not supported by dmq'],
+      expect: [
+        'expression-filter.both: an expression filter can only specify one of (insert, update, delete) expressions, but this one has insert-value-expr, update-old-value-expr/update-new-value-expr; write one filter for each',
+        'expression-filter.bad.update-old-value-expr: holds a ";"',
+        'expression-filter.bad.update-new-value-expr: leaves a parenthesis open',
+        'expression-filter.quoted.delete-value-expr: holds a string with both ";" and a backslash',
+        'expression-filter.closing.delete-value-expr: closes a parenthesis it did not open',
+        'expression-filter.blank.insert-value-expr: holds no expression',
+        'mysql-instances[0].expression-filters[1]: "missing" is not defined under expression-filter',
+        'mysql-instances[0].expression-filters[2]: "both" is listed twice',
+      ],
+    },
+    {
+      name: 'an expression filter without schema or table (as DM)',
+      input: base({ 'expression-filter': { e: { schema: 'a', table: '', 'insert-value-expr': 'c > 1' }, f: { table: 'b' } } }),
+      expect: ['expression-filter.e.table: must not be empty', 'expression-filter.f.schema: required'],
     },
     {
       name: 'a route with target-table but no table-pattern',

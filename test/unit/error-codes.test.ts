@@ -22,6 +22,7 @@ test('the codes only the operator can fix', () => {
     'DDL_UNSUPPORTED',
     'DUMP_FILE_MISSING',
     'EVENT_FILTERED',
+    'EXPRESSION_FILTER_FAILED',
     'LOAD_CONFLICT',
     'PLAN_FAILED',
     'PRECHECK_FAILED',

@@ -10,17 +10,21 @@ import {
   writeTableCheckpointStatement,
   type TableSyncRef,
 } from '../../shared/checkpoint/sync-checkpoint.js';
+import type { TaskConfig } from '../../shared/config/types.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
+import { expressionFiltersOf } from '../../shared/filter/expression.js';
 import { recordApply } from '../../shared/metrics/work-stats.js';
 import { binlogOpsKey, binlogOpsOf, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
 import { REJECTED, isServerError } from '../../shared/sql/server-errors.js';
+import { targetDialect } from '../../shared/sql/target-facts.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { applyCache, type TargetKeys } from './apply-cache.js';
 import { decideApply } from './apply-rule.js';
 import { applyDdlBarrier, ddlGenerationKey } from './ddl-barrier.js';
+import { filterByExpressions } from './expression-filter.js';
 import { buildStatements, type RowChange } from './statements.js';
 
 /** How long a batch waits for its predecessor, which is usually in flight right behind it. */
@@ -67,6 +71,30 @@ async function clearOutage(ctx: ServiceContext, job: ApplyJob): Promise<void> {
 }
 
 export type ApplyOutcome = 'applied' | 'covered';
+
+/** The batches without the changes the table's expression filters leave out. */
+async function leaveOutFiltered(
+  ctx: ServiceContext,
+  conn: PoolConnection,
+  task: TaskConfig,
+  job: ApplyJob,
+  batches: Batch[],
+  ops: Map<string, BinlogOp>,
+): Promise<Batch[]> {
+  const instance = task.instances.find((i) => i.sourceId === job.sourceId);
+  const filters = expressionFiltersOf(instance?.expressionFilters ?? [], job.schema, job.table);
+  if (filters.length === 0) return batches;
+  const { kind } = await targetDialect(ctx.pools.target(task));
+  const filtered = await filterByExpressions(conn, job, batches, filters, { target: kind, settled: new Set(ops.keys()), log: ctx.log });
+  const { insert, update, delete: deleted } = filtered.left;
+  if (insert + update + deleted > 0) {
+    ctx.log.debug(
+      { task: job.task, source: job.sourceId, table: tableLabel(job), insert, update, delete: deleted },
+      'changes left out by expression filters',
+    );
+  }
+  return filtered.batches;
+}
 
 /**
  * The target statements for `batches`: each run of batches with the same safe-mode flag built
@@ -234,10 +262,11 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
           else applied = { batches: 1, rows: 0 };
           break;
         }
-        applied = { batches: batches.length, rows: batches.reduce((n, b) => n + b.changes.length, 0) };
+        const kept = await leaveOutFiltered(ctx, conn, task, data, batches, ops);
+        applied = { batches: kept.length, rows: kept.reduce((n, b) => n + b.changes.length, 0) };
         // Only now: before its copy is loaded, the target table may not exist yet.
         const keys = await applyCache.targetKeys(conn, data, ddlGeneration);
-        await writeBatches(conn, meta, data, batches, keys, ops);
+        await writeBatches(conn, meta, data, kept, keys, ops);
       }
     }
   } catch (err) {

@@ -25,6 +25,7 @@ import { enqueueLoad } from '../../shared/queue/task-queues.js';
 import { loadsAfterDump } from '../../shared/task/stages.js';
 import { settleCopyProgress } from '../../shared/task/progress.js';
 import { requireSource, taskMeta, type ServiceContext } from '../../shared/task/context.js';
+import { copyFilterCondition } from './copy-filter.js';
 import { rowEncoder, selectExpression, serverRowExpression } from './sql-literal.js';
 
 /** Bytes of chunk-file text gathered before one write to the store (rows are ~100 bytes). */
@@ -39,15 +40,25 @@ type RenderMode = 'server' | 'client';
 
 class RowTooLargeForServer extends Error {}
 
-/** The SELECT that reads exactly one chunk, in key order so files are reproducible. */
-function chunkQuery(table: TableRecord, chunk: ChunkRecord, mode: RenderMode): { sql: string; params: unknown[] } {
-  const where = chunkCondition(table.splitKey, chunk);
+/**
+ * The SELECT that reads exactly one chunk, in key order so files are reproducible; `filter`
+ * leaves out the rows expression filters match.
+ */
+function chunkQuery(chunk: ChunkToRead, mode: RenderMode): { sql: string; params: unknown[] } {
+  const { table, filter } = chunk;
+  const where = chunkCondition(table.splitKey, chunk.chunk);
   const order = table.splitKey.length > 0 ? ` ORDER BY ${table.splitKey.map(quoteId).join(', ')}` : '';
   const select = mode === 'server' ? serverRowExpression(table.columns) : table.columns.map(selectExpression).join(', ');
   return {
-    sql: `SELECT ${select} FROM ${qualify(table.schema, table.table)} WHERE ${where.sql}${order}`,
+    sql: `SELECT ${select} FROM ${qualify(table.schema, table.table)} WHERE ${where.sql}${filter ? ` AND ${filter}` : ''}${order}`,
     params: where.params,
   };
+}
+
+interface ChunkToRead {
+  table: TableRecord;
+  chunk: ChunkRecord;
+  filter: string | undefined;
 }
 
 function lineWriter(mode: RenderMode, table: TableRecord, onRow: () => void): Transform {
@@ -85,17 +96,17 @@ function lineWriter(mode: RenderMode, table: TableRecord, onRow: () => void): Tr
   });
 }
 
-async function streamChunk(pool: Pool, table: TableRecord, chunk: ChunkRecord, mode: RenderMode, writable: Writable): Promise<number> {
+async function streamChunk(pool: Pool, read: ChunkToRead, mode: RenderMode, writable: Writable): Promise<number> {
   const conn = await pool.getConnection();
   let rows = 0;
   let broken = false;
   try {
-    const { sql, params } = chunkQuery(table, chunk, mode);
+    const { sql, params } = chunkQuery(read, mode);
     const callbackConn = conn.connection as unknown as CallbackConnection;
     const source = callbackConn.query({ sql, values: params, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 1000 });
     await pipeline(
       source,
-      lineWriter(mode, table, () => (rows += 1)),
+      lineWriter(mode, read.table, () => (rows += 1)),
       writable,
     );
     return rows;
@@ -110,11 +121,12 @@ async function streamChunk(pool: Pool, table: TableRecord, chunk: ChunkRecord, m
 }
 
 /** Dump one chunk into a new file; the server renders rows unless one is too large for it. */
-async function dumpToFile(ctx: ServiceContext, pool: Pool, table: TableRecord, chunk: ChunkRecord, fileKey: string) {
+async function dumpToFile(ctx: ServiceContext, pool: Pool, read: ChunkToRead, fileKey: string) {
+  const { chunk } = read;
   for (const mode of ['server', 'client'] as const) {
     const writer = await ctx.store.create(fileKey);
     try {
-      const rows = await streamChunk(pool, table, chunk, mode, writer.stream);
+      const rows = await streamChunk(pool, read, mode, writer.stream);
       return { rows, bytes: await writer.commit() };
     } catch (err) {
       await writer.abort();
@@ -140,9 +152,11 @@ export async function handleDumpJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
     if (!table) throw new DmqError('DUMP_FAILED', `${chunkLabel(key)}: no plan recorded`, { where: chunkLabel(key) });
     const source = await requireSource(ctx, task, key.sourceId);
     const fileKey = chunkFileKey({ ...key, attempt: randomBytes(4).toString('hex') });
+    const pool = ctx.pools.source(task, source);
+    const filter = await copyFilterCondition(pool, task, key, ctx.log);
     let result: { rows: number; bytes: number };
     try {
-      result = await dumpToFile(ctx, ctx.pools.source(task, source), table, chunk, fileKey);
+      result = await dumpToFile(ctx, pool, { table, chunk, filter }, fileKey);
     } catch (err) {
       throw new DmqError('DUMP_FAILED', `${chunkLabel(key)}: ${(err as Error).message}`, {
         cause: err,

@@ -19,8 +19,9 @@ import { hasPrivilege } from './grants.js';
 import type { CheckError } from '../../shared/task/precheck-result.js';
 import type { BinlogFilters, ServerVersion } from './server.js';
 import { describeFilters } from '../../shared/filter/migrated-tables.js';
+import { sourceExpressionFilter } from './expression-items.js';
 
-interface SourceContext {
+export interface SourceContext {
   task: TaskConfig;
   instance: InstanceConfig;
   source: SourceConfig;
@@ -256,4 +257,5 @@ export const SOURCE_ITEMS: Item<SourceContext>[] = [
   replicationPrivilege,
   sourceConnNumber,
   tableSchema,
+  sourceExpressionFilter,
 ];

@@ -158,9 +158,13 @@ export async function runPrecheck(input: PrecheckInput): Promise<PrecheckResult>
   const wanted = <C>(item: Item<C>) =>
     !ignored.has('all') && !ignored.has(item.name.toLowerCase()) && (item.modes?.includes(task.taskMode) ?? true);
   const shardItems = SHARD_ITEMS.filter(wanted);
+  const targetWants = (name: string) => TARGET_ITEMS.some((item) => item.name === name && wanted(item));
   const needTables = {
-    refs: TARGET_ITEMS.some((item) => item.name === 'target_privilege' && wanted(item)),
-    facts: shardItems.length > 0 || TARGET_ITEMS.some((item) => item.name === 'target_compatibility' && wanted(item)),
+    refs: targetWants('target_privilege'),
+    facts:
+      shardItems.length > 0 ||
+      targetWants('target_compatibility') ||
+      (targetWants('expression_filter') && task.instances.some((i) => i.expressionFilters.length > 0)),
   };
 
   const sourceRuns = Promise.all(

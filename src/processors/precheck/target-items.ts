@@ -5,9 +5,10 @@ import type { CheckError } from '../../shared/task/precheck-result.js';
 import { capped, connectionRoom, DUMPING, fail, listed, privilegeFinding, warn, type Item } from './check.js';
 import type { ServerFacts } from './facts.js';
 import { hasPrivilege } from './grants.js';
+import { targetExpressionFilter } from './expression-items.js';
 import type { TableFacts } from './tables.js';
 
-interface TargetContext {
+export interface TargetContext {
   task: TaskConfig;
   facts: ServerFacts;
   /** Target schemas the task writes: routed schemas of every migrated table, and the meta schema. */
@@ -110,4 +111,10 @@ const targetCompatibility: Item<TargetContext> = {
   },
 };
 
-export const TARGET_ITEMS: Item<TargetContext>[] = [targetVersion, targetConnNumber, targetPrivilege, targetCompatibility];
+export const TARGET_ITEMS: Item<TargetContext>[] = [
+  targetVersion,
+  targetConnNumber,
+  targetPrivilege,
+  targetCompatibility,
+  targetExpressionFilter,
+];

@@ -17,7 +17,7 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
   for (const b of batches) {
     const key = JSON.stringify([b.sourceId, b.schema, b.table]);
     // A table map event between two batches may have changed the columns: such batches do not mix.
-    const shape = JSON.stringify([b.target, b.columns, b.key]);
+    const shape = JSON.stringify([b.target, b.columns, b.key, b.columnKinds]);
     const current = open.get(key);
     // A DDL barrier is a job of its own: it commits on the target by itself.
     const fits =
@@ -52,6 +52,7 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
       target: b.target,
       columns: b.columns,
       key: b.key,
+      ...(b.columnKinds ? { columnKinds: b.columnKinds } : {}),
       startIfMissing: b.startIfMissing,
       batches: [batch],
     };

@@ -1,4 +1,5 @@
 import type { ApplyBatch, DdlBarrier, EncodedChange, RowOp } from '../../shared/binlog/batch.js';
+import type { ColumnKind } from '../../shared/binlog/column-kind.js';
 import { compareCoords, coordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { encodeRow, type RowValue } from '../../shared/binlog/payload-values.js';
 import type { TableRef } from '../../shared/config/types.js';
@@ -10,6 +11,8 @@ export interface TableMeta {
   target: TableRef;
   columns: string[];
   key: string[];
+  /** Only for a table with expression filters (see BatchTable). */
+  columnKinds?: ColumnKind[];
 }
 
 export interface RowsInput {
@@ -86,6 +89,7 @@ export function createBatcher(options: BatcherOptions) {
         target: p.table.target,
         columns: p.table.columns,
         key: p.table.key,
+        ...(p.table.columnKinds ? { columnKinds: p.table.columnKinds } : {}),
         coord: coordText(p.coord),
         prev: coordText(prev),
         startIfMissing: options.startIfMissing && first,

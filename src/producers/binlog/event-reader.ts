@@ -1,11 +1,13 @@
 import type { ApplyBatch, RowOp } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { tableKey } from '../../shared/checkpoint/sync-checkpoint.js';
-import type { InstanceConfig, TaskConfig } from '../../shared/config/types.js';
+import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
 import { readDdl } from '../../shared/ddl/read-ddl.js';
 import { DmqError } from '../../shared/errors.js';
 import { makeEventFilter } from '../../shared/filter/binlog-event.js';
 import { makeTableFilter } from '../../shared/filter/block-allow.js';
+import { expressionFiltersOf } from '../../shared/filter/expression.js';
+import { instanceEventRules } from '../../shared/filter/source-filters.js';
 import { makeExtractor, makeRouter } from '../../shared/filter/route.js';
 import type { Logger } from '../../shared/logger.js';
 import type { BinlogOp } from '../../shared/state/binlog-ops.js';
@@ -17,12 +19,13 @@ import type { ReadFigures } from './reader-status.js';
 import type { TransactionLedger } from './transaction-ledger.js';
 import { transactionControl } from './transaction-control.js';
 
-/** The task's rules for what the reader reads: tables, routes and event filters. */
+/** The task's rules for what the reader reads: tables, routes and event filters (the task's and the source's). */
 export interface ReadRules extends TableRules {
   eventFilter: ReturnType<typeof makeEventFilter>;
 }
 
-export function readRules(task: TaskConfig, instance: InstanceConfig): ReadRules {
+export function readRules(task: TaskConfig, instance: InstanceConfig, source: SourceConfig): ReadRules {
+  const events = instanceEventRules(task, instance, source);
   return {
     filter: makeTableFilter(instance.blockAllowList, {
       caseSensitive: task.caseSensitive,
@@ -31,7 +34,8 @@ export function readRules(task: TaskConfig, instance: InstanceConfig): ReadRules
     }),
     route: makeRouter(instance.routes, task.caseSensitive),
     extractColumns: makeExtractor(instance.routes, task.caseSensitive),
-    eventFilter: makeEventFilter(instance.filters, task.caseSensitive),
+    eventFilter: makeEventFilter(events.rules, events.caseSensitive),
+    hasExpressionFilters: (schema, table) => expressionFiltersOf(instance.expressionFilters, schema, table).length > 0,
   };
 }
 

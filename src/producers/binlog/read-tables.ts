@@ -1,5 +1,6 @@
 import type { RowOp } from '../../shared/binlog/batch.js';
 import { coordText, type BinlogCoord } from '../../shared/binlog/position.js';
+import { columnKind } from '../../shared/binlog/column-kind.js';
 import type { RowValue } from '../../shared/binlog/payload-values.js';
 import type { TableRef } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
@@ -14,6 +15,8 @@ export interface TableRules {
   filter: TableFilter;
   route: (schema: string, table: string) => TableRef;
   extractColumns: ReturnType<typeof makeExtractor>;
+  /** Whether the table has expression filters, whose evaluation needs its columns' kinds. */
+  hasExpressionFilters: (schema: string, table: string) => boolean;
 }
 
 /** A table as the reader decodes it: the source's columns, then the route's extracted values. */
@@ -24,7 +27,15 @@ export interface ReadTable extends TableMeta {
 
 interface RowsEvent {
   tableId: number;
-  tableMap: Record<number, { parentSchema: string; tableName: string; columns?: { name: string; type: number }[] }>;
+  tableMap: Record<
+    number,
+    {
+      parentSchema: string;
+      tableName: string;
+      columns?: { name: string; type: number }[];
+      columnSchemas?: { COLUMN_TYPE?: string; CHARACTER_SET_NAME?: string | null }[];
+    }
+  >;
 }
 
 /**
@@ -73,6 +84,12 @@ export function createReadTables(sourceId: string, rules: TableRules, fail: (err
       sourceColumns: columns,
       extraValues: extra.map((c) => c.value),
     };
+    if (rules.hasExpressionFilters(meta.schema, meta.table)) {
+      meta.columnKinds = columns.map((_, i) => {
+        const schema = entry.columnSchemas?.[i];
+        return columnKind(String(schema?.COLUMN_TYPE ?? ''), schema?.CHARACTER_SET_NAME ?? null);
+      });
+    }
     tables.set(ev.tableId, meta);
     return meta;
   }

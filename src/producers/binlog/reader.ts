@@ -42,7 +42,7 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
   // Asked for at each use, not kept: a resume closes the task's pools so that new sessions see
   // what the operator changed on the target, and the reader must not hold a closed one.
   const pool = () => ctx.pools.target(task);
-  const rules = readRules(task, instance);
+  const rules = readRules(task, instance, source);
   const sink = createApplySink(ctx, task, fail);
   const ledger = createTransactionLedger();
 

@@ -1,4 +1,5 @@
 import type { TableRef } from '../config/types.js';
+import type { ColumnKind } from './column-kind.js';
 import type { EncodedValue } from './payload-values.js';
 
 export type RowOp = 'insert' | 'update' | 'delete';
@@ -19,6 +20,11 @@ export interface BatchTable {
   columns: string[];
   /** Columns that identify a row (the primary key); empty: compare every column. */
   key: string[];
+  /**
+   * The kinds of the source's own columns (the first `columnKinds.length` of `columns`; the
+   * values a route extracts follow them), for expression filters: only tables that have some.
+   */
+  columnKinds?: ColumnKind[];
 }
 
 /**

@@ -4,11 +4,10 @@ import {
   ID_PATTERN,
   ID_RULE,
   configError,
-  describeEmptyOnly,
   describeIgnored,
-  emptyOnlyShape,
   flag,
   ignoredShape,
+  list,
   nonEmptyText,
   parseShape,
   port,
@@ -17,6 +16,8 @@ import {
   type IgnoredKey,
 } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
+import { buildFilter } from './task-named.js';
+import { filterSchema } from './task-schema.js';
 import { IGNORED_SECURITY, loadTls, securitySchema } from './security.js';
 import type { DbEndpoint, SourceConfig, TlsConfig } from './types.js';
 import { loadYaml } from './yaml.js';
@@ -39,11 +40,6 @@ const IGNORED_SOURCE = {
   purge: 'relay log purging; dmq keeps no relay log',
   checker: "DM's automatic task resume settings",
   tracer: 'deprecated in DM',
-  'case-sensitive': "applies to source-level filters; the task's case-sensitive applies in dmq",
-};
-
-const EMPTY_ONLY_SOURCE = {
-  filters: "source-level binlog event filters; put them in the task's filters and filter-rules instead",
 };
 
 const IGNORED_FROM = {
@@ -69,7 +65,6 @@ const IGNORED_OPENAPI_SECURITY = { cert_allowed_cn: IGNORED_SECURITY['cert-allow
 /** Every DM source key dmq accepts without acting on it, with the reason. */
 export const ACCEPTED_IGNORED_SOURCE_KEYS: readonly IgnoredKey[] = [
   ...describeIgnored('', IGNORED_SOURCE),
-  ...describeEmptyOnly('', EMPTY_ONLY_SOURCE),
   ...describeIgnored('from.', IGNORED_FROM),
   ...describeIgnored('from.security.', IGNORED_SECURITY),
   ...describeIgnored('(OpenAPI) ', IGNORED_OPENAPI),
@@ -96,6 +91,8 @@ export const sourceYamlSchema = strict(
     flavor: flavor().optional(),
     'enable-gtid': flag().optional(),
     'enable-relay': flag().optional(),
+    'case-sensitive': flag().optional(),
+    filters: list(filterSchema).optional(),
     from: strict(
       {
         host: nonEmptyText(),
@@ -107,7 +104,7 @@ export const sourceYamlSchema = strict(
       ignoredShape(IGNORED_FROM),
     ),
   },
-  { ...ignoredShape(IGNORED_SOURCE), ...emptyOnlyShape(EMPTY_ONLY_SOURCE) },
+  ignoredShape(IGNORED_SOURCE),
 );
 
 const openApiSourceSchema = strict(
@@ -170,6 +167,13 @@ function fromSourceYaml(obj: unknown, issues: string[]): SourceConfig {
   };
   if (raw['server-id'] !== undefined) source.serverId = raw['server-id'];
   if (raw.flavor !== undefined) source.flavor = raw.flavor;
+  const caseSensitive = raw['case-sensitive'] ?? false;
+  if (caseSensitive) source.caseSensitive = true;
+  if (raw.filters && raw.filters.length > 0) {
+    source.filters = raw.filters.map((rule, i) =>
+      buildFilter(`source ${source.sourceId} filters[${i}]`, rule, `filters[${i}]`, caseSensitive, issues),
+    );
+  }
   return source;
 }
 

@@ -1,8 +1,18 @@
 import { BINLOG_EVENT_ALIASES, BINLOG_EVENT_TYPES } from '../filter/events.js';
+import { expressionProblem } from '../filter/expression.js';
 import { compilePattern, compileRegExp } from '../filter/pattern.js';
 import { parseExtraArgs } from './extra-args.js';
-import type { RawBlockAllow, RawFilter, RawLoader, RawMydumper, RawRoute, RawSyncer } from './task-schema.js';
-import type { BlockAllowList, DumperConfig, EventFilterRule, FilterAction, LoaderConfig, RouteRule, SyncerConfig } from './types.js';
+import type { RawBlockAllow, RawExpressionFilter, RawFilter, RawLoader, RawMydumper, RawRoute, RawSyncer } from './task-schema.js';
+import type {
+  BlockAllowList,
+  DumperConfig,
+  EventFilterRule,
+  ExpressionFilter,
+  FilterAction,
+  LoaderConfig,
+  RouteRule,
+  SyncerConfig,
+} from './types.js';
 
 /**
  * The entries of task.yaml's named sections (block-allow-list, routes, filters, mydumpers,
@@ -95,6 +105,40 @@ export function buildFilter(name: string, raw: RawFilter, path: string, caseSens
     checkPattern(rule.tablePattern, `${path}.table-pattern`, caseSensitive, issues);
   }
   return rule;
+}
+
+const EXPRESSION_FIELDS = [
+  ['insert-value-expr', 'insertValueExpr'],
+  ['update-old-value-expr', 'updateOldValueExpr'],
+  ['update-new-value-expr', 'updateNewValueExpr'],
+  ['delete-value-expr', 'deleteValueExpr'],
+] as const;
+
+/**
+ * As DM, a filter holds one kind of expression (insert, update, or delete), and an empty one
+ * counts as absent. DM also parses each with TiDB's parser here; dmq has the source and the
+ * target judge them at precheck, and only checks that each is one expression.
+ */
+export function buildExpressionFilter(name: string, raw: RawExpressionFilter, path: string, issues: string[]): ExpressionFilter {
+  const filter: ExpressionFilter = { name, schema: raw.schema, table: raw.table };
+  for (const [field, key] of EXPRESSION_FIELDS) {
+    const sql = raw[field];
+    if (sql === undefined || sql === '') continue;
+    const problem = expressionProblem(sql);
+    if (problem) issues.push(`${path}.${field}: ${problem}`);
+    filter[key] = sql;
+  }
+  const kinds = [
+    filter.insertValueExpr && 'insert-value-expr',
+    (filter.updateOldValueExpr || filter.updateNewValueExpr) && 'update-old-value-expr/update-new-value-expr',
+    filter.deleteValueExpr && 'delete-value-expr',
+  ].filter((kind): kind is string => typeof kind === 'string');
+  if (kinds.length > 1) {
+    issues.push(
+      `${path}: an expression filter can only specify one of (insert, update, delete) expressions, but this one has ${kinds.join(', ')}; write one filter for each`,
+    );
+  }
+  return filter;
 }
 
 const DEFAULT_THREADS = 4;

@@ -42,7 +42,6 @@ const IGNORED_TOP = {
 
 const EMPTY_ONLY_TOP = {
   'column-mappings': 'column mapping rewrites values (deprecated in DM)',
-  'expression-filter': 'expression filters drop rows by SQL expression',
 };
 
 const IGNORED_INSTANCE = {
@@ -51,7 +50,6 @@ const IGNORED_INSTANCE = {
 
 const EMPTY_ONLY_INSTANCE = {
   'column-mapping-rules': 'column mapping rewrites values (deprecated in DM)',
-  'expression-filters': 'expression filters drop rows by SQL expression',
 };
 
 const IGNORED_TARGET = {
@@ -169,12 +167,21 @@ const routeSchema = strict({
   'extract-source': strict({ 'source-regexp': nonEmptyText(), 'target-column': nonEmptyText() }).optional(),
 });
 
-const filterSchema = strict({
+export const filterSchema = strict({
   'schema-pattern': nonEmptyText(),
   'table-pattern': text().optional(),
   events: list(nonEmptyText()).optional(),
   'sql-pattern': list(nonEmptyText()).optional(),
   action: nonEmptyText(),
+});
+
+const expressionFilterSchema = strict({
+  schema: nonEmptyText(),
+  table: nonEmptyText(),
+  'insert-value-expr': text().optional(),
+  'update-old-value-expr': text().optional(),
+  'update-new-value-expr': text().optional(),
+  'delete-value-expr': text().optional(),
 });
 
 const startPositionSchema = strict({
@@ -191,6 +198,7 @@ const instanceSchema = strict(
     meta: startPositionSchema.optional(),
     'route-rules': ruleNames.optional(),
     'filter-rules': ruleNames.optional(),
+    'expression-filters': ruleNames.optional(),
     'block-allow-list': nonEmptyText().optional(),
     'black-white-list': nonEmptyText().optional(),
     'mydumper-config-name': nonEmptyText().optional(),
@@ -240,6 +248,7 @@ export const taskSchema = strict(
     'black-white-list': namedMap(blockAllowSchema).optional(),
     routes: namedMap(routeSchema).optional(),
     filters: namedMap(filterSchema).optional(),
+    'expression-filter': namedMap(expressionFilterSchema).optional(),
     mydumpers: namedMap(mydumperSchema).optional(),
     loaders: namedMap(loaderSchema).optional(),
     syncers: namedMap(syncerSchema).optional(),
@@ -255,3 +264,4 @@ export type RawSyncer = z.output<typeof syncerSchema>;
 export type RawBlockAllow = z.output<typeof blockAllowSchema>;
 export type RawRoute = z.output<typeof routeSchema>;
 export type RawFilter = z.output<typeof filterSchema>;
+export type RawExpressionFilter = z.output<typeof expressionFilterSchema>;

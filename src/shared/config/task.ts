@@ -2,12 +2,13 @@ import { DmqError } from '../errors.js';
 import { ID_PATTERN, ID_RULE, configError, parseShape } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
 import { loadTls } from './security.js';
-import { buildBlockAllow, buildDumper, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
+import { buildBlockAllow, buildDumper, buildExpressionFilter, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
 import { taskSchema, type RawInstance, type RawTask } from './task-schema.js';
 import type {
   BlockAllowList,
   DumperConfig,
   EventFilterRule,
+  ExpressionFilter,
   InstanceConfig,
   LoaderConfig,
   RouteRule,
@@ -52,6 +53,7 @@ export function taskFromStore(obj: unknown): TaskConfig {
   for (const instance of copy.instances as (InstanceConfig & { meta?: InstanceConfig['startPosition'] })[]) {
     if (instance.meta !== undefined && instance.startPosition === undefined) instance.startPosition = instance.meta;
     delete instance.meta;
+    instance.expressionFilters ??= [];
   }
   return { ...copy, target: unsealEndpoint(task.target) };
 }
@@ -62,6 +64,7 @@ interface Named {
   blockAllowSection: string;
   routes: Map<string, RouteRule>;
   filters: Map<string, EventFilterRule>;
+  expressionFilters: Map<string, ExpressionFilter>;
   dumpers: Map<string, DumperConfig>;
   loaders: Map<string, LoaderConfig>;
   syncers: Map<string, SyncerConfig>;
@@ -150,6 +153,9 @@ function buildNamed(raw: RawTask, caseSensitive: boolean, issues: string[]): Nam
     ),
     routes: collect('routes', raw.routes, (name, rule, path) => buildRoute(name, rule, path, caseSensitive, issues)),
     filters: collect('filters', raw.filters, (name, rule, path) => buildFilter(name, rule, path, caseSensitive, issues)),
+    expressionFilters: collect('expression-filter', raw['expression-filter'], (name, filter, path) =>
+      buildExpressionFilter(name, filter, path, issues),
+    ),
     dumpers: collect('mydumpers', raw.mydumpers, (_name, dumper, path) => buildDumper(dumper, path, issues)),
     loaders: collect('loaders', raw.loaders, (_name, loader, path) => buildLoader(loader, path, issues)),
     syncers: collect('syncers', raw.syncers, (_name, syncer) => buildSyncer(syncer)),
@@ -245,6 +251,13 @@ function buildInstance(raw: RawInstance, path: string, named: Named, issues: str
     blockAllowList: blockAllowList ?? null,
     routes: resolveRules(raw['route-rules'], named.routes, 'routes', `${path}.route-rules`, issues),
     filters: resolveRules(raw['filter-rules'], named.filters, 'filters', `${path}.filter-rules`, issues),
+    expressionFilters: resolveRules(
+      raw['expression-filters'],
+      named.expressionFilters,
+      'expression-filter',
+      `${path}.expression-filters`,
+      issues,
+    ),
     mydumper,
     loader,
     syncer,

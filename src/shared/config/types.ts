@@ -71,6 +71,23 @@ export interface EventFilterRule {
   action: FilterAction;
 }
 
+/**
+ * DM's `expression-filter.<name>`: rows of one source table (exact schema and table names)
+ * left out when an SQL expression over their values evaluates to 1. Each filter holds one kind:
+ * an insert expression, update expressions (old and new values must both match; a missing
+ * side counts as true), or a delete expression.
+ */
+export interface ExpressionFilter {
+  /** The key under `expression-filter:`, for messages. */
+  name: string;
+  schema: string;
+  table: string;
+  insertValueExpr?: string;
+  updateOldValueExpr?: string;
+  updateNewValueExpr?: string;
+  deleteValueExpr?: string;
+}
+
 export interface DumperConfig {
   threads: number;
   /** Rows per chunk (mydumper `rows`); 0 means dmq picks (see DEFAULT_CHUNK_ROWS). */
@@ -113,6 +130,8 @@ export interface InstanceConfig {
   blockAllowList: BlockAllowList | null;
   routes: RouteRule[];
   filters: EventFilterRule[];
+  /** `expression-filters`: the named expression filters this instance applies. */
+  expressionFilters: ExpressionFilter[];
   mydumper: DumperConfig;
   loader: LoaderConfig;
   syncer: SyncerConfig;
@@ -140,6 +159,10 @@ export interface SourceConfig {
   enableGtid: boolean;
   enableRelay: boolean;
   from: DbEndpoint;
+  /** Source-level binlog event filters (source.yaml `filters`), added to every task's rules. */
+  filters?: EventFilterRule[];
+  /** source.yaml `case-sensitive`: with the task's, whether those filters match names case-sensitively. */
+  caseSensitive?: boolean;
 }
 
 export const DEFAULT_CHUNK_ROWS = 100_000;

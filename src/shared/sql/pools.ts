@@ -3,7 +3,7 @@ import type { SourceConfig, TaskConfig } from '../config/types.js';
 import { openPool } from './connect.js';
 
 /** Session settings for writing into the target: values exactly as dumped, no implicit rewrites. */
-const TARGET_SESSION: Record<string, string | number> = {
+export const TARGET_SESSION: Record<string, string | number> = {
   // NO_AUTO_VALUE_ON_ZERO keeps a copied 0 in an AUTO_INCREMENT column; no strict zero-date
   // checks, because the source may legally hold 0000-00-00.
   sql_mode: 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION',
