@@ -25,6 +25,7 @@ function instance(sourceId: string, overrides: Partial<InstanceConfig> = {}): In
     blockAllowList: { doDbs: ['pc_db'], ignoreDbs: [], doTables: [], ignoreTables: [] },
     routes: [],
     filters: [],
+    expressionFilters: [],
     mydumper: { threads: 4, rows: 0, extraArgs: '', onlyDbs: [], onlyTables: [], noLocks: false },
     loader: { poolSize: 16, onDuplicate: 'replace' },
     syncer: { workerCount: 16, batch: 100, safeMode: false, safeModeDuration: '60s', compact: false, multipleRows: false },

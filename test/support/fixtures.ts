@@ -118,9 +118,9 @@ export function allTypesRows(base: number): string[] {
 }
 
 /**
- * A task.yaml for one schema of upstream 1 (mysql-replica-01) into the test target, written to a
- * temp file: `instance` holds extra lines of the instance (indented four spaces), `extra` extra
- * top-level maps.
+ * A task.yaml for one schema of one source (mysql-replica-01 unless `sourceId` says) into the
+ * test target, written to a temp file: `instance` holds extra lines of the instance (indented
+ * four spaces), `extra` extra top-level maps.
  */
 export async function writeTask(options: {
   name: string;
@@ -129,6 +129,8 @@ export async function writeTask(options: {
   instance?: string[];
   extra?: string;
   targetPort?: number;
+  /** The instance's source, mysql-replica-01 unless given. */
+  sourceId?: string;
 }): Promise<string> {
   const stack = await getStack();
   const dir = await mkdtemp(join(tmpdir(), 'dmq-task-'));
@@ -140,7 +142,7 @@ export async function writeTask(options: {
       `task-mode: ${options.mode}`,
       `target-database: { host: 127.0.0.1, port: ${options.targetPort ?? stack.target.port}, user: root, password: "" }`,
       'mysql-instances:',
-      '  - source-id: mysql-replica-01',
+      `  - source-id: ${options.sourceId ?? 'mysql-replica-01'}`,
       '    block-allow-list: only',
       ...(options.instance ?? []).map((line) => `    ${line}`),
       'block-allow-list:',

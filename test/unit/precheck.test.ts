@@ -21,6 +21,7 @@ function instance(sourceId: string, routes: RouteRule[]): InstanceConfig {
     blockAllowList: null,
     routes,
     filters: [],
+    expressionFilters: [],
     mydumper: { threads: 4, rows: 0, extraArgs: '', onlyDbs: [], onlyTables: [], noLocks: false },
     loader: { poolSize: 16, onDuplicate: 'replace' },
     syncer: { workerCount: 16, batch: 100, safeMode: false, safeModeDuration: '60s', compact: false, multipleRows: false },
