@@ -115,7 +115,7 @@ function failure(ev: Evaluation, e: NamedExpression | undefined, err: unknown, e
     cause: err,
     where: e ? `expression-filter.${e.filter}.${e.field}` : table,
     workaround:
-      'fix the expression so that the target server accepts it (dmq evaluates it there on the row values), then start the task again; `dmq check-task` tries it first',
+      'fix the expression so that the target server accepts it, as dmq evaluates it there on the row values (stop-task, edit task.yaml, start-task); `dmq check-task` tries it first',
   });
 }
 

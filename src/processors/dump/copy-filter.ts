@@ -33,7 +33,8 @@ export async function copyFilterCondition(
         throw new DmqError('EXPRESSION_FILTER_FAILED', `source "${ref.sourceId}" cannot evaluate ${what}: ${(err as Error).message}`, {
           cause: err,
           where: `expression-filter.${e.filter}.${e.field}`,
-          workaround: 'fix the expression so that the source server accepts it, then start the task again',
+          workaround:
+            'fix the expression so that the source server accepts it (stop-task, edit task.yaml, start-task); `dmq check-task` tries it first',
         });
       }
       log.warn(

@@ -97,7 +97,7 @@ export function mentionedColumns(sql: readonly string[], columns: readonly strin
   return columns.filter((c) => text.includes(c.toLowerCase()));
 }
 
-/** How messages name an expression: `expression filter "x" (insert-value-expr \`...\`) on \`s\`.\`t\``. */
+/** How messages name an expression, e.g. expression filter "x" (insert-value-expr "c > 1") on `s`.`t`. */
 export function describeExpression(e: NamedExpression, table: string): string {
   return `expression filter "${e.filter}" (${e.field} ${JSON.stringify(e.sql)}) on ${table}`;
 }
