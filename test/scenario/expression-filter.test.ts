@@ -112,6 +112,49 @@ const TYPE_ROWS = [
 ];
 
 /**
+ * Each column's value at the edge of its type, named exactly by an expression: the row holding
+ * it must be left out and a row with a value next to it kept. A literal that lost a digit, a
+ * byte or a fraction, or shifted a TIMESTAMP, would keep the first row too.
+ * [column, value left out, value kept, expression]
+ */
+const EDGES: [string, string, string, string][] = [
+  ['c_bit', "b'11110000'", "b'11110001'", "c_bit = b'11110000'"],
+  ['c_tinyint', '255', '254', 'c_tinyint = 255'],
+  ['c_smallint', '-32768', '-32767', 'c_smallint = -32768'],
+  ['c_mediumint', '-8388608', '8388607', 'c_mediumint = -8388608'],
+  ['c_int', '-2147483648', '-2147483647', 'c_int = -2147483648'],
+  ['c_bigint', '18446744073709551615', '18446744073709551614', 'c_bigint = 18446744073709551615'],
+  ['c_decimal', '-99999.99', '-99999.98', 'c_decimal = -99999.99'],
+  ['c_float', '3.4028234663852886e38', '-3.4028234663852886e38', 'c_float = 3.4028234663852886e38'],
+  ['c_double', '1.7976931348623157e308', '1.7976931348623155e308', 'c_double = 1.7976931348623157e308'],
+  ['c_date', "'9999-12-31'", "'9999-12-30'", "c_date = '9999-12-31'"],
+  ['c_datetime', "'9999-12-31 23:59:59.999'", "'9999-12-31 23:59:59.998'", "c_datetime = '9999-12-31 23:59:59.999'"],
+  ['c_timestamp', "'2038-01-19 03:14:07.9999'", "'2038-01-19 03:14:07.9998'", "c_timestamp = '2038-01-19 03:14:07.9999'"],
+  ['c_time', "'-01:00:00'", "'-01:00:01'", "c_time = '-01:00:00'"],
+  ['c_year', '1901', '1902', 'c_year = 1901'],
+  ['c_char', "'it''s'", "'its'", "c_char = 'it''s'"],
+  ['c_varchar', "'Grüße \\\\ ''q'''", "'Grüße'", "c_varchar = 'Grüße \\\\ ''q'''"],
+  ['c_binary', "X'00'", "X'01'", "c_binary = X'00'"],
+  ['c_varbinary', "X'00ff27'", "X'00ff28'", "c_varbinary = X'00ff27'"],
+  ['c_tinyblob', "X'0a'", "X'0d'", "c_tinyblob = X'0a'"],
+  ['c_tinytext', "'ž'", "'y'", "c_tinytext = 'ž'"],
+  ['c_blob', "X'5c27'", "X'5c'", "c_blob = X'5c27'"],
+  ['c_text', "'日本'", "'日'", "c_text = '日本'"],
+  ['c_mediumblob', "X''", "X'00'", "c_mediumblob = X''"],
+  ['c_mediumtext', "''", "'x'", "c_mediumtext = ''"],
+  ['c_longblob', "X'ff'", "X'fe'", "c_longblob = X'ff'"],
+  ['c_longtext', "'x''y 😀'", "'x''y'", "c_longtext = 'x''y 😀'"],
+  ['c_enum', "'c'", "'a'", "c_enum = 'c'"],
+  ['c_set', "'a,c'", "'a'", "c_set = 'a,c'"],
+  ['c_json', `'{"id": 1.5}'`, `'{"id": 1.25}'`, "JSON_EXTRACT(c_json, '$.id') = 1.5"],
+];
+const EDGE_ROWS = EDGES.map(([column, out, kept]) => `INSERT INTO ef.t9 (should_skip, ${column}) VALUES (1, ${out}), (0, ${kept})`);
+
+/** DM's filters on tables created during sync: arithmetic on doubles, and NOW(). */
+const T4_FILTER = 'a*a + b*b = c*c';
+const T8_FILTER = 'ts > NOW()';
+
+/**
  * Expressions with DM's other rules: a value other than 1 (here 2) does not match, LIKE on
  * text, an insert-value-expr naming a column the table lacks (never matches, as in DM).
  */
@@ -145,6 +188,9 @@ function filterYaml(): string {
   for (const [name, u] of Object.entries(T5_UPDATES)) add(name, 't5', { 'update-old-value-expr': u.old, 'update-new-value-expr': u.new });
   add('del_negative', 't5', { 'delete-value-expr': T5_DELETE });
   add('only_muller', 't6', { 'insert-value-expr': T6_FILTER });
+  for (const [column, , , sql] of EDGES) add(`edge_${column}`, 't9', { 'insert-value-expr': sql });
+  add('pythagorean', 't4', { 'insert-value-expr': T4_FILTER });
+  add('future_date', 't8', { 'insert-value-expr': T8_FILTER });
   for (const [name, u] of Object.entries(T7_UPDATES)) add(name, 't7', { 'update-old-value-expr': u.old, 'update-new-value-expr': u.new });
   return lines.join('\n');
 }
@@ -158,6 +204,9 @@ const FILTER_NAMES = [
   'del_negative',
   'only_muller',
   ...Object.keys(T7_UPDATES),
+  ...EDGES.map(([column]) => `edge_${column}`),
+  'pythagorean',
+  'future_date',
 ];
 
 async function ids(server: Endpoint, sql: string): Promise<number[]> {
@@ -237,6 +286,8 @@ test('expression filters leave rows out of the copy and of sync as DM does, for 
     'CREATE DATABASE ef_expected',
     TYPES_TABLE,
     ...TYPE_ROWS,
+    'CREATE TABLE ef.t9 LIKE ef.t1',
+    ...EDGE_ROWS,
     'CREATE TABLE ef.t2 (id INT PRIMARY KEY, should_skip INT, c INT)',
     'INSERT INTO ef.t2 VALUES (100, 1, 100), (101, 0, 101)',
     'CREATE TABLE ef.t3 (id INT PRIMARY KEY, v INT, s VARCHAR(20))',
@@ -267,6 +318,12 @@ test('expression filters leave rows out of the copy and of sync as DM does, for 
   // Sync, with a pause and a resume in the middle: the reader reads again from its checkpoint.
   await execSql(upstream, [
     ...TYPE_ROWS,
+    ...EDGE_ROWS,
+    // Tables created during sync, as in DM's test.
+    'CREATE TABLE ef.t4 (id INT PRIMARY KEY, should_skip INT, a DOUBLE, b DOUBLE, c DOUBLE)',
+    'INSERT INTO ef.t4 VALUES (1, 0, 1, 2, 3), (2, 1, 3, 4, 5)',
+    'CREATE TABLE ef.t8 (id INT PRIMARY KEY, should_skip INT, ts DATETIME)',
+    "INSERT INTO ef.t8 VALUES (1, 0, '1999-01-01'), (2, 1, '2040-01-01')",
     'INSERT INTO ef.t2 VALUES (1, 0, 1), (2, 1, 2)',
     'ALTER TABLE ef.t2 ADD COLUMN d INT',
     'INSERT INTO ef.t2 (id, should_skip, c) VALUES (3, 0, 3), (4, 1, 4)',
@@ -317,6 +374,16 @@ test('expression filters leave rows out of the copy and of sync as DM does, for 
   ]);
   assert.notEqual(sourceCount, targetCount);
   assert.equal(JSON.parse(targetCount!)[1], '0', 'no row DM would leave out reaches the target');
+  await keptRows(upstream, 't9', keepAll(EDGES.map(([, , , sql]) => sql)));
+  await assertTable(upstream, stack.target, 't9', 'each edge value is named exactly by its literal, and only it');
+  assert.deepEqual(await queryRows(stack.target, 'SELECT DISTINCT should_skip FROM ef.t9'), [JSON.stringify(['0'])]);
+  for (const [table, filter] of [
+    ['t4', T4_FILTER],
+    ['t8', T8_FILTER],
+  ] as const) {
+    await keptRows(upstream, table, keepAll([filter]));
+    await assertTable(upstream, stack.target, table, `a table created during sync: ${filter}`);
+  }
   await keptRows(upstream, 't2', 'should_skip = 0');
   await assertTable(upstream, stack.target, 't2', 'a filter over a dropped column keeps rows; over the column added again, filters again');
   await keptRows(upstream, 't3', T3_KEEP);
