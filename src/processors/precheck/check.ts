@@ -1,4 +1,4 @@
-import type { TaskMode } from '../../shared/config/types.js';
+import type { TaskConfig, TaskMode } from '../../shared/config/types.js';
 import { modesRunning } from '../../shared/task/stages.js';
 import type { ServerFacts } from './facts.js';
 import type { CheckError, Severity } from '../../shared/task/precheck-result.js';
@@ -20,6 +20,8 @@ export interface Item<C> {
   severity: Severity;
   /** Task modes the item matters for; every mode when unset. */
   modes?: TaskMode[];
+  /** Whether the task gives the item anything to check; an item with nothing to say is left out. */
+  needed?: (task: TaskConfig) => boolean;
   run(ctx: C): Promise<Finding>;
 }
 

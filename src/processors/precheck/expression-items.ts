@@ -1,5 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import type { ExpressionFilter, TableRef } from '../../shared/config/types.js';
+import type { ExpressionFilter, TableRef, TaskConfig } from '../../shared/config/types.js';
 import { allExpressions, describeExpression, matchSql, type NamedExpression } from '../../shared/filter/expression.js';
 import { withConnection, type Queryable } from '../../shared/sql/connect.js';
 import { SOURCE_SESSION, TARGET_SESSION } from '../../shared/sql/pools.js';
@@ -48,6 +48,8 @@ async function tableExists(db: Queryable, ref: TableRef): Promise<boolean> {
 
 const same = (f: ExpressionFilter, t: TableRef) => f.schema === t.schema && f.table === t.table;
 
+const hasFilters = (task: TaskConfig) => task.instances.some((i) => i.expressionFilters.length > 0);
+
 const INSTRUCTION =
   'fix the expressions named: each is one SQL expression over the columns of its table, run by the source in the copy and by the target in sync';
 
@@ -55,6 +57,7 @@ export const sourceExpressionFilter: Item<SourceContext> = {
   name: NAME,
   desc: 'the source accepts the expression filters on their tables',
   severity: 'fail',
+  needed: hasFilters,
   async run({ instance, source, facts }) {
     if (instance.expressionFilters.length === 0) return { errors: [] };
     const migrated = await facts.tables();
@@ -91,11 +94,11 @@ export const sourceExpressionFilter: Item<SourceContext> = {
 
 export const targetExpressionFilter: Item<TargetContext> = {
   name: NAME,
-  desc: 'the target accepts the expression filters over the source tables columns',
+  desc: "the target accepts the expression filters over the source tables' columns",
   severity: 'fail',
+  needed: hasFilters,
   async run({ task, tables }) {
     const filters = task.instances.flatMap((i) => i.expressionFilters);
-    if (filters.length === 0) return { errors: [] };
     const known = await tables();
     const errors: CheckError[] = [];
     const session = { ...TARGET_SESSION, ...task.target.session };

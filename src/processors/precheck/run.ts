@@ -156,15 +156,15 @@ export async function runPrecheck(input: PrecheckInput): Promise<PrecheckResult>
   const { task, sources } = input;
   const ignored = new Set(task.ignoreCheckingItems.map((name) => name.toLowerCase()));
   const wanted = <C>(item: Item<C>) =>
-    !ignored.has('all') && !ignored.has(item.name.toLowerCase()) && (item.modes?.includes(task.taskMode) ?? true);
+    !ignored.has('all') &&
+    !ignored.has(item.name.toLowerCase()) &&
+    (item.modes?.includes(task.taskMode) ?? true) &&
+    (item.needed?.(task) ?? true);
   const shardItems = SHARD_ITEMS.filter(wanted);
   const targetWants = (name: string) => TARGET_ITEMS.some((item) => item.name === name && wanted(item));
   const needTables = {
     refs: targetWants('target_privilege'),
-    facts:
-      shardItems.length > 0 ||
-      targetWants('target_compatibility') ||
-      (targetWants('expression_filter') && task.instances.some((i) => i.expressionFilters.length > 0)),
+    facts: shardItems.length > 0 || targetWants('target_compatibility') || targetWants('expression_filter'),
   };
 
   const sourceRuns = Promise.all(
