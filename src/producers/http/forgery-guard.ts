@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DmqError } from '../../shared/errors.js';
-import { type HostRules, hostAllowed, originAllowed } from './allowed-hosts.js';
+import { type HostRules, hostAllowed, hostName, originAllowed } from './allowed-hosts.js';
 import { sendError } from './errors.js';
 import { changesState } from './methods.js';
 import { PROBES } from './probes.js';
@@ -22,7 +22,7 @@ function forgeryRisk(rules: HostRules, request: FastifyRequest, path: string): D
   if (host !== undefined && !hostAllowed(rules, host)) {
     return new DmqError('FORBIDDEN', `Host "${host}" is not a name this dmq server answers to`, {
       where: 'Host header',
-      workaround: `reach dmq by IP address, localhost or a name in DMQ_ALLOWED_HOSTS; to use this name, add it to DMQ_ALLOWED_HOSTS (comma-separated) where dmq serve runs`,
+      workaround: `reach dmq by IP address, localhost or a name in DMQ_ALLOWED_HOSTS; to use ${hostName(host)}, add it to DMQ_ALLOWED_HOSTS (comma-separated) where dmq serve runs`,
     });
   }
   if (origin !== undefined && !originAllowed(rules, origin, host)) {
