@@ -387,4 +387,5 @@ program
     }),
   );
 
-await program.parseAsync(process.argv);
+// Actions print their own failures; this catches what fails before one runs (reading --token -).
+await program.parseAsync(process.argv).catch((err: unknown) => print(failure(err)));
