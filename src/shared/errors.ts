@@ -40,15 +40,12 @@ export class DmqError extends Error {
   readonly workaround: string | undefined;
   readonly where: string | undefined;
 
-  readonly dmCode: number | undefined;
-
   constructor(code: DmqErrorCode, message: string, options: DmqErrorOptions = {}) {
     super(options.dm ? `${dmWords(options.dm)}: ${message}` : message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DmqError';
     this.code = code;
     this.workaround = options.workaround;
     this.where = options.where;
-    this.dmCode = options.dm?.code;
   }
 }
 
@@ -58,8 +55,6 @@ export interface ErrorRecord {
   workaround?: string;
   where?: string;
   cause?: string;
-  /** DM's code for the same situation, when DM has one. */
-  dmCode?: number;
 }
 
 /** A plain, JSON-safe description of any thrown value, for status output and job failures. */
@@ -68,7 +63,6 @@ export function toErrorRecord(err: unknown): ErrorRecord {
     const record: ErrorRecord = { code: err.code, message: err.message };
     if (err.workaround) record.workaround = err.workaround;
     if (err.where) record.where = err.where;
-    if (err.dmCode !== undefined) record.dmCode = err.dmCode;
     const cause = causeText(err.cause);
     if (cause) record.cause = cause;
     return record;
