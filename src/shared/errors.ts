@@ -22,6 +22,7 @@ export interface DmError {
 /** DM's errors dmq has an equivalent of, from DM's errors.toml. */
 export const DM_ERRORS = {
   invalidTimezone: { code: 20008, text: 'invalid timezone string' },
+  checkFailed: { code: 26005, text: 'fail to check synchronization configuration with type' },
   safeModeConflict: { code: 20061, text: 'safe-mode(true) conflicts with safe-mode-duration(0s)' },
   inconsistentDdl: { code: 36008, text: 'detect inconsistent DDL sequence' },
 } as const satisfies Record<string, DmError>;

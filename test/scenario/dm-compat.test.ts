@@ -252,7 +252,9 @@ test('target-database.session: a variable the target lacks fails the precheck, n
   assert.equal(paused.stage, 'Paused');
   const sub = paused.sources[0]!.subTaskStatus[0]!;
   assert.equal(sub.unit, 'Check', 'stopped by its precheck, before any row moved');
-  assert.match(sub.result!.errors.map((e) => e.Message).join('\n'), /tidb_skip_utf8_check/);
+  const message = sub.result!.errors.map((e) => e.Message).join('\n');
+  assert.match(message, /^fail to check synchronization configuration with type \[code=26005\]: /);
+  assert.match(message, /tidb_skip_utf8_check/);
   const stopped = await runCli(server().addr, ['stop-task', '--remove-meta', 'sess']);
   assert.equal(stopped.code, 0, stopped.stdout + stopped.stderr);
 });
