@@ -5,6 +5,7 @@ import { startProcessors } from './processors/runtime.js';
 import { startReaderSupervisor } from './producers/binlog/supervisor.js';
 import { buildApiServer } from './producers/http/server.js';
 import { DASHBOARD_PATH } from './producers/http/dashboard.js';
+import { tlsFileAccess } from './shared/config/security.js';
 import { DmqError } from './shared/errors.js';
 import { logger } from './shared/logger.js';
 import { queueCache } from './shared/queue/queues.js';
@@ -47,6 +48,7 @@ function listenHost(settings: Settings): string {
 /** `dmq serve`: API, processors, or both in one process (the single-machine default). */
 export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const settings = readSettings();
+  const tlsFiles = role === 'worker' ? undefined : tlsFileAccess(settings.DMQ_TLS_DIR);
   const redis = await connectRedis(settings.REDIS_URL);
   const ctx: ServiceContext = {
     redis,
@@ -68,7 +70,7 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     );
   }
   if (role !== 'worker') {
-    const api = await buildApiServer(ctx, { token: settings.DMQ_TOKEN });
+    const api = await buildApiServer(ctx, { token: settings.DMQ_TOKEN, tlsFiles });
     const host = listenHost(settings);
     await api.app.listen({ port: settings.DMQ_PORT, host });
     closers.push(() => api.close());
@@ -80,6 +82,7 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
         auth: settings.DMQ_TOKEN ? 'token' : 'none (local only)',
         redis: redactUrl(settings.REDIS_URL),
         dumpDir: ctx.store.describe(),
+        tlsDir: tlsFiles?.dir ?? 'none (TLS material only as PEM contents)',
       },
       'dmq serving',
     );

@@ -13,6 +13,10 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
   ['DMQ_DUMP_DIR', 'directory for chunk files between dump and load; shared by all processors (default ./dumped_data)'],
   ['DMQ_LOG_LEVEL', 'pino log level: trace, debug, info, warn, error (default info)'],
   ['DMQ_SECRET_KEY', "hex AES-256 key for encrypted passwords (default: DM's built-in key)"],
+  [
+    'DMQ_TLS_DIR',
+    'directory whose files configs sent to the API may name in ssl-ca, ssl-cert, ssl-key (default: none; then only PEM contents are accepted)',
+  ],
 ];
 
 const schema = z.object({
@@ -20,6 +24,7 @@ const schema = z.object({
   DMQ_PORT: z.coerce.number().int().min(1).max(65535).default(8261),
   DMQ_HOST: z.string().default('127.0.0.1'),
   DMQ_DUMP_DIR: z.string().default('./dumped_data'),
+  DMQ_TLS_DIR: z.string().optional(),
   // An empty variable (`DMQ_TOKEN=` in a compose file) means no token.
   DMQ_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12, 'must be at least 12 characters').optional()),
 });

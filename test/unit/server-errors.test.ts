@@ -116,5 +116,6 @@ test('a failed login: refused by the server, or no server to refuse it', () => {
     ['too many connections', serverError(1040, 'ER_CON_COUNT_ERROR'), 'CONNECT_FAILED'],
     ['connection refused', nodeError('ECONNREFUSED', -111), 'CONNECT_FAILED'],
   ];
-  for (const [name, err, expected] of cases) assert.equal(describeConnectError(err, endpoint, 'target').code, expected, name);
+  for (const [name, err, expected] of cases)
+    assert.equal(describeConnectError(err, endpoint, { label: 'target', role: 'target' }).code, expected, name);
 });

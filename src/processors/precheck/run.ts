@@ -88,7 +88,7 @@ async function checkSource(
   }
   const where = { sourceId: instance.sourceId, address: addressOf(source.from) };
   try {
-    return await withConnection(source.from, { label: `source ${JSON.stringify(instance.sourceId)}` }, async (conn) => {
+    return await withConnection(source.from, { label: `source ${JSON.stringify(instance.sourceId)}`, role: 'source' }, async (conn) => {
       const facts = sourceFacts(conn, instance, task.caseSensitive);
       const ctx = { task, instance, source, facts };
       const results = [
@@ -120,7 +120,7 @@ async function checkTarget(
   const desc = 'dmq can log in to the target';
   const where = { address: addressOf(task.target) };
   try {
-    return await withConnection(task.target, { label: 'target' }, async (conn) => {
+    return await withConnection(task.target, { label: 'target', role: 'target' }, async (conn) => {
       let dialect: Promise<TargetDialect> | undefined;
       const ctx = { task, facts: serverFacts(conn), schemas, tables, dialect: () => (dialect ??= readDialect(conn)) };
       return [connectivity(desc, where), ...(await Promise.all(TARGET_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where))))];

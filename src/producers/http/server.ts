@@ -1,5 +1,6 @@
 import { QueueEvents, type ConnectionOptions } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { TlsFileAccess } from '../../shared/config/security.js';
 import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { DmqError } from '../../shared/errors.js';
@@ -31,7 +32,10 @@ interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function buildApiServer(ctx: ServiceContext, options: { token?: string | undefined } = {}): Promise<ApiServer> {
+export async function buildApiServer(
+  ctx: ServiceContext,
+  options: { token?: string | undefined; tlsFiles?: TlsFileAccess | undefined } = {},
+): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: 16 << 20 });
   if (options.token !== undefined) requireToken(app, options.token);
   // The shared client queues commands while Redis is away (processors must wait it out); the
@@ -51,8 +55,8 @@ export async function buildApiServer(ctx: ServiceContext, options: { token?: str
 
   mountApiDocs(app);
   mountTaskPage(app);
-  sourceRoutes(app, ctx);
-  taskRoutes(app, ctx, precheckEvents);
+  sourceRoutes(app, ctx, options.tlsFiles);
+  taskRoutes(app, ctx, precheckEvents, options.tlsFiles);
   const stopDashboard = await mountDashboard(app, ctx);
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IGNORED_SECURITY, securitySchema } from './security.js';
+import { securitySchema } from './security.js';
 import {
   describeEmptyOnly,
   describeIgnored,
@@ -96,7 +96,6 @@ export const ACCEPTED_IGNORED_TASK_KEYS: readonly IgnoredKey[] = [
   ...describeIgnored('', IGNORED_TOP),
   ...describeEmptyOnly('', EMPTY_ONLY_TOP),
   ...describeIgnored('target-database.', IGNORED_TARGET),
-  ...describeIgnored('target-database.security.', IGNORED_SECURITY),
   ...describeIgnored('mysql-instances[].', IGNORED_INSTANCE),
   ...describeEmptyOnly('mysql-instances[].', EMPTY_ONLY_INSTANCE),
   ...describeIgnored('mydumpers.<name>.', IGNORED_MYDUMPER),
