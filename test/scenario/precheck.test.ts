@@ -147,7 +147,9 @@ test('a user whose privileges come from its default role (MariaDB)', async () =>
 
 test('binlog_row_metadata other than FULL fails for a replicating mode, with the fix', async () => {
   const setMetadata = (value: string) =>
-    withConnection(upstreams[0], { label: 'test admin', role: 'source' }, (conn) => conn.query(`SET GLOBAL binlog_row_metadata = ${value}`));
+    withConnection(upstreams[0], { label: 'test admin', role: 'source' }, (conn) =>
+      conn.query(`SET GLOBAL binlog_row_metadata = ${value}`),
+    );
   await setMetadata('MINIMAL');
   try {
     const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);
