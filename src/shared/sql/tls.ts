@@ -61,6 +61,11 @@ let hooked = false;
  * the certificate with "localhost"), and has no cert-allowed-cn. Wrapping its TLS upgrade lets
  * dmq check both between the handshake and the login, so no credential reaches a server whose
  * certificate is refused. Connections without dmq's identity record pass through untouched.
+ *
+ * mysql2 keeps TLS sessions per `ssl` object and resumes them; a resumed session shows no
+ * certificate to check, and one a refused server issued is kept all the same. Each upgrade
+ * therefore sees a copy of the object, whose session cache starts empty: every handshake is
+ * full. The driver reads the object only during the call, so the original is back at once.
  */
 function hookTlsUpgrade(): void {
   if (hooked) return;
@@ -72,9 +77,15 @@ function hookTlsUpgrade(): void {
     });
   }
   proto.startTLS = function (this: DriverInternals, onSecure) {
-    const identity = identities.get(this.config.ssl as object);
+    const ssl = this.config.ssl as object;
+    const identity = identities.get(ssl);
     if (!identity) return upgrade.call(this, onSecure);
-    return upgrade.call(this, (err) => onSecure(err ?? identityProblem(identity, this.stream.getPeerCertificate())));
+    this.config.ssl = { ...ssl };
+    try {
+      upgrade.call(this, (err) => onSecure(err ?? identityProblem(identity, this.stream.getPeerCertificate())));
+    } finally {
+      this.config.ssl = ssl;
+    }
   };
   hooked = true;
 }
