@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
+import { responseSchema } from '../../src/producers/http/api-spec.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb.js';
 import { removeOnExit } from '../harness/proc.js';
 import type { Endpoint } from '../harness/servers.js';
@@ -228,6 +229,8 @@ async function assertNoKeyMaterial(): Promise<void> {
     'Bull Board shows the check-task job, whose data carries the task',
   );
   const source = JSON.parse(await get('/api/v1/sources/tls-source')) as { from: { security: Record<string, unknown> } };
+  const documented = responseSchema('get', '/api/v1/sources/:name', 200)!.safeParse(source);
+  assert.ok(documented.success, `the answer matches the OpenAPI document: ${JSON.stringify(documented.error?.issues)}`);
   assert.equal(source.from.security.sslKey, '******');
   assert.equal(source.from.security.sslCert, client.cert, 'certificates are public and shown');
 
