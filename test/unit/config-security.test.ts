@@ -67,11 +67,20 @@ describe('security: file paths sent to the API', () => {
   });
 
   test('a path out of DMQ_TLS_DIR is refused, by .. or by a symlink', () => {
-    for (const path of ['../../etc/passwd', '/etc/passwd', 'escape.pem', 'certs/../../x.pem']) {
+    // Existing or not, a path outside gets the same answer: no probing of the server's files.
+    for (const path of ['../../etc/passwd', '/etc/passwd', '/no/such/file.pem', 'escape.pem', 'certs/../../x.pem']) {
       const message = problems(() => targetTls({ 'ssl-ca': path }, tlsDir));
-      assert.match(message, /target-database\.security\.ssl-ca: .*(outside DMQ_TLS_DIR|cannot read)/, path);
+      assert.match(message, /target-database\.security\.ssl-ca: ".*" is outside DMQ_TLS_DIR/, path);
       assert.ok(!message.includes('root:x:0'), path);
     }
+    assert.match(
+      problems(() => targetTls({ 'ssl-ca': 'missing.pem' }, tlsDir)),
+      /ssl-ca: cannot read "missing\.pem" in DMQ_TLS_DIR \(ENOENT\)/,
+    );
+    assert.match(
+      problems(() => targetTls({ 'ssl-ca': 'certs' }, tlsDir)),
+      /ssl-ca: "certs" is not a PEM file/,
+    );
   });
 
   test('PEM text given as a path is not echoed back', () => {

@@ -96,6 +96,11 @@ function decodeBase64(value: string, field: string, issues: string[]): Pem | und
   return { text: bytes.toString('utf8'), field };
 }
 
+function within(dir: string, path: string): boolean {
+  const inside = relative(dir, path);
+  return inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
+}
+
 function readConfined(file: string, field: string, name: Material, files: TlsFileAccess, issues: string[]): Pem | undefined {
   if (looksLikePem(file)) {
     issues.push(`${field}: holds PEM contents, but ${name} names a file; put the contents in ${name}-bytes`);
@@ -110,16 +115,23 @@ function readConfined(file: string, field: string, name: Material, files: TlsFil
     );
     return undefined;
   }
+  // Outside by its name: refused before the file system is asked, so answers tell nothing of
+  // what exists there. Inside by name but not in fact (a symlink): refused once resolved.
+  const named = resolve(files.dir, file);
+  const outside = `${field}: ${given} is outside DMQ_TLS_DIR; name a file inside that directory`;
+  if (!within(files.dir, named)) {
+    issues.push(outside);
+    return undefined;
+  }
   let real: string;
   try {
-    real = realpathSync(resolve(files.dir, file));
+    real = realpathSync(named);
   } catch (err) {
     issues.push(`${field}: cannot read ${given} in DMQ_TLS_DIR (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     return undefined;
   }
-  const inside = relative(files.dir, real);
-  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
-    issues.push(`${field}: ${given} is outside DMQ_TLS_DIR; name a file inside that directory`);
+  if (!within(files.dir, real)) {
+    issues.push(outside);
     return undefined;
   }
   const stat = statSync(real);
