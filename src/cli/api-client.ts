@@ -11,7 +11,8 @@ export function apiClient(masterAddr: string, token?: string) {
   return {
     base,
     async request(method: string, path: string, body?: { json: unknown }): Promise<ApiResponse> {
-      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      // The server takes a POST without a body only with this header: a web page cannot send it unasked.
+      const headers: Record<string, string> = { 'x-requested-by': 'dmq-cli', ...(token ? { authorization: `Bearer ${token}` } : {}) };
       let payload: string | undefined;
       if (body !== undefined) {
         headers['content-type'] = 'application/json';

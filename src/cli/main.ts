@@ -5,6 +5,7 @@ import { encryptPassword } from '../shared/config/password.js';
 import { loadYaml } from '../shared/config/yaml.js';
 import { DmqError, toErrorRecord } from '../shared/errors.js';
 import { SETTINGS_HELP } from '../shared/settings.js';
+import { readSecretLine } from './stdin.js';
 import { apiClient, type ApiClient, type ApiResponse } from './api-client.js';
 import { inlineTlsFiles } from './tls-files.js';
 import { renderWatch, settledStage, type WatchedStatus } from './watch.js';
@@ -67,8 +68,16 @@ program
   .name('dmq')
   .description('Migrate MySQL, Aurora MySQL and MariaDB into TiDB (DM-compatible task.yaml, dmctl verbs)')
   .addOption(new Option('--master-addr <host:port>', 'address of dmq serve').env('DMQ_MASTER_ADDR').default('127.0.0.1:8261'))
-  .addOption(new Option('--token <token>', "the server's DMQ_TOKEN, when it has one").env('DMQ_TOKEN'))
-  .showHelpAfterError();
+  .addOption(
+    new Option(
+      '--token <token>',
+      "the server's DMQ_TOKEN (DMQ_READ_TOKEN does for commands that only read); `--token -` reads it from standard input. A value given here shows in the process list to every user of this machine: prefer the DMQ_TOKEN variable or -",
+    ).env('DMQ_TOKEN'),
+  )
+  .showHelpAfterError()
+  .hook('preAction', async () => {
+    if (program.opts<{ token?: string }>().token === '-') program.setOptionValue('token', await readSecretLine('token', '--token -'));
+  });
 
 const client = () => {
   const { masterAddr, token } = program.opts<{ masterAddr: string; token?: string }>();
@@ -373,10 +382,17 @@ shardDdlLock
 program
   .command('encrypt')
   .description('encrypt a password the way dmctl encrypt does (DM and dmq both decrypt it)')
-  .argument('<plain>', 'the password')
-  .addHelpText('after', '\nExample:\n  dmq encrypt 123456')
-  .action((plain: string) => {
-    process.stdout.write(`${encryptPassword(plain)}\n`);
-  });
+  .argument(
+    '[plain]',
+    'the password; without it (or with -) the first line of standard input, which keeps it out of the process list other users can read',
+  )
+  .addHelpText('after', '\nExamples:\n  dmq encrypt < password.txt\n  printf \'%s\\n\' "$PASSWORD" | dmq encrypt\n  dmq encrypt 123456')
+  .action(
+    action(async (plain: string | undefined) => {
+      const password = plain === undefined || plain === '-' ? await readSecretLine('password', 'encrypt') : plain;
+      process.stdout.write(`${encryptPassword(password)}\n`);
+    }),
+  );
 
-await program.parseAsync(process.argv);
+// Actions print their own failures; this catches what fails before one runs (reading --token -).
+await program.parseAsync(process.argv).catch((err: unknown) => print(failure(err)));

@@ -67,6 +67,13 @@ export const ERROR_CODES = {
   API_UNREACHABLE: 'retry',
   /** An API request lacks the right token. */
   UNAUTHORIZED: 'operator',
+  /**
+   * An API request is refused whatever its token: the read-only token on a change, or a Host
+   * or Origin that is not dmq's (what a web page in a visitor's browser would send).
+   */
+  FORBIDDEN: 'operator',
+  /** A change sent with a body type any web page can send (text/plain, forms), or a bare POST. */
+  MEDIA_TYPE_REFUSED: 'operator',
   /** dmq found itself in a state it should never be in: a bug to report. */
   INTERNAL: 'retry',
 } as const satisfies Record<string, ErrorClass>;

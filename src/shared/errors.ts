@@ -8,6 +8,27 @@ export interface DmqErrorOptions {
   workaround?: string;
   /** Where it happened: a config field path, `schema`.`table`, a binlog position. */
   where?: string;
+  /** DM's error for the same situation, whose text users search logs and status for. */
+  dm?: DmError;
+}
+
+export interface DmError {
+  /** DM's numeric code (`[code=36008:...]` in DM's output). */
+  code: number;
+  /** The opening words of DM's message, as DM prints them. */
+  text: string;
+}
+
+/** DM's errors dmq has an equivalent of, from DM's errors.toml. */
+export const DM_ERRORS = {
+  invalidTimezone: { code: 20008, text: 'invalid timezone string' },
+  safeModeConflict: { code: 20061, text: 'safe-mode(true) conflicts with safe-mode-duration(0s)' },
+  inconsistentDdl: { code: 36008, text: 'detect inconsistent DDL sequence' },
+} as const satisfies Record<string, DmError>;
+
+/** DM's words and code, to put before dmq's own explanation. */
+export function dmWords(dm: DmError): string {
+  return `${dm.text} [code=${dm.code}]`;
 }
 
 /**
@@ -19,12 +40,15 @@ export class DmqError extends Error {
   readonly workaround: string | undefined;
   readonly where: string | undefined;
 
+  readonly dmCode: number | undefined;
+
   constructor(code: DmqErrorCode, message: string, options: DmqErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(options.dm ? `${dmWords(options.dm)}: ${message}` : message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DmqError';
     this.code = code;
     this.workaround = options.workaround;
     this.where = options.where;
+    this.dmCode = options.dm?.code;
   }
 }
 
@@ -34,6 +58,8 @@ export interface ErrorRecord {
   workaround?: string;
   where?: string;
   cause?: string;
+  /** DM's code for the same situation, when DM has one. */
+  dmCode?: number;
 }
 
 /** A plain, JSON-safe description of any thrown value, for status output and job failures. */
@@ -42,6 +68,7 @@ export function toErrorRecord(err: unknown): ErrorRecord {
     const record: ErrorRecord = { code: err.code, message: err.message };
     if (err.workaround) record.workaround = err.workaround;
     if (err.where) record.where = err.where;
+    if (err.dmCode !== undefined) record.dmCode = err.dmCode;
     const cause = causeText(err.cause);
     if (cause) record.cause = cause;
     return record;

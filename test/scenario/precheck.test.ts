@@ -44,11 +44,12 @@ function task(taskMode: TaskMode, instances: InstanceConfig[], ignoreCheckingIte
     ignoreCheckingItems,
     target: { ...target, session: {} },
     instances,
+    notices: [],
   };
 }
 
 function source(sourceId: string, from: DbEndpoint): SourceConfig {
-  return { sourceId, flavor: 'mariadb', enableGtid: false, enableRelay: false, from };
+  return { sourceId, flavor: 'mariadb', enableGtid: false, enableRelay: false, from, notices: [] };
 }
 
 async function precheck(t: TaskConfig, sources: SourceConfig[]): Promise<PrecheckResult> {

@@ -34,6 +34,7 @@ describe('source.yaml', () => {
         enableGtid: false,
         enableRelay: false,
         from: { host: '127.0.0.1', port: 3307, user: 'root', password: '123456' },
+        notices: [],
       },
     ],
     [
@@ -43,6 +44,7 @@ describe('source.yaml', () => {
         enableGtid: false,
         enableRelay: false,
         from: { host: '127.0.0.1', port: 3308, user: 'root', password: '123456' },
+        notices: [],
       },
     ],
   ];
@@ -77,7 +79,21 @@ describe('source.yaml', () => {
       enableGtid: true,
       enableRelay: true,
       from: { host: 'db.example.com', port: 3306, user: 'dm', password: 'plain-pw' },
+      // Set to something, so reported; `case-sensitive: false` and `filters: []` ask for nothing.
+      notices: ['relay-dir', 'relay-binlog-name', 'purge', 'checker'].map((field) => ({
+        field,
+        note: `accepted, not acted on: ${ACCEPTED_IGNORED_SOURCE_KEYS.find((k) => k.key === field)!.reason}`,
+      })),
     });
+  });
+
+  test("DM's zero values mean unset: flavor '' and server-id 0, as in DM's own source files", () => {
+    const source = parseSourceYaml(
+      ['source-id: s1', "flavor: ''", 'server-id: 0', 'auto-fix-gtid: false', 'from:', '  host: h', '  user: u', ''].join('\n'),
+    );
+    assert.equal(source.flavor, undefined);
+    assert.equal(source.serverId, undefined);
+    assert.deepEqual(source.notices, []);
   });
 
   test('the ignored-key list documents every level', () => {
@@ -107,7 +123,7 @@ describe('source.yaml', () => {
     {
       name: 'bad flavor',
       input: { 'source-id': 's1', flavor: 'oracle', from: { host: 'h', user: 'u' } },
-      expect: ['flavor: expected "mysql" or "mariadb", got "oracle"'],
+      expect: ['flavor: expected "mysql", "mariadb" or "" (found out from the server), got "oracle"'],
     },
     {
       name: 'bad port',
@@ -180,6 +196,10 @@ describe('DM OpenAPI source bodies', () => {
       password: '123456',
       security: { sslCa: pki.ca, sslCert: client.cert, sslKey: client.key, certAllowedCn: ['x'], verifyHostname: true },
     },
+    notices: ['enable', 'purge'].map((field) => ({
+      field,
+      note: `accepted, not acted on: ${ACCEPTED_IGNORED_SOURCE_KEYS.find((k) => k.key === `(OpenAPI) ${field}`)!.reason}`,
+    })),
   });
 
   test('a bare OpenAPI source maps to the same config', () => assert.deepEqual(parseSourceObject(openApi()), expected()));

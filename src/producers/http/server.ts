@@ -6,7 +6,9 @@ import type { ServiceContext } from '../../shared/task/context.js';
 import { DmqError } from '../../shared/errors.js';
 import { mountApiDocs } from './api-docs.js';
 import { mountTaskPage } from './task-page.js';
-import { requireToken } from './auth.js';
+import { requireToken, type Tokens } from './auth.js';
+import type { HostRules } from './allowed-hosts.js';
+import { refuseForgedRequests } from './forgery-guard.js';
 import { sendError } from './errors.js';
 import { PROBES } from './probes.js';
 import { mountDashboard } from './dashboard.js';
@@ -25,7 +27,8 @@ function redisDown(ctx: ServiceContext): DmqError {
   );
 }
 
-const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
+// No text/plain: a web page may send that anywhere without a preflight (forgery-guard.ts).
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 
 interface ApiServer {
   app: FastifyInstance;
@@ -34,10 +37,11 @@ interface ApiServer {
 
 export async function buildApiServer(
   ctx: ServiceContext,
-  options: { token?: string | undefined; tlsFiles?: TlsFileAccess | undefined } = {},
+  options: { tokens?: Tokens | undefined; hosts: HostRules; tlsFiles?: TlsFileAccess | undefined },
 ): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: 16 << 20 });
-  if (options.token !== undefined) requireToken(app, options.token);
+  refuseForgedRequests(app, options.hosts);
+  if (options.tokens !== undefined) requireToken(app, options.tokens);
   // The shared client queues commands while Redis is away (processors must wait it out); the
   // API answers at once instead of hanging.
   app.addHook('onRequest', async (request, reply) => {

@@ -8,12 +8,14 @@ import {
   describeIgnored,
   emptyOnlyShape,
   flag,
+  ignoredKeysSet,
   ignoredShape,
   nonEmptyText,
   parseShape,
   port,
   strict,
   text,
+  zeroAsUnset,
   type IgnoredKey,
 } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
@@ -39,6 +41,7 @@ const IGNORED_SOURCE = {
   purge: 'relay log purging; dmq keeps no relay log',
   checker: "DM's automatic task resume settings",
   tracer: 'deprecated in DM',
+  'auto-fix-gtid': 'deprecated in DM',
   'case-sensitive': "applies to source-level filters; the task's case-sensitive applies in dmq",
 };
 
@@ -79,17 +82,21 @@ const serverId = () => {
   return z.int({ error }).min(1, { error }).max(4294967295, { error });
 };
 
+// Empty, as in most of DM's own source files: DM, and dmq, read the flavor off the server.
 const flavor = () =>
-  z.preprocess(
-    (v) => (typeof v === 'string' ? v.toLowerCase() : v),
-    z.enum(['mysql', 'mariadb'], { error: 'expected "mysql" or "mariadb"' }),
+  zeroAsUnset(
+    z.preprocess(
+      (v) => (typeof v === 'string' ? v.toLowerCase() : v),
+      z.enum(['mysql', 'mariadb'], { error: 'expected "mysql", "mariadb" or "" (found out from the server)' }),
+    ),
+    '',
   );
 
 export const sourceYamlSchema = strict(
   {
     'source-id': nonEmptyText(),
-    'server-id': serverId().optional(),
-    flavor: flavor().optional(),
+    'server-id': zeroAsUnset(serverId(), 0),
+    flavor: flavor(),
     'enable-gtid': flag().optional(),
     'enable-relay': flag().optional(),
     from: strict(
@@ -114,7 +121,7 @@ const openApiSourceSchema = strict(
     user: nonEmptyText(),
     password: text().optional(),
     enable_gtid: flag().optional(),
-    flavor: flavor().optional(),
+    flavor: flavor(),
     security: openApiSecuritySchema.optional(),
     relay_config: strict({ enable_relay: flag().optional() }, ignoredShape(IGNORED_OPENAPI_RELAY)).optional(),
   },
@@ -162,6 +169,7 @@ function fromSourceYaml(obj: unknown, files: TlsFileAccess, issues: string[]): S
     enableGtid: raw['enable-gtid'] ?? false,
     enableRelay: raw['enable-relay'] ?? false,
     from,
+    notices: ignoredKeysSet('', raw, IGNORED_SOURCE),
   };
   if (raw['server-id'] !== undefined) source.serverId = raw['server-id'];
   if (raw.flavor !== undefined) source.flavor = raw.flavor;
@@ -183,6 +191,7 @@ function fromOpenApi(obj: unknown, issues: string[]): SourceConfig {
     enableGtid: raw.enable_gtid ?? false,
     enableRelay: raw.relay_config?.enable_relay ?? false,
     from,
+    notices: ignoredKeysSet('', raw, IGNORED_OPENAPI),
   };
   if (raw.flavor !== undefined) source.flavor = raw.flavor;
   return source;
@@ -199,5 +208,6 @@ export function sourceFromStore(obj: unknown): SourceConfig {
   if (typeof source?.sourceId !== 'string' || typeof source.from?.password !== 'string') {
     throw new DmqError('INTERNAL', 'stored source config is not in the shape serializeSourceForStore writes');
   }
-  return { ...structuredClone(source), from: unsealEndpoint(source.from) };
+  // Sources stored before notices existed have none.
+  return { ...structuredClone(source), notices: (source as Partial<SourceConfig>).notices ?? [], from: unsealEndpoint(source.from) };
 }

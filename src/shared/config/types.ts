@@ -124,6 +124,16 @@ export interface InstanceConfig {
   syncer: SyncerConfig;
 }
 
+/**
+ * A DM field dmq accepted without doing what it asks, and what happens instead. Only fields whose
+ * neglect cannot change the data migrated end up here; precheck reports each as a warning.
+ */
+export interface ConfigNotice {
+  /** DM's path of the field: `syncers.global.queue-size`. */
+  field: string;
+  note: string;
+}
+
 export interface TaskConfig {
   name: string;
   taskMode: TaskMode;
@@ -137,6 +147,7 @@ export interface TaskConfig {
   ignoreCheckingItems: string[];
   target: TargetConfig;
   instances: InstanceConfig[];
+  notices: ConfigNotice[];
 }
 
 export interface SourceConfig {
@@ -146,6 +157,7 @@ export interface SourceConfig {
   enableGtid: boolean;
   enableRelay: boolean;
   from: DbEndpoint;
+  notices: ConfigNotice[];
 }
 
 export const DEFAULT_CHUNK_ROWS = 100_000;

@@ -5,14 +5,14 @@ import { DmqError } from '../errors.js';
 import { ACCESS_DENIED, UNREACHABLE, isServerError } from './server-errors.js';
 import { driverTls, SECURITY_FIELD, tlsFailure, type EndpointRole } from './tls.js';
 
-/**
- * Both ends run in UTC so TIMESTAMP values travel as the same wall-clock text they are stored
- * as, whatever the servers' own time zones are.
- */
 /** Anything that runs a query: a connection, a pooled connection or a pool. */
 export type Queryable = Connection | PoolConnection | Pool;
 
-const SESSION_TIME_ZONE = '+00:00';
+/**
+ * Both ends of a task run in one zone (the task's `timezone`, else UTC) so TIMESTAMP values
+ * travel as the same wall-clock text they are stored as, whatever the servers' own zones are.
+ */
+const DEFAULT_TIME_ZONE = '+00:00';
 
 export interface ConnectOptions {
   /** Who this endpoint is, for messages: `source "mysql-replica-01"` or `target`. */
@@ -25,6 +25,8 @@ export interface ConnectOptions {
   database?: string;
   /** Allow several statements per query (the applier sends a batch as one script). */
   multipleStatements?: boolean;
+  /** The task's `timezone`; UTC when unset. */
+  timeZone?: string | undefined;
 }
 
 /** Where and as whom mysql2 connects, TLS included: the binlog client takes the same. */
@@ -66,7 +68,7 @@ export function formatOnlyWithValues(sql: string, values: unknown, timezone?: st
 const TIDB_PESSIMISTIC = "/*T! , tidb_txn_mode = 'pessimistic' */";
 
 function sessionStatements(options: ConnectOptions): string[] {
-  const statements = [`SET time_zone = '${SESSION_TIME_ZONE}' ${TIDB_PESSIMISTIC}`];
+  const statements = [`SET time_zone = ${mysql.escape(options.timeZone ?? DEFAULT_TIME_ZONE)} ${TIDB_PESSIMISTIC}`];
   for (const [name, value] of Object.entries(options.session ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new DmqError('CONFIG_INVALID', `session variable name ${JSON.stringify(name)} is not a valid identifier`, {
