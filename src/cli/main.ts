@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { encryptPassword } from '../shared/config/password.js';
+import { loadYaml } from '../shared/config/yaml.js';
 import { DmqError, toErrorRecord } from '../shared/errors.js';
 import { SETTINGS_HELP } from '../shared/settings.js';
 import { readSecretLine } from './stdin.js';
 import { apiClient, type ApiClient, type ApiResponse } from './api-client.js';
+import { inlineTlsFiles } from './tls-files.js';
 import { renderWatch, settledStage, type WatchedStatus } from './watch.js';
 
 /** dmctl prints indented JSON with `result` and `msg`; so do we, and exit non-zero on failure. */
@@ -45,6 +47,11 @@ async function readConfigFile(path: string, what: string): Promise<string> {
       },
     );
   }
+}
+
+/** A source.yaml or task.yaml as the JSON body the API takes, with the TLS files it names read here. */
+async function readConfig(path: string, kind: 'source' | 'task'): Promise<unknown> {
+  return inlineTlsFiles(loadYaml(await readConfigFile(path, kind), path), kind, path);
 }
 
 /** The task name from a task.yaml path or a bare name, as dmctl accepts both. */
@@ -147,7 +154,7 @@ program
       const sources = [];
       for (const file of files) {
         if (op === 'create') {
-          const res = await api.request('POST', '/api/v1/sources', { yaml: await readConfigFile(file, 'source') });
+          const res = await api.request('POST', '/api/v1/sources', { json: await readConfig(file, 'source') });
           const out = fromResponse(res);
           sources.push({ ...out, source: (res.body as { sourceId?: string })?.sourceId ?? file, worker: hostname() });
         } else {
@@ -171,7 +178,7 @@ program
   .action(
     action(async (file: string, opts: { removeMeta?: boolean }) => {
       const res = await client().request('POST', `/api/v1/tasks${opts.removeMeta ? '?remove_meta=true' : ''}`, {
-        yaml: await readConfigFile(file, 'task'),
+        json: await readConfig(file, 'task'),
       });
       const out = fromResponse(res);
       if (!out.result) return print(out);
@@ -192,7 +199,7 @@ program
   .addHelpText('after', '\nExample:\n  dmq check-task task.yaml')
   .action(
     action(async (file: string) => {
-      const res = await client().request('POST', '/api/v1/tasks/check', { yaml: await readConfigFile(file, 'task') });
+      const res = await client().request('POST', '/api/v1/tasks/check', { json: await readConfig(file, 'task') });
       const out = fromResponse(res);
       if (!out.result) return print(out);
       const check = res.body as { passed: boolean; results: unknown[] };

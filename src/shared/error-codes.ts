@@ -26,6 +26,11 @@ export const ERROR_CODES = {
   CONNECT_FAILED: 'retry',
   /** A source or the target refuses dmq's user. */
   ACCESS_DENIED: 'operator',
+  /**
+   * A TLS connection cannot be made as configured: the server's certificate is not trusted or
+   * not for that host, or the server does not offer TLS, or it requires TLS and none is set.
+   */
+  TLS_FAILED: 'operator',
   /** A precheck item failed. */
   PRECHECK_FAILED: 'operator',
   /** The task cannot be planned: no table passes the filters, or a load-mode task finds no dump. */

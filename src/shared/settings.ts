@@ -21,6 +21,10 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
   ['DMQ_DUMP_DIR', 'directory for chunk files between dump and load; shared by all processors (default ./dumped_data)'],
   ['DMQ_LOG_LEVEL', 'pino log level: trace, debug, info, warn, error (default info)'],
   ['DMQ_SECRET_KEY', "hex AES-256 key for encrypted passwords (default: DM's built-in key)"],
+  [
+    'DMQ_TLS_DIR',
+    'directory whose files configs sent to the API may name in ssl-ca, ssl-cert, ssl-key (default: none; then only PEM contents are accepted)',
+  ],
 ];
 
 // An empty variable (`DMQ_TOKEN=` in a compose file) means none.
@@ -53,6 +57,7 @@ const schema = z
     DMQ_PORT: z.coerce.number().int().min(1).max(65535).default(8261),
     DMQ_HOST: z.string().default('127.0.0.1'),
     DMQ_DUMP_DIR: z.string().default('./dumped_data'),
+    DMQ_TLS_DIR: z.string().optional(),
     DMQ_TOKEN: optionalSecret,
     DMQ_READ_TOKEN: optionalSecret,
     DMQ_ALLOWED_HOSTS: hostList,

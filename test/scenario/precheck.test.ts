@@ -14,7 +14,7 @@ let upstreams: [Endpoint, Endpoint];
 let target: Endpoint;
 
 async function exec(server: Endpoint, statements: string[]): Promise<void> {
-  await withConnection(server, { label: 'test setup' }, async (conn) => {
+  await withConnection(server, { label: 'test setup', role: 'source' }, async (conn) => {
     for (const sql of statements) await conn.query(sql);
   });
 }
@@ -148,7 +148,9 @@ test('a user whose privileges come from its default role (MariaDB)', async () =>
 
 test('binlog_row_metadata other than FULL fails for a replicating mode, with the fix', async () => {
   const setMetadata = (value: string) =>
-    withConnection(upstreams[0], { label: 'test admin' }, (conn) => conn.query(`SET GLOBAL binlog_row_metadata = ${value}`));
+    withConnection(upstreams[0], { label: 'test admin', role: 'source' }, (conn) =>
+      conn.query(`SET GLOBAL binlog_row_metadata = ${value}`),
+    );
   await setMetadata('MINIMAL');
   try {
     const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);

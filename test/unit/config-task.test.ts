@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
   ACCEPTED_IGNORED_TASK_KEYS,
@@ -432,17 +430,6 @@ describe('task.yaml: values and defaults', () => {
     const yaml =
       'name: t1\ntask-mode: full\ntarget-database: {host: tidb, user: root, password: 0123}\nmysql-instances: [{source-id: s1}]\n';
     assert.equal(parseTaskYaml(yaml).target.password, '0123');
-  });
-
-  test('TLS files are read into PEM contents', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dmq-tls-'));
-    writeFileSync(join(dir, 'ca.pem'), 'CA PEM');
-    const task = parseTaskObject(base({ 'target-database': { host: 'tidb', user: 'root', security: { 'ssl-ca': join(dir, 'ca.pem') } } }));
-    assert.deepEqual(task.target.security, { sslCa: 'CA PEM' });
-    const err = configError(() =>
-      parseTaskObject(base({ 'target-database': { host: 'tidb', user: 'root', security: { 'ssl-key': join(dir, 'missing.pem') } } })),
-    );
-    assert.match(err.message, /target-database\.security\.ssl-key: cannot read .*missing\.pem.*ENOENT/);
   });
 
   test('store round trip encrypts the target password', () => {

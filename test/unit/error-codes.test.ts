@@ -32,6 +32,7 @@ test('the codes only the operator can fix', () => {
     'SOURCE_NOT_FOUND',
     'TARGET_UNSUPPORTED',
     'TASK_EXISTS',
+    'TLS_FAILED',
     'UNAUTHORIZED',
   ]);
 });

@@ -49,7 +49,7 @@ async function replayGap(conn: Connection): Promise<string | null> {
 }
 
 async function planSource(task: TaskConfig, instance: InstanceConfig, source: SourceConfig, ctx: ServiceContext) {
-  const options = { label: `source "${source.sourceId}"`, session: SOURCE_SESSION, timeZone: task.timezone };
+  const options = { label: `source "${source.sourceId}"`, role: 'source' as const, session: SOURCE_SESSION, timeZone: task.timezone };
   return withConnection(source.from, options, async (conn) => {
     // Full mode replays the binlog only when it can; without a low watermark it will not try.
     const gap = task.taskMode === 'full' ? await replayGap(conn) : null;

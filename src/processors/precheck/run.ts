@@ -89,7 +89,7 @@ async function checkSource(
   }
   const where = { sourceId: instance.sourceId, address: addressOf(source.from) };
   try {
-    const options = { label: `source ${JSON.stringify(instance.sourceId)}`, timeZone: task.timezone };
+    const options = { label: `source ${JSON.stringify(instance.sourceId)}`, role: 'source' as const, timeZone: task.timezone };
     return await withConnection(source.from, options, async (conn) => {
       const facts = sourceFacts(conn, instance, task.caseSensitive);
       const ctx = { task, instance, source, facts };
@@ -122,7 +122,7 @@ async function checkTarget(
   const desc = 'dmq can log in to the target';
   const where = { address: addressOf(task.target) };
   try {
-    return await withConnection(task.target, { label: 'target', timeZone: task.timezone }, async (conn) => {
+    return await withConnection(task.target, { label: 'target', role: 'target', timeZone: task.timezone }, async (conn) => {
       let dialect: Promise<TargetDialect> | undefined;
       const ctx = { task, facts: serverFacts(conn), schemas, tables, dialect: () => (dialect ??= readDialect(conn)) };
       return [connectivity(desc, where), ...(await Promise.all(TARGET_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where))))];

@@ -14,6 +14,7 @@ const STATUS: Partial<Record<DmqErrorCode, number>> = {
   REDIS_UNAVAILABLE: 503,
   CONNECT_FAILED: 502,
   ACCESS_DENIED: 502,
+  TLS_FAILED: 502,
 };
 
 /**

@@ -1,5 +1,6 @@
 import { QueueEvents, type ConnectionOptions } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { TlsFileAccess } from '../../shared/config/security.js';
 import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { DmqError } from '../../shared/errors.js';
@@ -34,7 +35,10 @@ interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function buildApiServer(ctx: ServiceContext, options: { tokens?: Tokens | undefined; hosts: HostRules }): Promise<ApiServer> {
+export async function buildApiServer(
+  ctx: ServiceContext,
+  options: { tokens?: Tokens | undefined; hosts: HostRules; tlsFiles?: TlsFileAccess | undefined },
+): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: 16 << 20 });
   refuseForgedRequests(app, options.hosts);
   if (options.tokens !== undefined) requireToken(app, options.tokens);
@@ -55,8 +59,8 @@ export async function buildApiServer(ctx: ServiceContext, options: { tokens?: To
 
   mountApiDocs(app);
   mountTaskPage(app);
-  sourceRoutes(app, ctx);
-  taskRoutes(app, ctx, precheckEvents);
+  sourceRoutes(app, ctx, options.tlsFiles);
+  taskRoutes(app, ctx, precheckEvents, options.tlsFiles);
   const stopDashboard = await mountDashboard(app, ctx);
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ConfigNotice } from './types.js';
-import { IGNORED_SECURITY, securitySchema } from './security.js';
+import { securitySchema } from './security.js';
 import {
   describeEmptyOnly,
   describeIgnored,
@@ -100,7 +100,6 @@ export const ACCEPTED_IGNORED_TASK_KEYS: readonly IgnoredKey[] = [
   ...describeIgnored('', IGNORED_TOP),
   ...describeEmptyOnly('', EMPTY_ONLY_TOP),
   ...describeIgnored('target-database.', IGNORED_TARGET),
-  ...describeIgnored('target-database.security.', IGNORED_SECURITY),
   ...describeIgnored('mysql-instances[].', IGNORED_INSTANCE),
   ...describeEmptyOnly('mysql-instances[].', EMPTY_ONLY_INSTANCE),
   ...describeIgnored('mydumpers.<name>.', IGNORED_MYDUMPER),
@@ -262,7 +261,6 @@ export function ignoredTaskFields(raw: RawTask): ConfigNotice[] {
   return [
     ...ignoredKeysSet('', raw, IGNORED_TOP),
     ...ignoredKeysSet('target-database.', target, IGNORED_TARGET),
-    ...ignoredKeysSet('target-database.security.', target.security, IGNORED_SECURITY),
     ...raw['mysql-instances'].flatMap((inst, i) => [
       ...ignoredKeysSet(`mysql-instances[${i}].`, inst, IGNORED_INSTANCE),
       ...ignoredKeysSet(`mysql-instances[${i}].mydumper.`, inst.mydumper, IGNORED_MYDUMPER),

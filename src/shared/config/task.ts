@@ -1,7 +1,7 @@
 import { DmqError } from '../errors.js';
 import { ID_PATTERN, ID_RULE, configError, parseShape } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
-import { loadTls } from './security.js';
+import { loadTls, NO_TLS_FILES, type TlsFileAccess } from './security.js';
 import { buildBlockAllow, buildDumper, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
 import { ignoredTaskFields, taskSchema, type RawInstance, type RawTask } from './task-schema.js';
 import { timeZoneProblem } from '../sql/time-zone.js';
@@ -24,16 +24,19 @@ export { ACCEPTED_IGNORED_TASK_KEYS } from './task-schema.js';
 
 const WHAT = 'task config';
 
-/** DM's task.yaml text → TaskConfig. Throws DmqError CONFIG_YAML or CONFIG_INVALID. */
-export function parseTaskYaml(text: string): TaskConfig {
-  return parseTaskObject(loadYaml(text, 'task.yaml'));
+/**
+ * DM's task.yaml text → TaskConfig. Throws DmqError CONFIG_YAML or CONFIG_INVALID. `files`:
+ * which TLS files it may name (none by default; see ./security.ts).
+ */
+export function parseTaskYaml(text: string, files: TlsFileAccess = NO_TLS_FILES): TaskConfig {
+  return parseTaskObject(loadYaml(text, 'task.yaml'), files);
 }
 
 /** The same for an already-parsed value (a JSON body in task.yaml's kebab-case shape). */
-export function parseTaskObject(obj: unknown): TaskConfig {
+export function parseTaskObject(obj: unknown, files: TlsFileAccess = NO_TLS_FILES): TaskConfig {
   const raw = parseShape(taskSchema, obj, WHAT);
   const issues: string[] = [];
-  const task = buildTask(raw, issues);
+  const task = buildTask(raw, files, issues);
   if (issues.length > 0) throw configError(WHAT, issues);
   return task;
 }
@@ -73,7 +76,7 @@ interface Named {
   syncers: Map<string, SyncerConfig>;
 }
 
-function buildTask(raw: RawTask, issues: string[]): TaskConfig {
+function buildTask(raw: RawTask, files: TlsFileAccess, issues: string[]): TaskConfig {
   if (!ID_PATTERN.test(raw.name)) {
     issues.push(`name: ${JSON.stringify(raw.name)} ${ID_RULE} (dmq uses the task name in queue and table names)`);
   }
@@ -95,7 +98,7 @@ function buildTask(raw: RawTask, issues: string[]): TaskConfig {
     onlineDdl: raw['online-ddl'] ?? true,
     cleanDumpFile: raw['clean-dump-file'] ?? true,
     ignoreCheckingItems: checkingItems(raw['ignore-checking-items']),
-    target: buildTarget(raw['target-database'], issues),
+    target: buildTarget(raw['target-database'], files, issues),
     instances,
     notices,
   };
@@ -134,7 +137,7 @@ function checkingItems(raw: string | string[] | undefined): string[] {
   return items.map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
 }
 
-function buildTarget(raw: RawTask['target-database'], issues: string[]): TargetConfig {
+function buildTarget(raw: RawTask['target-database'], files: TlsFileAccess, issues: string[]): TargetConfig {
   const session = Object.fromEntries(
     Object.entries(raw.session ?? {}).map(([name, value]) => [name, typeof value === 'boolean' ? (value ? 'ON' : 'OFF') : value]),
   );
@@ -145,7 +148,7 @@ function buildTarget(raw: RawTask['target-database'], issues: string[]): TargetC
     password: decryptPassword(raw.password ?? ''),
     session,
   };
-  const security = loadTls(raw.security, 'target-database.security', issues);
+  const security = loadTls(raw.security, 'target-database.security', files, issues);
   if (security) target.security = security;
   return target;
 }

@@ -10,13 +10,19 @@ export type ShardMode = '' | 'pessimistic' | 'optimistic';
 export type OnDuplicate = 'replace' | 'error' | 'ignore';
 
 /**
- * PEM contents, not file paths: task/source YAML paths are read when the config is parsed, so
- * processes on other hosts can connect too. DM OpenAPI bodies carry the contents directly.
+ * TLS to one server: PEM contents, never file paths (see ./security.ts), so any process on any
+ * host can connect. Present means every connection to that server uses TLS.
  */
 export interface TlsConfig {
+  /** CAs the server's certificate must chain to; absent: Node's default CA store. */
   sslCa?: string;
+  /** Client certificate (chain) and its private key, for servers that ask for one. */
   sslCert?: string;
   sslKey?: string;
+  /** DM's cert-allowed-cn: the server certificate's common name must be one of these. */
+  certAllowedCn?: string[];
+  /** The server's certificate must be issued for the host name or address dmq connects to. */
+  verifyHostname: boolean;
 }
 
 export interface DbEndpoint {

@@ -140,7 +140,7 @@ export async function resumeTask(ctx: ServiceContext, name: string): Promise<voi
  * the target refuses must still be removable.
  */
 function dropTaskMeta(task: TaskConfig): Promise<void> {
-  return withConnection(task.target, { label: `target of task "${task.name}"`, timeZone: task.timezone }, (conn) =>
+  return withConnection(task.target, { label: `target of task "${task.name}"`, role: 'target', timeZone: task.timezone }, (conn) =>
     dropMetaTables(conn, taskMeta(task)),
   );
 }
