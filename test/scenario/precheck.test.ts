@@ -166,6 +166,7 @@ test('binlog_row_metadata other than FULL fails for a replicating mode, with the
 test('root on a binlog-enabled upstream passes every item', async () => {
   const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);
   assert.deepEqual(states(result), {
+    'across sources:config_notices': 'success',
     'mysql-replica-01:connectivity': 'success',
     'mysql-replica-01:version': 'success',
     'mysql-replica-01:server_id': 'success',
@@ -184,6 +185,7 @@ test('root on a binlog-enabled upstream passes every item', async () => {
     'target:conn_number': 'success',
     'target:target_privilege': 'success',
     'target:target_compatibility': 'success',
+    'target:target_session': 'success',
   });
   assert.equal(result.passed, true);
   assert.deepEqual(
@@ -232,7 +234,11 @@ describe('connectivity', () => {
     const t = task('full', [instance('nobody')]);
     t.target = { ...t.target, port: 1 };
     const result = await precheck(t, []);
-    assert.deepEqual(states(result), { 'nobody:connectivity': 'fail', 'target:connectivity': 'fail' });
+    assert.deepEqual(states(result), {
+      'across sources:config_notices': 'success',
+      'nobody:connectivity': 'fail',
+      'target:connectivity': 'fail',
+    });
     assert.match(item(result, 'connectivity', 'nobody')!.errors[0]!.shortErr, /not registered/);
     assert.match(summarizePrecheck(result), /connectivity on target \(127\.0\.0\.1:1\): cannot connect/);
   });
