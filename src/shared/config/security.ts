@@ -1,6 +1,6 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DmqError } from '../errors.js';
 import { flag, list, nonEmptyText, strict, text } from './fields.js';
 import { looksLikePem, readCertificates, readPrivateKey } from './pem.js';
@@ -15,13 +15,22 @@ import type { TlsConfig } from './types.js';
  * processes on other hosts can connect too.
  */
 
+/**
+ * DM declares the `-bytes` fields as Go byte slices, which its YAML writes as lists of byte
+ * values (`ssl-ca-bytes: []` when empty); as text they are the PEM contents themselves.
+ */
+const pemBytes = () =>
+  z
+    .union([z.string(), z.array(z.int().min(0).max(255))], { error: 'expected the PEM contents as text, or a list of byte values (0-255)' })
+    .transform((value) => (typeof value === 'string' ? value : Buffer.from(value).toString('utf8')));
+
 export const securitySchema = strict({
   'ssl-ca': text().optional(),
   'ssl-cert': text().optional(),
   'ssl-key': text().optional(),
-  'ssl-ca-bytes': text().optional(),
-  'ssl-cert-bytes': text().optional(),
-  'ssl-key-bytes': text().optional(),
+  'ssl-ca-bytes': pemBytes().optional(),
+  'ssl-cert-bytes': pemBytes().optional(),
+  'ssl-key-bytes': pemBytes().optional(),
   'ssl-ca-base64': text().optional(),
   'ssl-cert-base64': text().optional(),
   'ssl-key-base64': text().optional(),
