@@ -106,6 +106,18 @@ describe('security: contents', () => {
     });
   });
 
+  test("ssl-*-bytes as the byte lists DM's YAML writes; an empty list is no setting", () => {
+    const bytes = (text: string) => [...Buffer.from(text)];
+    assert.deepEqual(targetTls({ 'ssl-ca-bytes': bytes(pki.ca), 'ssl-cert-bytes': [], 'ssl-key-bytes': [] }), {
+      sslCa: pki.ca,
+      verifyHostname: true,
+    });
+    assert.match(
+      problems(() => targetTls({ 'ssl-ca-bytes': [45, 300] })),
+      /ssl-ca-bytes\[1\]: expected a byte value \(0-255\), got 300/,
+    );
+  });
+
   test('bad PEM names the field and never shows the value', () => {
     const message = problems(() =>
       targetTls({ 'ssl-ca-bytes': 'not a certificate', 'ssl-cert-bytes': client.key, 'ssl-key-bytes': client.cert }),

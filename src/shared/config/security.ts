@@ -19,9 +19,12 @@ import type { TlsConfig } from './types.js';
  * DM declares the `-bytes` fields as Go byte slices, which its YAML writes as lists of byte
  * values (`ssl-ca-bytes: []` when empty); as text they are the PEM contents themselves.
  */
+const BYTE_ERROR = 'expected a byte value (0-255)';
+const byteValue = z.int({ error: BYTE_ERROR }).min(0, { error: BYTE_ERROR }).max(255, { error: BYTE_ERROR });
+
 const pemBytes = () =>
   z
-    .union([z.string(), z.array(z.int().min(0).max(255))], { error: 'expected the PEM contents as text, or a list of byte values (0-255)' })
+    .union([z.string(), z.array(byteValue)], { error: 'expected the PEM contents as text, or a list of byte values (0-255)' })
     .transform((value) => (typeof value === 'string' ? value : Buffer.from(value).toString('utf8')));
 
 export const securitySchema = strict({
