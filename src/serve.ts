@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { poolCache } from './shared/sql/pools.js';
 import type { ServiceContext } from './shared/task/context.js';
@@ -5,6 +6,7 @@ import { startProcessors } from './processors/runtime.js';
 import { startReaderSupervisor } from './producers/binlog/supervisor.js';
 import { buildApiServer } from './producers/http/server.js';
 import { DASHBOARD_PATH } from './producers/http/dashboard.js';
+import { tlsFileAccess } from './shared/config/security.js';
 import { DmqError } from './shared/errors.js';
 import { logger } from './shared/logger.js';
 import { queueCache } from './shared/queue/queues.js';
@@ -47,6 +49,7 @@ function listenHost(settings: Settings): string {
 /** `dmq serve`: API, processors, or both in one process (the single-machine default). */
 export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const settings = readSettings();
+  const tlsFiles = role === 'worker' ? undefined : tlsFileAccess(settings.DMQ_TLS_DIR);
   const redis = await connectRedis(settings.REDIS_URL);
   const ctx: ServiceContext = {
     redis,
@@ -68,8 +71,12 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     );
   }
   if (role !== 'worker') {
-    const api = await buildApiServer(ctx, { token: settings.DMQ_TOKEN });
     const host = listenHost(settings);
+    const api = await buildApiServer(ctx, {
+      tokens: settings.DMQ_TOKEN === undefined ? undefined : { admin: settings.DMQ_TOKEN, read: settings.DMQ_READ_TOKEN },
+      hosts: { own: [host.toLowerCase(), hostname().toLowerCase()], configured: settings.DMQ_ALLOWED_HOSTS },
+      tlsFiles,
+    });
     await api.app.listen({ port: settings.DMQ_PORT, host });
     closers.push(() => api.close());
     logger.info(
@@ -77,9 +84,11 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
         role,
         url: `http://${host}:${settings.DMQ_PORT}`,
         dashboard: DASHBOARD_PATH,
-        auth: settings.DMQ_TOKEN ? 'token' : 'none (local only)',
+        auth: settings.DMQ_TOKEN ? (settings.DMQ_READ_TOKEN ? 'admin and read-only tokens' : 'token') : 'none (local only)',
+        allowedHosts: settings.DMQ_ALLOWED_HOSTS,
         redis: redactUrl(settings.REDIS_URL),
         dumpDir: ctx.store.describe(),
+        tlsDir: tlsFiles?.dir ?? 'none (TLS material only as PEM contents)',
       },
       'dmq serving',
     );

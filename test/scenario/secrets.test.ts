@@ -3,10 +3,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
 import { execSql } from '../support/fixtures.js';
+import { everythingInRedis } from '../support/redis-dump.js';
 
 const SOURCE_PASSWORD = 'Src-7c1e-plain-secret';
 const TARGET_PASSWORD = 'Tgt-91ab-plain-secret';
@@ -20,26 +20,6 @@ before(async () => {
 after(async () => {
   await dmq?.stop();
 });
-
-/** Every value Redis holds, whatever its type, as text. */
-async function everythingInRedis(url: string): Promise<string[]> {
-  const redis = new Redis(url);
-  try {
-    const out: string[] = [];
-    for (const key of await redis.keys('*')) {
-      const type = await redis.type(key);
-      if (type === 'string') out.push(key, (await redis.get(key)) ?? '');
-      else if (type === 'hash') out.push(key, ...Object.entries(await redis.hgetall(key)).flat());
-      else if (type === 'list') out.push(key, ...(await redis.lrange(key, 0, -1)));
-      else if (type === 'set') out.push(key, ...(await redis.smembers(key)));
-      else if (type === 'zset') out.push(key, ...(await redis.zrange(key, 0, -1)));
-      else if (type === 'stream') out.push(key, JSON.stringify(await redis.xrange(key, '-', '+')));
-    }
-    return out;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 test('passwords of sources and target reach no log line, no Redis value (jobs included) and no API answer', {
   timeout: 180_000,

@@ -23,7 +23,9 @@ test('the codes only the operator can fix', () => {
     'DUMP_FILE_MISSING',
     'EVENT_FILTERED',
     'EXPRESSION_FILTER_FAILED',
+    'FORBIDDEN',
     'LOAD_CONFLICT',
+    'MEDIA_TYPE_REFUSED',
     'PLAN_FAILED',
     'PRECHECK_FAILED',
     'SHARD_DDL_CONFLICT',
@@ -31,6 +33,7 @@ test('the codes only the operator can fix', () => {
     'SOURCE_NOT_FOUND',
     'TARGET_UNSUPPORTED',
     'TASK_EXISTS',
+    'TLS_FAILED',
     'UNAUTHORIZED',
   ]);
 });

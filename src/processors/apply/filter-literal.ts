@@ -5,7 +5,8 @@ import type { TargetDialect } from '../../shared/ddl/target-dialect.js';
 /**
  * A binlog value as an SQL literal of its column's type, so that the target evaluates an
  * expression filter on it as on the source column: numbers bare (a float in E notation, so it
- * stays a DOUBLE), temporal values cast to their type, text as utf8mb4 bytes, bytes in hex.
+ * stays a DOUBLE), temporal values cast to their type (TIMESTAMP to DATETIME), text as utf8mb4
+ * bytes, bytes in hex.
  * Nothing of the value is pasted as text: strings go as hex.
  */
 
@@ -30,21 +31,6 @@ function numberLiteral(value: number): string {
 
 function temporalLiteral(text: string, type: string): string {
   return `CAST(${TEMPORAL.test(text) ? `'${text}'` : textLiteral(text)} AS ${type})`;
-}
-
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?$/;
-
-/**
- * A TIMESTAMP arrives as its UTC text. FROM_UNIXTIME turns its instant into the text of the
- * evaluating session's time zone, as reading the column there would; the zero timestamp,
- * which has no instant, stays as it is.
- */
-function timestampLiteral(text: string, digits: number): string {
-  const match = TIMESTAMP.exec(text);
-  if (!match || Number(match[1]) === 0 || Number(match[2]) === 0) return temporalLiteral(text, `DATETIME(${digits})`);
-  const [, year, month, day, hour, minute, second, fraction = ''] = match;
-  const seconds = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)) / 1000;
-  return digits > 0 ? `FROM_UNIXTIME(${seconds}.${fraction.padEnd(digits, '0').slice(0, digits)})` : `FROM_UNIXTIME(${seconds})`;
 }
 
 /** A value whose column kind is unknown (a job queued by an older dmq): its form says what it is. */
@@ -82,10 +68,11 @@ export function filterLiteral(value: RowValue, kind: ColumnKind | undefined, tar
     case undefined:
       return plainLiteral(value);
     default: {
+      // The reader writes a TIMESTAMP as its wall clock in the task's zone, the zone the target
+      // session runs in: as a DATETIME it reads as the column reads there.
       const [, type = '', digits = '0'] = /^(\w+)\((\d)\)$/.exec(kind) ?? [];
       if (text === undefined) return plainLiteral(value);
-      if (type === 'timestamp') return timestampLiteral(text, Number(digits));
-      return temporalLiteral(text, `${type.toUpperCase()}(${digits})`);
+      return temporalLiteral(text, `${type === 'time' ? 'TIME' : 'DATETIME'}(${digits})`);
     }
   }
 }

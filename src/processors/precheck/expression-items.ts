@@ -58,12 +58,14 @@ export const sourceExpressionFilter: Item<SourceContext> = {
   desc: 'the source accepts the expression filters on their tables',
   severity: 'fail',
   needed: hasFilters,
-  async run({ instance, source, facts }) {
+  async run({ task, instance, source, facts }) {
     if (instance.expressionFilters.length === 0) return { errors: [] };
     const migrated = await facts.tables();
     const label = `source ${JSON.stringify(instance.sourceId)}`;
     const errors: CheckError[] = [];
-    await withConnection(source.from, { label, session: SOURCE_SESSION }, async (conn) => {
+    // The dump's session: its sql_mode decides how the expressions read (ANSI_QUOTES, ...).
+    const options = { label, role: 'source' as const, session: SOURCE_SESSION, timeZone: task.timezone };
+    await withConnection(source.from, options, async (conn) => {
       for (const f of instance.expressionFilters) {
         const table = tableLabel(f);
         if (!migrated.some((t) => same(f, t))) {
@@ -101,8 +103,13 @@ export const targetExpressionFilter: Item<TargetContext> = {
     const filters = task.instances.flatMap((i) => i.expressionFilters);
     const known = await tables();
     const errors: CheckError[] = [];
-    const session = { ...TARGET_SESSION, ...task.target.session };
-    await withConnection(task.target, { label: 'target', session }, async (conn) => {
+    const options = {
+      label: 'target',
+      role: 'target' as const,
+      session: { ...TARGET_SESSION, ...task.target.session },
+      timeZone: task.timezone,
+    };
+    await withConnection(task.target, options, async (conn) => {
       for (const f of filters) {
         // A table the sources lack is reported by the source's check.
         const columns = known.find((t) => same(f, t))?.columns;

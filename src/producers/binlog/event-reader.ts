@@ -36,6 +36,7 @@ export function readRules(task: TaskConfig, instance: InstanceConfig, source: So
     extractColumns: makeExtractor(instance.routes, task.caseSensitive),
     eventFilter: makeEventFilter(events.rules, events.caseSensitive),
     hasExpressionFilters: (schema, table) => expressionFiltersOf(instance.expressionFilters, schema, table).length > 0,
+    timeZone: task.timezone,
   };
 }
 
