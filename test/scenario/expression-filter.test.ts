@@ -35,8 +35,8 @@ const TYPE_FILTERS: Record<string, string> = {
   double: 'c_double >= 25',
   date: "c_date = '2021-06-22'",
   datetime: "c_datetime = '2021-01-01 12:34:56.789'",
-  // DM's test writes '…12:34:56.5678+08:00'; MariaDB reads no zone offset, so the UTC instant.
-  timestamp: "c_timestamp = '2021-01-01 04:34:56.5678'",
+  // DM's test writes '…12:34:56.5678+08:00'; MariaDB reads no zone offset, and the task runs in +08:00.
+  timestamp: "c_timestamp = '2021-01-01 12:34:56.5678'",
   time: "c_time = '-838:58:50.12345'",
   year: "c_year = '2021'",
   char: "c_char = '2234'",
@@ -129,7 +129,8 @@ const EDGES: [string, string, string, string][] = [
   ['c_double', '1.7976931348623157e308', '1.7976931348623155e308', 'c_double = 1.7976931348623157e308'],
   ['c_date', "'9999-12-31'", "'9999-12-30'", "c_date = '9999-12-31'"],
   ['c_datetime', "'9999-12-31 23:59:59.999'", "'9999-12-31 23:59:59.998'", "c_datetime = '9999-12-31 23:59:59.999'"],
-  ['c_timestamp', "'2038-01-19 03:14:07.9999'", "'2038-01-19 03:14:07.9998'", "c_timestamp = '2038-01-19 03:14:07.9999'"],
+  // Written in UTC; the task's sessions read it in +08:00.
+  ['c_timestamp', "'2038-01-19 03:14:07.9999'", "'2038-01-19 03:14:07.9998'", "c_timestamp = '2038-01-19 11:14:07.9999'"],
   ['c_time', "'-01:00:00'", "'-01:00:01'", "c_time = '-01:00:00'"],
   ['c_year', '1901', '1902', 'c_year = 1901'],
   ['c_char', "'it''s'", "'its'", "c_char = 'it''s'"],
@@ -253,9 +254,16 @@ async function insertMirrored(server: Endpoint, table: string, values: string): 
   await execSql(server, [`INSERT INTO ef.${table} VALUES ${values}`, `INSERT INTO ef_expected.${table} VALUES ${values}`]);
 }
 
-/** Rows kept by insert-value-exprs: a table of ef_expected holding the source rows none of them matches. */
+/** The task's zone: TIMESTAMP values and NOW() in the expressions are read in it, as in DM. */
+const TASK_ZONE = '+08:00';
+
+/**
+ * Rows kept by insert-value-exprs: a table of ef_expected holding the source rows none of them
+ * matches, judged in the task's zone.
+ */
 async function keptRows(server: Endpoint, table: string, keep: string): Promise<void> {
   await execSql(server, [
+    `SET time_zone = '${TASK_ZONE}'`,
     `DROP TABLE IF EXISTS ef_expected.${table}`,
     `CREATE TABLE ef_expected.${table} LIKE ef.${table}`,
     `INSERT INTO ef_expected.${table} SELECT * FROM ef.${table} WHERE ${keep}`,
@@ -307,7 +315,7 @@ test('expression filters leave rows out of the copy and of sync as DM does, for 
     mode: 'all',
     schema: 'ef',
     instance: [`expression-filters: [${FILTER_NAMES.map((n) => JSON.stringify(n)).join(', ')}]`],
-    extra: filterYaml(),
+    extra: `timezone: "${TASK_ZONE}"\n${filterYaml()}`,
   });
   const addr = dmq().addr;
   const started = await runCli(addr, ['start-task', taskFile]);

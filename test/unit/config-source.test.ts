@@ -146,14 +146,7 @@ describe('source.yaml', () => {
 
   test('the ignored-key list documents every level', () => {
     const keys = ACCEPTED_IGNORED_SOURCE_KEYS.map((k) => k.key);
-    for (const key of [
-      'relay-dir',
-      'relay-binlog-name',
-      'relay-binlog-gtid',
-      'purge',
-      'checker',
-      '(OpenAPI) purge',
-    ]) {
+    for (const key of ['relay-dir', 'relay-binlog-name', 'relay-binlog-gtid', 'purge', 'checker', '(OpenAPI) purge']) {
       assert.ok(keys.includes(key), key);
     }
   });
