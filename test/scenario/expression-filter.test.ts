@@ -441,6 +441,43 @@ test('check-task names the filter, the table and the expression a server refuses
   assert.match(target.errors[0]!.shortErr, /^the target refuses expression filter "broken"/);
 });
 
+test('an expression the target refuses in sync pauses the task, naming filter, table and expression', { timeout: 180_000 }, async () => {
+  const stack = await getStack();
+  const upstream = stack.upstreams[0];
+  await execSql(upstream, [
+    'CREATE DATABASE ef_late',
+    'CREATE TABLE ef_late.seed (id INT PRIMARY KEY)',
+    'INSERT INTO ef_late.seed VALUES (1)',
+  ]);
+  const taskFile = await writeTask({
+    name: 'late-exprs',
+    mode: 'all',
+    schema: 'ef_late',
+    instance: ['expression-filters: [late]'],
+    // The table does not exist at precheck, so only sync can try the expression.
+    extra: 'expression-filter:\n  late: { schema: ef_late, table: t, insert-value-expr: "no_such_function(c) = 1" }',
+  });
+  const addr = dmq().addr;
+  const started = await runCli(addr, ['start-task', taskFile]);
+  assert.equal(started.code, 0, started.stdout);
+  assert.equal((await waitForStatus(addr, 'late-exprs', (s) => s.stage !== 'Running' || synced(s), 120_000)).stage, 'Running');
+  await execSql(upstream, ['CREATE TABLE ef_late.t (id INT PRIMARY KEY, c INT)', 'INSERT INTO ef_late.t VALUES (1, 1), (2, 2)']);
+  const paused = await waitForStatus(addr, 'late-exprs', (s) => s.stage === 'Paused', 60_000);
+  const error = paused.sources[0]!.subTaskStatus[0]!.result!.errors[0]!;
+  assert.equal(error.ErrCode, 'EXPRESSION_FILTER_FAILED', JSON.stringify(error));
+  assert.match(
+    error.Message,
+    /the target cannot evaluate expression filter "late" \(insert-value-expr "no_such_function\(c\) = 1"\) on `ef_late`\.`t`/,
+  );
+  assert.equal(error.ErrScope, 'expression-filter.late.insert-value-expr');
+  assert.deepEqual(
+    await queryRows(stack.target, 'SELECT COUNT(*) FROM ef_late.t'),
+    [JSON.stringify(['0'])],
+    'nothing of the refused batch is applied',
+  );
+  assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'late-exprs'])).code, 0);
+});
+
 test('source-level binlog event filters act with the task filters, as DM adds them', { timeout: 300_000 }, async () => {
   const stack = await getStack();
   const upstream = stack.upstreams[1];

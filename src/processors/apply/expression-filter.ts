@@ -51,7 +51,7 @@ interface Evaluation {
  * Expressions that name a column the table does not have never match (as in DM, which logs a
  * warning). Remembered per table layout, so each is tried and reported once per process.
  */
-const unknownColumn = new Map<string, boolean>();
+const unknownColumn = new Set<string>();
 const UNKNOWN_LIMIT = 4096;
 
 const layoutKey = (ev: Evaluation, e: NamedExpression) =>
@@ -65,14 +65,11 @@ function rowIdColumn(columns: string[]): string {
   return name;
 }
 
-interface Query {
-  sql: string;
-  /** Positions (in the rows given to evaluate) of the rows this query holds. */
-  rows: number[];
-}
-
-/** The evaluating queries for `rows`: the mentioned columns of each row as literals, in groups. */
-function buildQueries(ev: Evaluation, expressions: NamedExpression[], rows: RowValue[][]): Query[] {
+/**
+ * The evaluating queries for `rows`: the mentioned columns of each row as literals, in groups;
+ * each result row starts with the row's position in `rows`.
+ */
+function buildQueries(ev: Evaluation, expressions: NamedExpression[], rows: RowValue[][]): string[] {
   const kinds = ev.job.columnKinds;
   const used = mentionedColumns(
     expressions.map((e) => e.sql),
@@ -81,15 +78,13 @@ function buildQueries(ev: Evaluation, expressions: NamedExpression[], rows: RowV
   const id = rowIdColumn(ev.columns);
   const head = `SELECT ${quoteId(id)}, ${expressions.map((e) => matchSql(e.sql)).join(', ')} FROM (`;
   const tail = ') AS dmq_filtered_rows';
-  const queries: Query[] = [];
+  const queries: string[] = [];
   let selects: string[] = [];
-  let positions: number[] = [];
   let chars = 0;
   const close = () => {
     if (selects.length === 0) return;
-    queries.push({ sql: `${head}${selects.join(' UNION ALL ')}${tail}`, rows: positions });
+    queries.push(`${head}${selects.join(' UNION ALL ')}${tail}`);
     selects = [];
-    positions = [];
     chars = 0;
   };
   rows.forEach((row, position) => {
@@ -100,7 +95,6 @@ function buildQueries(ev: Evaluation, expressions: NamedExpression[], rows: RowV
     });
     const select = `SELECT ${position}${first ? ` AS ${quoteId(id)}` : ''}${values.map((v) => `, ${v}`).join('')}`;
     selects.push(select);
-    positions.push(position);
     chars += select.length;
     if (selects.length >= ROWS_PER_QUERY || chars >= CHARS_PER_QUERY) close();
   });
@@ -127,12 +121,12 @@ async function probe(ev: Evaluation, expressions: NamedExpression[], row: RowVal
   for (const e of expressions) {
     const [query] = buildQueries(ev, [e], [row]);
     try {
-      await ev.conn.query(`${query!.sql} LIMIT 0`);
+      await ev.conn.query(`${query!} LIMIT 0`);
     } catch (err) {
       if (isUnreachable(err) || isServerError(err, TRANSIENT)) throw err;
       if (serverErrno(err) !== ER.BAD_FIELD_ERROR) return failure(ev, e, err, expressions);
       if (unknownColumn.size >= UNKNOWN_LIMIT) unknownColumn.clear();
-      unknownColumn.set(layoutKey(ev, e), true);
+      unknownColumn.add(layoutKey(ev, e));
       ev.log.warn(
         { task: ev.job.task, source: ev.job.sourceId, filter: e.filter, field: e.field, expression: e.sql, err: (err as Error).message },
         `${describeExpression(e, tableLabel(ev.job))} names a column the table does not have: it never matches (as in DM)`,
@@ -146,12 +140,12 @@ async function probe(ev: Evaluation, expressions: NamedExpression[], row: RowVal
 async function evaluate(ev: Evaluation, expressions: NamedExpression[], rows: RowValue[][]): Promise<boolean[][]> {
   const verdicts = rows.map(() => expressions.map(() => false));
   if (rows.length === 0) return verdicts;
-  const sendable = () => expressions.filter((e) => !unknownColumn.get(layoutKey(ev, e)));
+  const sendable = () => expressions.filter((e) => !unknownColumn.has(layoutKey(ev, e)));
   let sent = sendable();
   for (let attempt = 0; attempt < 2 && sent.length > 0; attempt++) {
     try {
       for (const query of buildQueries(ev, sent, rows)) {
-        const [result] = await ev.conn.query<RowDataPacket[]>({ sql: query.sql, rowsAsArray: true });
+        const [result] = await ev.conn.query<RowDataPacket[]>({ sql: query, rowsAsArray: true });
         for (const row of result as unknown as unknown[][]) {
           const position = Number(row[0]);
           sent.forEach((e, j) => {
