@@ -21,6 +21,16 @@ const dmq = dmqForFile({ registerSources: 1 });
 const synced = (s: TaskStatus) =>
   s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync' && src.subTaskStatus[0]!.sync?.synced === true);
 
+/** start-task, then wait until the copy is in and replication has caught up. */
+async function startSynced(task: string, file: string): Promise<string> {
+  const addr = dmq().addr;
+  const started = await runCli(addr, ['start-task', file]);
+  assert.equal(started.code, 0, started.stdout);
+  const status = await waitForStatus(addr, task, (s) => s.stage !== 'Running' || synced(s), 240_000);
+  assert.equal(status.stage, 'Running', JSON.stringify(status));
+  return addr;
+}
+
 /** One insert-value-expr per column type, as DM's own test has them (MariaDB and TiDB both read these). */
 const TYPE_FILTERS: Record<string, string> = {
   c_null: 'c_null IS NOT NULL',
@@ -317,11 +327,7 @@ test('expression filters leave rows out of the copy and of sync as DM does, for 
     instance: [`expression-filters: [${FILTER_NAMES.map((n) => JSON.stringify(n)).join(', ')}]`],
     extra: `timezone: "${TASK_ZONE}"\n${filterYaml()}`,
   });
-  const addr = dmq().addr;
-  const started = await runCli(addr, ['start-task', taskFile]);
-  assert.equal(started.code, 0, started.stdout);
-  const copied = await waitForStatus(addr, 'exprs', (s) => s.stage !== 'Running' || synced(s), 240_000);
-  assert.equal(copied.stage, 'Running', JSON.stringify(copied));
+  const addr = await startSynced('exprs', taskFile);
 
   // Sync, with a pause and a resume in the middle: the reader reads again from its checkpoint.
   await execSql(upstream, [
@@ -457,10 +463,7 @@ test('an expression the target refuses in sync pauses the task, naming filter, t
     // The table does not exist at precheck, so only sync can try the expression.
     extra: 'expression-filter:\n  late: { schema: ef_late, table: t, insert-value-expr: "no_such_function(c) = 1" }',
   });
-  const addr = dmq().addr;
-  const started = await runCli(addr, ['start-task', taskFile]);
-  assert.equal(started.code, 0, started.stdout);
-  assert.equal((await waitForStatus(addr, 'late-exprs', (s) => s.stage !== 'Running' || synced(s), 120_000)).stage, 'Running');
+  const addr = await startSynced('late-exprs', taskFile);
   await execSql(upstream, ['CREATE TABLE ef_late.t (id INT PRIMARY KEY, c INT)', 'INSERT INTO ef_late.t VALUES (1, 1), (2, 2)']);
   const paused = await waitForStatus(addr, 'late-exprs', (s) => s.stage === 'Paused', 60_000);
   const error = paused.sources[0]!.subTaskStatus[0]!.result!.errors[0]!;
@@ -511,10 +514,7 @@ test('source-level binlog event filters act with the task filters, as DM adds th
     instance: ['filter-rules: [log-truncate]'],
     extra: 'filters:\n  log-truncate: { schema-pattern: sf, table-pattern: log, events: [truncate table], action: Ignore }',
   });
-  const addr = dmq().addr;
-  const started = await runCli(addr, ['start-task', taskFile]);
-  assert.equal(started.code, 0, started.stdout);
-  assert.equal((await waitForStatus(addr, 'srcfilters', (s) => s.stage !== 'Running' || synced(s), 180_000)).stage, 'Running');
+  const addr = await startSynced('srcfilters', taskFile);
 
   const rows = (table: string) => queryRows(upstream, `SELECT id, v FROM sf.${table}`);
   const keepA = await rows('keep_a');
