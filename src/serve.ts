@@ -47,6 +47,12 @@ function listenHost(settings: Settings): string {
 }
 
 /** `dmq serve`: API, processors, or both in one process (the single-machine default). */
+/**
+ * A close that never ends (a BullMQ connection stuck after a Redis outage) must not keep the
+ * process from stopping: an orchestrator would kill it later anyway, without saying why.
+ */
+const CLOSE_DEADLINE_MS = 10_000;
+
 export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const settings = readSettings();
   const tlsFiles = role === 'worker' ? undefined : tlsFileAccess(settings.DMQ_TLS_DIR);
@@ -59,16 +65,13 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     pools: poolCache(),
     log: logger,
   };
-  const closers: (() => Promise<void>)[] = [];
+  const closers: { what: string; close: () => Promise<void> }[] = [];
 
   if (role !== 'api') {
     // A worker runs the job handlers and takes its share of the binlog readers.
     const processors = startProcessors(ctx);
     const readers = startReaderSupervisor(ctx);
-    closers.push(
-      () => processors.close(),
-      () => readers.close(),
-    );
+    closers.push({ what: 'job processors', close: () => processors.close() }, { what: 'binlog readers', close: () => readers.close() });
   }
   if (role !== 'worker') {
     const host = listenHost(settings);
@@ -78,7 +81,7 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
       tlsFiles,
     });
     await api.app.listen({ port: settings.DMQ_PORT, host });
-    closers.push(() => api.close());
+    closers.push({ what: 'API server', close: () => api.close() });
     logger.info(
       {
         role,
@@ -96,11 +99,26 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     logger.info({ role, redis: redactUrl(settings.REDIS_URL), dumpDir: ctx.store.describe() }, 'dmq processors running');
   }
 
+  closers
+    .reverse()
+    .push({ what: 'queues', close: () => ctx.queues.close() }, { what: 'database pools', close: () => ctx.pools.closeAll() });
   return {
     async close() {
-      for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
-      await ctx.queues.close();
-      await ctx.pools.closeAll();
+      let step = closers[0]!.what;
+      const orderly = (async () => {
+        for (const closer of closers) {
+          step = closer.what;
+          await closer.close().catch((err: unknown) => logger.warn({ err, step }, 'error while closing'));
+        }
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), CLOSE_DEADLINE_MS);
+      });
+      if ((await Promise.race([orderly, late])) === 'late') {
+        logger.error({ step }, `shutdown did not finish within ${CLOSE_DEADLINE_MS / 1000} s (stuck closing the ${step}); stopping anyway`);
+      }
+      clearTimeout(timer);
       redis.disconnect();
     },
   };
