@@ -473,6 +473,19 @@ describe('task.yaml: errors name the field', () => {
       ],
     },
     {
+      name: 'patterns RE2 does not take (lookaround, backreferences) name the field and give the RE2 error',
+      input: base({
+        'block-allow-list': { g: { 'do-tables': [{ 'db-name': 'a', 'tbl-name': '~^t(?=_)' }] } },
+        routes: { r: { 'schema-pattern': 'a', 'extract-table': { 'table-regexp': '(a)\\1', 'target-column': 'c' } } },
+        filters: { f: { 'schema-pattern': '*', 'sql-pattern': ['^DROP(?!x)'], action: 'Ignore' } },
+      }),
+      expect: [
+        'block-allow-list.g.do-tables[0].tbl-name: invalid regular expression "~^t(?=_)": error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
+        'routes.r.extract-table.table-regexp: invalid regular expression "(a)\\\\1": error parsing regexp: invalid escape sequence: `\\1`',
+        'filters.f.sql-pattern[0]: invalid regular expression "^DROP(?!x)": error parsing regexp: invalid or unsupported Perl syntax: `(?!`',
+      ],
+    },
+    {
       name: 'options DM forbids together',
       input: base({
         'mysql-instances': [{ 'source-id': 's1', 'mydumper-config-name': 'g', mydumper: { threads: 1 } }],
