@@ -129,6 +129,8 @@ export async function writeTask(options: {
   instance?: string[];
   extra?: string;
   targetPort?: number;
+  /** More fields of target-database, e.g. `session: { sql_mode: '' }`. */
+  target?: string;
 }): Promise<string> {
   const stack = await getStack();
   const dir = await mkdtemp(join(tmpdir(), 'dmq-task-'));
@@ -138,7 +140,7 @@ export async function writeTask(options: {
     [
       `name: ${options.name}`,
       `task-mode: ${options.mode}`,
-      `target-database: { host: 127.0.0.1, port: ${options.targetPort ?? stack.target.port}, user: root, password: "" }`,
+      `target-database: { host: 127.0.0.1, port: ${options.targetPort ?? stack.target.port}, user: root, password: ""${options.target ? `, ${options.target}` : ''} }`,
       'mysql-instances:',
       '  - source-id: mysql-replica-01',
       '    block-allow-list: only',

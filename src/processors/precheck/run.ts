@@ -3,6 +3,7 @@ import { DmqError } from '../../shared/errors.js';
 import { makeRouter } from '../../shared/filter/route.js';
 import type { TargetDialect } from '../../shared/ddl/target-dialect.js';
 import { withConnection } from '../../shared/sql/connect.js';
+import { SOURCE_SESSION, targetSession } from '../../shared/sql/pools.js';
 import { readDialect } from '../../shared/sql/target-facts.js';
 import { serverFacts, sourceFacts } from './facts.js';
 import type { Finding, Item } from './check.js';
@@ -88,24 +89,28 @@ async function checkSource(
   }
   const where = { sourceId: instance.sourceId, address: addressOf(source.from) };
   try {
-    return await withConnection(source.from, { label: `source ${JSON.stringify(instance.sourceId)}` }, async (conn) => {
-      const facts = sourceFacts(conn, instance, task.caseSensitive);
-      const ctx = { task, instance, source, facts };
-      const results = [
-        connectivity(desc, where),
-        ...(await Promise.all(SOURCE_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where)))),
-      ];
-      const outcome: SourceOutcome = { instance, results, tables: [] };
-      if (needTables.refs) outcome.tables = await facts.tables().catch(() => []);
-      if (needTables.facts) {
-        try {
-          outcome.facts = await facts.tableFacts();
-        } catch (err) {
-          outcome.unread = `source ${JSON.stringify(instance.sourceId)}: ${errorText(err)}`;
+    return await withConnection(
+      source.from,
+      { label: `source ${JSON.stringify(instance.sourceId)}`, session: SOURCE_SESSION },
+      async (conn) => {
+        const facts = sourceFacts(conn, instance, task.caseSensitive);
+        const ctx = { task, instance, source, facts };
+        const results = [
+          connectivity(desc, where),
+          ...(await Promise.all(SOURCE_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where)))),
+        ];
+        const outcome: SourceOutcome = { instance, results, tables: [] };
+        if (needTables.refs) outcome.tables = await facts.tables().catch(() => []);
+        if (needTables.facts) {
+          try {
+            outcome.facts = await facts.tableFacts();
+          } catch (err) {
+            outcome.unread = `source ${JSON.stringify(instance.sourceId)}: ${errorText(err)}`;
+          }
         }
-      }
-      return outcome;
-    });
+        return outcome;
+      },
+    );
   } catch (err) {
     return { instance, results: [connectivity(desc, where, err)], tables: [] };
   }
@@ -120,7 +125,7 @@ async function checkTarget(
   const desc = 'dmq can log in to the target';
   const where = { address: addressOf(task.target) };
   try {
-    return await withConnection(task.target, { label: 'target' }, async (conn) => {
+    return await withConnection(task.target, { label: 'target', session: targetSession(task) }, async (conn) => {
       let dialect: Promise<TargetDialect> | undefined;
       const ctx = { task, facts: serverFacts(conn), schemas, tables, dialect: () => (dialect ??= readDialect(conn)) };
       return [connectivity(desc, where), ...(await Promise.all(TARGET_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where))))];

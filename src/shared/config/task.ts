@@ -2,6 +2,7 @@ import { DmqError } from '../errors.js';
 import { ID_PATTERN, ID_RULE, configError, parseShape } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
 import { loadTls } from './security.js';
+import { targetSessionProblems } from './session.js';
 import { buildBlockAllow, buildDumper, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
 import { taskSchema, type RawInstance, type RawTask } from './task-schema.js';
 import type {
@@ -111,6 +112,7 @@ function buildTarget(raw: RawTask['target-database'], issues: string[]): TargetC
     password: decryptPassword(raw.password ?? ''),
     session,
   };
+  issues.push(...targetSessionProblems(session, 'target-database.session'));
   const security = loadTls(raw.security, 'target-database.security', issues);
   if (security) target.security = security;
   return target;

@@ -10,9 +10,17 @@ const TARGET_SESSION: Record<string, string | number> = {
   foreign_key_checks: 0,
 };
 
+/** The target session of a task: dmq's settings, then the operator's (checked when the task was parsed). */
+export function targetSession(task: TaskConfig): Record<string, string | number> {
+  return { ...TARGET_SESSION, ...task.target.session };
+}
+
 /**
  * Session settings for reading a source: SHOW CREATE TABLE must quote names with backticks
- * whatever the server's global sql_mode (ANSI_QUOTES) or sql_quote_show_create say.
+ * whatever the server's global sql_mode (ANSI_QUOTES) or sql_quote_show_create say, and the
+ * values dmq sends as parameters are escaped with backslashes, which a global
+ * NO_BACKSLASH_ESCAPES would read otherwise. Every source connection but the binlog stream's
+ * (whose one parameterized query is a server-side prepared statement) uses it.
  */
 export const SOURCE_SESSION: Record<string, string | number> = {
   sql_mode: '',
@@ -43,7 +51,7 @@ export function poolCache() {
         openPool(t, {
           label: `target of task "${task.name}"`,
           size,
-          session: { ...TARGET_SESSION, ...t.session },
+          session: targetSession(task),
           multipleStatements: true,
         }),
       );

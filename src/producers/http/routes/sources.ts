@@ -3,6 +3,7 @@ import { parseSourceObject, parseSourceYaml } from '../../../shared/config/sourc
 import { DmqError } from '../../../shared/errors.js';
 import { isMariadb } from '../../../shared/sql/binlog-status.js';
 import { withConnection } from '../../../shared/sql/connect.js';
+import { SOURCE_SESSION } from '../../../shared/sql/pools.js';
 import type { ServiceContext } from '../../../shared/task/context.js';
 import { readConfigBody } from '../body.js';
 import { sendError } from '../errors.js';
@@ -69,7 +70,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     try {
       const source = await ctx.registry.getSource(req.params.name);
       if (!source) throw notFound(req.params.name);
-      const status = await withConnection(source.from, { label: `source "${source.sourceId}"` }, async (conn) => {
+      const status = await withConnection(source.from, { label: `source "${source.sourceId}"`, session: SOURCE_SESSION }, async (conn) => {
         const [rows] = await conn.query('SELECT VERSION() AS v');
         return { version: String((rows as { v: string }[])[0]?.v), flavor: (await isMariadb(conn)) ? 'mariadb' : 'mysql' };
       }).then(
