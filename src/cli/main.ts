@@ -282,7 +282,7 @@ program
 const binlog = program
   .command('binlog')
   .description(
-    'resolve the binlog event the task paused on (APPLY_REJECTED: a batch or DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), then resume',
+    'resolve the binlog event the task paused on (APPLY_REJECTED: a batch of rows the target rejected; DDL_REJECTED: a DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), then resume',
   );
 for (const op of ['skip', 'replace'] as const) {
   const command = binlog
