@@ -85,7 +85,7 @@ program
   .addHelpText(
     'after',
     '\nExample:\n  DMQ_TOKEN=$(openssl rand -hex 16) REDIS_URL=redis://127.0.0.1:6379 dmq serve --role all\n\nEnvironment:\n' +
-      SETTINGS_HELP.map(([k, v]) => `  ${k.padEnd(16)} ${v}`).join('\n'),
+      SETTINGS_HELP.map(([k, v]) => `  ${k.padEnd(23)} ${v}`).join('\n'),
   )
   .action(async (opts: { role: 'all' | 'api' | 'worker' }) => {
     const { serve } = await import('../serve.js');

@@ -12,7 +12,11 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
   ],
   ['DMQ_DUMP_DIR', 'directory for chunk files between dump and load; shared by all processors (default ./dumped_data)'],
   ['DMQ_LOG_LEVEL', 'pino log level: trace, debug, info, warn, error (default info)'],
-  ['DMQ_SECRET_KEY', "hex AES-256 key for encrypted passwords (default: DM's built-in key)"],
+  ['DMQ_SECRET_KEY', "hex AES-256 key for encrypted passwords (default: DM's built-in key, which is public: set your own)"],
+  [
+    'DMQ_REQUIRE_SECRET_KEY',
+    "true: refuse to start without a DMQ_SECRET_KEY of your own (the Docker image sets it); otherwise DM's key only warns",
+  ],
 ];
 
 const schema = z.object({
@@ -22,6 +26,10 @@ const schema = z.object({
   DMQ_DUMP_DIR: z.string().default('./dumped_data'),
   // An empty variable (`DMQ_TOKEN=` in a compose file) means no token.
   DMQ_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12, 'must be at least 12 characters').optional()),
+  DMQ_REQUIRE_SECRET_KEY: z
+    .enum(['true', 'false', '1', '0', ''], { error: 'expected true or false' })
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export type Settings = z.infer<typeof schema>;

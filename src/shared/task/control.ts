@@ -1,5 +1,5 @@
+import { randomUUID } from 'node:crypto';
 import type { TaskConfig } from '../config/types.js';
-import { serializeTaskForStore } from '../config/task.js';
 import { dropMetaTables } from '../checkpoint/meta-schema.js';
 import { checkReplaceStatements, type ReplacedEvent } from '../ddl/operator-sql.js';
 import { DmqError, toErrorRecord } from '../errors.js';
@@ -51,9 +51,15 @@ export async function checkTask(
   task: TaskConfig,
   waitUntilFinished: (jobId: string) => Promise<unknown>,
 ): Promise<unknown> {
-  const data: PrecheckJob = { task: task.name, purpose: 'check', config: serializeTaskForStore(task) };
-  const job = await ctx.queues.get(STATIC_QUEUES.precheck).add('check', data, { removeOnComplete: 100, removeOnFail: 100 });
-  return waitUntilFinished(job.id!);
+  const check = randomUUID();
+  await ctx.registry.putCheckConfig(check, task);
+  try {
+    const data: PrecheckJob = { task: task.name, purpose: 'check', check };
+    const job = await ctx.queues.get(STATIC_QUEUES.precheck).add('check', data, { removeOnComplete: 100, removeOnFail: 100 });
+    return await waitUntilFinished(job.id!);
+  } finally {
+    await ctx.registry.deleteCheckConfig(check);
+  }
 }
 
 export async function pauseTask(ctx: ServiceContext, name: string, error?: unknown): Promise<void> {
