@@ -131,6 +131,8 @@ export async function writeTask(options: {
   targetPort?: number;
   /** More fields of target-database, e.g. `session: { sql_mode: '' }`. */
   target?: string;
+  /** More fields of the block-allow list, e.g. `do-tables: [...]`. */
+  list?: string;
 }): Promise<string> {
   const stack = await getStack();
   const dir = await mkdtemp(join(tmpdir(), 'dmq-task-'));
@@ -146,7 +148,7 @@ export async function writeTask(options: {
       '    block-allow-list: only',
       ...(options.instance ?? []).map((line) => `    ${line}`),
       'block-allow-list:',
-      `  only: { do-dbs: [${JSON.stringify(options.schema)}] }`,
+      `  only: { do-dbs: [${JSON.stringify(options.schema)}]${options.list ? `, ${options.list}` : ''} }`,
       options.extra ?? '',
     ].join('\n'),
   );

@@ -21,7 +21,8 @@ function secretKey(): Buffer {
   if (!/^[0-9a-fA-F]{64}$/.test(custom)) {
     throw new DmqError('CONFIG_INVALID', 'DMQ_SECRET_KEY must be 64 hex characters (a 32-byte AES-256 key)', {
       where: 'DMQ_SECRET_KEY',
-      workaround: "set it to 64 hex characters (openssl rand -hex 32), the same key as DM's secret-key-path file if DM shares the encrypted passwords",
+      workaround:
+        "set it to 64 hex characters (openssl rand -hex 32), the same key as DM's secret-key-path file if DM shares the encrypted passwords",
     });
   }
   return Buffer.from(custom, 'hex');
