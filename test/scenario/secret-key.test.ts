@@ -9,6 +9,7 @@ import { decryptPassword } from '../../src/shared/config/password.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { runCli, startDmq, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
 import { execSql } from '../support/fixtures.js';
+import { redisEntries, userWithPassword } from '../support/secrets.js';
 
 /**
  * Passwords are stored sealed with DMQ_SECRET_KEY, and nowhere else: BullMQ job payloads (which
@@ -43,58 +44,29 @@ function leaves(value: unknown): string[] {
   return [];
 }
 
-interface Scan {
-  /** Every value of every key but the registry's, as text. */
-  texts: string[];
-  /** Job data of every BullMQ job in any state, by queue. */
-  jobs: Map<string, unknown[]>;
-}
-
-async function scanRedis(url: string): Promise<Scan> {
-  const redis = new Redis(url);
-  try {
-    const texts: string[] = [];
-    const jobs = new Map<string, unknown[]>();
-    for (const key of await redis.keys('*')) {
-      // The registry holds the sealed passwords: that is where they belong.
-      if (key === 'dmq:sources' || key === 'dmq:tasks') continue;
-      const type = await redis.type(key);
-      if (type === 'string') texts.push(key, (await redis.get(key)) ?? '');
-      else if (type === 'list') texts.push(key, ...(await redis.lrange(key, 0, -1)));
-      else if (type === 'set') texts.push(key, ...(await redis.smembers(key)));
-      else if (type === 'zset') texts.push(key, ...(await redis.zrange(key, 0, -1)));
-      else if (type === 'stream') texts.push(key, JSON.stringify(await redis.xrange(key, '-', '+')));
-      else if (type === 'hash') {
-        const hash = await redis.hgetall(key);
-        texts.push(key, ...Object.entries(hash).flat());
-        // A BullMQ job: dmq:<queue>:<id> with its payload under `data`.
-        const queue = /^dmq:(.+):[^:]+$/.exec(key)?.[1];
-        if (queue && hash.data !== undefined && hash.name !== undefined) {
-          const list = jobs.get(queue) ?? [];
-          list.push(JSON.parse(hash.data));
-          jobs.set(queue, list);
-        }
-      }
-    }
-    return { texts, jobs };
-  } finally {
-    redis.disconnect();
+/** Every Redis value but the registry's (which holds the sealed passwords, where they belong), and the data of every BullMQ job, in any state, by queue. */
+async function scanRedis(url: string): Promise<{ texts: string[]; jobs: Map<string, unknown[]> }> {
+  const texts: string[] = [];
+  const jobs = new Map<string, unknown[]>();
+  for (const { key, values, hash } of await redisEntries(url)) {
+    if (key === 'dmq:sources' || key === 'dmq:tasks') continue;
+    texts.push(key, ...values);
+    // A BullMQ job: dmq:<queue>:<id>, a hash with its payload under `data`.
+    const queue = /^dmq:(.+):[^:]+$/.exec(key)?.[1];
+    if (queue && hash?.data !== undefined && hash.name !== undefined) jobs.set(queue, [...(jobs.get(queue) ?? []), JSON.parse(hash.data)]);
   }
+  return { texts, jobs };
 }
 
 test('no BullMQ job, in any queue or state, carries a password, plain or encrypted, or a config', { timeout: 240_000 }, async () => {
   const stack = await getStack();
-  const grant = (user: string, password: string) => [
-    `CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${password}'`,
-    `GRANT ALL PRIVILEGES ON *.* TO '${user}'@'%'`,
-  ];
   await execSql(stack.upstreams[0], [
-    ...grant('job_reader', SOURCE_PASSWORD),
+    ...userWithPassword('job_reader', SOURCE_PASSWORD),
     'CREATE DATABASE jobs',
     'CREATE TABLE jobs.items (id INT PRIMARY KEY, v VARCHAR(20))',
     "INSERT INTO jobs.items SELECT seq, CONCAT('v', seq) FROM jobs.seq_1_to_300",
   ]);
-  await execSql(stack.target, grant('job_writer', TARGET_PASSWORD));
+  await execSql(stack.target, userWithPassword('job_writer', TARGET_PASSWORD));
   const dir = await mkdtemp(join(tmpdir(), 'dmq-jobs-'));
   await writeFile(
     join(dir, 'source.yaml'),

@@ -3,10 +3,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
 import { execSql } from '../support/fixtures.js';
+import { redisEntries, userWithPassword } from '../support/secrets.js';
 
 const SOURCE_PASSWORD = 'Src-7c1e-plain-secret';
 const TARGET_PASSWORD = 'Tgt-91ab-plain-secret';
@@ -21,41 +21,17 @@ after(async () => {
   await dmq?.stop();
 });
 
-/** Every value Redis holds, whatever its type, as text. */
-async function everythingInRedis(url: string): Promise<string[]> {
-  const redis = new Redis(url);
-  try {
-    const out: string[] = [];
-    for (const key of await redis.keys('*')) {
-      const type = await redis.type(key);
-      if (type === 'string') out.push(key, (await redis.get(key)) ?? '');
-      else if (type === 'hash') out.push(key, ...Object.entries(await redis.hgetall(key)).flat());
-      else if (type === 'list') out.push(key, ...(await redis.lrange(key, 0, -1)));
-      else if (type === 'set') out.push(key, ...(await redis.smembers(key)));
-      else if (type === 'zset') out.push(key, ...(await redis.zrange(key, 0, -1)));
-      else if (type === 'stream') out.push(key, JSON.stringify(await redis.xrange(key, '-', '+')));
-    }
-    return out;
-  } finally {
-    redis.disconnect();
-  }
-}
-
 test('passwords of sources and target reach no log line, no Redis value (jobs included) and no API answer', {
   timeout: 180_000,
 }, async () => {
   const stack = await getStack();
-  const grant = (user: string, password: string) => [
-    `CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${password}'`,
-    `GRANT ALL PRIVILEGES ON *.* TO '${user}'@'%'`,
-  ];
   await execSql(stack.upstreams[0], [
-    ...grant('keeper', SOURCE_PASSWORD),
+    ...userWithPassword('keeper', SOURCE_PASSWORD),
     'CREATE DATABASE vault',
     'CREATE TABLE vault.items (id INT PRIMARY KEY, v VARCHAR(20))',
     "INSERT INTO vault.items SELECT seq, CONCAT('v', seq) FROM vault.seq_1_to_500",
   ]);
-  await execSql(stack.target, grant('loader', TARGET_PASSWORD));
+  await execSql(stack.target, userWithPassword('loader', TARGET_PASSWORD));
   const dir = await mkdtemp(join(tmpdir(), 'dmq-secrets-'));
   await writeFile(
     join(dir, 'source.yaml'),
@@ -109,7 +85,7 @@ test('passwords of sources and target reach no log line, no Redis value (jobs in
   }
   const places: [string, string[]][] = [
     ['the log of dmq serve (debug level)', [dmq.output()]],
-    ['Redis (registry, queues, job payloads, events)', await everythingInRedis(stack.redis.url)],
+    ['Redis (registry, queues, job payloads, events)', (await redisEntries(stack.redis.url)).flatMap((e) => [e.key, ...e.values])],
     ['the API and CLI answers', answers],
   ];
   assert.ok(dmq.output().includes('vault'), 'the log did record the task');
