@@ -22,6 +22,19 @@ if [[ -x "$BIN" ]]; then
   exit 0
 fi
 
+# Test files start their servers in parallel, and each may find the binary missing: one builds,
+# the others wait for it (two builds at once share the module directory and halve the speed).
+mkdir -p "$(dirname "$CACHE_DIR")"
+exec 9>"$CACHE_DIR.lock"
+if ! flock -n 9; then
+  echo "build-tidb: another build of $TIDB_RELEASE is running; waiting for it" >&2
+  flock 9
+fi
+if [[ -x "$BIN" ]]; then
+  echo "$BIN"
+  exit 0
+fi
+
 # Go releases are modules of the proxy too (golang.org/toolchain): a machine without a Go of
 # 1.21 or later (Debian 12 has 1.19) takes the release TiDB wants from there, with curl.
 GO_BIN=""

@@ -14,6 +14,9 @@ missing=()
 has redis-server || missing+=(redis-server)
 has mariadbd || missing+=(mariadb-server)
 has mariadb || missing+=(mariadb-client)
+# The TLS scenario makes its certificates with openssl and captures the loopback with tcpdump.
+has openssl || missing+=(openssl)
+has tcpdump || missing+=(tcpdump)
 # --browser: the tests drive Debian's Chromium headless (task page).
 # --tidb: tidb-server is built from the Go module proxy (scripts/build-tidb.sh), which takes the
 # Go release it needs from the proxy too; it needs curl and unzip for that.

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { poolCache } from './shared/sql/pools.js';
 import type { ServiceContext } from './shared/task/context.js';
@@ -6,6 +7,7 @@ import { startReaderSupervisor } from './producers/binlog/supervisor.js';
 import { buildApiServer } from './producers/http/server.js';
 import { DASHBOARD_PATH } from './producers/http/dashboard.js';
 import { usesDefaultSecretKey } from './shared/config/password.js';
+import { tlsFileAccess } from './shared/config/security.js';
 import { DmqError } from './shared/errors.js';
 import { logger } from './shared/logger.js';
 import { queueCache } from './shared/queue/queues.js';
@@ -71,6 +73,7 @@ function checkSecretKey(settings: Settings): void {
 export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const settings = readSettings();
   checkSecretKey(settings);
+  const tlsFiles = role === 'worker' ? undefined : tlsFileAccess(settings.DMQ_TLS_DIR);
   const redis = await connectRedis(settings.REDIS_URL);
   const ctx: ServiceContext = {
     redis,
@@ -92,8 +95,12 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     );
   }
   if (role !== 'worker') {
-    const api = await buildApiServer(ctx, { token: settings.DMQ_TOKEN });
     const host = listenHost(settings);
+    const api = await buildApiServer(ctx, {
+      tokens: settings.DMQ_TOKEN === undefined ? undefined : { admin: settings.DMQ_TOKEN, read: settings.DMQ_READ_TOKEN },
+      hosts: { own: [host.toLowerCase(), hostname().toLowerCase()], configured: settings.DMQ_ALLOWED_HOSTS },
+      tlsFiles,
+    });
     await api.app.listen({ port: settings.DMQ_PORT, host });
     closers.push(() => api.close());
     logger.info(
@@ -101,9 +108,11 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
         role,
         url: `http://${host}:${settings.DMQ_PORT}`,
         dashboard: DASHBOARD_PATH,
-        auth: settings.DMQ_TOKEN ? 'token' : 'none (local only)',
+        auth: settings.DMQ_TOKEN ? (settings.DMQ_READ_TOKEN ? 'admin and read-only tokens' : 'token') : 'none (local only)',
+        allowedHosts: settings.DMQ_ALLOWED_HOSTS,
         redis: redactUrl(settings.REDIS_URL),
         dumpDir: ctx.store.describe(),
+        tlsDir: tlsFiles?.dir ?? 'none (TLS material only as PEM contents)',
       },
       'dmq serving',
     );

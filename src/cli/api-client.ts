@@ -10,13 +10,11 @@ export function apiClient(masterAddr: string, token?: string) {
   const base = /^https?:\/\//.test(masterAddr) ? masterAddr.replace(/\/$/, '') : `http://${masterAddr}`;
   return {
     base,
-    async request(method: string, path: string, body?: { yaml?: string; json?: unknown }): Promise<ApiResponse> {
-      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    async request(method: string, path: string, body?: { json: unknown }): Promise<ApiResponse> {
+      // The server takes a POST without a body only with this header: a web page cannot send it unasked.
+      const headers: Record<string, string> = { 'x-requested-by': 'dmq-cli', ...(token ? { authorization: `Bearer ${token}` } : {}) };
       let payload: string | undefined;
-      if (body?.yaml !== undefined) {
-        headers['content-type'] = 'application/yaml';
-        payload = body.yaml;
-      } else if (body?.json !== undefined) {
+      if (body !== undefined) {
         headers['content-type'] = 'application/json';
         payload = JSON.stringify(body.json);
       }

@@ -2,9 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { encryptPassword } from '../shared/config/password.js';
+import { loadYaml } from '../shared/config/yaml.js';
 import { DmqError, toErrorRecord } from '../shared/errors.js';
 import { SETTINGS_HELP } from '../shared/settings.js';
+import { readSecretLine } from './stdin.js';
 import { apiClient, type ApiClient, type ApiResponse } from './api-client.js';
+import { inlineTlsFiles } from './tls-files.js';
 import { renderWatch, settledStage, type WatchedStatus } from './watch.js';
 
 /** dmctl prints indented JSON with `result` and `msg`; so do we, and exit non-zero on failure. */
@@ -46,6 +49,11 @@ async function readConfigFile(path: string, what: string): Promise<string> {
   }
 }
 
+/** A source.yaml or task.yaml as the JSON body the API takes, with the TLS files it names read here. */
+async function readConfig(path: string, kind: 'source' | 'task'): Promise<unknown> {
+  return inlineTlsFiles(loadYaml(await readConfigFile(path, kind), path), kind, path);
+}
+
 /** The task name from a task.yaml path or a bare name, as dmctl accepts both. */
 async function taskNameOf(arg: string): Promise<string> {
   if (!/\.ya?ml$/i.test(arg)) return arg;
@@ -60,8 +68,16 @@ program
   .name('dmq')
   .description('Migrate MySQL, Aurora MySQL and MariaDB into TiDB (DM-compatible task.yaml, dmctl verbs)')
   .addOption(new Option('--master-addr <host:port>', 'address of dmq serve').env('DMQ_MASTER_ADDR').default('127.0.0.1:8261'))
-  .addOption(new Option('--token <token>', "the server's DMQ_TOKEN, when it has one").env('DMQ_TOKEN'))
-  .showHelpAfterError();
+  .addOption(
+    new Option(
+      '--token <token>',
+      "the server's DMQ_TOKEN (DMQ_READ_TOKEN does for commands that only read); `--token -` reads it from standard input. A value given here shows in the process list to every user of this machine: prefer the DMQ_TOKEN variable or -",
+    ).env('DMQ_TOKEN'),
+  )
+  .showHelpAfterError()
+  .hook('preAction', async () => {
+    if (program.opts<{ token?: string }>().token === '-') program.setOptionValue('token', await readSecretLine('token', '--token -'));
+  });
 
 const client = () => {
   const { masterAddr, token } = program.opts<{ masterAddr: string; token?: string }>();
@@ -138,7 +154,7 @@ program
       const sources = [];
       for (const file of files) {
         if (op === 'create') {
-          const res = await api.request('POST', '/api/v1/sources', { yaml: await readConfigFile(file, 'source') });
+          const res = await api.request('POST', '/api/v1/sources', { json: await readConfig(file, 'source') });
           const out = fromResponse(res);
           sources.push({ ...out, source: (res.body as { sourceId?: string })?.sourceId ?? file, worker: hostname() });
         } else {
@@ -162,7 +178,7 @@ program
   .action(
     action(async (file: string, opts: { removeMeta?: boolean }) => {
       const res = await client().request('POST', `/api/v1/tasks${opts.removeMeta ? '?remove_meta=true' : ''}`, {
-        yaml: await readConfigFile(file, 'task'),
+        json: await readConfig(file, 'task'),
       });
       const out = fromResponse(res);
       if (!out.result) return print(out);
@@ -183,7 +199,7 @@ program
   .addHelpText('after', '\nExample:\n  dmq check-task task.yaml')
   .action(
     action(async (file: string) => {
-      const res = await client().request('POST', '/api/v1/tasks/check', { yaml: await readConfigFile(file, 'task') });
+      const res = await client().request('POST', '/api/v1/tasks/check', { json: await readConfig(file, 'task') });
       const out = fromResponse(res);
       if (!out.result) return print(out);
       const check = res.body as { passed: boolean; results: unknown[] };
@@ -366,10 +382,17 @@ shardDdlLock
 program
   .command('encrypt')
   .description('encrypt a password the way dmctl encrypt does (DM and dmq both decrypt it)')
-  .argument('<plain>', 'the password')
-  .addHelpText('after', '\nExample:\n  dmq encrypt 123456')
-  .action((plain: string) => {
-    process.stdout.write(`${encryptPassword(plain)}\n`);
-  });
+  .argument(
+    '[plain]',
+    'the password; without it (or with -) the first line of standard input, which keeps it out of the process list other users can read',
+  )
+  .addHelpText('after', '\nExamples:\n  dmq encrypt < password.txt\n  printf \'%s\\n\' "$PASSWORD" | dmq encrypt\n  dmq encrypt 123456')
+  .action(
+    action(async (plain: string | undefined) => {
+      const password = plain === undefined || plain === '-' ? await readSecretLine('password', 'encrypt') : plain;
+      process.stdout.write(`${encryptPassword(password)}\n`);
+    }),
+  );
 
-await program.parseAsync(process.argv);
+// Actions print their own failures; this catches what fails before one runs (reading --token -).
+await program.parseAsync(process.argv).catch((err: unknown) => print(failure(err)));

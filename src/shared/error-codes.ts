@@ -26,6 +26,11 @@ export const ERROR_CODES = {
   CONNECT_FAILED: 'retry',
   /** A source or the target refuses dmq's user. */
   ACCESS_DENIED: 'operator',
+  /**
+   * A TLS connection cannot be made as configured: the server's certificate is not trusted or
+   * not for that host, or the server does not offer TLS, or it requires TLS and none is set.
+   */
+  TLS_FAILED: 'operator',
   /** A precheck item failed. */
   PRECHECK_FAILED: 'operator',
   /** The task cannot be planned: no table passes the filters, or a load-mode task finds no dump. */
@@ -66,6 +71,13 @@ export const ERROR_CODES = {
   API_UNREACHABLE: 'retry',
   /** An API request lacks the right token. */
   UNAUTHORIZED: 'operator',
+  /**
+   * An API request is refused whatever its token: the read-only token on a change, or a Host
+   * or Origin that is not dmq's (what a web page in a visitor's browser would send).
+   */
+  FORBIDDEN: 'operator',
+  /** A change sent with a body type any web page can send (text/plain, forms), or a bare POST. */
+  MEDIA_TYPE_REFUSED: 'operator',
   /** dmq found itself in a state it should never be in: a bug to report. */
   INTERNAL: 'retry',
 } as const satisfies Record<string, ErrorClass>;

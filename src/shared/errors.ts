@@ -8,6 +8,28 @@ export interface DmqErrorOptions {
   workaround?: string;
   /** Where it happened: a config field path, `schema`.`table`, a binlog position. */
   where?: string;
+  /** DM's error for the same situation, whose text users search logs and status for. */
+  dm?: DmError;
+}
+
+export interface DmError {
+  /** DM's numeric code (`[code=36008:...]` in DM's output). */
+  code: number;
+  /** The opening words of DM's message, as DM prints them. */
+  text: string;
+}
+
+/** DM's errors dmq has an equivalent of, from DM's errors.toml. */
+export const DM_ERRORS = {
+  invalidTimezone: { code: 20008, text: 'invalid timezone string' },
+  checkFailed: { code: 26005, text: 'fail to check synchronization configuration with type' },
+  safeModeConflict: { code: 20061, text: 'safe-mode(true) conflicts with safe-mode-duration(0s)' },
+  inconsistentDdl: { code: 36008, text: 'detect inconsistent DDL sequence' },
+} as const satisfies Record<string, DmError>;
+
+/** DM's words and code, to put before dmq's own explanation. */
+export function dmWords(dm: DmError): string {
+  return `${dm.text} [code=${dm.code}]`;
 }
 
 /**
@@ -20,7 +42,7 @@ export class DmqError extends Error {
   readonly where: string | undefined;
 
   constructor(code: DmqErrorCode, message: string, options: DmqErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(options.dm ? `${dmWords(options.dm)}: ${message}` : message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DmqError';
     this.code = code;
     this.workaround = options.workaround;

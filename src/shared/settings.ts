@@ -8,7 +8,15 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
   ['DMQ_HOST', 'address the API binds to (default 127.0.0.1; 0.0.0.0 in containers); without DMQ_TOKEN always 127.0.0.1'],
   [
     'DMQ_TOKEN',
-    "secret every API, dashboard and metrics request must carry (bearer token, or the dashboard's basic-auth password); at least 12 characters",
+    "admin secret every API, dashboard and metrics request must carry (bearer token, or the browser's basic-auth password); at least 12 characters",
+  ],
+  [
+    'DMQ_READ_TOKEN',
+    'read-only secret beside DMQ_TOKEN: status, metrics, pages and every GET, nothing that changes a task, source or queue; at least 12 characters',
+  ],
+  [
+    'DMQ_ALLOWED_HOSTS',
+    "comma-separated host names clients and browsers use to reach the API besides IP addresses, localhost, DMQ_HOST and this machine's name (.example.com: that domain and its subdomains)",
   ],
   ['DMQ_DUMP_DIR', 'directory for chunk files between dump and load; shared by all processors (default ./dumped_data)'],
   ['DMQ_LOG_LEVEL', 'pino log level: trace, debug, info, warn, error (default info)'],
@@ -17,20 +25,60 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
     'DMQ_REQUIRE_SECRET_KEY',
     "true: refuse to start without a DMQ_SECRET_KEY of your own (the Docker image sets it); otherwise DM's key only warns",
   ],
+  [
+    'DMQ_TLS_DIR',
+    'directory whose files configs sent to the API may name in ssl-ca, ssl-cert, ssl-key (default: none; then only PEM contents are accepted)',
+  ],
 ];
 
-const schema = z.object({
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  DMQ_PORT: z.coerce.number().int().min(1).max(65535).default(8261),
-  DMQ_HOST: z.string().default('127.0.0.1'),
-  DMQ_DUMP_DIR: z.string().default('./dumped_data'),
-  // An empty variable (`DMQ_TOKEN=` in a compose file) means no token.
-  DMQ_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12, 'must be at least 12 characters').optional()),
-  DMQ_REQUIRE_SECRET_KEY: z
-    .enum(['true', 'false', '1', '0', ''], { error: 'expected true or false' })
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
-});
+// An empty variable (`DMQ_TOKEN=` in a compose file) means none.
+const optionalSecret = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12, 'must be at least 12 characters').optional());
+
+/** A host name as a Host header carries it, or `.domain` for the domain and all its subdomains. */
+const HOST_NAME = /^\.?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
+
+const hostList = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name !== ''),
+  )
+  .pipe(
+    z.array(
+      z.string().regex(HOST_NAME, {
+        error: (issue) =>
+          `"${String(issue.input)}" is not a host name: give names only, without scheme, port or path (e.g. dmq.example.com,.svc.cluster.local); IP addresses need no entry`,
+      }),
+    ),
+  );
+
+const schema = z
+  .object({
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    DMQ_PORT: z.coerce.number().int().min(1).max(65535).default(8261),
+    DMQ_HOST: z.string().default('127.0.0.1'),
+    DMQ_DUMP_DIR: z.string().default('./dumped_data'),
+    DMQ_TLS_DIR: z.string().optional(),
+    DMQ_TOKEN: optionalSecret,
+    DMQ_READ_TOKEN: optionalSecret,
+    DMQ_ALLOWED_HOSTS: hostList,
+    DMQ_REQUIRE_SECRET_KEY: z
+      .enum(['true', 'false', '1', '0', ''], { error: 'expected true or false' })
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+  })
+  // Without an admin token every request may change everything, so a read-only one would guard nothing.
+  .refine((s) => s.DMQ_READ_TOKEN === undefined || s.DMQ_TOKEN !== undefined, {
+    path: ['DMQ_READ_TOKEN'],
+    message: 'needs DMQ_TOKEN as well (without it every request is an admin request)',
+  })
+  .refine((s) => s.DMQ_READ_TOKEN === undefined || s.DMQ_READ_TOKEN !== s.DMQ_TOKEN, {
+    path: ['DMQ_READ_TOKEN'],
+    message: 'must differ from DMQ_TOKEN',
+  });
 
 export type Settings = z.infer<typeof schema>;
 

@@ -19,6 +19,8 @@ interface MariadbOptions {
   rootPassword?: string;
   /** Detach so the server outlives this process (scripts/local-servers.ts). */
   daemon?: boolean;
+  /** More mariadbd options, after the harness's own (`--ssl-cert=...`, `--require-secure-transport=ON`). */
+  extraArgs?: string[];
 }
 
 export interface MariadbServer {
@@ -106,6 +108,7 @@ export async function startMariadb(options: MariadbOptions): Promise<MariadbServ
       ...(options.binlog
         ? [`--log-bin=${join(dir, 'binlog')}`, '--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL']
         : []),
+      ...(options.extraArgs ?? []),
     ],
     options.daemon ?? false,
   );

@@ -13,7 +13,9 @@ async function call(method: string, route: string, path: string, body?: string |
   const res = await fetch(`http://${server().addr}${path}`, {
     method,
     ...(body === undefined
-      ? {}
+      ? method === 'POST'
+        ? { headers: { 'x-requested-by': 'api-test' } }
+        : {}
       : typeof body === 'string'
         ? { body, headers: { 'content-type': 'application/yaml' } }
         : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),

@@ -14,7 +14,7 @@ let upstreams: [Endpoint, Endpoint];
 let target: Endpoint;
 
 async function exec(server: Endpoint, statements: string[]): Promise<void> {
-  await withConnection(server, { label: 'test setup' }, async (conn) => {
+  await withConnection(server, { label: 'test setup', role: 'source' }, async (conn) => {
     for (const sql of statements) await conn.query(sql);
   });
 }
@@ -44,11 +44,12 @@ function task(taskMode: TaskMode, instances: InstanceConfig[], ignoreCheckingIte
     ignoreCheckingItems,
     target: { ...target, session: {} },
     instances,
+    notices: [],
   };
 }
 
 function source(sourceId: string, from: DbEndpoint): SourceConfig {
-  return { sourceId, flavor: 'mariadb', enableGtid: false, enableRelay: false, from };
+  return { sourceId, flavor: 'mariadb', enableGtid: false, enableRelay: false, from, notices: [] };
 }
 
 async function precheck(t: TaskConfig, sources: SourceConfig[]): Promise<PrecheckResult> {
@@ -147,7 +148,9 @@ test('a user whose privileges come from its default role (MariaDB)', async () =>
 
 test('binlog_row_metadata other than FULL fails for a replicating mode, with the fix', async () => {
   const setMetadata = (value: string) =>
-    withConnection(upstreams[0], { label: 'test admin' }, (conn) => conn.query(`SET GLOBAL binlog_row_metadata = ${value}`));
+    withConnection(upstreams[0], { label: 'test admin', role: 'source' }, (conn) =>
+      conn.query(`SET GLOBAL binlog_row_metadata = ${value}`),
+    );
   await setMetadata('MINIMAL');
   try {
     const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);
@@ -163,6 +166,7 @@ test('binlog_row_metadata other than FULL fails for a replicating mode, with the
 test('root on a binlog-enabled upstream passes every item', async () => {
   const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);
   assert.deepEqual(states(result), {
+    'across sources:config_notices': 'success',
     'mysql-replica-01:connectivity': 'success',
     'mysql-replica-01:version': 'success',
     'mysql-replica-01:server_id': 'success',
@@ -181,6 +185,7 @@ test('root on a binlog-enabled upstream passes every item', async () => {
     'target:conn_number': 'success',
     'target:target_privilege': 'success',
     'target:target_compatibility': 'success',
+    'target:target_session': 'success',
   });
   assert.equal(result.passed, true);
   assert.deepEqual(
@@ -229,7 +234,11 @@ describe('connectivity', () => {
     const t = task('full', [instance('nobody')]);
     t.target = { ...t.target, port: 1 };
     const result = await precheck(t, []);
-    assert.deepEqual(states(result), { 'nobody:connectivity': 'fail', 'target:connectivity': 'fail' });
+    assert.deepEqual(states(result), {
+      'across sources:config_notices': 'success',
+      'nobody:connectivity': 'fail',
+      'target:connectivity': 'fail',
+    });
     assert.match(item(result, 'connectivity', 'nobody')!.errors[0]!.shortErr, /not registered/);
     assert.match(summarizePrecheck(result), /connectivity on target \(127\.0\.0\.1:1\): cannot connect/);
   });

@@ -8,8 +8,8 @@ import { Redis } from 'ioredis';
 import { decryptPassword } from '../../src/shared/config/password.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { runCli, startDmq, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
-import { execSql } from '../support/fixtures.js';
-import { redisEntries, userWithPassword } from '../support/secrets.js';
+import { execSql, userWithPassword } from '../support/fixtures.js';
+import { redisEntries } from '../support/redis-dump.js';
 
 /**
  * Passwords are stored sealed with DMQ_SECRET_KEY, and nowhere else: BullMQ job payloads (which

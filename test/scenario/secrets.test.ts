@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
-import { execSql } from '../support/fixtures.js';
-import { redisEntries, userWithPassword } from '../support/secrets.js';
+import { execSql, userWithPassword } from '../support/fixtures.js';
+import { everythingInRedis } from '../support/redis-dump.js';
 
 const SOURCE_PASSWORD = 'Src-7c1e-plain-secret';
 const TARGET_PASSWORD = 'Tgt-91ab-plain-secret';
@@ -85,7 +85,7 @@ test('passwords of sources and target reach no log line, no Redis value (jobs in
   }
   const places: [string, string[]][] = [
     ['the log of dmq serve (debug level)', [dmq.output()]],
-    ['Redis (registry, queues, job payloads, events)', (await redisEntries(stack.redis.url)).flatMap((e) => [e.key, ...e.values])],
+    ['Redis (registry, queues, job payloads, events)', await everythingInRedis(stack.redis.url)],
     ['the API and CLI answers', answers],
   ];
   assert.ok(dmq.output().includes('vault'), 'the log did record the task');

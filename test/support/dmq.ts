@@ -98,14 +98,18 @@ interface CliResult {
   json: Record<string, unknown>;
 }
 
-/** Run the dmq CLI against a server, as a user would. */
-export function runCli(addr: string, args: string[]): Promise<CliResult> {
+/** Run the dmq CLI against a server, as a user would; `input` is piped to its standard input. */
+export function runCli(addr: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, '--master-addr', addr, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--master-addr', addr, ...args], {
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    });
+    if (options.input !== undefined) child.stdin!.end(options.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => {
       let json: Record<string, unknown> = {};

@@ -30,6 +30,11 @@ export async function exampleFiles(
   return { dir, task: join(dir, 'task.yaml'), sources };
 }
 
+/** A user of any host with every privilege and this password: for tests of where passwords go. */
+export function userWithPassword(user: string, password: string): string[] {
+  return [`CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${password}'`, `GRANT ALL PRIVILEGES ON *.* TO '${user}'@'%'`];
+}
+
 export async function execSql(server: Endpoint, statements: string[]): Promise<void> {
   const conn = await mysql.createConnection({ ...server, multipleStatements: false });
   try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   ACCEPTED_IGNORED_SOURCE_KEYS,
   parseSourceObject,
@@ -10,6 +10,7 @@ import {
 } from '../../src/shared/config/source.js';
 import type { SourceConfig } from '../../src/shared/config/types.js';
 import { DmqError } from '../../src/shared/errors.js';
+import { createTestPki, type Issued, type TestPki } from '../support/tls-certs.js';
 
 const example = (file: string) => readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8');
 
@@ -33,6 +34,7 @@ describe('source.yaml', () => {
         enableGtid: false,
         enableRelay: false,
         from: { host: '127.0.0.1', port: 3307, user: 'root', password: '123456' },
+        notices: [],
       },
     ],
     [
@@ -42,6 +44,7 @@ describe('source.yaml', () => {
         enableGtid: false,
         enableRelay: false,
         from: { host: '127.0.0.1', port: 3308, user: 'root', password: '123456' },
+        notices: [],
       },
     ],
   ];
@@ -78,7 +81,21 @@ describe('source.yaml', () => {
       enableGtid: true,
       enableRelay: true,
       from: { host: 'db.example.com', port: 3306, user: 'dm', password: 'plain-pw' },
+      // Set to something, so reported; `case-sensitive: false` and `filters: []` ask for nothing.
+      notices: ['relay-dir', 'relay-binlog-name', 'purge', 'checker'].map((field) => ({
+        field,
+        note: `accepted, not acted on: ${ACCEPTED_IGNORED_SOURCE_KEYS.find((k) => k.key === field)!.reason}`,
+      })),
     });
+  });
+
+  test("DM's zero values mean unset: flavor '' and server-id 0, as in DM's own source files", () => {
+    const source = parseSourceYaml(
+      ['source-id: s1', "flavor: ''", 'server-id: 0', 'auto-fix-gtid: false', 'from:', '  host: h', '  user: u', ''].join('\n'),
+    );
+    assert.equal(source.flavor, undefined);
+    assert.equal(source.serverId, undefined);
+    assert.deepEqual(source.notices, []);
   });
 
   test('the ignored-key list documents every level', () => {
@@ -91,7 +108,6 @@ describe('source.yaml', () => {
       'checker',
       'case-sensitive',
       'filters',
-      'from.security.cert-allowed-cn',
       '(OpenAPI) purge',
     ]) {
       assert.ok(keys.includes(key), key);
@@ -109,7 +125,7 @@ describe('source.yaml', () => {
     {
       name: 'bad flavor',
       input: { 'source-id': 's1', flavor: 'oracle', from: { host: 'h', user: 'u' } },
-      expect: ['flavor: expected "mysql" or "mariadb", got "oracle"'],
+      expect: ['flavor: expected "mysql", "mariadb" or "" (found out from the server), got "oracle"'],
     },
     {
       name: 'bad port',
@@ -153,7 +169,13 @@ describe('source.yaml', () => {
 });
 
 describe('DM OpenAPI source bodies', () => {
-  const openApi = {
+  let pki: TestPki;
+  let client: Issued;
+  before(async () => {
+    pki = await createTestPki();
+    client = await pki.client('dmq');
+  });
+  const openApi = () => ({
     source_name: 'mysql-01',
     host: '127.0.0.1',
     port: 3306,
@@ -161,41 +183,56 @@ describe('DM OpenAPI source bodies', () => {
     password: 'VjX8cEeTX+qcvZ3bPaO4h0C80pe/1aU=',
     enable_gtid: true,
     enable: true,
-    security: { ssl_ca_content: 'CA', ssl_cert_content: 'CERT', ssl_key_content: 'KEY', cert_allowed_cn: ['x'] },
+    security: { ssl_ca_content: pki.ca, ssl_cert_content: client.cert, ssl_key_content: client.key, cert_allowed_cn: ['x'] },
     purge: { interval: 3600, expires: 0, remain_space: 15 },
     relay_config: { enable_relay: true, relay_binlog_name: 'mysql-bin.000002', relay_binlog_gtid: '', relay_dir: './relay_log' },
-  };
-  const expected: SourceConfig = {
+  });
+  const expected = (): SourceConfig => ({
     sourceId: 'mysql-01',
     enableGtid: true,
     enableRelay: true,
-    from: { host: '127.0.0.1', port: 3306, user: 'root', password: '123456', security: { sslCa: 'CA', sslCert: 'CERT', sslKey: 'KEY' } },
-  };
+    from: {
+      host: '127.0.0.1',
+      port: 3306,
+      user: 'root',
+      password: '123456',
+      security: { sslCa: pki.ca, sslCert: client.cert, sslKey: client.key, certAllowedCn: ['x'], verifyHostname: true },
+    },
+    notices: ['enable', 'purge'].map((field) => ({
+      field,
+      note: `accepted, not acted on: ${ACCEPTED_IGNORED_SOURCE_KEYS.find((k) => k.key === `(OpenAPI) ${field}`)!.reason}`,
+    })),
+  });
 
-  test('a bare OpenAPI source maps to the same config', () => assert.deepEqual(parseSourceObject(openApi), expected));
+  test('a bare OpenAPI source maps to the same config', () => assert.deepEqual(parseSourceObject(openApi()), expected()));
   test('a { source, worker_name } request body', () =>
-    assert.deepEqual(parseSourceObject({ source: openApi, worker_name: 'worker-1' }), expected));
+    assert.deepEqual(parseSourceObject({ source: openApi(), worker_name: 'worker-1' }), expected()));
   test('null security (as JSON clients send) is no TLS', () => {
     const parsed = parseSourceObject({ source_name: 's2', host: 'h', user: 'u', security: null });
     assert.equal(parsed.from.security, undefined);
     assert.equal(parsed.from.port, 3306);
     assert.equal(parsed.from.password, '');
   });
-});
+  test('OpenAPI PEM contents are checked like the YAML fields, without echoing them', () => {
+    const err = configError(() =>
+      parseSourceObject({
+        source_name: 's2',
+        host: 'h',
+        user: 'u',
+        security: { ssl_ca_content: client.key, ssl_key_content: 'secret junk' },
+      }),
+    );
+    assert.match(err.message, /security\.ssl_ca_content: holds no PEM certificate/);
+    assert.match(err.message, /security\.ssl_key_content: holds no PEM private key/);
+    assert.ok(!err.message.includes('PRIVATE KEY-----') && !err.message.includes('secret junk'), err.message);
+  });
 
-describe('source store round trip', () => {
-  test('password and TLS key are encrypted in the stored copy and restored', () => {
-    const source = parseSourceObject({
-      source_name: 's1',
-      host: 'h',
-      user: 'u',
-      password: 'pw-123',
-      security: { ssl_key_content: 'PRIVATE KEY' },
-    });
-    const stored = JSON.parse(JSON.stringify(serializeSourceForStore(source)));
-    const text = JSON.stringify(stored);
+  test('the stored copy has the password and the TLS key encrypted, and restores them', () => {
+    const source = parseSourceObject({ ...openApi(), password: 'pw-123' });
+    const text = JSON.stringify(serializeSourceForStore(source));
     assert.ok(!text.includes('pw-123'));
     assert.ok(!text.includes('PRIVATE KEY'));
-    assert.deepEqual(sourceFromStore(stored), source);
+    assert.ok(text.includes('BEGIN CERTIFICATE'), 'certificates are public and stay readable');
+    assert.deepEqual(sourceFromStore(JSON.parse(text)), source);
   });
 });

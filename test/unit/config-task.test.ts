@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
   ACCEPTED_IGNORED_TASK_KEYS,
@@ -72,6 +70,7 @@ describe('task.yaml: the seed example', () => {
       ignoreCheckingItems: [],
       target: { host: '127.0.0.1', port: 4000, user: 'root', password: '', session: {} },
       instances: [instance('mysql-replica-01'), instance('mysql-replica-02')],
+      notices: [],
     };
     assert.deepEqual(parseTaskYaml(seedYaml), expected);
   });
@@ -94,6 +93,90 @@ describe('task.yaml: the seed example', () => {
 
 describe('task.yaml: values and defaults', () => {
   const cases: { name: string; input: Record<string, unknown>; check: (t: TaskConfig) => void }[] = [
+    {
+      name: "DM's zero values mean unset, as in the configs dmctl get-config writes",
+      input: base({
+        'mysql-instances': [
+          {
+            'source-id': 's1',
+            'black-white-list': '',
+            'mydumper-config-name': '',
+            'mydumper-thread': 0,
+            'loader-thread': 0,
+            'syncer-thread': 0,
+            meta: { 'binlog-name': 'mysql-bin.000002', 'binlog-pos': '4' },
+          },
+        ],
+        loaders: { l: { 'on-duplicate': '', 'on-duplicate-logical': 'ignore' } },
+        mydumpers: { d: { 'chunk-filesize': 0 } },
+        syncers: { s: { 'safe-mode-duration': 0 } },
+      }),
+      check: (t) => {
+        const instance = t.instances[0]!;
+        assert.equal(instance.blockAllowList, null);
+        assert.equal(instance.mydumper.threads, 4);
+        assert.equal(instance.loader.poolSize, 16);
+        assert.equal(instance.syncer.workerCount, 16);
+        assert.deepEqual(instance.startPosition, { binlogName: 'mysql-bin.000002', binlogPos: 4 });
+        assert.deepEqual(t.notices, []);
+      },
+    },
+    {
+      name: 'a filter rule naming an event DM does not know is dropped, as DM drops it, and said',
+      input: base({
+        'mysql-instances': [{ 'source-id': 's1', 'filter-rules': ['user-filter-1', 'kept'] }],
+        filters: {
+          'user-filter-1': {
+            'schema-pattern': '*',
+            'table-pattern': '*',
+            events: ['truncate table', 'drop table', 'truncate'],
+            action: 'Ignore',
+          },
+          kept: { 'schema-pattern': 'db', events: ['delete'], action: 'Ignore' },
+        },
+      }),
+      check: (t) => {
+        assert.deepEqual(
+          t.instances[0]!.filters.map((f) => f.name),
+          ['kept'],
+        );
+        assert.equal(t.notices.length, 1);
+        assert.equal(t.notices[0]!.field, 'filters.user-filter-1.events[2]');
+        assert.match(t.notices[0]!.note, /unknown event "truncate": DM ignores the whole rule "user-filter-1"/);
+      },
+    },
+    {
+      name: 'ignored fields set to something are notices; defaults that ask for nothing are not',
+      input: base({
+        'enable-heartbeat': false,
+        'remove-meta': false,
+        'heartbeat-update-interval': 1,
+        syncers: { s: { 'queue-size': 1024, 'max-retry': 0 } },
+        'mysql-instances': [{ 'source-id': 's1', mydumper: { 'mydumper-path': './bin/mydumper' } }],
+      }),
+      check: (t) =>
+        assert.deepEqual(
+          t.notices.map((n) => n.field),
+          ['heartbeat-update-interval', 'mysql-instances[0].mydumper.mydumper-path', 'syncers.s.queue-size'],
+        ),
+    },
+    {
+      name: 'a time_zone in target-database.session becomes the task timezone, for both ends',
+      input: base({ 'target-database': { host: 'h', user: 'u', session: { time_zone: '+04:00', sql_mode: '' } } }),
+      check: (t) => {
+        assert.equal(t.timezone, '+04:00');
+        assert.deepEqual(t.target.session, { sql_mode: '' });
+      },
+    },
+    {
+      name: "the task's timezone wins over a session time_zone, as in DM, with a notice",
+      input: base({ timezone: 'Asia/Shanghai', 'target-database': { host: 'h', user: 'u', session: { TIME_ZONE: '+04:00' } } }),
+      check: (t) => {
+        assert.equal(t.timezone, 'Asia/Shanghai');
+        assert.deepEqual(t.target.session, {});
+        assert.equal(t.notices[0]!.field, 'target-database.session.TIME_ZONE');
+      },
+    },
     {
       name: 'is-sharding: true is pessimistic shard mode',
       input: base({ 'is-sharding': true }),
@@ -349,17 +432,6 @@ describe('task.yaml: values and defaults', () => {
     assert.equal(parseTaskYaml(yaml).target.password, '0123');
   });
 
-  test('TLS files are read into PEM contents', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dmq-tls-'));
-    writeFileSync(join(dir, 'ca.pem'), 'CA PEM');
-    const task = parseTaskObject(base({ 'target-database': { host: 'tidb', user: 'root', security: { 'ssl-ca': join(dir, 'ca.pem') } } }));
-    assert.deepEqual(task.target.security, { sslCa: 'CA PEM' });
-    const err = configError(() =>
-      parseTaskObject(base({ 'target-database': { host: 'tidb', user: 'root', security: { 'ssl-key': join(dir, 'missing.pem') } } })),
-    );
-    assert.match(err.message, /target-database\.security\.ssl-key: cannot read .*missing\.pem.*ENOENT/);
-  });
-
   test('store round trip encrypts the target password', () => {
     const task = parseTaskObject(base({ 'target-database': { host: 'tidb', user: 'root', password: 's3cret' } }));
     const stored = JSON.parse(JSON.stringify(serializeTaskForStore(task)));
@@ -407,9 +479,24 @@ describe('task.yaml: errors name the field', () => {
       expect: ['mydumpers.global.threads: expected a positive integer, got "four"'],
     },
     {
-      name: 'zero threads in a shorthand',
-      input: base({ 'mysql-instances': [{ 'source-id': 's1', 'syncer-thread': 0 }] }),
-      expect: ['mysql-instances[0].syncer-thread: expected a positive integer, got 0'],
+      name: 'negative threads in a shorthand',
+      input: base({ 'mysql-instances': [{ 'source-id': 's1', 'syncer-thread': -1 }] }),
+      expect: ['mysql-instances[0].syncer-thread: expected a positive integer, got -1'],
+    },
+    {
+      name: "a timezone DM refuses, in DM's words",
+      input: base({ timezone: 'SYSTEM' }),
+      expect: ["timezone: invalid timezone string [code=20008]: \"SYSTEM\"; 'SYSTEM' or 'Local' is not supported"],
+    },
+    {
+      name: 'an offset out of range or a zone that does not exist',
+      input: base({ timezone: '+15:00', 'target-database': { host: 'h', user: 'u', session: { time_zone: 'Mars/Olympus' } } }),
+      expect: ['timezone: invalid timezone string [code=20008]: "+15:00"; an offset must be within -12:59 and +14:00'],
+    },
+    {
+      name: 'safe-mode with a zero safe-mode-duration, as DM refuses it',
+      input: base({ syncers: { g: { 'safe-mode': true, 'safe-mode-duration': 0 } } }),
+      expect: ['syncers.g.safe-mode-duration: safe-mode(true) conflicts with safe-mode-duration(0s) [code=20061]'],
     },
     {
       name: 'undefined block-allow-list names what is defined',
@@ -463,12 +550,11 @@ describe('task.yaml: errors name the field', () => {
       name: 'invalid patterns and regexps',
       input: base({
         'block-allow-list': { g: { 'do-dbs': ['~(unclosed'], 'do-tables': [{ 'db-name': 'a', 'tbl-name': 'b[c' }] } },
-        filters: { f: { 'schema-pattern': '*', events: ['delet'], action: 'Skip' } },
+        filters: { f: { 'schema-pattern': '*', events: ['delete'], action: 'Skip' } },
       }),
       expect: [
         'block-allow-list.g.do-dbs[0]: invalid regular expression "~(unclosed"',
         'block-allow-list.g.do-tables[0].tbl-name: invalid wildcard pattern "b[c"',
-        'filters.f.events[0]: unknown event "delet"',
         'filters.f.action: expected one of Do, Ignore, Error, got "Skip"',
       ],
     },

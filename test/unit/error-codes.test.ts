@@ -24,7 +24,9 @@ test('the codes only the operator can fix', () => {
     'DUMP_FILE_MISSING',
     'DUMP_KEY_INVALID',
     'EVENT_FILTERED',
+    'FORBIDDEN',
     'LOAD_CONFLICT',
+    'MEDIA_TYPE_REFUSED',
     'PLAN_FAILED',
     'PRECHECK_FAILED',
     'SHARD_DDL_CONFLICT',
@@ -32,6 +34,7 @@ test('the codes only the operator can fix', () => {
     'SOURCE_NOT_FOUND',
     'TARGET_UNSUPPORTED',
     'TASK_EXISTS',
+    'TLS_FAILED',
     'UNAUTHORIZED',
   ]);
 });

@@ -64,7 +64,7 @@ describe('DM-encrypted passwords', () => {
   });
 
   test('sealEndpoint encrypts password and TLS key; unsealEndpoint restores them', () => {
-    const endpoint = { host: 'h', port: 3306, user: 'u', password: 'pw', security: { sslCa: 'CA', sslKey: 'KEY' } };
+    const endpoint = { host: 'h', port: 3306, user: 'u', password: 'pw', security: { sslCa: 'CA', sslKey: 'KEY', verifyHostname: true } };
     const sealed = sealEndpoint(endpoint);
     assert.notEqual(sealed.password, 'pw');
     assert.notEqual(sealed.security?.sslKey, 'KEY');

@@ -116,5 +116,60 @@ test('a failed login: refused by the server, or no server to refuse it', () => {
     ['too many connections', serverError(1040, 'ER_CON_COUNT_ERROR'), 'CONNECT_FAILED'],
     ['connection refused', nodeError('ECONNREFUSED', -111), 'CONNECT_FAILED'],
   ];
-  for (const [name, err, expected] of cases) assert.equal(describeConnectError(err, endpoint, 'target').code, expected, name);
+  for (const [name, err, expected] of cases)
+    assert.equal(describeConnectError(err, endpoint, { label: 'target', role: 'target' }).code, expected, name);
+});
+
+test('a TLS failure names the endpoint and the security field to change', () => {
+  const plain = { host: 'db', port: 3306, user: 'dmq', password: 'secret' };
+  const withTls = { ...plain, security: { sslCa: 'CA', verifyHostname: true } };
+  const tlsError = (code: string, message: string) => Object.assign(new Error(message), { code });
+  const cases: [string, unknown, typeof plain, 'source' | 'target', RegExp, RegExp][] = [
+    [
+      'MySQL requires TLS',
+      serverError(3159, 'ER_SECURE_TRANSPORT_REQUIRED'),
+      plain,
+      'source',
+      /source "s1" at db:3306 accepts only TLS connections, and from\.security is not set/,
+      /from\.security\.ssl-ca .* or from\.security\.ssl-required: true/,
+    ],
+    [
+      'no TLS offered',
+      tlsError('HANDSHAKE_NO_SSL_SUPPORT', 'x'),
+      withTls,
+      'target',
+      /does not offer TLS, but target-database\.security asks for it/,
+      /remove target-database\.security/,
+    ],
+    [
+      'untrusted chain',
+      tlsError('HANDSHAKE_SSL_ERROR', 'self-signed certificate in certificate chain'),
+      withTls,
+      'source',
+      /TLS handshake failed: self-signed certificate in certificate chain/,
+      /from\.security\.ssl-ca holds the CA/,
+    ],
+    [
+      "Node's host name check",
+      Object.assign(tlsError('HANDSHAKE_SSL_ERROR', "Hostname/IP does not match certificate's altnames"), { host: 'db' }),
+      withTls,
+      'target',
+      /certificate is refused: Hostname/,
+      /target-database\.security\.ssl-verify-hostname: false/,
+    ],
+  ];
+  for (const [name, err, endpoint, role, message, workaround] of cases) {
+    const described = describeConnectError(err, endpoint, { label: role === 'source' ? 'source "s1"' : 'target', role });
+    assert.equal(described.code, 'TLS_FAILED', name);
+    assert.match(described.message, message, name);
+    assert.match(described.workaround ?? '', workaround, name);
+  }
+  const denied = (endpoint: typeof plain) =>
+    describeConnectError(serverError(1045, 'ER_ACCESS_DENIED_ERROR'), endpoint, { label: 'source "s1"', role: 'source' }).workaround;
+  assert.match(
+    denied(plain) ?? '',
+    /accepts only TLS connections .* set from\.security/,
+    'MariaDB refuses a plain login to a TLS-only server so',
+  );
+  assert.doesNotMatch(denied(withTls) ?? '', /from\.security/, 'with TLS set, the hint would mislead');
 });

@@ -17,6 +17,34 @@ test('DMQ_TOKEN: empty means none, short is refused naming the variable, a real 
   );
 });
 
+test('DMQ_READ_TOKEN: only beside DMQ_TOKEN and different from it', () => {
+  const both = readSettings({ DMQ_TOKEN: 'admin-token-0001', DMQ_READ_TOKEN: 'read-token-00001' });
+  assert.equal(both.DMQ_READ_TOKEN, 'read-token-00001');
+  assert.equal(readSettings({ DMQ_TOKEN: 'admin-token-0001', DMQ_READ_TOKEN: '' }).DMQ_READ_TOKEN, undefined);
+  assert.throws(() => readSettings({ DMQ_READ_TOKEN: 'read-token-00001' }), /DMQ_READ_TOKEN: needs DMQ_TOKEN as well/);
+  assert.throws(
+    () => readSettings({ DMQ_TOKEN: 'admin-token-0001', DMQ_READ_TOKEN: 'admin-token-0001' }),
+    /DMQ_READ_TOKEN: must differ from DMQ_TOKEN/,
+  );
+  assert.throws(() => readSettings({ DMQ_TOKEN: 'admin-token-0001', DMQ_READ_TOKEN: 'short' }), /DMQ_READ_TOKEN: must be at least 12/);
+});
+
+test('DMQ_ALLOWED_HOSTS: comma-separated names, lower-cased; a URL or port is refused naming it', () => {
+  assert.deepEqual(readSettings({}).DMQ_ALLOWED_HOSTS, []);
+  assert.deepEqual(readSettings({ DMQ_ALLOWED_HOSTS: ' DMQ.example.com, .svc.cluster.local ,api,' }).DMQ_ALLOWED_HOSTS, [
+    'dmq.example.com',
+    '.svc.cluster.local',
+    'api',
+  ]);
+  for (const bad of ['https://dmq.example.com', 'dmq.example.com:8261', 'dmq.example.com/api', '*']) {
+    assert.throws(
+      () => readSettings({ DMQ_ALLOWED_HOSTS: `api,${bad}` }),
+      (err: Error) => err.message.includes(`DMQ_ALLOWED_HOSTS.1: "${bad}" is not a host name`),
+      bad,
+    );
+  }
+});
+
 test('DMQ_REQUIRE_SECRET_KEY: true or 1 requires a key, false, 0 or unset does not, anything else is refused', () => {
   assert.equal(readSettings({}).DMQ_REQUIRE_SECRET_KEY, false);
   assert.equal(readSettings({ DMQ_REQUIRE_SECRET_KEY: '' }).DMQ_REQUIRE_SECRET_KEY, false);

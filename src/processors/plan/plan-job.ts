@@ -49,7 +49,8 @@ async function replayGap(conn: Connection): Promise<string | null> {
 }
 
 async function planSource(task: TaskConfig, instance: InstanceConfig, source: SourceConfig, ctx: ServiceContext) {
-  return withConnection(source.from, { label: `source "${source.sourceId}"`, session: SOURCE_SESSION }, async (conn) => {
+  const options = { label: `source "${source.sourceId}"`, role: 'source' as const, session: SOURCE_SESSION, timeZone: task.timezone };
+  return withConnection(source.from, options, async (conn) => {
     // Full mode replays the binlog only when it can; without a low watermark it will not try.
     const gap = task.taskMode === 'full' ? await replayGap(conn) : null;
     // Read before the first chunk, so everything a chunk might miss is after it in the binlog.

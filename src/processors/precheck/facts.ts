@@ -3,6 +3,7 @@ import type { InstanceConfig, TableRef } from '../../shared/config/types.js';
 import {
   readBinlogFilters,
   readSessionGrants,
+  readSessionVariableNames,
   readStatusNumber,
   readVariables,
   serverVersion,
@@ -22,6 +23,8 @@ export interface ServerFacts {
   version(): Promise<ServerVersion>;
   grants(): Promise<SessionGrants>;
   threadsConnected(): Promise<number | undefined>;
+  /** Which of `names` this server knows as session variables. */
+  sessionVariables(names: string[]): Promise<Set<string>>;
 }
 
 export interface SourceFacts extends ServerFacts {
@@ -55,6 +58,7 @@ export function serverFacts(conn: Connection): ServerFacts {
     version,
     grants: once(async () => readSessionGrants(conn, (await version()).flavor)),
     threadsConnected: once(() => readStatusNumber(conn, 'Threads_connected')),
+    sessionVariables: (names) => readSessionVariableNames(conn, names),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { SourceConfig, TaskConfig } from '../../shared/config/types.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
-import { DmqError } from '../../shared/errors.js';
+import { DM_ERRORS, DmqError } from '../../shared/errors.js';
 import { STATIC_QUEUES, type PrecheckJob } from '../../shared/queue/queues.js';
 import { activateTaskQueues } from '../../shared/queue/task-queues.js';
 import { pauseTask } from '../../shared/task/control.js';
@@ -39,6 +39,7 @@ export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ServiceConte
       ctx,
       task.name,
       new DmqError('PRECHECK_FAILED', summarizePrecheck(result), {
+        dm: DM_ERRORS.checkFailed,
         workaround:
           'fix what the failed items say, then `dmq resume-task` (or list an item in ignore-checking-items if you accept the risk)',
       }),

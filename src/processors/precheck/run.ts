@@ -7,6 +7,7 @@ import { SOURCE_SESSION, targetSession } from '../../shared/sql/pools.js';
 import { readDialect } from '../../shared/sql/target-facts.js';
 import { serverFacts, sourceFacts } from './facts.js';
 import type { Finding, Item } from './check.js';
+import { CONFIG_ITEMS } from './config-items.js';
 import { SOURCE_ITEMS } from './items.js';
 import { SHARD_ITEMS, type ShardContext } from './shard-items.js';
 import { TARGET_ITEMS } from './target-items.js';
@@ -89,28 +90,30 @@ async function checkSource(
   }
   const where = { sourceId: instance.sourceId, address: addressOf(source.from) };
   try {
-    return await withConnection(
-      source.from,
-      { label: `source ${JSON.stringify(instance.sourceId)}`, session: SOURCE_SESSION },
-      async (conn) => {
-        const facts = sourceFacts(conn, instance, task.caseSensitive);
-        const ctx = { task, instance, source, facts };
-        const results = [
-          connectivity(desc, where),
-          ...(await Promise.all(SOURCE_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where)))),
-        ];
-        const outcome: SourceOutcome = { instance, results, tables: [] };
-        if (needTables.refs) outcome.tables = await facts.tables().catch(() => []);
-        if (needTables.facts) {
-          try {
-            outcome.facts = await facts.tableFacts();
-          } catch (err) {
-            outcome.unread = `source ${JSON.stringify(instance.sourceId)}: ${errorText(err)}`;
-          }
+    const options = {
+      label: `source ${JSON.stringify(instance.sourceId)}`,
+      role: 'source' as const,
+      session: SOURCE_SESSION,
+      timeZone: task.timezone,
+    };
+    return await withConnection(source.from, options, async (conn) => {
+      const facts = sourceFacts(conn, instance, task.caseSensitive);
+      const ctx = { task, instance, source, facts };
+      const results = [
+        connectivity(desc, where),
+        ...(await Promise.all(SOURCE_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where)))),
+      ];
+      const outcome: SourceOutcome = { instance, results, tables: [] };
+      if (needTables.refs) outcome.tables = await facts.tables().catch(() => []);
+      if (needTables.facts) {
+        try {
+          outcome.facts = await facts.tableFacts();
+        } catch (err) {
+          outcome.unread = `source ${JSON.stringify(instance.sourceId)}: ${errorText(err)}`;
         }
-        return outcome;
-      },
-    );
+      }
+      return outcome;
+    });
   } catch (err) {
     return { instance, results: [connectivity(desc, where, err)], tables: [] };
   }
@@ -125,11 +128,15 @@ async function checkTarget(
   const desc = 'dmq can log in to the target';
   const where = { address: addressOf(task.target) };
   try {
-    return await withConnection(task.target, { label: 'target', session: targetSession(task) }, async (conn) => {
-      let dialect: Promise<TargetDialect> | undefined;
-      const ctx = { task, facts: serverFacts(conn), schemas, tables, dialect: () => (dialect ??= readDialect(conn)) };
-      return [connectivity(desc, where), ...(await Promise.all(TARGET_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where))))];
-    });
+    return await withConnection(
+      task.target,
+      { label: 'target', role: 'target', session: targetSession(task), timeZone: task.timezone },
+      async (conn) => {
+        let dialect: Promise<TargetDialect> | undefined;
+        const ctx = { task, facts: serverFacts(conn), schemas, tables, dialect: () => (dialect ??= readDialect(conn)) };
+        return [connectivity(desc, where), ...(await Promise.all(TARGET_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where))))];
+      },
+    );
   } catch (err) {
     return [connectivity(desc, where, err)];
   }
@@ -179,7 +186,8 @@ export async function runPrecheck(input: PrecheckInput): Promise<PrecheckResult>
   );
   const [outcomes, targetResults] = await Promise.all([sourceRuns, targetRun]);
 
-  const results = [...outcomes.flatMap((o) => o.results), ...targetResults];
+  const configResults = await Promise.all(CONFIG_ITEMS.filter(wanted).map((item) => runItem(item, { task, sources }, {})));
+  const results = [...configResults, ...outcomes.flatMap((o) => o.results), ...targetResults];
   if (shardItems.length > 0) {
     const read: SourceTables[] = outcomes.flatMap((o) => (o.facts ? [{ instance: o.instance, tables: o.facts }] : []));
     let groups: ShardGroup[] | undefined;

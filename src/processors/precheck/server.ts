@@ -28,6 +28,13 @@ export async function readVariables(conn: Connection, names: string[]): Promise<
   return new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), String(r.Value)]));
 }
 
+/** Which of `names` the server has as session variables (lower-cased). */
+export async function readSessionVariableNames(conn: Connection, names: string[]): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const [rows] = await conn.query<RowDataPacket[]>('SHOW SESSION VARIABLES WHERE Variable_name IN (?)', [names]);
+  return new Set(rows.map((r) => String(r.Variable_name).toLowerCase()));
+}
+
 export async function readStatusNumber(conn: Connection, name: string): Promise<number | undefined> {
   const [rows] = await conn.query<RowDataPacket[]>('SHOW GLOBAL STATUS WHERE Variable_name = ?', [name]);
   return rows[0] === undefined ? undefined : Number(rows[0].Value);

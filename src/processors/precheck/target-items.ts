@@ -110,4 +110,30 @@ const targetCompatibility: Item<TargetContext> = {
   },
 };
 
-export const TARGET_ITEMS: Item<TargetContext>[] = [targetVersion, targetConnNumber, targetPrivilege, targetCompatibility];
+/**
+ * Not a DM item: DM sets target-database.session only when the task runs, and an unknown
+ * variable (a TiDB one, `tidb_skip_utf8_check`, on a MySQL or MariaDB target) pauses it there.
+ */
+const targetSession: Item<TargetContext> = {
+  name: 'target_session',
+  desc: 'the target knows every variable of target-database.session',
+  severity: 'fail',
+  async run({ task, facts }) {
+    const names = Object.keys(task.target.session);
+    const known = await facts.sessionVariables(names);
+    const unknown = names.filter((name) => !known.has(name.toLowerCase()));
+    if (unknown.length === 0) return { errors: [] };
+    const v = await facts.version();
+    const tidbOnly = v.flavor !== 'tidb' && unknown.some((name) => /^tidb_/i.test(name));
+    return {
+      errors: unknown.map((name) =>
+        fail(
+          `target-database.session.${name}: ${v.flavor === 'tidb' ? 'TiDB' : v.flavor} ${v.text} has no such variable${/^tidb_/i.test(name) && v.flavor !== 'tidb' ? ' (it exists only on TiDB)' : ''}`,
+        ),
+      ),
+      instruction: `remove ${listed(unknown)} from target-database.session${tidbOnly ? ', or point the task at a TiDB target' : ''}: every target connection sets them and the task would pause at its first one`,
+    };
+  },
+};
+
+export const TARGET_ITEMS: Item<TargetContext>[] = [targetVersion, targetConnNumber, targetPrivilege, targetCompatibility, targetSession];

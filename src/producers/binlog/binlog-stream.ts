@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import ZongJi from '@vlasky/zongji';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { SourceConfig } from '../../shared/config/types.js';
+import { driverEndpoint } from '../../shared/sql/connect.js';
 import type { StartPosition } from './start-position.js';
 
 const HEARTBEAT_SECONDS = 1;
@@ -18,9 +19,13 @@ export function readerServerId(task: string, sourceId: string): number {
   return 0x40000000 + (hash % 0x3fffffff);
 }
 
-/** A replication client for the source; it reads nothing until `startBinlogStream`. */
+/**
+ * A replication client for the source; it reads nothing until `startBinlogStream`. zongji hands
+ * these options to mysql2 for both its connections, so they use the source's TLS as every other
+ * connection does.
+ */
 export function createBinlogStream(source: SourceConfig): ZongJi {
-  return new ZongJi({ ...source.from, dateStrings: true, timezone: 'Z', jsonStrings: true } as never);
+  return new ZongJi({ ...driverEndpoint(source.from), dateStrings: true, timezone: 'Z', jsonStrings: true } as never);
 }
 
 /** Asks the source for its binlog from `start`, as replica `serverId`. */

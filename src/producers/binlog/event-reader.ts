@@ -32,6 +32,7 @@ export function readRules(task: TaskConfig, instance: InstanceConfig): ReadRules
     route: makeRouter(instance.routes, task.caseSensitive),
     extractColumns: makeExtractor(instance.routes, task.caseSensitive),
     eventFilter: makeEventFilter(instance.filters, task.caseSensitive),
+    timeZone: task.timezone,
   };
 }
 

@@ -14,6 +14,8 @@ export interface TableRules {
   filter: TableFilter;
   route: (schema: string, table: string) => TableRef;
   extractColumns: ReturnType<typeof makeExtractor>;
+  /** The task's `timezone`: TIMESTAMP values are written as wall-clock text in it. */
+  timeZone?: string | undefined;
 }
 
 /** A table as the reader decodes it: the source's columns, then the route's extracted values. */
@@ -106,7 +108,10 @@ export function createReadTables(sourceId: string, rules: TableRules, fail: (err
     /** A rows event's rows as values in the table's column order, the extracted values last. */
     rows(ev: BinlogEvent, table: ReadTable, op: RowOp): { before?: RowValue[]; after?: RowValue[] }[] {
       const types = columnTypes.get(Number(ev.tableId)) ?? [];
-      const decode = (row: Record<string, unknown>) => [...rowValues(row, table.sourceColumns, types), ...table.extraValues];
+      const decode = (row: Record<string, unknown>) => [
+        ...rowValues(row, table.sourceColumns, types, rules.timeZone),
+        ...table.extraValues,
+      ];
       return (ev.rows as Record<string, unknown>[]).map((r) => {
         if (op === 'update') {
           const u = r as { before: Record<string, unknown>; after: Record<string, unknown> };

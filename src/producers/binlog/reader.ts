@@ -6,6 +6,7 @@ import { readSourceSync, writeGlobalCheckpoint } from '../../shared/checkpoint/s
 import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
 import { replaysAfterCopy } from '../../shared/task/stages.js';
 import { DmqError, pausesTaskAtOnce, toErrorRecord } from '../../shared/errors.js';
+import { tlsFailure } from '../../shared/sql/tls.js';
 import { pauseTask } from '../../shared/task/control.js';
 import { readBinlogOps } from '../../shared/state/binlog-ops.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
@@ -233,7 +234,7 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
         if (zongji !== z) return;
         // The control connection closing on its own is harmless while events still flow.
         if ((err as { code?: string }).code === 'ECONNRESET' && Date.now() - lastEventAt < WATCHDOG_MS) return;
-        fail(err);
+        fail(tlsFailure(err, source.from, `source "${source.sourceId}"`, 'source') ?? err);
       });
       lastEventAt = Date.now();
       startBinlogStream(z, source.serverId ?? readerServerId(task.name, source.sourceId), start);

@@ -25,6 +25,16 @@ const Endpoint = z
     port: z.number().int(),
     user: z.string(),
     password: z.literal('******').describe('never shown'),
+    security: z
+      .object({
+        sslCa: z.string().optional().describe('PEM: the CAs the server certificate must chain to'),
+        sslCert: z.string().optional().describe('PEM: the client certificate'),
+        sslKey: z.literal('******').optional().describe('never shown'),
+        certAllowedCn: z.array(z.string()).optional(),
+        verifyHostname: z.boolean(),
+      })
+      .optional()
+      .describe('TLS to this server; absent: no TLS'),
   })
   .loose();
 

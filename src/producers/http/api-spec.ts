@@ -14,6 +14,7 @@ import {
   TaskStatus,
   TaskSubmitted,
 } from './api-schemas.js';
+import { CLIENT_HEADER } from './forgery-guard.js';
 
 type Method = 'get' | 'post' | 'delete';
 
@@ -131,10 +132,21 @@ export const API_ROUTES: ApiRoute[] = [
 /** Error answers and when they come. */
 const ERRORS: Record<string, string> = {
   400: 'invalid config or request: `where` names the field',
-  401: 'DMQ_TOKEN is set and the request does not carry it',
+  401: 'DMQ_TOKEN is set and the request carries neither it nor DMQ_READ_TOKEN',
+  403: 'the read-only token on a request that changes something, or a Host or Origin not in DMQ_ALLOWED_HOSTS',
   404: 'unknown task or source',
   409: 'the name exists, or the source is in use',
+  415: 'a change sent as text/plain or a form, or a POST with neither a body nor X-Requested-By',
   503: 'Redis cannot be reached',
+};
+
+/** A POST without a body must show it does not come from a web page (see forgery-guard.ts). */
+const clientHeader = {
+  name: CLIENT_HEADER,
+  in: 'header',
+  required: true,
+  description: 'any value; required on a POST without a body, where no Content-Type shows that a program sent it',
+  schema: { type: 'string' },
 };
 
 function jsonSchema(schema: z.ZodType): object {
@@ -188,6 +200,7 @@ export function openApiDocument(version: string): object {
         description,
         schema: { type: 'string' },
       })),
+      ...(route.method === 'post' && !route.body ? [clientHeader] : []),
     ];
     const responses: Record<string, object> = {};
     for (const [code, schema] of Object.entries(route.responses)) {
@@ -217,7 +230,8 @@ export function openApiDocument(version: string): object {
     info: {
       title: 'dmq API',
       version,
-      description: 'DM-compatible /api/v1 of dmq. With DMQ_TOKEN set, send `Authorization: Bearer <token>`.',
+      description:
+        'DM-compatible /api/v1 of dmq. With DMQ_TOKEN set, send `Authorization: Bearer <token>` (DMQ_READ_TOKEN serves GET only). Bodies are application/yaml or application/json; text/plain and forms are refused.',
     },
     components: {
       schemas,

@@ -1,11 +1,14 @@
 import { QueueEvents, type ConnectionOptions } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { TlsFileAccess } from '../../shared/config/security.js';
 import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { DmqError } from '../../shared/errors.js';
 import { mountApiDocs } from './api-docs.js';
 import { mountTaskPage } from './task-page.js';
-import { requireToken } from './auth.js';
+import { requireToken, type Tokens } from './auth.js';
+import type { HostRules } from './allowed-hosts.js';
+import { refuseForgedRequests } from './forgery-guard.js';
 import { sendError } from './errors.js';
 import { PROBES } from './probes.js';
 import { mountDashboard } from './dashboard.js';
@@ -24,16 +27,21 @@ function redisDown(ctx: ServiceContext): DmqError {
   );
 }
 
-const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
+// No text/plain: a web page may send that anywhere without a preflight (forgery-guard.ts).
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 
 interface ApiServer {
   app: FastifyInstance;
   close(): Promise<void>;
 }
 
-export async function buildApiServer(ctx: ServiceContext, options: { token?: string | undefined } = {}): Promise<ApiServer> {
+export async function buildApiServer(
+  ctx: ServiceContext,
+  options: { tokens?: Tokens | undefined; hosts: HostRules; tlsFiles?: TlsFileAccess | undefined },
+): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: 16 << 20 });
-  if (options.token !== undefined) requireToken(app, options.token);
+  refuseForgedRequests(app, options.hosts);
+  if (options.tokens !== undefined) requireToken(app, options.tokens);
   // The shared client queues commands while Redis is away (processors must wait it out); the
   // API answers at once instead of hanging.
   app.addHook('onRequest', async (request, reply) => {
@@ -51,8 +59,8 @@ export async function buildApiServer(ctx: ServiceContext, options: { token?: str
 
   mountApiDocs(app);
   mountTaskPage(app);
-  sourceRoutes(app, ctx);
-  taskRoutes(app, ctx, precheckEvents);
+  sourceRoutes(app, ctx, options.tlsFiles);
+  taskRoutes(app, ctx, precheckEvents, options.tlsFiles);
   const stopDashboard = await mountDashboard(app, ctx);
 
   app.get('/healthz', async () => ({ status: 'ok' }));

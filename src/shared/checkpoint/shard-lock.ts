@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { TableRef, TaskConfig } from '../config/types.js';
-import { DmqError } from '../errors.js';
+import { DM_ERRORS, DmqError } from '../errors.js';
 import { makeRouter } from '../filter/route.js';
 import type { Queryable } from '../sql/connect.js';
 import { tableLabel } from '../sql/quote.js';
@@ -149,6 +149,7 @@ export async function reachShardLock(
       `shard ${me} runs \`${ddl}\` as its DDL number ${seq} on ${tableLabel(target)}, where another shard ran \`${String(lock.ddl)}\``,
       {
         where: coord,
+        dm: DM_ERRORS.inconsistentDdl,
         workaround: `run the same DDL on every shard; or \`dmq shard-ddl-lock unlock ${shardLockId(task.name, target)}\` to apply the first one and go on, or \`dmq binlog skip ${task.name} -b ${coord} -s ${member.sourceId}\` to drop this one`,
       },
     );

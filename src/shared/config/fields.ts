@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DmqError } from '../errors.js';
+import type { ConfigNotice } from './types.js';
 
 /**
  * Building blocks for the DM config schemas, and the one place zod's issues become messages
@@ -25,6 +26,18 @@ export const text = () => z.preprocess(numberAsText, z.string({ error: 'expected
 
 export const nonEmptyText = () =>
   z.preprocess(numberAsText, z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' }));
+
+/**
+ * DM decodes YAML into Go structs, where a key holding its type's zero value (`""`, `0`) reads
+ * the same as a key left out, and DM then applies its default. Fields where DM does that take
+ * their zero as "unset" here too.
+ */
+export const zeroAsUnset = <T extends z.ZodType>(schema: T, zero: '' | 0) =>
+  z.preprocess((value) => (value === zero ? undefined : value), schema.optional()).optional();
+
+/** A count DM declares as an integer, also accepted when quoted (`binlog-pos: "4"`), as DM's decoder does. */
+export const quotedInt = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value), schema);
 
 export const flag = () => z.boolean({ error: 'expected true or false' });
 
@@ -95,6 +108,18 @@ export function emptyOnlyShape<T extends Record<string, string>>(keys: T) {
         .optional(),
     ]),
   ) as { [K in keyof T]: z.ZodOptional<z.ZodUnknown> };
+}
+
+/**
+ * The ignored keys of `keys` that `section` sets to something other than nothing, as notices at
+ * `prefix`: `false` and `0` ask for nothing either, so a dumped config full of defaults is quiet.
+ */
+export function ignoredKeysSet(prefix: string, section: unknown, keys: Record<string, string>): ConfigNotice[] {
+  if (section === null || typeof section !== 'object') return [];
+  const values = section as Record<string, unknown>;
+  return Object.entries(keys)
+    .filter(([key]) => Object.hasOwn(values, key) && !isEmpty(values[key]) && values[key] !== false && values[key] !== 0)
+    .map(([key, reason]) => ({ field: prefix + key, note: `accepted, not acted on: ${reason}` }));
 }
 
 export function describeIgnored(prefix: string, keys: Record<string, string>): IgnoredKey[] {

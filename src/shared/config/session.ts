@@ -35,7 +35,10 @@ function sqlModeProblem(value: string | number, at: string): string | undefined 
   if (typeof value === 'number') {
     return `${at}: give sql_mode as mode names ("NO_ENGINE_SUBSTITUTION,..."), not as the number ${value}, so dmq can check it`;
   }
-  for (const word of value.split(',').map((w) => w.trim().toUpperCase())) {
+  const words = value.split(',').map((w) => w.trim().toUpperCase());
+  // Mode names only: the value is escaped before dmq's sql_mode is in force.
+  if (!words.every((w) => /^[A-Z0-9_]*$/.test(w))) return `${at}: ${JSON.stringify(value)} is not a list of sql_mode names`;
+  for (const word of words) {
     const owned = OWNED_MODES[word] !== undefined ? word : COMBINED_MODES[word];
     if (owned === undefined) continue;
     const via = owned === word ? owned : `${word} (which includes ${owned})`;

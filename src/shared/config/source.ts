@@ -8,17 +8,19 @@ import {
   describeIgnored,
   emptyOnlyShape,
   flag,
+  ignoredKeysSet,
   ignoredShape,
   nonEmptyText,
   parseShape,
   port,
   strict,
   text,
+  zeroAsUnset,
   type IgnoredKey,
 } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
-import { IGNORED_SECURITY, loadTls, securitySchema } from './security.js';
-import type { DbEndpoint, SourceConfig, TlsConfig } from './types.js';
+import { loadOpenApiTls, loadTls, NO_TLS_FILES, openApiSecuritySchema, securitySchema, type TlsFileAccess } from './security.js';
+import type { DbEndpoint, SourceConfig } from './types.js';
 import { loadYaml } from './yaml.js';
 
 /**
@@ -39,6 +41,7 @@ const IGNORED_SOURCE = {
   purge: 'relay log purging; dmq keeps no relay log',
   checker: "DM's automatic task resume settings",
   tracer: 'deprecated in DM',
+  'auto-fix-gtid': 'deprecated in DM',
   'case-sensitive': "applies to source-level filters; the task's case-sensitive applies in dmq",
 };
 
@@ -64,17 +67,13 @@ const IGNORED_OPENAPI_RELAY = {
   relay_binlog_gtid: IGNORED_SOURCE['relay-binlog-gtid'],
 };
 
-const IGNORED_OPENAPI_SECURITY = { cert_allowed_cn: IGNORED_SECURITY['cert-allowed-cn'] };
-
 /** Every DM source key dmq accepts without acting on it, with the reason. */
 export const ACCEPTED_IGNORED_SOURCE_KEYS: readonly IgnoredKey[] = [
   ...describeIgnored('', IGNORED_SOURCE),
   ...describeEmptyOnly('', EMPTY_ONLY_SOURCE),
   ...describeIgnored('from.', IGNORED_FROM),
-  ...describeIgnored('from.security.', IGNORED_SECURITY),
   ...describeIgnored('(OpenAPI) ', IGNORED_OPENAPI),
   ...describeIgnored('(OpenAPI) relay_config.', IGNORED_OPENAPI_RELAY),
-  ...describeIgnored('(OpenAPI) security.', IGNORED_OPENAPI_SECURITY),
   { key: '(OpenAPI) worker_name', reason: 'dmq has no workers bound to sources; any processor serves any source' },
 ];
 
@@ -83,17 +82,21 @@ const serverId = () => {
   return z.int({ error }).min(1, { error }).max(4294967295, { error });
 };
 
+// Empty, as in most of DM's own source files: DM, and dmq, read the flavor off the server.
 const flavor = () =>
-  z.preprocess(
-    (v) => (typeof v === 'string' ? v.toLowerCase() : v),
-    z.enum(['mysql', 'mariadb'], { error: 'expected "mysql" or "mariadb"' }),
+  zeroAsUnset(
+    z.preprocess(
+      (v) => (typeof v === 'string' ? v.toLowerCase() : v),
+      z.enum(['mysql', 'mariadb'], { error: 'expected "mysql", "mariadb" or "" (found out from the server)' }),
+    ),
+    '',
   );
 
 export const sourceYamlSchema = strict(
   {
     'source-id': nonEmptyText(),
-    'server-id': serverId().optional(),
-    flavor: flavor().optional(),
+    'server-id': zeroAsUnset(serverId(), 0),
+    flavor: flavor(),
     'enable-gtid': flag().optional(),
     'enable-relay': flag().optional(),
     from: strict(
@@ -118,12 +121,8 @@ const openApiSourceSchema = strict(
     user: nonEmptyText(),
     password: text().optional(),
     enable_gtid: flag().optional(),
-    flavor: flavor().optional(),
-    // OpenAPI carries the PEM contents themselves, not file paths.
-    security: strict(
-      { ssl_ca_content: text().optional(), ssl_cert_content: text().optional(), ssl_key_content: text().optional() },
-      ignoredShape(IGNORED_OPENAPI_SECURITY),
-    ).optional(),
+    flavor: flavor(),
+    security: openApiSecuritySchema.optional(),
     relay_config: strict({ enable_relay: flag().optional() }, ignoredShape(IGNORED_OPENAPI_RELAY)).optional(),
   },
   ignoredShape(IGNORED_OPENAPI),
@@ -131,15 +130,18 @@ const openApiSourceSchema = strict(
 
 export const openApiRequestSchema = strict({ source: openApiSourceSchema, worker_name: text().optional() });
 
-/** DM's source.yaml text → SourceConfig. Throws DmqError CONFIG_YAML or CONFIG_INVALID. */
-export function parseSourceYaml(text: string): SourceConfig {
-  return parseSourceObject(loadYaml(text, 'source.yaml'));
+/**
+ * DM's source.yaml text → SourceConfig. Throws DmqError CONFIG_YAML or CONFIG_INVALID. `files`:
+ * which TLS files it may name (none by default; see ./security.ts).
+ */
+export function parseSourceYaml(text: string, files: TlsFileAccess = NO_TLS_FILES): SourceConfig {
+  return parseSourceObject(loadYaml(text, 'source.yaml'), files);
 }
 
 /** A source.yaml-shaped value, or a DM OpenAPI source (bare or as `{ source, worker_name }`). */
-export function parseSourceObject(obj: unknown): SourceConfig {
+export function parseSourceObject(obj: unknown, files: TlsFileAccess = NO_TLS_FILES): SourceConfig {
   const issues: string[] = [];
-  const source = isOpenApi(obj) ? fromOpenApi(obj) : fromSourceYaml(obj, issues);
+  const source = isOpenApi(obj) ? fromOpenApi(obj, issues) : fromSourceYaml(obj, files, issues);
   if (!ID_PATTERN.test(source.sourceId)) {
     const key = isOpenApi(obj) ? 'source_name' : 'source-id';
     issues.unshift(`${key}: ${JSON.stringify(source.sourceId)} ${ID_RULE} (dmq uses source ids in queue names)`);
@@ -152,7 +154,7 @@ function isOpenApi(obj: unknown): boolean {
   return typeof obj === 'object' && obj !== null && ('source_name' in obj || 'source' in obj);
 }
 
-function fromSourceYaml(obj: unknown, issues: string[]): SourceConfig {
+function fromSourceYaml(obj: unknown, files: TlsFileAccess, issues: string[]): SourceConfig {
   const raw = parseShape(sourceYamlSchema, obj, WHAT);
   const from: DbEndpoint = {
     host: raw.from.host,
@@ -160,20 +162,21 @@ function fromSourceYaml(obj: unknown, issues: string[]): SourceConfig {
     user: raw.from.user,
     password: decryptPassword(raw.from.password ?? ''),
   };
-  const security = loadTls(raw.from.security, 'from.security', issues);
+  const security = loadTls(raw.from.security, 'from.security', files, issues);
   if (security) from.security = security;
   const source: SourceConfig = {
     sourceId: raw['source-id'],
     enableGtid: raw['enable-gtid'] ?? false,
     enableRelay: raw['enable-relay'] ?? false,
     from,
+    notices: ignoredKeysSet('', raw, IGNORED_SOURCE),
   };
   if (raw['server-id'] !== undefined) source.serverId = raw['server-id'];
   if (raw.flavor !== undefined) source.flavor = raw.flavor;
   return source;
 }
 
-function fromOpenApi(obj: unknown): SourceConfig {
+function fromOpenApi(obj: unknown, issues: string[]): SourceConfig {
   const raw = 'source' in (obj as object) ? parseShape(openApiRequestSchema, obj, WHAT).source : parseShape(openApiSourceSchema, obj, WHAT);
   const from: DbEndpoint = {
     host: raw.host,
@@ -181,16 +184,14 @@ function fromOpenApi(obj: unknown): SourceConfig {
     user: raw.user,
     password: decryptPassword(raw.password ?? ''),
   };
-  const tls: TlsConfig = {};
-  if (raw.security?.ssl_ca_content) tls.sslCa = raw.security.ssl_ca_content;
-  if (raw.security?.ssl_cert_content) tls.sslCert = raw.security.ssl_cert_content;
-  if (raw.security?.ssl_key_content) tls.sslKey = raw.security.ssl_key_content;
-  if (Object.keys(tls).length > 0) from.security = tls;
+  const security = loadOpenApiTls(raw.security, 'security', issues);
+  if (security) from.security = security;
   const source: SourceConfig = {
     sourceId: raw.source_name,
     enableGtid: raw.enable_gtid ?? false,
     enableRelay: raw.relay_config?.enable_relay ?? false,
     from,
+    notices: ignoredKeysSet('', raw, IGNORED_OPENAPI),
   };
   if (raw.flavor !== undefined) source.flavor = raw.flavor;
   return source;
@@ -207,5 +208,6 @@ export function sourceFromStore(obj: unknown): SourceConfig {
   if (typeof source?.sourceId !== 'string' || typeof source.from?.password !== 'string') {
     throw new DmqError('INTERNAL', 'stored source config is not in the shape serializeSourceForStore writes');
   }
-  return { ...structuredClone(source), from: unsealEndpoint(source.from) };
+  // Sources stored before notices existed have none.
+  return { ...structuredClone(source), notices: (source as Partial<SourceConfig>).notices ?? [], from: unsealEndpoint(source.from) };
 }

@@ -1,8 +1,18 @@
 import { BINLOG_EVENT_ALIASES, BINLOG_EVENT_TYPES } from '../filter/events.js';
 import { compilePattern, compileRegExp } from '../filter/pattern.js';
+import { DM_ERRORS, dmWords } from '../errors.js';
 import { parseExtraArgs } from './extra-args.js';
 import type { RawBlockAllow, RawFilter, RawLoader, RawMydumper, RawRoute, RawSyncer } from './task-schema.js';
-import type { BlockAllowList, DumperConfig, EventFilterRule, FilterAction, LoaderConfig, RouteRule, SyncerConfig } from './types.js';
+import type {
+  BlockAllowList,
+  ConfigNotice,
+  DumperConfig,
+  EventFilterRule,
+  FilterAction,
+  LoaderConfig,
+  RouteRule,
+  SyncerConfig,
+} from './types.js';
 
 /**
  * The entries of task.yaml's named sections (block-allow-list, routes, filters, mydumpers,
@@ -74,17 +84,35 @@ export function buildRoute(name: string, raw: RawRoute, path: string, caseSensit
 
 const ACTIONS: FilterAction[] = ['Do', 'Ignore', 'Error'];
 
-export function buildFilter(name: string, raw: RawFilter, path: string, caseSensitive: boolean, issues: string[]): EventFilterRule {
+/**
+ * A filter rule, or null when DM would drop it: DM logs a rule naming an event it does not know
+ * and goes on without the whole rule (its own tests have `events: ["truncate table", "truncate"]`),
+ * so dmq drops it too, and says so where DM only logs.
+ */
+export function buildFilter(
+  name: string,
+  raw: RawFilter,
+  path: string,
+  caseSensitive: boolean,
+  issues: string[],
+  notices: ConfigNotice[],
+): EventFilterRule | null {
   const action = ACTIONS.find((a) => a.toLowerCase() === raw.action.toLowerCase());
   if (!action) issues.push(`${path}.action: expected one of Do, Ignore, Error, got ${JSON.stringify(raw.action)}`);
-  const events = (raw.events ?? []).map((event, i) => {
+  const events = (raw.events ?? []).map((event) => {
     const spelled = event.trim().toLowerCase().replace(/\s+/g, ' ');
-    const normalized = BINLOG_EVENT_ALIASES.get(spelled) ?? spelled;
-    if (!BINLOG_EVENT_TYPES.has(normalized)) {
-      issues.push(`${path}.events[${i}]: unknown event ${JSON.stringify(event)}; expected one of ${[...BINLOG_EVENT_TYPES].join(', ')}`);
-    }
-    return normalized;
+    return BINLOG_EVENT_ALIASES.get(spelled) ?? spelled;
   });
+  const unknown = events.findIndex((event) => !BINLOG_EVENT_TYPES.has(event));
+  if (unknown >= 0) {
+    notices.push({
+      field: `${path}.events[${unknown}]`,
+      note:
+        `unknown event ${JSON.stringify(raw.events![unknown])}: DM ignores the whole rule "${name}" (its events ${events.join(', ')} are not filtered), and so does dmq; ` +
+        `write one of ${[...BINLOG_EVENT_TYPES].join(', ')} to have the rule apply`,
+    });
+    return null;
+  }
   const sqlPattern = raw['sql-pattern'] ?? [];
   // DM matches sql-pattern case-insensitively whatever case-sensitive says.
   for (const [i, re] of sqlPattern.entries()) checkRegExp(re, true, `${path}.sql-pattern[${i}]`, issues);
@@ -126,12 +154,19 @@ export function buildLoader(raw: RawLoader, path: string, issues: string[]): Loa
   return loader;
 }
 
-export function buildSyncer(raw: RawSyncer): SyncerConfig {
+export function buildSyncer(raw: RawSyncer, path: string, issues: string[]): SyncerConfig {
+  const safeMode = raw['safe-mode'] ?? false;
+  const safeModeDuration = raw['safe-mode-duration'] ?? '60s';
+  if (safeMode && /^(?:0+(?:\.0+)?[a-zµ]*)+$/.test(safeModeDuration)) {
+    issues.push(
+      `${path}.safe-mode-duration: ${dmWords(DM_ERRORS.safeModeConflict)}; set safe-mode to false or safe-mode-duration to more than 0s`,
+    );
+  }
   return {
     workerCount: raw['worker-count'] ?? 16,
     batch: raw.batch ?? 100,
-    safeMode: raw['safe-mode'] ?? false,
-    safeModeDuration: raw['safe-mode-duration'] ?? '60s',
+    safeMode,
+    safeModeDuration,
     compact: raw.compact ?? false,
     multipleRows: raw['multiple-rows'] ?? false,
   };

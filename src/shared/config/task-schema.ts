@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { IGNORED_SECURITY, securitySchema } from './security.js';
+import type { ConfigNotice } from './types.js';
+import { securitySchema } from './security.js';
 import {
   describeEmptyOnly,
   describeIgnored,
   emptyOnlyShape,
   flag,
+  ignoredKeysSet,
   ignoredShape,
   list,
   namedMap,
@@ -13,8 +15,10 @@ import {
   oneOf,
   port,
   positiveInt,
+  quotedInt,
   strict,
   text,
+  zeroAsUnset,
   type IgnoredKey,
 } from './fields.js';
 
@@ -61,7 +65,7 @@ const IGNORED_TARGET = {
 const IGNORED_MYDUMPER = {
   'mydumper-path': 'dmq has no dumper binary',
   'statement-size': 'dmq writes chunk files, not INSERT statements',
-  'skip-tz-utc': 'dmq always reads and writes TIMESTAMP values in UTC',
+  'skip-tz-utc': "dmq reads and writes TIMESTAMP values in the task's timezone (UTC when unset) at both ends",
 };
 
 const EMPTY_ONLY_MYDUMPER = {
@@ -96,7 +100,6 @@ export const ACCEPTED_IGNORED_TASK_KEYS: readonly IgnoredKey[] = [
   ...describeIgnored('', IGNORED_TOP),
   ...describeEmptyOnly('', EMPTY_ONLY_TOP),
   ...describeIgnored('target-database.', IGNORED_TARGET),
-  ...describeIgnored('target-database.security.', IGNORED_SECURITY),
   ...describeIgnored('mysql-instances[].', IGNORED_INSTANCE),
   ...describeEmptyOnly('mysql-instances[].', EMPTY_ONLY_INSTANCE),
   ...describeIgnored('mydumpers.<name>.', IGNORED_MYDUMPER),
@@ -105,12 +108,13 @@ export const ACCEPTED_IGNORED_TASK_KEYS: readonly IgnoredKey[] = [
   ...describeIgnored('syncers.<name>.', IGNORED_SYNCER),
 ];
 
-const MEGABYTES_ERROR = 'expected a size in MB, such as 64';
+const MEGABYTES_ERROR = 'expected a size in MB, such as 64 (0: no limit)';
 
-// DM declares chunk-filesize as a string ("64"); plain numbers are as common in the wild.
+// DM declares chunk-filesize as a string ("64"); plain numbers are as common in the wild. 0 is
+// dumpling's "no size limit".
 const megabytes = z.preprocess(
   (v) => (typeof v === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(v) ? Number(v) : v),
-  z.number({ error: MEGABYTES_ERROR }).positive({ error: MEGABYTES_ERROR }),
+  z.number({ error: MEGABYTES_ERROR }).nonnegative({ error: MEGABYTES_ERROR }),
 );
 
 const mydumperSchema = strict(
@@ -129,8 +133,8 @@ const loaderSchema = strict(
   {
     'pool-size': positiveInt().optional(),
     dir: text().optional(),
-    'on-duplicate-logical': onDuplicate.optional(),
-    'on-duplicate': onDuplicate.optional(),
+    'on-duplicate-logical': zeroAsUnset(onDuplicate, ''),
+    'on-duplicate': zeroAsUnset(onDuplicate, ''),
   },
   ignoredShape(IGNORED_LOADER),
 );
@@ -143,7 +147,7 @@ const syncerSchema = strict(
     'worker-count': positiveInt().optional(),
     batch: positiveInt().optional(),
     'safe-mode': flag().optional(),
-    'safe-mode-duration': z.string({ error: DURATION_ERROR }).regex(GO_DURATION, { error: DURATION_ERROR }).optional(),
+    'safe-mode-duration': zeroAsUnset(text().pipe(z.string().regex(GO_DURATION, { error: DURATION_ERROR })), ''),
     compact: flag().optional(),
     'multiple-rows': flag().optional(),
   },
@@ -179,7 +183,7 @@ const filterSchema = strict({
 
 const startPositionSchema = strict({
   'binlog-name': text().optional(),
-  'binlog-pos': nonNegativeInt().optional(),
+  'binlog-pos': quotedInt(nonNegativeInt()).optional(),
   'binlog-gtid': text().optional(),
 });
 
@@ -191,17 +195,17 @@ const instanceSchema = strict(
     meta: startPositionSchema.optional(),
     'route-rules': ruleNames.optional(),
     'filter-rules': ruleNames.optional(),
-    'block-allow-list': nonEmptyText().optional(),
-    'black-white-list': nonEmptyText().optional(),
-    'mydumper-config-name': nonEmptyText().optional(),
+    'block-allow-list': zeroAsUnset(nonEmptyText(), ''),
+    'black-white-list': zeroAsUnset(nonEmptyText(), ''),
+    'mydumper-config-name': zeroAsUnset(nonEmptyText(), ''),
     mydumper: mydumperSchema.optional(),
-    'mydumper-thread': positiveInt().optional(),
-    'loader-config-name': nonEmptyText().optional(),
+    'mydumper-thread': zeroAsUnset(positiveInt(), 0),
+    'loader-config-name': zeroAsUnset(nonEmptyText(), ''),
     loader: loaderSchema.optional(),
-    'loader-thread': positiveInt().optional(),
-    'syncer-config-name': nonEmptyText().optional(),
+    'loader-thread': zeroAsUnset(positiveInt(), 0),
+    'syncer-config-name': zeroAsUnset(nonEmptyText(), ''),
     syncer: syncerSchema.optional(),
-    'syncer-thread': positiveInt().optional(),
+    'syncer-thread': zeroAsUnset(positiveInt(), 0),
   },
   { ...ignoredShape(IGNORED_INSTANCE), ...emptyOnlyShape(EMPTY_ONLY_INSTANCE) },
 );
@@ -248,6 +252,26 @@ export const taskSchema = strict(
 );
 
 export type RawTask = z.output<typeof taskSchema>;
+
+/** Every ignored key the task sets, wherever DM allows it. */
+export function ignoredTaskFields(raw: RawTask): ConfigNotice[] {
+  const target = raw['target-database'];
+  const named = <T>(section: string, map: Record<string, T> | undefined, keys: Record<string, string>) =>
+    Object.entries(map ?? {}).flatMap(([name, value]) => ignoredKeysSet(`${section}.${name}.`, value, keys));
+  return [
+    ...ignoredKeysSet('', raw, IGNORED_TOP),
+    ...ignoredKeysSet('target-database.', target, IGNORED_TARGET),
+    ...raw['mysql-instances'].flatMap((inst, i) => [
+      ...ignoredKeysSet(`mysql-instances[${i}].`, inst, IGNORED_INSTANCE),
+      ...ignoredKeysSet(`mysql-instances[${i}].mydumper.`, inst.mydumper, IGNORED_MYDUMPER),
+      ...ignoredKeysSet(`mysql-instances[${i}].loader.`, inst.loader, IGNORED_LOADER),
+      ...ignoredKeysSet(`mysql-instances[${i}].syncer.`, inst.syncer, IGNORED_SYNCER),
+    ]),
+    ...named('mydumpers', raw.mydumpers, IGNORED_MYDUMPER),
+    ...named('loaders', raw.loaders, IGNORED_LOADER),
+    ...named('syncers', raw.syncers, IGNORED_SYNCER),
+  ];
+}
 export type RawInstance = RawTask['mysql-instances'][number];
 export type RawMydumper = z.output<typeof mydumperSchema>;
 export type RawLoader = z.output<typeof loaderSchema>;

@@ -1,12 +1,14 @@
 import { DmqError } from '../errors.js';
 import { ID_PATTERN, ID_RULE, configError, parseShape } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
-import { loadTls } from './security.js';
+import { loadTls, NO_TLS_FILES, type TlsFileAccess } from './security.js';
 import { targetSessionProblems } from './session.js';
 import { buildBlockAllow, buildDumper, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
-import { taskSchema, type RawInstance, type RawTask } from './task-schema.js';
+import { ignoredTaskFields, taskSchema, type RawInstance, type RawTask } from './task-schema.js';
+import { timeZoneProblem } from '../sql/time-zone.js';
 import type {
   BlockAllowList,
+  ConfigNotice,
   DumperConfig,
   EventFilterRule,
   InstanceConfig,
@@ -23,16 +25,19 @@ export { ACCEPTED_IGNORED_TASK_KEYS } from './task-schema.js';
 
 const WHAT = 'task config';
 
-/** DM's task.yaml text → TaskConfig. Throws DmqError CONFIG_YAML or CONFIG_INVALID. */
-export function parseTaskYaml(text: string): TaskConfig {
-  return parseTaskObject(loadYaml(text, 'task.yaml'));
+/**
+ * DM's task.yaml text → TaskConfig. Throws DmqError CONFIG_YAML or CONFIG_INVALID. `files`:
+ * which TLS files it may name (none by default; see ./security.ts).
+ */
+export function parseTaskYaml(text: string, files: TlsFileAccess = NO_TLS_FILES): TaskConfig {
+  return parseTaskObject(loadYaml(text, 'task.yaml'), files);
 }
 
 /** The same for an already-parsed value (a JSON body in task.yaml's kebab-case shape). */
-export function parseTaskObject(obj: unknown): TaskConfig {
+export function parseTaskObject(obj: unknown, files: TlsFileAccess = NO_TLS_FILES): TaskConfig {
   const raw = parseShape(taskSchema, obj, WHAT);
   const issues: string[] = [];
-  const task = buildTask(raw, issues);
+  const task = buildTask(raw, files, issues);
   if (issues.length > 0) throw configError(WHAT, issues);
   return task;
 }
@@ -49,6 +54,8 @@ export function taskFromStore(obj: unknown): TaskConfig {
     throw new DmqError('INTERNAL', 'stored task config is not in the shape serializeTaskForStore writes');
   }
   const copy = structuredClone(task);
+  // Tasks stored before notices existed have none.
+  copy.notices = (task as Partial<TaskConfig>).notices ?? [];
   // Tasks stored before 0.2 kept the start position under `meta`, as task.yaml names it.
   for (const instance of copy.instances as (InstanceConfig & { meta?: InstanceConfig['startPosition'] })[]) {
     if (instance.meta !== undefined && instance.startPosition === undefined) instance.startPosition = instance.meta;
@@ -63,12 +70,14 @@ interface Named {
   blockAllowSection: string;
   routes: Map<string, RouteRule>;
   filters: Map<string, EventFilterRule>;
+  /** Filter rules DM drops (an unknown event): references to them are quietly left out, as in DM. */
+  droppedFilters: Set<string>;
   dumpers: Map<string, DumperConfig>;
   loaders: Map<string, LoaderConfig>;
   syncers: Map<string, SyncerConfig>;
 }
 
-function buildTask(raw: RawTask, issues: string[]): TaskConfig {
+function buildTask(raw: RawTask, files: TlsFileAccess, issues: string[]): TaskConfig {
   if (!ID_PATTERN.test(raw.name)) {
     issues.push(`name: ${JSON.stringify(raw.name)} ${ID_RULE} (dmq uses the task name in queue and table names)`);
   }
@@ -76,7 +85,8 @@ function buildTask(raw: RawTask, issues: string[]): TaskConfig {
   if (metaSchema.length > 64)
     issues.push(`meta-schema: ${JSON.stringify(metaSchema)} is longer than 64 characters, the limit for a schema name`);
   const caseSensitive = raw['case-sensitive'] ?? false;
-  const named = buildNamed(raw, caseSensitive, issues);
+  const notices = ignoredTaskFields(raw);
+  const named = buildNamed(raw, caseSensitive, issues, notices);
   const instances = raw['mysql-instances'].map((inst, i) => buildInstance(inst, `mysql-instances[${i}]`, named, issues));
   checkUniqueSources(raw['mysql-instances'], issues);
 
@@ -89,11 +99,38 @@ function buildTask(raw: RawTask, issues: string[]): TaskConfig {
     onlineDdl: raw['online-ddl'] ?? true,
     cleanDumpFile: raw['clean-dump-file'] ?? true,
     ignoreCheckingItems: checkingItems(raw['ignore-checking-items']),
-    target: buildTarget(raw['target-database'], issues),
+    target: buildTarget(raw['target-database'], files, issues),
     instances,
+    notices,
   };
-  if (raw.timezone !== undefined && raw.timezone !== '') task.timezone = raw.timezone;
+  const timezone = taskTimeZone(raw.timezone, task.target, notices);
+  if (timezone !== undefined) {
+    const problem = timeZoneProblem(timezone);
+    if (problem) issues.push(`timezone: ${problem}`);
+    task.timezone = timezone;
+  }
   return task;
+}
+
+/**
+ * The zone every session of the task runs in. A `time_zone` in target-database.session becomes
+ * it when the task names none (both ends must share one zone, or TIMESTAMPs shift); the task's
+ * own `timezone` wins over it, as in DM, which overwrites the session variable.
+ */
+function taskTimeZone(raw: string | undefined, target: TargetConfig, notices: ConfigNotice[]): string | undefined {
+  const named = raw === undefined || raw === '' ? undefined : raw;
+  const key = Object.keys(target.session).find((name) => name.toLowerCase() === 'time_zone');
+  if (key === undefined) return named;
+  const session = String(target.session[key]);
+  delete target.session[key];
+  if (named !== undefined && named !== session) {
+    notices.push({
+      field: `target-database.session.${key}`,
+      note: `overwritten by the task's timezone ${JSON.stringify(named)}, as DM does; every dmq session of the task, source and target, runs in that zone`,
+    });
+    return named;
+  }
+  return session;
 }
 
 function checkingItems(raw: string | string[] | undefined): string[] {
@@ -101,7 +138,7 @@ function checkingItems(raw: string | string[] | undefined): string[] {
   return items.map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
 }
 
-function buildTarget(raw: RawTask['target-database'], issues: string[]): TargetConfig {
+function buildTarget(raw: RawTask['target-database'], files: TlsFileAccess, issues: string[]): TargetConfig {
   const session = Object.fromEntries(
     Object.entries(raw.session ?? {}).map(([name, value]) => [name, typeof value === 'boolean' ? (value ? 'ON' : 'OFF') : value]),
   );
@@ -113,7 +150,7 @@ function buildTarget(raw: RawTask['target-database'], issues: string[]): TargetC
     session,
   };
   issues.push(...targetSessionProblems(session, 'target-database.session'));
-  const security = loadTls(raw.security, 'target-database.security', issues);
+  const security = loadTls(raw.security, 'target-database.security', files, issues);
   if (security) target.security = security;
   return target;
 }
@@ -136,7 +173,7 @@ function collect<R, T>(section: string, entries: Record<string, R> | undefined, 
   return new Map(Object.entries(entries ?? {}).map(([name, raw]) => [name, build(name, raw, `${section}.${name}`)] as const));
 }
 
-function buildNamed(raw: RawTask, caseSensitive: boolean, issues: string[]): Named {
+function buildNamed(raw: RawTask, caseSensitive: boolean, issues: string[], notices: ConfigNotice[]): Named {
   const modern = raw['block-allow-list'] ?? {};
   const legacy = raw['black-white-list'] ?? {};
   const hasModern = Object.keys(modern).length > 0;
@@ -145,16 +182,18 @@ function buildNamed(raw: RawTask, caseSensitive: boolean, issues: string[]): Nam
     issues.push('black-white-list: set either block-allow-list or black-white-list (its old name), not both');
   }
   const blockAllowSection = hasLegacy && !hasModern ? 'black-white-list' : 'block-allow-list';
+  const filters = collect('filters', raw.filters, (name, rule, path) => buildFilter(name, rule, path, caseSensitive, issues, notices));
   return {
     blockAllowSection,
     blockAllow: collect(blockAllowSection, hasModern ? modern : legacy, (_name, list, path) =>
       buildBlockAllow(list, path, caseSensitive, issues),
     ),
     routes: collect('routes', raw.routes, (name, rule, path) => buildRoute(name, rule, path, caseSensitive, issues)),
-    filters: collect('filters', raw.filters, (name, rule, path) => buildFilter(name, rule, path, caseSensitive, issues)),
+    filters: new Map([...filters].flatMap(([name, rule]) => (rule ? [[name, rule] as const] : []))),
+    droppedFilters: new Set([...filters].flatMap(([name, rule]) => (rule ? [] : [name]))),
     dumpers: collect('mydumpers', raw.mydumpers, (_name, dumper, path) => buildDumper(dumper, path, issues)),
     loaders: collect('loaders', raw.loaders, (_name, loader, path) => buildLoader(loader, path, issues)),
-    syncers: collect('syncers', raw.syncers, (_name, syncer) => buildSyncer(syncer)),
+    syncers: collect('syncers', raw.syncers, (_name, syncer, path) => buildSyncer(syncer, path, issues)),
   };
 }
 
@@ -228,7 +267,7 @@ function buildInstance(raw: RawInstance, path: string, named: Named, issues: str
 
   const inlineDumper = raw.mydumper && buildDumper(raw.mydumper, `${path}.mydumper`, issues);
   const inlineLoader = raw.loader && buildLoader(raw.loader, `${path}.loader`, issues);
-  const inlineSyncer = raw.syncer && buildSyncer(raw.syncer);
+  const inlineSyncer = raw.syncer && buildSyncer(raw.syncer, `${path}.syncer`, issues);
   // Named configs are shared between instances and the shorthands below change them: copy.
   const mydumper = {
     ...(pick('mydumper', raw['mydumper-config-name'], inlineDumper, named.dumpers, path, issues) ?? buildDumper({}, path, issues)),
@@ -236,7 +275,9 @@ function buildInstance(raw: RawInstance, path: string, named: Named, issues: str
   const loader = {
     ...(pick('loader', raw['loader-config-name'], inlineLoader, named.loaders, path, issues) ?? buildLoader({}, path, issues)),
   };
-  const syncer = { ...(pick('syncer', raw['syncer-config-name'], inlineSyncer, named.syncers, path, issues) ?? buildSyncer({})) };
+  const syncer = {
+    ...(pick('syncer', raw['syncer-config-name'], inlineSyncer, named.syncers, path, issues) ?? buildSyncer({}, path, issues)),
+  };
   // DM: the per-instance shorthands take priority over the named or inline settings.
   if (raw['mydumper-thread'] !== undefined) mydumper.threads = raw['mydumper-thread'];
   if (raw['loader-thread'] !== undefined) loader.poolSize = raw['loader-thread'];
@@ -246,7 +287,13 @@ function buildInstance(raw: RawInstance, path: string, named: Named, issues: str
     sourceId,
     blockAllowList: blockAllowList ?? null,
     routes: resolveRules(raw['route-rules'], named.routes, 'routes', `${path}.route-rules`, issues),
-    filters: resolveRules(raw['filter-rules'], named.filters, 'filters', `${path}.filter-rules`, issues),
+    filters: resolveRules(
+      raw['filter-rules']?.filter((name) => !named.droppedFilters.has(name)),
+      named.filters,
+      'filters',
+      `${path}.filter-rules`,
+      issues,
+    ),
     mydumper,
     loader,
     syncer,

@@ -10,13 +10,19 @@ export type ShardMode = '' | 'pessimistic' | 'optimistic';
 export type OnDuplicate = 'replace' | 'error' | 'ignore';
 
 /**
- * PEM contents, not file paths: task/source YAML paths are read when the config is parsed, so
- * processes on other hosts can connect too. DM OpenAPI bodies carry the contents directly.
+ * TLS to one server: PEM contents, never file paths (see ./security.ts), so any process on any
+ * host can connect. Present means every connection to that server uses TLS.
  */
 export interface TlsConfig {
+  /** CAs the server's certificate must chain to; absent: Node's default CA store. */
   sslCa?: string;
+  /** Client certificate (chain) and its private key, for servers that ask for one. */
   sslCert?: string;
   sslKey?: string;
+  /** DM's cert-allowed-cn: the server certificate's common name must be one of these. */
+  certAllowedCn?: string[];
+  /** The server's certificate must be issued for the host name or address dmq connects to. */
+  verifyHostname: boolean;
 }
 
 export interface DbEndpoint {
@@ -118,6 +124,16 @@ export interface InstanceConfig {
   syncer: SyncerConfig;
 }
 
+/**
+ * A DM field dmq accepted without doing what it asks, and what happens instead. Only fields whose
+ * neglect cannot change the data migrated end up here; precheck reports each as a warning.
+ */
+export interface ConfigNotice {
+  /** DM's path of the field: `syncers.global.queue-size`. */
+  field: string;
+  note: string;
+}
+
 export interface TaskConfig {
   name: string;
   taskMode: TaskMode;
@@ -131,6 +147,7 @@ export interface TaskConfig {
   ignoreCheckingItems: string[];
   target: TargetConfig;
   instances: InstanceConfig[];
+  notices: ConfigNotice[];
 }
 
 export interface SourceConfig {
@@ -140,6 +157,7 @@ export interface SourceConfig {
   enableGtid: boolean;
   enableRelay: boolean;
   from: DbEndpoint;
+  notices: ConfigNotice[];
 }
 
 export const DEFAULT_CHUNK_ROWS = 100_000;

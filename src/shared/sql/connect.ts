@@ -4,37 +4,40 @@ import { targetSessionProblems } from '../config/session.js';
 import type { DbEndpoint } from '../config/types.js';
 import { DmqError } from '../errors.js';
 import { ACCESS_DENIED, UNREACHABLE, isServerError } from './server-errors.js';
+import { driverTls, SECURITY_FIELD, tlsFailure, type EndpointRole } from './tls.js';
 
-/**
- * Both ends run in UTC so TIMESTAMP values travel as the same wall-clock text they are stored
- * as, whatever the servers' own time zones are.
- */
 /** Anything that runs a query: a connection, a pooled connection or a pool. */
 export type Queryable = Connection | PoolConnection | Pool;
 
-const SESSION_TIME_ZONE = '+00:00';
+/**
+ * Both ends of a task run in one zone (the task's `timezone`, else UTC) so TIMESTAMP values
+ * travel as the same wall-clock text they are stored as, whatever the servers' own zones are.
+ */
+const DEFAULT_TIME_ZONE = '+00:00';
 
 export interface ConnectOptions {
   /** Who this endpoint is, for messages: `source "mysql-replica-01"` or `target`. */
   label: string;
+  /** Which config block the endpoint comes from, for messages that name a field to change. */
+  role: EndpointRole;
   /** Extra session variables, applied after dmq's own. */
   session?: Record<string, string | number>;
   /** Schema to USE, if any. */
   database?: string;
   /** Allow several statements per query (the applier sends a batch as one script). */
   multipleStatements?: boolean;
+  /** The task's `timezone`; UTC when unset. */
+  timeZone?: string | undefined;
+}
+
+/** Where and as whom mysql2 connects, TLS included: the binlog client takes the same. */
+export function driverEndpoint(endpoint: DbEndpoint) {
+  return { host: endpoint.host, port: endpoint.port, user: endpoint.user, password: endpoint.password, ssl: driverTls(endpoint) };
 }
 
 function baseOptions(endpoint: DbEndpoint, options: ConnectOptions): PoolOptions {
-  const ssl =
-    endpoint.security && (endpoint.security.sslCa || endpoint.security.sslCert)
-      ? { ca: endpoint.security.sslCa, cert: endpoint.security.sslCert, key: endpoint.security.sslKey }
-      : undefined;
   return {
-    host: endpoint.host,
-    port: endpoint.port,
-    user: endpoint.user,
-    password: endpoint.password,
+    ...driverEndpoint(endpoint),
     database: options.database,
     charset: 'UTF8MB4_GENERAL_CI',
     supportBigNumbers: true,
@@ -43,7 +46,6 @@ function baseOptions(endpoint: DbEndpoint, options: ConnectOptions): PoolOptions
     decimalNumbers: false,
     connectTimeout: 10_000,
     multipleStatements: options.multipleStatements ?? false,
-    ssl,
     queryFormat: formatOnlyWithValues,
   };
 }
@@ -76,19 +78,33 @@ function sessionStatements(options: ConnectOptions): string[] {
       workaround: 'fix target-database.session as said, then submit the task again (stop-task, start-task)',
     });
   }
-  const statements = [`SET time_zone = '${SESSION_TIME_ZONE}' ${TIDB_PESSIMISTIC}`];
-  for (const [name, value] of Object.entries(session)) statements.push(`SET SESSION ${name} = ${mysql.escape(value)}`);
-  return statements;
+  // sql_mode first: the values of the statements after it are escaped as it says, not as the
+  // server's global sql_mode would.
+  const entries = Object.entries(session);
+  const isMode = ([name]: [string, unknown]) => name.toLowerCase() === 'sql_mode';
+  const set = ([name, value]: [string, string | number]) => `SET SESSION ${name} = ${mysql.escape(value)}`;
+  return [
+    ...entries.filter(isMode).map(set),
+    `SET time_zone = ${mysql.escape(options.timeZone ?? DEFAULT_TIME_ZONE)} ${TIDB_PESSIMISTIC}`,
+    ...entries.filter((entry) => !isMode(entry)).map(set),
+  ];
 }
 
-export function describeConnectError(err: unknown, endpoint: DbEndpoint, label: string): DmqError {
+export function describeConnectError(err: unknown, endpoint: DbEndpoint, options: ConnectOptions): DmqError {
+  const { label, role } = options;
+  const tls = tlsFailure(err, endpoint, label, role);
+  if (tls) return tls;
   const code = (err as { code?: string }).code;
   const where = `${label} at ${endpoint.host}:${endpoint.port}`;
   if (isServerError(err, ACCESS_DENIED)) {
+    // MariaDB refuses a plain connection to a server or user that requires TLS with this same answer.
+    const plain = endpoint.security
+      ? ''
+      : `; if the server accepts only TLS connections (require_secure_transport, or a user created REQUIRE SSL), set ${SECURITY_FIELD[role]} (ssl-ca, or ssl-required: true)`;
     return new DmqError('ACCESS_DENIED', `${where}: access denied for user ${JSON.stringify(endpoint.user)}`, {
       cause: err,
       where,
-      workaround: 'check user and password (plain or encrypted with `dmq encrypt`) and that the user may connect from this host',
+      workaround: `check user and password (plain or encrypted with \`dmq encrypt\`) and that the user may connect from this host${plain}`,
     });
   }
   return new DmqError('CONNECT_FAILED', `${where}: cannot connect (${code ?? (err as Error).message})`, {
@@ -104,7 +120,7 @@ export async function openConnection(endpoint: DbEndpoint, options: ConnectOptio
   try {
     conn = await mysql.createConnection(baseOptions(endpoint, options));
   } catch (err) {
-    throw describeConnectError(err, endpoint, options.label);
+    throw describeConnectError(err, endpoint, options);
   }
   try {
     for (const statement of statements) await conn.query(statement);

@@ -47,21 +47,28 @@ export function poolCache() {
     target(task: TaskConfig): Pool {
       const t = task.target;
       const size = task.instances.reduce((n, i) => n + i.loader.poolSize, 0) + 2;
-      return get(`target:${task.name}`, JSON.stringify([t.host, t.port, t.user, t.password, t.session, size]), () =>
-        openPool(t, {
-          label: `target of task "${task.name}"`,
-          size,
-          session: targetSession(task),
-          multipleStatements: true,
-        }),
+      return get(
+        `target:${task.name}`,
+        JSON.stringify([t.host, t.port, t.user, t.password, t.security, t.session, size, task.timezone]),
+        () =>
+          openPool(t, {
+            label: `target of task "${task.name}"`,
+            role: 'target',
+            size,
+            session: targetSession(task),
+            multipleStatements: true,
+            timeZone: task.timezone,
+          }),
       );
     },
     source(task: TaskConfig, source: SourceConfig): Pool {
       const f = source.from;
       const instance = task.instances.find((i) => i.sourceId === source.sourceId);
       const size = (instance?.mydumper.threads ?? 4) + 1;
-      return get(`source:${task.name}:${source.sourceId}`, JSON.stringify([f.host, f.port, f.user, f.password, size]), () =>
-        openPool(f, { label: `source "${source.sourceId}"`, size, session: SOURCE_SESSION }),
+      return get(
+        `source:${task.name}:${source.sourceId}`,
+        JSON.stringify([f.host, f.port, f.user, f.password, f.security, size, task.timezone]),
+        () => openPool(f, { label: `source "${source.sourceId}"`, role: 'source', size, session: SOURCE_SESSION, timeZone: task.timezone }),
       );
     },
     async closeTask(task: string): Promise<void> {

@@ -37,6 +37,9 @@ export const ER = {
   NO_REFERENCED_ROW_2: 1452,
   // MariaDB's.
   CONNECTION_KILLED: 1927,
+  // MySQL's (Aurora's too): require_secure_transport refuses a plain connection. MariaDB
+  // answers ACCESS_DENIED_ERROR instead.
+  SECURE_TRANSPORT_REQUIRED: 3159,
   // The C client's numbers for a lost connection: mysql2 reports its own with driver codes
   // (see isUnreachable), but an error relayed from a C client carries them.
   SERVER_GONE_ERROR: 2006,

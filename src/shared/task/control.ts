@@ -8,6 +8,7 @@ import { taskQueueNames } from '../queue/task-queues.js';
 import { taskPrefix } from '../store/dump-store.js';
 import { forgetTaskFigures } from '../metrics/work-stats.js';
 import { forgetBinlogOps, setBinlogOp, type BinlogOp, type BinlogOpStage } from '../state/binlog-ops.js';
+import { withConnection } from '../sql/connect.js';
 import { taskMeta, type ServiceContext } from './context.js';
 
 const PRECHECK_JOB = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 } as const;
@@ -33,7 +34,7 @@ export async function submitTask(ctx: ServiceContext, task: TaskConfig, options:
   await requireRegisteredSources(ctx, task);
   if (options.removeMeta) {
     if (await ctx.registry.getTask(task.name)) await removeTask(ctx, task.name, { removeMeta: true });
-    else await dropMetaTables(ctx.pools.target(task), taskMeta(task)).catch(() => undefined);
+    else await dropTaskMeta(task).catch(() => undefined);
   }
   await ctx.registry.createTask(task);
   await enqueuePrecheck(ctx, task.name);
@@ -166,12 +167,23 @@ export async function resumeTask(ctx: ServiceContext, name: string): Promise<voi
   await enqueuePrecheck(ctx, name);
 }
 
+/**
+ * Over a connection of its own without target-database.session: a task whose session settings
+ * the target refuses must still be removable.
+ */
+function dropTaskMeta(task: TaskConfig): Promise<void> {
+  return withConnection(task.target, { label: `target of task "${task.name}"`, role: 'target', timeZone: task.timezone }, (conn) =>
+    dropMetaTables(conn, taskMeta(task)),
+  );
+}
+
 export async function removeTask(ctx: ServiceContext, name: string, options: { removeMeta: boolean }): Promise<void> {
   const task = await ctx.registry.requireTask(name);
   for (const queue of taskQueueNames(task)) await ctx.queues.deactivate(queue);
+  // The checkpoints go first: if the target cannot be reached, the task stays to be removed again.
+  if (options.removeMeta) await dropTaskMeta(task);
   await ctx.registry.deleteTask(name);
   if (options.removeMeta) {
-    await dropMetaTables(ctx.pools.target(task), taskMeta(task));
     await ctx.store.removePrefix(taskPrefix(name));
     await forgetTaskFigures(ctx.redis, name);
     await forgetBinlogOps(ctx.redis, name);

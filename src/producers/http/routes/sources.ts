@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TlsFileAccess } from '../../../shared/config/security.js';
 import { parseSourceObject, parseSourceYaml } from '../../../shared/config/source.js';
 import { DmqError } from '../../../shared/errors.js';
 import { isMariadb } from '../../../shared/sql/binlog-status.js';
@@ -15,7 +16,8 @@ function notFound(name: string): DmqError {
   });
 }
 
-export function sourceRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+/** `tlsFiles`: the files a submitted source may name for TLS (none unless the operator set DMQ_TLS_DIR). */
+export function sourceRoutes(app: FastifyInstance, ctx: ServiceContext, tlsFiles?: TlsFileAccess): void {
   app.get('/api/v1/sources', async (_req, reply) => {
     try {
       const sources = (await ctx.registry.listSources()).map(publicSource);
@@ -28,7 +30,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post('/api/v1/sources', async (req, reply) => {
     try {
       const body = readConfigBody(req.body, 'source');
-      const source = body.kind === 'yaml' ? parseSourceYaml(body.text) : parseSourceObject(body.value);
+      const source = body.kind === 'yaml' ? parseSourceYaml(body.text, tlsFiles) : parseSourceObject(body.value, tlsFiles);
       await ctx.registry.putSource(source, { replace: false });
       ctx.log.info({ source: source.sourceId, host: source.from.host, port: source.from.port }, 'source registered');
       return reply.code(201).send(publicSource(source));
@@ -70,7 +72,8 @@ export function sourceRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     try {
       const source = await ctx.registry.getSource(req.params.name);
       if (!source) throw notFound(req.params.name);
-      const status = await withConnection(source.from, { label: `source "${source.sourceId}"`, session: SOURCE_SESSION }, async (conn) => {
+      const options = { label: `source "${source.sourceId}"`, role: 'source' as const, session: SOURCE_SESSION };
+      const status = await withConnection(source.from, options, async (conn) => {
         const [rows] = await conn.query('SELECT VERSION() AS v');
         return { version: String((rows as { v: string }[])[0]?.v), flavor: (await isMariadb(conn)) ? 'mariadb' : 'mysql' };
       }).then(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import type { QueueEvents } from 'bullmq';
+import type { TlsFileAccess } from '../../../shared/config/security.js';
 import { parseTaskObject, parseTaskYaml } from '../../../shared/config/task.js';
 import type { ServiceContext } from '../../../shared/task/context.js';
 import { allTasksStatus, taskStatus } from '../../status/task-status.js';
@@ -19,11 +20,12 @@ const truthy = (v: string | undefined) => v === 'true' || v === '1';
 /** How long check-task waits for a processor to answer before it reports a timeout. */
 const CHECK_TIMEOUT_MS = 120_000;
 
-export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEvents: QueueEvents): void {
+/** `tlsFiles`: the files a submitted task may name for TLS (none unless the operator set DMQ_TLS_DIR). */
+export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEvents: QueueEvents, tlsFiles?: TlsFileAccess): void {
   const parseBody = (body: unknown) => {
     const parsed = readConfigBody(body, 'task');
     return {
-      task: parsed.kind === 'yaml' ? parseTaskYaml(parsed.text) : parseTaskObject(parsed.value),
+      task: parsed.kind === 'yaml' ? parseTaskYaml(parsed.text, tlsFiles) : parseTaskObject(parsed.value, tlsFiles),
       removeMeta: parsed.kind === 'object' && parsed.removeMeta === true,
     };
   };
