@@ -3,17 +3,12 @@ import type { SourceConfig, TaskConfig } from '../config/types.js';
 import { openPool } from './connect.js';
 
 /** Session settings for writing into the target: values exactly as dumped, no implicit rewrites. */
-const TARGET_SESSION: Record<string, string | number> = {
+export const TARGET_SESSION: Record<string, string | number> = {
   // NO_AUTO_VALUE_ON_ZERO keeps a copied 0 in an AUTO_INCREMENT column; no strict zero-date
   // checks, because the source may legally hold 0000-00-00.
   sql_mode: 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION',
   foreign_key_checks: 0,
 };
-
-/** The target session of a task: dmq's settings, then the operator's (checked when the task was parsed). */
-export function targetSession(task: TaskConfig): Record<string, string | number> {
-  return { ...TARGET_SESSION, ...task.target.session };
-}
 
 /**
  * Session settings for reading a source: SHOW CREATE TABLE must quote names with backticks
@@ -55,7 +50,7 @@ export function poolCache() {
             label: `target of task "${task.name}"`,
             role: 'target',
             size,
-            session: targetSession(task),
+            session: { ...TARGET_SESSION, ...t.session },
             multipleStatements: true,
             timeZone: task.timezone,
           }),
