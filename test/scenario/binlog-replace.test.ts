@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack } from '../harness/stack.js';
-import { dmqForFile, runCli, waitForStatus, type TaskStatus } from '../support/dmq.js';
+import { dmqForFile, runCli, waitForCaughtUp, waitForStatus } from '../support/dmq.js';
 import { execSql, writeTask } from '../support/fixtures.js';
 
 /**
@@ -57,11 +57,6 @@ async function replace(at: string, sqls: string[]): Promise<{ status: number; bo
   return { status: res.status, body: (await res.json()) as { code?: string; message?: string } };
 }
 
-const caughtUp = (s: TaskStatus) => {
-  const sub = s.sources[0]!.subTaskStatus[0]!;
-  return s.stage !== 'Running' || (sub.unit === 'Sync' && sub.sync?.synced === true);
-};
-
 test('binlog replace refuses statements that could end the batch transaction or stay on the connection; valid ones run once', {
   timeout: 240_000,
 }, async () => {
@@ -114,7 +109,7 @@ test('binlog replace refuses statements that could end the batch transaction or 
     'UPDATE rep.t SET code = 51 WHERE id = 2; -- fixed by hand',
   ]);
   assert.equal(valid.status, 200, JSON.stringify(valid.body));
-  assert.equal((await waitForStatus(server().addr, 'rep', caughtUp, 60_000)).stage, 'Running');
+  assert.equal((await waitForCaughtUp(server().addr, 'rep', [stack.upstreams[0]])).stage, 'Running');
   assert.deepEqual(await targetRows(), [
     [1, 5],
     [2, 51],
@@ -139,7 +134,7 @@ test('binlog replace refuses statements that could end the batch transaction or 
   }
   const renamed = await replace(ddl, ['CREATE INDEX uc_id ON rep.t (id)']);
   assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
-  assert.equal((await waitForStatus(server().addr, 'rep', caughtUp, 60_000)).stage, 'Running');
+  assert.equal((await waitForCaughtUp(server().addr, 'rep', [stack.upstreams[0]])).stage, 'Running');
   const conn = await mysql.createConnection(stack.target);
   try {
     const [indexes] = await conn.query<mysql.RowDataPacket[]>(
