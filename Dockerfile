@@ -30,9 +30,12 @@ WORKDIR /app
 # DMQ_HOST: the API must listen on all interfaces in a container (the default, 127.0.0.1, is
 # unreachable from outside it). DMQ_DUMP_DIR: chunk files between dump and load; every
 # processor that may load a chunk must see the same directory (see docker-compose.yml).
+# DMQ_REQUIRE_SECRET_KEY: the image is for production, where passwords stored in Redis must not
+# be encrypted with DM's public default key: it refuses to start without DMQ_SECRET_KEY.
 ENV NODE_ENV=production \
     DMQ_HOST=0.0.0.0 \
-    DMQ_DUMP_DIR=/var/lib/dmq/dump
+    DMQ_DUMP_DIR=/var/lib/dmq/dump \
+    DMQ_REQUIRE_SECRET_KEY=true
 
 # Production dependencies only; no TypeScript, tsx or esbuild in the final image.
 COPY package.json package-lock.json ./

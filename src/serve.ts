@@ -6,6 +6,7 @@ import { startProcessors } from './processors/runtime.js';
 import { startReaderSupervisor } from './producers/binlog/supervisor.js';
 import { buildApiServer } from './producers/http/server.js';
 import { DASHBOARD_PATH } from './producers/http/dashboard.js';
+import { usesDefaultSecretKey } from './shared/config/password.js';
 import { tlsFileAccess } from './shared/config/security.js';
 import { DmqError } from './shared/errors.js';
 import { logger } from './shared/logger.js';
@@ -46,6 +47,28 @@ function listenHost(settings: Settings): string {
   return '127.0.0.1';
 }
 
+/**
+ * Passwords in Redis are sealed with DMQ_SECRET_KEY; sealed with DM's public default key they
+ * are as good as plain text to anyone who can read Redis or its backups.
+ */
+function checkSecretKey(settings: Settings): void {
+  if (!usesDefaultSecretKey()) return;
+  if (settings.DMQ_REQUIRE_SECRET_KEY) {
+    throw new DmqError(
+      'CONFIG_INVALID',
+      "DMQ_REQUIRE_SECRET_KEY is set, but DMQ_SECRET_KEY is not (or is DM's public default key): stored passwords would be encrypted with a key anyone can look up",
+      {
+        where: 'DMQ_SECRET_KEY',
+        workaround:
+          "set DMQ_SECRET_KEY to 64 hex characters of your own (openssl rand -hex 32), the same in every dmq process (and DM's secret-key-path key if DM shares the encrypted passwords)",
+      },
+    );
+  }
+  logger.warn(
+    "DMQ_SECRET_KEY is not set: passwords stored in Redis are encrypted with DM's public default key, which anyone who reads Redis can undo; set DMQ_SECRET_KEY (openssl rand -hex 32) in production, and DMQ_REQUIRE_SECRET_KEY=true to refuse to start without it",
+  );
+}
+
 /** `dmq serve`: API, processors, or both in one process (the single-machine default). */
 /**
  * A close that never ends (a BullMQ connection stuck after a Redis outage) must not keep the
@@ -55,6 +78,7 @@ const CLOSE_DEADLINE_MS = 10_000;
 
 export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const settings = readSettings();
+  checkSecretKey(settings);
   const tlsFiles = role === 'worker' ? undefined : tlsFileAccess(settings.DMQ_TLS_DIR);
   const redis = await connectRedis(settings.REDIS_URL);
   const ctx: ServiceContext = {

@@ -101,7 +101,7 @@ program
   .addHelpText(
     'after',
     '\nExample:\n  DMQ_TOKEN=$(openssl rand -hex 16) REDIS_URL=redis://127.0.0.1:6379 dmq serve --role all\n\nEnvironment:\n' +
-      SETTINGS_HELP.map(([k, v]) => `  ${k.padEnd(16)} ${v}`).join('\n'),
+      SETTINGS_HELP.map(([k, v]) => `  ${k.padEnd(23)} ${v}`).join('\n'),
   )
   .action(async (opts: { role: 'all' | 'api' | 'worker' }) => {
     const { serve } = await import('../serve.js');
@@ -298,7 +298,7 @@ program
 const binlog = program
   .command('binlog')
   .description(
-    'resolve the binlog event the task paused on (APPLY_REJECTED: a batch or DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), then resume',
+    'resolve the binlog event the task paused on (APPLY_REJECTED: a batch of rows the target rejected; DDL_REJECTED: a DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), then resume',
   );
 for (const op of ['skip', 'replace'] as const) {
   const command = binlog

@@ -38,7 +38,7 @@ export async function unlockShardLock(ctx: ServiceContext, name: string, lockId:
         await conn.query(lock.ddl);
       } catch (err) {
         throw new DmqError(
-          'APPLY_REJECTED',
+          'DDL_REJECTED',
           `the target rejects the DDL of lock "${lockId}": ${(err as Error).message} (the DDL: ${lock.ddl})`,
           {
             cause: err,

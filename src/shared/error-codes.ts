@@ -45,8 +45,10 @@ export const ERROR_CODES = {
   LOAD_CONFLICT: 'operator',
   /** Applying a binlog batch failed in a way a retry may fix. */
   APPLY_FAILED: 'retry',
-  /** The target refuses a binlog batch or DDL itself; `binlog skip|replace` can step over it. */
+  /** The target refuses a binlog batch of rows itself; `binlog skip|replace` can step over it. */
   APPLY_REJECTED: 'operator',
+  /** The target refuses a DDL itself; `binlog skip|replace` can step over it. */
+  DDL_REJECTED: 'operator',
   /** The binlog reader cannot read a DDL, or the DDL moves a table into or out of the migrated ones. */
   DDL_UNSUPPORTED: 'operator',
   /** The target cannot hold a table as the source defines it (e.g. a spatial column on TiDB). */
@@ -63,6 +65,8 @@ export const ERROR_CODES = {
   BINLOG_FAILED: 'retry',
   /** A chunk file is not in the dump store the loading processor sees. */
   DUMP_FILE_MISSING: 'operator',
+  /** A chunk's dump file key in the meta schema is not one dmq made for that chunk (the row was changed). */
+  DUMP_KEY_INVALID: 'operator',
   /** dmq cannot reach Redis. */
   REDIS_UNAVAILABLE: 'retry',
   /** The CLI cannot reach `dmq serve`. */

@@ -20,7 +20,11 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
   ],
   ['DMQ_DUMP_DIR', 'directory for chunk files between dump and load; shared by all processors (default ./dumped_data)'],
   ['DMQ_LOG_LEVEL', 'pino log level: trace, debug, info, warn, error (default info)'],
-  ['DMQ_SECRET_KEY', "hex AES-256 key for encrypted passwords (default: DM's built-in key)"],
+  ['DMQ_SECRET_KEY', "hex AES-256 key for encrypted passwords (default: DM's built-in key, which is public: set your own)"],
+  [
+    'DMQ_REQUIRE_SECRET_KEY',
+    "true: refuse to start without a DMQ_SECRET_KEY of your own (the Docker image sets it); otherwise DM's key only warns",
+  ],
   [
     'DMQ_TLS_DIR',
     'directory whose files configs sent to the API may name in ssl-ca, ssl-cert, ssl-key (default: none; then only PEM contents are accepted)',
@@ -61,6 +65,10 @@ const schema = z
     DMQ_TOKEN: optionalSecret,
     DMQ_READ_TOKEN: optionalSecret,
     DMQ_ALLOWED_HOSTS: hostList,
+    DMQ_REQUIRE_SECRET_KEY: z
+      .enum(['true', 'false', '1', '0', ''], { error: 'expected true or false' })
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
   })
   // Without an admin token every request may change everything, so a read-only one would guard nothing.
   .refine((s) => s.DMQ_READ_TOKEN === undefined || s.DMQ_TOKEN !== undefined, {

@@ -178,7 +178,7 @@ test('a DDL dmq cannot read pauses the task at its position; binlog skip goes on
   await execSql(stack.target, [`CREATE INDEX by_c ON ${db}.items (k)`]);
   await execSql(stack.upstreams[0], [`CREATE INDEX by_c ON ${db}.items (c)`, `UPDATE ${db}.items SET c = 'after index' WHERE id <= 30`]);
   const rejected = errorOf(await waitForStatus(addr, 'ddlstop', (s) => s.stage === 'Paused', 60_000))!;
-  assert.equal(rejected.ErrCode, 'APPLY_REJECTED');
+  assert.equal(rejected.ErrCode, 'DDL_REJECTED');
   assert.match(rejected.Message, /Duplicate key name/);
   const at = rejected.ErrScope;
   assert.match(at, /^.+:\d+$/);
@@ -218,7 +218,7 @@ test("the seed task as written (no shard-mode): the second shard's ADD COLUMN is
   await waitForCaughtUp(addr, 'test', [stack.upstreams[0], stack.upstreams[1]]);
   await execSql(stack.upstreams[1], [alter, "INSERT INTO test_db.test_table VALUES (10001, 'two', 'b')"]);
   const error = errorOf(await waitForStatus(addr, 'test', (s) => s.stage === 'Paused', 60_000))!;
-  assert.equal(error.ErrCode, 'APPLY_REJECTED');
+  assert.equal(error.ErrCode, 'DDL_REJECTED');
   assert.match(error.Message, /Duplicate column name 'tag'/);
   assert.match(error.Workaround, /2 shards merge into `test_db`.`test_table` and the task has no shard-mode/);
   assert.match(error.Workaround, /shard-mode: pessimistic/);

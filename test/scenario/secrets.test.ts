@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
-import { execSql } from '../support/fixtures.js';
+import { execSql, userWithPassword } from '../support/fixtures.js';
 import { everythingInRedis } from '../support/redis-dump.js';
 
 const SOURCE_PASSWORD = 'Src-7c1e-plain-secret';
@@ -25,17 +25,13 @@ test('passwords of sources and target reach no log line, no Redis value (jobs in
   timeout: 180_000,
 }, async () => {
   const stack = await getStack();
-  const grant = (user: string, password: string) => [
-    `CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${password}'`,
-    `GRANT ALL PRIVILEGES ON *.* TO '${user}'@'%'`,
-  ];
   await execSql(stack.upstreams[0], [
-    ...grant('keeper', SOURCE_PASSWORD),
+    ...userWithPassword('keeper', SOURCE_PASSWORD),
     'CREATE DATABASE vault',
     'CREATE TABLE vault.items (id INT PRIMARY KEY, v VARCHAR(20))',
     "INSERT INTO vault.items SELECT seq, CONCAT('v', seq) FROM vault.seq_1_to_500",
   ]);
-  await execSql(stack.target, grant('loader', TARGET_PASSWORD));
+  await execSql(stack.target, userWithPassword('loader', TARGET_PASSWORD));
   const dir = await mkdtemp(join(tmpdir(), 'dmq-secrets-'));
   await writeFile(
     join(dir, 'source.yaml'),

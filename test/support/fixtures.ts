@@ -30,6 +30,11 @@ export async function exampleFiles(
   return { dir, task: join(dir, 'task.yaml'), sources };
 }
 
+/** A user of any host with every privilege and this password: for tests of where passwords go. */
+export function userWithPassword(user: string, password: string): string[] {
+  return [`CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${password}'`, `GRANT ALL PRIVILEGES ON *.* TO '${user}'@'%'`];
+}
+
 export async function execSql(server: Endpoint, statements: string[]): Promise<void> {
   const conn = await mysql.createConnection({ ...server, multipleStatements: false });
   try {
@@ -131,6 +136,10 @@ export async function writeTask(options: {
   targetPort?: number;
   /** The instance's source, mysql-replica-01 unless given. */
   sourceId?: string;
+  /** More fields of target-database, e.g. `session: { sql_mode: '' }`. */
+  target?: string;
+  /** More fields of the block-allow list, e.g. `do-tables: [...]`. */
+  list?: string;
 }): Promise<string> {
   const stack = await getStack();
   const dir = await mkdtemp(join(tmpdir(), 'dmq-task-'));
@@ -140,13 +149,13 @@ export async function writeTask(options: {
     [
       `name: ${options.name}`,
       `task-mode: ${options.mode}`,
-      `target-database: { host: 127.0.0.1, port: ${options.targetPort ?? stack.target.port}, user: root, password: "" }`,
+      `target-database: { host: 127.0.0.1, port: ${options.targetPort ?? stack.target.port}, user: root, password: ""${options.target ? `, ${options.target}` : ''} }`,
       'mysql-instances:',
       `  - source-id: ${options.sourceId ?? 'mysql-replica-01'}`,
       '    block-allow-list: only',
       ...(options.instance ?? []).map((line) => `    ${line}`),
       'block-allow-list:',
-      `  only: { do-dbs: [${JSON.stringify(options.schema)}] }`,
+      `  only: { do-dbs: [${JSON.stringify(options.schema)}]${options.list ? `, ${options.list}` : ''} }`,
       options.extra ?? '',
     ].join('\n'),
   );

@@ -223,7 +223,7 @@ describe('task.yaml: values and defaults', () => {
           port: 4001,
           user: 'root',
           password: 'VjX8cEeTX+qcvZ3bPaO4h0C80pe/1aU=',
-          session: { tidb_txn_mode: 'optimistic', max_execution_time: 0, tidb_enable_clustered_index: true },
+          session: { sql_mode: 'NO_ENGINE_SUBSTITUTION', max_execution_time: 0, tidb_enable_clustered_index: true },
         },
       }),
       check: (t) =>
@@ -232,7 +232,7 @@ describe('task.yaml: values and defaults', () => {
           port: 4001,
           user: 'root',
           password: '123456',
-          session: { tidb_txn_mode: 'optimistic', max_execution_time: 0, tidb_enable_clustered_index: 'ON' },
+          session: { sql_mode: 'NO_ENGINE_SUBSTITUTION', max_execution_time: 0, tidb_enable_clustered_index: 'ON' },
         }),
     },
     {
@@ -584,6 +584,54 @@ describe('task.yaml: errors name the field', () => {
         'block-allow-list.g.do-tables[0].tbl-name: invalid wildcard pattern "b[c"',
         'filters.f.action: expected one of Do, Ignore, Error, got "Skip"',
       ],
+    },
+    {
+      name: 'patterns RE2 does not take (lookaround, backreferences) name the field and give the RE2 error',
+      input: base({
+        'block-allow-list': { g: { 'do-tables': [{ 'db-name': 'a', 'tbl-name': '~^t(?=_)' }] } },
+        routes: { r: { 'schema-pattern': 'a', 'extract-table': { 'table-regexp': '(a)\\1', 'target-column': 'c' } } },
+        filters: { f: { 'schema-pattern': '*', 'sql-pattern': ['^DROP(?!x)'], action: 'Ignore' } },
+      }),
+      expect: [
+        'block-allow-list.g.do-tables[0].tbl-name: invalid regular expression "~^t(?=_)": error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
+        'routes.r.extract-table.table-regexp: invalid regular expression "(a)\\\\1": error parsing regexp: invalid escape sequence: `\\1`',
+        'filters.f.sql-pattern[0]: invalid regular expression "^DROP(?!x)": error parsing regexp: invalid or unsupported Perl syntax: `(?!`',
+      ],
+    },
+    {
+      name: "target session settings that dmq's escaping and transactions depend on are refused, naming the variable",
+      input: base({
+        'target-database': {
+          host: 'tidb',
+          user: 'root',
+          session: {
+            sql_mode: 'STRICT_TRANS_TABLES,no_backslash_escapes',
+            character_set_client: 'gbk',
+            COLLATION_CONNECTION: 'sjis_japanese_ci',
+            tidb_txn_mode: 'optimistic',
+            'x; DROP TABLE t': 1,
+          },
+        },
+      }),
+      expect: [
+        'target-database.session.sql_mode: NO_BACKSLASH_ESCAPES is not allowed: dmq escapes values with backslashes',
+        'target-database.session.character_set_client: dmq sends and reads text as utf8mb4',
+        'target-database.session.COLLATION_CONNECTION: dmq sends and reads text as utf8mb4',
+        'target-database.session.tidb_txn_mode: "optimistic" would let two deliveries of one batch both apply',
+        'target-database.session.x; DROP TABLE t: not a system variable name',
+      ],
+    },
+    {
+      name: 'sql_mode combinations that include ANSI_QUOTES are refused',
+      input: base({ 'target-database': { host: 'tidb', user: 'root', session: { sql_mode: ' ansi ' } } }),
+      expect: [
+        'target-database.session.sql_mode: ANSI (which includes ANSI_QUOTES) is not allowed: dmq and replicated DDL write "..." as strings',
+      ],
+    },
+    {
+      name: 'a numeric sql_mode is refused: dmq could not tell what it holds',
+      input: base({ 'target-database': { host: 'tidb', user: 'root', session: { sql_mode: 4 } } }),
+      expect: ['target-database.session.sql_mode: give sql_mode as mode names'],
     },
     {
       name: 'options DM forbids together',

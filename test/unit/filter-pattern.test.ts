@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compilePattern } from '../../src/shared/filter/pattern.js';
+import { compilePattern, compileRegExp } from '../../src/shared/filter/pattern.js';
 import { DmqError } from '../../src/shared/errors.js';
 
 describe('DM name patterns', () => {
@@ -52,4 +52,48 @@ describe('DM name patterns', () => {
       );
     });
   }
+});
+
+/**
+ * Patterns that make a backtracking engine take exponential (or high polynomial) time in the
+ * name's length. On V8's engine the first alone runs for hours against 40 letters; the per-test
+ * timeout is what fails if matching is not linear.
+ */
+describe('patterns run in linear time (RE2)', () => {
+  const letters = 'abcdefghijklmnopqrstuvwxyzabcdefghijklmn';
+  const cases: [pattern: string, name: string, matches: boolean][] = [
+    ['~^([a-z]+_?)+\\d$', letters, false],
+    ['~^([a-z]+_?)+\\d$', `${letters.slice(0, 39)}7`, true],
+    ['~^(a|aa)+$', `${'a'.repeat(40)}b`, false],
+    ['~^(\\w+\\s?)*$', `${'word '.repeat(8)}!`, false],
+    ['*a*a*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(64), false],
+    ['*a*a*a*a*a*a*a*a*a*a*a*a*b', `${'a'.repeat(63)}b`, true],
+  ];
+  for (const [pattern, name, expected] of cases) {
+    test(`${JSON.stringify(pattern)} against ${name.length} characters ${expected ? 'matches' : 'does not match'}`, {
+      timeout: 10_000,
+    }, () => {
+      assert.equal(compilePattern(pattern, false)(name), expected);
+    });
+  }
+
+  test('sql-pattern and extract regexps run on the same engine', { timeout: 10_000 }, () => {
+    assert.equal(compileRegExp('^([a-z]+_?)+\\d$', { ignoreCase: true }, 'x').test(letters.toUpperCase()), false);
+    const match = compileRegExp('^(([a-z]+_?)+)(\\d)$', { ignoreCase: false }, 'x').exec(`${letters}5`);
+    assert.deepEqual(match?.slice(1), [letters, letters, '5']);
+  });
+
+  test('Go syntax is RE2 syntax: named groups in both spellings, inline flags, Unicode classes', () => {
+    assert.equal(compilePattern('~^(?P<p>shard)_(?<n>\\d+)$', true)('shard_12'), true);
+    assert.equal(compilePattern('~(?i)^SHARD', true)('shard_1'), true);
+    assert.equal(compilePattern('~^\\p{Han}+$', true)('订单'), true);
+    assert.equal(compilePattern('t?', true)('t😀'), true, 'a wildcard ? stands for one character, not one UTF-16 unit');
+  });
+
+  test('an invalid pattern is CONFIG_INVALID carrying the RE2 error', () => {
+    assert.throws(
+      () => compilePattern('~^(a)\\1$', false),
+      (err: unknown) => err instanceof DmqError && err.code === 'CONFIG_INVALID' && err.message.includes('invalid escape sequence: `\\1`'),
+    );
+  });
 });

@@ -44,3 +44,12 @@ test('DMQ_ALLOWED_HOSTS: comma-separated names, lower-cased; a URL or port is re
     );
   }
 });
+
+test('DMQ_REQUIRE_SECRET_KEY: true or 1 requires a key, false, 0 or unset does not, anything else is refused', () => {
+  assert.equal(readSettings({}).DMQ_REQUIRE_SECRET_KEY, false);
+  assert.equal(readSettings({ DMQ_REQUIRE_SECRET_KEY: '' }).DMQ_REQUIRE_SECRET_KEY, false);
+  assert.equal(readSettings({ DMQ_REQUIRE_SECRET_KEY: '0' }).DMQ_REQUIRE_SECRET_KEY, false);
+  assert.equal(readSettings({ DMQ_REQUIRE_SECRET_KEY: 'true' }).DMQ_REQUIRE_SECRET_KEY, true);
+  assert.equal(readSettings({ DMQ_REQUIRE_SECRET_KEY: '1' }).DMQ_REQUIRE_SECRET_KEY, true);
+  assert.throws(() => readSettings({ DMQ_REQUIRE_SECRET_KEY: 'yes please' }), /DMQ_REQUIRE_SECRET_KEY: expected true or false/);
+});

@@ -87,7 +87,7 @@ export async function applyDdlBarrier(
       // Without shard-mode every shard's DDL runs on the merged table: the second one fails.
       const shards = task.shardMode === '' ? await shardMembers(conn, meta, task, job.target, { current: false }) : [];
       throw new DmqError(
-        'APPLY_REJECTED',
+        'DDL_REJECTED',
         `the target rejects the DDL of ${tableLabel(ref)} of source "${job.sourceId}" at ${barrier.coord}: ${(err as Error).message} (the source ran: ${barrier.ddl.source}; the target ran: ${sql})`,
         {
           cause: err,
@@ -127,7 +127,7 @@ async function inTargetDialect(
     const adapted = adaptDefinition(sql, dialect);
     if (!adapted.ok) {
       throw new DmqError(
-        'APPLY_REJECTED',
+        'DDL_REJECTED',
         `the target (${dialect.version}) cannot run the DDL of source "${job.sourceId}" at ${barrier.coord}: ${adapted.reason}`,
         {
           where: barrier.coord,

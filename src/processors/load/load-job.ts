@@ -10,6 +10,7 @@ import { advanceLoadOffset, readChunk, readSourcePlans, readTable, type TableRec
 import { DmqError } from '../../shared/errors.js';
 import { makeExtractor } from '../../shared/filter/route.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
+import { isChunkFileKey } from '../../shared/store/dump-store.js';
 import { qualify, quoteId, tableLabel } from '../../shared/sql/quote.js';
 import { ER, serverErrno } from '../../shared/sql/server-errors.js';
 import { settleCopyProgress } from '../../shared/task/progress.js';
@@ -36,6 +37,7 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
     if (!chunk.dumped || !chunk.fileKey) {
       throw new DmqError('LOAD_FAILED', `${chunkLabel(key)} is queued for load but was never dumped`, { where: chunkLabel(key) });
     }
+    if (!isChunkFileKey(chunk.fileKey, key)) throw foreignFileKey(chunk.fileKey, key, meta, ctx.store.describe());
     const table = await readTable(pool, meta, key);
     if (!table) throw new DmqError('LOAD_FAILED', `${chunkLabel(key)}: no plan recorded`, { where: chunkLabel(key) });
     const extra = makeExtractor(instance.routes, task.caseSensitive)(key.sourceId, key.schema, key.table);
@@ -94,6 +96,23 @@ export async function handleLoadJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
   }
   if (replaysAfterCopy(task.taskMode)) await handOverToSync(pool, meta, key);
   await settleCopyProgress(ctx, task);
+}
+
+/**
+ * The file key dm_meta holds for a chunk is not one dmq made for it: the row was changed on the
+ * target. Loading it could read, and with clean-dump-file delete, another file.
+ */
+function foreignFileKey(fileKey: string, key: ChunkJob, meta: MetaTables, dir: string): DmqError {
+  const row = `${metaName(meta, 'chunks')} row (source_id, schema_name, table_name, chunk_index) = (${[key.sourceId, key.schema, key.table, String(key.index)].map((v) => JSON.stringify(v)).join(', ')})`;
+  return new DmqError(
+    'DUMP_KEY_INVALID',
+    `${chunkLabel(key)}: the ${row} names the dump file ${JSON.stringify(fileKey)}, which is not a file of this chunk in ${dir}; nothing was read or deleted`,
+    {
+      where: chunkLabel(key),
+      workaround:
+        'dmq writes these keys itself, so someone changed the row: check who may write to the target meta schema; then redo the copy with `dmq start-task --remove-meta`',
+    },
+  );
 }
 
 /** A text for a key value in a message: strings quoted, bytes in hex. */

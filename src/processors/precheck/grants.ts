@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { isPunct, keyword, lex, type Token, tokenValue } from '../../shared/ddl/sql-lexer.js';
 
 /**
@@ -209,21 +210,21 @@ const ALIASES: Record<string, string[]> = {
   'REPLICATION REPLICA': ['REPLICATION SLAVE'],
 };
 
-/** MySQL's db-level grant pattern: `%` any run, `_` one character, a backslash escapes either. */
+/**
+ * MySQL's db-level grant pattern: `%` any run, `_` one character, a backslash escapes either.
+ * On RE2, linear in the name: a pattern of many `%` would make a backtracking engine crawl.
+ */
 function schemaPatternMatches(pattern: string, schema: string): boolean {
+  const chars = Array.from(pattern);
   let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '\\' && i + 1 < pattern.length) source += escapeRegExp(pattern[++i]!);
-    else if (ch === '%') source += '[\\s\\S]*';
-    else if (ch === '_') source += '[\\s\\S]';
-    else source += escapeRegExp(ch);
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    if (ch === '\\' && i + 1 < chars.length) source += RE2JS.quote(chars[++i]!);
+    else if (ch === '%') source += '.*';
+    else if (ch === '_') source += '.';
+    else source += RE2JS.quote(ch);
   }
-  return new RegExp(`^${source}$`, 'u').test(schema);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return RE2JS.compile(`^${source}$`, RE2JS.DOTALL).test(schema);
 }
 
 function covers(grant: Grant, schema: string, table: string): boolean {

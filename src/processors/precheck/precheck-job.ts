@@ -1,6 +1,5 @@
 import type { Job } from 'bullmq';
 import type { SourceConfig, TaskConfig } from '../../shared/config/types.js';
-import { taskFromStore } from '../../shared/config/task.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { DM_ERRORS, DmqError } from '../../shared/errors.js';
 import { STATIC_QUEUES, type PrecheckJob } from '../../shared/queue/queues.js';
@@ -26,7 +25,8 @@ async function registeredSources(ctx: ServiceContext, task: TaskConfig): Promise
  * source.
  */
 export async function handlePrecheckJob(job: Job<PrecheckJob>, ctx: ServiceContext): Promise<PrecheckResult | undefined> {
-  const task = job.data.purpose === 'check' ? taskFromStore(job.data.config) : await ctx.registry.getTask(job.data.task);
+  const task =
+    job.data.purpose === 'check' ? await ctx.registry.getCheckConfig(job.data.check ?? '') : await ctx.registry.getTask(job.data.task);
   if (!task) return undefined;
   const result = await runPrecheck({ task, sources: await registeredSources(ctx, task) });
   if (job.data.purpose === 'check') return result;

@@ -3,6 +3,7 @@ import { DmqError } from '../../shared/errors.js';
 import { makeRouter } from '../../shared/filter/route.js';
 import type { TargetDialect } from '../../shared/ddl/target-dialect.js';
 import { withConnection } from '../../shared/sql/connect.js';
+import { SOURCE_SESSION, TARGET_SESSION } from '../../shared/sql/pools.js';
 import { readDialect } from '../../shared/sql/target-facts.js';
 import { serverFacts, sourceFacts } from './facts.js';
 import type { Finding, Item } from './check.js';
@@ -89,7 +90,12 @@ async function checkSource(
   }
   const where = { sourceId: instance.sourceId, address: addressOf(source.from) };
   try {
-    const options = { label: `source ${JSON.stringify(instance.sourceId)}`, role: 'source' as const, timeZone: task.timezone };
+    const options = {
+      label: `source ${JSON.stringify(instance.sourceId)}`,
+      role: 'source' as const,
+      session: SOURCE_SESSION,
+      timeZone: task.timezone,
+    };
     return await withConnection(source.from, options, async (conn) => {
       const facts = sourceFacts(conn, instance, task.caseSensitive);
       const ctx = { task, instance, source, facts };
@@ -121,8 +127,11 @@ async function checkTarget(
 ): Promise<Unnumbered[]> {
   const desc = 'dmq can log in to the target';
   const where = { address: addressOf(task.target) };
+  // dmq's own session only: the operator's variables are what the target_session item checks,
+  // and one the target lacks would fail this connection before any item could say so.
+  const options = { label: 'target', role: 'target' as const, session: TARGET_SESSION, timeZone: task.timezone };
   try {
-    return await withConnection(task.target, { label: 'target', role: 'target', timeZone: task.timezone }, async (conn) => {
+    return await withConnection(task.target, options, async (conn) => {
       let dialect: Promise<TargetDialect> | undefined;
       const ctx = { task, facts: serverFacts(conn), schemas, tables, dialect: () => (dialect ??= readDialect(conn)) };
       return [connectivity(desc, where), ...(await Promise.all(TARGET_ITEMS.filter(wanted).map((item) => runItem(item, ctx, where))))];

@@ -193,7 +193,7 @@ export const BinlogRequest = z
     binlog_pos: z
       .string()
       .regex(/^.+:\d+(#\d+)?$/, "expected file:pos, as the task's error names it")
-      .describe("the position the task's error names (APPLY_REJECTED, DDL_UNSUPPORTED, EVENT_FILTERED)"),
+      .describe("the position the task's error names (APPLY_REJECTED, DDL_REJECTED, DDL_UNSUPPORTED, EVENT_FILTERED)"),
     source: z.string().optional().describe('the source the position belongs to (needed when the task has several)'),
     sqls: z.array(z.string().min(1)).optional().describe('replace: the statements to run instead, in order'),
   })

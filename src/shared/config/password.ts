@@ -21,10 +21,20 @@ function secretKey(): Buffer {
   if (!/^[0-9a-fA-F]{64}$/.test(custom)) {
     throw new DmqError('CONFIG_INVALID', 'DMQ_SECRET_KEY must be 64 hex characters (a 32-byte AES-256 key)', {
       where: 'DMQ_SECRET_KEY',
-      workaround: "unset it to use DM's default key, or set it to the same hex key as DM's secret-key-path file",
+      workaround:
+        "set it to 64 hex characters (openssl rand -hex 32), the same key as DM's secret-key-path file if DM shares the encrypted passwords",
     });
   }
   return Buffer.from(custom, 'hex');
+}
+
+/**
+ * Whether the key in use is DM's default, which is public: whoever reads the stored passwords
+ * (Redis, a dump of it) can decrypt them. Throws, as any use of the key would, when
+ * DMQ_SECRET_KEY is malformed.
+ */
+export function usesDefaultSecretKey(): boolean {
+  return secretKey().equals(Buffer.from(DM_DEFAULT_KEY_HEX, 'hex'));
 }
 
 export function encryptPassword(plain: string): string {

@@ -31,9 +31,9 @@ function checkPattern(pattern: string, path: string, caseSensitive: boolean, iss
   }
 }
 
-function checkRegExp(source: string, flags: string, path: string, issues: string[]): void {
+function checkRegExp(source: string, ignoreCase: boolean, path: string, issues: string[]): void {
   try {
-    compileRegExp(source, flags, source);
+    compileRegExp(source, { ignoreCase }, source);
   } catch (err) {
     issues.push(`${path}: ${(err as Error).message}`);
   }
@@ -65,21 +65,21 @@ export function buildRoute(name: string, raw: RawRoute, path: string, caseSensit
     rule.targetTable = raw['target-table'];
     if (!rule.tablePattern) issues.push(`${path}.target-table: needs a table-pattern (a rule without one renames whole schemas)`);
   }
-  const flags = caseSensitive ? '' : 'i';
+  const ignoreCase = !caseSensitive;
   const table = raw['extract-table'];
   if (table) {
     rule.extractTable = { tableRegexp: table['table-regexp'], targetColumn: table['target-column'] };
-    checkRegExp(table['table-regexp'], flags, `${path}.extract-table.table-regexp`, issues);
+    checkRegExp(table['table-regexp'], ignoreCase, `${path}.extract-table.table-regexp`, issues);
   }
   const schema = raw['extract-schema'];
   if (schema) {
     rule.extractSchema = { schemaRegexp: schema['schema-regexp'], targetColumn: schema['target-column'] };
-    checkRegExp(schema['schema-regexp'], flags, `${path}.extract-schema.schema-regexp`, issues);
+    checkRegExp(schema['schema-regexp'], ignoreCase, `${path}.extract-schema.schema-regexp`, issues);
   }
   const source = raw['extract-source'];
   if (source) {
     rule.extractSource = { sourceRegexp: source['source-regexp'], targetColumn: source['target-column'] };
-    checkRegExp(source['source-regexp'], flags, `${path}.extract-source.source-regexp`, issues);
+    checkRegExp(source['source-regexp'], ignoreCase, `${path}.extract-source.source-regexp`, issues);
   }
   return rule;
 }
@@ -117,7 +117,7 @@ export function buildFilter(
   }
   const sqlPattern = raw['sql-pattern'] ?? [];
   // DM matches sql-pattern case-insensitively whatever case-sensitive says.
-  for (const [i, re] of sqlPattern.entries()) checkRegExp(re, 'i', `${path}.sql-pattern[${i}]`, issues);
+  for (const [i, re] of sqlPattern.entries()) checkRegExp(re, true, `${path}.sql-pattern[${i}]`, issues);
   const rule: EventFilterRule = { name, schemaPattern: raw['schema-pattern'], events, sqlPattern, action: action ?? 'Do' };
   checkPattern(rule.schemaPattern, `${path}.schema-pattern`, caseSensitive, issues);
   if (raw['table-pattern']) {

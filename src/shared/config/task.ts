@@ -2,6 +2,7 @@ import { DmqError } from '../errors.js';
 import { ID_PATTERN, ID_RULE, configError, parseShape } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
 import { loadTls, NO_TLS_FILES, type TlsFileAccess } from './security.js';
+import { targetSessionProblems } from './session.js';
 import { buildBlockAllow, buildDumper, buildExpressionFilter, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
 import { ignoredTaskFields, taskSchema, type RawInstance, type RawTask } from './task-schema.js';
 import { timeZoneProblem } from '../sql/time-zone.js';
@@ -151,6 +152,7 @@ function buildTarget(raw: RawTask['target-database'], files: TlsFileAccess, issu
     password: decryptPassword(raw.password ?? ''),
     session,
   };
+  issues.push(...targetSessionProblems(session, 'target-database.session'));
   const security = loadTls(raw.security, 'target-database.security', files, issues);
   if (security) target.security = security;
   return target;

@@ -96,7 +96,7 @@ interface CompiledRule {
   rule: EventFilterRule;
   schema: NameMatcher;
   table: NameMatcher | undefined;
-  sql: RegExp[];
+  sql: ReturnType<typeof compileRegExp>[];
 }
 
 /** What one rule says about the event; undefined when an Ignore/Error rule does not fire. */
@@ -122,7 +122,7 @@ export function makeEventFilter(rules: EventFilterRule[], caseSensitive: boolean
     schema: compilePattern(rule.schemaPattern, caseSensitive),
     table: rule.tablePattern === undefined ? undefined : compilePattern(rule.tablePattern, caseSensitive),
     // DM compiles sql-pattern with (?i) whatever case-sensitive says: that setting is about names.
-    sql: rule.sqlPattern.map((source, i) => compileRegExp(source, 'i', `filters.${rule.name}.sql-pattern[${i}]`)),
+    sql: rule.sqlPattern.map((source, i) => compileRegExp(source, { ignoreCase: true }, `filters.${rule.name}.sql-pattern[${i}]`)),
   }));
 
   const selected = new Map<string, CompiledRule[]>();

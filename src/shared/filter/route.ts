@@ -68,21 +68,14 @@ export function makeExtractor(
   caseSensitive: boolean,
 ): (sourceId: string, schema: string, table: string) => { column: string; value: string }[] {
   const routes = compileRoutes(rules, caseSensitive);
-  const flags = caseSensitive ? '' : 'i';
-  const regexps = new Map<string, RegExp>();
   const extract = (targetColumn: string, regexp: string, name: string) => {
-    let re = regexps.get(regexp);
-    if (!re) {
-      re = compileRegExp(regexp, flags, regexp);
-      regexps.set(regexp, re);
-    }
-    const match = re.exec(name);
+    const match = compileRegExp(regexp, { ignoreCase: !caseSensitive }, regexp).exec(name);
     return {
       column: targetColumn,
       value: match
         ? match
             .slice(1)
-            .map((group) => group ?? '')
+            .map((group: string | null | undefined) => group ?? '')
             .join('')
         : '',
     };

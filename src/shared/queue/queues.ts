@@ -5,6 +5,11 @@ import type { ChunkKey } from '../chunk/chunk.js';
 /** BullMQ key prefix: dmq's queues sit under `dmq:` next to its registry. */
 export const QUEUE_PREFIX = 'dmq';
 
+/**
+ * Job data names what to work on; processors read configs from the registry. Bull Board shows
+ * every job's data to whoever holds the dashboard, so no config (and no password, encrypted
+ * or not) ever travels in a job.
+ */
 export interface TaskJob {
   task: string;
 }
@@ -12,8 +17,8 @@ export interface TaskJob {
 export interface PrecheckJob extends TaskJob {
   /** `start`: a submitted task, plan it when the checks pass. `check`: only report (check-task). */
   purpose: 'start' | 'check';
-  /** For `check`: the task in store form (passwords encrypted), since it is not registered. */
-  config?: unknown;
+  /** For `check`: where the registry keeps the config of the task, which is not registered. */
+  check?: string;
 }
 
 export interface PlanJob extends TaskJob {

@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { Connection, Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
+import { targetSessionProblems } from '../config/session.js';
 import type { DbEndpoint } from '../config/types.js';
 import { DmqError } from '../errors.js';
 import { ACCESS_DENIED, UNREACHABLE, isServerError } from './server-errors.js';
@@ -68,28 +69,25 @@ export function formatOnlyWithValues(sql: string, values: unknown, timezone?: st
 const TIDB_PESSIMISTIC = "/*T! , tidb_txn_mode = 'pessimistic' */";
 
 function sessionStatements(options: ConnectOptions): string[] {
-  const statements = [`SET time_zone = ${mysql.escape(options.timeZone ?? DEFAULT_TIME_ZONE)} ${TIDB_PESSIMISTIC}`];
-  for (const [name, value] of Object.entries(options.session ?? {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new DmqError('CONFIG_INVALID', `session variable name ${JSON.stringify(name)} is not a valid identifier`, {
-        where: `${options.label} session`,
-        workaround: 'use plain MySQL system variable names such as tidb_txn_mode or sql_mode',
-      });
-    }
-    if (name.toLowerCase() === 'tidb_txn_mode' && String(value).toLowerCase() !== 'pessimistic') {
-      throw new DmqError(
-        'CONFIG_INVALID',
-        `${options.label} session: tidb_txn_mode ${JSON.stringify(value)} would let two deliveries of one batch both apply`,
-        {
-          where: `${options.label} session.tidb_txn_mode`,
-          workaround:
-            'remove tidb_txn_mode from target-database.session: dmq runs its transactions pessimistic, whatever the cluster default is',
-        },
-      );
-    }
-    statements.push(`SET SESSION ${name} = ${mysql.escape(value)}`);
+  const session = options.session ?? {};
+  // Checked when the task is submitted; checked again here for configs stored before a rule existed.
+  const problems = targetSessionProblems(session, 'session');
+  if (problems.length > 0) {
+    throw new DmqError('CONFIG_INVALID', `${options.label}: ${problems.join('; ')}`, {
+      where: `${options.label} session`,
+      workaround: 'fix target-database.session as said, then submit the task again (stop-task, start-task)',
+    });
   }
-  return statements;
+  // sql_mode first: the values of the statements after it are escaped as it says, not as the
+  // server's global sql_mode would.
+  const entries = Object.entries(session);
+  const isMode = ([name]: [string, unknown]) => name.toLowerCase() === 'sql_mode';
+  const set = ([name, value]: [string, string | number]) => `SET SESSION ${name} = ${mysql.escape(value)}`;
+  return [
+    ...entries.filter(isMode).map(set),
+    `SET time_zone = ${mysql.escape(options.timeZone ?? DEFAULT_TIME_ZONE)} ${TIDB_PESSIMISTIC}`,
+    ...entries.filter((entry) => !isMode(entry)).map(set),
+  ];
 }
 
 export function describeConnectError(err: unknown, endpoint: DbEndpoint, options: ConnectOptions): DmqError {
@@ -117,6 +115,7 @@ export function describeConnectError(err: unknown, endpoint: DbEndpoint, options
 }
 
 export async function openConnection(endpoint: DbEndpoint, options: ConnectOptions): Promise<Connection> {
+  const statements = sessionStatements(options);
   let conn: Connection;
   try {
     conn = await mysql.createConnection(baseOptions(endpoint, options));
@@ -124,7 +123,7 @@ export async function openConnection(endpoint: DbEndpoint, options: ConnectOptio
     throw describeConnectError(err, endpoint, options);
   }
   try {
-    for (const statement of sessionStatements(options)) await conn.query(statement);
+    for (const statement of statements) await conn.query(statement);
   } catch (err) {
     conn.destroy();
     throw new DmqError('CONFIG_INVALID', `${options.label}: cannot set session variables: ${(err as Error).message}`, {

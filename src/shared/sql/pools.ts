@@ -12,7 +12,10 @@ export const TARGET_SESSION: Record<string, string | number> = {
 
 /**
  * Session settings for reading a source: SHOW CREATE TABLE must quote names with backticks
- * whatever the server's global sql_mode (ANSI_QUOTES) or sql_quote_show_create say.
+ * whatever the server's global sql_mode (ANSI_QUOTES) or sql_quote_show_create say, and the
+ * values dmq sends as parameters are escaped with backslashes, which a global
+ * NO_BACKSLASH_ESCAPES would read otherwise. Every source connection but the binlog stream's
+ * (whose one parameterized query is a server-side prepared statement) uses it.
  */
 export const SOURCE_SESSION: Record<string, string | number> = {
   sql_mode: '',

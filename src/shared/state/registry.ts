@@ -33,6 +33,9 @@ export interface TaskState {
 const SOURCES = 'dmq:sources';
 const TASKS = 'dmq:tasks';
 const stateKey = (task: string) => `dmq:task:${task}:state`;
+const checkKey = (id: string) => `dmq:check:${id}`;
+/** A check-task config outlives any wait for its precheck; then it is gone even if nobody deletes it. */
+const CHECK_TTL_SECONDS = 15 * 60;
 const precheckKey = (task: string) => `dmq:task:${task}:precheck`;
 
 export function registry(redis: Redis) {
@@ -139,6 +142,20 @@ export function registry(redis: Redis) {
       const turn = stateTurn.then(() => watchedUpdate(name, change));
       stateTurn = turn.catch(() => undefined);
       return turn;
+    },
+
+    /** The config of a task being checked (check-task), which is not registered, under `id`. */
+    async putCheckConfig(id: string, task: TaskConfig): Promise<void> {
+      await redis.set(checkKey(id), JSON.stringify(serializeTaskForStore(task)), 'EX', CHECK_TTL_SECONDS);
+    },
+
+    async getCheckConfig(id: string): Promise<TaskConfig | undefined> {
+      const json = await redis.get(checkKey(id));
+      return json === null ? undefined : taskFromStore(JSON.parse(json));
+    },
+
+    async deleteCheckConfig(id: string): Promise<void> {
+      await redis.del(checkKey(id));
     },
 
     async putPrecheck(name: string, result: unknown): Promise<void> {

@@ -41,16 +41,29 @@ function segment(name: string): string {
   return `${encoded.slice(0, MAX_SEGMENT - 17)}~${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
 }
 
-/** Keys are path-like: task/source/schema.table/chunk-attempt.sql. */
-export function chunkFileKey(parts: {
+interface ChunkFileParts {
   task: string;
   sourceId: string;
   schema: string;
   table: string;
   index: number;
-  attempt: string;
-}): string {
-  return `${segment(parts.task)}/${segment(parts.sourceId)}/${segment(parts.schema)}.${segment(parts.table)}/${String(parts.index).padStart(6, '0')}-${parts.attempt}.sql`;
+}
+
+const chunkFilePrefix = (parts: ChunkFileParts) =>
+  `${segment(parts.task)}/${segment(parts.sourceId)}/${segment(parts.schema)}.${segment(parts.table)}/${String(parts.index).padStart(6, '0')}-`;
+
+/** Keys are path-like: task/source/schema.table/chunk-attempt.sql; an attempt is hex. */
+export function chunkFileKey(parts: ChunkFileParts & { attempt: string }): string {
+  return `${chunkFilePrefix(parts)}${parts.attempt}.sql`;
+}
+
+/**
+ * Whether `key` is a file of this chunk, as chunkFileKey names them: a key read back from the
+ * target's meta schema is only trusted this far, so a changed row can name no other file.
+ */
+export function isChunkFileKey(key: string, parts: ChunkFileParts): boolean {
+  const prefix = chunkFilePrefix(parts);
+  return key.startsWith(prefix) && /^[0-9a-f]+\.sql$/.test(key.slice(prefix.length));
 }
 
 export function taskPrefix(task: string): string {

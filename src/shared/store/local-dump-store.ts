@@ -1,12 +1,23 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { DmqError } from '../errors.js';
 import type { ChunkWriter, DumpStore } from './dump-store.js';
 
 export function localDumpStore(root: string): DumpStore {
   const base = resolve(root);
-  const pathOf = (key: string) => join(base, key);
+  /** No key reaches outside the directory, whatever it holds (`..`, an absolute path). */
+  const pathOf = (key: string) => {
+    const path = resolve(base, key);
+    if (!path.startsWith(base + sep)) {
+      throw new DmqError('DUMP_KEY_INVALID', `dump file key ${JSON.stringify(key)} is outside the dump directory ${base}`, {
+        where: key,
+        workaround: 'dump file keys are made by dmq; check who changed the chunk rows in the target meta schema',
+      });
+    }
+    return path;
+  };
 
   return {
     describe: () => base,
@@ -41,8 +52,9 @@ export function localDumpStore(root: string): DumpStore {
     },
 
     async exists(key) {
+      const path = pathOf(key);
       try {
-        await access(pathOf(key));
+        await access(path);
         return true;
       } catch {
         return false;

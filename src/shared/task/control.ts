@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { TaskConfig } from '../config/types.js';
-import { serializeTaskForStore } from '../config/task.js';
 import { dropMetaTables } from '../checkpoint/meta-schema.js';
+import { checkReplaceStatements, type ReplacedEvent } from '../ddl/operator-sql.js';
 import { DmqError, toErrorRecord } from '../errors.js';
 import { STATIC_QUEUES, type PrecheckJob } from '../queue/queues.js';
 import { taskQueueNames } from '../queue/task-queues.js';
@@ -51,9 +52,15 @@ export async function checkTask(
   task: TaskConfig,
   waitUntilFinished: (jobId: string) => Promise<unknown>,
 ): Promise<unknown> {
-  const data: PrecheckJob = { task: task.name, purpose: 'check', config: serializeTaskForStore(task) };
-  const job = await ctx.queues.get(STATIC_QUEUES.precheck).add('check', data, { removeOnComplete: 100, removeOnFail: 100 });
-  return waitUntilFinished(job.id!);
+  const check = randomUUID();
+  await ctx.registry.putCheckConfig(check, task);
+  try {
+    const data: PrecheckJob = { task: task.name, purpose: 'check', check };
+    const job = await ctx.queues.get(STATIC_QUEUES.precheck).add('check', data, { removeOnComplete: 100, removeOnFail: 100 });
+    return await waitUntilFinished(job.id!);
+  } finally {
+    await ctx.registry.deleteCheckConfig(check);
+  }
 }
 
 export async function pauseTask(ctx: ServiceContext, name: string, error?: unknown): Promise<void> {
@@ -66,8 +73,32 @@ export async function pauseTask(ctx: ServiceContext, name: string, error?: unkno
   });
 }
 
-/** The errors `binlog skip|replace` resolves, and which stage acts on the operator's decision. */
-const OP_STAGE: Partial<Record<string, BinlogOpStage>> = { APPLY_REJECTED: 'apply', DDL_UNSUPPORTED: 'read', EVENT_FILTERED: 'read' };
+/**
+ * The errors `binlog skip|replace` resolves: which stage acts on the operator's decision, and
+ * what the replacing statements stand in for (which decides what they may be).
+ */
+const RESOLVABLE: Partial<Record<string, { stage: BinlogOpStage; replaces: ReplacedEvent }>> = {
+  APPLY_REJECTED: { stage: 'apply', replaces: 'rows' },
+  DDL_REJECTED: { stage: 'apply', replaces: 'ddl' },
+  DDL_UNSUPPORTED: { stage: 'read', replaces: 'source-ddl' },
+  EVENT_FILTERED: { stage: 'read', replaces: 'source-ddl' },
+};
+
+/** The operator's statements as they will run, one per entry; refused with every problem named. */
+function checkedOp(op: BinlogOp, replaces: ReplacedEvent, coord: string): BinlogOp {
+  if (op.op !== 'replace') return op;
+  const checked = checkReplaceStatements(op.sqls, replaces);
+  if (checked.ok) return { op: 'replace', sqls: checked.statements };
+  throw new DmqError('CONFIG_INVALID', `binlog replace at ${coord}: ${checked.problems.join('\n')}`, {
+    where: 'sqls',
+    workaround:
+      replaces === 'rows'
+        ? 'give only INSERT, UPDATE, DELETE or REPLACE statements for a batch of rows; to change a table, fix the target and `dmq resume-task`'
+        : replaces === 'ddl'
+          ? 'give DDL about tables, indexes and schemas, or INSERT, UPDATE, DELETE, REPLACE'
+          : 'give the DDL the source should have run, as the source would have written it',
+  });
+}
 
 /**
  * `dmq binlog skip|replace`: settle the batch whose rejection paused the task, then resume.
@@ -81,14 +112,14 @@ export async function resolveBinlogError(
   const task = await ctx.registry.requireTask(name);
   const state = await ctx.registry.getState(name);
   const error = state?.error;
-  const stage = error?.code === undefined ? undefined : OP_STAGE[error.code];
-  if (state?.stage !== 'Paused' || !error || !stage) {
+  const resolvable = error?.code === undefined ? undefined : RESOLVABLE[error.code];
+  if (state?.stage !== 'Paused' || !error || !resolvable) {
     throw new DmqError(
       'CONFIG_INVALID',
       `task "${name}" is not paused on a binlog event it can skip or replace${error ? ` (its error: ${error.code} ${error.message})` : ''}`,
       {
         where: 'binlog-pos',
-        workaround: `binlog skip and replace resolve ${Object.keys(OP_STAGE).join(', ')} errors; see \`dmq query-status\` for the task's error`,
+        workaround: `binlog skip and replace resolve ${Object.keys(RESOLVABLE).join(', ')} errors; see \`dmq query-status\` for the task's error`,
       },
     );
   }
@@ -106,7 +137,8 @@ export async function resolveBinlogError(
       workaround: `pass -s with one of: ${task.instances.map((i) => i.sourceId).join(', ')}`,
     });
   }
-  await setBinlogOp(ctx.redis, name, sourceId, request.coord, { ...request.op, stage });
+  const op = checkedOp(request.op, resolvable.replaces, request.coord);
+  await setBinlogOp(ctx.redis, name, sourceId, request.coord, { ...op, stage: resolvable.stage });
   ctx.log.info({ task: name, source: sourceId, at: request.coord, op: request.op.op }, 'binlog batch resolved by the operator');
   await resumeTask(ctx, name);
 }

@@ -4,6 +4,7 @@ import { parseSourceObject, parseSourceYaml } from '../../../shared/config/sourc
 import { DmqError } from '../../../shared/errors.js';
 import { isMariadb } from '../../../shared/sql/binlog-status.js';
 import { withConnection } from '../../../shared/sql/connect.js';
+import { SOURCE_SESSION } from '../../../shared/sql/pools.js';
 import type { ServiceContext } from '../../../shared/task/context.js';
 import { readConfigBody } from '../body.js';
 import { sendError } from '../errors.js';
@@ -71,7 +72,8 @@ export function sourceRoutes(app: FastifyInstance, ctx: ServiceContext, tlsFiles
     try {
       const source = await ctx.registry.getSource(req.params.name);
       if (!source) throw notFound(req.params.name);
-      const status = await withConnection(source.from, { label: `source "${source.sourceId}"`, role: 'source' }, async (conn) => {
+      const options = { label: `source "${source.sourceId}"`, role: 'source' as const, session: SOURCE_SESSION };
+      const status = await withConnection(source.from, options, async (conn) => {
         const [rows] = await conn.query('SELECT VERSION() AS v');
         return { version: String((rows as { v: string }[])[0]?.v), flavor: (await isMariadb(conn)) ? 'mariadb' : 'mysql' };
       }).then(
