@@ -162,6 +162,15 @@ describe('task.yaml: values and defaults', () => {
         ),
     },
     {
+      name: 'tidb_txn_mode optimistic, as dmctl get-config writes it, is not applied, with a notice',
+      input: base({ 'target-database': { host: 'h', user: 'u', session: { tidb_txn_mode: 'optimistic', tidb_skip_utf8_check: 1 } } }),
+      check: (t) => {
+        assert.deepEqual(t.target.session, { tidb_skip_utf8_check: 1 });
+        assert.equal(t.notices[0]!.field, 'target-database.session.tidb_txn_mode');
+        assert.match(t.notices[0]!.note, /"optimistic" not applied: dmq runs its transactions pessimistic/);
+      },
+    },
+    {
       name: 'a time_zone in target-database.session becomes the task timezone, for both ends',
       input: base({ 'target-database': { host: 'h', user: 'u', session: { time_zone: '+04:00', sql_mode: '' } } }),
       check: (t) => {
@@ -599,7 +608,7 @@ describe('task.yaml: errors name the field', () => {
       ],
     },
     {
-      name: "target session settings that dmq's escaping and transactions depend on are refused, naming the variable",
+      name: "target session settings that dmq's escaping depends on are refused, naming the variable",
       input: base({
         'target-database': {
           host: 'tidb',
@@ -608,7 +617,6 @@ describe('task.yaml: errors name the field', () => {
             sql_mode: 'STRICT_TRANS_TABLES,no_backslash_escapes',
             character_set_client: 'gbk',
             COLLATION_CONNECTION: 'sjis_japanese_ci',
-            tidb_txn_mode: 'optimistic',
             'x; DROP TABLE t': 1,
           },
         },
@@ -617,7 +625,6 @@ describe('task.yaml: errors name the field', () => {
         'target-database.session.sql_mode: NO_BACKSLASH_ESCAPES is not allowed: dmq escapes values with backslashes',
         'target-database.session.character_set_client: dmq sends and reads text as utf8mb4',
         'target-database.session.COLLATION_CONNECTION: dmq sends and reads text as utf8mb4',
-        'target-database.session.tidb_txn_mode: "optimistic" would let two deliveries of one batch both apply',
         'target-database.session.x; DROP TABLE t: not a system variable name',
       ],
     },

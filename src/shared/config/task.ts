@@ -102,7 +102,7 @@ function buildTask(raw: RawTask, files: TlsFileAccess, issues: string[]): TaskCo
     onlineDdl: raw['online-ddl'] ?? true,
     cleanDumpFile: raw['clean-dump-file'] ?? true,
     ignoreCheckingItems: checkingItems(raw['ignore-checking-items']),
-    target: buildTarget(raw['target-database'], files, issues),
+    target: buildTarget(raw['target-database'], files, issues, notices),
     instances,
     notices,
   };
@@ -141,10 +141,20 @@ function checkingItems(raw: string | string[] | undefined): string[] {
   return items.map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
 }
 
-function buildTarget(raw: RawTask['target-database'], files: TlsFileAccess, issues: string[]): TargetConfig {
+function buildTarget(raw: RawTask['target-database'], files: TlsFileAccess, issues: string[], notices: ConfigNotice[]): TargetConfig {
   const session = Object.fromEntries(
     Object.entries(raw.session ?? {}).map(([name, value]) => [name, typeof value === 'boolean' ? (value ? 'ON' : 'OFF') : value]),
   );
+  // DM's own files ask for optimistic transactions (`dmctl get-config` writes it). The data is
+  // the same either way, and dmq's checkpoint lock needs pessimistic ones: say so and go on.
+  const txnMode = Object.keys(session).find((name) => name.toLowerCase() === 'tidb_txn_mode');
+  if (txnMode !== undefined && String(session[txnMode]).toLowerCase() !== 'pessimistic') {
+    notices.push({
+      field: `target-database.session.${txnMode}`,
+      note: `${JSON.stringify(session[txnMode])} not applied: dmq runs its transactions pessimistic, which its exactly-once checkpoint lock needs; the data migrated is the same`,
+    });
+    delete session[txnMode];
+  }
   const target: TargetConfig = {
     host: raw.host,
     port: raw.port ?? 4000,
