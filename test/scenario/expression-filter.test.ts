@@ -361,8 +361,10 @@ test('expression filters leave rows out of the copy and of sync as DM does, for 
   await insertMirrored(upstream, 't5', '(5, 0, 50), (6, 0, 150), (7, 0, -5), (8, 0, 5)');
   await mirrored(upstream, 't5', { update: 'c = c + 1', columns: ['c'], where: 'id IN (5, 6)' }, updates);
   await mirrored(upstream, 't5', { delete: 'id IN (7, 8)' }, updates);
-  // The update of row 3 was left out; a later one writes only the column it changes.
-  await mirrored(upstream, 't5', { update: 'should_skip = 7', columns: ['should_skip'], where: 'id = 3' }, updates);
+  // The update of row 3 was left out; a later one that no filter matches reaches the target.
+  // It sets every column: outside safe mode dmq writes only the columns an update changes, in
+  // safe mode the whole row, and which one applies here depends on timing.
+  await mirrored(upstream, 't5', { update: 'should_skip = 7, c = 4', columns: ['should_skip', 'c'], where: 'id = 3' }, updates);
   await mirrored(upstream, 't7', { update: 's = s + 1', columns: ['s'], where: 'id = 1' }, t7);
   await insertMirrored(upstream, 't7', "(2, 'b', 1)");
   await mirrored(upstream, 't7', { update: 's = s + 1', columns: ['s'], where: 'id = 2' }, t7);
