@@ -60,9 +60,20 @@ describe('readDdl: kinds, tables and the routed statement', () => {
           kind: 'create table',
           tables: [ref('shard_db', 't_1')],
           sql:
-            'CREATE TABLE IF NOT EXISTS `merged`.`t` (`id` BIGINT(20) UNSIGNED NOT NULL AUTO_INCREMENT, `name` VARCHAR(255) DEFAULT NULL COLLATE utf8mb4_unicode_ci, ' +
+            'CREATE TABLE IF NOT EXISTS `merged`.`t` (`id` BIGINT(20) UNSIGNED NOT NULL AUTO_INCREMENT, `name` VARCHAR(255) COLLATE utf8mb4_unicode_ci DEFAULT NULL, ' +
             '`at` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, PRIMARY KEY (`id`), UNIQUE KEY `uk_name` (`name`)) ' +
             "ENGINE = INNODB AUTO_INCREMENT = 5 DEFAULT CHARSET = utf8mb4 COMMENT = 'it''s'",
+        },
+      ],
+    },
+    {
+      name: "a column's CHARACTER SET and COLLATE stay right after its type, where MySQL and MariaDB read them (DM's expression_filter case)",
+      sql: "ALTER TABLE t_1 ADD COLUMN name2 VARCHAR(20) CHARACTER SET latin1 COLLATE latin1_bin NOT NULL DEFAULT 'Müller…'",
+      statements: [
+        {
+          kind: 'alter table',
+          tables: [ref('shard_db', 't_1')],
+          sql: "ALTER TABLE `merged`.`t` ADD COLUMN `name2` VARCHAR(20) CHARACTER SET latin1 COLLATE latin1_bin NOT NULL DEFAULT 'Müller…'",
         },
       ],
     },

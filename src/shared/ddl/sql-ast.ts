@@ -26,7 +26,35 @@ export function parseStatements(sql: string, dialect: Dialect): Node[] {
 }
 
 export function sqlify(statement: Node, dialect: Dialect): string {
-  return parser.sqlify(statement as unknown as Parameters<typeof parser.sqlify>[0], { database: dialect });
+  const tree = charsetWithType(structuredClone(statement)) as Node;
+  return parser.sqlify(tree as unknown as Parameters<typeof parser.sqlify>[0], { database: dialect });
+}
+
+/**
+ * The parser renders a column's CHARACTER SET and COLLATE after its other attributes
+ * (`VARCHAR(20) DEFAULT 'x' CHARACTER SET latin1`), where MySQL and MariaDB accept them only
+ * right after the type; as the type's suffix they come out there. The tree it reads back from
+ * that text is the one it was given.
+ */
+function charsetWithType(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(charsetWithType);
+  if (!isNode(value)) return value;
+  for (const key of Object.keys(value)) value[key] = charsetWithType(value[key]);
+  const definition = value.definition;
+  if (value.resource !== 'column' || !isNode(definition)) return value;
+  const suffix: string[] = Array.isArray(definition.suffix) ? [...(definition.suffix as string[])] : [];
+  const charset = value.character_set;
+  if (isNode(charset) && isNode(charset.value) && typeof charset.value.value === 'string') {
+    suffix.push(`CHARACTER SET ${charset.value.value}`);
+    delete value.character_set;
+  }
+  const collate = value.collate;
+  if (isNode(collate) && isNode(collate.collate) && typeof collate.collate.name === 'string') {
+    suffix.push(`COLLATE ${collate.collate.name}`);
+    delete value.collate;
+  }
+  if (suffix.length > 0) definition.suffix = suffix;
+  return value;
 }
 
 /** The parser's error, shortened: its "Expected ..." lists every token it would have taken. */
