@@ -1,5 +1,5 @@
 import type { RowValue } from '../../shared/binlog/payload-values.js';
-import { utcTimestampIn } from '../../shared/sql/time-zone.js';
+import { two, utcTimestampIn } from '../../shared/sql/time-zone.js';
 
 // MySQL protocol type codes whose zongji decoding needs correcting.
 const TYPE_YEAR = 13;
@@ -30,7 +30,6 @@ export function fixNegativeTime(text: string): string {
     minutes = 0;
     hours += 1;
   }
-  const two = (n: number) => String(n).padStart(2, '0');
   return `-${two(hours)}:${two(minutes)}:${two(seconds)}${match[4] ?? ''}`;
 }
 

@@ -1,3 +1,5 @@
+import type { ConfigNotice } from './types.js';
+
 /**
  * The target session variables an operator may set (`target-database.session`), and those dmq
  * owns because the SQL it sends depends on them:
@@ -45,6 +47,25 @@ function sqlModeProblem(value: string | number, at: string): string | undefined 
     return `${at}: ${via} is not allowed: ${OWNED_MODES[owned]}; remove it (dmq sets sql_mode NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION when the session names none)`;
   }
   return undefined;
+}
+
+/** The key `session` sets `name` under, in whatever case (variable names are case-insensitive). */
+export function sessionKey(session: Record<string, unknown>, name: string): string | undefined {
+  return Object.keys(session).find((key) => key.toLowerCase() === name);
+}
+
+/**
+ * DM's own files ask for optimistic transactions (`dmctl get-config` writes it). The data is the
+ * same either way and dmq's checkpoint lock needs pessimistic ones, so the setting is taken out
+ * of `session` with a notice instead of refused; targetSessionProblems still refuses it in a
+ * session stored before this.
+ */
+export function dropOtherTxnMode(session: Record<string, string | number>, path: string): ConfigNotice[] {
+  const key = sessionKey(session, 'tidb_txn_mode');
+  if (key === undefined || String(session[key]).toLowerCase() === 'pessimistic') return [];
+  const note = `${JSON.stringify(session[key])} not applied: dmq runs its transactions pessimistic, which its exactly-once checkpoint lock needs; the data migrated is the same`;
+  delete session[key];
+  return [{ field: `${path}.${key}`, note }];
 }
 
 /** What is wrong with a target session, one line per variable; [] when dmq can work with it. */

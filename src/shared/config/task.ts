@@ -2,7 +2,7 @@ import { DmqError } from '../errors.js';
 import { ID_PATTERN, ID_RULE, configError, parseShape } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
 import { loadTls, NO_TLS_FILES, type TlsFileAccess } from './security.js';
-import { targetSessionProblems } from './session.js';
+import { dropOtherTxnMode, sessionKey, targetSessionProblems } from './session.js';
 import { buildBlockAllow, buildDumper, buildExpressionFilter, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
 import { ignoredTaskFields, taskSchema, type RawInstance, type RawTask } from './task-schema.js';
 import { timeZoneProblem } from '../sql/time-zone.js';
@@ -122,7 +122,7 @@ function buildTask(raw: RawTask, files: TlsFileAccess, issues: string[]): TaskCo
  */
 function taskTimeZone(raw: string | undefined, target: TargetConfig, notices: ConfigNotice[]): string | undefined {
   const named = raw === undefined || raw === '' ? undefined : raw;
-  const key = Object.keys(target.session).find((name) => name.toLowerCase() === 'time_zone');
+  const key = sessionKey(target.session, 'time_zone');
   if (key === undefined) return named;
   const session = String(target.session[key]);
   delete target.session[key];
@@ -145,16 +145,7 @@ function buildTarget(raw: RawTask['target-database'], files: TlsFileAccess, issu
   const session = Object.fromEntries(
     Object.entries(raw.session ?? {}).map(([name, value]) => [name, typeof value === 'boolean' ? (value ? 'ON' : 'OFF') : value]),
   );
-  // DM's own files ask for optimistic transactions (`dmctl get-config` writes it). The data is
-  // the same either way, and dmq's checkpoint lock needs pessimistic ones: say so and go on.
-  const txnMode = Object.keys(session).find((name) => name.toLowerCase() === 'tidb_txn_mode');
-  if (txnMode !== undefined && String(session[txnMode]).toLowerCase() !== 'pessimistic') {
-    notices.push({
-      field: `target-database.session.${txnMode}`,
-      note: `${JSON.stringify(session[txnMode])} not applied: dmq runs its transactions pessimistic, which its exactly-once checkpoint lock needs; the data migrated is the same`,
-    });
-    delete session[txnMode];
-  }
+  notices.push(...dropOtherTxnMode(session, 'target-database.session'));
   const target: TargetConfig = {
     host: raw.host,
     port: raw.port ?? 4000,

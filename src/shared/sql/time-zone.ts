@@ -39,7 +39,8 @@ export function timeZoneProblem(zone: string): string | undefined {
 
 const UTC_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?$/;
 
-const two = (n: number) => String(n).padStart(2, '0');
+/** A number as two digits at least, as clock and date fields are written. */
+export const two = (n: number) => String(n).padStart(2, '0');
 
 /**
  * A TIMESTAMP the binlog gave as UTC text, as wall-clock text in `zone`. The zero timestamp has
