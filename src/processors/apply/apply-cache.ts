@@ -27,6 +27,8 @@ function createApplyCache() {
    */
   const outages = new Map<string, number>();
   const sourceOf = (job: ApplyJob) => JSON.stringify([job.task, job.sourceId]);
+  /** Lock conflicts in a row per job id this process has waited out; dropped when the job ends. */
+  const lockConflicts = new Map<string, number>();
 
   return {
     targetKeys(conn: PoolConnection, job: ApplyJob, ddlGeneration: string | null): Promise<TargetKeys> {
@@ -48,6 +50,16 @@ function createApplyCache() {
       const waits = (outages.get(sourceOf(job)) ?? 0) + 1;
       outages.set(sourceOf(job), waits);
       return waits;
+    },
+    /** Counts one more lock conflict of a job: how many in a row. */
+    lockConflict(jobId: string): number {
+      const n = (lockConflicts.get(jobId) ?? 0) + 1;
+      lockConflicts.set(jobId, n);
+      return n;
+    },
+    /** The job got past its locks (or failed otherwise): its count starts again. */
+    lockConflictsOver(jobId: string): void {
+      lockConflicts.delete(jobId);
     },
     /** Ends the job's source's outage; false when it had none. */
     outageOver(job: ApplyJob): boolean {

@@ -13,10 +13,10 @@ import {
 import type { TaskConfig } from '../../shared/config/types.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { expressionFiltersOf } from '../../shared/filter/expression.js';
-import { recordApply } from '../../shared/metrics/work-stats.js';
+import { recordApply, recordLockConflict } from '../../shared/metrics/work-stats.js';
 import { binlogOpsKey, binlogOpsOf, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { isUnreachable } from '../../shared/sql/connect.js';
-import { REJECTED, isServerError } from '../../shared/sql/server-errors.js';
+import { LOCK_CONFLICT, REJECTED, isServerError, serverErrno } from '../../shared/sql/server-errors.js';
 import { targetDialect } from '../../shared/sql/target-facts.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, joinIntoScripts, type SqlStatement } from '../../shared/sql/script.js';
@@ -37,6 +37,35 @@ const DDL_WAIT_MS = 500;
 const SCRIPT_CHARS = 2 << 20;
 /** While the target is unreachable a job waits 1 s, doubling up to this, for as long as it takes. */
 const OUTAGE_MAX_WAIT_MS = 30_000;
+
+/**
+ * Lock conflicts in a row one job waits out before the next counts as a failed attempt, so that
+ * conflicts that never stop still end in a paused task, after minutes of warnings.
+ */
+const LOCK_CONFLICT_RETRIES = 30;
+/** A job that lost a lock race waits 100 ms, doubling up to this, with jitter. */
+const LOCK_CONFLICT_MAX_WAIT_MS = 5000;
+
+/**
+ * Counts a deadlock, lock-wait timeout or write conflict the job met; how long it waits before
+ * it runs again, or undefined when it met too many in a row and the conflict counts as a failure.
+ * The wait is jittered: two jobs that deadlocked each other must not come back in step.
+ */
+async function lockConflictWait(ctx: ServiceContext, job: Job<ApplyJob>, err: unknown, where: string): Promise<number | undefined> {
+  const data = job.data;
+  const errno = serverErrno(err)!;
+  const conflicts = applyCache.lockConflict(job.id!);
+  await recordLockConflict(ctx.redis, data.task, data.sourceId, errno);
+  const fields = { task: data.task, source: data.sourceId, table: tableLabel(data), where, errno, conflicts };
+  if (conflicts > LOCK_CONFLICT_RETRIES) {
+    applyCache.lockConflictsOver(job.id!);
+    ctx.log.warn(fields, 'lock conflicts on the target do not stop; this one counts as a failed attempt');
+    return undefined;
+  }
+  ctx.log.info(fields, `lock conflict on the target (${(err as Error).message}); the job runs again shortly`);
+  const wait = Math.min(LOCK_CONFLICT_MAX_WAIT_MS, 100 * 2 ** (conflicts - 1));
+  return Math.round(wait / 2 + (Math.random() * wait) / 2);
+}
 
 /** Reports the target unreachable (in the task's status at the first wait); how long to wait. */
 async function reportOutage(ctx: ServiceContext, job: ApplyJob, err: unknown): Promise<number> {
@@ -189,7 +218,8 @@ async function writeBatches(
   try {
     await write(batches);
   } catch (err) {
-    if (batches.length === 1 || isUnreachable(err)) throw rejectedOr(err, job, batches[0]!);
+    // A lost lock race says nothing about a batch: the whole job runs again, not batch by batch.
+    if (batches.length === 1 || isUnreachable(err) || isServerError(err, LOCK_CONFLICT)) throw rejectedOr(err, job, batches[0]!);
     await conn.rollback();
     for (const batch of batches) {
       // The job's first batch may start a table without a checkpoint row (incremental mode).
@@ -230,6 +260,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
   let waitMs = 0;
   const started = performance.now();
   let applied = { batches: 0, rows: 0 };
+  let lockWait = false;
   try {
     conn = await ctx.pools.target(task).getConnection();
     const decision = decideApply(await lockCheckpoint(conn, meta, ref), data);
@@ -279,6 +310,13 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
       await job.moveToDelayed(Date.now() + (await reportOutage(ctx, data, err)), token);
       throw new DelayedError();
     }
+    // Not a failed attempt either: the target rolled the transaction back, nothing was written.
+    const lockConflictMs = isServerError(err, LOCK_CONFLICT) ? await lockConflictWait(ctx, job, err, where) : undefined;
+    if (lockConflictMs !== undefined) {
+      lockWait = true;
+      await job.moveToDelayed(Date.now() + lockConflictMs, token);
+      throw new DelayedError();
+    }
     throw new DmqError(
       'APPLY_FAILED',
       `applying ${tableLabel(ref)} of source "${data.sourceId}" at ${where} to ${tableLabel(data.target)}: ${(err as Error).message}`,
@@ -291,6 +329,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
     );
   } finally {
     conn?.release();
+    if (!lockWait) applyCache.lockConflictsOver(job.id!);
   }
   if (waitMs > 0) {
     await job.moveToDelayed(Date.now() + waitMs, token);

@@ -45,6 +45,11 @@ export function createMetrics(ctx: ServiceContext) {
   const applyBatches = gauge('dmq_apply_batches', 'Binlog batches applied');
   const applyRows = gauge('dmq_apply_rows', 'Row changes applied');
   const jobFailures = gauge('dmq_job_failures', 'Failed job attempts by unit and error code', ['task', 'unit', 'code']);
+  const lockConflicts = gauge('dmq_apply_lock_conflicts', 'Deadlocks, lock-wait timeouts and write conflicts apply jobs met and retried', [
+    'task',
+    'source',
+    'errno',
+  ]);
   // Processors count jobs per latency bucket in Redis; this exposes them as one histogram.
   const applySeconds = {
     name: 'dmq_apply_seconds',
@@ -115,6 +120,7 @@ export function createMetrics(ctx: ServiceContext) {
       for (const f of figures[figure]) target.set({ task: f.labels[0]!, source: f.labels[1]! }, f.value);
     }
     for (const f of figures.job_failures) jobFailures.set({ task: f.labels[0]!, unit: f.labels[1]!, code: f.labels[2]! }, f.value);
+    for (const f of figures.apply_lock_conflicts) lockConflicts.set({ task: f.labels[0]!, source: f.labels[1]!, errno: f.labels[2]! }, f.value);
     applySeconds.values = histogramValues(
       figures.apply_seconds_buckets,
       new Map(figures.apply_seconds_sum.map((f) => [JSON.stringify(f.labels), f.value])),

@@ -35,7 +35,20 @@ export async function recordJobFailure(redis: Redis, task: string, unit: string,
   await redis.hincrby(key('job_failures'), labelField([task, unit, code]), 1);
 }
 
-const FIGURES = ['apply_jobs', 'apply_batches', 'apply_rows', 'apply_seconds_sum', 'apply_seconds_buckets', 'job_failures'] as const;
+/** A lock conflict (deadlock, lock-wait timeout, write conflict) an apply job met and waits out. */
+export async function recordLockConflict(redis: Redis, task: string, sourceId: string, errno: number): Promise<void> {
+  await redis.hincrby(key('apply_lock_conflicts'), labelField([task, sourceId, String(errno)]), 1);
+}
+
+const FIGURES = [
+  'apply_jobs',
+  'apply_batches',
+  'apply_rows',
+  'apply_seconds_sum',
+  'apply_seconds_buckets',
+  'job_failures',
+  'apply_lock_conflicts',
+] as const;
 type Figure = (typeof FIGURES)[number];
 type FigureValues = Record<Figure, { labels: string[]; value: number }[]>;
 

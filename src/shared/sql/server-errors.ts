@@ -96,6 +96,20 @@ export const TRANSIENT: ReadonlySet<number> = new Set([
 ]);
 
 /**
+ * The transaction lost a race for a lock with another one and was rolled back (or its statement
+ * gave up waiting): nothing is wrong with the work, which runs again after a moment. A subset of
+ * TRANSIENT.
+ */
+export const LOCK_CONFLICT: ReadonlySet<number> = new Set([
+  ER.LOCK_WAIT_TIMEOUT,
+  ER.LOCK_DEADLOCK,
+  ER.FOR_UPDATE_CANT_RETRY,
+  ER.WRITE_CONFLICT_IN_TIDB,
+  ER.TXN_RETRYABLE,
+  ER.WRITE_CONFLICT,
+]);
+
+/**
  * The statement itself is refused: the target holds something the change cannot go into, or
  * the change is too big for TiDB's limits, so the same statement meets the same answer again.
  */
