@@ -99,7 +99,7 @@ describe('transaction ledger: what is applied, and where the reader may resume',
       0,
     ],
     [
-      'an unapplied transaction holds back the applied ones after it',
+      'an unapplied transaction holds the resume at its start; the applied ones after it are retired',
       [
         ['restart', 100],
         ['begin', 100, 1000],
@@ -113,7 +113,7 @@ describe('transaction ledger: what is applied, and where the reader may resume',
       `${F}:100`,
       1,
       1000,
-      0,
+      1,
     ],
     [
       'the oldest pending time skips transactions fully applied behind an unapplied one',
@@ -221,12 +221,46 @@ describe('transaction ledger: what is applied, and where the reader may resume',
       ['batch', 'a@150'],
       ['batch', 'b@160'],
     ]);
-    assert.deepEqual(ledger.backlog(), { pendingBatches: 3, pendingBytes: 30 });
+    assert.deepEqual(ledger.backlog(), { pendingBatches: 3, pendingBytes: 30, pendingTransactions: 1 });
     ledger.settle(applied('a@150'), 0);
-    assert.deepEqual(ledger.backlog(), { pendingBatches: 1, pendingBytes: 10 }, 'only batches of tracked transactions stay');
+    assert.deepEqual(ledger.backlog(), { pendingBatches: 1, pendingBytes: 10, pendingTransactions: 1 }, 'only batches of tracked transactions stay');
     ledger.restart(at(100));
-    assert.deepEqual(ledger.backlog(), { pendingBatches: 1, pendingBytes: 10 }, 'a restart keeps them until the next settle');
+    assert.deepEqual(
+      ledger.backlog(),
+      { pendingBatches: 1, pendingBytes: 10, pendingTransactions: 0 },
+      'a restart keeps the batch counts until the next settle',
+    );
     assert.equal(ledger.inTransaction(), false);
+  });
+
+  test('a batch held for long holds one entry, not every transaction read after it, and the resume stays at its start', () => {
+    const ledger = replay([
+      ['restart', 100],
+      ['begin', 100, 1000],
+      ['batch', 'held@150'],
+      ['commit', 200],
+    ]);
+    let pos = 200;
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 10_000; i++) {
+        ledger.begin(at(pos), 2000);
+        ledger.add([{ schema: 'app', table: 'busy', coord: `${F}:${pos + 1}`, bytes: 10 }]);
+        ledger.commit(at(pos + 2));
+        pos += 10;
+      }
+      const { resume, figures } = ledger.settle(applied(`busy@${pos}`), round);
+      assert.equal(resume && coordText(resume), `${F}:100`, 'the global checkpoint never passes the held batch');
+      assert.deepEqual([figures.pendingTransactions, figures.pendingBatches, figures.oldestPendingTime], [1, 1, 1000]);
+      assert.equal(figures.appliedTransactions, (round + 1) * 10_000);
+    }
+    // Part of the busy table's transactions not applied yet: those stay, behind the held one.
+    ledger.begin(at(pos), 3000);
+    ledger.add([{ schema: 'app', table: 'busy', coord: `${F}:${pos + 1}`, bytes: 10 }]);
+    ledger.commit(at(pos + 2));
+    assert.equal(ledger.settle(applied(`busy@${pos - 9}`), 11).figures.pendingTransactions, 2);
+    const { resume, figures } = ledger.settle(applied('held@150', `busy@${pos + 1}`), 12);
+    assert.equal(resume && coordText(resume), `${F}:${pos + 2}`, 'once the held batch is applied, the resume moves past everything');
+    assert.equal(figures.pendingTransactions, 0);
   });
 
   test('recent TPS: transactions retired over about the last ten seconds', () => {
@@ -256,23 +290,27 @@ describe('transaction ledger: what is applied, and where the reader may resume',
   });
 });
 
-describe('back-pressure: high and low water marks in batches and bytes', () => {
+describe('back-pressure: high and low water marks in batches, bytes and transactions', () => {
   const MiB = 1 << 20;
-  // [pending batches, pending bytes, full (pause), drained (resume), appliers behind]
-  const cases: [number, number, boolean, boolean, boolean][] = [
-    [0, 0, false, true, false],
-    [500, 0, false, true, false],
-    [501, 0, false, true, true],
-    [2500, 128 * MiB, false, true, true],
-    [2501, 0, false, false, true],
-    [0, 128 * MiB + 1, false, false, false],
-    [4999, 256 * MiB - 1, false, false, true],
-    [5000, 0, true, false, true],
-    [10, 256 * MiB, true, false, false],
+  // [pending batches, pending bytes, pending transactions, full (pause), drained (resume), appliers behind]
+  const cases: [number, number, number, boolean, boolean, boolean][] = [
+    [0, 0, 0, false, true, false],
+    [500, 0, 500, false, true, false],
+    [501, 0, 501, false, true, true],
+    [2500, 128 * MiB, 2500, false, true, true],
+    [2501, 0, 2501, false, false, true],
+    [0, 128 * MiB + 1, 0, false, false, false],
+    [4999, 256 * MiB - 1, 4999, false, false, true],
+    [5000, 0, 5000, true, false, true],
+    [10, 256 * MiB, 10, true, false, false],
+    [1, 0, 10_000, false, true, false],
+    [1, 0, 10_001, false, false, false],
+    [1, 0, 19_999, false, false, false],
+    [1, 0, 20_000, true, false, false],
   ];
-  for (const [pendingBatches, pendingBytes, full, drained, behind] of cases) {
-    test(`${pendingBatches} batches, ${pendingBytes} bytes`, () => {
-      const backlog = { pendingBatches, pendingBytes };
+  for (const [pendingBatches, pendingBytes, pendingTransactions, full, drained, behind] of cases) {
+    test(`${pendingBatches} batches, ${pendingBytes} bytes, ${pendingTransactions} transactions`, () => {
+      const backlog = { pendingBatches, pendingBytes, pendingTransactions };
       assert.deepEqual([backlogFull(backlog), backlogDrained(backlog), appliersBehind(backlog)], [full, drained, behind]);
     });
   }

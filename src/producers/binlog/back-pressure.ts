@@ -4,16 +4,28 @@ const BACKLOG_LOW = 2500;
 /** The same in row bytes, so big rows cannot fill Redis's memory before the count is reached. */
 const BACKLOG_HIGH_BYTES = 256 << 20;
 const BACKLOG_LOW_BYTES = 128 << 20;
+/**
+ * The same in source transactions the reader holds (one small entry each): the ledger keeps
+ * only transactions with a batch not yet applied, so this mark is met when many small
+ * transactions are read between two settles, or each holds a batch of a table that waits.
+ */
+const BACKLOG_HIGH_TRANSACTIONS = 20_000;
+const BACKLOG_LOW_TRANSACTIONS = 10_000;
 
 /** What the reader has queued and the appliers have not yet applied. */
 export interface Backlog {
   pendingBatches: number;
   pendingBytes: number;
+  pendingTransactions: number;
 }
 
 /** After batches were queued: whether reading must pause until the appliers catch up. */
 export function backlogFull(backlog: Backlog): boolean {
-  return backlog.pendingBatches >= BACKLOG_HIGH || backlog.pendingBytes >= BACKLOG_HIGH_BYTES;
+  return (
+    backlog.pendingBatches >= BACKLOG_HIGH ||
+    backlog.pendingBytes >= BACKLOG_HIGH_BYTES ||
+    backlog.pendingTransactions >= BACKLOG_HIGH_TRANSACTIONS
+  );
 }
 
 /**
@@ -21,8 +33,15 @@ export function backlogFull(backlog: Backlog): boolean {
  * only, so reading does not flap at the high mark.
  */
 export function backlogDrained(backlog: Backlog): boolean {
-  return backlog.pendingBatches <= BACKLOG_LOW && backlog.pendingBytes <= BACKLOG_LOW_BYTES;
+  return (
+    backlog.pendingBatches <= BACKLOG_LOW &&
+    backlog.pendingBytes <= BACKLOG_LOW_BYTES &&
+    backlog.pendingTransactions <= BACKLOG_LOW_TRANSACTIONS
+  );
 }
+
+/** The transaction mark, for the reader's status. */
+export const TRANSACTION_LIMIT = BACKLOG_HIGH_TRANSACTIONS;
 
 /** Whether the appliers lag enough that batches are handed to Redis less often, in larger jobs. */
 export function appliersBehind(backlog: Backlog): boolean {

@@ -5,6 +5,8 @@ export interface ReaderStatus {
   appliedCoord: string;
   pendingBatches: number;
   pendingBytes: number;
+  /** Source transactions the reader holds (not fully applied): reading pauses at a limit. */
+  pendingTransactions: number;
   totalEvents: number;
   lastEventTime: number;
   /** Source time of the oldest transaction read but not yet applied (0: none). */

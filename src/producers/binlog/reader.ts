@@ -58,6 +58,7 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
     appliedCoord: '',
     pendingBatches: 0,
     pendingBytes: 0,
+    pendingTransactions: 0,
     totalEvents: 0,
     lastEventTime: 0,
     oldestPendingTime: 0,
@@ -81,12 +82,16 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
     if (batches.length === 0) return;
     ledger.add(batches);
     sink.push(batches, appliersBehind(ledger.backlog()));
-    if (backlogFull(ledger.backlog()) && !status.paused) {
-      status.paused = true;
-      zongji?.connection?.pause();
-      const { pendingBatches, pendingBytes } = ledger.backlog();
-      log.info({ pending: pendingBatches, pendingBytes }, 'backlog full: binlog reading paused');
-    }
+    holdBack();
+  }
+
+  /** Pauses reading while the ledger holds too many batches, bytes or transactions. */
+  function holdBack(): void {
+    const backlog = ledger.backlog();
+    if (status.paused || !backlogFull(backlog)) return;
+    status.paused = true;
+    zongji?.connection?.pause();
+    log.info({ pending: backlog.pendingBatches, pendingBytes: backlog.pendingBytes, pendingTransactions: backlog.pendingTransactions }, 'backlog full: binlog reading paused');
   }
 
   /** Advance the global checkpoint past every transaction whose batches are all applied. */
@@ -103,6 +108,8 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
       log.info({ at: status.appliedCoord }, 'full mode: the changes made during the copy are applied up to the high watermark');
       await finishSourceReplay(ctx, task, source.sourceId);
     }
+    // Transactions without a batch of a migrated table (other tables') pass no enqueue.
+    holdBack();
     if (status.paused && backlogDrained(status)) {
       status.paused = false;
       // The watchdog measures silence since reading resumed, not since it paused.

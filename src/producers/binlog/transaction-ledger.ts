@@ -23,6 +23,8 @@ interface LedgerTransaction {
 export interface LedgerFigures {
   pendingBatches: number;
   pendingBytes: number;
+  /** Transactions read and held: not fully applied, or still being read. */
+  pendingTransactions: number;
   /** Source time of the oldest transaction read but not yet applied (0: none). */
   oldestPendingTime: number;
   appliedTransactions: number;
@@ -40,6 +42,12 @@ export interface Settlement {
  * The global checkpoint is the start of the oldest transaction not fully applied, else the last
  * place read outside a transaction. Pure: the reader tells it what it read and what the target's
  * checkpoints say.
+ *
+ * It holds only transactions with a batch not yet applied (and the one being read): a fully
+ * applied transaction is dropped wherever it stands, not only from the head, because the global
+ * checkpoint depends on the oldest unapplied one alone. A batch held for hours (its table's copy
+ * is slow) then holds one entry, not every transaction of other tables read since; what stays is
+ * bounded by the pending batches, which back-pressure bounds.
  */
 export function createTransactionLedger() {
   let transactions: LedgerTransaction[] = [];
@@ -87,7 +95,7 @@ export function createTransactionLedger() {
     },
     /** Batches and row bytes read but not yet applied, as of the last settle plus what was added since. */
     backlog(): Backlog {
-      return { pendingBatches, pendingBytes };
+      return { pendingBatches, pendingBytes, pendingTransactions: transactions.length };
     },
     /** Retires every transaction whose batches are all applied (`applied`: each table's checkpoint) at time `now`. */
     settle(applied: Map<string, BinlogCoord>, now: number): Settlement {
@@ -95,10 +103,9 @@ export function createTransactionLedger() {
         const at = applied.get(b.key);
         return at !== undefined && compareCoords(at, b.coord) >= 0;
       };
-      while (transactions.length > 0 && transactions[0] !== current && transactions[0]!.batches.every(covered)) {
-        transactions.shift();
-        appliedTransactions += 1;
-      }
+      const held = transactions.filter((t) => t === current || !t.batches.every(covered));
+      appliedTransactions += transactions.length - held.length;
+      transactions = held;
       const oldestPendingTime = transactions.find((t) => t.batches.some((b) => !covered(b)))?.eventTime ?? 0;
       tpsSamples.push({ at: now, applied: appliedTransactions });
       while (tpsSamples.length > 1 && now - tpsSamples[0]!.at > TPS_WINDOW_MS) tpsSamples.shift();
@@ -109,7 +116,7 @@ export function createTransactionLedger() {
       pendingBytes = uncovered.reduce((n, b) => n + b.bytes, 0);
       return {
         resume: transactions[0]?.start ?? lastCommit,
-        figures: { pendingBatches, pendingBytes, oldestPendingTime, appliedTransactions, recentTps },
+        figures: { pendingBatches, pendingBytes, pendingTransactions: transactions.length, oldestPendingTime, appliedTransactions, recentTps },
       };
     },
   };

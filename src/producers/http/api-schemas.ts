@@ -148,6 +148,7 @@ const SubTaskStatus = z
         masterBinlog: z.string(),
         syncerBinlog: z.string(),
         pendingBatches: z.number(),
+        pendingTransactions: z.number().optional().describe('source transactions the binlog reader holds until they are applied'),
         recentTps: z.number().optional(),
         synced: z.boolean(),
         secondsBehindMaster: z.number().nullable(),

@@ -78,6 +78,7 @@ function syncStatus(sync: ReaderStatus | undefined, now: number, copying: boolea
     syncerBinlog: sync.appliedCoord,
     readBinlog: sync.readCoord,
     pendingBatches: sync.pendingBatches,
+    pendingTransactions: sync.pendingTransactions,
     readerPaused: sync.paused,
     recentTps: sync.recentTps,
     synced: caughtUp,
