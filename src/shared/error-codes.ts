@@ -45,6 +45,11 @@ export const ERROR_CODES = {
   LOAD_CONFLICT: 'operator',
   /** Applying a binlog batch failed in a way a retry may fix. */
   APPLY_FAILED: 'retry',
+  /**
+   * A table waits for a batch that is in no queue (Redis lost its job): shown while the binlog
+   * reader reads again to cut it again, and the reason the task pauses if that does not help.
+   */
+  APPLY_GAP: 'retry',
   /** The target refuses a binlog batch of rows itself; `binlog skip|replace` can step over it. */
   APPLY_REJECTED: 'operator',
   /** The target refuses a DDL itself; `binlog skip|replace` can step over it. */

@@ -79,7 +79,7 @@ describe('decideApply', () => {
     ['two applied', 20, false, { action: 'apply', from: 2 }],
     ['all applied: skip', 30, false, { action: 'skip' }],
     ['past the job: skip', 99, false, { action: 'skip' }],
-    ['before the first prev: wait for the predecessor', 2, false, { action: 'wait', until: 'predecessor' }],
+    ['before the first prev: wait for the predecessor', 2, false, { action: 'wait', until: 'predecessor', current: at(2) }],
     ['no checkpoint row: wait for the copy', undefined, false, { action: 'wait', until: 'copy' }],
     ['no checkpoint row, may start: apply all', undefined, true, { action: 'apply', from: 0 }],
     ['inside a batch: conflict', 15, false, { action: 'conflict', current: at(15), batch: 1 }],

@@ -23,6 +23,7 @@ import { formatStatement, joinIntoScripts, type SqlStatement } from '../../share
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { applyCache, type TargetKeys } from './apply-cache.js';
 import { decideApply } from './apply-rule.js';
+import { endPredecessorWait, watchPredecessorWait } from './apply-gap.js';
 import { applyDdlBarrier, ddlGenerationKey } from './ddl-barrier.js';
 import { filterByExpressions } from './expression-filter.js';
 import { buildStatements, type RowChange } from './statements.js';
@@ -271,6 +272,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
       case 'wait':
         await conn.rollback();
         waitMs = decision.until === 'copy' ? COPY_WAIT_MS : PREDECESSOR_WAIT_MS;
+        if (decision.until === 'predecessor') await watchPredecessorWait(ctx, job, decision.current);
         break;
       case 'conflict':
         await conn.rollback();
@@ -336,6 +338,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
     throw new DelayedError();
   }
   await clearOutage(ctx, data);
+  await endPredecessorWait(ctx, data);
   await recordApply(ctx.redis, data.task, data.sourceId, { ...applied, seconds: (performance.now() - started) / 1000 });
   return 'applied';
 }

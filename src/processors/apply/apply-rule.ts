@@ -6,8 +6,10 @@ export type ApplyDecision =
   | { action: 'skip' }
   /** The table stands right before `batches[from]`: apply from there to the end. */
   | { action: 'apply'; from: number }
-  /** Too early: the predecessor is not applied yet, or the table's copy has not finished. */
-  | { action: 'wait'; until: 'predecessor' | 'copy' }
+  /** Too early: the table's copy has not finished. */
+  | { action: 'wait'; until: 'copy' }
+  /** Too early: the table stands at `current`, before the job's first batch; its predecessor is not applied yet. */
+  | { action: 'wait'; until: 'predecessor'; current: BinlogCoord }
   /** The table stands inside a batch: batches were cut differently, which must never happen. */
   | { action: 'conflict'; current: BinlogCoord; batch: number };
 
@@ -23,6 +25,6 @@ export function decideApply(stored: BinlogCoord | undefined, job: Pick<ApplyJob,
   const order = compareCoords(current, parseCoordText(job.batches[from]!.prev));
   if (order === 0) return { action: 'apply', from };
   // Past the first batch the previous batch ends where this one starts, so only the first can be early.
-  if (order < 0 && from === 0) return { action: 'wait', until: 'predecessor' };
+  if (order < 0 && from === 0) return { action: 'wait', until: 'predecessor', current };
   return { action: 'conflict', current, batch: from };
 }

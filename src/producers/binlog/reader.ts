@@ -9,6 +9,7 @@ import { DmqError, pausesTaskAtOnce, toErrorRecord } from '../../shared/errors.j
 import { tlsFailure } from '../../shared/sql/tls.js';
 import { pauseTask } from '../../shared/task/control.js';
 import { readBinlogOps } from '../../shared/state/binlog-ops.js';
+import { rereadKey } from '../../shared/state/reread.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { finishSourceReplay } from '../../shared/task/progress.js';
 import { createApplySink } from './apply-sink.js';
@@ -129,6 +130,15 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
         });
       }
       await ctx.redis.set(syncStatusKey(task.name, source.sourceId), JSON.stringify(status), 'EX', 60);
+      const gap = await ctx.redis.getdel(rereadKey(task.name, source.sourceId));
+      // Batches are cut the same way from the same place: reading again from the checkpoint
+      // re-creates the missing job, and every other one is deduplicated or skipped as covered.
+      if (gap !== null && !restarting) {
+        throw new DmqError('APPLY_GAP', `an applier misses a batch after ${gap}: reading the binlog again from ${status.appliedCoord || startText}`, {
+          where: gap,
+          workaround: 'nothing to do: the batch is cut again',
+        });
+      }
     } catch (err) {
       fail(err);
     }

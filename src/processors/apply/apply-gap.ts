@@ -1,0 +1,120 @@
+import type { Job } from 'bullmq';
+import type { ApplyJob } from '../../shared/binlog/batch.js';
+import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
+import { DmqError, toErrorRecord } from '../../shared/errors.js';
+import { tableLabel } from '../../shared/sql/quote.js';
+import { rereadKey } from '../../shared/state/reread.js';
+import { pauseTask } from '../../shared/task/control.js';
+import type { ServiceContext } from '../../shared/task/context.js';
+
+/**
+ * How long a table may wait for its predecessor before dmq looks for it in the table's apply
+ * partition, and then between looks. A predecessor in flight is usually there within moments.
+ */
+const GAP_CHECK_MS = 10_000;
+/** After asking the reader to read again, how long the batch may take to come back before the task pauses. */
+const REREAD_WAIT_MS = 60_000;
+/** The queue states a job waits or runs in: a predecessor in any of them will come. */
+const LIVE_STATES = ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'] as const;
+
+/** What dmq knows of one table's wait for its predecessor, shared by every process in Redis. */
+interface GapWatch {
+  /** Where the table stands (its checkpoint) while it waits. */
+  at: string;
+  since: number;
+  checkedAt: number;
+  rereadAt?: number;
+}
+
+const gapsKey = (task: string) => `dmq:apply-gaps:${task}`;
+const gapField = (job: ApplyJob) => JSON.stringify([job.sourceId, job.schema, job.table]);
+
+/** Whether `job` holds the batch that starts where its table stands (`at`). */
+function covers(job: ApplyJob, table: ApplyJob, at: BinlogCoord): boolean {
+  if (job.sourceId !== table.sourceId || job.schema !== table.schema || job.table !== table.table) return false;
+  return job.batches.some((b) => compareCoords(parseCoordText(b.prev), at) <= 0 && compareCoords(parseCoordText(b.coord), at) > 0);
+}
+
+/** The job in the table's partition that will apply the batch after `at`, if any. */
+async function findPredecessor(ctx: ServiceContext, job: Job<ApplyJob>, at: BinlogCoord): Promise<{ id: string; state: string } | undefined> {
+  const queue = ctx.queues.get(job.queueName);
+  for (const state of LIVE_STATES) {
+    const found = (await queue.getJobs([state])).find((j) => j?.data && covers(j.data as ApplyJob, job.data, at));
+    if (found) return { id: found.id!, state };
+  }
+  return undefined;
+}
+
+/**
+ * Called each time `job` finds its table at `at`, short of its first batch. A wait that does
+ * not end is looked into: while a job that holds the missing batch waits or runs (a long DDL, a
+ * huge transaction) the table waits on, logging where; when no job holds it, Redis lost it, and
+ * the source's binlog reader is asked to read again from its checkpoint, which cuts the same
+ * batches again; if that brings nothing back either, the task pauses and says so.
+ */
+export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJob>, at: BinlogCoord): Promise<void> {
+  const data = job.data;
+  const now = Date.now();
+  const key = gapsKey(data.task);
+  const field = gapField(data);
+  const stored = await ctx.redis.hget(key, field);
+  const watch = stored ? (JSON.parse(stored) as GapWatch) : undefined;
+  if (!watch || watch.at !== coordText(at)) {
+    await ctx.redis.hset(key, field, JSON.stringify({ at: coordText(at), since: now, checkedAt: now } satisfies GapWatch));
+    return;
+  }
+  if (now - watch.checkedAt < GAP_CHECK_MS) return;
+  const fields = { task: data.task, source: data.sourceId, table: tableLabel(data), at: watch.at, waitedSeconds: Math.round((now - watch.since) / 1000) };
+  const predecessor = await findPredecessor(ctx, job, at);
+  if (predecessor) {
+    ctx.log.info({ ...fields, predecessor: predecessor.id, state: predecessor.state }, 'table waits for its previous batch, which is queued');
+    await ctx.redis.hset(key, field, JSON.stringify({ at: watch.at, since: watch.since, checkedAt: now } satisfies GapWatch));
+    return;
+  }
+  const where = `${tableLabel(data)} of source "${data.sourceId}" at ${watch.at}`;
+  if (watch.rereadAt !== undefined && now - watch.rereadAt >= REREAD_WAIT_MS) {
+    const error = new DmqError(
+      'APPLY_GAP',
+      `${where}: the batch after this position is in no queue, and reading the binlog again from the source's checkpoint did not bring it back`,
+      {
+        where: watch.at,
+        workaround: `\`dmq resume-task ${data.task}\` reads the binlog again; if the table still waits, start the task again from its checkpoints (\`dmq stop-task ${data.task}\`, then \`dmq start-task\` with the same task.yaml)`,
+      },
+    );
+    ctx.log.error({ ...fields, err: error }, 'the missing batch did not come back; pausing the task');
+    await ctx.redis.hdel(key, field);
+    await pauseTask(ctx, data.task, error);
+    return;
+  }
+  if (watch.rereadAt === undefined) {
+    const error = new DmqError(
+      'APPLY_GAP',
+      `${where}: the batch after this position is in no queue (Redis lost it); the binlog reader of the source reads again from its checkpoint to cut it again`,
+      { where: watch.at, workaround: 'nothing to do if it clears by itself; run Redis with appendfsync always to lose no job' },
+    );
+    ctx.log.warn({ ...fields, err: error }, 'a batch is missing; asking the binlog reader to read again');
+    await ctx.registry.updateState(data.task, (state) => {
+      const s = state.sources[data.sourceId];
+      if (s && s.stage === 'Running') s.error = toErrorRecord(error);
+    });
+  }
+  // Asked again at each look while the batch is missing: a reader that was restarting may have missed it.
+  await ctx.redis.set(rereadKey(data.task, data.sourceId), watch.at, 'EX', 600);
+  await ctx.redis.hset(key, field, JSON.stringify({ ...watch, checkedAt: now, rereadAt: watch.rereadAt ?? now } satisfies GapWatch));
+}
+
+/**
+ * The table applied a batch: a wait it had is over, and an error its gap put in the task's
+ * status goes (the status error is the source's, shown until the gap filled).
+ */
+export async function endPredecessorWait(ctx: ServiceContext, job: ApplyJob): Promise<void> {
+  const stored = await ctx.redis.hget(gapsKey(job.task), gapField(job));
+  if (!stored) return;
+  await ctx.redis.hdel(gapsKey(job.task), gapField(job));
+  if ((JSON.parse(stored) as GapWatch).rereadAt === undefined) return;
+  ctx.log.info({ task: job.task, source: job.sourceId, table: tableLabel(job) }, 'the missing batch is back; the table applies again');
+  await ctx.registry.updateState(job.task, (state) => {
+    const s = state.sources[job.sourceId];
+    if (s?.error?.code === 'APPLY_GAP') delete s.error;
+  });
+}
