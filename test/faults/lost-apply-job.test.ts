@@ -77,7 +77,11 @@ test('an apply job lost from Redis while its table waits: the appliers notice th
   assert.equal(actual.length, expected.length);
   assert.deepEqual(actual, expected);
   const logs = dmq().output();
-  assert.match(logs, /"table":"`gap_db`.`items`".*"msg":"a batch is missing; asking the binlog reader to read again"/, 'the gap is logged with its table');
+  assert.match(
+    logs,
+    /"table":"`gap_db`.`items`".*"msg":"a batch is missing; asking the binlog reader to read again"/,
+    'the gap is logged with its table',
+  );
   assert.match(logs, /an applier misses a batch after binlog\.\d+:\d+/, 'the reader says why it reads again');
   assert.match(logs, /the missing batch is back; the table applies again/);
 });

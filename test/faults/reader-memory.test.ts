@@ -19,7 +19,7 @@ interface SyncFigures {
   syncerBinlog: string;
 }
 
-test("a batch held on the target while another table gets tens of thousands of transactions: the reader holds few of them, that table keeps replicating, the checkpoint waits at the held batch, and all ends equal", {
+test('a batch held on the target while another table gets tens of thousands of transactions: the reader holds few of them, that table keeps replicating, the checkpoint waits at the held batch, and all ends equal', {
   timeout: 180_000,
 }, async () => {
   const stack = await getStack();

@@ -36,7 +36,10 @@ test('eight shards on two upstreams merge into one table under writers on all of
       ]),
     ]);
   }
-  await execSql(stack.target, ['CREATE DATABASE merged_db', 'CREATE TABLE merged_db.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40), UNIQUE KEY by_k (k, id))']);
+  await execSql(stack.target, [
+    'CREATE DATABASE merged_db',
+    'CREATE TABLE merged_db.items (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40), UNIQUE KEY by_k (k, id))',
+  ]);
   const dir = await mkdtemp(join(tmpdir(), 'dmq-merge-'));
   const taskFile = join(dir, 'merge.yaml');
   await writeFile(
@@ -65,7 +68,12 @@ test('eight shards on two upstreams merge into one table under writers on all of
     const started = await runCli(addr, ['start-task', taskFile]);
     assert.equal(started.code, 0, started.stdout + started.stderr);
     // Writers run through the copy, the replay of the copy window (safe mode) and plain sync.
-    await waitForStatus(addr, 'merge', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 90_000);
+    await waitForStatus(
+      addr,
+      'merge',
+      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
+      90_000,
+    );
     await new Promise((r) => setTimeout(r, 15_000));
   } finally {
     const writes = await Promise.all(writers.map((w) => w.stop()));

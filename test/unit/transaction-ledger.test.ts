@@ -223,7 +223,11 @@ describe('transaction ledger: what is applied, and where the reader may resume',
     ]);
     assert.deepEqual(ledger.backlog(), { pendingBatches: 3, pendingBytes: 30, pendingTransactions: 1 });
     ledger.settle(applied('a@150'), 0);
-    assert.deepEqual(ledger.backlog(), { pendingBatches: 1, pendingBytes: 10, pendingTransactions: 1 }, 'only batches of tracked transactions stay');
+    assert.deepEqual(
+      ledger.backlog(),
+      { pendingBatches: 1, pendingBytes: 10, pendingTransactions: 1 },
+      'only batches of tracked transactions stay',
+    );
     ledger.restart(at(100));
     assert.deepEqual(
       ledger.backlog(),

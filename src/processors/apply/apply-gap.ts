@@ -35,14 +35,18 @@ function covers(job: ApplyJob, table: ApplyJob, at: BinlogCoord): boolean {
   return job.batches.some((b) => compareCoords(parseCoordText(b.prev), at) <= 0 && compareCoords(parseCoordText(b.coord), at) > 0);
 }
 
-/** The job in the table's partition that will apply the batch after `at`, if any. */
-async function findPredecessor(ctx: ServiceContext, job: Job<ApplyJob>, at: BinlogCoord): Promise<{ id: string; state: string } | undefined> {
-  const queue = ctx.queues.get(job.queueName);
-  for (const state of LIVE_STATES) {
-    const found = (await queue.getJobs([state])).find((j) => j?.data && covers(j.data as ApplyJob, job.data, at));
-    if (found) return { id: found.id!, state };
-  }
-  return undefined;
+/**
+ * The job in the table's partition that will apply the batch after `at`, if any. All states in
+ * one read, so a job moving from one state to another is not missed between two reads.
+ */
+async function findPredecessor(
+  ctx: ServiceContext,
+  job: Job<ApplyJob>,
+  at: BinlogCoord,
+): Promise<{ id: string; state: string } | undefined> {
+  const jobs = await ctx.queues.get(job.queueName).getJobs([...LIVE_STATES]);
+  const found = jobs.find((j) => j?.data && covers(j.data as ApplyJob, job.data, at));
+  return found ? { id: found.id!, state: await found.getState() } : undefined;
 }
 
 /**
@@ -64,10 +68,19 @@ export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJo
     return;
   }
   if (now - watch.checkedAt < GAP_CHECK_MS) return;
-  const fields = { task: data.task, source: data.sourceId, table: tableLabel(data), at: watch.at, waitedSeconds: Math.round((now - watch.since) / 1000) };
+  const fields = {
+    task: data.task,
+    source: data.sourceId,
+    table: tableLabel(data),
+    at: watch.at,
+    waitedSeconds: Math.round((now - watch.since) / 1000),
+  };
   const predecessor = await findPredecessor(ctx, job, at);
   if (predecessor) {
-    ctx.log.info({ ...fields, predecessor: predecessor.id, state: predecessor.state }, 'table waits for its previous batch, which is queued');
+    ctx.log.info(
+      { ...fields, predecessor: predecessor.id, state: predecessor.state },
+      'table waits for its previous batch, which is queued',
+    );
     await ctx.redis.hset(key, field, JSON.stringify({ at: watch.at, since: watch.since, checkedAt: now } satisfies GapWatch));
     return;
   }

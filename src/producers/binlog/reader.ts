@@ -92,7 +92,10 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
     if (status.paused || !backlogFull(backlog)) return;
     status.paused = true;
     zongji?.connection?.pause();
-    log.info({ pending: backlog.pendingBatches, pendingBytes: backlog.pendingBytes, pendingTransactions: backlog.pendingTransactions }, 'backlog full: binlog reading paused');
+    log.info(
+      { pending: backlog.pendingBatches, pendingBytes: backlog.pendingBytes, pendingTransactions: backlog.pendingTransactions },
+      'backlog full: binlog reading paused',
+    );
   }
 
   /** Advance the global checkpoint past every transaction whose batches are all applied. */
@@ -134,10 +137,14 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
       // Batches are cut the same way from the same place: reading again from the checkpoint
       // re-creates the missing job, and every other one is deduplicated or skipped as covered.
       if (gap !== null && !restarting) {
-        throw new DmqError('APPLY_GAP', `an applier misses a batch after ${gap}: reading the binlog again from ${status.appliedCoord || startText}`, {
-          where: gap,
-          workaround: 'nothing to do: the batch is cut again',
-        });
+        throw new DmqError(
+          'APPLY_GAP',
+          `an applier misses a batch after ${gap}: reading the binlog again from ${status.appliedCoord || startText}`,
+          {
+            where: gap,
+            workaround: 'nothing to do: the batch is cut again',
+          },
+        );
       }
     } catch (err) {
       fail(err);

@@ -116,7 +116,14 @@ export function createTransactionLedger() {
       pendingBytes = uncovered.reduce((n, b) => n + b.bytes, 0);
       return {
         resume: transactions[0]?.start ?? lastCommit,
-        figures: { pendingBatches, pendingBytes, pendingTransactions: transactions.length, oldestPendingTime, appliedTransactions, recentTps },
+        figures: {
+          pendingBatches,
+          pendingBytes,
+          pendingTransactions: transactions.length,
+          oldestPendingTime,
+          appliedTransactions,
+          recentTps,
+        },
       };
     },
   };

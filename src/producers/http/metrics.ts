@@ -120,7 +120,8 @@ export function createMetrics(ctx: ServiceContext) {
       for (const f of figures[figure]) target.set({ task: f.labels[0]!, source: f.labels[1]! }, f.value);
     }
     for (const f of figures.job_failures) jobFailures.set({ task: f.labels[0]!, unit: f.labels[1]!, code: f.labels[2]! }, f.value);
-    for (const f of figures.apply_lock_conflicts) lockConflicts.set({ task: f.labels[0]!, source: f.labels[1]!, errno: f.labels[2]! }, f.value);
+    for (const f of figures.apply_lock_conflicts)
+      lockConflicts.set({ task: f.labels[0]!, source: f.labels[1]!, errno: f.labels[2]! }, f.value);
     applySeconds.values = histogramValues(
       figures.apply_seconds_buckets,
       new Map(figures.apply_seconds_sum.map((f) => [JSON.stringify(f.labels), f.value])),
