@@ -74,7 +74,7 @@ test('eight shards on two upstreams merge into one table under writers on all of
       (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
       90_000,
     );
-    await new Promise((r) => setTimeout(r, 15_000));
+    await new Promise((r) => setTimeout(r, 10_000));
   } finally {
     const writes = await Promise.all(writers.map((w) => w.stop()));
     console.log(`transactions written per shard: ${writes.join(', ')}`);
