@@ -267,6 +267,20 @@ describe('transaction ledger: what is applied, and where the reader may resume',
     assert.equal(figures.pendingTransactions, 0);
   });
 
+  test('read past a position: only what this run has read since its restart counts', () => {
+    const ledger = replay([
+      ['restart', 100],
+      ['begin', 100, 1000],
+      ['batch', 'a@150'],
+    ]);
+    assert.equal(ledger.readPast(at(150)), false, 'inside the transaction the batch is not handed on yet');
+    ledger.commit(at(200));
+    assert.equal(ledger.readPast(at(150)), true);
+    ledger.restart(at(100));
+    assert.equal(ledger.readPast(at(150)), false, 'a new run from an earlier place has not');
+    assert.equal(createTransactionLedger().readPast(at(150)), false, 'from a GTID, nothing read yet');
+  });
+
   test('recent TPS: transactions retired over about the last ten seconds', () => {
     const ledger = createTransactionLedger();
     let pos = 100;

@@ -3,7 +3,7 @@ import type { ApplyJob } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
-import { rereadKey } from '../../shared/state/reread.js';
+import { rereadDoneKey, rereadKey, type RereadDone } from '../../shared/state/reread.js';
 import { pauseTask } from '../../shared/task/control.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 
@@ -12,7 +12,7 @@ import type { ServiceContext } from '../../shared/task/context.js';
  * partition, and then between looks. A predecessor in flight is usually there within moments.
  */
 const GAP_CHECK_MS = 10_000;
-/** After asking the reader to read again, how long the batch may take to come back before the task pauses. */
+/** After the reader read again for the batch, how long it may take to come back before the task pauses. */
 const REREAD_WAIT_MS = 60_000;
 /** The queue states a job waits or runs in: a predecessor in any of them will come. */
 const LIVE_STATES = ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'] as const;
@@ -23,7 +23,8 @@ interface GapWatch {
   at: string;
   since: number;
   checkedAt: number;
-  rereadAt?: number;
+  /** When the table first asked the reader to read again. */
+  askedAt?: number;
 }
 
 const gapsKey = (task: string) => `dmq:apply-gaps:${task}`;
@@ -53,8 +54,9 @@ async function findPredecessor(
  * Called each time `job` finds its table at `at`, short of its first batch. A wait that does
  * not end is looked into: while a job that holds the missing batch waits or runs (a long DDL, a
  * huge transaction) the table waits on, logging where; when no job holds it, Redis lost it, and
- * the source's binlog reader is asked to read again from its checkpoint, which cuts the same
- * batches again; if that brings nothing back either, the task pauses and says so.
+ * the source's binlog reader is asked to read again from its checkpoint (once it has read past
+ * the batch), which cuts the same batches again; if that brings nothing back either, the task
+ * pauses and says so.
  */
 export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJob>, at: BinlogCoord): Promise<void> {
   const data = job.data;
@@ -85,7 +87,12 @@ export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJo
     return;
   }
   const where = `${tableLabel(data)} of source "${data.sourceId}" at ${watch.at}`;
-  if (watch.rereadAt !== undefined && now - watch.rereadAt >= REREAD_WAIT_MS) {
+  // The batch right before this job's first: at or after the missing ones (later jobs of the
+  // table look too), so a reader that has read past it has read past them.
+  const missing = data.batches[0]!.prev;
+  const doneText = await ctx.redis.get(rereadDoneKey(data.task, data.sourceId));
+  const done = doneText ? (JSON.parse(doneText) as RereadDone) : undefined;
+  if (done && watch.askedAt !== undefined && done.time >= watch.askedAt && now - done.time >= REREAD_WAIT_MS) {
     const error = new DmqError(
       'APPLY_GAP',
       `${where}: the batch after this position is in no queue, and reading the binlog again from the source's checkpoint did not bring it back`,
@@ -99,7 +106,7 @@ export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJo
     await pauseTask(ctx, data.task, error);
     return;
   }
-  if (watch.rereadAt === undefined) {
+  if (watch.askedAt === undefined) {
     const error = new DmqError(
       'APPLY_GAP',
       `${where}: the batch after this position is in no queue (Redis lost it); the binlog reader of the source reads again from its checkpoint to cut it again`,
@@ -110,10 +117,12 @@ export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJo
       const s = state.sources[data.sourceId];
       if (s && s.stage === 'Running') s.error = toErrorRecord(error);
     });
+  } else {
+    ctx.log.info({ ...fields, missing }, 'table waits for the binlog reader to cut its missing batch again');
   }
-  // Asked again at each look while the batch is missing: a reader that was restarting may have missed it.
-  await ctx.redis.set(rereadKey(data.task, data.sourceId), watch.at, 'EX', 600);
-  await ctx.redis.hset(key, field, JSON.stringify({ ...watch, checkedAt: now, rereadAt: watch.rereadAt ?? now } satisfies GapWatch));
+  // Asked again at each look: a reader that has not read that far yet lets the request go.
+  await ctx.redis.set(rereadKey(data.task, data.sourceId), missing, 'EX', 600);
+  await ctx.redis.hset(key, field, JSON.stringify({ ...watch, checkedAt: now, askedAt: watch.askedAt ?? now } satisfies GapWatch));
 }
 
 /**
@@ -124,7 +133,7 @@ export async function endPredecessorWait(ctx: ServiceContext, job: ApplyJob): Pr
   const stored = await ctx.redis.hget(gapsKey(job.task), gapField(job));
   if (!stored) return;
   await ctx.redis.hdel(gapsKey(job.task), gapField(job));
-  if ((JSON.parse(stored) as GapWatch).rereadAt === undefined) return;
+  if ((JSON.parse(stored) as GapWatch).askedAt === undefined) return;
   ctx.log.info({ task: job.task, source: job.sourceId, table: tableLabel(job) }, 'the missing batch is back; the table applies again');
   await ctx.registry.updateState(job.task, (state) => {
     const s = state.sources[job.sourceId];

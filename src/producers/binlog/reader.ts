@@ -1,6 +1,6 @@
 import type ZongJi from '@vlasky/zongji';
 import type { ApplyBatch } from '../../shared/binlog/batch.js';
-import { compareCoords, coordText } from '../../shared/binlog/position.js';
+import { compareCoords, coordText, parseCoordText } from '../../shared/binlog/position.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { readSourceSync, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
@@ -9,7 +9,7 @@ import { DmqError, pausesTaskAtOnce, toErrorRecord } from '../../shared/errors.j
 import { tlsFailure } from '../../shared/sql/tls.js';
 import { pauseTask } from '../../shared/task/control.js';
 import { readBinlogOps } from '../../shared/state/binlog-ops.js';
-import { rereadKey } from '../../shared/state/reread.js';
+import { rereadDoneKey, rereadKey, type RereadDone } from '../../shared/state/reread.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { finishSourceReplay } from '../../shared/task/progress.js';
 import { createApplySink } from './apply-sink.js';
@@ -133,22 +133,31 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
         });
       }
       await ctx.redis.set(syncStatusKey(task.name, source.sourceId), JSON.stringify(status), 'EX', 60);
-      const gap = await ctx.redis.getdel(rereadKey(task.name, source.sourceId));
-      // Batches are cut the same way from the same place: reading again from the checkpoint
-      // re-creates the missing job, and every other one is deduplicated or skipped as covered.
-      if (gap !== null && !restarting) {
-        throw new DmqError(
-          'APPLY_GAP',
-          `an applier misses a batch after ${gap}: reading the binlog again from ${status.appliedCoord || startText}`,
-          {
-            where: gap,
-            workaround: 'nothing to do: the batch is cut again',
-          },
-        );
-      }
+      await rereadIfAsked();
     } catch (err) {
       fail(err);
     }
+  }
+
+  /**
+   * An applier misses a batch at or before the position asked for. Once this run has read past it, the
+   * batch was handed on and lost since: read again from the checkpoint, which cuts the same
+   * batches, so the missing job comes back and every other one is deduplicated or skipped as
+   * covered. Before that, the run itself will hand the batch on.
+   */
+  async function rereadIfAsked(): Promise<void> {
+    const asked = await ctx.redis.getdel(rereadKey(task.name, source.sourceId));
+    if (asked === null || restarting || !ledger.readPast(parseCoordText(asked))) return;
+    const done: RereadDone = { at: asked, time: Date.now() };
+    await ctx.redis.set(rereadDoneKey(task.name, source.sourceId), JSON.stringify(done), 'EX', 3600);
+    throw new DmqError(
+      'APPLY_GAP',
+      `an applier misses a batch at or before ${asked}: reading the binlog again from ${status.appliedCoord || startText}`,
+      {
+        where: asked,
+        workaround: 'nothing to do: the batch is cut again',
+      },
+    );
   }
 
   function onEvent(ev: BinlogEvent): void {
