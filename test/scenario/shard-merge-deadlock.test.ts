@@ -15,6 +15,8 @@ const dmq = dmqForFile({ registerSources: 2 });
 const TABLES = ['t_0', 't_1', 't_2', 't_3'];
 const SHARDS = 8;
 const ROWS = 4000;
+/** Per shard: enough to run through the copy and on into sync, bounded so a slow target catches up. */
+const TRANSACTIONS = 1200;
 
 /** The sum of a /metrics series of the task over the label sets that match `labels`. */
 async function metricSum(addr: string, name: string, labels: RegExp): Promise<number> {
@@ -61,7 +63,15 @@ test('eight shards on two upstreams merge into one table under writers on all of
     ].join('\n'),
   );
   const writers = stack.upstreams.flatMap((upstream, u) =>
-    TABLES.map((t, j) => startShardWriter(upstream, { table: `shard_db.${t}`, shard: u * 4 + j, shards: SHARDS, seed: 100 + u * 4 + j })),
+    TABLES.map((t, j) =>
+      startShardWriter(upstream, {
+        table: `shard_db.${t}`,
+        shard: u * 4 + j,
+        shards: SHARDS,
+        seed: 100 + u * 4 + j,
+        transactions: TRANSACTIONS,
+      }),
+    ),
   );
   const addr = dmq().addr;
   try {

@@ -68,14 +68,14 @@ export function startRowWriter(server: Endpoint, options: { table: string; rows:
   return { writes: writer.count, stop: writer.stop };
 }
 
-/** Runs `step` (one transaction) on one connection until stopped; `stop` resolves with the count done. */
-function writeUntilStopped(server: Endpoint, step: (conn: mysql.Connection, done: number) => Promise<void>) {
+/** Runs `step` (one transaction) on one connection until stopped (or `limit` done); `stop` resolves with the count done. */
+function writeUntilStopped(server: Endpoint, step: (conn: mysql.Connection, done: number) => Promise<void>, limit = Infinity) {
   let stopped = false;
   let count = 0;
   const running = (async () => {
     const conn = await mysql.createConnection(server);
     try {
-      while (!stopped) {
+      while (!stopped && count < limit) {
         try {
           await step(conn, count);
           count += 1;
@@ -103,25 +103,32 @@ function writeUntilStopped(server: Endpoint, step: (conn: mysql.Connection, done
  * Transactions of 1–4 statements against one shard `(id INT PRIMARY KEY, k INT NOT NULL, c
  * VARCHAR(40), KEY (k))` until stopped. Ids stay ≡ `shard` modulo `shards`, so shards merge
  * without collisions while their keys interleave in the merged table; `k` takes few values
- * shared by every shard, so updates by `k` touch many rows of each.
+ * shared by every shard, so updates by `k` touch many rows of each. At most `transactions`.
  */
-export function startShardWriter(server: Endpoint, options: { table: string; shard: number; shards: number; seed: number }) {
+export function startShardWriter(
+  server: Endpoint,
+  options: { table: string; shard: number; shards: number; seed: number; transactions: number },
+) {
   const rnd = prng(options.seed);
   const id = () => options.shard + options.shards * Math.floor(rnd() * 20_000);
   const k = () => Math.floor(rnd() * 40);
-  const writer = writeUntilStopped(server, async (conn, done) => {
-    await conn.beginTransaction();
-    const statements = 1 + Math.floor(rnd() * 4);
-    for (let i = 0; i < statements; i++) {
-      const choice = rnd();
-      if (choice < 0.45) {
-        const rows = [id(), id(), id()].map((n) => [n, k(), `s${options.shard} ${done}`]);
-        await conn.query(`INSERT IGNORE INTO ${options.table} (id, k, c) VALUES ?`, [rows]);
-      } else if (choice < 0.7) await conn.query(`UPDATE ${options.table} SET k = ?, c = ? WHERE id = ?`, [k(), `u${done}`, id()]);
-      else if (choice < 0.8) await conn.query(`UPDATE ${options.table} SET c = ? WHERE k = ? LIMIT 20`, [`k${done}`, k()]);
-      else await conn.query(`DELETE FROM ${options.table} WHERE id = ?`, [id()]);
-    }
-    await conn.commit();
-  });
+  const writer = writeUntilStopped(
+    server,
+    async (conn, done) => {
+      await conn.beginTransaction();
+      const statements = 1 + Math.floor(rnd() * 4);
+      for (let i = 0; i < statements; i++) {
+        const choice = rnd();
+        if (choice < 0.45) {
+          const rows = [id(), id(), id()].map((n) => [n, k(), `s${options.shard} ${done}`]);
+          await conn.query(`INSERT IGNORE INTO ${options.table} (id, k, c) VALUES ?`, [rows]);
+        } else if (choice < 0.7) await conn.query(`UPDATE ${options.table} SET k = ?, c = ? WHERE id = ?`, [k(), `u${done}`, id()]);
+        else if (choice < 0.8) await conn.query(`UPDATE ${options.table} SET c = ? WHERE k = ? LIMIT 20`, [`k${done}`, k()]);
+        else await conn.query(`DELETE FROM ${options.table} WHERE id = ?`, [id()]);
+      }
+      await conn.commit();
+    },
+    options.transactions,
+  );
   return { writes: writer.count, stop: writer.stop };
 }
