@@ -89,7 +89,9 @@ export async function startCluster(options: { workers: number; env?: Record<stri
           const holders = workers.filter((w) => holdsReader(w.output(), task, source));
           if (leased && holders.length === 1) return holders[0]!;
           if (Date.now() > deadline) {
-            throw new Error(`no single worker holds the binlog reader of ${task}/${source}: lease ${leased ? 'held' : 'free'}, ${holders.length} claim it`);
+            throw new Error(
+              `no single worker holds the binlog reader of ${task}/${source}: lease ${leased ? 'held' : 'free'}, ${holders.length} claim it`,
+            );
           }
           await new Promise((r) => setTimeout(r, 250));
         }

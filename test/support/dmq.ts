@@ -55,7 +55,10 @@ interface ServeOptions {
 
 /** A `dmq serve` child process with its output recorded (and kept under DMQ_TEST_LOGS). */
 function spawnServe(role: string, logName: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--role', role], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--role', role], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   // For debugging a scenario: DMQ_TEST_LOGS=<dir> keeps each server's log in a file there.
   const keep = process.env.DMQ_TEST_LOGS

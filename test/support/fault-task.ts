@@ -27,7 +27,12 @@ export async function writeFaultTask(options: { name: string; targetPort?: numbe
       ...(options.shardMode ? [`shard-mode: ${options.shardMode}`] : []),
       `target-database: { host: 127.0.0.1, port: ${options.targetPort ?? stack.target.port}, user: root, password: "" }`,
       'mysql-instances:',
-      ...SOURCES.flatMap((id) => [`  - source-id: ${id}`, '    block-allow-list: seed', '    mydumper-config-name: small', '    loader-config-name: one']),
+      ...SOURCES.flatMap((id) => [
+        `  - source-id: ${id}`,
+        '    block-allow-list: seed',
+        '    mydumper-config-name: small',
+        '    loader-config-name: one',
+      ]),
       'block-allow-list:',
       '  seed: { do-tables: [{ db-name: test_db, tbl-name: test_table }] }',
       'mydumpers:',
