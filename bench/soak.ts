@@ -1,13 +1,13 @@
 /**
  * Soak benchmark: an `all` task under writers while random faults hit it, then every row compared.
  *
- *   npx tsx bench/soak.ts [--minutes 20] [--rows 50000] [--workers 2] [--seed 1] [--keep] [--no-build]
+ *   npx tsx bench/soak.ts [--minutes 20] [--rows 50000] [--workers 2] [--rate 200] [--seed 1] [--keep] [--no-build]
  *
  * One run: a private Redis (AOF on), two upstream MariaDBs and a MariaDB target on free ports in a
  * temp dir; dmq as one `--role api` process and `--workers` `--role worker` processes. Upstream 1
  * is reached over a network namespace's link, upstream 2 and the target through TCP relays. Both
  * upstreams' test_db.test_table (`--rows` rows each) merge into one target table while writers
- * run on both; every 30–90 s one fault from FAULTS. At the end the writers stop, dmq catches up,
+ * run on both (`--rate` transactions a second each); every 30–90 s one fault from FAULTS. At the end the writers stop, dmq catches up,
  * and the merged table is compared row by row with the upstreams. Everything started is stopped,
  * even on failure.
  */
@@ -40,6 +40,7 @@ interface Options {
   minutes: number;
   rows: number;
   workers: number;
+  rate: number;
   seed: number;
   keep: boolean;
   build: boolean;
@@ -51,6 +52,7 @@ function options(): Options {
       minutes: { type: 'string', default: '20' },
       rows: { type: 'string', default: '50000' },
       workers: { type: 'string', default: '2' },
+      rate: { type: 'string', default: '200' },
       seed: { type: 'string', default: '1' },
       keep: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
@@ -65,6 +67,7 @@ function options(): Options {
         '  --minutes N   how long faults are injected (default 20)',
         '  --rows N      rows of test_db.test_table on each upstream before the task starts (default 50000)',
         '  --workers N   dmq --role worker processes (default 2)',
+        '  --rate N      transactions a second written on each upstream (default 200)',
         '  --seed N      seed of the fault schedule and the writers (default 1)',
         "  --keep        keep the temp dir (dmq's logs in logs/, the servers' logs)",
         '  --no-build    use dist/ as it is, even if src/ is newer',
@@ -76,6 +79,7 @@ function options(): Options {
     minutes: integerOption('minutes', values.minutes, 1),
     rows: integerOption('rows', values.rows, 1),
     workers: integerOption('workers', values.workers, 2),
+    rate: integerOption('rate', values.rate, 1),
     seed: integerOption('seed', values.seed, 0),
     keep: values.keep,
     build: !values['no-build'],
@@ -250,7 +254,7 @@ async function main(): Promise<void> {
   await registerSources(cluster.addr, [sourceLink, sourceRelay]);
   const started = await runCli(cluster.addr, ['start-task', await writeFaultTask({ name: TASK, targetPort: targetLink.port })]);
   if (started.code !== 0) throw new Error(`start-task failed: ${started.stdout}${started.stderr}`);
-  const writers = await startWriters(opts.seed * 1000);
+  const writers = await startWriters(opts.seed * 1000, opts.rate);
   const w: World = {
     dir,
     cluster,
@@ -297,18 +301,18 @@ async function main(): Promise<void> {
   log('stopping the writers; waiting for dmq to catch up');
   const counts = await writers.stop();
   const caughtFrom = Date.now();
-  const final = await waitForCaughtUp(cluster.addr, TASK, [upstream1, upstream2], 15 * 60_000);
+  const final = await waitForCaughtUp(cluster.addr, TASK, info.upstreams, 15 * 60_000);
   const catchUp = Date.now() - caughtFrom;
   await monitor.stop();
   const { expected, actual } = await compareMerged(
-    [upstream1, upstream2].map((server) => ({ server, schema: 'test_db', table: 'test_table' })),
-    { server: w.target, schema: 'test_db', table: 'test_table' },
+    info.upstreams.map((server) => ({ server, schema: 'test_db', table: 'test_table' })),
+    { server: info.target, schema: 'test_db', table: 'test_table' },
   );
   const missing = unmatched(expected, actual);
   const extra = unmatched(actual, expected);
 
   console.log(
-    `\nSoak: ${opts.minutes} min, ${opts.workers} workers, seed ${opts.seed}; writers ran ${counts.map(int).join(' + ')} transactions\n`,
+    `\nSoak: ${opts.minutes} min, ${opts.workers} workers, seed ${opts.seed}; writers ran ${counts.map(int).join(' + ')} transactions (${opts.rate}/s each)\n`,
   );
   console.log(table([['fault', 'injected'], ...kinds.map((k) => [k, String(injected.get(k) ?? 0)])]));
   const total = [...injected.values()].reduce((a, b) => a + b, 0);

@@ -58,10 +58,15 @@ export async function registerSources(addr: string, ports?: { host: string; port
   assert.equal(created.code, 0, created.stdout + created.stderr);
 }
 
-/** startWriter on both upstreams (keys of upstream i stay ≡ i mod 2, so the shards merge). */
-export async function startWriters(seed: number) {
+/**
+ * startWriter on both upstreams (keys of upstream i stay ≡ i mod 2, so the shards merge), as
+ * fast as they go or `perSecond` transactions a second each.
+ */
+export async function startWriters(seed: number, perSecond?: number) {
   const stack = await getStack();
-  const writers = stack.upstreams.map((server, i) => startWriter(server, { parity: i as 0 | 1, seed: seed + i }));
+  const writers = stack.upstreams.map((server, i) =>
+    startWriter(server, { parity: i as 0 | 1, seed: seed + i, ...(perSecond ? { perSecond } : {}) }),
+  );
   return {
     /** Stops both; asserts they really wrote through the faults. */
     async stop(): Promise<number[]> {
