@@ -4,6 +4,7 @@ import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { startCluster, type Cluster } from '../support/cluster.js';
 import { runCli, waitForStatus } from '../support/dmq.js';
+import { shardLocks, until } from '../support/shard-locks.js';
 import { assertConverged, inSync, registerSources, SOURCES, startWriters, writeFaultTask } from '../support/fault-task.js';
 import { execSql, seedTestTables } from '../support/fixtures.js';
 import { columnsOf } from '../support/schema.js';
@@ -17,28 +18,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-interface Lock {
-  id: string;
-  arrived: string[];
-  missing: string[];
-}
-
-async function shardLocks(addr: string, task: string): Promise<Lock[]> {
-  const listed = await runCli(addr, ['shard-ddl-lock', task]);
-  assert.equal(listed.code, 0, listed.stdout + listed.stderr);
-  return (JSON.parse(listed.stdout) as { locks: Lock[] }).locks;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const ADD_EXTRA = "ALTER TABLE test_db.test_table ADD COLUMN extra VARCHAR(20) NOT NULL DEFAULT 'x' AFTER k";
 
@@ -84,7 +63,7 @@ test('sync with one api and two workers, writers on both upstreams, pessimistic 
     await cluster.killAllWorkers();
     await blocker.query('COMMIT');
     await Promise.all([cluster.addWorker(), cluster.addWorker()]);
-    await until('the lock to resolve', async () => ((await shardLocks(cluster!.addr, 'sync')).length === 0 ? true : undefined));
+    await until('the lock to resolve', async () => ((await shardLocks(cluster!.addr, 'sync')).length === 0 ? true : undefined), 120_000);
     await new Promise((r) => setTimeout(r, 2000));
   } finally {
     await blocker.end();
