@@ -3,12 +3,24 @@ import { findBinary } from '../harness/proc.js';
 
 let made = 0;
 const namespaces = new Set<string>();
+/** A relay left running would keep its namespace alive after `ip netns del`. */
+const relays = new Set<ChildProcess>();
+
+/** The relay and the processes it forked for each connection: its own process group. */
+function killRelay(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 process.once('exit', () => {
+  for (const child of relays) killRelay(child);
   for (const ns of namespaces) {
     try {
       ip('netns', 'del', ns);
@@ -19,8 +31,10 @@ process.once('exit', () => {
 });
 
 function relay(args: string[]): ChildProcess {
-  const child = spawn(args[0]!, args.slice(1), { stdio: 'ignore' });
+  const child = spawn(args[0]!, args.slice(1), { stdio: 'ignore', detached: true });
   child.unref();
+  relays.add(child);
+  child.once('exit', () => relays.delete(child));
   return child;
 }
 
@@ -83,8 +97,8 @@ export async function startNetnsLink(target: { port: number }): Promise<{
     down: () => ip('netns', 'exec', ns, 'ip', 'link', 'set', nsIf, 'down'),
     up: () => ip('netns', 'exec', ns, 'ip', 'link', 'set', nsIf, 'up'),
     async close(): Promise<void> {
-      hostRelay.kill('SIGKILL');
-      nsRelay.kill('SIGKILL');
+      killRelay(hostRelay);
+      killRelay(nsRelay);
       ip('netns', 'del', ns);
       namespaces.delete(ns);
     },
