@@ -17,6 +17,9 @@ has mariadb || missing+=(mariadb-client)
 # The TLS scenario makes its certificates with openssl and captures the loopback with tcpdump.
 has openssl || missing+=(openssl)
 has tcpdump || missing+=(tcpdump)
+# The fault tests relay a source over a network namespace's link (ip netns, socat).
+has ip || missing+=(iproute2)
+has socat || missing+=(socat)
 # --browser: the tests drive Debian's Chromium headless (task page).
 # --tidb: tidb-server is built from the Go module proxy (scripts/build-tidb.sh), which takes the
 # Go release it needs from the proxy too; it needs curl and unzip for that.

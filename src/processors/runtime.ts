@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { DmqError, errorClass, pausesTaskAtOnce } from '../shared/errors.js';
 import { recordJobFailure } from '../shared/metrics/work-stats.js';
-import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type TaskJob } from '../shared/queue/queues.js';
+import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type ChunkJob, type TaskJob } from '../shared/queue/queues.js';
 import { handlePlanJob } from './plan/plan-job.js';
 import { pauseTask } from '../shared/task/control.js';
 import { queueKindOf, type QueueKind } from '../shared/task/stages.js';
@@ -10,6 +10,7 @@ import { handleApplyJob } from './apply/apply-job.js';
 import { handleDumpJob } from './dump/dump-job.js';
 import { handleLoadJob } from './load/load-job.js';
 import { handlePrecheckJob } from './precheck/precheck-job.js';
+import { copyOutages } from './copy-outage.js';
 
 type Handler = (job: Job, ctx: ServiceContext, token?: string) => Promise<unknown>;
 
@@ -22,12 +23,22 @@ const WORKER_TIMING = {
 };
 
 function wrap(handler: Handler, ctx: ServiceContext) {
+  const outages = copyOutages();
   return async (job: Job<TaskJob>, token?: string) => {
+    const copy = ['dump', 'load'].includes(queueKindOf(job.queueName) ?? '') ? (job as Job<ChunkJob>) : undefined;
     try {
-      return await handler(job, ctx, token);
+      const result = await handler(job, ctx, token);
+      if (copy) await outages.over(ctx, copy);
+      return result;
     } catch (err) {
       if (err instanceof DelayedError) throw err;
       if (errorClass(err, 'job') === 'silent') return undefined;
+      const outageWait = copy ? await outages.waitMs(ctx, copy, err) : undefined;
+      if (outageWait !== undefined) {
+        // Not a failed attempt: the job keeps its place and the task keeps running.
+        await job.moveToDelayed(Date.now() + outageWait, token);
+        throw new DelayedError();
+      }
       const permanent = pausesTaskAtOnce(err, 'job');
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       ctx.log.warn({ task: job.data.task, queue: job.queueName, jobId: job.id, attempt: job.attemptsMade + 1, err }, 'job failed');

@@ -9,6 +9,8 @@ interface RedisOptions {
   port?: number;
   /** Detach so the server outlives this process (scripts/local-servers.ts). */
   daemon?: boolean;
+  /** More redis-server options, after the harness's own (`--appendonly yes` overrides its `no`). */
+  extraArgs?: string[];
 }
 
 export interface RedisServer {
@@ -46,6 +48,7 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
       pidFile,
       '--logfile',
       logFile,
+      ...(options.extraArgs ?? []),
     ],
     options.daemon ?? false,
   );

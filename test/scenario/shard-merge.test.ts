@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged, queryRows } from '../support/compare.js';
 import { runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { shardLocks, until } from '../support/shard-locks.js';
 import { execSql, exampleFiles, seedTestTables, writeTask } from '../support/fixtures.js';
 import { columnsOf, indexesOf } from '../support/schema.js';
 import { startWriter } from '../support/writer.js';
@@ -19,30 +20,6 @@ before(async () => {
 after(async () => {
   await dmq?.stop();
 });
-
-interface Lock {
-  id: string;
-  seq: number;
-  ddl: string;
-  arrived: string[];
-  missing: string[];
-}
-
-async function shardLocks(addr: string, task = 'test'): Promise<Lock[]> {
-  const listed = await runCli(addr, ['shard-ddl-lock', task]);
-  assert.equal(listed.code, 0, listed.stdout + listed.stderr);
-  return (JSON.parse(listed.stdout) as { locks: Lock[] }).locks;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const ADD_EXTRA = "ALTER TABLE test_db.test_table ADD COLUMN extra VARCHAR(20) NOT NULL DEFAULT 'x' AFTER k";
 const ADD_INDEX = 'ALTER TABLE test_db.test_table ADD INDEX by_extra (extra)';

@@ -45,26 +45,24 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }
 
-/** Start `dmq serve` (the built bin/dmq.js) against the test stack. */
-export async function startDmq(options: { port?: number; dumpDir?: string; env?: Record<string, string> } = {}): Promise<DmqServer> {
-  const stack = await getStack();
-  const port = options.port ?? (await freePort());
-  const dumpDir = options.dumpDir ?? (await mkdtemp(join(tmpdir(), 'dmq-dump-')));
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: {
-      ...process.env,
-      REDIS_URL: stack.redis.url,
-      DMQ_PORT: String(port),
-      DMQ_HOST: '127.0.0.1',
-      DMQ_DUMP_DIR: dumpDir,
-      ...options.env,
-    },
+interface ServeOptions {
+  port?: number;
+  dumpDir?: string;
+  env?: Record<string, string>;
+  /** `dmq serve --role`: all (default) or api; workers come from startDmqWorker. */
+  role?: 'all' | 'api';
+}
+
+/** A `dmq serve` child process with its output recorded (and kept under DMQ_TEST_LOGS). */
+function spawnServe(role: string, logName: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, 'serve', '--role', role], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   // For debugging a scenario: DMQ_TEST_LOGS=<dir> keeps each server's log in a file there.
   const keep = process.env.DMQ_TEST_LOGS
-    ? createWriteStream(join(process.env.DMQ_TEST_LOGS, `dmq-${port}.log`), { flags: 'a' })
+    ? createWriteStream(join(process.env.DMQ_TEST_LOGS, `dmq-${logName}.log`), { flags: 'a' })
     : undefined;
   const record = (d: Buffer) => {
     out += d.toString();
@@ -72,12 +70,7 @@ export async function startDmq(options: { port?: number; dumpDir?: string; env?:
   };
   child.stdout!.on('data', record);
   child.stderr!.on('data', record);
-  const addr = `127.0.0.1:${port}`;
-  await waitForHealth(addr, child, () => out);
   return {
-    port,
-    addr,
-    dumpDir,
     child,
     output: () => out,
     async kill() {
@@ -89,6 +82,45 @@ export async function startDmq(options: { port?: number; dumpDir?: string; env?:
       await exited(child);
     },
   };
+}
+
+/** Start `dmq serve` (the built bin/dmq.js) against the test stack. */
+export async function startDmq(options: ServeOptions = {}): Promise<DmqServer> {
+  const stack = await getStack();
+  const port = options.port ?? (await freePort());
+  const dumpDir = options.dumpDir ?? (await mkdtemp(join(tmpdir(), 'dmq-dump-')));
+  const proc = spawnServe(options.role ?? 'all', String(port), {
+    REDIS_URL: stack.redis.url,
+    DMQ_PORT: String(port),
+    DMQ_HOST: '127.0.0.1',
+    DMQ_DUMP_DIR: dumpDir,
+    ...options.env,
+  });
+  const addr = `127.0.0.1:${port}`;
+  await waitForHealth(addr, proc.child, proc.output);
+  return { ...proc, port, addr, dumpDir };
+}
+
+export interface DmqWorker {
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  /** SIGKILL: no cleanup, as a crashed host. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Start `dmq serve --role worker` (processors and binlog readers, no API) on the test stack's Redis. */
+export async function startDmqWorker(options: { dumpDir: string; env?: Record<string, string> }): Promise<DmqWorker> {
+  const stack = await getStack();
+  const proc = spawnServe('worker', `worker-${Date.now()}`, { REDIS_URL: stack.redis.url, DMQ_DUMP_DIR: options.dumpDir, ...options.env });
+  const deadline = Date.now() + 30_000;
+  while (!proc.output().includes('dmq processors running')) {
+    if (proc.child.exitCode !== null) throw new Error(`dmq worker exited with ${proc.child.exitCode}:\n${proc.output()}`);
+    if (Date.now() > deadline) throw new Error(`dmq worker did not start:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { ...proc, pid: proc.child.pid! };
 }
 
 interface CliResult {

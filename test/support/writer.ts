@@ -8,7 +8,7 @@ import { prng } from './prng.js';
  * updates (primary-key changes too) and deletes. Keys stay ≡ `parity` modulo 2 so that two
  * upstreams merging into one table never collide.
  */
-export function startWriter(server: Endpoint, options: { parity: 0 | 1; seed: number }) {
+export function startWriter(server: Endpoint, options: { parity: 0 | 1; seed: number; perSecond?: number }) {
   let state = options.seed;
   const random = (n: number) => {
     state = (state * 1103515245 + 12345) % 2147483648;
@@ -16,34 +16,38 @@ export function startWriter(server: Endpoint, options: { parity: 0 | 1; seed: nu
   };
   const key = () => random(200_000) * 2 + options.parity;
 
-  const writer = writeUntilStopped(server, async (conn, done) => {
-    await conn.beginTransaction();
-    const statements = 1 + random(3);
-    for (let i = 0; i < statements; i++) {
-      const choice = random(10);
-      if (choice < 4) {
-        await conn.query('INSERT IGNORE INTO test_db.test_table (id, k, c, b) VALUES (?, ?, ?, ?)', [
-          key(),
-          random(1000),
-          `w${random(1e6)} ✓`,
-          Buffer.from([random(256), 0, 10, 39, 92]),
-        ]);
-      } else if (choice < 6) {
-        await conn.query('UPDATE test_db.test_table SET k = k + 1, c = CONCAT(c, ?) WHERE id = ?', ['+', key()]);
-      } else if (choice < 7) {
-        // A primary-key change: same parity, so shards still cannot collide.
-        await conn.query('UPDATE IGNORE test_db.test_table SET id = id + 400000 WHERE id = ?', [key()]);
-      } else if (choice < 8) {
-        await conn.query('DELETE FROM test_db.test_table WHERE id = ?', [key()]);
-      } else if (choice < 9) {
-        await conn.query('UPDATE test_db.test_table SET b = NULL, c = NULL WHERE k = ?', [random(1000)]);
-      } else {
-        // Another table, not migrated, in the same transaction.
-        await conn.query('INSERT INTO test_db.audit (note) VALUES (?)', [`t${done}`]);
+  const writer = writeUntilStopped(
+    server,
+    async (conn, done) => {
+      await conn.beginTransaction();
+      const statements = 1 + random(3);
+      for (let i = 0; i < statements; i++) {
+        const choice = random(10);
+        if (choice < 4) {
+          await conn.query('INSERT IGNORE INTO test_db.test_table (id, k, c, b) VALUES (?, ?, ?, ?)', [
+            key(),
+            random(1000),
+            `w${random(1e6)} ✓`,
+            Buffer.from([random(256), 0, 10, 39, 92]),
+          ]);
+        } else if (choice < 6) {
+          await conn.query('UPDATE test_db.test_table SET k = k + 1, c = CONCAT(c, ?) WHERE id = ?', ['+', key()]);
+        } else if (choice < 7) {
+          // A primary-key change: same parity, so shards still cannot collide.
+          await conn.query('UPDATE IGNORE test_db.test_table SET id = id + 400000 WHERE id = ?', [key()]);
+        } else if (choice < 8) {
+          await conn.query('DELETE FROM test_db.test_table WHERE id = ?', [key()]);
+        } else if (choice < 9) {
+          await conn.query('UPDATE test_db.test_table SET b = NULL, c = NULL WHERE k = ?', [random(1000)]);
+        } else {
+          // Another table, not migrated, in the same transaction.
+          await conn.query('INSERT INTO test_db.audit (note) VALUES (?)', [`t${done}`]);
+        }
       }
-    }
-    await conn.commit();
-  });
+      await conn.commit();
+    },
+    { perSecond: options.perSecond },
+  );
   return { transactions: writer.count, stop: writer.stop };
 }
 
@@ -68,14 +72,25 @@ export function startRowWriter(server: Endpoint, options: { table: string; rows:
   return { writes: writer.count, stop: writer.stop };
 }
 
-/** Runs `step` (one transaction) on one connection until stopped (or `limit` done); `stop` resolves with the count done. */
-function writeUntilStopped(server: Endpoint, step: (conn: mysql.Connection, done: number) => Promise<void>, limit = Infinity) {
+/**
+ * Runs `step` (one transaction) on one connection until stopped or `limit` are done, as fast as
+ * it goes or `perSecond` on average; `stop` resolves with the count done.
+ */
+function writeUntilStopped(
+  server: Endpoint,
+  step: (conn: mysql.Connection, done: number) => Promise<void>,
+  pace: { limit?: number; perSecond?: number } = {},
+) {
+  const { limit = Infinity, perSecond } = pace;
   let stopped = false;
   let count = 0;
+  const started = Date.now();
   const running = (async () => {
     const conn = await mysql.createConnection(server);
     try {
       while (!stopped && count < limit) {
+        const due = perSecond === undefined ? 0 : started + (count * 1000) / perSecond - Date.now();
+        if (due > 0) await new Promise((r) => setTimeout(r, due));
         try {
           await step(conn, count);
           count += 1;
@@ -128,7 +143,7 @@ export function startShardWriter(
       }
       await conn.commit();
     },
-    options.transactions,
+    { limit: options.transactions },
   );
   return { writes: writer.count, stop: writer.stop };
 }

@@ -81,8 +81,9 @@ async function reportOutage(ctx: ServiceContext, job: ApplyJob, err: unknown): P
         'dmq keeps retrying (up to every 30 s) and continues by itself once the target is back; check that it is running and reachable',
     },
   );
-  ctx.log.warn({ task: job.task, source: job.sourceId, err: error, waits }, 'target unreachable; apply waits');
+  // One warning per outage: every pending job of the source retries, and each would say the same.
   if (waits === 1) {
+    ctx.log.warn({ task: job.task, source: job.sourceId, err: error }, 'target unreachable; apply waits');
     await ctx.registry.updateState(job.task, (state) => {
       const s = state.sources[job.sourceId];
       if (s && s.stage === 'Running') s.error = toErrorRecord(error);
