@@ -1,7 +1,7 @@
-import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { DmqError, errorClass, pausesTaskAtOnce } from '../shared/errors.js';
 import { recordJobFailure } from '../shared/metrics/work-stats.js';
-import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type TaskJob } from '../shared/queue/queues.js';
+import { STATIC_QUEUES, bullmqOptions, listActiveQueues, type TaskJob } from '../shared/queue/queues.js';
 import { handlePlanJob } from './plan/plan-job.js';
 import { pauseTask } from '../shared/task/control.js';
 import { queueKindOf, type QueueKind } from '../shared/task/stages.js';
@@ -63,13 +63,13 @@ function handlerFor(queueName: string): Handler | undefined {
  */
 export function startProcessors(ctx: ServiceContext, options: { pollMs?: number } = {}) {
   const workers = new Map<string, Worker>();
-  const connection = ctx.redis as unknown as ConnectionOptions;
+  const queueOptions = bullmqOptions(ctx.redis);
 
   function startWorker(name: string, concurrency: number): void {
     const handler = handlerFor(name);
     if (!handler) return;
-    const worker = new Worker(name, wrap(handler, ctx), { connection, prefix: QUEUE_PREFIX, concurrency, ...WORKER_TIMING });
-    worker.on('error', (err) => ctx.log.error({ queue: name, err }, 'worker error'));
+    const worker = new Worker(name, wrap(handler, ctx), { ...queueOptions, concurrency, ...WORKER_TIMING });
+    worker.on('error', (err) => ctx.redisHealth.queueError(err, { queue: name }));
     workers.set(name, worker);
   }
 

@@ -9,6 +9,10 @@ interface RedisOptions {
   port?: number;
   /** Detach so the server outlives this process (scripts/local-servers.ts). */
   daemon?: boolean;
+  /** Keep the data in an append-only file (fsync every second, as production should), so a restart keeps it. */
+  aof?: boolean;
+  /** Extra `--name value` pairs, e.g. `['--replicaof', '127.0.0.1 6379']`. */
+  args?: string[];
 }
 
 export interface RedisServer {
@@ -16,6 +20,8 @@ export interface RedisServer {
   url: string;
   pid: number;
   stop(): Promise<void>;
+  /** SIGKILL: no shutdown save, as a crashed host. */
+  kill(): Promise<void>;
 }
 
 export function redisFiles(dir: string): { pidFile: string; logFile: string } {
@@ -39,13 +45,16 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
       '--save',
       '',
       '--appendonly',
-      'no',
+      options.aof ? 'yes' : 'no',
+      '--appendfsync',
+      'everysec',
       '--daemonize',
       'no',
       '--pidfile',
       pidFile,
       '--logfile',
       logFile,
+      ...(options.args ?? []),
     ],
     options.daemon ?? false,
   );
@@ -59,6 +68,11 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
     url: `redis://${HOST}:${port}`,
     pid,
     stop: () => terminate(pid, () => hasExited(child)),
+    async kill() {
+      if (hasExited(child)) return;
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    },
   };
 }
 

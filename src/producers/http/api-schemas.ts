@@ -169,12 +169,33 @@ const SubTaskStatus = z
   })
   .loose();
 
+const RedisOutage = z.object({
+  since: z.string(),
+  until: z.string().optional(),
+  seconds: z.number(),
+  reconnectAttempts: z.number(),
+  queueErrors: z.number().describe('errors the queues reported meanwhile, counted instead of logged'),
+});
+
+const RedisHealth = z
+  .object({
+    up: z.boolean(),
+    redis: z.string().describe('Redis as this process reaches it, without password'),
+    outages: z.number(),
+    outageSeconds: z.number(),
+    reconnectAttempts: z.number(),
+    current: RedisOutage.optional().describe('the outage going on'),
+    lastOutage: RedisOutage.optional(),
+  })
+  .describe('Redis as the process answering sees it (each dmq process tracks its own)');
+
 export const TaskStatus = z
   .object({
     result: z.boolean(),
     msg: z.string(),
     stage: z.string(),
     taskMode: z.string(),
+    redis: RedisHealth,
     precheck: z.object({ passed: z.boolean(), results: z.array(z.unknown()) }).nullable(),
     sources: z.array(
       z.object({

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startRedis } from '../harness/servers.js';
+import { getStack, resetDatabases } from '../harness/stack.js';
+import { compareMerged } from '../support/compare.js';
+import { runCli, startDmq, waitForCaughtUp, waitForStatus } from '../support/dmq.js';
+import { exampleFiles, execSql, itemsTable, writeTask } from '../support/fixtures.js';
+import { scrapeMetrics } from '../support/metrics.js';
+import { startRowWriter } from '../support/writer.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** Log lines; anything not pino's JSON (a library printing on its own) counts as an error line. */
+function logLines(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => (l.startsWith('{') ? (JSON.parse(l) as LogLine) : { level: 50, msg: l }));
+}
+
+test('a Redis outage under a syncing task is one warning and one summary, shows in status and /metrics, and shutdown after it is clean', {
+  timeout: 120_000,
+}, async () => {
+  await resetDatabases();
+  const stack = await getStack();
+  await execSql(stack.upstreams[0], itemsTable('rout', 2000));
+  const dir = await mkdtemp(join(tmpdir(), 'dmq-redis-outage-'));
+  let redis = await startRedis({ dir, aof: true });
+  const dmq = await startDmq({ env: { REDIS_URL: redis.url } });
+  const writer = startRowWriter(stack.upstreams[0], { table: 'rout.items', rows: 2000, insertFrom: 100_000, seed: 14 });
+  try {
+    const files = await exampleFiles();
+    assert.equal((await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
+    const started = await runCli(dmq.addr, ['start-task', await writeTask({ name: 'rout', mode: 'all', schema: 'rout' })]);
+    assert.equal(started.code, 0, started.stdout);
+    await waitForStatus(dmq.addr, 'rout', (s) => s.stage !== 'Running' || s.sources[0]!.subTaskStatus[0]!.unit === 'Sync');
+    const up = await scrapeMetrics(dmq.addr);
+    assert.deepEqual(up.get('dmq_redis_up'), [1]);
+    assert.deepEqual(up.get('dmq_redis_outages_total'), [0]);
+
+    const mark = dmq.output().length;
+    await redis.stop();
+    // Several reconnect attempts of every connection: ioredis retries every 50..2000 ms.
+    await sleep(4000);
+    const down = await scrapeMetrics(dmq.addr);
+    assert.deepEqual(down.get('dmq_redis_up'), [0], 'scraped while Redis is down');
+    const refused = await fetch(`http://${dmq.addr}/api/v1/tasks/rout/status`);
+    assert.equal(refused.status, 503);
+    const error = (await refused.json()) as { code: string; message: string };
+    assert.equal(error.code, 'REDIS_UNAVAILABLE');
+    assert.match(error.message, /unreachable since \d{4}-\d\d-\d\dT/, error.message);
+
+    redis = await startRedis({ dir, port: redis.port, aof: true });
+    let ready = 0;
+    for (let i = 0; i < 150 && ready !== 200; i++) {
+      await sleep(200);
+      ready = (await fetch(`http://${dmq.addr}/readyz`)).status;
+    }
+    assert.equal(ready, 200, 'ready again once Redis is back');
+    // The summary is written once the outage ends; give every connection time to come back.
+    await sleep(3000);
+    const during = logLines(dmq.output().slice(mark));
+    const loud = during.filter((l) => l.level >= 40);
+    assert.ok(
+      loud.length <= 4,
+      `an outage is news, not noise: ${loud.length} warning/error lines:\n${loud.map((l) => JSON.stringify(l)).join('\n')}`,
+    );
+    const started_ = during.filter((l) => /Redis is unreachable/.test(l.msg));
+    assert.equal(started_.length, 1, 'one warning when it starts');
+    assert.match(String(started_[0]!.redis), /127\.0\.0\.1:\d+/);
+    const ended = during.filter((l) => /Redis is back/.test(l.msg));
+    assert.equal(ended.length, 1, 'one summary when it ends');
+    assert.ok(Number(ended[0]!.seconds) > 0);
+    assert.ok(Number(ended[0]!.reconnectAttempts) >= 2);
+
+    const after = await scrapeMetrics(dmq.addr);
+    assert.deepEqual(after.get('dmq_redis_up'), [1]);
+    assert.deepEqual(after.get('dmq_redis_outages_total'), [1]);
+    assert.ok(after.get('dmq_redis_outage_seconds_total')[0]! > 0);
+    const status = (await (await fetch(`http://${dmq.addr}/api/v1/tasks/rout/status`)).json()) as {
+      redis: { up: boolean; outages: number; lastOutage?: { seconds: number; reconnectAttempts: number } };
+    };
+    assert.equal(status.redis?.up, true, JSON.stringify(status));
+    assert.equal(status.redis.outages, 1);
+    assert.ok(status.redis.lastOutage!.seconds > 0);
+
+    // The task went on by itself: every row written through the outage is on the target.
+    await writer.stop();
+    const caught = await waitForCaughtUp(dmq.addr, 'rout', [stack.upstreams[0]], 90_000);
+    assert.equal(caught.stage, 'Running', JSON.stringify(caught, null, 2));
+    const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: 'rout', table: 'items' }], {
+      server: stack.target,
+      schema: 'rout',
+      table: 'items',
+    });
+    assert.equal(actual.length, expected.length);
+    assert.deepEqual(actual, expected);
+
+    // Shutdown after an outage finishes within its deadline, cleanly.
+    const stopping = dmq.output().length;
+    await dmq.stop();
+    assert.equal(dmq.child.exitCode, 0, dmq.output().slice(stopping));
+    assert.doesNotMatch(dmq.output().slice(stopping), /did not finish|deadline/);
+  } finally {
+    await writer.stop().catch(() => undefined);
+    await dmq.stop();
+    await redis.stop();
+  }
+});
