@@ -77,13 +77,17 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     pools: poolCache(),
     log: logger,
   };
-  const closers: { what: string; close: () => Promise<void> }[] = [];
+  // `away`: Redis is unreachable, so nothing is waited for that needs it.
+  const closers: { what: string; close: (away: boolean) => Promise<void> }[] = [];
 
   if (role !== 'api') {
     // A worker runs the job handlers and takes its share of the binlog readers.
     const processors = startProcessors(ctx);
     const readers = startReaderSupervisor(ctx);
-    closers.push({ what: 'job processors', close: () => processors.close() }, { what: 'binlog readers', close: () => readers.close() });
+    closers.push(
+      { what: 'job processors', close: (away) => processors.close(away) },
+      { what: 'binlog readers', close: () => readers.close() },
+    );
   }
   if (role !== 'worker') {
     const host = listenHost(settings);
@@ -93,7 +97,7 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
       tlsFiles,
     });
     await api.app.listen({ port: settings.DMQ_PORT, host });
-    closers.push({ what: 'API server', close: () => api.close() });
+    closers.push({ what: 'API server', close: (away) => api.close(away) });
     logger.info(
       {
         role,
@@ -113,14 +117,29 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
 
   closers
     .reverse()
-    .push({ what: 'queues', close: () => ctx.queues.close() }, { what: 'database pools', close: () => ctx.pools.closeAll() });
+    .push({ what: 'queues', close: (away) => ctx.queues.close(away) }, { what: 'database pools', close: () => ctx.pools.closeAll() });
   return {
     async close() {
       let step = closers[0]!.what;
+      const away = redis.status !== 'ready';
+      if (away) {
+        // Every command waits for Redis to come back (maxRetriesPerRequest: null), and so would
+        // the shutdown. Ending the connection fails them at once; jobs in flight go back to
+        // their queues when their locks lapse, leases when they expire.
+        logger.warn(
+          { redis: redisName, since: health.snapshot().current?.since },
+          'stopping while Redis is unreachable: not waiting for it; jobs in flight return to their queues when their locks lapse',
+        );
+        redis.disconnect();
+      }
       const orderly = (async () => {
         for (const closer of closers) {
           step = closer.what;
-          await closer.close().catch((err: unknown) => logger.warn({ err, step }, 'error while closing'));
+          await closer
+            .close(away)
+            .catch((err: unknown) =>
+              away ? logger.debug({ err, step }, 'error while closing') : logger.warn({ err, step }, 'error while closing'),
+            );
         }
       })();
       let timer: NodeJS.Timeout | undefined;

@@ -100,10 +100,11 @@ export function startProcessors(ctx: ServiceContext, options: { pollMs?: number 
 
   return {
     workers: () => [...workers.keys()],
-    async close(): Promise<void> {
+    /** `force`: without waiting for the jobs in flight (Redis is away: they could not finish anyway). */
+    async close(force = false): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await Promise.all([...workers.values()].map((w) => w.close()));
+      await Promise.all([...workers.values()].map((w) => w.close(force)));
       workers.clear();
     },
   };

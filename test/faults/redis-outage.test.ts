@@ -116,3 +116,24 @@ test('a Redis outage under a syncing task is one warning and one summary, shows 
     await redis.stop();
   }
 });
+
+test('SIGTERM while Redis is down: dmq does not wait for Redis, exits 0 within its deadline and says why', {
+  timeout: 60_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dmq-redis-outage-'));
+  const redis = await startRedis({ dir });
+  const dmq = await startDmq({ env: { REDIS_URL: redis.url } });
+  try {
+    await redis.stop();
+    for (let i = 0; i < 50 && (await fetch(`http://${dmq.addr}/readyz`)).status !== 503; i++) await sleep(100);
+    const mark = dmq.output().length;
+    await dmq.stop();
+    const said = dmq.output().slice(mark);
+    assert.equal(dmq.child.exitCode, 0, said);
+    assert.doesNotMatch(said, /did not finish|deadline/, 'every step of the shutdown ended by itself');
+    assert.match(said, /stopping while Redis is unreachable/);
+  } finally {
+    await dmq.stop();
+    await redis.stop();
+  }
+});

@@ -114,8 +114,9 @@ export function queueCache(connection: Redis, onError: QueueErrorSink) {
     all(): Queue[] {
       return [...queues.values()];
     },
-    async close(): Promise<void> {
-      await Promise.all([...queues.values()].map((q) => q.close()));
+    /** `redisAway`: only let go of the queues; they share the process's connection, ended already. */
+    async close(redisAway = false): Promise<void> {
+      if (!redisAway) await Promise.all([...queues.values()].map((q) => q.close()));
       queues.clear();
     },
   };
