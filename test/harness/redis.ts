@@ -77,7 +77,7 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
 }
 
 /** A raw PING, so waiting for startup needs no client library and logs no retry noise. */
-function pings(port: number): Promise<boolean> {
+export function pings(port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = createConnection({ host: HOST, port });
     let reply = '';
