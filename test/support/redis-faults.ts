@@ -52,6 +52,14 @@ export async function redisFaultScenario(schema: string) {
       assert.deepEqual(actual, expected, 'every row');
       return writes;
     },
+    /** Waits until dmq has its Redis connection back (the API answers 503 until then). */
+    async redisBack(dmq: DmqServer): Promise<void> {
+      for (let i = 0; i < 300; i++) {
+        if ((await fetch(`http://${dmq.addr}/readyz`)).status === 200) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.fail('dmq did not reconnect to Redis within 60 s');
+    },
     async stopWriting(): Promise<void> {
       await writer?.stop();
     },
