@@ -67,6 +67,7 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const health = redisHealth(logger, redisName);
   await connectRedis(redis, redisName);
   health.watch(redis);
+  await health.markData(redis);
   await checkRedisServer(redis, redisName, logger);
   const ctx: ServiceContext = {
     redis,

@@ -47,6 +47,9 @@ test('Redis restarted empty mid-sync: sources and task submitted again continue 
     await scenario.redisBack(dmq);
     const listed = await runCli(dmq.addr, ['query-status']);
     assert.deepEqual((listed.json as { tasks: unknown[] }).tasks, [], 'Redis lost the task');
+    // dmq says so, and what to do, rather than going quiet.
+    assert.match((listed.json as { redis: { dataLostAt?: string } }).redis.dataLostAt ?? '', /^\d{4}-/);
+    assert.match(dmq.output(), /Redis came back without dmq data.*dmq operate-source create.*without --remove-meta/);
 
     await scenario.submit(dmq);
     await scenario.finish(dmq);

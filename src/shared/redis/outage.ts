@@ -13,6 +13,8 @@ export interface RedisOutage {
 
 export interface RedisHealthSnapshot {
   up: boolean;
+  /** When Redis last came back without dmq's data (restarted empty, or failed over to an empty replica). */
+  dataLostAt?: string;
   /** Redis as the process names it in its logs, without any password. */
   redis: string;
   outages: number;
@@ -30,6 +32,12 @@ export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | undefined;
   return CONNECTION_ERROR.test(String(e?.code ?? '')) || CONNECTION_ERROR.test(String(e?.message ?? ''));
 }
+
+/**
+ * Set once in a Redis that holds dmq's data. Missing after an outage: Redis came back without
+ * anything dmq put there (restarted without persistence, or a failover to an empty replica).
+ */
+const DATA_MARKER = 'dmq:data-since';
 
 /** While the main connection is fine, a queue connection's own failure is told at most this often. */
 const STRAY_ERROR_EVERY_MS = 60_000;
@@ -49,6 +57,21 @@ export function redisHealth(log: Logger, redis: string) {
   let lastOutage: RedisOutage | undefined;
   let strayToldAt = 0;
   let main: Redis | undefined;
+  let dataLostAt: string | undefined;
+
+  /** Marks the data as dmq's; true when the mark was missing. */
+  async function markData(client: Redis): Promise<boolean> {
+    return (await client.set(DATA_MARKER, new Date().toISOString(), 'NX')) === 'OK';
+  }
+
+  async function checkDataAfterOutage(client: Redis): Promise<void> {
+    if (!(await markData(client))) return;
+    dataLostAt = new Date().toISOString();
+    log.error(
+      { redis },
+      "Redis came back without dmq data (restarted empty, or failed over to a replica without it): registered sources, tasks, queued work and leases are gone. The facts are safe in each task's meta schema on the target: register the sources again (dmq operate-source create) and start the tasks again (dmq start-task, without --remove-meta); they continue from their checkpoints",
+    );
+  }
 
   const describe = (o: NonNullable<typeof current>, until?: number): RedisOutage => ({
     since: new Date(o.since).toISOString(),
@@ -95,7 +118,16 @@ export function redisHealth(log: Logger, redis: string) {
         reconnectAttempts += 1;
         if (current) current.attempts += 1;
       });
-      client.on('ready', end);
+      client.on('ready', () => {
+        if (!current) return;
+        end();
+        checkDataAfterOutage(client).catch((err: unknown) => log.warn({ redis, err }, 'cannot check whether Redis kept dmq data'));
+      });
+    },
+
+    /** At start: marks Redis as holding dmq's data, so a later restart without it is noticed. */
+    async markData(client: Redis): Promise<void> {
+      await markData(client);
     },
 
     /** An 'error' event of a BullMQ worker or event reader: counted during an outage, else logged. */
@@ -122,6 +154,7 @@ export function redisHealth(log: Logger, redis: string) {
       const ongoing = current ? describe(current) : undefined;
       return {
         up: current === undefined,
+        ...(dataLostAt ? { dataLostAt } : {}),
         redis,
         outages,
         outageSeconds: Math.round((outageMs + (current ? Date.now() - current.since : 0)) / 100) / 10,
