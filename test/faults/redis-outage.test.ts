@@ -4,12 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startRedis } from '../harness/servers.js';
-import { getStack, resetDatabases } from '../harness/stack.js';
-import { compareMerged } from '../support/compare.js';
-import { runCli, startDmq, waitForCaughtUp, waitForStatus } from '../support/dmq.js';
-import { exampleFiles, execSql, itemsTable, writeTask } from '../support/fixtures.js';
+import { startDmq } from '../support/dmq.js';
+import { redisFaultScenario } from '../support/redis-faults.js';
 import { scrapeMetrics } from '../support/metrics.js';
-import { startRowWriter } from '../support/writer.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,19 +27,14 @@ function logLines(text: string): LogLine[] {
 test('a Redis outage under a syncing task is one warning and one summary, shows in status and /metrics, and shutdown after it is clean', {
   timeout: 120_000,
 }, async () => {
-  await resetDatabases();
-  const stack = await getStack();
-  await execSql(stack.upstreams[0], itemsTable('rout', 2000));
+  const scenario = await redisFaultScenario('rout');
   const dir = await mkdtemp(join(tmpdir(), 'dmq-redis-outage-'));
   let redis = await startRedis({ dir, aof: true });
   const dmq = await startDmq({ env: { REDIS_URL: redis.url } });
-  const writer = startRowWriter(stack.upstreams[0], { table: 'rout.items', rows: 2000, insertFrom: 100_000, seed: 14 });
   try {
-    const files = await exampleFiles();
-    assert.equal((await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
-    const started = await runCli(dmq.addr, ['start-task', await writeTask({ name: 'rout', mode: 'all', schema: 'rout' })]);
-    assert.equal(started.code, 0, started.stdout);
-    await waitForStatus(dmq.addr, 'rout', (s) => s.stage !== 'Running' || s.sources[0]!.subTaskStatus[0]!.unit === 'Sync');
+    await scenario.submit(dmq);
+    scenario.startWriting();
+    await scenario.midSync(dmq);
     const up = await scrapeMetrics(dmq.addr);
     assert.deepEqual(up.get('dmq_redis_up'), [1]);
     assert.deepEqual(up.get('dmq_redis_outages_total'), [0]);
@@ -60,12 +52,7 @@ test('a Redis outage under a syncing task is one warning and one summary, shows 
     assert.match(error.message, /unreachable since \d{4}-\d\d-\d\dT/, error.message);
 
     redis = await startRedis({ dir, port: redis.port, aof: true });
-    let ready = 0;
-    for (let i = 0; i < 150 && ready !== 200; i++) {
-      await sleep(200);
-      ready = (await fetch(`http://${dmq.addr}/readyz`)).status;
-    }
-    assert.equal(ready, 200, 'ready again once Redis is back');
+    await scenario.redisBack(dmq);
     // The summary is written once the outage ends; give every connection time to come back.
     await sleep(3000);
     const during = logLines(dmq.output().slice(mark));
@@ -94,16 +81,7 @@ test('a Redis outage under a syncing task is one warning and one summary, shows 
     assert.ok(status.redis.lastOutage!.seconds > 0);
 
     // The task went on by itself: every row written through the outage is on the target.
-    await writer.stop();
-    const caught = await waitForCaughtUp(dmq.addr, 'rout', [stack.upstreams[0]], 90_000);
-    assert.equal(caught.stage, 'Running', JSON.stringify(caught, null, 2));
-    const { expected, actual } = await compareMerged([{ server: stack.upstreams[0], schema: 'rout', table: 'items' }], {
-      server: stack.target,
-      schema: 'rout',
-      table: 'items',
-    });
-    assert.equal(actual.length, expected.length);
-    assert.deepEqual(actual, expected);
+    await scenario.finish(dmq);
 
     // Shutdown after an outage finishes within its deadline, cleanly.
     const stopping = dmq.output().length;
@@ -111,7 +89,7 @@ test('a Redis outage under a syncing task is one warning and one summary, shows 
     assert.equal(dmq.child.exitCode, 0, dmq.output().slice(stopping));
     assert.doesNotMatch(dmq.output().slice(stopping), /did not finish|deadline/);
   } finally {
-    await writer.stop().catch(() => undefined);
+    await scenario.stopWriting();
     await dmq.stop();
     await redis.stop();
   }
