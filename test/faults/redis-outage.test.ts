@@ -95,13 +95,18 @@ test('a Redis outage under a syncing task is one warning and one summary, shows 
   }
 });
 
-test('SIGTERM while Redis is down: dmq does not wait for Redis, exits 0 within its deadline and says why', {
+test('a Redis that evicts is one clear warning at start; SIGTERM while Redis is down: dmq does not wait for it, exits 0 within its deadline and says why', {
   timeout: 60_000,
 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dmq-redis-outage-'));
-  const redis = await startRedis({ dir });
+  const redis = await startRedis({ dir, args: ['--maxmemory-policy', 'allkeys-lru'] });
   const dmq = await startDmq({ env: { REDIS_URL: redis.url } });
   try {
+    // Every queue connection is open once the processors have polled their queues.
+    await sleep(1500);
+    const eviction = logLines(dmq.output()).filter((l) => /allkeys-lru/i.test(l.msg));
+    assert.equal(eviction.length, 1, eviction.map((l) => l.msg).join('\n'));
+    assert.match(eviction[0]!.msg, /maxmemory-policy noeviction/);
     await redis.stop();
     for (let i = 0; i < 50 && (await fetch(`http://${dmq.addr}/readyz`)).status !== 503; i++) await sleep(100);
     const mark = dmq.output().length;
