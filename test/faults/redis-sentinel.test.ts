@@ -27,6 +27,7 @@ test('Sentinel: the Redis master killed mid-sync, the replica promoted, dmq goes
       assert.ok(Date.now() < deadline, 'the sentinels promoted the replica');
       await sleep(250);
     }
+    await scenario.redisBack(dmq);
     // Writes go on through the failover and after it.
     await sleep(2000);
     await scenario.finish(dmq);
