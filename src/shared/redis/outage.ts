@@ -132,6 +132,8 @@ export function redisHealth(log: Logger, redis: string) {
 
     /** An 'error' event of a BullMQ worker or event reader: counted during an outage, else logged. */
     queueError(err: unknown, fields: Record<string, unknown>): void {
+      // The process let go of Redis (shutting down): connections failing now are its own doing.
+      if (main?.status === 'end') return;
       if (current || (main !== undefined && main.status !== 'ready')) {
         begin(err);
         current!.queueErrors += 1;
