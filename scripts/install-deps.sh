@@ -12,6 +12,8 @@ has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 missing=()
 has redis-server || missing+=(redis-server)
+# test/faults: a Redis failover through Sentinel.
+has redis-sentinel || missing+=(redis-sentinel)
 has mariadbd || missing+=(mariadb-server)
 has mariadb || missing+=(mariadb-client)
 # The TLS scenario makes its certificates with openssl and captures the loopback with tcpdump.

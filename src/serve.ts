@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import { poolCache } from './shared/sql/pools.js';
 import type { ServiceContext } from './shared/task/context.js';
 import { startProcessors } from './processors/runtime.js';
@@ -11,29 +10,13 @@ import { tlsFileAccess } from './shared/config/security.js';
 import { DmqError } from './shared/errors.js';
 import { logger } from './shared/logger.js';
 import { queueCache } from './shared/queue/queues.js';
-import { readSettings, redactUrl, type Settings } from './shared/settings.js';
+import { checkRedisServer, connectRedis, createRedis } from './shared/redis/connection.js';
+import { redisHealth } from './shared/redis/outage.js';
+import { readSettings, type Settings } from './shared/settings.js';
 import { registry } from './shared/state/registry.js';
 import { localDumpStore } from './shared/store/local-dump-store.js';
 
 type Role = 'all' | 'api' | 'worker';
-
-async function connectRedis(url: string): Promise<Redis> {
-  // BullMQ workers need commands to wait out a Redis restart rather than fail after N retries.
-  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (err) {
-    redis.disconnect();
-    throw new DmqError('REDIS_UNAVAILABLE', `cannot reach Redis at ${redactUrl(url)}: ${(err as Error).message}`, {
-      cause: err,
-      where: 'REDIS_URL',
-      workaround: 'start Redis or point REDIS_URL at it (redis://host:port)',
-    });
-  }
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  return redis;
-}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -80,22 +63,32 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
   const settings = readSettings();
   checkSecretKey(settings);
   const tlsFiles = role === 'worker' ? undefined : tlsFileAccess(settings.DMQ_TLS_DIR);
-  const redis = await connectRedis(settings.REDIS_URL);
+  const { client: redis, describe: redisName } = createRedis(settings);
+  const health = redisHealth(logger, redisName);
+  await connectRedis(redis, redisName);
+  health.watch(redis);
+  await health.markData(redis);
+  await checkRedisServer(redis, redisName, logger);
   const ctx: ServiceContext = {
     redis,
+    redisHealth: health,
     registry: registry(redis),
-    queues: queueCache(redis),
+    queues: queueCache(redis, health.queueError),
     store: localDumpStore(settings.DMQ_DUMP_DIR),
     pools: poolCache(),
     log: logger,
   };
-  const closers: { what: string; close: () => Promise<void> }[] = [];
+  // `away`: Redis is unreachable, so nothing is waited for that needs it.
+  const closers: { what: string; close: (away: boolean) => Promise<void> }[] = [];
 
   if (role !== 'api') {
     // A worker runs the job handlers and takes its share of the binlog readers.
     const processors = startProcessors(ctx);
     const readers = startReaderSupervisor(ctx);
-    closers.push({ what: 'job processors', close: () => processors.close() }, { what: 'binlog readers', close: () => readers.close() });
+    closers.push(
+      { what: 'job processors', close: (away) => processors.close(away) },
+      { what: 'binlog readers', close: () => readers.close() },
+    );
   }
   if (role !== 'worker') {
     const host = listenHost(settings);
@@ -105,7 +98,7 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
       tlsFiles,
     });
     await api.app.listen({ port: settings.DMQ_PORT, host });
-    closers.push({ what: 'API server', close: () => api.close() });
+    closers.push({ what: 'API server', close: (away) => api.close(away) });
     logger.info(
       {
         role,
@@ -113,26 +106,41 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
         dashboard: DASHBOARD_PATH,
         auth: settings.DMQ_TOKEN ? (settings.DMQ_READ_TOKEN ? 'admin and read-only tokens' : 'token') : 'none (local only)',
         allowedHosts: settings.DMQ_ALLOWED_HOSTS,
-        redis: redactUrl(settings.REDIS_URL),
+        redis: redisName,
         dumpDir: ctx.store.describe(),
         tlsDir: tlsFiles?.dir ?? 'none (TLS material only as PEM contents)',
       },
       'dmq serving',
     );
   } else {
-    logger.info({ role, redis: redactUrl(settings.REDIS_URL), dumpDir: ctx.store.describe() }, 'dmq processors running');
+    logger.info({ role, redis: redisName, dumpDir: ctx.store.describe() }, 'dmq processors running');
   }
 
   closers
     .reverse()
-    .push({ what: 'queues', close: () => ctx.queues.close() }, { what: 'database pools', close: () => ctx.pools.closeAll() });
+    .push({ what: 'queues', close: (away) => ctx.queues.close(away) }, { what: 'database pools', close: () => ctx.pools.closeAll() });
   return {
     async close() {
       let step = closers[0]!.what;
+      const away = redis.status !== 'ready';
+      if (away) {
+        // Every command waits for Redis to come back (maxRetriesPerRequest: null), and so would
+        // the shutdown. Ending the connection fails them at once; jobs in flight go back to
+        // their queues when their locks lapse, leases when they expire.
+        logger.warn(
+          { redis: redisName, since: health.snapshot().current?.since },
+          'stopping while Redis is unreachable: not waiting for it; jobs in flight return to their queues when their locks lapse',
+        );
+        redis.disconnect();
+      }
       const orderly = (async () => {
         for (const closer of closers) {
           step = closer.what;
-          await closer.close().catch((err: unknown) => logger.warn({ err, step }, 'error while closing'));
+          await closer
+            .close(away)
+            .catch((err: unknown) =>
+              away ? logger.debug({ err, step }, 'error while closing') : logger.warn({ err, step }, 'error while closing'),
+            );
         }
       })();
       let timer: NodeJS.Timeout | undefined;

@@ -256,7 +256,11 @@ program
       if (!task) {
         const res = await api.request('GET', '/api/v1/tasks');
         const out = fromResponse(res);
-        print(out.result ? { result: true, msg: '', tasks: (res.body as { data: unknown[] }).data } : out);
+        print(
+          out.result
+            ? { result: true, msg: '', redis: (res.body as { redis: unknown }).redis, tasks: (res.body as { data: unknown[] }).data }
+            : out,
+        );
         return;
       }
       const name = await taskNameOf(task);

@@ -1,7 +1,7 @@
-import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { DmqError, errorClass, pausesTaskAtOnce } from '../shared/errors.js';
 import { recordJobFailure } from '../shared/metrics/work-stats.js';
-import { QUEUE_PREFIX, STATIC_QUEUES, listActiveQueues, type ChunkJob, type TaskJob } from '../shared/queue/queues.js';
+import { STATIC_QUEUES, bullmqOptions, listActiveQueues, type ChunkJob, type TaskJob } from '../shared/queue/queues.js';
 import { handlePlanJob } from './plan/plan-job.js';
 import { pauseTask } from '../shared/task/control.js';
 import { queueKindOf, type QueueKind } from '../shared/task/stages.js';
@@ -74,13 +74,13 @@ function handlerFor(queueName: string): Handler | undefined {
  */
 export function startProcessors(ctx: ServiceContext, options: { pollMs?: number } = {}) {
   const workers = new Map<string, Worker>();
-  const connection = ctx.redis as unknown as ConnectionOptions;
+  const queueOptions = bullmqOptions(ctx.redis);
 
   function startWorker(name: string, concurrency: number): void {
     const handler = handlerFor(name);
     if (!handler) return;
-    const worker = new Worker(name, wrap(handler, ctx), { connection, prefix: QUEUE_PREFIX, concurrency, ...WORKER_TIMING });
-    worker.on('error', (err) => ctx.log.error({ queue: name, err }, 'worker error'));
+    const worker = new Worker(name, wrap(handler, ctx), { ...queueOptions, concurrency, ...WORKER_TIMING });
+    worker.on('error', (err) => ctx.redisHealth.queueError(err, { queue: name }));
     workers.set(name, worker);
   }
 
@@ -111,10 +111,11 @@ export function startProcessors(ctx: ServiceContext, options: { pollMs?: number 
 
   return {
     workers: () => [...workers.keys()],
-    async close(): Promise<void> {
+    /** `force`: without waiting for the jobs in flight (Redis is away: they could not finish anyway). */
+    async close(force = false): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await Promise.all([...workers.values()].map((w) => w.close()));
+      await Promise.all([...workers.values()].map((w) => w.close(force)));
       workers.clear();
     },
   };

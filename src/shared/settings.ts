@@ -3,7 +3,13 @@ import { DmqError } from './errors.js';
 
 /** Service settings come from the environment; `dmq serve --help` prints this table. */
 export const SETTINGS_HELP: [name: string, meaning: string][] = [
-  ['REDIS_URL', 'Redis holding queues and task registry (default redis://127.0.0.1:6379)'],
+  [
+    'REDIS_URL',
+    'Redis holding queues and task registry (default redis://127.0.0.1:6379); with DMQ_REDIS_SENTINELS only its user, password and database number (/0) count',
+  ],
+  ['DMQ_REDIS_SENTINELS', 'comma-separated host:port of Redis Sentinels: dmq asks them for the master, and again after a failover'],
+  ['DMQ_REDIS_MASTER_NAME', 'the master name the sentinels monitor (sentinel monitor <name> ...); required with DMQ_REDIS_SENTINELS'],
+  ['DMQ_REDIS_SENTINEL_PASSWORD', "the sentinels' own password (requirepass in sentinel.conf), if they have one"],
   ['DMQ_PORT', 'HTTP port of the API, dashboard and metrics (default 8261, DM master port)'],
   ['DMQ_HOST', 'address the API binds to (default 127.0.0.1; 0.0.0.0 in containers); without DMQ_TOKEN always 127.0.0.1'],
   [
@@ -55,9 +61,35 @@ const hostList = z
     ),
   );
 
+const HOST_PORT = /^(\[[0-9a-f:]+\]|[^\s:,[\]]+):(\d{1,5})$/i;
+
+const sentinelList = z
+  .string()
+  .optional()
+  .transform((text) =>
+    (text ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  )
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(HOST_PORT, { error: (issue) => `"${String(issue.input)}" is not host:port (e.g. sentinel-1:26379,sentinel-2:26379)` })
+        .transform((entry) => {
+          const [, host, port] = HOST_PORT.exec(entry)!;
+          return { host: host!.replace(/^\[|\]$/g, ''), port: Number(port) };
+        }),
+    ),
+  );
+
 const schema = z
   .object({
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    DMQ_REDIS_SENTINELS: sentinelList,
+    DMQ_REDIS_MASTER_NAME: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+    DMQ_REDIS_SENTINEL_PASSWORD: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
     DMQ_PORT: z.coerce.number().int().min(1).max(65535).default(8261),
     DMQ_HOST: z.string().default('127.0.0.1'),
     DMQ_DUMP_DIR: z.string().default('./dumped_data'),
@@ -69,6 +101,14 @@ const schema = z
       .enum(['true', 'false', '1', '0', ''], { error: 'expected true or false' })
       .default('false')
       .transform((v) => v === 'true' || v === '1'),
+  })
+  .refine((s) => s.DMQ_REDIS_SENTINELS.length === 0 || s.DMQ_REDIS_MASTER_NAME !== undefined, {
+    path: ['DMQ_REDIS_MASTER_NAME'],
+    message: 'is required with DMQ_REDIS_SENTINELS: the name the sentinels monitor the master under',
+  })
+  .refine((s) => s.DMQ_REDIS_SENTINELS.length > 0 || s.DMQ_REDIS_MASTER_NAME === undefined, {
+    path: ['DMQ_REDIS_SENTINELS'],
+    message: 'is required with DMQ_REDIS_MASTER_NAME: the sentinels to ask for that master (host:port,host:port)',
   })
   // Without an admin token every request may change everything, so a read-only one would guard nothing.
   .refine((s) => s.DMQ_READ_TOKEN === undefined || s.DMQ_TOKEN !== undefined, {

@@ -9,8 +9,10 @@ interface RedisOptions {
   port?: number;
   /** Detach so the server outlives this process (scripts/local-servers.ts). */
   daemon?: boolean;
-  /** More redis-server options, after the harness's own (`--appendonly yes` overrides its `no`). */
-  extraArgs?: string[];
+  /** Keep the data in an append-only file (fsync every second, as production should), so a restart keeps it. */
+  aof?: boolean;
+  /** Extra `--name value` pairs, e.g. `['--replicaof', '127.0.0.1 6379']`. */
+  args?: string[];
 }
 
 export interface RedisServer {
@@ -18,6 +20,8 @@ export interface RedisServer {
   url: string;
   pid: number;
   stop(): Promise<void>;
+  /** SIGKILL: no shutdown save, as a crashed host. */
+  kill(): Promise<void>;
 }
 
 export function redisFiles(dir: string): { pidFile: string; logFile: string } {
@@ -41,14 +45,16 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
       '--save',
       '',
       '--appendonly',
-      'no',
+      options.aof ? 'yes' : 'no',
+      '--appendfsync',
+      'everysec',
       '--daemonize',
       'no',
       '--pidfile',
       pidFile,
       '--logfile',
       logFile,
-      ...(options.extraArgs ?? []),
+      ...(options.args ?? []),
     ],
     options.daemon ?? false,
   );
@@ -62,11 +68,16 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
     url: `redis://${HOST}:${port}`,
     pid,
     stop: () => terminate(pid, () => hasExited(child)),
+    async kill() {
+      if (hasExited(child)) return;
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    },
   };
 }
 
 /** A raw PING, so waiting for startup needs no client library and logs no retry noise. */
-function pings(port: number): Promise<boolean> {
+export function pings(port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = createConnection({ host: HOST, port });
     let reply = '';

@@ -5,29 +5,9 @@ import mysql from 'mysql2/promise';
 import { getStack } from '../harness/stack.js';
 import { dmqForFile, runCli, waitForStatus, type TaskStatus } from '../support/dmq.js';
 import { execSql, itemsTable, writeTask } from '../support/fixtures.js';
+import { scrapeMetrics as scrape } from '../support/metrics.js';
 
 const server = dmqForFile({ registerSources: 1 });
-
-/** Prometheus text format: `name{label="value",...} number` per sample. */
-async function scrape(addr: string): Promise<{ get(name: string, labels?: Record<string, string>): number[]; text: string }> {
-  const res = await fetch(`http://${addr}/metrics`);
-  assert.equal(res.status, 200);
-  const text = await res.text();
-  const samples = text
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((line) => {
-      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-      assert.ok(match, `a sample line: ${line}`);
-      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-      return { name: match[1]!, labels, value: Number(match[3]) };
-    });
-  return {
-    text,
-    get: (name, labels = {}) =>
-      samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).map((s) => s.value),
-  };
-}
 
 const synced = (s: TaskStatus) => s.sources[0]!.subTaskStatus[0]!.unit === 'Sync' && s.sources[0]!.subTaskStatus[0]!.sync?.synced === true;
 

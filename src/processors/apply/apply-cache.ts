@@ -18,9 +18,10 @@ function createApplyCache() {
    * columns). The binlog names a table's primary key only; for a table without one, the
    * target's first unique key over NOT NULL columns identifies rows instead of every column.
    * Invalid once the task's DDL generation moves (any process applied a DDL), and dropped when
-   * the lookup fails.
+   * the lookup fails. One entry per (task, target table): a DDL changes the binlog's columns,
+   * and the old columns' entry would otherwise stay for as long as the process runs.
    */
-  const targetKeys = new Map<string, { generation: string | null; keys: Promise<TargetKeys> }>();
+  const targetKeys = new Map<string, { generation: string | null; shape: string; keys: Promise<TargetKeys> }>();
   /**
    * Outages this process has reported, per (task, source), with how many waits in a row.
    * Cleared by the source's next successful apply, which clears the error from the task's status.
@@ -32,17 +33,21 @@ function createApplyCache() {
 
   return {
     targetKeys(conn: PoolConnection, job: ApplyJob, ddlGeneration: string | null): Promise<TargetKeys> {
-      const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table, job.key, job.columns]);
+      const cacheKey = JSON.stringify([job.task, job.target.schema, job.target.table]);
+      const shape = JSON.stringify([job.key, job.columns]);
       const cached = targetKeys.get(cacheKey);
-      if (cached && cached.generation === ddlGeneration) return cached.keys;
+      if (cached && cached.generation === ddlGeneration && cached.shape === shape) return cached.keys;
       const keys = describeTable(conn, job.target).then((info) => {
         const identity = rowIdentityKey(info)?.columns ?? [];
         const key = job.key.length > 0 ? job.key : identity.every((c) => job.columns.includes(c)) ? identity : [];
         const uniqueColumns = [...new Set(info.uniqueKeys.flatMap((k) => k.columns))].filter((c) => !key.includes(c));
         return { key, uniqueColumns };
       });
-      keys.catch(() => targetKeys.delete(cacheKey));
-      targetKeys.set(cacheKey, { generation: ddlGeneration, keys });
+      const entry = { generation: ddlGeneration, shape, keys };
+      keys.catch(() => {
+        if (targetKeys.get(cacheKey) === entry) targetKeys.delete(cacheKey);
+      });
+      targetKeys.set(cacheKey, entry);
       return keys;
     },
     /** Counts one more wait of the job's source for an unreachable target: how many in a row. */

@@ -43,11 +43,21 @@ interface RowsEvent {
 /**
  * The tables of one binlog connection by table id, as its tablemap events describe them:
  * whether they are migrated, their columns and key, and the values the route adds to their rows.
+ * A table gets a new id whenever the source reopens it (a DDL, FLUSH TABLES, the table cache
+ * evicting it), so ids churn for as long as the reader runs: a table's old id is forgotten when
+ * a new one is mapped, which holds the maps to one entry per table.
  */
 export function createReadTables(sourceId: string, rules: TableRules, fail: (err: unknown) => void) {
   const tables = new Map<number, ReadTable | null>();
   const columnTypes = new Map<number, number[]>();
   const primaryKeys = new Map<number, { primaryKey?: number[]; columnNames?: string[] }>();
+  const idOf = new Map<string, number>();
+
+  function forget(id: number): void {
+    tables.delete(id);
+    columnTypes.delete(id);
+    primaryKeys.delete(id);
+  }
 
   function tableMeta(ev: RowsEvent, tm?: { primaryKey?: number[]; columnNames?: string[] }): ReadTable | null {
     const cached = tables.get(ev.tableId);
@@ -114,9 +124,21 @@ export function createReadTables(sourceId: string, rules: TableRules, fail: (err
         );
         return;
       }
+      const name = JSON.stringify([String(ev.schemaName), String(ev.tableName)]);
+      const previous = idOf.get(name);
+      if (previous !== undefined && previous !== id) {
+        forget(previous);
+        // zongji's own map of the connection, which it never prunes either.
+        if (ev.tableMap && typeof ev.tableMap === 'object') delete (ev.tableMap as Record<number, unknown>)[previous];
+      }
+      idOf.set(name, id);
       tables.delete(id);
       columnTypes.set(id, ev.columnTypes as number[]);
       primaryKeys.set(id, { primaryKey: ev.primaryKey as number[] | undefined, columnNames: ev.columnNames as string[] });
+    },
+    /** How many table ids are remembered: one per table the binlog has named. */
+    size(): number {
+      return Math.max(tables.size, columnTypes.size, primaryKeys.size);
     },
     /** The table a rows event is about; null: not migrated, or refused. */
     of(ev: BinlogEvent): ReadTable | null {

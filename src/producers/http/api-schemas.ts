@@ -71,9 +71,31 @@ export const Task = z
   .loose()
   .meta({ id: 'Task', description: 'the normalized task.yaml (passwords masked)' });
 
+const RedisOutage = z.object({
+  since: z.string(),
+  until: z.string().optional(),
+  seconds: z.number(),
+  reconnectAttempts: z.number(),
+  queueErrors: z.number().describe('errors the queues reported meanwhile, counted instead of logged'),
+});
+
+const RedisHealth = z
+  .object({
+    up: z.boolean(),
+    dataLostAt: z.string().optional().describe('when Redis last came back without dmq data: sources and tasks must be submitted again'),
+    redis: z.string().describe('Redis as this process reaches it, without password'),
+    outages: z.number(),
+    outageSeconds: z.number(),
+    reconnectAttempts: z.number(),
+    current: RedisOutage.optional().describe('the outage going on'),
+    lastOutage: RedisOutage.optional(),
+  })
+  .describe('Redis as the process answering sees it (each dmq process tracks its own)');
+
 export const TaskList = z
   .object({
     total: z.number().int(),
+    redis: RedisHealth,
     data: z.array(z.object({ taskName: z.string(), taskStatus: z.string(), sources: z.array(z.string()) })),
   })
   .meta({ id: 'TaskList' });
@@ -176,6 +198,7 @@ export const TaskStatus = z
     msg: z.string(),
     stage: z.string(),
     taskMode: z.string(),
+    redis: RedisHealth,
     precheck: z.object({ passed: z.boolean(), results: z.array(z.unknown()) }).nullable(),
     sources: z.array(
       z.object({

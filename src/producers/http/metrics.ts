@@ -1,4 +1,4 @@
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { parseCoordText } from '../../shared/binlog/position.js';
 import { APPLY_SECONDS_BUCKETS, readFigures } from '../../shared/metrics/work-stats.js';
@@ -6,6 +6,8 @@ import { STATIC_QUEUES, listActiveQueues } from '../../shared/queue/queues.js';
 import { taskStatus } from '../status/task-status.js';
 
 const QUEUE_STATES = ['wait', 'active', 'delayed', 'failed', 'prioritized'] as const;
+
+export const METRICS_PATH = '/metrics';
 
 type SubTask = Awaited<ReturnType<typeof taskStatus>>['sources'][number]['subTaskStatus'][number];
 
@@ -64,6 +66,7 @@ export function createMetrics(ctx: ServiceContext) {
     },
   };
   register.registerMetric(applySeconds as never);
+  redisMetrics(register, ctx);
 
   function setPosition(task: string, source: string, position: string, text: string | undefined): void {
     if (!text) return;
@@ -97,6 +100,8 @@ export function createMetrics(ctx: ServiceContext) {
 
   async function refresh(): Promise<void> {
     register.resetMetrics();
+    // Everything below is read from Redis, whose commands wait out an outage: the scrape would too.
+    if (ctx.redis.status !== 'ready') return;
     for (const name of await ctx.registry.listTaskNames()) {
       const task = await ctx.registry.getTask(name);
       if (!task) continue;
@@ -141,6 +146,36 @@ export function createMetrics(ctx: ServiceContext) {
       return rendering;
     },
   };
+}
+
+/** This process's view of Redis, read from its outage tracker when scraped. */
+function redisMetrics(register: Registry, ctx: ServiceContext): void {
+  const health = () => ctx.redisHealth.snapshot();
+  new Gauge({
+    name: 'dmq_redis_up',
+    help: '1 while this process reaches Redis, 0 during an outage',
+    registers: [register],
+    collect() {
+      this.set(health().up ? 1 : 0);
+    },
+  });
+  const total = (name: string, help: string, value: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [register],
+      collect() {
+        this.reset();
+        this.inc(value());
+      },
+    });
+  total('dmq_redis_outages_total', 'Redis outages this process has seen (the current one included)', () => health().outages);
+  total('dmq_redis_outage_seconds_total', 'Seconds this process has been without Redis', () => health().outageSeconds);
+  total(
+    'dmq_redis_reconnect_attempts_total',
+    "Reconnect attempts of this process's main Redis connection",
+    () => health().reconnectAttempts,
+  );
 }
 
 /** Per-bucket counts of each (task, source) as Prometheus's cumulative `le` buckets, sum and count. */

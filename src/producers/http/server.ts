@@ -1,7 +1,7 @@
-import { QueueEvents, type ConnectionOptions } from 'bullmq';
+import { QueueEvents } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TlsFileAccess } from '../../shared/config/security.js';
-import { QUEUE_PREFIX, STATIC_QUEUES } from '../../shared/queue/queues.js';
+import { STATIC_QUEUES, bullmqOptions } from '../../shared/queue/queues.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { DmqError } from '../../shared/errors.js';
 import { mountApiDocs } from './api-docs.js';
@@ -12,19 +12,19 @@ import { refuseForgedRequests } from './forgery-guard.js';
 import { sendError } from './errors.js';
 import { PROBES } from './probes.js';
 import { mountDashboard } from './dashboard.js';
-import { createMetrics } from './metrics.js';
+import { METRICS_PATH, createMetrics } from './metrics.js';
 import { sourceRoutes } from './routes/sources.js';
 import { taskRoutes } from './routes/tasks.js';
 
 function redisDown(ctx: ServiceContext): DmqError {
-  return new DmqError(
-    'REDIS_UNAVAILABLE',
-    `Redis cannot be reached (connection ${ctx.redis.status}); dmq keeps its queues and tasks there`,
-    {
-      where: 'REDIS_URL',
-      workaround: 'start Redis or fix REDIS_URL; dmq reconnects by itself and nothing is lost meanwhile',
-    },
-  );
+  const health = ctx.redisHealth.snapshot();
+  const since = health.current
+    ? `unreachable since ${health.current.since} (${health.current.reconnectAttempts} reconnect attempts so far)`
+    : `connection ${ctx.redis.status}`;
+  return new DmqError('REDIS_UNAVAILABLE', `Redis cannot be reached at ${health.redis}: ${since}; dmq keeps its queues and tasks there`, {
+    where: 'REDIS_URL',
+    workaround: 'start Redis or fix REDIS_URL; dmq reconnects by itself and nothing is lost meanwhile',
+  });
 }
 
 // No text/plain: a web page may send that anywhere without a preflight (forgery-guard.ts).
@@ -32,7 +32,8 @@ const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text
 
 interface ApiServer {
   app: FastifyInstance;
-  close(): Promise<void>;
+  /** `redisAway`: Redis is unreachable, so the event reader's connection is dropped, not closed. */
+  close(redisAway?: boolean): Promise<void>;
 }
 
 export async function buildApiServer(
@@ -44,18 +45,18 @@ export async function buildApiServer(
   if (options.tokens !== undefined) requireToken(app, options.tokens);
   // The shared client queues commands while Redis is away (processors must wait it out); the
   // API answers at once instead of hanging.
+  // /metrics too: a scrape during an outage is when dmq_redis_up 0 matters.
   app.addHook('onRequest', async (request, reply) => {
-    if (ctx.redis.status === 'ready' || PROBES.has(request.url.split('?')[0]!)) return;
+    const path = request.url.split('?')[0]!;
+    if (ctx.redis.status === 'ready' || PROBES.has(path) || path === METRICS_PATH) return;
     await sendError(reply, redisDown(ctx));
   });
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   const metrics = createMetrics(ctx);
 
-  const precheckEvents = new QueueEvents(STATIC_QUEUES.precheck, {
-    connection: ctx.redis.duplicate() as unknown as ConnectionOptions,
-    prefix: QUEUE_PREFIX,
-  });
+  const precheckEvents = new QueueEvents(STATIC_QUEUES.precheck, bullmqOptions(ctx.redis.duplicate()));
+  precheckEvents.on('error', (err) => ctx.redisHealth.queueError(err, { queue: STATIC_QUEUES.precheck }));
 
   mountApiDocs(app);
   mountTaskPage(app);
@@ -73,14 +74,16 @@ export async function buildApiServer(
       return reply.code(503).send({ status: 'unavailable', error: `redis: ${(err as Error).message}` });
     }
   });
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  app.get(METRICS_PATH, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
 
   return {
     app,
-    async close() {
+    async close(redisAway = false) {
       stopDashboard();
       await app.close();
-      await precheckEvents.close();
+      // Its close says goodbye to Redis and waits for the answer; with Redis away that never comes.
+      if (redisAway) void precheckEvents.disconnect().catch(() => undefined);
+      else await precheckEvents.close();
     },
   };
 }

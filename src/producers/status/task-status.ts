@@ -213,6 +213,8 @@ export async function taskStatus(ctx: ServiceContext, task: TaskConfig, options:
     msg: facts.error ?? '',
     stage: state.stage,
     taskMode: task.taskMode,
+    // Redis as the process answering sees it: outages it lived through, the last one's length.
+    redis: ctx.redisHealth.snapshot(),
     precheck: options.more
       ? ((await ctx.registry.getPrecheck(task.name)) ?? null)
       : notableChecks(await ctx.registry.getPrecheck(task.name)),
@@ -251,5 +253,5 @@ export async function allTasksStatus(ctx: ServiceContext) {
     if (!task || !state) continue;
     tasks.push({ taskName: name, taskStatus: state.stage, sources: task.instances.map((i) => i.sourceId) });
   }
-  return { result: true, msg: '', tasks };
+  return { result: true, msg: '', redis: ctx.redisHealth.snapshot(), tasks };
 }

@@ -73,14 +73,27 @@ interface ActiveQueue {
   concurrency: number;
 }
 
-export function queueCache(connection: Redis) {
+/**
+ * The options of every BullMQ object dmq makes. BullMQ checks the server's version and eviction
+ * policy on each connection it opens and prints a warning per connection; dmq checks once per
+ * process instead (shared/redis/connection.ts).
+ */
+export function bullmqOptions(connection: Redis) {
+  return { connection: connection as unknown as ConnectionOptions, prefix: QUEUE_PREFIX, skipVersionCheck: true };
+}
+
+/** Where a BullMQ object's 'error' events go: without a listener each one is printed raw. */
+export type QueueErrorSink = (err: unknown, fields: { queue: string }) => void;
+
+export function queueCache(connection: Redis, onError: QueueErrorSink) {
   const queues = new Map<string, Queue>();
-  const options = { connection: connection as ConnectionOptions, prefix: QUEUE_PREFIX };
+  const options = bullmqOptions(connection);
   return {
     get(name: string): Queue {
       let queue = queues.get(name);
       if (!queue) {
         queue = new Queue(name, options);
+        queue.on('error', (err) => onError(err, { queue: name }));
         queues.set(name, queue);
       }
       return queue;
@@ -101,8 +114,9 @@ export function queueCache(connection: Redis) {
     all(): Queue[] {
       return [...queues.values()];
     },
-    async close(): Promise<void> {
-      await Promise.all([...queues.values()].map((q) => q.close()));
+    /** `redisAway`: only let go of the queues; they share the process's connection, ended already. */
+    async close(redisAway = false): Promise<void> {
+      if (!redisAway) await Promise.all([...queues.values()].map((q) => q.close()));
       queues.clear();
     },
   };

@@ -38,24 +38,26 @@ const checkKey = (id: string) => `dmq:check:${id}`;
 const CHECK_TTL_SECONDS = 15 * 60;
 const precheckKey = (task: string) => `dmq:task:${task}:precheck`;
 
+/**
+ * Writes ARGV[2] only if the key still holds ARGV[1]: a compare-and-set in one command. WATCH
+ * would do it in three, and its guard belongs to the connection: any other MULTI/EXEC on the
+ * shared connection in between (BullMQ's, deleteTask's) ends it silently and a pause could be
+ * overwritten. A reconnect in between would drop it too.
+ */
+const SET_IF_UNCHANGED = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2]) return 1 else return 0 end`;
+
 export function registry(redis: Redis) {
-  // WATCH belongs to the connection: updates from this process take turns on it, and WATCH
-  // guards against other processes.
+  // Updates from this process take turns, so they do not make each other retry.
   let stateTurn: Promise<unknown> = Promise.resolve();
 
-  async function watchedUpdate(name: string, change: (state: TaskState) => void): Promise<TaskState | undefined> {
+  async function guardedUpdate(name: string, change: (state: TaskState) => void): Promise<TaskState | undefined> {
     for (;;) {
-      await redis.watch(stateKey(name));
       const json = await redis.get(stateKey(name));
-      if (json === null) {
-        await redis.unwatch();
-        return undefined;
-      }
+      if (json === null) return undefined;
       const state = JSON.parse(json) as TaskState;
       change(state);
       state.updatedAt = Date.now();
-      const result = await redis.multi().set(stateKey(name), JSON.stringify(state)).exec();
-      if (result !== null) return state;
+      if (Number(await redis.eval(SET_IF_UNCHANGED, 1, stateKey(name), json, JSON.stringify(state))) === 1) return state;
     }
   }
 
@@ -139,7 +141,7 @@ export function registry(redis: Redis) {
 
     /** Read-modify-write of a task's state; jobs finishing at once never lose each other's update. */
     updateState(name: string, change: (state: TaskState) => void): Promise<TaskState | undefined> {
-      const turn = stateTurn.then(() => watchedUpdate(name, change));
+      const turn = stateTurn.then(() => guardedUpdate(name, change));
       stateTurn = turn.catch(() => undefined);
       return turn;
     },

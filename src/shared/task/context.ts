@@ -4,6 +4,7 @@ import { metaTables, type MetaTables } from '../checkpoint/meta-schema.js';
 import { DmqError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { QueueCache } from '../queue/queues.js';
+import type { RedisHealth } from '../redis/outage.js';
 import type { PoolCache } from '../sql/pools.js';
 import type { Registry } from '../state/registry.js';
 import type { DumpStore } from '../store/dump-store.js';
@@ -11,6 +12,8 @@ import type { DumpStore } from '../store/dump-store.js';
 /** What every part (API, job handlers, binlog readers) is given: the edges it may touch. */
 export interface ServiceContext {
   redis: Redis;
+  /** This process's view of Redis: outages told once, shown in status and /metrics. */
+  redisHealth: RedisHealth;
   registry: Registry;
   queues: QueueCache;
   store: DumpStore;

@@ -33,7 +33,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEv
   app.get('/api/v1/tasks', async (_req, reply) => {
     try {
       const status = await allTasksStatus(ctx);
-      return reply.send({ total: status.tasks.length, data: status.tasks });
+      return reply.send({ total: status.tasks.length, redis: status.redis, data: status.tasks });
     } catch (err) {
       return sendError(reply, err);
     }
