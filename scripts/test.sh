@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (npm test, CI): lint, types, unit tests, then every scenario test
 # against a MariaDB target and again against a TiDB target (tidb-server built once, see
-# scripts/build-tidb.sh), then the fault tests (test/faults) once, against a MariaDB target: they
-# drive processes, Redis and the network, whatever the target is. Arguments pick test files
-# instead, run against DMQ_TEST_TARGET (mariadb unless it says tidb).
+# scripts/build-tidb.sh), then once, against a MariaDB target, the tests whose subject does not
+# depend on the target's kind: the service (API, security, Redis; test/service) and the faults
+# (processes, Redis and the network; test/faults). Arguments pick test files instead, run against
+# DMQ_TEST_TARGET (mariadb unless it says tidb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +30,6 @@ echo "test: scenario tests against a MariaDB target"
 DMQ_TEST_TARGET=mariadb node --import tsx test/harness/launch.ts test/scenario
 echo "test: scenario tests against a TiDB target ($("$DMQ_TIDB_SERVER" -V | sed -n 's/^Release Version: //p'))"
 DMQ_TEST_TARGET=tidb node --import tsx test/harness/launch.ts test/scenario
-if [ -d test/faults ]; then
-  echo "test: fault tests against a MariaDB target"
-  DMQ_TEST_TARGET=mariadb node --import tsx test/harness/launch.ts test/faults
-fi
+echo "test: service and fault tests against a MariaDB target"
+DMQ_TEST_TARGET=mariadb node --import tsx test/harness/launch.ts test/service test/faults
 echo "test: all passed in $(( $(date +%s) - started )) s"
