@@ -49,14 +49,16 @@ interface RunningReader {
   task: string;
   sourceId: string;
   reader: ReturnType<typeof startBinlogReader>;
-  /**
-   * Until when the lease is surely this process's, on the monotonic clock: the start of the
-   * last renewal that succeeded plus the lease. Redis may let it lapse a little later, never
-   * earlier, so a reader that checks it before acting never acts after a successor started.
-   */
-  validUntil: number;
-  /** Stepped down: whatever the clock says, the lease is not to be trusted any more. */
-  lost: boolean;
+  lease: {
+    /**
+     * Until when the lease is surely this process's, on the monotonic clock: the start of the
+     * last renewal that succeeded plus the lease. Redis may let it lapse a little later, never
+     * earlier, so a reader that checks it before acting never acts after a successor started.
+     */
+    validUntil: number;
+    /** Stepped down: whatever the clock says, the lease is not to be trusted any more. */
+    lost: boolean;
+  };
 }
 
 /**
@@ -78,14 +80,14 @@ export function startReaderSupervisor(ctx: ServiceContext) {
     const entry = running.get(key);
     if (!entry) return;
     running.delete(key);
-    entry.lost = true;
+    entry.lease.lost = true;
     ctx.log.warn({ task: entry.task, source: entry.sourceId, owner }, `binlog reader steps down: ${why}`);
     entry.reader.stop().catch(() => undefined);
   }
 
   const watch = setInterval(() => {
     const now = performance.now();
-    for (const [key, entry] of running) if (now > entry.validUntil) stepDown(key, 'its lease was not renewed in time');
+    for (const [key, entry] of running) if (now > entry.lease.validUntil) stepDown(key, 'its lease was not renewed in time');
   }, WATCH_MS);
 
   async function release(key: string): Promise<void> {
@@ -121,23 +123,18 @@ export function startReaderSupervisor(ctx: ServiceContext) {
           );
           if (renewed === undefined) stepDown(key, 'Redis did not renew its lease in time');
           else if (!renewed) stepDown(key, 'another process holds its lease');
-          else if (!entry.lost) entry.validUntil = sentAt + LEASE_MS;
+          else if (!entry.lease.lost) entry.lease.validUntil = sentAt + LEASE_MS;
           continue;
         }
         const sentAt = performance.now();
         if ((await ctx.redis.set(lease, owner, 'PX', LEASE_MS, 'NX')) !== 'OK') continue;
         const source = await requireSource(ctx, task, instance.sourceId);
-        const started: RunningReader = {
-          task: name,
-          sourceId: instance.sourceId,
-          validUntil: sentAt + LEASE_MS,
-          lost: false,
-          reader: startBinlogReader(ctx, task, instance, source, {
-            owner,
-            valid: () => !started.lost && performance.now() <= started.validUntil,
-          }),
-        };
-        running.set(key, started);
+        const held = { validUntil: sentAt + LEASE_MS, lost: false };
+        const reader = startBinlogReader(ctx, task, instance, source, {
+          owner,
+          valid: () => !held.lost && performance.now() <= held.validUntil,
+        });
+        running.set(key, { task: name, sourceId: instance.sourceId, reader, lease: held });
         ctx.log.info({ task: name, source: instance.sourceId, owner }, 'binlog reader lease taken');
       }
     }
