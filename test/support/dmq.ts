@@ -45,12 +45,25 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }
 
-/** Start `dmq serve` (the built bin/dmq.js) against the test stack. */
-export async function startDmq(options: { port?: number; dumpDir?: string; env?: Record<string, string> } = {}): Promise<DmqServer> {
+/** A worker serves no HTTP: it is up once it says its processors run. */
+async function waitForWorker(child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`dmq serve --role worker exited with ${child.exitCode}:\n${output()}`);
+    if (output().includes('dmq processors running')) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`dmq serve --role worker did not start:\n${output()}`);
+}
+
+/** Start `dmq serve` (the built bin/dmq.js) against the test stack; `role` as `--role` (all unless given). */
+export async function startDmq(
+  options: { port?: number; dumpDir?: string; env?: Record<string, string>; role?: 'all' | 'api' | 'worker' } = {},
+): Promise<DmqServer> {
   const stack = await getStack();
   const port = options.port ?? (await freePort());
   const dumpDir = options.dumpDir ?? (await mkdtemp(join(tmpdir(), 'dmq-dump-')));
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--role', options.role ?? 'all'], {
     env: {
       ...process.env,
       REDIS_URL: stack.redis.url,
@@ -73,7 +86,8 @@ export async function startDmq(options: { port?: number; dumpDir?: string; env?:
   child.stdout!.on('data', record);
   child.stderr!.on('data', record);
   const addr = `127.0.0.1:${port}`;
-  await waitForHealth(addr, child, () => out);
+  if (options.role === 'worker') await waitForWorker(child, () => out);
+  else await waitForHealth(addr, child, () => out);
   return {
     port,
     addr,
