@@ -76,7 +76,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function job(table: string, batch: Omit<Batch, 'safe' | 'eventTime' | 'gtid'>, options: { startIfMissing?: boolean; epoch?: number }): ApplyJob {
+function job(
+  table: string,
+  batch: Omit<Batch, 'safe' | 'eventTime' | 'gtid'>,
+  options: { startIfMissing?: boolean; epoch?: number },
+): ApplyJob {
   return {
     task: TASK,
     sourceId: SOURCE,
@@ -151,7 +155,9 @@ test("two deliveries at once of a keyless table's first batch apply it once", { 
   assert.equal(outcomes.filter((o) => o === 'covered').length, 4, `one delivery of each is covered: ${outcomes.join(' ')}`);
 });
 
-test('a DDL delivered again while it runs is not run again after later rows; its checkpoint never moves back', { timeout: 60_000 }, async () => {
+test('a DDL delivered again while it runs is not run again after later rows; its checkpoint never moves back', {
+  timeout: 60_000,
+}, async () => {
   const epoch = await fenceEpoch();
   const start = job('ddl_t', { prev: `${F}:4`, coord: `${F}:100`, changes: inserts(2, 'before') }, { startIfMissing: true, epoch });
   assert.equal(await outcome(0, await add(0, 'ddl|start', start)), 'applied');
@@ -183,11 +189,17 @@ test('a DDL delivered again while it runs is not run again after later rows; its
   assert.equal(await checkpoint('ddl_t'), `${F}:300`, 'the checkpoint ends after the rows, not back at the DDL');
   assert.equal(await count('ddl_t'), 3, 'the rows after the TRUNCATE are there, once; those before it are gone');
   const order = [`${F}:100`, `${F}:200`, `${F}:300`];
-  assert.deepEqual(seen, [...seen].sort((x, y) => order.indexOf(x) - order.indexOf(y)), `the checkpoint only moved forward: ${seen.join(' → ')}`);
+  assert.deepEqual(
+    seen,
+    [...seen].sort((x, y) => order.indexOf(x) - order.indexOf(y)),
+    `the checkpoint only moved forward: ${seen.join(' → ')}`,
+  );
   assert.deepEqual(outcomes, ['applied', 'covered', 'applied'], 'the second delivery found the DDL done');
 });
 
-test("a job of a replaced reader is refused in its checkpoint transaction; the current reader's is applied", { timeout: 60_000 }, async () => {
+test("a job of a replaced reader is refused in its checkpoint transaction; the current reader's is applied", {
+  timeout: 60_000,
+}, async () => {
   const epoch = await fenceEpoch();
   const start = job('fence_t', { prev: `${F}:4`, coord: `${F}:100`, changes: inserts(1, 'start') }, { startIfMissing: true, epoch });
   assert.equal(await outcome(0, await add(0, 'fence|start', start)), 'applied');

@@ -46,7 +46,13 @@ export interface ReaderLease {
  * until stopped; errors restart it from its checkpoint with backoff. This loop owns the
  * connection; what an event means is the event reader's, what is applied the ledger's.
  */
-export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instance: InstanceConfig, source: SourceConfig, lease: ReaderLease) {
+export function startBinlogReader(
+  ctx: ServiceContext,
+  task: TaskConfig,
+  instance: InstanceConfig,
+  source: SourceConfig,
+  lease: ReaderLease,
+) {
   const log = ctx.log.child({ task: task.name, source: source.sourceId, unit: 'sync' });
   const meta = taskMeta(task);
   // Asked for at each use, not kept: a resume closes the task's pools so that new sessions see
