@@ -78,7 +78,7 @@ test('a reader paused past its lease steps down when it resumes: the new reader 
   timeout: 240_000,
 }, async () => {
   const stack = await getStack();
-  await seedTestTables(5000);
+  await seedTestTables(2000);
   const files = await exampleFiles();
   const api = await startDmq({ role: 'api' });
   const workers = [await startDmq({ role: 'worker', dumpDir: api.dumpDir }), await startDmq({ role: 'worker', dumpDir: api.dumpDir })];
@@ -95,7 +95,7 @@ test('a reader paused past its lease steps down when it resumes: the new reader 
     (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
     120_000,
   );
-  await new Promise((r) => setTimeout(r, 3000));
+  await new Promise((r) => setTimeout(r, 2000));
   // Paused while its appliers are idle: a process paused inside a target transaction holds its
   // table's checkpoint row, and every applier of that table (and the next reader's fence) waits.
   transactions += (await Promise.all(writers.map((w) => w.stop()))).reduce((a, b) => a + b, 0);
