@@ -9,33 +9,6 @@ import { startDmq, startDmqWorker, type DmqServer, type DmqWorker } from './dmq.
 const leaseKey = (task: string, source: string) => `dmq:lease:tailer:${task}:${source}`;
 
 /**
- * What a worker's log says of its binlog reader for (task, source): the last of these lines
- * tells whether it holds the reader now.
- */
-const READER_LINES: Record<string, boolean> = {
-  'binlog reader started': true,
-  'binlog reader failed; restarting from the checkpoint': true,
-  'binlog reader stopped': false,
-  'lost the binlog reader lease': false,
-};
-
-function holdsReader(output: string, task: string, source: string): boolean {
-  let holds = false;
-  for (const line of output.split('\n')) {
-    if (!line.includes('"binlog reader') && !line.includes('"lost the binlog reader')) continue;
-    try {
-      const record = JSON.parse(line) as { task?: string; source?: string; msg?: string };
-      if (record.task === task && record.source === source && record.msg !== undefined && record.msg in READER_LINES) {
-        holds = READER_LINES[record.msg]!;
-      }
-    } catch {
-      // not a log record
-    }
-  }
-  return holds;
-}
-
-/**
  * dmq as a deployment runs it: one `--role api` process and `workers` `--role worker`
  * processes on the test stack's Redis, sharing a dump directory. Any of them can be killed and
  * replaced.
@@ -77,22 +50,19 @@ export async function startCluster(options: { workers: number; env?: Record<stri
       api = await startDmq({ role: 'api', dumpDir, env, port: api.port });
     },
     /**
-     * The live worker running the binlog reader of (task, source): the lease is held and exactly
-     * one worker's log says it started the reader and has not let it go since.
+     * The live worker running the binlog reader of (task, source): the one whose pid the
+     * reader's lease names.
      */
     async readerHolder(task: string, source: string, timeoutMs = 60_000): Promise<DmqWorker> {
       const redis = new Redis((await getStack()).redis.url, { maxRetriesPerRequest: 1 });
       try {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
-          const leased = (await redis.exists(leaseKey(task, source))) === 1;
-          const holders = workers.filter((w) => holdsReader(w.output(), task, source));
-          if (leased && holders.length === 1) return holders[0]!;
-          if (Date.now() > deadline) {
-            throw new Error(
-              `no single worker holds the binlog reader of ${task}/${source}: lease ${leased ? 'held' : 'free'}, ${holders.length} claim it`,
-            );
-          }
+          // The supervisor's lease names its owner as host/pid/id.
+          const owner = await redis.get(leaseKey(task, source));
+          const holder = owner ? workers.find((w) => w.pid === Number(owner.split('/')[1])) : undefined;
+          if (holder) return holder;
+          if (Date.now() > deadline) throw new Error(`no worker holds the binlog reader of ${task}/${source}: lease ${owner ?? 'free'}`);
           await new Promise((r) => setTimeout(r, 250));
         }
       } finally {

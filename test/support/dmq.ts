@@ -199,9 +199,16 @@ export async function waitForStatus(
 /**
  * Waits until every source of the task (`upstreams[i]` feeds `sources[i]`) has applied all its
  * binlog written so far and is synced: `synced` alone may still describe the moment before the
- * test's last writes were read.
+ * test's last writes were read. With writers still running it can never be synced: `synced:
+ * false` waits only for what was written before the call.
  */
-export async function waitForCaughtUp(addr: string, task: string, upstreams: Endpoint[], timeoutMs = 60_000): Promise<TaskStatus> {
+export async function waitForCaughtUp(
+  addr: string,
+  task: string,
+  upstreams: Endpoint[],
+  timeoutMs = 60_000,
+  options: { synced: boolean } = { synced: true },
+): Promise<TaskStatus> {
   const ends = await Promise.all(
     upstreams.map(async (server) => {
       const conn = await mysql.createConnection(server);
@@ -220,7 +227,11 @@ export async function waitForCaughtUp(addr: string, task: string, upstreams: End
       s.stage !== 'Running' ||
       s.sources.every((src, i) => {
         const sync = src.subTaskStatus[0]!.sync;
-        return sync?.synced === true && sync.syncerBinlog !== '' && compareCoords(parseCoordText(sync.syncerBinlog), ends[i]!) >= 0;
+        return (
+          (sync?.synced === true || (!options.synced && sync !== undefined)) &&
+          sync.syncerBinlog !== '' &&
+          compareCoords(parseCoordText(sync.syncerBinlog), ends[i]!) >= 0
+        );
       }),
     timeoutMs,
   );

@@ -24,6 +24,7 @@ function batch(table: string, prev: number, coord: number, over: Partial<ApplyBa
     eventTime: 0,
     gtid: null,
     bytes: 10,
+    epoch: 1,
     ...over,
   };
 }
@@ -45,13 +46,19 @@ describe('groupIntoJobs', () => {
     assert.deepEqual(spans(chain, { maxRows: 100, maxBytes: 30 }), ['a:10,20,30', 'a:40']);
   });
 
-  test('a break in the chain, new columns or a table start never share a job', () => {
+  test('a break in the chain, new columns, a table start or another reader epoch never share a job', () => {
     assert.deepEqual(spans([batch('a', 4, 10), batch('a', 15, 20)]), ['a:10', 'a:20'], 'prev is not the last coord');
     assert.deepEqual(spans([batch('a', 4, 10), batch('a', 10, 20, { columns: ['id', 'v', 'w'] })]), ['a:10', 'a:20'], 'columns changed');
     assert.deepEqual(
       spans([batch('a', 4, 10), batch('a', 10, 20, { startIfMissing: true })]),
       ['a:10', 'a:20'],
       'may start a missing table',
+    );
+    assert.deepEqual(spans([batch('a', 4, 10), batch('a', 10, 20, { epoch: 2 })]), ['a:10', 'a:20'], 'cut by another reader');
+    assert.deepEqual(
+      groupIntoJobs([batch('a', 4, 10, { epoch: 2 })], { maxRows: 100, maxBytes: 1000 }).map((j) => j.epoch),
+      [2],
+      'a job carries its reader epoch',
     );
   });
 

@@ -32,6 +32,7 @@ const opts = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
   applied: new Map(),
   origin: { file: F9, pos: 4 },
   startIfMissing: false,
+  epoch: 3,
   safeAt: () => false,
   ...over,
 });
@@ -113,6 +114,7 @@ describe('batcher: boundaries', () => {
       eventTime: 1_700_000_000_200,
       gtid: '0-1-200',
       bytes: 9,
+      epoch: 3,
     } satisfies ApplyBatch);
     const second = b.rows(ev(A, 400, [4], 'delete'));
     assert.deepEqual(

@@ -244,7 +244,7 @@ describe('planDdl: which streams a DDL goes to, what the target runs, what it wa
 });
 
 describe('batcher.ddl: DDL barriers in the table chains', () => {
-  const base = { task: 't', sourceId: 's', maxRows: 100, maxBytes: 1 << 20, origin: { file: F, pos: 4 }, safeAt: () => false };
+  const base = { task: 't', sourceId: 's', maxRows: 100, maxBytes: 1 << 20, origin: { file: F, pos: 4 }, epoch: 1, safeAt: () => false };
   const table = (name: string) => ({ schema: 'app', table: name, target: { schema: 'app', table: name }, columns: [], key: [] });
   const barrier = { source: 'x', kind: 'alter table', target: ['x'], after: [], shard: 'none' as const };
 

@@ -4,7 +4,9 @@ import type { ApplyJob, Batch } from '../../shared/binlog/batch.js';
 import { coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { decodeRow } from '../../shared/binlog/payload-values.js';
 import type { MetaTables } from '../../shared/checkpoint/meta-schema.js';
+import { readFenceEpoch, readFenceStatement } from '../../shared/checkpoint/reader-fence.js';
 import {
+  createTableCheckpointStatement,
   lockTableCheckpointStatement,
   readLockedCheckpoint,
   writeTableCheckpointStatement,
@@ -101,7 +103,8 @@ async function clearOutage(ctx: ServiceContext, job: ApplyJob): Promise<void> {
   });
 }
 
-export type ApplyOutcome = 'applied' | 'covered';
+/** `fenced`: cut by a reader that another has replaced since; refused, the new one reads it again. */
+export type ApplyOutcome = 'applied' | 'covered' | 'fenced';
 
 /** The batches without the changes the table's expression filters leave out. */
 async function leaveOutFiltered(
@@ -173,14 +176,43 @@ async function readApplyState(ctx: ServiceContext, job: ApplyJob): Promise<{ ops
 
 const LOCK_PREFIX = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ';
 
+interface LockedTable {
+  /** Where the table stands; undefined: no row yet (its copy has not finished). */
+  at: BinlogCoord | undefined;
+  /** The source's fencing epoch, read after the lock (see reader-fence.ts). */
+  epoch: number;
+}
+
 /**
- * Opens the job's transaction and locks its table's checkpoint row; where the table stands.
- * READ COMMITTED, no gap locks: appliers of different tables that create their checkpoint rows
- * at the same time would otherwise deadlock on the checkpoint table.
+ * Opens the job's transaction and locks its table's checkpoint row; where the table stands
+ * and the source's fencing epoch. A batch that may start its table (`startIfMissing`) creates
+ * the row at its `prev` first, so that there is a row to lock. READ COMMITTED, no gap locks:
+ * appliers of different tables that create their checkpoint rows at the same time would
+ * otherwise deadlock on the checkpoint table.
  */
-async function lockCheckpoint(conn: PoolConnection, meta: MetaTables, ref: TableSyncRef): Promise<BinlogCoord | undefined> {
-  const [results] = await conn.query(`${LOCK_PREFIX}${formatStatement(lockTableCheckpointStatement(meta, ref))}`);
-  return readLockedCheckpoint((results as unknown[])[2] as RowDataPacket[]);
+async function lockCheckpoint(conn: PoolConnection, meta: MetaTables, job: ApplyJob, batch: Batch): Promise<LockedTable> {
+  const ref: TableSyncRef = { sourceId: job.sourceId, schema: job.schema, table: job.table };
+  const starts = job.startIfMissing && batch === job.batches[0];
+  const statements = [
+    ...(starts ? [createTableCheckpointStatement(meta, ref, parseCoordText(batch.prev))] : []),
+    lockTableCheckpointStatement(meta, ref),
+    readFenceStatement(meta, job.sourceId, starts),
+  ];
+  const [results] = await conn.query(`${LOCK_PREFIX}${statements.map(formatStatement).join('; ')}`);
+  const rows = results as RowDataPacket[][];
+  return { at: readLockedCheckpoint(rows.at(-2)!), epoch: readFenceEpoch(rows.at(-1)!) };
+}
+
+/** Whether a later reader of the source has started since the job was cut: then it is refused. */
+function fencedOff(ctx: ServiceContext, job: ApplyJob, epoch: number): boolean {
+  const cutBy = job.epoch ?? 0;
+  if (cutBy >= epoch) return false;
+  const first = job.batches[0]!;
+  ctx.log.info(
+    { task: job.task, source: job.sourceId, table: tableLabel(job), at: first.coord, jobEpoch: cutBy, currentEpoch: epoch },
+    'apply job refused: cut by a binlog reader that another has replaced since',
+  );
+  return true;
 }
 
 /** A rejected batch pauses the task at once, naming its position for `dmq binlog skip|replace`. */
@@ -224,10 +256,9 @@ async function writeBatches(
     if (batches.length === 1 || isUnreachable(err) || isServerError(err, LOCK_CONFLICT)) throw rejectedOr(err, job, batches[0]!);
     await conn.rollback();
     for (const batch of batches) {
-      // The job's first batch may start a table without a checkpoint row (incremental mode).
-      const at =
-        (await lockCheckpoint(conn, meta, ref)) ??
-        (job.startIfMissing && batch === job.batches[0] ? parseCoordText(batch.prev) : undefined);
+      const { at, epoch } = await lockCheckpoint(conn, meta, job, batch);
+      // Raised between the attempts: the retry of the job refuses it.
+      if ((job.epoch ?? 0) < epoch) throw new Error(`the binlog reader of source "${job.sourceId}" was replaced meanwhile`);
       if (!at || coordText(at) !== batch.prev)
         throw new DmqError(
           'INTERNAL',
@@ -265,7 +296,12 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
   let lockWait = false;
   try {
     conn = await ctx.pools.target(task).getConnection();
-    const decision = decideApply(await lockCheckpoint(conn, meta, ref), data);
+    const locked = await lockCheckpoint(conn, meta, data, first);
+    if (fencedOff(ctx, data, locked.epoch)) {
+      await conn.rollback();
+      return 'fenced';
+    }
+    const decision = decideApply(locked.at, data);
     switch (decision.action) {
       case 'skip':
         await conn.commit();

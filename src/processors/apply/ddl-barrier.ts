@@ -1,4 +1,4 @@
-import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { ApplyJob, Batch, DdlBarrier } from '../../shared/binlog/batch.js';
 import { compareCoords, parseCoordText } from '../../shared/binlog/position.js';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
@@ -10,7 +10,7 @@ import {
   resolveShardLockStatement,
   shardMembers,
 } from '../../shared/checkpoint/shard-lock.js';
-import { readTableCheckpoint, writeTableCheckpointStatement, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
+import { moveTableCheckpointStatement, readTableCheckpoint, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { adaptDefinition } from '../../shared/ddl/target-dialect.js';
 import { DmqError } from '../../shared/errors.js';
@@ -33,6 +33,13 @@ export const ddlGenerationKey = (task: string) => `dmq:ddl-generation:${task}`;
  * the barrier starts exactly there. It waits until the streams it names have applied what came
  * before it (and, for a merged table, until every shard has reached it), runs its statements,
  * then moves the checkpoint past it.
+ *
+ * A DDL commits on its own, so it runs on a second connection while `conn` keeps the checkpoint
+ * row locked until the checkpoint has moved past it: a second delivery of the barrier (its
+ * queue lock lapsed during a long ALTER) waits for that row and then finds the barrier covered,
+ * instead of running the DDL again after later rows (a TRUNCATE would wipe them). Only when the
+ * process running it died is the DDL run again, and then no later row of its table can have
+ * been applied, as the checkpoint never moved: its marker says "maybe done already".
  */
 export async function applyDdlBarrier(
   ctx: ServiceContext,
@@ -68,49 +75,77 @@ export async function applyDdlBarrier(
   }
   // The source's DDL in the target's dialect; SQL the operator gave with `binlog replace` runs as given.
   if (op === undefined && statements.length > 0) statements = await inTargetDialect(ctx, task, job, barrier, statements, log);
-  // A barrier with nothing to run needs no marker: there is nothing a retry could find done.
-  const retry = statements.length > 0 && (await markDdlStarted(conn, meta, ref, barrier.coord));
-  await conn.commit();
-  for (const sql of statements) {
-    try {
-      await conn.query(sql);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      // The checkpoint moves after the DDL (a DDL commits on its own), so a crash in between
-      // runs it twice; only then are these errors taken as "done".
-      if (retry && isServerError(err, ALREADY_DONE)) {
-        log.info({ sql, code }, 'DDL had already run before a restart');
-        continue;
-      }
-      if (isUnreachable(err) || code === undefined) throw err;
-      const skip = `\`dmq binlog skip ${job.task} -b ${barrier.coord} -s ${job.sourceId}\``;
-      // Without shard-mode every shard's DDL runs on the merged table: the second one fails.
-      const shards = task.shardMode === '' ? await shardMembers(conn, meta, task, job.target, { current: false }) : [];
-      throw new DmqError(
-        'DDL_REJECTED',
-        `the target rejects the DDL of ${tableLabel(ref)} of source "${job.sourceId}" at ${barrier.coord}: ${(err as Error).message} (the source ran: ${barrier.ddl.source}; the target ran: ${sql})`,
-        {
-          cause: err,
-          where: barrier.coord,
-          workaround:
-            shards.length > 1
-              ? `${shards.length} shards merge into ${tableLabel(job.target)} and the task has no shard-mode, so each shard's DDL runs on it: if another shard's DDL already made this change, ${skip}; set \`shard-mode: pessimistic\` (stop-task, then start-task) to have a shard DDL run once, when every shard has run it`
-              : `fix the target and \`dmq resume-task ${job.task}\`, or ${skip} to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${barrier.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
-        },
-      );
-    }
-    log.info({ sql, statement: barrier.ddl.source }, 'DDL applied');
-  }
+  if (statements.length > 0) await runDdl(ctx, task, meta, job, barrier, ref, statements, log);
   const script = [
-    'START TRANSACTION',
-    formatStatement(writeTableCheckpointStatement(meta, ref, parseCoordText(barrier.coord), barrier.gtid)),
+    formatStatement(moveTableCheckpointStatement(meta, ref, parseCoordText(barrier.prev), parseCoordText(barrier.coord), barrier.gtid)),
     formatStatement(clearDdlStatement(meta, ref)),
     ...finish.map(formatStatement),
-    'COMMIT',
   ];
-  await conn.query(script.join('; '));
+  const [results] = await conn.query(script.join('; '));
+  const moved = (Array.isArray(results) ? (results[0] as ResultSetHeader) : (results as ResultSetHeader)).affectedRows;
+  if (moved !== 1) {
+    await conn.rollback();
+    throw new DmqError(
+      'INTERNAL',
+      `${tableLabel(ref)} of source "${job.sourceId}" left ${barrier.prev} while its DDL at ${barrier.coord} ran, though its checkpoint was locked`,
+      { where: barrier.coord, workaround: 'please report it; `dmq query-status` shows where the table stands' },
+    );
+  }
+  await conn.commit();
   if (statements.length > 0) await ctx.redis.incr(ddlGenerationKey(job.task));
   return 'applied';
+}
+
+/**
+ * Runs the barrier's statements on a connection of their own (see applyDdlBarrier), marked as
+ * started first, in a row of their own that commits at once and outlives a crash.
+ */
+async function runDdl(
+  ctx: ServiceContext,
+  task: TaskConfig,
+  meta: MetaTables,
+  job: ApplyJob,
+  barrier: Batch & { ddl: DdlBarrier },
+  ref: TableSyncRef,
+  statements: string[],
+  log: Logger,
+): Promise<void> {
+  const ddlConn = await ctx.pools.target(task).getConnection();
+  try {
+    const retry = await markDdlStarted(ddlConn, meta, ref, barrier.coord);
+    for (const sql of statements) {
+      try {
+        await ddlConn.query(sql);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        // Only after a crash between the DDL and the checkpoint can it have run before: only then
+        // are these errors taken as "done".
+        if (retry && isServerError(err, ALREADY_DONE)) {
+          log.info({ sql, code }, 'DDL had already run before a restart');
+          continue;
+        }
+        if (isUnreachable(err) || code === undefined) throw err;
+        const skip = `\`dmq binlog skip ${job.task} -b ${barrier.coord} -s ${job.sourceId}\``;
+        // Without shard-mode every shard's DDL runs on the merged table: the second one fails.
+        const shards = task.shardMode === '' ? await shardMembers(ddlConn, meta, task, job.target, { current: false }) : [];
+        throw new DmqError(
+          'DDL_REJECTED',
+          `the target rejects the DDL of ${tableLabel(ref)} of source "${job.sourceId}" at ${barrier.coord}: ${(err as Error).message} (the source ran: ${barrier.ddl.source}; the target ran: ${sql})`,
+          {
+            cause: err,
+            where: barrier.coord,
+            workaround:
+              shards.length > 1
+                ? `${shards.length} shards merge into ${tableLabel(job.target)} and the task has no shard-mode, so each shard's DDL runs on it: if another shard's DDL already made this change, ${skip}; set \`shard-mode: pessimistic\` (stop-task, then start-task) to have a shard DDL run once, when every shard has run it`
+                : `fix the target and \`dmq resume-task ${job.task}\`, or ${skip} to leave this DDL out, or \`dmq binlog replace ${job.task} -b ${barrier.coord} -s ${job.sourceId} "<sql for the target>"\` to run other statements instead`,
+          },
+        );
+      }
+      log.info({ sql, statement: barrier.ddl.source }, 'DDL applied');
+    }
+  } finally {
+    ddlConn.release();
+  }
 }
 
 /** The statements rewritten for the target (collations, MariaDB-only types); a DDL it cannot take pauses the task. */

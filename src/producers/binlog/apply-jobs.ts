@@ -25,6 +25,7 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
       !b.ddl &&
       !current.job.batches.at(-1)!.ddl &&
       current.shape === shape &&
+      current.job.epoch === b.epoch &&
       current.job.batches.at(-1)!.coord === b.prev &&
       !b.startIfMissing &&
       current.rows + b.changes.length <= limits.maxRows &&
@@ -54,6 +55,7 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
       key: b.key,
       ...(b.columnKinds ? { columnKinds: b.columnKinds } : {}),
       startIfMissing: b.startIfMissing,
+      epoch: b.epoch,
       batches: [batch],
     };
     jobs.push(job);

@@ -13,21 +13,23 @@ const JOB_ROWS = 5000;
 const JOB_BYTES = 4 << 20;
 
 /**
- * The same job cut again by a restarted reader gets the same id, which BullMQ deduplicates;
- * ids may not contain ':'.
+ * The same job cut again by the same reader gets the same id, which BullMQ deduplicates; ids
+ * may not contain ':'. The epoch is part of it: a new reader's job must not be taken for the
+ * refused job of an older one, which BullMQ keeps for a while after it completes.
  */
 function applyJobId(job: ApplyJob): string {
   const table = createHash('sha1').update(`${job.schema}\u0000${job.table}`).digest('hex').slice(0, 16);
   const span = `${job.batches[0]!.coord}..${job.batches.at(-1)!.coord}`.replaceAll(':', '@');
-  return `apply|${job.sourceId}|${table}|${span}`;
+  return `apply|${job.sourceId}|${table}|e${job.epoch ?? 0}|${span}`;
 }
 
 /**
  * Where the reader's batches go: an outbox of one reader, grouped into apply jobs and added to
  * the task's apply partitions (a table always to the same one). A failed flush goes to
- * `onError`; the batches it held are read again after the reader restarts.
+ * `onError`; the batches it held are read again after the reader restarts. Nothing is added
+ * unless `mayWrite()`: a reader that lost its lease drops its outbox.
  */
-export function createApplySink(ctx: ServiceContext, task: TaskConfig, onError: (err: unknown) => void) {
+export function createApplySink(ctx: ServiceContext, task: TaskConfig, onError: (err: unknown) => void, mayWrite: () => boolean) {
   const partitions = applyPartitions(task);
   const partitionOf = (b: BatchTable) =>
     createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
@@ -46,6 +48,7 @@ export function createApplySink(ctx: ServiceContext, task: TaskConfig, onError: 
   }
 
   async function flushOutbox(): Promise<void> {
+    if (!mayWrite()) outbox = [];
     if (outbox.length === 0) return;
     const jobs = groupIntoJobs(outbox, { maxRows: JOB_ROWS, maxBytes: JOB_BYTES });
     outbox = [];

@@ -48,6 +48,8 @@ export interface BatcherOptions {
   /** The predecessor of a table's first batch when it has no checkpoint. */
   origin: BinlogCoord;
   startIfMissing: boolean;
+  /** The reader's fencing epoch, carried by every batch. */
+  epoch: number;
   /** Whether a batch at `coord` must be applied idempotently. */
   safeAt(coord: BinlogCoord): boolean;
 }
@@ -98,6 +100,7 @@ export function createBatcher(options: BatcherOptions) {
         eventTime: p.eventTime,
         gtid: p.gtid,
         bytes: p.bytes,
+        epoch: options.epoch,
       },
     ];
   }
@@ -164,6 +167,7 @@ export function createBatcher(options: BatcherOptions) {
           eventTime: input.eventTime,
           gtid: input.gtid,
           bytes: 0,
+          epoch: options.epoch,
           ddl: u.ddl,
         });
       }

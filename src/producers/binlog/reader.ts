@@ -2,6 +2,7 @@ import type ZongJi from '@vlasky/zongji';
 import type { ApplyBatch } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText } from '../../shared/binlog/position.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
+import { raiseReaderFence } from '../../shared/checkpoint/reader-fence.js';
 import { readSourceSync, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
 import { replaysAfterCopy } from '../../shared/task/stages.js';
@@ -33,19 +34,33 @@ const BATCH_BYTES = 1 << 20;
 /** No event (not even a heartbeat) for this long means the connection died silently. */
 const WATCHDOG_MS = 5000;
 
+/** What the supervisor tells a reader about its Redis lease. */
+export interface ReaderLease {
+  /** Who holds it, as the lease key says (host/pid/id), recorded with the fencing epoch. */
+  owner: string;
+  /** Whether the lease is surely still this process's, by the local clock. */
+  valid(): boolean;
+}
+
 /**
  * Reads one source's binlog for one task and queues per-table batches for the appliers. Runs
  * until stopped; errors restart it from its checkpoint with backoff. This loop owns the
  * connection; what an event means is the event reader's, what is applied the ledger's.
  */
-export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instance: InstanceConfig, source: SourceConfig) {
+export function startBinlogReader(
+  ctx: ServiceContext,
+  task: TaskConfig,
+  instance: InstanceConfig,
+  source: SourceConfig,
+  lease: ReaderLease,
+) {
   const log = ctx.log.child({ task: task.name, source: source.sourceId, unit: 'sync' });
   const meta = taskMeta(task);
   // Asked for at each use, not kept: a resume closes the task's pools so that new sessions see
   // what the operator changed on the target, and the reader must not hold a closed one.
   const pool = () => ctx.pools.target(task);
   const rules = readRules(task, instance, source);
-  const sink = createApplySink(ctx, task, fail);
+  const sink = createApplySink(ctx, task, fail, () => !deposed());
   const ledger = createTransactionLedger();
 
   let stopped = false;
@@ -76,8 +91,28 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
   let finished = false;
   let startText = '';
   let restarting = false;
-  /** Stopped for good after pausing the task; only a new reader continues. */
+  /** Stopped for good after pausing the task or losing the lease; only a new reader continues. */
   let ended = false;
+  /** This connection's fencing epoch, raised on the target before it reads the checkpoints. */
+  let epoch = 0;
+
+  /**
+   * Whether the lease is gone (a pause or a Redis outage longer than the lease): then the reader
+   * stops at once, before it reconnects (its server_id would kill the new reader's binlog dump)
+   * or queues anything more. Asked before every step that reaches out.
+   */
+  function deposed(): boolean {
+    if (lease.valid()) return false;
+    if (!ended) {
+      ended = true;
+      stopped = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      if (tickTimer) clearInterval(tickTimer);
+      void disconnect();
+      log.warn({ owner: lease.owner, epoch }, 'binlog reader stepped down: its lease is gone');
+    }
+    return true;
+  }
 
   function enqueue(batches: ApplyBatch[]): void {
     if (batches.length === 0) return;
@@ -124,6 +159,7 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
   }
 
   async function tick(): Promise<void> {
+    if (deposed()) return;
     try {
       await sink.flush();
       await settle();
@@ -216,10 +252,13 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
   }
 
   async function connect(): Promise<void> {
-    if (stopped) return;
+    if (stopped || deposed()) return;
     await disconnect();
     try {
       await ensureMetaTables(pool(), meta);
+      // Before anything is read: jobs of earlier readers that have not committed by now are
+      // refused, and what they held is read again from the checkpoints below.
+      epoch = await raiseReaderFence(pool(), meta, source.sourceId, lease.owner);
       const start = await startPosition(ctx, task, instance);
       if (!start) {
         restartTimer = setTimeout(() => void connect(), 1000);
@@ -238,6 +277,7 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
         // From a GTID the first position is not known yet; an empty file name orders before any real one.
         origin: start.coord ?? { file: '', pos: 0 },
         startIfMissing: task.taskMode === 'incremental',
+        epoch,
         safeAt: (coord) =>
           instance.syncer.safeMode || (replaysAfterCopy(task.taskMode) && (!highWatermark || compareCoords(coord, highWatermark) < 0)),
       });
@@ -257,6 +297,8 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
         fail,
         halted: () => restarting,
       });
+      // Reading the checkpoints took a while: the lease may have gone meanwhile.
+      if (deposed()) return;
       const z = createBinlogStream(source);
       zongji = z;
       // A stopped reader may still decode buffered events: only the current one counts.
@@ -273,7 +315,7 @@ export function startBinlogReader(ctx: ServiceContext, task: TaskConfig, instanc
       startBinlogStream(z, source.serverId ?? readerServerId(task.name, source.sourceId), start);
       delete status.error;
       startText = start.coord ? coordText(start.coord) : `GTID ${start.gtid}`;
-      log.info({ from: startText }, 'binlog reader started');
+      log.info({ from: startText, epoch, owner: lease.owner }, 'binlog reader started');
     } catch (err) {
       fail(err);
     }

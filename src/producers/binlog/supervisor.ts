@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { readsBinlog } from '../../shared/task/stages.js';
 import type { SourceTaskState } from '../../shared/state/registry.js';
@@ -8,6 +10,13 @@ import { startBinlogReader } from './reader.js';
 
 const LEASE_MS = 15_000;
 const TICK_MS = 1_000;
+/**
+ * A renewal that Redis has not answered in this time counts as failed: ioredis queues commands
+ * while it reconnects, so waiting on it could outlast the lease. The reader steps down then.
+ */
+const RENEW_TIMEOUT_MS = 3_000;
+/** How often the local clock is checked against each lease, apart from the ticks (which wait on Redis). */
+const WATCH_MS = 250;
 
 // The key keeps the reader's old name: processors of the previous release hold leases under it.
 const leaseKey = (task: string, sourceId: string) => `dmq:lease:tailer:${task}:${sourceId}`;
@@ -27,16 +36,59 @@ function wantsReader(task: TaskConfig, source: SourceTaskState | undefined): boo
   return task.taskMode === 'full' ? source.unit === 'Sync' : source.unit !== 'Check';
 }
 
+/** A Redis answer, or a failure once `ms` have passed without one. */
+function within<T>(ms: number, answer: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+}
+
+interface RunningReader {
+  task: string;
+  sourceId: string;
+  reader: ReturnType<typeof startBinlogReader>;
+  lease: {
+    /**
+     * Until when the lease is surely this process's, on the monotonic clock: the start of the
+     * last renewal that succeeded plus the lease. Redis may let it lapse a little later, never
+     * earlier, so a reader that checks it before acting never acts after a successor started.
+     */
+    validUntil: number;
+    /** Stepped down: whatever the clock says, the lease is not to be trusted any more. */
+    lost: boolean;
+  };
+}
+
 /**
  * Runs in every processor: exactly one binlog reader per (task, source) across all of them,
  * held by a Redis lease. If the process holding it dies, the lease lapses and another
- * processor takes the reader over within seconds, resuming from the checkpoint.
+ * processor takes the reader over within seconds, resuming from the checkpoint. A reader whose
+ * lease is not renewed in time (Redis unreachable, the process paused) stops by itself; the
+ * fencing epoch on the target refuses whatever it queued before it noticed.
  */
 export function startReaderSupervisor(ctx: ServiceContext) {
-  const owner = randomUUID();
-  const running = new Map<string, { task: string; sourceId: string; reader: ReturnType<typeof startBinlogReader> }>();
+  // Findable from the lease key: which host and process hold a reader.
+  const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  const running = new Map<string, RunningReader>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+
+  /** Stops a reader whose lease is lost or doubtful at once, without waiting on Redis. */
+  function stepDown(key: string, why: string): void {
+    const entry = running.get(key);
+    if (!entry) return;
+    running.delete(key);
+    entry.lease.lost = true;
+    ctx.log.warn({ task: entry.task, source: entry.sourceId, owner }, `binlog reader steps down: ${why}`);
+    entry.reader.stop().catch(() => undefined);
+  }
+
+  const watch = setInterval(() => {
+    const now = performance.now();
+    for (const [key, entry] of running) if (now > entry.lease.validUntil) stepDown(key, 'its lease was not renewed in time');
+  }, WATCH_MS);
 
   async function release(key: string): Promise<void> {
     const entry = running.get(key);
@@ -59,20 +111,31 @@ export function startReaderSupervisor(ctx: ServiceContext) {
         wanted.add(key);
         const lease = leaseKey(name, instance.sourceId);
         if (running.get(key)?.reader.ended()) await release(key);
-        if (running.has(key)) {
-          if (Number(await ctx.redis.eval(RENEW, 1, lease, owner, LEASE_MS)) === 0) {
-            ctx.log.warn({ task: name, source: instance.sourceId }, 'lost the binlog reader lease');
-            running
-              .get(key)!
-              .reader.stop()
-              .catch(() => undefined);
-            running.delete(key);
-          }
+        const entry = running.get(key);
+        if (entry) {
+          const sentAt = performance.now();
+          const renewed = await within(RENEW_TIMEOUT_MS, ctx.redis.eval(RENEW, 1, lease, owner, LEASE_MS)).then(
+            (answer) => Number(answer) === 1,
+            (err: unknown) => {
+              ctx.log.warn({ task: name, source: instance.sourceId, err }, 'binlog reader lease renewal failed');
+              return undefined;
+            },
+          );
+          if (renewed === undefined) stepDown(key, 'Redis did not renew its lease in time');
+          else if (!renewed) stepDown(key, 'another process holds its lease');
+          else if (!entry.lease.lost) entry.lease.validUntil = sentAt + LEASE_MS;
           continue;
         }
+        const sentAt = performance.now();
         if ((await ctx.redis.set(lease, owner, 'PX', LEASE_MS, 'NX')) !== 'OK') continue;
         const source = await requireSource(ctx, task, instance.sourceId);
-        running.set(key, { task: name, sourceId: instance.sourceId, reader: startBinlogReader(ctx, task, instance, source) });
+        const held = { validUntil: sentAt + LEASE_MS, lost: false };
+        const reader = startBinlogReader(ctx, task, instance, source, {
+          owner,
+          valid: () => !held.lost && performance.now() <= held.validUntil,
+        });
+        running.set(key, { task: name, sourceId: instance.sourceId, reader, lease: held });
+        ctx.log.info({ task: name, source: instance.sourceId, owner }, 'binlog reader lease taken');
       }
     }
     for (const key of running.keys()) if (!wanted.has(key)) await release(key);
@@ -89,6 +152,7 @@ export function startReaderSupervisor(ctx: ServiceContext) {
     async close(): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
+      clearInterval(watch);
       for (const key of [...running.keys()]) await release(key);
     },
   };

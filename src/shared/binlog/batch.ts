@@ -84,6 +84,8 @@ export interface ApplyBatch extends BatchTable, Batch {
   startIfMissing: boolean;
   /** Approximate size of the row values, to bound jobs. */
   bytes: number;
+  /** The fencing epoch of the reader that cut it (see ApplyJob.epoch). */
+  epoch: number;
 }
 
 /**
@@ -94,5 +96,11 @@ export interface ApplyBatch extends BatchTable, Batch {
  */
 export interface ApplyJob extends BatchTable {
   startIfMissing: boolean;
+  /**
+   * The fencing epoch of the reader that cut the job: the applier refuses it once a later reader
+   * of the source has started. Missing in jobs queued by a release before fencing: they count as
+   * epoch 0, refused once a reader of this release started, which re-reads their batches.
+   */
+  epoch?: number;
   batches: Batch[];
 }

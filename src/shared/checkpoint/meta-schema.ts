@@ -18,6 +18,8 @@ export interface MetaTables {
   syncer: string;
   /** One row per table whose DDL is running on the target, so a retry knows it may find it done. */
   ddl: string;
+  /** One row per source: the epoch of its current binlog reader; appliers refuse jobs of older ones. */
+  fence: string;
   /** Shard merge (pessimistic): one row per DDL lock of a merged target table. */
   shardLocks: string;
   /** Shard merge: which shard reached which lock, and where. */
@@ -34,6 +36,7 @@ export function metaTables(metaSchema: string, task: string): MetaTables {
     chunks: `${task}_loader_checkpoint`,
     syncer: `${task}_syncer_checkpoint`,
     ddl: `${task}_syncer_ddl`,
+    fence: `${task}_reader_fence`,
     shardLocks: `${task}_shard_lock`,
     shardArrivals: `${task}_shard_arrival`,
     shardLeft: `${task}_shard_left`,
@@ -119,6 +122,13 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     started_at DATETIME(3) NOT NULL,
     PRIMARY KEY (source_id, schema_name, table_name)
   ) ${TABLE_OPTIONS}`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'fence')} (
+    source_id ${NAME},
+    epoch BIGINT UNSIGNED NOT NULL,
+    owner VARCHAR(255) NOT NULL,
+    updated_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (source_id)
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'shardLocks')} (
     target_schema ${NAME},
     target_table ${NAME},
@@ -157,7 +167,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
 }
 
 export async function dropMetaTables(conn: Queryable, meta: MetaTables): Promise<void> {
-  for (const table of ['dumpMeta', 'tables', 'chunks', 'syncer', 'ddl', 'shardLocks', 'shardArrivals', 'shardLeft'] as const) {
+  for (const table of ['dumpMeta', 'tables', 'chunks', 'syncer', 'ddl', 'fence', 'shardLocks', 'shardArrivals', 'shardLeft'] as const) {
     await conn.query(`DROP TABLE IF EXISTS ${metaName(meta, table)}`);
   }
 }

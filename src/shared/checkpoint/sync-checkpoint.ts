@@ -35,6 +35,39 @@ export function lockTableCheckpointStatement(meta: MetaTables, ref: TableSyncRef
   };
 }
 
+/**
+ * Creates a table's row at `coord` unless it exists, locking it either way: a first batch
+ * (incremental mode) must lock a row that is there, because on MySQL and MariaDB a locking
+ * read of a missing row in READ COMMITTED locks nothing, and two deliveries would both apply.
+ * The no-op update takes the row's exclusive lock at once; INSERT IGNORE would take a shared
+ * one, and two deliveries upgrading it would deadlock.
+ */
+export function createTableCheckpointStatement(meta: MetaTables, ref: TableSyncRef, coord: BinlogCoord): SqlStatement {
+  return {
+    sql: `INSERT INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, NOW(3)) ON DUPLICATE KEY UPDATE source_id = source_id`,
+    values: [ref.sourceId, ref.schema, ref.table, coord.file, coord.pos, coord.part ?? 0],
+  };
+}
+
+/**
+ * Moves a table's row from `from` to `to`, and only from there (its affected rows say whether it
+ * did): a late writer that finds the table elsewhere moves nothing, least of all backwards.
+ */
+export function moveTableCheckpointStatement(
+  meta: MetaTables,
+  ref: TableSyncRef,
+  from: BinlogCoord,
+  to: BinlogCoord,
+  gtid: string | null,
+): SqlStatement {
+  return {
+    sql: `UPDATE ${syncCheckpointName(meta)} SET binlog_name = ?, binlog_pos = ?, binlog_part = ?, binlog_gtid = ?, updated_at = NOW(3)
+     WHERE source_id = ? AND schema_name = ? AND table_name = ? AND binlog_name = ? AND binlog_pos = ? AND binlog_part = ?`,
+    values: [to.file, to.pos, to.part ?? 0, gtid, ref.sourceId, ref.schema, ref.table, from.file, from.pos, from.part ?? 0],
+  };
+}
+
 /** Where a table stands, without locking its row; undefined: no row yet. */
 export async function readTableCheckpoint(db: Queryable, meta: MetaTables, ref: TableSyncRef): Promise<BinlogCoord | undefined> {
   const [rows] = await db.query<RowDataPacket[]>(
