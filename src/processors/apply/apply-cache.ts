@@ -22,12 +22,6 @@ function createApplyCache() {
    * and the old columns' entry would otherwise stay for as long as the process runs.
    */
   const targetKeys = new Map<string, { generation: string | null; shape: string; keys: Promise<TargetKeys> }>();
-  /**
-   * Outages this process has reported, per (task, source), with how many waits in a row.
-   * Cleared by the source's next successful apply, which clears the error from the task's status.
-   */
-  const outages = new Map<string, number>();
-  const sourceOf = (job: ApplyJob) => JSON.stringify([job.task, job.sourceId]);
   /** Lock conflicts in a row per job id this process has waited out; dropped when the job ends. */
   const lockConflicts = new Map<string, number>();
 
@@ -50,12 +44,6 @@ function createApplyCache() {
       targetKeys.set(cacheKey, entry);
       return keys;
     },
-    /** Counts one more wait of the job's source for an unreachable target: how many in a row. */
-    outageWait(job: ApplyJob): number {
-      const waits = (outages.get(sourceOf(job)) ?? 0) + 1;
-      outages.set(sourceOf(job), waits);
-      return waits;
-    },
     /** Counts one more lock conflict of a job: how many in a row. */
     lockConflict(jobId: string): number {
       const n = (lockConflicts.get(jobId) ?? 0) + 1;
@@ -65,10 +53,6 @@ function createApplyCache() {
     /** The job got past its locks (or failed otherwise): its count starts again. */
     lockConflictsOver(jobId: string): void {
       lockConflicts.delete(jobId);
-    },
-    /** Ends the job's source's outage; false when it had none. */
-    outageOver(job: ApplyJob): boolean {
-      return outages.delete(sourceOf(job));
     },
   };
 }

@@ -13,7 +13,7 @@ import {
   type TableSyncRef,
 } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../../shared/config/types.js';
-import { DmqError, toErrorRecord } from '../../shared/errors.js';
+import { DmqError } from '../../shared/errors.js';
 import { expressionFiltersOf } from '../../shared/filter/expression.js';
 import { recordApply, recordLockConflict } from '../../shared/metrics/work-stats.js';
 import { binlogOpsKey, binlogOpsOf, type BinlogOp } from '../../shared/state/binlog-ops.js';
@@ -28,6 +28,7 @@ import { decideApply } from './apply-rule.js';
 import { endPredecessorWait, watchPredecessorWait } from './apply-gap.js';
 import { applyDdlBarrier, ddlGenerationKey } from './ddl-barrier.js';
 import { filterByExpressions } from './expression-filter.js';
+import { createServerOutages } from '../server-outages.js';
 import { buildStatements, type RowChange } from './statements.js';
 
 /** How long a batch waits for its predecessor, which is usually in flight right behind it. */
@@ -38,8 +39,8 @@ const COPY_WAIT_MS = 2000;
 const DDL_WAIT_MS = 500;
 /** Statements per round trip are joined up to this size, well under any max_allowed_packet. */
 const SCRIPT_CHARS = 2 << 20;
-/** While the target is unreachable a job waits 1 s, doubling up to this, for as long as it takes. */
-const OUTAGE_MAX_WAIT_MS = 30_000;
+const applyOutages = createServerOutages();
+const TARGET_BACK = 'target reachable again; apply continues';
 
 /**
  * Lock conflicts in a row one job waits out before the next counts as a failed attempt, so that
@@ -70,9 +71,8 @@ async function lockConflictWait(ctx: ServiceContext, job: Job<ApplyJob>, err: un
   return Math.round(wait / 2 + (Math.random() * wait) / 2);
 }
 
-/** Reports the target unreachable (in the task's status at the first wait); how long to wait. */
-async function reportOutage(ctx: ServiceContext, job: ApplyJob, err: unknown): Promise<number> {
-  const waits = applyCache.outageWait(job);
+/** The target unreachable: told once per source (warning, status); how long this job waits. */
+function reportOutage(ctx: ServiceContext, job: ApplyJob, jobId: string, err: unknown): Promise<number> {
   const error = new DmqError(
     'TARGET_UNREACHABLE',
     `the target of task "${job.task}" cannot be reached while applying changes of source "${job.sourceId}": ${(err as Error).message}`,
@@ -83,27 +83,13 @@ async function reportOutage(ctx: ServiceContext, job: ApplyJob, err: unknown): P
         'dmq keeps retrying (up to every 30 s) and continues by itself once the target is back; check that it is running and reachable',
     },
   );
-  // One warning per outage: every pending job of the source retries, and each would say the same.
-  if (waits === 1) {
-    ctx.log.warn({ task: job.task, source: job.sourceId, err: error }, 'target unreachable; apply waits');
-    await ctx.registry.updateState(job.task, (state) => {
-      const s = state.sources[job.sourceId];
-      if (s && s.stage === 'Running') s.error = toErrorRecord(error);
-    });
-  }
-  return Math.min(OUTAGE_MAX_WAIT_MS, 1000 * 2 ** (waits - 1));
+  return applyOutages.wait(
+    ctx,
+    { task: job.task, sourceId: job.sourceId, jobId },
+    { error, starts: 'target unreachable; apply waits', ends: TARGET_BACK },
+  );
 }
 
-async function clearOutage(ctx: ServiceContext, job: ApplyJob): Promise<void> {
-  if (!applyCache.outageOver(job)) return;
-  ctx.log.info({ task: job.task, source: job.sourceId }, 'target reachable again; apply continues');
-  await ctx.registry.updateState(job.task, (state) => {
-    const s = state.sources[job.sourceId];
-    if (s?.error?.code === 'TARGET_UNREACHABLE') delete s.error;
-  });
-}
-
-/** `fenced`: cut by a reader that another has replaced since; refused, the new one reads it again. */
 export type ApplyOutcome = 'applied' | 'covered' | 'fenced';
 
 /** The batches without the changes the table's expression filters leave out. */
@@ -346,7 +332,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
       conn?.destroy();
       conn = undefined;
       // Not a failed attempt: the job keeps its place and the task keeps running.
-      await job.moveToDelayed(Date.now() + (await reportOutage(ctx, data, err)), token);
+      await job.moveToDelayed(Date.now() + (await reportOutage(ctx, data, job.id!, err)), token);
       throw new DelayedError();
     }
     // Not a failed attempt either: the target rolled the transaction back, nothing was written.
@@ -374,7 +360,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
     await job.moveToDelayed(Date.now() + waitMs, token);
     throw new DelayedError();
   }
-  await clearOutage(ctx, data);
+  await applyOutages.over(ctx, { task: data.task, sourceId: data.sourceId, jobId: job.id! }, 'TARGET_UNREACHABLE', TARGET_BACK);
   await endPredecessorWait(ctx, data);
   await recordApply(ctx.redis, data.task, data.sourceId, { ...applied, seconds: (performance.now() - started) / 1000 });
   return 'applied';
