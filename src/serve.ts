@@ -83,8 +83,9 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
 
   if (role !== 'api') {
     // A worker runs the job handlers and takes its share of the binlog readers.
-    const processors = startProcessors(ctx);
-    const readers = startReaderSupervisor(ctx);
+    const takeoverMs = settings.DMQ_TAKEOVER_SECONDS * 1000;
+    const processors = startProcessors(ctx, { takeoverMs });
+    const readers = startReaderSupervisor(ctx, { leaseMs: takeoverMs });
     closers.push(
       { what: 'job processors', close: (away) => processors.close(away) },
       { what: 'binlog readers', close: () => readers.close() },

@@ -14,13 +14,14 @@ import { copyOutages } from './copy-outage.js';
 
 type Handler = (job: Job, ctx: ServiceContext, token?: string) => Promise<unknown>;
 
-const WORKER_TIMING = {
-  // A killed processor's jobs come back within ~30 s; duplicates that this allows are harmless
-  // because every chunk step is guarded by its checkpoint on the target.
-  lockDuration: 20_000,
-  stalledInterval: 10_000,
-  maxStalledCount: 10,
-};
+/**
+ * A killed processor's jobs come back after about `takeoverMs` (BullMQ renews a lock at half its
+ * duration and looks for stalled jobs at each interval); duplicates that this allows are harmless
+ * because every step is guarded by its checkpoint on the target.
+ */
+function workerTiming(takeoverMs: number) {
+  return { lockDuration: Math.round((takeoverMs * 4) / 3), stalledInterval: Math.round((takeoverMs * 2) / 3), maxStalledCount: 10 };
+}
 
 function wrap(handler: Handler, ctx: ServiceContext) {
   const outages = copyOutages();
@@ -72,14 +73,14 @@ function handlerFor(queueName: string): Handler | undefined {
  * Runs every dmq queue in this process: the fixed precheck and plan queues, and the dump and
  * load queues of each (task, source), found in Redis and followed as tasks come and go.
  */
-export function startProcessors(ctx: ServiceContext, options: { pollMs?: number } = {}) {
+export function startProcessors(ctx: ServiceContext, options: { takeoverMs: number; pollMs?: number }) {
   const workers = new Map<string, Worker>();
   const queueOptions = bullmqOptions(ctx.redis);
 
   function startWorker(name: string, concurrency: number): void {
     const handler = handlerFor(name);
     if (!handler) return;
-    const worker = new Worker(name, wrap(handler, ctx), { ...queueOptions, concurrency, ...WORKER_TIMING });
+    const worker = new Worker(name, wrap(handler, ctx), { ...queueOptions, concurrency, ...workerTiming(options.takeoverMs) });
     worker.on('error', (err) => ctx.redisHealth.queueError(err, { queue: name }));
     workers.set(name, worker);
   }

@@ -25,6 +25,10 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
     "comma-separated host names clients and browsers use to reach the API besides IP addresses, localhost, DMQ_HOST and this machine's name (.example.com: that domain and its subdomains)",
   ],
   ['DMQ_DUMP_DIR', 'directory for chunk files between dump and load; shared by all processors (default ./dumped_data)'],
+  [
+    'DMQ_TAKEOVER_SECONDS',
+    'how long a processor that went silent (crashed, paused, cut off) keeps its binlog readers and jobs before others take them over (default 15, 5 to 300); lower takes over sooner, but a process stalled for longer (a GC pause, a busy host) loses its work more often',
+  ],
   ['DMQ_LOG_LEVEL', 'pino log level: trace, debug, info, warn, error (default info)'],
   ['DMQ_SECRET_KEY', "hex AES-256 key for encrypted passwords (default: DM's built-in key, which is public: set your own)"],
   [
@@ -94,6 +98,7 @@ const schema = z
     DMQ_HOST: z.string().default('127.0.0.1'),
     DMQ_DUMP_DIR: z.string().default('./dumped_data'),
     DMQ_TLS_DIR: z.string().optional(),
+    DMQ_TAKEOVER_SECONDS: z.coerce.number().int().min(5).max(300).default(15),
     DMQ_TOKEN: optionalSecret,
     DMQ_READ_TOKEN: optionalSecret,
     DMQ_ALLOWED_HOSTS: hostList,

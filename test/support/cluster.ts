@@ -15,7 +15,8 @@ const leaseKey = (task: string, source: string) => `dmq:lease:tailer:${task}:${s
  */
 export async function startCluster(options: { workers: number; env?: Record<string, string> }) {
   const dumpDir = await mkdtemp(join(tmpdir(), 'dmq-dump-'));
-  const env = options.env ?? {};
+  // Takeovers after a kill in 5 s instead of the default 15: the faults' tests wait less.
+  const env = { DMQ_TAKEOVER_SECONDS: '5', ...options.env };
   let api: DmqServer = await startDmq({ role: 'api', dumpDir, env });
   const workers: DmqWorker[] = [];
   const addWorker = async (): Promise<DmqWorker> => {

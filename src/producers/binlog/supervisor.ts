@@ -8,7 +8,6 @@ import type { ServiceContext } from '../../shared/task/context.js';
 import { requireSource } from '../../shared/task/context.js';
 import { startBinlogReader } from './reader.js';
 
-const LEASE_MS = 15_000;
 const TICK_MS = 1_000;
 /**
  * A renewal that Redis has not answered in this time counts as failed: ioredis queues commands
@@ -68,7 +67,7 @@ interface RunningReader {
  * lease is not renewed in time (Redis unreachable, the process paused) stops by itself; the
  * fencing epoch on the target refuses whatever it queued before it noticed.
  */
-export function startReaderSupervisor(ctx: ServiceContext) {
+export function startReaderSupervisor(ctx: ServiceContext, { leaseMs }: { leaseMs: number }) {
   // Findable from the lease key: which host and process hold a reader.
   const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   const running = new Map<string, RunningReader>();
@@ -114,7 +113,7 @@ export function startReaderSupervisor(ctx: ServiceContext) {
         const entry = running.get(key);
         if (entry) {
           const sentAt = performance.now();
-          const renewed = await within(RENEW_TIMEOUT_MS, ctx.redis.eval(RENEW, 1, lease, owner, LEASE_MS)).then(
+          const renewed = await within(RENEW_TIMEOUT_MS, ctx.redis.eval(RENEW, 1, lease, owner, leaseMs)).then(
             (answer) => Number(answer) === 1,
             (err: unknown) => {
               ctx.log.warn({ task: name, source: instance.sourceId, err }, 'binlog reader lease renewal failed');
@@ -123,13 +122,13 @@ export function startReaderSupervisor(ctx: ServiceContext) {
           );
           if (renewed === undefined) stepDown(key, 'Redis did not renew its lease in time');
           else if (!renewed) stepDown(key, 'another process holds its lease');
-          else if (!entry.lease.lost) entry.lease.validUntil = sentAt + LEASE_MS;
+          else if (!entry.lease.lost) entry.lease.validUntil = sentAt + leaseMs;
           continue;
         }
         const sentAt = performance.now();
-        if ((await ctx.redis.set(lease, owner, 'PX', LEASE_MS, 'NX')) !== 'OK') continue;
+        if ((await ctx.redis.set(lease, owner, 'PX', leaseMs, 'NX')) !== 'OK') continue;
         const source = await requireSource(ctx, task, instance.sourceId);
-        const held = { validUntil: sentAt + LEASE_MS, lost: false };
+        const held = { validUntil: sentAt + leaseMs, lost: false };
         const reader = startBinlogReader(ctx, task, instance, source, {
           owner,
           valid: () => !held.lost && performance.now() <= held.validUntil,
