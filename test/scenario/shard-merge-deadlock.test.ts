@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { targetKindFromEnv } from '../harness/servers.js';
 import { getStack } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { dmqForFile, runCli, waitForCaughtUp, waitForStatus } from '../support/dmq.js';
@@ -17,6 +18,8 @@ const SHARDS = 8;
 const ROWS = 4000;
 /** Per shard: enough to run through the copy and on into sync, bounded so a slow target catches up. */
 const TRANSACTIONS = 1200;
+/** The deadlocks come from InnoDB's next-key locks on a unique secondary key; TiDB takes no gap locks. */
+const skip = targetKindFromEnv() === 'tidb' && 'TiDB takes no gap locks, so these writes do not deadlock there (0 conflicts seen)';
 
 /** The sum of a /metrics series of the task over the label sets that match `labels`. */
 async function metricSum(addr: string, name: string, labels: RegExp): Promise<number> {
@@ -26,6 +29,7 @@ async function metricSum(addr: string, name: string, labels: RegExp): Promise<nu
 }
 
 test('eight shards on two upstreams merge into one table under writers on all of them at once: deadlocks are retried, the task keeps running and every row is equal', {
+  skip,
   timeout: 240_000,
 }, async () => {
   const stack = await getStack();
