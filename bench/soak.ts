@@ -1,7 +1,7 @@
 /**
  * Soak benchmark: an `all` task under writers while random faults hit it, then every row compared.
  *
- *   npx tsx bench/soak.ts [--minutes 20] [--rows 50000] [--workers 2] [--rate 200] [--seed 1] [--keep] [--no-build]
+ *   npx tsx bench/soak.ts [--minutes 20] [--rows 50000] [--workers 2] [--rate 50] [--takeover 15] [--seed 1] [--keep] [--no-build]
  *
  * One run: a private Redis (AOF on), two upstream MariaDBs and a MariaDB target on free ports in a
  * temp dir; dmq as one `--role api` process and `--workers` `--role worker` processes. Upstream 1
@@ -41,6 +41,7 @@ interface Options {
   rows: number;
   workers: number;
   rate: number;
+  takeover: number;
   seed: number;
   keep: boolean;
   build: boolean;
@@ -53,6 +54,7 @@ function options(): Options {
       rows: { type: 'string', default: '50000' },
       workers: { type: 'string', default: '2' },
       rate: { type: 'string', default: '50' },
+      takeover: { type: 'string', default: '15' },
       seed: { type: 'string', default: '1' },
       keep: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
@@ -68,6 +70,7 @@ function options(): Options {
         '  --rows N      rows of test_db.test_table on each upstream before the task starts (default 50000)',
         '  --workers N   dmq --role worker processes (default 2)',
         '  --rate N      transactions a second written on each upstream (default 50)',
+        "  --takeover N  dmq's DMQ_TAKEOVER_SECONDS: how soon a killed or paused process's work moves on (default 15, dmq's own)",
         '  --seed N      seed of the fault schedule and the writers (default 1)',
         "  --keep        keep the temp dir (dmq's logs in logs/, the servers' logs)",
         '  --no-build    use dist/ as it is, even if src/ is newer',
@@ -80,6 +83,7 @@ function options(): Options {
     rows: integerOption('rows', values.rows, 1),
     workers: integerOption('workers', values.workers, 2),
     rate: integerOption('rate', values.rate, 1),
+    takeover: integerOption('takeover', values.takeover, 5),
     seed: integerOption('seed', values.seed, 0),
     keep: values.keep,
     build: !values['no-build'],
@@ -249,7 +253,7 @@ async function main(): Promise<void> {
   const targetLink = await startTcpProxy(target);
   addCleanup('target relay', () => targetLink.close());
 
-  const cluster = await startCluster({ workers: opts.workers });
+  const cluster = await startCluster({ workers: opts.workers, env: { DMQ_TAKEOVER_SECONDS: String(opts.takeover) } });
   addCleanup('dmq', () => cluster.stop());
   await registerSources(cluster.addr, [sourceLink, sourceRelay]);
   const started = await runCli(cluster.addr, ['start-task', await writeFaultTask({ name: TASK, targetPort: targetLink.port })]);
