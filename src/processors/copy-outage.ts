@@ -1,17 +1,9 @@
 import type { Job } from 'bullmq';
 import { DmqError } from '../shared/errors.js';
 import type { ChunkJob } from '../shared/queue/queues.js';
-import { isUnreachable } from '../shared/sql/connect.js';
+import { unreachableCause } from '../shared/sql/connect.js';
 import type { ServiceContext } from '../shared/task/context.js';
 import { createServerOutages } from './server-outages.js';
-
-/** The driver's unreachable-server error in `err` or the errors it wraps. */
-function unreachableCause(err: unknown): Error | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (isUnreachable(e)) return e;
-  }
-  return undefined;
-}
 
 /**
  * Dump and load jobs meet a source or the target gone away as apply jobs do: the job waits for

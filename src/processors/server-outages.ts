@@ -1,5 +1,6 @@
 import { toErrorRecord, type DmqError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/task/context.js';
+import { createJobCounts } from './job-counts.js';
 
 /** While a server is away a job waits 1 s, doubling up to this, for as long as it takes. */
 const OUTAGE_MAX_WAIT_MS = 30_000;
@@ -32,14 +33,13 @@ export interface OutageWords {
  */
 export function createServerOutages() {
   const away = new Set<string>();
-  const waits = new Map<string, number>();
+  const waits = createJobCounts();
   const sourceOf = (site: OutageSite, code: string) => JSON.stringify([site.task, site.sourceId, code]);
 
   return {
     /** Counts one more wait of the job; how long it should wait. */
     async wait(ctx: ServiceContext, site: OutageSite, words: OutageWords): Promise<number> {
-      const n = (waits.get(site.jobId) ?? 0) + 1;
-      waits.set(site.jobId, n);
+      const n = waits.add(site.jobId);
       const key = sourceOf(site, words.error.code);
       if (!away.has(key)) {
         away.add(key);
@@ -53,7 +53,7 @@ export function createServerOutages() {
     },
     /** After the job got through: ends its source's outage of `code`, if one was told. */
     async over(ctx: ServiceContext, site: OutageSite, code: DmqError['code'], ends: string): Promise<void> {
-      waits.delete(site.jobId);
+      waits.clear(site.jobId);
       if (!away.delete(sourceOf(site, code))) return;
       ctx.log.info({ task: site.task, source: site.sourceId }, ends);
       await ctx.registry.updateState(site.task, (state) => {

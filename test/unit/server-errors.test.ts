@@ -104,6 +104,8 @@ test('an unreachable server: network and driver codes, and the server numbers fo
     ['TiDB write conflict', serverError(9007), false],
     ['TiKV server timeout', serverError(9002), false],
     ['dmq', new DmqError('CONNECT_FAILED', 'x'), false],
+    ['dmq wrapping a refused connection', new DmqError('DUMP_FAILED', 'x', { cause: nodeError('ECONNREFUSED', -111) }), true],
+    ['dmq wrapping a duplicate entry', new DmqError('LOAD_FAILED', 'x', { cause: serverError(1062, 'ER_DUP_ENTRY') }), false],
   ];
   for (const [name, err, expected] of cases) assert.equal(isUnreachable(err), expected, name);
 });

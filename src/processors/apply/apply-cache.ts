@@ -1,6 +1,7 @@
 import type { PoolConnection } from 'mysql2/promise';
 import type { ApplyJob } from '../../shared/binlog/batch.js';
 import { describeTable, rowIdentityKey } from '../../shared/sql/catalog.js';
+import { createJobCounts } from '../job-counts.js';
 
 /** How a job's statements find its rows on the target. */
 export interface TargetKeys {
@@ -22,8 +23,8 @@ function createApplyCache() {
    * and the old columns' entry would otherwise stay for as long as the process runs.
    */
   const targetKeys = new Map<string, { generation: string | null; shape: string; keys: Promise<TargetKeys> }>();
-  /** Lock conflicts in a row per job id this process has waited out; dropped when the job ends. */
-  const lockConflicts = new Map<string, number>();
+  /** Lock conflicts in a row per job id this process has waited out. */
+  const lockConflicts = createJobCounts();
 
   return {
     targetKeys(conn: PoolConnection, job: ApplyJob, ddlGeneration: string | null): Promise<TargetKeys> {
@@ -46,13 +47,11 @@ function createApplyCache() {
     },
     /** Counts one more lock conflict of a job: how many in a row. */
     lockConflict(jobId: string): number {
-      const n = (lockConflicts.get(jobId) ?? 0) + 1;
-      lockConflicts.set(jobId, n);
-      return n;
+      return lockConflicts.add(jobId);
     },
     /** The job got past its locks (or failed otherwise): its count starts again. */
     lockConflictsOver(jobId: string): void {
-      lockConflicts.delete(jobId);
+      lockConflicts.clear(jobId);
     },
   };
 }

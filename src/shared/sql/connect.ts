@@ -175,7 +175,18 @@ const DRIVER_UNREACHABLE = new Set([
   'PROTOCOL_SEQUENCE_TIMEOUT',
 ]);
 
+/**
+ * The error in `err`, or among the errors it wraps, that says its server cannot be reached now.
+ * A dump or load wraps the driver's error in its own, so the cause chain is searched.
+ */
+export function unreachableCause(err: unknown): Error | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if ((typeof code === 'string' && DRIVER_UNREACHABLE.has(code)) || isServerError(e, UNREACHABLE)) return e;
+  }
+  return undefined;
+}
+
 export function isUnreachable(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return (typeof code === 'string' && DRIVER_UNREACHABLE.has(code)) || isServerError(err, UNREACHABLE);
+  return unreachableCause(err) !== undefined;
 }
