@@ -120,7 +120,7 @@ export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJo
   } else {
     ctx.log.info({ ...fields, missing }, 'table waits for the binlog reader to cut its missing batch again');
   }
-  // Asked again at each look: a reader that has not read that far yet lets the request go.
+  // Asked again at each look, so the request lasts as long as the table waits and no longer.
   await ctx.redis.set(rereadKey(data.task, data.sourceId), missing, 'EX', 600);
   await ctx.redis.hset(key, field, JSON.stringify({ ...watch, checkedAt: now, askedAt: watch.askedAt ?? now } satisfies GapWatch));
 }

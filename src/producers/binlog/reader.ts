@@ -168,8 +168,14 @@ export function startBinlogReader(
           workaround: 'dmq reconnects by itself; check the network to the source if this repeats',
         });
       }
-      await ctx.redis.set(syncStatusKey(task.name, source.sourceId), JSON.stringify(status), 'EX', 60);
-      await rereadIfAsked();
+      // One round trip per tick: the status out, and whether an applier asks for a re-read.
+      const replies = await ctx.redis
+        .pipeline()
+        .set(syncStatusKey(task.name, source.sourceId), JSON.stringify(status), 'EX', 60)
+        .get(rereadKey(task.name, source.sourceId))
+        .exec();
+      for (const [err] of replies ?? []) if (err) throw err;
+      await rereadIfAsked((replies?.[1]?.[1] as string | null | undefined) ?? null);
     } catch (err) {
       fail(err);
     }
@@ -179,11 +185,12 @@ export function startBinlogReader(
    * An applier misses a batch at or before the position asked for. Once this run has read past it, the
    * batch was handed on and lost since: read again from the checkpoint, which cuts the same
    * batches, so the missing job comes back and every other one is deduplicated or skipped as
-   * covered. Before that, the run itself will hand the batch on.
+   * covered. Before that, the run itself will hand the batch on; the request stays, and the
+   * applier renews it while its table waits.
    */
-  async function rereadIfAsked(): Promise<void> {
-    const asked = await ctx.redis.getdel(rereadKey(task.name, source.sourceId));
+  async function rereadIfAsked(asked: string | null): Promise<void> {
     if (asked === null || restarting || !ledger.readPast(parseCoordText(asked))) return;
+    await ctx.redis.del(rereadKey(task.name, source.sourceId));
     const done: RereadDone = { at: asked, time: Date.now() };
     await ctx.redis.set(rereadDoneKey(task.name, source.sourceId), JSON.stringify(done), 'EX', 3600);
     throw new DmqError(
