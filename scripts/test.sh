@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (npm test, CI): lint, types, unit tests, then every scenario test
 # against a MariaDB target and again against a TiDB target (tidb-server built once, see
-# scripts/build-tidb.sh), then once, against a MariaDB target, the tests whose subject does not
+# scripts/build-tidb.sh), and once, against a MariaDB target, the tests whose subject does not
 # depend on the target's kind: the service (API, security, Redis; test/service) and the faults
 # (processes, Redis and the network; test/faults). Arguments pick test files instead, run against
 # DMQ_TEST_TARGET (mariadb unless it says tidb).
@@ -26,25 +26,11 @@ DMQ_TIDB_SERVER=$(bash scripts/build-tidb.sh)
 export DMQ_TIDB_SERVER
 echo "test: unit tests (no servers)"
 node --import tsx test/harness/launch.ts test/unit
-# The service and fault tests start their own servers, so they run beside the MariaDB scenarios
-# (this keeps the suite near 20 minutes on two cores); their output follows when both are done.
-faults_log=$(mktemp)
-DMQ_TEST_TARGET=mariadb node --import tsx test/harness/launch.ts test/service test/faults >"$faults_log" 2>&1 &
-faults_pid=$!
-trap 'kill "$faults_pid" 2>/dev/null || true' EXIT
-echo "test: scenario tests against a MariaDB target (the service and fault tests run beside them)"
-scenario_status=0
-DMQ_TEST_TARGET=mariadb node --import tsx test/harness/launch.ts test/scenario || scenario_status=$?
-faults_status=0
-wait "$faults_pid" || faults_status=$?
-trap - EXIT
-echo "test: service and fault tests against a MariaDB target (ran beside the scenarios)"
-cat "$faults_log"
-rm -f "$faults_log"
-if [ "$scenario_status" -ne 0 ] || [ "$faults_status" -ne 0 ]; then
-  echo "test: failed (MariaDB scenarios: exit $scenario_status; service and fault tests: exit $faults_status)"
-  exit 1
-fi
+# Two stacks run two test files at a time (tests mostly wait on servers, so two cores keep up);
+# the longest files start first. The service and fault tests (test/service, test/faults) do not
+# depend on the target's kind, so they run once, in the MariaDB pass.
+echo "test: scenario, service and fault tests against a MariaDB target"
+DMQ_TEST_TARGET=mariadb node --import tsx test/harness/launch.ts --stacks 2 test/scenario test/service test/faults
 echo "test: scenario tests against a TiDB target ($("$DMQ_TIDB_SERVER" -V | sed -n 's/^Release Version: //p'))"
-DMQ_TEST_TARGET=tidb node --import tsx test/harness/launch.ts test/scenario
+DMQ_TEST_TARGET=tidb node --import tsx test/harness/launch.ts --stacks 2 test/scenario
 echo "test: all passed in $(( $(date +%s) - started )) s"

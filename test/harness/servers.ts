@@ -71,7 +71,7 @@ export interface TargetServer extends Endpoint {
   stop(): Promise<void>;
 }
 
-interface Stack {
+export interface Stack {
   dir: string;
   redis: RedisServer;
   upstreams: [MariadbServer, MariadbServer];
