@@ -2,16 +2,19 @@
  * Replication benchmark: dmq's binlog apply against a native MariaDB replica on the same binlog.
  *
  *   npx tsx bench/sync.ts [--target mariadb|tidb] [--rows 1000000] [--txns 50000] [--connections 4]
- *                         [--rates 100,1000,3000] [--lag-seconds 15] [--seed 1] [--timeout 900]
- *                         [--json out.json] [--cpu-prof dir] [--keep] [--no-build]      (--help lists them)
+ *                         [--rates 100,1000,3000] [--lag-seconds 15] [--delay-ms 1] [--parallel-threads 4]
+ *                         [--seed 1] [--timeout 900] [--json out.json] [--cpu-prof dir] [--keep] [--no-build]
+ *                         (--help lists them)
  *
- * One run: private Redis, an upstream MariaDB (binlog on), dmq's target (MariaDB, or tidb-server
- * with --target tidb) and a replica MariaDB on free ports in a temp dir; N rows in sbtest.sbtest1
- * upstream, copied to the target and the replica with mydumper/myloader; then OLTP transactions
- * upstream, replayed from the same start position by dmq (an incremental task) and by the
- * replica's single SQL thread, each timed from a standing start; then replication lag at steady
- * write rates, and one transaction over every row. Every copy is checked against the upstream.
- * Everything started is stopped, even on failure.
+ * One run: private Redis, an upstream MariaDB (binlog on), two targets of dmq's (MariaDB, or
+ * tidb-server with --target tidb; the second reached through a TCP relay that delays each
+ * direction) and two replica MariaDBs on free ports in a temp dir; N rows in sbtest.sbtest1
+ * upstream, copied to every copy with mydumper/myloader; then OLTP transactions upstream,
+ * replayed from the same start position by dmq into each target (an incremental task each), by
+ * one replica's single SQL thread and by the other's parallel threads (optimistic mode), each timed
+ * from a standing start; then replication lag at steady write rates, and one transaction over
+ * every row. Every copy is checked against the upstream; Redis's used_memory is sampled
+ * throughout. Everything started is stopped, even on failure.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -26,13 +29,17 @@ import { int, log, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
 import { CPU_COUNT, readProcess, resetPeakRss, type ProcessSampler } from './lib/proc-stats.js';
-import { benchDir, runBench, startSampler, startServers } from './lib/processes.js';
+import { addCleanup, benchDir, runBench, startSampler, startServers } from './lib/processes.js';
+import { startDelayRelay } from './lib/delay-relay.js';
+import { startRedisMemorySampler } from './lib/redis-memory.js';
 import { SBTEST1, SCHEMA, seed, TABLE, tableFacts, verify, type TableFacts } from './lib/sbtest.js';
 import { connect, queryOne, serverVersion, withConnection, type Server } from './lib/sql.js';
 import { describeTarget, startTarget, targetLabel } from './lib/target.js';
 import { myloaderArgs, mydumperArgs, runTool } from './lib/tools.js';
 
 const TASK = 'bench-sync';
+/** The same replay into the second target, through the delaying relay. */
+const RELAY_TASK = 'bench-sync-relay';
 const SOURCE_ID = 'bench-upstream';
 /**
  * A row of sbtest1 outside the seeded ids whose `c` carries the heartbeat (the source's clock in
@@ -43,7 +50,17 @@ const HEARTBEAT_ID = -1;
 const POLL_MS = 20;
 /** How often a waiting loop asks dmq or the replica whether replication has failed. */
 const HEALTH_CHECK_MS = 1000;
-const processLabels = (target: TargetKind) => ['dmq', 'upstream mariadbd', targetLabel(target), 'replica mariadbd', 'redis', 'bench'];
+const relayedLabel = (target: TargetKind) => `relayed ${targetLabel(target)}`;
+const processLabels = (target: TargetKind) => [
+  'dmq',
+  'upstream mariadbd',
+  targetLabel(target),
+  relayedLabel(target),
+  'replica mariadbd',
+  'parallel replica mariadbd',
+  'redis',
+  'bench',
+];
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -55,6 +72,8 @@ interface Options {
   connections: number;
   rates: number[];
   lagSeconds: number;
+  delayMs: number;
+  parallelThreads: number;
   seed: number;
   timeoutSec: number;
   json?: string;
@@ -71,6 +90,8 @@ const HELP = [
   '  --connections N     upstream connections writing them (default 4)',
   '  --rates R,R,...     steady write rates, txn/s, for the lag measurement (default 100,1000,3000)',
   '  --lag-seconds S     how long each rate is written (default 15)',
+  "  --delay-ms D        the relay in front of dmq's second target delays each direction by D ms (default 1)",
+  '  --parallel-threads N  slave_parallel_threads of the parallel replica, optimistic mode (default 4)',
   "  --seed N            seed of the workload's random generator (default 1)",
   '  --timeout S         give up on any one wait for replication after S seconds (default 900)',
   '  --json FILE         also write the results as JSON',
@@ -88,6 +109,8 @@ function parseOptions(): Options {
       connections: { type: 'string', default: '4' },
       rates: { type: 'string', default: '100,1000,3000' },
       'lag-seconds': { type: 'string', default: '15' },
+      'delay-ms': { type: 'string', default: '1' },
+      'parallel-threads': { type: 'string', default: '4' },
       seed: { type: 'string', default: '1' },
       timeout: { type: 'string', default: '900' },
       json: { type: 'string' },
@@ -109,6 +132,8 @@ function parseOptions(): Options {
     connections: integerOption('connections', values.connections, 1),
     rates: values.rates.split(',').map((r) => integerOption('rates', r.trim(), 1)),
     lagSeconds: integerOption('lag-seconds', values['lag-seconds'], 1),
+    delayMs: integerOption('delay-ms', values['delay-ms'], 1),
+    parallelThreads: integerOption('parallel-threads', values['parallel-threads'], 2),
     seed: integerOption('seed', values.seed, 0),
     timeoutSec: integerOption('timeout', values.timeout, 1),
     json: values.json,
@@ -350,20 +375,20 @@ interface ApplyResult {
 }
 
 /** Throws when dmq has exited or its task can no longer make progress. */
-async function dmqHealthy(dmq: DmqProcess): Promise<void> {
+async function dmqHealthy(dmq: DmqProcess, task = TASK): Promise<void> {
   if (dmq.child.exitCode !== null) throw new Error(`dmq serve exited with ${dmq.child.exitCode}`);
-  const status = await taskStatus(dmq.addr, TASK);
+  const status = await taskStatus(dmq.addr, task);
   const sub = status.sources?.[0]?.subTaskStatus[0];
   const failure = sub && taskFailure(status, sub);
   if (failure) throw new Error(failure);
 }
 
-/** When dmq's log says its binlog reader started (pino's `time`, ms), if it does. */
-async function readerStartTime(dmq: DmqProcess): Promise<number | undefined> {
+/** When dmq's log says the task's binlog reader started (pino's `time`, ms), if it does. */
+async function readerStartTime(dmq: DmqProcess, task: string): Promise<number | undefined> {
   for (const line of (await readFile(dmq.logPath, 'utf8')).split('\n')) {
     if (!line.includes('binlog reader started')) continue;
-    const time = (JSON.parse(line) as { time?: number }).time;
-    if (time !== undefined) return time;
+    const entry = JSON.parse(line) as { time?: number; task?: string };
+    if (entry.task === task && entry.time !== undefined) return entry.time;
   }
   return undefined;
 }
@@ -372,28 +397,29 @@ async function readerStartTime(dmq: DmqProcess): Promise<number | undefined> {
 async function dmqCatchUp(
   dmq: DmqProcess,
   dir: string,
+  task: string,
   target: Server,
   start: BinlogPosition,
   marker: string,
   timeoutMs: number,
 ): Promise<Omit<ApplyResult, 'verified'>> {
   const taskYaml = await writeTask(dir, {
-    name: TASK,
+    name: task,
     mode: 'incremental',
     target,
     sourceId: SOURCE_ID,
     schema: SCHEMA,
     instance: ['meta:', `  binlog-name: "${start.file}"`, `  binlog-pos: ${start.pos}`],
   });
-  log(`dmq start-task (task-mode incremental from ${coord(start)})`);
+  log(`dmq start-task ${task} (task-mode incremental from ${coord(start)}, into :${target.port})`);
   const idleRss = readProcess(dmq.pid)?.rssBytes ?? 0;
   resetPeakRss(dmq.pid);
   const from = Date.now();
   await cli(dmq, ['start-task', taskYaml]);
-  const to = await withDmqLog(dmq, () => waitForMarker(target, marker, timeoutMs, () => dmqHealthy(dmq)));
+  const to = await withDmqLog(dmq, () => waitForMarker(target, marker, timeoutMs, () => dmqHealthy(dmq, task)));
   const peakRss = readProcess(dmq.pid)?.peakRssBytes ?? 0;
   log(`dmq applied everything in ${secs(to - from)}`);
-  return { from, to, readerStarted: await readerStartTime(dmq), idleRss, peakRss };
+  return { from, to, readerStarted: await readerStartTime(dmq, task), idleRss, peakRss };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,23 +437,29 @@ async function replicaHealthy(replica: Server): Promise<void> {
   }
 }
 
-/** CHANGE MASTER TO P0 with one SQL thread, START SLAVE, until the last transaction is on the replica. */
+/**
+ * CHANGE MASTER TO P0, START SLAVE, until the last transaction is on the replica: with one SQL
+ * thread (`threads` 0), or with `threads` in MariaDB's optimistic parallel mode, the fastest it
+ * offers for transactions of one source.
+ */
 async function nativeCatchUp(
   replica: Server,
   upstream: Server,
   start: BinlogPosition,
   marker: string,
   timeoutMs: number,
+  threads: number,
 ): Promise<{ from: number; to: number; executed: string }> {
   await withConnection(replica, async (conn) => {
-    await conn.query('SET GLOBAL slave_parallel_threads = 0');
+    await conn.query('SET GLOBAL slave_parallel_threads = ?', [threads]);
+    if (threads > 0) await conn.query("SET GLOBAL slave_parallel_mode = 'optimistic'");
     await conn.query(
       `CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?,
        MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no`,
       [upstream.host, upstream.port, upstream.user, upstream.password, start.file, start.pos],
     );
   });
-  log(`native replica: START SLAVE from ${coord(start)} (slave_parallel_threads = 0)`);
+  log(`native replica :${replica.port}: START SLAVE from ${coord(start)} (slave_parallel_threads = ${threads})`);
   const from = Date.now();
   await withConnection(replica, (conn) => conn.query('START SLAVE'));
   const to = await waitForMarker(replica, marker, timeoutMs, () => replicaHealthy(replica));
@@ -582,49 +614,85 @@ interface Results {
   end: BinlogPosition;
   generated: WriteRun;
   dmq: ApplyResult;
+  /** dmq into the second target, through the relay. */
+  relayed: ApplyResult;
   native: ApplyResult & { executed: string };
+  parallel: ApplyResult & { executed: string };
   lag: LagResult[];
   big: BigTxnResult;
+  /** Redis's used_memory peak within a time window. */
+  redisPeak(from: number, to: number): number;
 }
 
 /** Transactions each applier replays: the OLTP ones and the marker that ends them. */
 const replayed = (r: Results) => r.generated.txns + 1;
 
-function catchUpTable(target: TargetKind, r: Results): string {
+function catchUpTable(options: Options, r: Results): string {
   const txns = replayed(r);
-  const rows: string[][] = [['applier', 'wall', 'txn/s', 'peak RSS', 'note']];
-  const add = (name: string, from: number, to: number, rss: string, note: string) =>
-    rows.push([name, secs(to - from), int(perSec(txns, to - from)), rss, note]);
-  add(
-    `dmq into ${target}, start-task → applied`,
-    r.dmq.from,
-    r.dmq.to,
-    mib(r.dmq.peakRss ?? 0),
-    `includes precheck; RSS ${mib(r.dmq.idleRss ?? 0)} idle before`,
-  );
-  if (r.dmq.readerStarted !== undefined)
-    add('  reader started → applied', r.dmq.readerStarted, r.dmq.to, '', 'from "binlog reader started" in dmq.log');
+  const rows: string[][] = [['applier', 'wall', 'txn/s', 'peak RSS', 'Redis peak', 'note']];
+  const add = (name: string, from: number, to: number, rss: string, redis: string, note: string) =>
+    rows.push([name, secs(to - from), int(perSec(txns, to - from)), rss, redis, note]);
+  const addDmq = (name: string, run: ApplyResult) => {
+    add(
+      name,
+      run.from,
+      run.to,
+      mib(run.peakRss ?? 0),
+      mib(r.redisPeak(run.from, run.to)),
+      `includes precheck; RSS ${mib(run.idleRss ?? 0)} idle before`,
+    );
+    if (run.readerStarted !== undefined)
+      add('  reader started → applied', run.readerStarted, run.to, '', '', 'from "binlog reader started" in dmq.log');
+  };
+  addDmq(`dmq into ${options.target}, start-task → applied`, r.dmq);
+  addDmq(`dmq into ${options.target} through a ${options.delayMs} ms relay each way`, r.relayed);
   add(
     'native replica into mariadb, START SLAVE → applied',
     r.native.from,
     r.native.to,
     '',
+    '',
     `one SQL thread; executed up to ${r.native.executed}`,
+  );
+  add(
+    `native replica, ${options.parallelThreads} parallel threads`,
+    r.parallel.from,
+    r.parallel.to,
+    '',
+    '',
+    `slave_parallel_mode optimistic; executed up to ${r.parallel.executed}`,
   );
   return table(rows, true);
 }
 
-function ratioLines(target: TargetKind, r: Results): string[] {
-  const native = r.native.to - r.native.from;
-  const ratio = (from: number) => `${(native / (r.dmq.to - from)).toFixed(2)}x`;
-  const lines = [`ratio dmq into ${target} / native replica into mariadb (rate): ${ratio(r.dmq.from)} from start-task (goal ≥ 2x)`];
-  if (r.dmq.readerStarted !== undefined) lines.push(`  ${ratio(r.dmq.readerStarted)} from dmq's reader start`);
+/** How many times the rate of `reference` a dmq run's is, from start-task and from its reader's start. */
+function ratioLine(label: string, run: ApplyResult, reference: ApplyResult, goal: string): string[] {
+  const ratio = (from: number) => `${((reference.to - reference.from) / (run.to - from)).toFixed(2)}x`;
+  const lines = [`ratio ${label} (rate): ${ratio(run.from)} from start-task (goal ${goal})`];
+  if (run.readerStarted !== undefined) lines.push(`  ${ratio(run.readerStarted)} from dmq's reader start`);
   return lines;
 }
 
-function lagTable(lag: LagResult[]): string {
-  const rows = [['rate', 'achieved', 'txns', 'samples', 'lag p50', 'p99', 'max', 'status lag max', 'caught up after', 'dmq peak RSS']];
-  for (const l of lag) {
+function ratioLines(options: Options, r: Results): string[] {
+  const target = options.target;
+  return [
+    ...ratioLine(`dmq into ${target} / native replica, one SQL thread`, r.dmq, r.native, '≥ 2x'),
+    ...ratioLine(`dmq into ${target} / native replica, ${options.parallelThreads} parallel threads`, r.dmq, r.parallel, '≥ 1x'),
+    ...ratioLine(
+      `dmq into ${target} through the ${options.delayMs} ms relay / native replica, one SQL thread`,
+      r.relayed,
+      r.native,
+      '≥ 1x',
+    ),
+    `the relay's cost to dmq: ${((r.relayed.to - r.relayed.from) / (r.dmq.to - r.dmq.from)).toFixed(2)}x the time without it`,
+  ];
+}
+
+function lagTable(r: Results): string {
+  const rows = [
+    ['rate', 'achieved', 'txns', 'samples', 'lag p50', 'p99', 'max', 'status lag max', 'caught up after', 'dmq peak RSS', 'Redis peak'],
+  ];
+  for (const l of r.lag) {
     rows.push([
       `${int(l.rate)}/s`,
       `${int(perSec(l.write.txns, l.write.to - l.write.from))}/s`,
@@ -636,6 +704,7 @@ function lagTable(lag: LagResult[]): string {
       `${l.statusLagMax} s`,
       secs(l.drainMs),
       mib(l.peakRss),
+      mib(r.redisPeak(l.write.from, l.write.to + l.drainMs)),
     ]);
   }
   return table(rows);
@@ -647,13 +716,13 @@ function lagGoal(lag: LagResult[]): string {
   return `goal p99 < 1 s at 3,000 txn/s: ${at3k.p99 < 1000 ? 'met' : 'NOT met'} (p99 ${int(at3k.p99)} ms)`;
 }
 
-function bigTxnLines(target: TargetKind, big: BigTxnResult): string[] {
+function bigTxnLines(target: TargetKind, big: BigTxnResult, redisPeak: number): string[] {
   const applyMs = big.applied.to - big.applied.from;
   return [
     `one transaction updating ${int(big.rows)} rows: upstream ran and committed it in ${secs(big.upstream.to - big.upstream.from)}` +
       (big.binlogBytes === undefined ? '' : `, ${mib(big.binlogBytes)} of binlog`),
     `dmq into ${target}: commit → applied ${secs(applyMs)} (${int(perSec(big.rows, applyMs))} rows/s); dmq serve RSS ${mib(big.rssBefore)} before, ` +
-      `peak ${mib(big.peakRss)} during (VmHWM; the binlog reader runs in this process)`,
+      `peak ${mib(big.peakRss)} during (VmHWM; the binlog reader runs in this process); Redis used_memory peak ${mib(redisPeak)}`,
     `verified: ${big.verified}`,
   ];
 }
@@ -662,7 +731,9 @@ function phases(r: Results): Window[] {
   return [
     { name: 'write OLTP transactions', ...r.generated },
     { name: 'dmq catch-up', from: r.dmq.from, to: r.dmq.to },
+    { name: 'dmq catch-up, relayed', from: r.relayed.from, to: r.relayed.to },
     { name: 'native replica catch-up', from: r.native.from, to: r.native.to },
+    { name: 'parallel replica catch-up', from: r.parallel.from, to: r.parallel.to },
     ...r.lag.map((l) => ({ name: `lag at ${int(l.rate)}/s`, from: l.write.from, to: l.write.to })),
     { name: 'big txn, upstream', ...r.big.upstream },
     { name: 'big txn, dmq apply', ...r.big.applied },
@@ -676,24 +747,26 @@ function report(options: Options, r: Results, sampler: ProcessSampler): string {
     `=== dmq sync benchmark, dmq into ${options.target} ${r.versions.target}: ${SCHEMA}.${TABLE}, ${int(options.rows)} rows, ` +
       `${int(r.generated.txns)} OLTP transactions ===`,
     `dmq's target: ${describeTarget(options.target, r.versions.target)}`,
-    `reference: a native replica applying into its own mariadbd ${r.versions.replica}, one SQL thread`,
+    `references: native replicas applying into their own mariadbd ${r.versions.replica}, one with one SQL thread, one with ` +
+      `${options.parallelThreads} parallel threads (optimistic); a second target of dmq's reached through a TCP relay holding each chunk ` +
+      `${options.delayMs} ms each way`,
     `mix: 60% UPDATE k = k + 1, 20% UPDATE c, 20% INSERT, each its own transaction, seed ${options.seed}; ` +
       `written by ${options.connections} connections at ${int(perSec(r.generated.txns, r.generated.to - r.generated.from))} txn/s`,
     `binlog ${coord(r.start)} → ${coord(r.end)}${bytes === undefined ? '' : ` (${mib(bytes)})`}; ` +
       `${CPU_COUNT} CPUs; upstream and replica MariaDB with innodb_buffer_pool_size 128M`,
     '',
     'Catch-up from a standing start (the same binlog range, replayed by each)',
-    catchUpTable(options.target, r),
-    ...ratioLines(options.target, r),
-    `verified: dmq ${r.dmq.verified}; native replica ${r.native.verified}`,
+    catchUpTable(options, r),
+    ...ratioLines(options, r),
+    `verified: dmq ${r.dmq.verified}; dmq relayed ${r.relayed.verified}; native replica ${r.native.verified}; parallel replica ${r.parallel.verified}`,
     '',
     `Lag of dmq into ${options.target} while the source writes at a steady rate (${options.connections} connections, ` +
       `${options.lagSeconds} s each; heartbeat in ${SCHEMA}.${TABLE} every ${POLL_MS} ms, target polled every ${POLL_MS} ms)`,
-    lagTable(r.lag),
+    lagTable(r),
     lagGoal(r.lag),
     '',
     'Big transaction',
-    ...bigTxnLines(options.target, r.big),
+    ...bigTxnLines(options.target, r.big, r.redisPeak(r.big.applied.from, r.big.applied.to)),
   ];
   const cpu = new CpuReport(sampler, processLabels(options.target));
   const runs = phases(r);
@@ -722,9 +795,14 @@ function resultJson(options: Options, r: Results, sampler: ProcessSampler) {
       fromReaderStart: r.dmq.readerStarted === undefined ? undefined : apply({ from: r.dmq.readerStarted, to: r.dmq.to }),
       idleRssBytes: r.dmq.idleRss,
       peakRssBytes: r.dmq.peakRss,
+      redisPeakBytes: r.redisPeak(r.dmq.from, r.dmq.to),
     },
+    relayed: { ...apply(r.relayed), delayMs: options.delayMs, redisPeakBytes: r.redisPeak(r.relayed.from, r.relayed.to) },
     native: apply(r.native),
+    parallel: { ...apply(r.parallel), threads: options.parallelThreads },
     ratio: (r.native.to - r.native.from) / (r.dmq.to - r.dmq.from),
+    ratioParallel: (r.parallel.to - r.parallel.from) / (r.dmq.to - r.dmq.from),
+    ratioRelayed: (r.native.to - r.native.from) / (r.relayed.to - r.relayed.from),
     lag: r.lag.map((l) => ({
       rate: l.rate,
       achievedTxnPerSecond: perSec(l.write.txns, l.write.to - l.write.from),
@@ -735,6 +813,7 @@ function resultJson(options: Options, r: Results, sampler: ProcessSampler) {
       statusSecondsBehindMasterMax: l.statusLagMax,
       caughtUpAfterMs: l.drainMs,
       dmqPeakRssBytes: l.peakRss,
+      redisPeakBytes: r.redisPeak(l.write.from, l.write.to + l.drainMs),
       cpuCores: cpu(l.write.from, l.write.to),
     })),
     bigTransaction: {
@@ -744,6 +823,7 @@ function resultJson(options: Options, r: Results, sampler: ProcessSampler) {
       binlogBytes: r.big.binlogBytes,
       dmqRssBeforeBytes: r.big.rssBefore,
       dmqPeakRssBytes: r.big.peakRss,
+      redisPeakBytes: r.redisPeak(r.big.applied.from, r.big.applied.to),
       cpuCores: cpu(r.big.applied.from, r.big.applied.to),
     },
   };
@@ -759,25 +839,41 @@ async function main(): Promise<void> {
 
   const dir = await benchDir(options.keep);
   const targetProcess = targetLabel(options.target);
-  const labels = ['redis', 'upstream mariadbd', targetProcess, 'replica mariadbd'];
-  const [redis, upstream, target, replica] = await startServers(labels, [
+  const labels = [
+    'redis',
+    'upstream mariadbd',
+    targetProcess,
+    relayedLabel(options.target),
+    'replica mariadbd',
+    'parallel replica mariadbd',
+  ];
+  const [redis, upstream, target, relayedTarget, replica, parallelReplica] = await startServers(labels, [
     startRedis({ dir: join(dir, 'redis') }),
     startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
     startTarget(options.target, dir),
+    startTarget(options.target, join(dir, 'relayed')),
     startMariadb({ dir: join(dir, 'replica'), serverId: 4, binlog: false, rootPassword: '' }),
+    startMariadb({ dir: join(dir, 'parallel-replica'), serverId: 5, binlog: false, rootPassword: '' }),
   ]);
+  const relay = await startDelayRelay(relayedTarget, options.delayMs);
+  const relayedThrough = { ...relayedTarget, host: relay.host, port: relay.port };
   const versions = { target: await serverVersion(target), replica: await serverVersion(replica) };
   log(
     `redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), ${targetProcess} :${target.port} (${versions.target}), ` +
-      `replica mariadbd :${replica.port}`,
+      `${relayedLabel(options.target)} :${relayedTarget.port} (relay :${relay.port}, ${options.delayMs} ms each way), ` +
+      `replica mariadbd :${replica.port}, parallel replica mariadbd :${parallelReplica.port}`,
   );
-  const sampler = startSampler(labels, [redis, upstream, target, replica]);
+  const sampler = startSampler(labels, [redis, upstream, target, relayedTarget, replica, parallelReplica]);
+  const redisMemory = startRedisMemorySampler(redis.url);
+  addCleanup('Redis memory sampler', () => redisMemory.stop());
 
   const facts = await seed(upstream, options.rows);
   await insertHeartbeatRow(upstream);
   const copies = [
     { label: 'target', server: target },
+    { label: 'relayed target', server: relayedTarget },
     { label: 'replica', server: replica },
+    { label: 'parallel replica', server: parallelReplica },
   ];
   await copyTable(dir, upstream, copies, sampler, await tableFacts(upstream));
   const start = await masterPosition(upstream);
@@ -788,20 +884,33 @@ async function main(): Promise<void> {
   const end = await masterPosition(upstream);
   log(`wrote them in ${secs(generated.to - generated.from)}; binlog ${coord(start)} → ${coord(end)}`);
   const expected = await tableFacts(upstream);
+  const quiet = ['upstream mariadbd', targetProcess, relayedLabel(options.target), 'replica mariadbd', 'parallel replica mariadbd', 'dmq'];
 
   const dmq = await startDmq(dir, redis, sampler, options.cpuProf);
   await createSource(dmq, dir, SOURCE_ID, upstream);
-  await waitForQuiet(sampler, ['upstream mariadbd', targetProcess, 'replica mariadbd', 'dmq']);
-  warnIfBusy(sampler);
-  const dmqRun = await dmqCatchUp(dmq, dir, target, start, marker, options.timeoutSec * 1000);
-  const dmqResult = { ...dmqRun, verified: verify('dmq', expected, await tableFacts(target)) };
-  log(`dmq copy verified: ${dmqResult.verified}`);
+  const dmqRun = async (task: string, into: Server, check: Server, label: string): Promise<ApplyResult> => {
+    await waitForQuiet(sampler, quiet);
+    warnIfBusy(sampler);
+    const run = await dmqCatchUp(dmq, dir, task, into, start, marker, options.timeoutSec * 1000);
+    const verified = verify(label, expected, await tableFacts(check));
+    log(`${label} copy verified: ${verified}`);
+    return { ...run, verified };
+  };
+  const dmqResult = await dmqRun(TASK, target, target, 'dmq');
+  const relayed = await dmqRun(RELAY_TASK, relayedThrough, relayedTarget, 'dmq relayed');
+  // Stopped so that it applies nothing more: the lag runs measure the first task alone.
+  await cli(dmq, ['stop-task', RELAY_TASK]);
 
-  await waitForQuiet(sampler, ['upstream mariadbd', targetProcess, 'replica mariadbd', 'dmq']);
-  warnIfBusy(sampler);
-  const nativeRun = await nativeCatchUp(replica, upstream, start, marker, options.timeoutSec * 1000);
-  const native = { ...nativeRun, verified: verify('native replica', expected, await tableFacts(replica)) };
-  log(`native replica copy verified: ${native.verified}`);
+  const nativeRun = async (server: Server, threads: number, label: string) => {
+    await waitForQuiet(sampler, quiet);
+    warnIfBusy(sampler);
+    const run = await nativeCatchUp(server, upstream, start, marker, options.timeoutSec * 1000, threads);
+    const verified = verify(label, expected, await tableFacts(server));
+    log(`${label} copy verified: ${verified}`);
+    return { ...run, verified };
+  };
+  const native = await nativeRun(replica, 0, 'native replica');
+  const parallel = await nativeRun(parallelReplica, options.parallelThreads, 'parallel replica');
 
   const lag: LagResult[] = [];
   for (const rate of options.rates) lag.push(await measureLag(rate, options, upstream, target, dmq, sampler));
@@ -809,8 +918,22 @@ async function main(): Promise<void> {
 
   const big = await bigTransaction(options, upstream, target, dmq, sampler);
   sampler.stop();
+  await redisMemory.stop();
 
-  const results: Results = { versions, facts, start, end, generated, dmq: dmqResult, native, lag, big };
+  const results: Results = {
+    versions,
+    facts,
+    start,
+    end,
+    generated,
+    dmq: dmqResult,
+    relayed,
+    native,
+    parallel,
+    lag,
+    big,
+    redisPeak: (from, to) => redisMemory.peak(from, to),
+  };
   console.log(report(options, results, sampler));
   if (options.json) {
     await writeFile(options.json, `${JSON.stringify(resultJson(options, results, sampler), null, 2)}\n`);
