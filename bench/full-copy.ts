@@ -251,7 +251,7 @@ async function runDmq(
   expected: TableFacts,
   sampler: ProcessSampler,
 ): Promise<DmqResult> {
-  const dmq = await startDmq(dir, redis, sampler, options.cpuProf);
+  const dmq = await startDmq(dir, redis, sampler, { cpuProf: options.cpuProf });
   await createSource(dmq, dir, SOURCE_ID, upstream);
   const taskYaml = await writeTask(dir, {
     name: TASK,

@@ -1,7 +1,7 @@
 /** `dmq serve` as a child process of a benchmark, and the CLI and status calls made to it. */
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../test/harness/ports.js';
@@ -41,33 +41,71 @@ async function waitForHealth(addr: string, child: ChildProcess, logPath: string)
   }
 }
 
-/** `dmq serve` on a free port with its log in `dir`, sampled under the label DMQ once healthy. */
-export async function startDmq(dir: string, redis: RedisServer, sampler: ProcessSampler, cpuProf?: string): Promise<DmqProcess> {
-  const port = await freePort();
-  const logPath = join(dir, 'dmq.log');
+interface ServeOptions {
+  cpuProf?: string;
+  /** `dmq serve --role`; all (the default) runs the API, the processors and the binlog readers. */
+  role?: 'all' | 'api';
+  /** The sampler's label and the log's name (default DMQ, dmq.log). */
+  label?: string;
+}
+
+function spawnServe(dir: string, redis: RedisServer, role: string, label: string, env: Record<string, string>, cpuProf?: string) {
+  const logPath = join(dir, `${label.replaceAll(' ', '-')}.log`);
   const fd = openSync(logPath, 'a');
   const profile = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
-  const child = spawnTracked(process.execPath, [...profile, BIN, 'serve'], {
-    env: {
-      ...process.env,
-      REDIS_URL: redis.url,
-      DMQ_PORT: String(port),
-      DMQ_HOST: '127.0.0.1',
-      DMQ_DUMP_DIR: join(dir, 'dmq-dump'),
-    },
+  const child = spawnTracked(process.execPath, [...profile, BIN, 'serve', '--role', role], {
+    env: { ...process.env, REDIS_URL: redis.url, DMQ_DUMP_DIR: join(dir, 'dmq-dump'), ...env },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
+  return { child, logPath };
+}
+
+/** `dmq serve` on a free port with its log in `dir`, sampled under its label (DMQ) once healthy. */
+export async function startDmq(dir: string, redis: RedisServer, sampler: ProcessSampler, options: ServeOptions = {}): Promise<DmqProcess> {
+  const port = await freePort();
+  const label = options.label ?? DMQ;
+  const { child, logPath } = spawnServe(
+    dir,
+    redis,
+    options.role ?? 'all',
+    label,
+    { DMQ_PORT: String(port), DMQ_HOST: '127.0.0.1' },
+    options.cpuProf,
+  );
   const addr = `127.0.0.1:${port}`;
   await waitForHealth(addr, child, logPath);
   const stop = async () => {
     await stopChild(child);
-    sampler.untrack(DMQ);
+    sampler.untrack(label);
   };
-  addCleanup('dmq serve', stop);
-  sampler.track(DMQ, child.pid!);
-  log(`dmq serve up on ${addr} (pid ${child.pid}, log ${logPath})`);
+  addCleanup(label, stop);
+  sampler.track(label, child.pid!);
+  log(`${label} up on ${addr} (pid ${child.pid}, log ${logPath})`);
   return { addr, child, pid: child.pid!, logPath, stop };
+}
+
+export interface DmqWorker {
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** `dmq serve --role worker` (processors and binlog readers, no API), sampled under `label` once running. */
+export async function startDmqWorker(dir: string, redis: RedisServer, sampler: ProcessSampler, label: string): Promise<DmqWorker> {
+  const { child, logPath } = spawnServe(dir, redis, 'worker', label, {});
+  const deadline = Date.now() + 30_000;
+  while (!(await readFile(logPath, 'utf8')).includes('dmq processors running')) {
+    if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}; ${logPath} ends with:\n${await tail(logPath)}`);
+    if (Date.now() > deadline) throw new Error(`${label} did not start within 30 s; ${logPath} ends with:\n${await tail(logPath)}`);
+    await sleep(100);
+  }
+  const stop = async () => {
+    await stopChild(child);
+    sampler.untrack(label);
+  };
+  addCleanup(label, stop);
+  sampler.track(label, child.pid!);
+  return { pid: child.pid!, stop };
 }
 
 export async function cli(dmq: DmqProcess, args: string[]): Promise<void> {

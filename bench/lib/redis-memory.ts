@@ -16,6 +16,8 @@ export interface RedisMemorySampler {
 
 export function startRedisMemorySampler(url: string): RedisMemorySampler {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  // A failed sample ends the loop, and stop() reports it; ioredis would also print each reconnect.
+  redis.on('error', () => undefined);
   const samples: { at: number; bytes: number }[] = [];
   let stopped = false;
   const loop = (async () => {
