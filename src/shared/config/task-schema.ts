@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ConfigNotice } from './types.js';
 import { securitySchema } from './security.js';
+import { GtidSetSyntaxError, parseGtidSet } from '../binlog/gtid-set.js';
 import {
   describeEmptyOnly,
   describeIgnored,
@@ -191,7 +192,19 @@ const expressionFilterSchema = strict({
 const startPositionSchema = strict({
   'binlog-name': text().optional(),
   'binlog-pos': quotedInt(nonNegativeInt()).optional(),
-  'binlog-gtid': text().optional(),
+  'binlog-gtid': text()
+    .superRefine((value, ctx) => {
+      try {
+        parseGtidSet(value);
+      } catch (err) {
+        if (!(err instanceof GtidSetSyntaxError)) throw err;
+        ctx.addIssue({
+          code: 'custom',
+          message: `is not a GTID set: ${err.message} (MySQL: uuid:1-100,uuid2:1-5; MariaDB: domain-server-sequence, e.g. 0-1-100)`,
+        });
+      }
+    })
+    .optional(),
 });
 
 const ruleNames = list(nonEmptyText());
