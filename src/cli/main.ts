@@ -174,19 +174,34 @@ program
   .description('submit a DM task.yaml: precheck, then dump, load (and sync)')
   .argument('<file>', 'task.yaml')
   .option('--remove-meta', 'forget previous checkpoints of a task of the same name and start from scratch')
-  .addHelpText('after', '\nExample:\n  dmq --master-addr 127.0.0.1:8261 start-task task.yaml')
+  .option(
+    '--start-time <time>',
+    "incremental task: replicate from the first transaction each source wrote at or after this time, e.g. '2026-12-07 10:00:00' (the source's time zone), '2026-12-07T10:00:00' or '2026-12-07T10:00:00+08:00'",
+  )
+  .addHelpText(
+    'after',
+    '\nExamples:\n  dmq --master-addr 127.0.0.1:8261 start-task task.yaml\n  dmq start-task task-incremental.yaml --start-time "2026-12-07 10:00:00"',
+  )
   .action(
-    action(async (file: string, opts: { removeMeta?: boolean }) => {
-      const res = await client().request('POST', `/api/v1/tasks${opts.removeMeta ? '?remove_meta=true' : ''}`, {
+    action(async (file: string, opts: { removeMeta?: boolean; startTime?: string }) => {
+      const query = new URLSearchParams();
+      if (opts.removeMeta) query.set('remove_meta', 'true');
+      if (opts.startTime !== undefined) query.set('start_time', opts.startTime);
+      const res = await client().request('POST', `/api/v1/tasks${query.size > 0 ? `?${query}` : ''}`, {
         json: await readConfig(file, 'task'),
       });
       const out = fromResponse(res);
       if (!out.result) return print(out);
-      const task = (res.body as { task: { name: string; instances: { sourceId: string }[] } }).task;
+      type Submitted = { name: string; instances: { sourceId: string; startPosition?: { binlogName?: string; binlogPos?: number } }[] };
+      const task = (res.body as { task: Submitted }).task;
+      const startsAt = (i: Submitted['instances'][number]) =>
+        opts.startTime !== undefined && i.startPosition?.binlogName
+          ? `starts at ${i.startPosition.binlogName}:${i.startPosition.binlogPos}, the first transaction at or after ${opts.startTime}`
+          : '';
       print({
         result: true,
         msg: `task "${task.name}" submitted; its precheck runs now — follow it with: dmq query-status ${task.name}`,
-        sources: task.instances.map((i) => ({ result: true, msg: '', source: i.sourceId, worker: hostname() })),
+        sources: task.instances.map((i) => ({ result: true, msg: startsAt(i), source: i.sourceId, worker: hostname() })),
         checkResult: '',
       });
     }),

@@ -28,9 +28,10 @@ export function createBinlogStream(source: SourceConfig): ZongJi {
   return new ZongJi({ ...driverEndpoint(source.from), dateStrings: true, timezone: 'Z', jsonStrings: true } as never);
 }
 
-/** Asks the source for its binlog from `start`, as replica `serverId`. */
-export function startBinlogStream(z: ZongJi, serverId: number, start: StartPosition): void {
+/** Asks the source for its binlog from `start`, as replica `serverId`; only `events` are decoded, when given. */
+export function startBinlogStream(z: ZongJi, serverId: number, start: StartPosition, events?: string[]): void {
   const options: Record<string, unknown> = { serverId };
+  if (events) options.includeEvents = events;
   if (start.gtid !== undefined) options.gtidSet = start.gtid;
   else {
     options.filename = start.coord!.file;

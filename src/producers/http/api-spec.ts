@@ -59,7 +59,11 @@ export const API_ROUTES: ApiRoute[] = [
     tag: 'tasks',
     summary: 'Submit a task (task.yaml, or DM OpenAPI JSON); its precheck runs first',
     body: 'task',
-    query: removeMeta,
+    query: {
+      ...removeMeta,
+      start_time:
+        "incremental task: each source's meta becomes its first transaction at or after this time ('2026-12-07 10:00:00' in the source's time zone, or with an offset: '2026-12-07T10:00:00+08:00')",
+    },
     responses: { 201: TaskSubmitted },
   },
   {
@@ -168,7 +172,12 @@ const requestBodies = {
   task: {
     'application/yaml': { schema: { type: 'string', description: 'task.yaml as DM writes it' } },
     'application/json': {
-      schema: { oneOf: [jsonSchema(z.object({ task: taskSchema, remove_meta: z.boolean().optional() })), jsonSchema(taskSchema)] },
+      schema: {
+        oneOf: [
+          jsonSchema(z.object({ task: taskSchema, remove_meta: z.boolean().optional(), start_time: z.string().optional() })),
+          jsonSchema(taskSchema),
+        ],
+      },
     },
   },
 };

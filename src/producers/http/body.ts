@@ -2,9 +2,9 @@ import { DmqError } from '../../shared/errors.js';
 
 /**
  * A task or source arrives as YAML text (the file a DM user has) or as JSON. JSON bodies may
- * wrap the config as DM's OpenAPI does: `{ "task": {...}, "remove_meta": true }`.
+ * wrap the config as DM's OpenAPI does: `{ "task": {...}, "remove_meta": true, "start_time": "…" }`.
  */
-type ConfigBody = { kind: 'yaml'; text: string } | { kind: 'object'; value: unknown; removeMeta?: boolean };
+type ConfigBody = { kind: 'yaml'; text: string } | { kind: 'object'; value: unknown; removeMeta?: boolean; startTime?: string };
 
 export function readConfigBody(body: unknown, wrapperKey: string): ConfigBody {
   if (typeof body === 'string') return { kind: 'yaml', text: body };
@@ -15,7 +15,8 @@ export function readConfigBody(body: unknown, wrapperKey: string): ConfigBody {
   }
   const record = body as Record<string, unknown>;
   if (wrapperKey in record && typeof record[wrapperKey] === 'object') {
-    return { kind: 'object', value: record[wrapperKey], removeMeta: record.remove_meta === true };
+    const startTime = typeof record.start_time === 'string' && record.start_time !== '' ? { startTime: record.start_time } : {};
+    return { kind: 'object', value: record[wrapperKey], removeMeta: record.remove_meta === true, ...startTime };
   }
   return { kind: 'object', value: body };
 }

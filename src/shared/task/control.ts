@@ -30,11 +30,20 @@ export async function requireRegisteredSources(ctx: ServiceContext, task: TaskCo
   }
 }
 
-export async function submitTask(ctx: ServiceContext, task: TaskConfig, options: { removeMeta: boolean }): Promise<void> {
+/**
+ * `fromStartTime`: the task's `meta` was found by `--start-time`, which as in DM outranks any
+ * checkpoints a stopped task of the same name left on the target.
+ */
+export async function submitTask(
+  ctx: ServiceContext,
+  task: TaskConfig,
+  options: { removeMeta: boolean; fromStartTime?: boolean },
+): Promise<void> {
   await requireRegisteredSources(ctx, task);
-  if (options.removeMeta) {
-    if (await ctx.registry.getTask(task.name)) await removeTask(ctx, task.name, { removeMeta: true });
-    else await dropTaskMeta(task).catch(() => undefined);
+  if (options.removeMeta || options.fromStartTime) {
+    const registered = (await ctx.registry.getTask(task.name)) !== undefined;
+    if (registered && options.removeMeta) await removeTask(ctx, task.name, { removeMeta: true });
+    else if (!registered) await dropTaskMeta(task).catch(() => undefined);
   }
   await ctx.registry.createTask(task);
   await enqueuePrecheck(ctx, task.name);

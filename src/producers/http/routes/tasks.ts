@@ -8,12 +8,14 @@ import { allTasksStatus, taskStatus } from '../../status/task-status.js';
 import { DmqError } from '../../../shared/errors.js';
 import { BinlogRequest, UnlockRequest } from '../api-schemas.js';
 import { taskShardLocks, unlockShardLock } from '../../shard-ddl-locks.js';
+import { taskStartingAt } from '../../binlog/start-by-time.js';
 import { checkTask, pauseTask, removeTask, resolveBinlogError, resumeTask, submitTask } from '../../../shared/task/control.js';
 import { readConfigBody } from '../body.js';
 import { sendError } from '../errors.js';
 import { publicTask } from '../redact.js';
 
 type NameParams = { Params: { name: string }; Querystring: { remove_meta?: string } };
+type SubmitQuery = { Querystring: { remove_meta?: string; start_time?: string } };
 
 const truthy = (v: string | undefined) => v === 'true' || v === '1';
 
@@ -27,6 +29,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEv
     return {
       task: parsed.kind === 'yaml' ? parseTaskYaml(parsed.text, tlsFiles) : parseTaskObject(parsed.value, tlsFiles),
       removeMeta: parsed.kind === 'object' && parsed.removeMeta === true,
+      startTime: parsed.kind === 'object' ? parsed.startTime : undefined,
     };
   };
 
@@ -39,10 +42,15 @@ export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEv
     }
   });
 
-  app.post<{ Querystring: { remove_meta?: string } }>('/api/v1/tasks', async (req, reply) => {
+  app.post<SubmitQuery>('/api/v1/tasks', async (req, reply) => {
     try {
-      const { task, removeMeta } = parseBody(req.body);
-      await submitTask(ctx, task, { removeMeta: removeMeta || truthy(req.query.remove_meta) });
+      const parsed = parseBody(req.body);
+      const startTime = parsed.startTime ?? (req.query.start_time || undefined);
+      const task = startTime === undefined ? parsed.task : await taskStartingAt(ctx, parsed.task, startTime);
+      await submitTask(ctx, task, {
+        removeMeta: parsed.removeMeta || truthy(req.query.remove_meta),
+        fromStartTime: startTime !== undefined,
+      });
       return reply.code(201).send({ result: true, msg: '', task: publicTask(task) });
     } catch (err) {
       return sendError(reply, err);
