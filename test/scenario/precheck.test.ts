@@ -164,6 +164,33 @@ test('binlog_row_metadata other than FULL fails for a replicating mode, with the
   }
 });
 
+test('binlogs that expire before the copy and a day are over are a binlog_retention warning with the setting to run', async () => {
+  const setExpiry = (seconds: number) =>
+    withConnection(upstreams[0], { label: 'test admin', role: 'source' }, (conn) =>
+      conn.query(`SET GLOBAL binlog_expire_logs_seconds = ${seconds}`),
+    );
+  await setExpiry(7200);
+  try {
+    const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);
+    const retention = item(result, 'binlog_retention')!;
+    assert.equal(retention.state, 'warn');
+    assert.match(
+      retention.errors[0]!.shortErr,
+      /^binlogs are purged after 2\.0 hours \(binlog_expire_logs_seconds=7200, expire_logs_days=0\.08\d*\), and the copy of 0\.0 GiB is expected to take about 0\.0 hours, and a paused task needs a day to resume, so dmq needs 25 hours of binlog$/,
+    );
+    assert.match(retention.instruction ?? '', /^SET GLOBAL binlog_expire_logs_seconds = 90000, and the same in the server's config file/);
+    assert.equal(result.passed, true, 'a warning does not stop the task');
+  } finally {
+    await setExpiry(0);
+  }
+  const kept = item(
+    await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]),
+    'binlog_retention',
+  )!;
+  assert.equal(kept.state, 'success');
+  assert.match(kept.extra ?? '', /not purged automatically/);
+});
+
 test('root on a binlog-enabled upstream passes every item', async () => {
   const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);
   assert.deepEqual(states(result), {
@@ -175,6 +202,7 @@ test('root on a binlog-enabled upstream passes every item', async () => {
     'mysql-replica-01:binlog_format': 'success',
     'mysql-replica-01:binlog_row_image': 'success',
     'mysql-replica-01:binlog_row_metadata': 'success',
+    'mysql-replica-01:binlog_retention': 'success',
     'mysql-replica-01:binlog_db': 'success',
     'mysql-replica-01:migrated_tables': 'success',
     'mysql-replica-01:dump_privilege': 'success',

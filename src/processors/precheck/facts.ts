@@ -1,7 +1,11 @@
 import type { Connection } from 'mysql2/promise';
 import type { InstanceConfig, TableRef } from '../../shared/config/types.js';
+import { parseAuroraRelease, type RetentionFacts } from './retention.js';
 import {
+  readAuroraVersion,
   readBinlogFilters,
+  readDataBytes,
+  readRdsRetention,
   readSessionGrants,
   readSessionVariableNames,
   readStatusNumber,
@@ -29,6 +33,10 @@ export interface ServerFacts {
 
 export interface SourceFacts extends ServerFacts {
   binlogFilters(): Promise<BinlogFilters>;
+  /** How long the source keeps its binlogs. */
+  retention(): Promise<RetentionFacts>;
+  /** Bytes of row data in the migrated tables. */
+  dataBytes(): Promise<number>;
   tables(): Promise<TableRef[]>;
   tableFacts(): Promise<TableFacts[]>;
 }
@@ -48,11 +56,16 @@ const VARIABLES = [
   'binlog_row_metadata',
   'max_connections',
   'max_user_connections',
+  'expire_logs_days',
+  'binlog_expire_logs_seconds',
 ];
 
 export function serverFacts(conn: Connection): ServerFacts {
   const variables = once(() => readVariables(conn, VARIABLES));
-  const version = once(async () => serverVersion(await variables()));
+  const version = once(async () => {
+    const vars = await variables();
+    return serverVersion(vars, vars.has('aurora_version') ? undefined : await readAuroraVersion(conn));
+  });
   return {
     variables,
     version,
@@ -64,10 +77,29 @@ export function serverFacts(conn: Connection): ServerFacts {
 
 export function sourceFacts(conn: Connection, instance: InstanceConfig, caseSensitive: boolean): SourceFacts {
   const tables = once(() => migratedTables(conn, instance, caseSensitive));
+  const server = serverFacts(conn);
   return {
-    ...serverFacts(conn),
+    ...server,
     binlogFilters: once(() => readBinlogFilters(conn)),
+    retention: once(() => readRetention(conn, server)),
+    dataBytes: once(async () => readDataBytes(conn, await tables())),
     tables,
     tableFacts: once(async () => readTableFacts(conn, await tables())),
   };
+}
+
+/** The facts at the edge; what they mean is `retentionFinding`'s. */
+async function readRetention(conn: Connection, server: ServerFacts): Promise<RetentionFacts> {
+  const variables = await server.variables();
+  const version = await server.version();
+  const aurora = version.aurora === undefined ? undefined : parseAuroraRelease(version.aurora);
+  const facts: RetentionFacts = {};
+  if (aurora) facts.aurora = aurora;
+  const rds = await readRdsRetention(conn, version.flavor === 'aurora');
+  if (rds) facts.rds = rds;
+  const days = variables.get('expire_logs_days');
+  if (days !== undefined) facts.expireLogsDays = Number(days);
+  const seconds = variables.get('binlog_expire_logs_seconds');
+  if (seconds !== undefined) facts.binlogExpireLogsSeconds = Number(seconds);
+  return facts;
 }

@@ -20,6 +20,7 @@ import type { CheckError } from '../../shared/task/precheck-result.js';
 import type { BinlogFilters, ServerVersion } from './server.js';
 import { describeFilters } from '../../shared/filter/migrated-tables.js';
 import { sourceExpressionFilter } from './expression-items.js';
+import { retentionFinding } from './retention.js';
 
 export interface SourceContext {
   task: TaskConfig;
@@ -115,6 +116,21 @@ const binlogEnable: Item<SourceContext> = {
           ? "set binlog_format=ROW in the DB cluster parameter group (this turns the binary log on), reboot the writer, and keep binlogs long enough: CALL mysql.rds_set_configuration('binlog retention hours', 24)"
           : 'start the server with log_bin and a non-zero server_id, or use task-mode full',
     };
+  },
+};
+
+/**
+ * Not a DM item: Aurora purges binlogs as soon as no replica holds them unless `binlog retention
+ * hours` is set, and any server may expire them before a long copy ends.
+ */
+const binlogRetention: Item<SourceContext> = {
+  name: 'binlog_retention',
+  desc: 'source keeps its binlogs for the copy and a day more',
+  severity: 'warn',
+  modes: REPLICATING,
+  async run({ task, facts }) {
+    const copyBytes = DUMPING.includes(task.taskMode) ? await facts.dataBytes() : 0;
+    return retentionFinding(await facts.retention(), copyBytes);
   },
 };
 
@@ -251,6 +267,7 @@ export const SOURCE_ITEMS: Item<SourceContext>[] = [
     'FULL',
     'no binlog_row_metadata on this server (MySQL 5.7, MariaDB before 10.5): rows after an ALTER TABLE may be decoded with the wrong columns',
   ),
+  binlogRetention,
   binlogDb,
   migratedTables,
   dumpPrivilege,

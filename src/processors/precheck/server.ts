@@ -1,4 +1,5 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { TableRef } from '../../shared/config/types.js';
 import { showMasterStatus } from '../../shared/sql/binlog-status.js';
 import { quoteId } from '../../shared/sql/quote.js';
 import { parseGrants, parseRoleList, type ParsedGrants } from './grants.js';
@@ -11,15 +12,60 @@ export interface ServerVersion {
   text: string;
   major: number;
   minor: number;
+  /** Aurora's own release (`3.04.0`), on Aurora. */
+  aurora?: string;
 }
 
-export function serverVersion(variables: Map<string, string>): ServerVersion {
+/** `auroraFunction`: what `SELECT aurora_version()` answered, when the server has the function. */
+export function serverVersion(variables: Map<string, string>, auroraFunction?: string): ServerVersion {
   const version = variables.get('version') ?? '';
-  const aurora = variables.get('aurora_version');
+  const aurora = auroraFunction ?? variables.get('aurora_version');
   const [, major = '0', minor = '0'] = /^(\d+)\.(\d+)/.exec(version) ?? [];
   const flavor: Flavor = /mariadb/i.test(version) ? 'mariadb' : /tidb/i.test(version) ? 'tidb' : aurora !== undefined ? 'aurora' : 'mysql';
   const text = aurora !== undefined ? `${version} (Aurora ${aurora})` : version;
-  return { flavor, text, major: Number(major), minor: Number(minor) };
+  return { flavor, text, major: Number(major), minor: Number(minor), ...(aurora !== undefined ? { aurora } : {}) };
+}
+
+/** Aurora's release, or undefined on any other server (which has no such function). */
+export async function readAuroraVersion(conn: Connection): Promise<string | undefined> {
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT AURORA_VERSION() AS v');
+    return rows[0]?.v === null || rows[0]?.v === undefined ? undefined : String(rows[0].v);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `binlog retention hours` of an Aurora or RDS server (null: not set), or undefined on a server
+ * without `mysql.rds_show_configuration`; on Aurora, why it could not be read.
+ */
+export async function readRdsRetention(
+  conn: Connection,
+  aurora: boolean,
+): Promise<{ hours: number | null } | { unreadable: string } | undefined> {
+  try {
+    const [result] = await conn.query<RowDataPacket[][]>('CALL mysql.rds_show_configuration');
+    const rows = Array.isArray(result[0]) ? result[0] : (result as unknown as RowDataPacket[]);
+    const row = rows.find((r) => String(r.name).toLowerCase() === 'binlog retention hours');
+    if (!row) return aurora ? { unreadable: 'mysql.rds_show_configuration lists no binlog retention hours' } : undefined;
+    return {
+      hours: row.value === null || row.value === undefined || String(row.value).toUpperCase() === 'NULL' ? null : Number(row.value),
+    };
+  } catch (err) {
+    return aurora ? { unreadable: (err as Error).message } : undefined;
+  }
+}
+
+/** The bytes of row data in `tables` (information_schema's estimate), what the copy moves. */
+export async function readDataBytes(conn: Connection, tables: TableRef[]): Promise<number> {
+  if (tables.length === 0) return 0;
+  const wanted = new Set(tables.map((t) => `${t.schema}\u0000${t.table}`));
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, DATA_LENGTH AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?)',
+    [[...new Set(tables.map((t) => t.schema))]],
+  );
+  return rows.filter((r) => wanted.has(`${String(r.s)}\u0000${String(r.t)}`)).reduce((sum, r) => sum + Number(r.n ?? 0), 0);
 }
 
 /** Global variables by lower-case name; a variable the server lacks is simply absent. */
