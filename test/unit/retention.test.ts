@@ -19,7 +19,7 @@ test('Aurora without binlog retention hours: a warning with the CALL to run and 
   assert.equal(finding.errors[0]!.severity, 'warn');
   assert.match(
     finding.errors[0]!.shortErr,
-    /^binlog retention hours is not set \(NULL\): Aurora 3\.04\.0 purges each binlog as soon as no replica holds it, and the copy of 360\.0 GiB is expected to take about 10\.2 hours, .* dmq needs 35 hours of binlog$/,
+    /^binlog retention hours is not set \(NULL\): Aurora 3\.04\.0 purges each binlog as soon as no replica holds it, and the copy of 360\.0 GiB is expected to take about 10 hours, .* dmq needs 35 hours of binlog$/,
   );
   assert.match(finding.instruction ?? '', /^CALL mysql\.rds_set_configuration\('binlog retention hours', 35\);/);
 });
