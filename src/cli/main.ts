@@ -317,8 +317,9 @@ program
 const binlog = program
   .command('binlog')
   .description(
-    'resolve the binlog event the task paused on (APPLY_REJECTED: a batch of rows the target rejected; DDL_REJECTED: a DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), then resume',
+    'manage binlog operations: resolve the event the task paused on (APPLY_REJECTED: a batch of rows the target rejected; DDL_REJECTED: a DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), inject statements, list and revert operations not applied yet',
   );
+const BINLOG_POS = "the position the task's error names, as file:pos";
 for (const op of ['skip', 'replace'] as const) {
   const command = binlog
     .command(op)
@@ -328,7 +329,7 @@ for (const op of ['skip', 'replace'] as const) {
         : 'write these statements instead of the batch at this position and resume',
     )
     .argument('<task>', 'task name or task.yaml')
-    .requiredOption('-b, --binlog-pos <file:pos>', "the position the task's error names")
+    .requiredOption('-b, --binlog-pos <file:pos>', BINLOG_POS)
     .option('-s, --source <source-id>', 'the source of that position (when the task has several)');
   if (op === 'replace') command.argument('<sql...>', 'statements to run instead, in order');
   command
@@ -348,6 +349,85 @@ for (const op of ['skip', 'replace'] as const) {
       }),
     );
 }
+
+/** dmctl answers per source: `{result, msg, source, worker}`. */
+const perSource = (sources: { source: string; binlogPos?: string }[]) =>
+  sources.map((s) => ({ result: true, msg: '', source: s.source, worker: hostname(), ...(s.binlogPos ? { binlogPos: s.binlogPos } : {}) }));
+
+for (const op of ['inject', 'revert'] as const) {
+  const command = binlog
+    .command(op)
+    .description(
+      op === 'inject'
+        ? 'run these statements before the event at a position, then the event: at the position the task paused on (and resume), or before a statement ahead (DDL, read as if the source ran it)'
+        : 'remove a skip, replace or inject not applied yet',
+    )
+    .argument('<task>', 'task name or task.yaml')
+    .option('-b, --binlog-pos <file:pos>', `${BINLOG_POS}; else the one the task is paused on`)
+    .option('-s, --source <source-id>', 'the source of that position (when the task has several)');
+  if (op === 'inject') command.argument('<sql...>', 'statements to run before the event, in order');
+  command
+    .addHelpText(
+      'after',
+      op === 'inject'
+        ? '\nExamples:\n  dmq binlog inject test "ALTER TABLE db.t DROP INDEX b"\n  dmq binlog inject test -b mysql-bin.000004:5678 -s mysql-replica-01 "ALTER TABLE db.t ADD COLUMN c INT"'
+        : '\nExample:\n  dmq binlog revert test -b mysql-bin.000004:5678',
+    )
+    .action(
+      action(async (task: string, ...rest: unknown[]) => {
+        const sqls = op === 'inject' ? (rest[0] as string[]) : undefined;
+        const opts = (op === 'inject' ? rest[1] : rest[0]) as { binlogPos?: string; source?: string };
+        const name = await taskNameOf(task);
+        const body = {
+          op,
+          ...(opts.binlogPos ? { binlog_pos: opts.binlogPos } : {}),
+          ...(opts.source ? { source: opts.source } : {}),
+          ...(sqls ? { sqls } : {}),
+        };
+        const res = await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/binlog`, { json: body });
+        const out = fromResponse(res);
+        print(
+          out.result
+            ? { result: true, msg: '', sources: perSource((res.body as { sources: { source: string; binlogPos: string }[] }).sources) }
+            : out,
+        );
+      }),
+    );
+}
+
+/** dmctl's numbers for the operations, as `binlog list` shows them. */
+const DM_ERROR_OP = { skip: 1, replace: 2, inject: 4 } as const;
+
+binlog
+  .command('list')
+  .description('the skip, replace and inject operations not applied yet, per source in binlog order (at or after -b)')
+  .argument('<task>', 'task name or task.yaml')
+  .option('-b, --binlog-pos <file:pos>', 'only those at or after this position')
+  .option('-s, --source <source-id>', 'only those of this source')
+  .addHelpText('after', '\nExample:\n  dmq binlog list test')
+  .action(
+    action(async (task: string, opts: { binlogPos?: string; source?: string }) => {
+      const name = await taskNameOf(task);
+      const query = new URLSearchParams();
+      if (opts.binlogPos) query.set('binlog_pos', opts.binlogPos);
+      if (opts.source) query.set('source', opts.source);
+      const res = await client().request('GET', `/api/v1/tasks/${encodeURIComponent(name)}/binlog${query.size > 0 ? `?${query}` : ''}`);
+      const out = fromResponse(res);
+      if (!out.result) return print(out);
+      type Listed = { source: string; binlogPos: string; op: keyof typeof DM_ERROR_OP; sqls?: string[]; stage: string };
+      const { sources, operations } = res.body as { sources: string[]; operations: Listed[] };
+      print({
+        result: true,
+        msg: '',
+        sources: sources.map((source) => {
+          const mine = operations.filter((o) => o.source === source);
+          // dmctl's msg is the JSON of the operations; `operations` says the same for people.
+          const dm = mine.map((o) => ({ op: DM_ERROR_OP[o.op], task: name, binlogPos: o.binlogPos, ...(o.sqls ? { sqls: o.sqls } : {}) }));
+          return { result: true, msg: JSON.stringify(dm), source, worker: hostname(), operations: mine };
+        }),
+      });
+    }),
+  );
 
 const shardDdlLock = program
   .command('shard-ddl-lock')

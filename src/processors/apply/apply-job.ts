@@ -105,7 +105,7 @@ async function leaveOutFiltered(
   const filters = expressionFiltersOf(instance?.expressionFilters ?? [], job.schema, job.table);
   if (filters.length === 0) return batches;
   const { kind } = await targetDialect(ctx.pools.target(task));
-  const filtered = await filterByExpressions(conn, job, batches, filters, { target: kind, settled: new Set(ops.keys()), log: ctx.log });
+  const filtered = await filterByExpressions(conn, job, batches, filters, { target: kind, settled: replacedCoords(ops), log: ctx.log });
   const { insert, update, delete: deleted } = filtered.left;
   if (insert + update + deleted > 0) {
     ctx.log.debug(
@@ -116,9 +116,13 @@ async function leaveOutFiltered(
   return filtered.batches;
 }
 
+/** Batches the operator skipped or replaced: their rows are not written. */
+const replacedCoords = (ops: Map<string, BinlogOp>) => new Set([...ops].filter(([, op]) => op.op !== 'inject').map(([coord]) => coord));
+
 /**
  * The target statements for `batches`: each run of batches with the same safe-mode flag built
- * together, except batches an operator skipped or replaced (`dmq binlog skip|replace`).
+ * together, except batches an operator skipped or replaced (`dmq binlog skip|replace`); the
+ * statements of a `binlog inject` go before their batch.
  */
 function batchStatements(job: ApplyJob, keys: TargetKeys, batches: Batch[], ops: Map<string, BinlogOp>): SqlStatement[] {
   const table = { target: job.target, columns: job.columns, ...keys };
@@ -126,14 +130,15 @@ function batchStatements(job: ApplyJob, keys: TargetKeys, batches: Batch[], ops:
   let i = 0;
   while (i < batches.length) {
     const op = ops.get(batches[i]!.coord);
-    if (op) {
-      if (op.op === 'replace') statements.push(...op.sqls.map((sql) => ({ sql, values: [] })));
+    if (op && op.op !== 'skip') statements.push(...op.sqls.map((sql) => ({ sql, values: [] })));
+    if (op && op.op !== 'inject') {
       i += 1;
       continue;
     }
     const safe = batches[i]!.safe;
     const changes: RowChange[] = [];
-    for (; i < batches.length && batches[i]!.safe === safe && !ops.has(batches[i]!.coord); i++) {
+    const first = i;
+    for (; i < batches.length && batches[i]!.safe === safe && (i === first || !ops.has(batches[i]!.coord)); i++) {
       for (const c of batches[i]!.changes) {
         const change: RowChange = { op: c.op };
         if (c.before) change.before = decodeRow(c.before);

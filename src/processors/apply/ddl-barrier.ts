@@ -58,9 +58,10 @@ export async function applyDdlBarrier(
     log.debug({ behind }, 'DDL waits for the streams it depends on');
     return 'wait';
   }
-  let statements = op === undefined ? barrier.ddl.target : op.op === 'skip' ? [] : op.sqls;
+  const own = op === undefined || op.op === 'inject';
+  let statements = own ? barrier.ddl.target : op.op === 'skip' ? [] : op.sqls;
   const finish: SqlStatement[] = [];
-  if (op === undefined && barrier.ddl.shard !== 'none' && statements.length > 0) {
+  if (own && barrier.ddl.shard !== 'none' && statements.length > 0) {
     const step = await shardStep(conn, task, meta, job, barrier, ref);
     if (step.wait) {
       await conn.commit();
@@ -73,8 +74,9 @@ export async function applyDdlBarrier(
     }
     finish.push(...step.finish);
   }
-  // The source's DDL in the target's dialect; SQL the operator gave with `binlog replace` runs as given.
-  if (op === undefined && statements.length > 0) statements = await inTargetDialect(ctx, task, job, barrier, statements, log);
+  // The source's DDL in the target's dialect; SQL the operator gave with `binlog replace|inject` runs as given.
+  if (own && statements.length > 0) statements = await inTargetDialect(ctx, task, job, barrier, statements, log);
+  if (op?.op === 'inject') statements = [...op.sqls, ...statements];
   if (statements.length > 0) await runDdl(ctx, task, meta, job, barrier, ref, statements, log);
   const script = [
     formatStatement(moveTableCheckpointStatement(meta, ref, parseCoordText(barrier.prev), parseCoordText(barrier.coord), barrier.gtid)),

@@ -150,8 +150,20 @@ export function createEventReader(run: EventReaderRun) {
 
   function passesEventFilter(table: TableMeta, op: RowOp, coord: BinlogCoord): boolean {
     const at = coordText(coord);
-    if (readOps.get(at)?.op === 'skip') {
+    const decided = readOps.get(at)?.op;
+    if (decided === 'skip') {
       log.info({ at, table: `${table.schema}.${table.table}`, op }, 'row event left out by the operator (binlog skip)');
+      return false;
+    }
+    // Statements read before a row event would need a place in the table chains before its
+    // batch, which only a statement's own position gives them.
+    if (decided === 'inject') {
+      run.fail(
+        new DmqError('CONFIG_INVALID', `source "${sourceId}" at ${at}: binlog inject is set at a row event, not at a statement`, {
+          where: at,
+          workaround: `\`dmq binlog revert ${task.name} -b ${at} -s ${sourceId}\`, then \`dmq resume-task ${task.name}\`; inject DDL at the position of a statement (a DDL or a transaction's end), or fix the target by hand`,
+        }),
+      );
       return false;
     }
     // The filter caches which rules apply to a table; judging them is a few comparisons.
@@ -172,7 +184,7 @@ export function createEventReader(run: EventReaderRun) {
       log.info({ at, statement: statement.slice(0, 500) }, 'statement left out by the operator (binlog skip)');
       return;
     }
-    const texts = op?.op === 'replace' ? op.sqls : [statement];
+    const texts = op?.op === 'replace' ? op.sqls : op?.op === 'inject' ? [...op.sqls, statement] : [statement];
     // Statements of one event share its position; parts keep them in order within a table.
     let part = 0;
     for (const text of texts) {

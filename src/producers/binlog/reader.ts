@@ -9,7 +9,7 @@ import { replaysAfterCopy } from '../../shared/task/stages.js';
 import { DmqError, pausesTaskAtOnce, toErrorRecord } from '../../shared/errors.js';
 import { tlsFailure } from '../../shared/sql/tls.js';
 import { pauseTask } from '../../shared/task/control.js';
-import { readBinlogOps } from '../../shared/state/binlog-ops.js';
+import { binlogOpsKey, binlogOpsOf, readBinlogOps, type BinlogOp } from '../../shared/state/binlog-ops.js';
 import { rereadDoneKey, rereadKey, type RereadDone } from '../../shared/state/reread.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { finishSourceReplay } from '../../shared/task/progress.js';
@@ -95,6 +95,8 @@ export function startBinlogReader(
   let ended = false;
   /** This connection's fencing epoch, raised on the target before it reads the checkpoints. */
   let epoch = 0;
+  /** What the operator decided for events ahead of or at the reader (`binlog skip|replace|inject`), kept current. */
+  const readOps = new Map<string, BinlogOp>();
 
   /**
    * Whether the lease is gone (a pause or a Redis outage longer than the lease): then the reader
@@ -168,14 +170,17 @@ export function startBinlogReader(
           workaround: 'dmq reconnects by itself; check the network to the source if this repeats',
         });
       }
-      // One round trip per tick: the status out, and whether an applier asks for a re-read.
+      // One round trip per tick: the status out, whether an applier asks for a re-read, and the
+      // operator's binlog operations.
       const replies = await ctx.redis
         .pipeline()
         .set(syncStatusKey(task.name, source.sourceId), JSON.stringify(status), 'EX', 60)
         .get(rereadKey(task.name, source.sourceId))
+        .hgetall(binlogOpsKey(task.name))
         .exec();
       for (const [err] of replies ?? []) if (err) throw err;
       await rereadIfAsked((replies?.[1]?.[1] as string | null | undefined) ?? null);
+      refreshReadOps((replies?.[2]?.[1] as Record<string, string> | undefined) ?? {});
     } catch (err) {
       fail(err);
     }
@@ -200,6 +205,32 @@ export function startBinlogReader(
         where: asked,
         workaround: 'nothing to do: the batch is cut again',
       },
+    );
+  }
+
+  /** Makes `fresh` the operations the event reader consults; the coordinates whose operation changed. */
+  function takeReadOps(fresh: Map<string, BinlogOp>): string[] {
+    const changed = [...new Set([...fresh.keys(), ...readOps.keys()])].filter(
+      (coord) => JSON.stringify(fresh.get(coord)) !== JSON.stringify(readOps.get(coord)),
+    );
+    readOps.clear();
+    for (const [coord, op] of fresh) readOps.set(coord, op);
+    return changed;
+  }
+
+  /**
+   * `binlog inject|revert` at a position ahead changes what the reader does there while it runs.
+   * The operator's request raised the fence first, so batches this run cut are refused: the
+   * reader reads again from its checkpoint with the new operations (and a new epoch).
+   */
+  function refreshReadOps(all: Record<string, string>): void {
+    if (events === undefined) return;
+    const changed = takeReadOps(binlogOpsOf(all, source.sourceId, 'read'));
+    if (changed.length === 0 || restarting) return;
+    throw new DmqError(
+      'BINLOG_FAILED',
+      `the binlog operations at ${changed.join(', ')} changed: reading again from ${status.appliedCoord || startText}`,
+      { where: changed[0]!, workaround: 'nothing to do: the events from there are read again with the operations' },
     );
   }
 
@@ -274,7 +305,7 @@ export function startBinlogReader(
       status.clockOffsetMs = await sourceClockOffset(ctx.pools.source(task, source));
       const { highWatermark, endAt } = await replayBounds(pool(), meta, task, source.sourceId);
       const applied = (await readSourceSync(pool(), meta, source.sourceId)).tables;
-      const readOps = await readBinlogOps(ctx.redis, task.name, source.sourceId, 'read');
+      takeReadOps(await readBinlogOps(ctx.redis, task.name, source.sourceId, 'read'));
       const batcher = createBatcher({
         task: task.name,
         sourceId: source.sourceId,

@@ -213,19 +213,47 @@ export const TaskStatus = z
 
 export const BinlogRequest = z
   .object({
-    op: z.enum(['skip', 'replace']).describe('skip: write nothing for the batch; replace: write `sqls` instead'),
+    op: z
+      .enum(['skip', 'replace', 'inject', 'revert'])
+      .describe(
+        'skip: write nothing for the batch; replace: write `sqls` instead; inject: run `sqls` before the event; revert: remove an operation not applied yet',
+      ),
     binlog_pos: z
       .string()
       .regex(/^.+:\d+(#\d+)?$/, "expected file:pos, as the task's error names it")
-      .describe("the position the task's error names (APPLY_REJECTED, DDL_REJECTED, DDL_UNSUPPORTED, EVENT_FILTERED)"),
+      .optional()
+      .describe(
+        "the position the task's error names (APPLY_REJECTED, DDL_REJECTED, DDL_UNSUPPORTED, EVENT_FILTERED); inject and revert: that position when left out, or the end of a statement ahead",
+      ),
     source: z.string().optional().describe('the source the position belongs to (needed when the task has several)'),
-    sqls: z.array(z.string().min(1)).optional().describe('replace: the statements to run instead, in order'),
+    sqls: z.array(z.string().min(1)).optional().describe('replace, inject: the statements, in order'),
   })
-  .refine((r) => r.op !== 'replace' || (r.sqls?.length ?? 0) > 0, {
-    message: 'replace needs at least one statement in sqls',
+  .refine((r) => (r.op !== 'replace' && r.op !== 'inject') || (r.sqls?.length ?? 0) > 0, {
+    message: 'replace and inject need at least one statement in sqls',
     path: ['sqls'],
   })
+  .refine((r) => (r.op !== 'skip' && r.op !== 'replace') || r.binlog_pos !== undefined, {
+    message: "skip and replace need the position the task's error names",
+    path: ['binlog_pos'],
+  })
   .meta({ id: 'BinlogRequest' });
+
+export const BinlogOpList = z
+  .object({
+    result: z.boolean(),
+    msg: z.string(),
+    sources: z.array(z.string()).describe('the sources listed (every source of the task, or the one asked for)'),
+    operations: z.array(
+      z.object({
+        source: z.string(),
+        binlogPos: z.string().describe('file:pos of the event the operation acts on'),
+        op: z.enum(['skip', 'replace', 'inject']),
+        sqls: z.array(z.string()).optional(),
+        stage: z.enum(['read', 'apply']).describe('read: the binlog reader acts on it; apply: the applier of the batch'),
+      }),
+    ),
+  })
+  .meta({ id: 'BinlogOpList' });
 
 const ShardLockEntry = z.object({
   id: z.string().describe('DM-style lock id: <task>-`schema`.`table`'),

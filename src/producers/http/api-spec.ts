@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { openApiRequestSchema, sourceYamlSchema } from '../../shared/config/source.js';
 import { taskSchema } from '../../shared/config/task-schema.js';
 import {
+  BinlogOpList,
   CheckResult,
   ErrorBody,
   Result,
@@ -112,9 +113,17 @@ export const API_ROUTES: ApiRoute[] = [
     path: '/api/v1/tasks/:name/binlog',
     tag: 'tasks',
     summary:
-      "binlog skip|replace: settle the event the task paused on (a batch or DDL the target rejected, a DDL dmq cannot read, a filter's Error), then resume",
+      "binlog skip|replace|inject|revert: settle the event the task paused on (a batch or DDL the target rejected, a DDL dmq cannot read, a filter's Error) and resume; inject statements before a statement ahead; remove an operation not applied yet",
     body: 'binlog',
     responses: { 200: Result },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/binlog',
+    tag: 'tasks',
+    summary: 'binlog list: the operations (skip, replace, inject) not applied yet, per source in binlog order',
+    query: { binlog_pos: 'only those at or after this file:pos', source: 'only those of this source' },
+    responses: { 200: BinlogOpList },
   },
   {
     method: 'get',

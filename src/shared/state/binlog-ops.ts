@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis';
 
 /**
- * What an operator decided for one binlog event (`dmq binlog skip` or `binlog replace`). At the
+ * What an operator decided for one binlog event (`dmq binlog skip|replace|inject`). At the
  * `apply` stage, for a batch the target rejected: the applier writes nothing for it, or the
- * given statements, and moves the table's checkpoint past it as usual. At the `read` stage, for
- * an event the reader refused (a DDL it cannot read, a filter's Error action): the reader drops
- * it, or reads the given statements as if the source had run them.
+ * given statements instead of it, or before it, and moves the table's checkpoint past it as
+ * usual. At the `read` stage, for an event the reader refused (a DDL it cannot read, a filter's
+ * Error action) or a statement ahead: the reader drops it, or reads the given statements as if
+ * the source had run them instead of it, or before it.
  */
-export type BinlogOp = ({ op: 'skip' } | { op: 'replace'; sqls: string[] }) & { stage?: BinlogOpStage };
+export type BinlogOp = ({ op: 'skip' } | { op: 'replace' | 'inject'; sqls: string[] }) & { stage?: BinlogOpStage };
 export type BinlogOpStage = 'read' | 'apply';
 
 export const binlogOpsKey = (task: string) => `dmq:binlog-ops:${task}`;
@@ -31,6 +32,19 @@ export function binlogOpsOf(all: Record<string, string>, sourceId: string, stage
     if (source === sourceId && (op.stage ?? 'apply') === stage) ops.set(coord, op);
   }
   return ops;
+}
+
+/** Every operation of the task, by source and coordinate. */
+export async function listBinlogOps(redis: Redis, task: string): Promise<{ sourceId: string; coord: string; op: BinlogOp }[]> {
+  return Object.entries(await redis.hgetall(binlogOpsKey(task))).map(([f, value]) => {
+    const [sourceId, coord] = JSON.parse(f) as [string, string];
+    return { sourceId, coord, op: JSON.parse(value) as BinlogOp };
+  });
+}
+
+/** Removes one operation; whether there was one. */
+export async function removeBinlogOp(redis: Redis, task: string, sourceId: string, coord: string): Promise<boolean> {
+  return (await redis.hdel(binlogOpsKey(task), field(sourceId, coord))) === 1;
 }
 
 export async function forgetBinlogOps(redis: Redis, task: string): Promise<void> {

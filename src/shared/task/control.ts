@@ -86,7 +86,7 @@ export async function pauseTask(ctx: ServiceContext, name: string, error?: unkno
  * The errors `binlog skip|replace` resolves: which stage acts on the operator's decision, and
  * what the replacing statements stand in for (which decides what they may be).
  */
-const RESOLVABLE: Partial<Record<string, { stage: BinlogOpStage; replaces: ReplacedEvent }>> = {
+export const RESOLVABLE: Partial<Record<string, { stage: BinlogOpStage; replaces: ReplacedEvent }>> = {
   APPLY_REJECTED: { stage: 'apply', replaces: 'rows' },
   DDL_REJECTED: { stage: 'apply', replaces: 'ddl' },
   DDL_UNSUPPORTED: { stage: 'read', replaces: 'source-ddl' },
@@ -94,11 +94,11 @@ const RESOLVABLE: Partial<Record<string, { stage: BinlogOpStage; replaces: Repla
 };
 
 /** The operator's statements as they will run, one per entry; refused with every problem named. */
-function checkedOp(op: BinlogOp, replaces: ReplacedEvent, coord: string): BinlogOp {
-  if (op.op !== 'replace') return op;
+export function checkedOp(op: BinlogOp, replaces: ReplacedEvent, coord: string): BinlogOp {
+  if (op.op === 'skip') return op;
   const checked = checkReplaceStatements(op.sqls, replaces);
-  if (checked.ok) return { op: 'replace', sqls: checked.statements };
-  throw new DmqError('CONFIG_INVALID', `binlog replace at ${coord}: ${checked.problems.join('\n')}`, {
+  if (checked.ok) return { op: op.op, sqls: checked.statements };
+  throw new DmqError('CONFIG_INVALID', `binlog ${op.op} at ${coord}: ${checked.problems.join('\n')}`, {
     where: 'sqls',
     workaround:
       replaces === 'rows'

@@ -9,6 +9,7 @@ import { DmqError } from '../../../shared/errors.js';
 import { BinlogRequest, UnlockRequest } from '../api-schemas.js';
 import { taskShardLocks, unlockShardLock } from '../../shard-ddl-locks.js';
 import { taskStartingAt } from '../../binlog/start-by-time.js';
+import { injectBinlog, listPendingBinlogOps, revertBinlogOp } from '../../../shared/task/binlog-operations.js';
 import { checkTask, pauseTask, removeTask, resolveBinlogError, resumeTask, submitTask } from '../../../shared/task/control.js';
 import { readConfigBody } from '../body.js';
 import { sendError } from '../errors.js';
@@ -120,14 +121,36 @@ export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEv
       } = parseRequest(
         BinlogRequest,
         req.body,
-        '{"op": "skip" | "replace", "binlog_pos": "file:pos", "source": "<source-id>", "sqls": ["..."]}',
+        '{"op": "skip" | "replace" | "inject" | "revert", "binlog_pos": "file:pos", "source": "<source-id>", "sqls": ["..."]}',
       );
-      await resolveBinlogError(ctx, req.params.name, { coord, sourceId: source, op: op === 'skip' ? { op } : { op, sqls: sqls! } });
+      const name = req.params.name;
+      if (op === 'inject') {
+        const at = await injectBinlog(ctx, name, { coord, sourceId: source, sqls: sqls! });
+        return reply.send({ result: true, msg: '', sources: [at] });
+      }
+      if (op === 'revert')
+        return reply.send({ result: true, msg: '', sources: await revertBinlogOp(ctx, name, { coord, sourceId: source }) });
+      await resolveBinlogError(ctx, name, { coord: coord!, sourceId: source, op: op === 'skip' ? { op } : { op, sqls: sqls! } });
       return reply.send({ result: true, msg: '' });
     } catch (err) {
       return sendError(reply, err);
     }
   });
+
+  app.get<{ Params: { name: string }; Querystring: { binlog_pos?: string; source?: string } }>(
+    '/api/v1/tasks/:name/binlog',
+    async (req, reply) => {
+      try {
+        const listed = await listPendingBinlogOps(ctx, req.params.name, {
+          coord: req.query.binlog_pos || undefined,
+          sourceId: req.query.source || undefined,
+        });
+        return reply.send({ result: true, msg: '', ...listed });
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    },
+  );
 
   app.get<NameParams>('/api/v1/tasks/:name/shard-ddl-locks', async (req, reply) => {
     try {
