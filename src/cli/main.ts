@@ -319,80 +319,69 @@ const binlog = program
   .description(
     'manage binlog operations: resolve the event the task paused on (APPLY_REJECTED: a batch of rows the target rejected; DDL_REJECTED: a DDL the target rejected; DDL_UNSUPPORTED: a DDL dmq cannot read; EVENT_FILTERED: a filter rule with action Error), inject statements, list and revert operations not applied yet',
   );
-const BINLOG_POS = "the position the task's error names, as file:pos";
-for (const op of ['skip', 'replace'] as const) {
-  const command = binlog
-    .command(op)
-    .description(
-      op === 'skip'
-        ? 'write nothing for the batch at this position and resume'
-        : 'write these statements instead of the batch at this position and resume',
-    )
-    .argument('<task>', 'task name or task.yaml')
-    .requiredOption('-b, --binlog-pos <file:pos>', BINLOG_POS)
-    .option('-s, --source <source-id>', 'the source of that position (when the task has several)');
-  if (op === 'replace') command.argument('<sql...>', 'statements to run instead, in order');
-  command
-    .addHelpText(
-      'after',
-      op === 'skip'
-        ? '\nExample:\n  dmq binlog skip test -b mysql-bin.000003:1234 -s mysql-replica-01'
-        : '\nExample:\n  dmq binlog replace test -b mysql-bin.000003:1234 "INSERT INTO db.t VALUES (2, 50)"',
-    )
-    .action(
-      action(async (task: string, ...rest: unknown[]) => {
-        const sqls = op === 'replace' ? (rest[0] as string[]) : undefined;
-        const opts = (op === 'replace' ? rest[1] : rest[0]) as { binlogPos: string; source?: string };
-        const name = await taskNameOf(task);
-        const body = { op, binlog_pos: opts.binlogPos, ...(opts.source ? { source: opts.source } : {}), ...(sqls ? { sqls } : {}) };
-        print(fromResponse(await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/binlog`, { json: body })));
-      }),
-    );
-}
+/** How each verb that changes a binlog operation reads: whether -b is required, what its statements are for. */
+const BINLOG_VERBS = {
+  skip: {
+    description: 'write nothing for the batch at this position and resume',
+    requiredPos: true,
+    sqls: undefined,
+    example: 'dmq binlog skip test -b mysql-bin.000003:1234 -s mysql-replica-01',
+  },
+  replace: {
+    description: 'write these statements instead of the batch at this position and resume',
+    requiredPos: true,
+    sqls: 'statements to run instead, in order',
+    example: 'dmq binlog replace test -b mysql-bin.000003:1234 "INSERT INTO db.t VALUES (2, 50)"',
+  },
+  inject: {
+    description:
+      'run these statements before the event at a position, then the event: at the position the task paused on (and resume), or before a statement ahead (DDL, read as if the source ran it)',
+    requiredPos: false,
+    sqls: 'statements to run before the event, in order',
+    example:
+      'dmq binlog inject test "DELETE FROM db.t WHERE id = 2"\n  dmq binlog inject test -b mysql-bin.000004:5678 -s mysql-replica-01 "ALTER TABLE db.t ADD INDEX iv (v)"',
+  },
+  revert: {
+    description: 'remove a skip, replace or inject not applied yet',
+    requiredPos: false,
+    sqls: undefined,
+    example: 'dmq binlog revert test -b mysql-bin.000004:5678',
+  },
+} as const;
 
-/** dmctl answers per source: `{result, msg, source, worker}`. */
-const perSource = (sources: { source: string; binlogPos?: string }[]) =>
-  sources.map((s) => ({ result: true, msg: '', source: s.source, worker: hostname(), ...(s.binlogPos ? { binlogPos: s.binlogPos } : {}) }));
-
-for (const op of ['inject', 'revert'] as const) {
-  const command = binlog
-    .command(op)
-    .description(
-      op === 'inject'
-        ? 'run these statements before the event at a position, then the event: at the position the task paused on (and resume), or before a statement ahead (DDL, read as if the source ran it)'
-        : 'remove a skip, replace or inject not applied yet',
-    )
-    .argument('<task>', 'task name or task.yaml')
-    .option('-b, --binlog-pos <file:pos>', `${BINLOG_POS}; else the one the task is paused on`)
-    .option('-s, --source <source-id>', 'the source of that position (when the task has several)');
-  if (op === 'inject') command.argument('<sql...>', 'statements to run before the event, in order');
-  command
-    .addHelpText(
-      'after',
-      op === 'inject'
-        ? '\nExamples:\n  dmq binlog inject test "ALTER TABLE db.t DROP INDEX b"\n  dmq binlog inject test -b mysql-bin.000004:5678 -s mysql-replica-01 "ALTER TABLE db.t ADD COLUMN c INT"'
-        : '\nExample:\n  dmq binlog revert test -b mysql-bin.000004:5678',
-    )
-    .action(
-      action(async (task: string, ...rest: unknown[]) => {
-        const sqls = op === 'inject' ? (rest[0] as string[]) : undefined;
-        const opts = (op === 'inject' ? rest[1] : rest[0]) as { binlogPos?: string; source?: string };
-        const name = await taskNameOf(task);
-        const body = {
-          op,
-          ...(opts.binlogPos ? { binlog_pos: opts.binlogPos } : {}),
-          ...(opts.source ? { source: opts.source } : {}),
-          ...(sqls ? { sqls } : {}),
-        };
-        const res = await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/binlog`, { json: body });
-        const out = fromResponse(res);
-        print(
-          out.result
-            ? { result: true, msg: '', sources: perSource((res.body as { sources: { source: string; binlogPos: string }[] }).sources) }
-            : out,
-        );
-      }),
-    );
+for (const [op, verb] of Object.entries(BINLOG_VERBS) as [keyof typeof BINLOG_VERBS, (typeof BINLOG_VERBS)[keyof typeof BINLOG_VERBS]][]) {
+  const position = "the position the task's error names, as file:pos";
+  const command = binlog.command(op).description(verb.description).argument('<task>', 'task name or task.yaml');
+  if (verb.requiredPos) command.requiredOption('-b, --binlog-pos <file:pos>', position);
+  else command.option('-b, --binlog-pos <file:pos>', `${position}; else the one the task is paused on`);
+  command.option('-s, --source <source-id>', 'the source of that position (when the task has several)');
+  if (verb.sqls) command.argument('<sql...>', verb.sqls);
+  command.addHelpText('after', `\nExample:\n  ${verb.example}`).action(
+    action(async (task: string, ...rest: unknown[]) => {
+      const sqls = verb.sqls ? (rest[0] as string[]) : undefined;
+      const opts = (verb.sqls ? rest[1] : rest[0]) as { binlogPos?: string; source?: string };
+      const name = await taskNameOf(task);
+      const body = {
+        op,
+        ...(opts.binlogPos ? { binlog_pos: opts.binlogPos } : {}),
+        ...(opts.source ? { source: opts.source } : {}),
+        ...(sqls ? { sqls } : {}),
+      };
+      const res = await client().request('POST', `/api/v1/tasks/${encodeURIComponent(name)}/binlog`, { json: body });
+      const out = fromResponse(res);
+      const sources = (res.body as { sources?: { source: string; binlogPos: string }[] }).sources;
+      // dmctl answers per source: {result, msg, source, worker}.
+      print(
+        out.result && sources
+          ? {
+              result: true,
+              msg: '',
+              sources: sources.map((s) => ({ result: true, msg: '', source: s.source, worker: hostname(), binlogPos: s.binlogPos })),
+            }
+          : out,
+      );
+    }),
+  );
 }
 
 /** dmctl's numbers for the operations, as `binlog list` shows them. */

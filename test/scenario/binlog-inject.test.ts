@@ -5,7 +5,7 @@ import { getStack } from '../harness/stack.js';
 import type { Endpoint } from '../harness/servers.js';
 import { compareMerged, queryRows } from '../support/compare.js';
 import { dmqForFile, runCli, waitForCaughtUp, waitForStatus } from '../support/dmq.js';
-import { execSql, writeTask } from '../support/fixtures.js';
+import { execSql, masterPosition, writeTask } from '../support/fixtures.js';
 
 /**
  * `binlog inject|list|revert` as in DM: statements before the event the task paused on, DDL
@@ -13,16 +13,6 @@ import { execSql, writeTask } from '../support/fixtures.js';
  * source, and one taken back before it was applied.
  */
 const server = dmqForFile({ registerSources: 1 });
-
-async function masterPosition(up: Endpoint): Promise<{ file: string; pos: number }> {
-  const conn = await mysql.createConnection(up);
-  try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
-    return { file: String(rows[0]!.File), pos: Number(rows[0]!.Position) };
-  } finally {
-    await conn.end();
-  }
-}
 
 /** Where the statement containing `text` ends in the binlog: dmq's coordinate of it. */
 async function statementEnd(up: Endpoint, text: string): Promise<string> {

@@ -3,13 +3,12 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import mysql from 'mysql2/promise';
 import { compareCoords, parseCoordText } from '../../src/shared/binlog/position.js';
 import { freePort } from '../harness/ports.js';
 import type { Endpoint } from '../harness/servers.js';
 import { after, before } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
-import { exampleFiles } from './fixtures.js';
+import { exampleFiles, masterPosition } from './fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/dmq.js');
@@ -209,17 +208,7 @@ export async function waitForCaughtUp(
   timeoutMs = 60_000,
   options: { synced: boolean } = { synced: true },
 ): Promise<TaskStatus> {
-  const ends = await Promise.all(
-    upstreams.map(async (server) => {
-      const conn = await mysql.createConnection(server);
-      try {
-        const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
-        return { file: String(rows[0]!.File), pos: Number(rows[0]!.Position) };
-      } finally {
-        await conn.end();
-      }
-    }),
-  );
+  const ends = await Promise.all(upstreams.map(masterPosition));
   return waitForStatus(
     addr,
     task,

@@ -45,6 +45,17 @@ export async function execSql(server: Endpoint, statements: string[]): Promise<v
   }
 }
 
+/** Where the server's binlog ends now (SHOW MASTER STATUS). */
+export async function masterPosition(server: Endpoint): Promise<{ file: string; pos: number }> {
+  const conn = await mysql.createConnection(server);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
+    return { file: String(rows[0]!.File), pos: Number(rows[0]!.Position) };
+  } finally {
+    await conn.end();
+  }
+}
+
 /**
  * Copies a schema's tables and rows from one server to another, as an incremental task expects
  * the target to hold them before its start position. Setup SQL cannot simply run on both: it
