@@ -90,10 +90,6 @@ export function createTransactionLedger() {
     passed(end: BinlogCoord): void {
       if (!current) lastCommit = end;
     },
-    /** Whether this run has read the event that ends at `coord`, or a later one. */
-    readThrough(coord: BinlogCoord): boolean {
-      return lastCommit !== undefined && compareCoords(lastCommit, coord) >= 0;
-    },
     /** Whether this run has read past `coord`: a batch there, if any, was cut and handed on. */
     readPast(coord: BinlogCoord): boolean {
       return lastCommit !== undefined && compareCoords(lastCommit, coord) > 0;

@@ -1,4 +1,5 @@
 import { compareCoords, parseCoordText, type BinlogCoord } from '../binlog/position.js';
+import { raiseReaderFence } from '../checkpoint/reader-fence.js';
 import { readSourceSync } from '../checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../config/types.js';
 import { DmqError } from '../errors.js';
@@ -24,6 +25,21 @@ async function appliedUpTo(ctx: ServiceContext, task: TaskConfig, sourceId: stri
   } catch (err) {
     if (serverErrno(err) === ER.NO_SUCH_TABLE) return undefined;
     throw err;
+  }
+}
+
+/**
+ * Before a read-stage operation changes: batches the reader cut so far, possibly past the
+ * position and without the operation (a reader stopped by a pause leaves them queued), must not
+ * be applied. Raising the fence refuses them; the reader, which restarts when its operations
+ * change, reads them again with a new epoch.
+ */
+async function fenceQueuedBatches(ctx: ServiceContext, task: TaskConfig, sourceId: string): Promise<void> {
+  try {
+    await raiseReaderFence(ctx.pools.target(task), taskMeta(task), sourceId, 'binlog operation by the operator');
+  } catch (err) {
+    // No meta tables yet: no reader has run, so no batch is queued.
+    if (serverErrno(err) !== ER.NO_SUCH_TABLE) throw err;
   }
 }
 
@@ -122,7 +138,9 @@ export async function injectBinlog(
     );
   }
   const op = checkedOp({ op: 'inject', sqls: request.sqls }, atError ? error.replaces : 'source-ddl', coord);
-  await setBinlogOp(ctx.redis, name, sourceId, coord, { ...op, stage: atError ? error.stage : 'read' });
+  const stage = atError ? error.stage : 'read';
+  if (!atError) await fenceQueuedBatches(ctx, task, sourceId);
+  await setBinlogOp(ctx.redis, name, sourceId, coord, { ...op, stage });
   ctx.log.info({ task: name, source: sourceId, at: coord, statements: request.sqls.length }, 'binlog inject set by the operator');
   if (atError) await resumeTask(ctx, name);
   return { source: sourceId, binlogPos: coord };
@@ -147,8 +165,11 @@ export async function revertBinlogOp(
     });
   }
   const reverted: { source: string; binlogPos: string }[] = [];
+  const ops = await listBinlogOps(ctx.redis, name);
   for (const sourceId of sourcesOf(task, request.sourceId ?? error?.sourceId)) {
-    if (applied(coord, await appliedUpTo(ctx, task, sourceId))) continue;
+    const op = ops.find((o) => o.sourceId === sourceId && o.coord === coord)?.op;
+    if (!op || applied(coord, await appliedUpTo(ctx, task, sourceId))) continue;
+    if (op.stage === 'read') await fenceQueuedBatches(ctx, task, sourceId);
     if (await removeBinlogOp(ctx.redis, name, sourceId, coord)) reverted.push({ source: sourceId, binlogPos: coord });
   }
   if (reverted.length === 0) {
