@@ -59,6 +59,17 @@ describe('task.yaml: the seed example', () => {
       mydumper: dumper,
       loader: { poolSize: 16, onDuplicate: 'replace' as const },
       syncer: { workerCount: 16, batch: 100, safeMode: false, safeModeDuration: '60s', compact: false, multipleRows: false },
+      validator: {
+        mode: 'none' as const,
+        workerCount: 4,
+        validateIntervalMs: 10_000,
+        checkIntervalMs: 5_000,
+        rowErrorDelayMs: 1_800_000,
+        metaFlushIntervalMs: 300_000,
+        batchQuerySize: 100,
+        maxPendingRowSize: 500 * 1024 * 1024,
+        maxPendingRowCount: 2 ** 31 - 1,
+      },
     });
     const expected: TaskConfig = {
       name: 'test',
