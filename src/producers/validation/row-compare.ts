@@ -40,9 +40,19 @@ export function groupRows(rows: PendingRow[], size: number): CompareGroup[] {
 }
 
 /**
- * One SELECT per row, joined by UNION ALL: the row's index, whether the target's row equals
- * the image (full mode, inserts and updates), and the target's row. A row missing on the target
- * yields nothing. JSON columns compare as JSON (TiDB and MySQL store them normalised).
+ * A JSON number that is not an integer, in E notation: the server reads `1e-1` as a DOUBLE and
+ * `0.1` as a DECIMAL, and a FLOAT column compared with a DECIMAL compares by its printed digits.
+ */
+function literal(value: RowValue): unknown {
+  if (typeof value === 'number' && !Number.isInteger(value)) return { toSqlString: () => value.toExponential() };
+  return value;
+}
+
+/**
+ * One SELECT per row, joined by UNION ALL: the row's index, per column whether the target's
+ * value equals the image's (full mode, inserts and updates; 1 otherwise), and the target's row.
+ * A row missing on the target yields nothing. JSON columns compare as JSON (TiDB and MySQL store
+ * them normalised).
  */
 export function compareStatement(group: CompareGroup, mode: CompareMode, jsonColumns: ReadonlySet<string>): SqlStatement {
   const name = qualify(group.target.schema, group.target.table);
@@ -50,14 +60,14 @@ export function compareStatement(group: CompareGroup, mode: CompareMode, jsonCol
   const values: unknown[] = [];
   const selects = group.rows.map((row, n) => {
     values.push(n);
-    let same = '1';
+    let same = group.columns.map(() => '1');
     if (mode === 'full' && row.op !== 'delete') {
-      same = `(${group.columns.map((c) => `${quoteId(c)} <=> ${jsonColumns.has(c) ? 'CAST(? AS JSON)' : '?'}`).join(' AND ')})`;
-      values.push(...decodeRow(row.image));
+      same = group.columns.map((c) => `${quoteId(c)} <=> ${jsonColumns.has(c) ? 'CAST(? AS JSON)' : '?'}`);
+      values.push(...decodeRow(row.image).map(literal));
     }
     const pairs = keyPairs(row);
     values.push(...pairs.map(([, v]) => decodeValue(v)));
-    return `SELECT ? AS n, ${same} AS same, ${columnList} FROM ${name} WHERE ${pairs.map(([c]) => `${quoteId(c)} = ?`).join(' AND ')}`;
+    return `SELECT ? AS n, ${same.join(', ')}, ${columnList} FROM ${name} WHERE ${pairs.map(([c]) => `${quoteId(c)} = ?`).join(' AND ')}`;
   });
   return { sql: selects.join(' UNION ALL '), values };
 }
@@ -80,14 +90,16 @@ export interface GroupOutcome {
 
 /** What the answer to compareStatement (rows as arrays) says about each pending row. */
 export function judgeGroup(group: CompareGroup, answer: unknown[][]): GroupOutcome {
+  const width = group.columns.length;
   const found = new Map<number, unknown[]>(answer.map((r) => [Number(r[0]), r]));
   const outcome: GroupOutcome = { matched: [], failed: [] };
   group.rows.forEach((row, n) => {
     const target = found.get(n);
+    const differ = target ? group.columns.filter((_, i) => Number(target[1 + i]) !== 1) : [];
     let kind: FailureKind | undefined;
     if (row.op === 'delete') kind = target ? 'Deleted rows exist' : undefined;
     else if (!target) kind = 'Expected rows not exist';
-    else if (Number(target[1]) !== 1) kind = 'Column data not matched';
+    else if (differ.length > 0) kind = 'Column data not matched';
     if (!kind) {
       outcome.matched.push(row);
       return;
@@ -96,7 +108,8 @@ export function judgeGroup(group: CompareGroup, answer: unknown[][]): GroupOutco
       row,
       kind,
       srcData: rowText(group.columns, decodeRow(row.image)),
-      dstData: target ? rowText(group.columns, target.slice(2)) : null,
+      dstData: target ? rowText(group.columns, target.slice(1 + width)) : null,
+      differ,
     });
   });
   return outcome;

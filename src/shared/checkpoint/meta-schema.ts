@@ -211,6 +211,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     src_data LONGTEXT NOT NULL,
     dst_data LONGTEXT NULL,
     error_type VARCHAR(32) NOT NULL,
+    differ TEXT NULL,
     status VARCHAR(16) NOT NULL,
     binlog_coord VARCHAR(300) NOT NULL,
     created_at DATETIME(3) NOT NULL,

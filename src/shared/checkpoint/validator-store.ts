@@ -108,6 +108,8 @@ export interface RowFailure {
   srcData: string;
   /** The target's row as JSON text; null when there is none. */
   dstData: string | null;
+  /** The columns whose values differ (Column data not matched). */
+  differ: string[];
 }
 
 /**
@@ -129,11 +131,12 @@ export async function reportFailure(pool: Pool, meta: MetaTables, failure: RowFa
     if (moved) {
       await conn.query(
         `INSERT INTO ${metaName(meta, 'validatorErrors')}
-          (source_id, schema_name, table_name, key_hash, row_key, target_schema, target_table, src_data, dst_data, error_type, status,
-           binlog_coord, created_at, updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'NewErr', ?, NOW(3), NOW(3))
+          (source_id, schema_name, table_name, key_hash, row_key, target_schema, target_table, src_data, dst_data, error_type, differ,
+           status, binlog_coord, created_at, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'NewErr', ?, NOW(3), NOW(3))
           ON DUPLICATE KEY UPDATE row_key = VALUES(row_key), target_schema = VALUES(target_schema), target_table = VALUES(target_table),
-            src_data = VALUES(src_data), dst_data = VALUES(dst_data), error_type = VALUES(error_type), status = 'NewErr',
+            src_data = VALUES(src_data), dst_data = VALUES(dst_data), error_type = VALUES(error_type), differ = VALUES(differ),
+            status = 'NewErr',
             binlog_coord = VALUES(binlog_coord), updated_at = NOW(3)`,
         [
           row.sourceId,
@@ -146,6 +149,7 @@ export async function reportFailure(pool: Pool, meta: MetaTables, failure: RowFa
           failure.srcData,
           failure.dstData,
           failure.kind,
+          JSON.stringify(failure.differ),
           row.coord,
         ],
       );
@@ -244,12 +248,18 @@ export interface ValidationErrorRow {
   message: string;
 }
 
+function errorMessage(r: RowDataPacket): string {
+  const differ = JSON.parse(String(r.differ ?? '[]')) as string[];
+  const columns = differ.length > 0 ? `; columns that differ: ${differ.join(', ')}` : '';
+  return `row key ${String(r.row_key)}, changed at ${String(r.binlog_coord)}${columns}`;
+}
+
 const label = (schema: unknown, table: unknown) => `\`${String(schema)}\`.\`${String(table)}\``;
 
 /** The errors in `statuses` (all when empty), oldest first. */
 export async function listValidationErrors(db: Queryable, meta: MetaTables, statuses: ErrorStatus[]): Promise<ValidationErrorRow[]> {
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT id, source_id, schema_name, table_name, row_key, target_schema, target_table, src_data, dst_data, error_type, status,
+    `SELECT id, source_id, schema_name, table_name, row_key, target_schema, target_table, src_data, dst_data, error_type, differ, status,
         binlog_coord, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') AS time
       FROM ${metaName(meta, 'validatorErrors')}${statuses.length > 0 ? ' WHERE status IN (?)' : ''} ORDER BY id`,
     statuses.length > 0 ? [statuses] : [],
@@ -264,7 +274,7 @@ export async function listValidationErrors(db: Queryable, meta: MetaTables, stat
     errorType: String(r.error_type),
     status: String(r.status) as ErrorStatus,
     time: String(r.time),
-    message: `row key ${String(r.row_key)}, changed at ${String(r.binlog_coord)}`,
+    message: errorMessage(r),
   }));
 }
 
