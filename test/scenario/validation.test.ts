@@ -108,17 +108,20 @@ test('continuous validation: clean under writes, finds a changed, a missing and 
   assert.equal(clean.mode, 'full');
   assert.deepEqual(await errorsOf(), [], 'no row reported while nothing differs');
 
-  // Row 291 changed on the target, 292 deleted there, 293 deleted upstream but put back on the
-  // target: the source then touches all three, while the validator is stopped so that the
-  // target's extra row is in place before it looks.
+  // The source changes rows 291, 292 and 293 (a delete), and once they are applied the target
+  // is damaged behind dmq's back: 291 changed, 292 deleted, 293 put back. The validator is
+  // stopped meanwhile, so it looks only after the damage, as it would at a later change.
   await cli(['validation', 'stop', TASK]);
-  await execSql(target, ['UPDATE val_db.items SET k = -1 WHERE id = 291', 'DELETE FROM val_db.items WHERE id = 292']);
   await execSql(upstream, [
     "UPDATE val_db.items SET c = 'changed upstream' WHERE id IN (291, 292)",
     'DELETE FROM val_db.items WHERE id = 293',
   ]);
   await waitForCaughtUp(dmq.addr, TASK, [upstream], 60_000);
-  await execSql(target, ["INSERT INTO val_db.items VALUES (293, 3, 'back on the target')"]);
+  await execSql(target, [
+    'UPDATE val_db.items SET k = -1 WHERE id = 291',
+    'DELETE FROM val_db.items WHERE id = 292',
+    "INSERT INTO val_db.items VALUES (293, 3, 'back on the target')",
+  ]);
   assert.equal((await validatorOf()).stage, 'Stopped');
   await cli(['validation', 'start', TASK]);
   await waitForValidator((v) => v.errorRowsStatus === 'new/ignored/resolved: 3/0/0' && v.pendingRows === 0, 'three errors');

@@ -138,14 +138,20 @@ describe('row comparison', () => {
   test('full mode compares every column of inserts and updates, NULL-safely; deletes and fast mode only look the row up', () => {
     const [group] = groupRows([pending(1, 'update', [1, null]), pending(2, 'delete', [2, 'x'])], 10);
     const [floats] = groupRows([pending(3, 'insert', [3, 0.1])], 10);
-    assert.match(formatStatement(compareStatement(floats!, 'full', new Set())), /`c` <=> 1e-1,/, 'a fraction goes as a DOUBLE');
-    const full = compareStatement(group!, 'full', new Set(['c']));
+    assert.match(formatStatement(compareStatement(floats!, 'full', new Map())), /`c` <=> 1e-1,/, 'a fraction goes as a DOUBLE');
+    const [bits] = groupRows([pending(4, 'insert', [4, { $bytes: Buffer.from([1, 2]).toString('base64') }])], 10);
+    assert.match(
+      formatStatement(compareStatement(bits!, 'full', new Map([['c', 'bit']]))),
+      /`c` <=> 258,/,
+      'BIT bytes go as their integer',
+    );
+    const full = compareStatement(group!, 'full', new Map([['c', 'json']]));
     assert.equal(
       full.sql,
       'SELECT ? AS n, `id` <=> ?, `c` <=> CAST(? AS JSON), `id`, `c` FROM `db`.`items` WHERE `id` = ? UNION ALL SELECT ? AS n, 1, 1, `id`, `c` FROM `db`.`items` WHERE `id` = ?',
     );
     assert.deepEqual(full.values, [0, 1, null, 1, 1, 2]);
-    const fast = compareStatement(group!, 'fast', new Set());
+    const fast = compareStatement(group!, 'fast', new Map());
     assert.deepEqual(fast.values, [0, 1, 1, 2]);
   });
 

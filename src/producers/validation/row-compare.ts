@@ -14,6 +14,9 @@ import type { SqlStatement } from '../../shared/sql/script.js';
 
 export type CompareMode = 'full' | 'fast';
 
+/** Target columns that need a literal of their own kind to compare: JSON and BIT, by name. */
+export type TargetKind = 'json' | 'bit';
+
 /** Pending rows of one target table with the same columns, compared in one query. */
 export interface CompareGroup {
   target: TableRef;
@@ -43,8 +46,10 @@ export function groupRows(rows: PendingRow[], size: number): CompareGroup[] {
  * A JSON number that is not an integer, in E notation: the server reads `1e-1` as a DOUBLE and
  * `0.1` as a DECIMAL, and a FLOAT column compared with a DECIMAL compares by its printed digits.
  */
-function literal(value: RowValue): unknown {
+function literal(value: RowValue, kind: TargetKind | undefined): unknown {
   if (typeof value === 'number' && !Number.isInteger(value)) return { toSqlString: () => value.toExponential() };
+  // BIT compares as the unsigned integer of its bytes, not as a binary string.
+  if (kind === 'bit' && Buffer.isBuffer(value)) return BigInt(`0x${value.toString('hex') || '0'}`);
   return value;
 }
 
@@ -54,7 +59,7 @@ function literal(value: RowValue): unknown {
  * A row missing on the target yields nothing. JSON columns compare as JSON (TiDB and MySQL store
  * them normalised).
  */
-export function compareStatement(group: CompareGroup, mode: CompareMode, jsonColumns: ReadonlySet<string>): SqlStatement {
+export function compareStatement(group: CompareGroup, mode: CompareMode, kinds: ReadonlyMap<string, TargetKind>): SqlStatement {
   const name = qualify(group.target.schema, group.target.table);
   const columnList = group.columns.map(quoteId).join(', ');
   const values: unknown[] = [];
@@ -62,8 +67,8 @@ export function compareStatement(group: CompareGroup, mode: CompareMode, jsonCol
     values.push(n);
     let same = group.columns.map(() => '1');
     if (mode === 'full' && row.op !== 'delete') {
-      same = group.columns.map((c) => `${quoteId(c)} <=> ${jsonColumns.has(c) ? 'CAST(? AS JSON)' : '?'}`);
-      values.push(...decodeRow(row.image).map(literal));
+      same = group.columns.map((c) => `${quoteId(c)} <=> ${kinds.get(c) === 'json' ? 'CAST(? AS JSON)' : '?'}`);
+      values.push(...decodeRow(row.image).map((v, i) => literal(v, kinds.get(group.columns[i]!))));
     }
     const pairs = keyPairs(row);
     values.push(...pairs.map(([, v]) => decodeValue(v)));

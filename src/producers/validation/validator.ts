@@ -21,21 +21,21 @@ import {
   type ValidationState,
 } from '../../shared/state/validation-state.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
-import { compareStatement, groupRows, judgeGroup, type CompareGroup } from './row-compare.js';
+import { compareStatement, groupRows, judgeGroup, type CompareGroup, type TargetKind } from './row-compare.js';
 
 /** How the supervisor tells the validator that the lease it runs under is still held. */
 export interface ValidatorLease {
   valid(): boolean;
 }
 
-async function jsonColumns(ctx: ServiceContext, task: TaskConfig, target: TableRef): Promise<Set<string>> {
+async function targetKinds(ctx: ServiceContext, task: TaskConfig, target: TableRef): Promise<Map<string, TargetKind>> {
   const [rows] = await ctx.pools
     .target(task)
     .query<RowDataPacket[]>(
-      "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND DATA_TYPE = 'json'",
+      "SELECT COLUMN_NAME AS c, LOWER(DATA_TYPE) AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND LOWER(DATA_TYPE) IN ('json', 'bit')",
       [target.schema, target.table],
     );
-  return new Set(rows.map((r) => String(r.c)));
+  return new Map(rows.map((r) => [String(r.c), String(r.t) as TargetKind]));
 }
 
 /** Runs `work` on every item, at most `limit` at a time. */
@@ -87,7 +87,7 @@ export function startValidator(ctx: ServiceContext, task: TaskConfig, instance: 
     const label = `${tableLabel(group.rows[0]!)} → ${tableLabel(group.target)}`;
     let answer: unknown[][];
     try {
-      const statement = compareStatement(group, mode, mode === 'full' ? await jsonColumns(ctx, task, group.target) : new Set());
+      const statement = compareStatement(group, mode, mode === 'full' ? await targetKinds(ctx, task, group.target) : new Map());
       [answer] = (await pool.query({ sql: statement.sql, values: statement.values, rowsAsArray: true })) as unknown as [unknown[][]];
     } catch (err) {
       if (!problems.has(label)) log.warn({ err, table: label }, 'validator cannot compare this table; its rows stay pending');
