@@ -100,7 +100,7 @@ test('continuous validation: clean under writes, finds a changed, a missing and 
     "UPDATE val_db.test_table SET vc = CONCAT(COALESCE(vc, ''), ' ✓'), d = COALESCE(d, 0) + 1 WHERE id < 100",
     'DELETE FROM val_db.test_table WHERE id = 104',
   ]);
-  await new Promise((r) => setTimeout(r, 8_000));
+  await new Promise((r) => setTimeout(r, 4_000));
   await writer.stop();
   await waitForCaughtUp(dmq.addr, TASK, [upstream], 120_000);
   const clean = await waitForValidator((v) => v.pendingRows === 0 && processed(v) > 0, 'every change validated');

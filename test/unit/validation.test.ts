@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Batch, BatchTable } from '../../src/shared/binlog/batch.js';
-import type { PendingRow } from '../../src/shared/checkpoint/validator-store.js';
+import { metaTables } from '../../src/shared/checkpoint/meta-schema.js';
+import { recordPendingStatements, type PendingRow } from '../../src/shared/checkpoint/validator-store.js';
 import { goDurationMs, ramSizeBytes } from '../../src/shared/config/units.js';
 import { keyDigest, pendingChanges } from '../../src/shared/validation/pending-change.js';
 import { formatStatement } from '../../src/shared/sql/script.js';
@@ -116,6 +117,21 @@ function pending(id: number, op: PendingRow['op'], image: PendingRow['image'], t
     ageMs: 0,
   };
 }
+
+test('recording statements stay small: many big rows go in several', () => {
+  const big = 'x'.repeat(300_000);
+  const changes = pendingChanges(
+    table,
+    ['id'],
+    [1, 2, 3, 4, 5, 6, 7].map((id) => batch(`f.1:${id}`, [{ op: 'insert', after: [id, big] }])),
+  );
+  const statements = recordPendingStatements(metaTables('dm_meta', 't'), table, changes);
+  assert.deepEqual(
+    statements.map((s) => s.values.length / 12),
+    [3, 3, 1],
+  );
+  assert.match(statements[0]!.sql, /^INSERT INTO `dm_meta`\.`t_validator_pending_change`/);
+});
 
 describe('row comparison', () => {
   test('groups by target table, at most the batch size each', () => {

@@ -29,7 +29,7 @@ import { endPredecessorWait, watchPredecessorWait } from './apply-gap.js';
 import { applyDdlBarrier, ddlGenerationKey } from './ddl-barrier.js';
 import { filterByExpressions } from './expression-filter.js';
 import { createServerOutages } from '../server-outages.js';
-import { recordPendingStatement } from '../../shared/checkpoint/validator-store.js';
+import { recordPendingStatements } from '../../shared/checkpoint/validator-store.js';
 import { validationKey, validationStateOf, type ValidationState } from '../../shared/state/validation-state.js';
 import { pendingChanges } from '../../shared/validation/pending-change.js';
 import { buildStatements, type RowChange } from './statements.js';
@@ -189,7 +189,7 @@ function validationRecord(
     if (!validation) return [];
     const applied = batches.filter((b) => !ops.has(b.coord));
     const changes = pendingChanges(job, keys.key, applied, validation.since);
-    return changes.length > 0 ? [recordPendingStatement(meta, job, changes)] : [];
+    return recordPendingStatements(meta, job, changes);
   };
 }
 

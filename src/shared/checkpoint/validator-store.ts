@@ -18,17 +18,33 @@ export type ErrorStatus = 'NewErr' | 'IgnoredErr' | 'ResolvedErr';
 /** DM's words for what was wrong with a row. */
 export type FailureKind = 'Deleted rows exist' | 'Expected rows not exist' | 'Column data not matched';
 
+/** Row images per recording statement, at most: a statement stays far below any max_allowed_packet. */
+const RECORD_STATEMENT_BYTES = 1 << 20;
+
 /** Records `changes` (of one source table) for validation; in the transaction that applies them. */
-export function recordPendingStatement(meta: MetaTables, table: BatchTable, changes: PendingChange[]): SqlStatement {
+export function recordPendingStatements(meta: MetaTables, table: BatchTable, changes: PendingChange[]): SqlStatement[] {
   const columns = JSON.stringify(table.columns);
-  return {
-    sql: `INSERT INTO ${metaName(meta, 'validatorPending')}
+  const statements: SqlStatement[] = [];
+  let rows: unknown[][] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (rows.length === 0) return;
+    statements.push({
+      sql: `INSERT INTO ${metaName(meta, 'validatorPending')}
       (source_id, schema_name, table_name, key_hash, row_key, target_schema, target_table, column_list, op, row_image, binlog_coord, event_time, applied_at)
-      VALUES ${changes.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(3))').join(', ')}
+      VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(3))').join(', ')}
       ON DUPLICATE KEY UPDATE target_schema = VALUES(target_schema), target_table = VALUES(target_table),
         column_list = VALUES(column_list), op = VALUES(op), row_image = VALUES(row_image),
         binlog_coord = VALUES(binlog_coord), event_time = VALUES(event_time), applied_at = VALUES(applied_at)`,
-    values: changes.flatMap((c) => [
+      values: rows.flat(),
+    });
+    rows = [];
+    bytes = 0;
+  };
+  for (const c of changes) {
+    const image = JSON.stringify(c.image);
+    if (bytes > 0 && bytes + image.length > RECORD_STATEMENT_BYTES) flush();
+    rows.push([
       table.sourceId,
       table.schema,
       table.table,
@@ -38,11 +54,14 @@ export function recordPendingStatement(meta: MetaTables, table: BatchTable, chan
       table.target.table,
       columns,
       c.op,
-      JSON.stringify(c.image),
+      image,
       c.coord,
       c.eventTime,
-    ]),
-  };
+    ]);
+    bytes += image.length + c.rowKey.length + columns.length;
+  }
+  flush();
+  return statements;
 }
 
 export interface PendingRow extends PendingChange {
