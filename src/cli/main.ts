@@ -9,6 +9,7 @@ import { readSecretLine } from './stdin.js';
 import { apiClient, type ApiClient, type ApiResponse } from './api-client.js';
 import { inlineTlsFiles } from './tls-files.js';
 import { renderWatch, settledStage, type WatchedStatus } from './watch.js';
+import { registerValidation } from './validation.js';
 
 /** dmctl prints indented JSON with `result` and `msg`; so do we, and exit non-zero on failure. */
 function print(output: { result: boolean } & Record<string, unknown>): void {
@@ -466,6 +467,8 @@ shardDdlLock
       );
     }),
   );
+
+registerValidation(program, { client, print, fromResponse, action, taskNameOf });
 
 program
   .command('encrypt')

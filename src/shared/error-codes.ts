@@ -85,6 +85,8 @@ export const ERROR_CODES = {
   FORBIDDEN: 'operator',
   /** A change sent with a body type any web page can send (text/plain, forms), or a bare POST. */
   MEDIA_TYPE_REFUSED: 'operator',
+  /** More changes wait for the continuous validator than its max-pending-row-count or -size allow: it stopped. */
+  VALIDATION_PENDING_LIMIT: 'operator',
   /** dmq found itself in a state it should never be in: a bug to report. */
   INTERNAL: 'retry',
 } as const satisfies Record<string, ErrorClass>;

@@ -6,6 +6,7 @@ import { runPrecheck } from '../../src/processors/precheck/run.js';
 import { summarizePrecheck, type CheckResult, type PrecheckResult } from '../../src/shared/task/precheck-result.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { targetKindFromEnv, type Endpoint } from '../harness/servers.js';
+import { buildValidator } from '../../src/shared/config/task-named.js';
 
 const READER = { user: 'pc_reader', password: 'reader-pw' };
 const ROLE_READER = { user: 'pc_role_reader', password: 'role-pw' };
@@ -29,6 +30,7 @@ function instance(sourceId: string, overrides: Partial<InstanceConfig> = {}): In
     mydumper: { threads: 4, rows: 0, extraArgs: '', onlyDbs: [], onlyTables: [], noLocks: false },
     loader: { poolSize: 16, onDuplicate: 'replace' },
     syncer: { workerCount: 16, batch: 100, safeMode: false, safeModeDuration: '60s', compact: false, multipleRows: false },
+    validator: buildValidator({}, '', []),
     ...overrides,
   };
 }

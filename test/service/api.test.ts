@@ -95,6 +95,28 @@ test('every /api/v1 route answers as the OpenAPI document says, errors included'
   const noId = await use('POST', '/api/v1/tasks/:name/shard-ddl-locks/unlock', '/api/v1/tasks/api/shard-ddl-locks/unlock', {});
   assert.equal(noId.status, 400);
   assert.match((noId.body as { where: string }).where, /lock_id/);
+  const v = '/api/v1/tasks/:name/validation';
+  const stopUnstarted = await use('POST', `${v}/stop`, '/api/v1/tasks/api/validation/stop', {});
+  assert.equal(stopUnstarted.status, 400);
+  assert.match((stopUnstarted.body as { message: string }).message, /was never started/);
+  assert.equal((await use('POST', `${v}/start`, '/api/v1/tasks/api/validation/start', { mode: 'fast' })).status, 200);
+  assert.equal((await use('POST', `${v}/start`, '/api/v1/tasks/api/validation/start', { sources: ['nope'] })).status, 404);
+  assert.equal((await use('POST', `${v}/stop`, '/api/v1/tasks/api/validation/stop', {})).status, 200);
+  const validators = await use('GET', `${v}/status`, '/api/v1/tasks/api/validation/status');
+  assert.deepEqual(
+    (validators.body as { validators: { mode: string; stage: string }[] }).validators.map((x) => [x.mode, x.stage]),
+    [['fast', 'Stopped']],
+  );
+  assert.deepEqual((await use('GET', `${v}/errors`, '/api/v1/tasks/api/validation/errors?error=all')).body, {
+    result: true,
+    msg: '',
+    error: [],
+  });
+  assert.equal((await use('GET', `${v}/errors`, '/api/v1/tasks/api/validation/errors?error=some')).status, 400);
+  assert.equal((await use('POST', `${v}/errors`, '/api/v1/tasks/api/validation/errors', { op: 'clear', all: true })).status, 200);
+  const noError = await use('POST', `${v}/errors`, '/api/v1/tasks/api/validation/errors', { op: 'ignore', id: 7 });
+  assert.equal(noError.status, 400);
+  assert.match((noError.body as { message: string }).message, /has no validation error 7/);
   assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api?remove_meta=true')).status, 200);
   assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api')).status, 404);
   assert.equal((await use('DELETE', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-01')).status, 204);

@@ -59,6 +59,17 @@ describe('task.yaml: the seed example', () => {
       mydumper: dumper,
       loader: { poolSize: 16, onDuplicate: 'replace' as const },
       syncer: { workerCount: 16, batch: 100, safeMode: false, safeModeDuration: '60s', compact: false, multipleRows: false },
+      validator: {
+        mode: 'none' as const,
+        workerCount: 4,
+        validateIntervalMs: 10_000,
+        checkIntervalMs: 5_000,
+        rowErrorDelayMs: 1_800_000,
+        metaFlushIntervalMs: 300_000,
+        batchQuerySize: 100,
+        maxPendingRowSize: 500 * 1024 * 1024,
+        maxPendingRowCount: 2 ** 31 - 1,
+      },
     });
     const expected: TaskConfig = {
       name: 'test',
@@ -424,6 +435,28 @@ describe('task.yaml: values and defaults', () => {
       },
     },
     {
+      name: "validators: DM's defaults under the fields set; none when no validator is named",
+      input: base({
+        validators: { v: { mode: 'fast', 'row-error-delay': '1m30s', 'max-pending-row-size': '1g', 'start-time': '2021-10-21 00:01:00' } },
+        'mysql-instances': [{ 'source-id': 's1', 'validator-config-name': 'v' }, { 'source-id': 's2' }],
+      }),
+      check: (t) => {
+        assert.deepEqual(t.instances[0]!.validator, {
+          mode: 'fast',
+          workerCount: 4,
+          validateIntervalMs: 10_000,
+          checkIntervalMs: 5_000,
+          rowErrorDelayMs: 90_000,
+          metaFlushIntervalMs: 300_000,
+          batchQuerySize: 100,
+          maxPendingRowSize: 2 ** 30,
+          maxPendingRowCount: 2 ** 31 - 1,
+          startTime: '2021-10-21 00:01:00',
+        });
+        assert.equal(t.instances[1]!.validator.mode, 'none');
+      },
+    },
+    {
       name: 'accepted-and-ignored keys at every level parse',
       input: base({
         'enable-heartbeat': true,
@@ -483,6 +516,28 @@ describe('task.yaml: errors name the field', () => {
       name: 'unknown top-level field, with the allowed keys',
       input: base({ foo: 1 }),
       expect: ['unknown field "foo" at top level', /allowed: name, task-mode/],
+    },
+    {
+      name: 'validators: unknown fields, modes, durations, sizes and names',
+      input: base({
+        validators: {
+          v: { mode: 'slow', 'row-error-delay': '5 minutes', 'max-pending-row-size': 'lots', 'worker-count': -1 },
+          w: { 'row-eror-delay': '1s' },
+        },
+        'mysql-instances': [{ 'source-id': 's1', 'validator-config-name': 'missing' }],
+      }),
+      expect: [
+        'validators.v.mode: expected one of "full", "fast", "none"',
+        'validators.v.row-error-delay: expected a Go duration',
+        'validators.v.max-pending-row-size: expected a size',
+        'validators.v.worker-count: expected a positive integer',
+        'unknown field "row-eror-delay" at validators.w; allowed: mode, worker-count',
+      ],
+    },
+    {
+      name: 'validator-config-name must name a validator',
+      input: base({ validators: { v: { mode: 'full' } }, 'mysql-instances': [{ 'source-id': 's1', 'validator-config-name': 'x' }] }),
+      expect: ['mysql-instances[0].validator-config-name: "x" is not defined under validators (defined: v)'],
     },
     {
       name: 'unknown nested field, with a spelling hint',

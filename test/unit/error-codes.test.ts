@@ -37,6 +37,7 @@ test('the codes only the operator can fix', () => {
     'TASK_EXISTS',
     'TLS_FAILED',
     'UNAUTHORIZED',
+    'VALIDATION_PENDING_LIMIT',
   ]);
 });
 

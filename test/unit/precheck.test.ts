@@ -6,6 +6,7 @@ import { columnDifferences, shardGroups } from '../../src/processors/precheck/sh
 import { serverVersion } from '../../src/processors/precheck/server.js';
 import { tidbRelease } from '../../src/processors/precheck/target-items.js';
 import type { ColumnFacts, TableFacts } from '../../src/processors/precheck/tables.js';
+import { buildValidator } from '../../src/shared/config/task-named.js';
 
 function column(name: string, columnType = 'int(11)', nullable = false, autoIncrement = false): ColumnFacts {
   return { name, columnType, dataType: columnType.replace(/\(.*/, ''), collation: null, nullable, autoIncrement };
@@ -25,6 +26,7 @@ function instance(sourceId: string, routes: RouteRule[]): InstanceConfig {
     mydumper: { threads: 4, rows: 0, extraArgs: '', onlyDbs: [], onlyTables: [], noLocks: false },
     loader: { poolSize: 16, onDuplicate: 'replace' },
     syncer: { workerCount: 16, batch: 100, safeMode: false, safeModeDuration: '60s', compact: false, multipleRows: false },
+    validator: buildValidator({}, '', []),
   };
 }
 

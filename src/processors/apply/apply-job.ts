@@ -29,6 +29,9 @@ import { endPredecessorWait, watchPredecessorWait } from './apply-gap.js';
 import { applyDdlBarrier, ddlGenerationKey } from './ddl-barrier.js';
 import { filterByExpressions } from './expression-filter.js';
 import { createServerOutages } from '../server-outages.js';
+import { recordPendingStatements } from '../../shared/checkpoint/validator-store.js';
+import { validationKey, validationStateOf, type ValidationState } from '../../shared/state/validation-state.js';
+import { pendingChanges } from '../../shared/validation/pending-change.js';
 import { buildStatements, type RowChange } from './statements.js';
 
 /** How long a batch waits for its predecessor, which is usually in flight right behind it. */
@@ -155,13 +158,43 @@ function batchStatements(job: ApplyJob, keys: TargetKeys, batches: Batch[], ops:
  * What the applier reads from Redis for each job, in one round trip: the operator's decisions
  * (`binlog skip|replace`, usually none) and the DDL generation its cached target keys depend on.
  */
-async function readApplyState(ctx: ServiceContext, job: ApplyJob): Promise<{ ops: Map<string, BinlogOp>; ddlGeneration: string | null }> {
-  const results = await ctx.redis.pipeline().hgetall(binlogOpsKey(job.task)).get(ddlGenerationKey(job.task)).exec();
+async function readApplyState(
+  ctx: ServiceContext,
+  task: TaskConfig,
+  job: ApplyJob,
+): Promise<{ ops: Map<string, BinlogOp>; ddlGeneration: string | null; validation: ValidationState | undefined }> {
+  const results = await ctx.redis
+    .pipeline()
+    .hgetall(binlogOpsKey(job.task))
+    .get(ddlGenerationKey(job.task))
+    .hget(validationKey(job.task), job.sourceId)
+    .exec();
   const failed = results?.find(([err]) => err);
   if (!results || failed) throw failed?.[0] ?? new Error('Redis answered no results');
+  const instance = task.instances.find((i) => i.sourceId === job.sourceId);
   return {
     ops: binlogOpsOf(results[0]![1] as Record<string, string>, job.sourceId, 'apply'),
     ddlGeneration: results[1]![1] as string | null,
+    validation: instance && validationStateOf(results[2]![1] as string | null, instance),
+  };
+}
+
+/**
+ * The statement that records the changes of `batches` for the validator, when the source's
+ * validation is enabled; batches an operator skipped or replaced are not what the source wrote.
+ */
+function validationRecord(
+  meta: MetaTables,
+  job: ApplyJob,
+  keys: TargetKeys,
+  validation: ValidationState | undefined,
+  ops: Map<string, BinlogOp>,
+) {
+  return (batches: Batch[]): SqlStatement[] => {
+    if (!validation) return [];
+    const applied = batches.filter((b) => !ops.has(b.coord));
+    const changes = pendingChanges(job, keys.key, applied, validation.since);
+    return recordPendingStatements(meta, job, changes);
   };
 }
 
@@ -232,10 +265,11 @@ async function writeBatches(
   batches: Batch[],
   keys: TargetKeys,
   ops: Map<string, BinlogOp>,
+  record: (batches: Batch[]) => SqlStatement[],
 ): Promise<void> {
   const ref: TableSyncRef = { sourceId: job.sourceId, schema: job.schema, table: job.table };
   const write = async (group: Batch[]) => {
-    const statements = batchStatements(job, keys, group, ops);
+    const statements = [...batchStatements(job, keys, group, ops), ...record(group)];
     const end = group.at(-1)!;
     statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(end.coord), end.gtid), { sql: 'COMMIT', values: [] });
     for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
@@ -314,7 +348,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
         );
       case 'apply': {
         const batches = data.batches.slice(decision.from);
-        const { ops, ddlGeneration } = await readApplyState(ctx, data);
+        const { ops, ddlGeneration, validation } = await readApplyState(ctx, task, data);
         const ddl = batches[0]!.ddl;
         if (ddl) {
           // A DDL barrier is a job of its own.
@@ -327,7 +361,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
         applied = { batches: kept.length, rows: kept.reduce((n, b) => n + b.changes.length, 0) };
         // Only now: before its copy is loaded, the target table may not exist yet.
         const keys = await applyCache.targetKeys(conn, data, ddlGeneration);
-        await writeBatches(conn, meta, data, kept, keys, ops);
+        await writeBatches(conn, meta, data, kept, keys, ops, validationRecord(meta, data, keys, validation, ops));
       }
     }
   } catch (err) {

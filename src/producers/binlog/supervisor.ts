@@ -7,6 +7,7 @@ import type { SourceTaskState } from '../../shared/state/registry.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { requireSource } from '../../shared/task/context.js';
 import { startBinlogReader } from './reader.js';
+import { startValidator } from '../validation/validator.js';
 
 const TICK_MS = 1_000;
 /**
@@ -48,6 +49,8 @@ interface RunningReader {
   task: string;
   sourceId: string;
   reader: ReturnType<typeof startBinlogReader>;
+  /** The source's continuous validator, under the same lease; idle unless validation runs. */
+  validator: ReturnType<typeof startValidator>;
   lease: {
     /**
      * Until when the lease is surely this process's, on the monotonic clock: the start of the
@@ -82,6 +85,7 @@ export function startReaderSupervisor(ctx: ServiceContext, { leaseMs }: { leaseM
     entry.lease.lost = true;
     ctx.log.warn({ task: entry.task, source: entry.sourceId, owner }, `binlog reader steps down: ${why}`);
     entry.reader.stop().catch(() => undefined);
+    entry.validator.stop().catch(() => undefined);
   }
 
   const watch = setInterval(() => {
@@ -94,6 +98,7 @@ export function startReaderSupervisor(ctx: ServiceContext, { leaseMs }: { leaseM
     if (!entry) return;
     running.delete(key);
     await entry.reader.stop();
+    await entry.validator.stop();
     await ctx.redis.eval(RELEASE, 1, leaseKey(entry.task, entry.sourceId), owner);
     ctx.log.info({ task: entry.task, source: entry.sourceId }, 'binlog reader stopped');
   }
@@ -129,11 +134,10 @@ export function startReaderSupervisor(ctx: ServiceContext, { leaseMs }: { leaseM
         if ((await ctx.redis.set(lease, owner, 'PX', leaseMs, 'NX')) !== 'OK') continue;
         const source = await requireSource(ctx, task, instance.sourceId);
         const held = { validUntil: sentAt + leaseMs, lost: false };
-        const reader = startBinlogReader(ctx, task, instance, source, {
-          owner,
-          valid: () => !held.lost && performance.now() <= held.validUntil,
-        });
-        running.set(key, { task: name, sourceId: instance.sourceId, reader, lease: held });
+        const valid = () => !held.lost && performance.now() <= held.validUntil;
+        const reader = startBinlogReader(ctx, task, instance, source, { owner, valid });
+        const validator = startValidator(ctx, task, instance, { valid });
+        running.set(key, { task: name, sourceId: instance.sourceId, reader, validator, lease: held });
         ctx.log.info({ task: name, source: instance.sourceId, owner }, 'binlog reader lease taken');
       }
     }

@@ -131,6 +131,26 @@ const DmError = z.object({
   Workaround: z.string(),
 });
 
+const ValidatorStatus = z
+  .object({
+    task: z.string(),
+    source: z.string(),
+    mode: z.enum(['full', 'fast']),
+    stage: z.enum(['Running', 'Stopped']),
+    validatorBinlog: z.string().describe('every change applied up to this binlog position has been validated'),
+    validatorBinlogGtid: z.string(),
+    result: z.object({ isCanceled: z.boolean(), errors: z.array(DmError) }).nullable(),
+    processedRowsStatus: z.string().describe('insert/update/delete: n/n/n rows validated'),
+    pendingRowsStatus: z.string().describe('insert/update/delete: n/n/n rows waiting to be compared'),
+    errorRowsStatus: z.string().describe('new/ignored/resolved: n/n/n rows that did not match'),
+    cutoverBinlogPos: z.string(),
+    cutoverBinlogGtid: z.string(),
+    lagSeconds: z.number().describe('age of the oldest applied change not yet validated, on the source clock'),
+    pendingRows: z.number(),
+    errorRows: z.object({ NewErr: z.number(), IgnoredErr: z.number(), ResolvedErr: z.number() }),
+  })
+  .meta({ id: 'ValidatorStatus', description: "DM's ValidationStatus of one source" });
+
 const SubTaskStatus = z
   .object({
     name: z.string(),
@@ -185,6 +205,7 @@ const SubTaskStatus = z
       .loose()
       .optional(),
     unresolvedDDLLockID: z.string().describe('the shard DDL lock this source waits on, as `dmq shard-ddl-lock` lists it'),
+    validation: ValidatorStatus.optional().describe("the source's continuous validator, once enabled"),
     tables: z
       .array(z.object({ table: z.string(), target: z.string(), syncerBinlog: z.string() }))
       .optional()
@@ -280,3 +301,62 @@ export const UnlockRequest = z
     force_remove: z.boolean().optional().describe('true: resolve the lock without running its DDL on the target'),
   })
   .meta({ id: 'UnlockRequest' });
+
+export const ValidationStatus = z
+  .object({
+    result: z.boolean(),
+    msg: z.string(),
+    validators: z.array(ValidatorStatus),
+    tableStatuses: z.array(
+      z.object({ source: z.string(), srcTable: z.string(), dstTable: z.string(), stage: z.string(), message: z.string() }),
+    ),
+    worker: z.string(),
+  })
+  .meta({ id: 'ValidationStatus', description: 'dmctl validation status shape' });
+
+export const ValidationErrorList = z
+  .object({
+    result: z.boolean(),
+    msg: z.string(),
+    error: z.array(
+      z.object({
+        id: z.string(),
+        source: z.string(),
+        srcTable: z.string(),
+        srcData: z.string().describe("the source's row, JSON of column → value"),
+        dstTable: z.string(),
+        dstData: z.string().describe("the target's row, JSON of column → value; empty when it has none"),
+        errorType: z.enum(['Deleted rows exist', 'Expected rows not exist', 'Column data not matched']),
+        status: z.enum(['NewErr', 'IgnoredErr', 'ResolvedErr']),
+        time: z.string(),
+        message: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'ValidationErrorList', description: 'dmctl validation show-error shape' });
+
+const sourceList = z.array(z.string().min(1)).optional().describe('source ids (default: every source of the task)');
+
+export const ValidationStartRequest = z
+  .object({
+    mode: z.enum(['full', 'fast']).optional().describe('default: the mode it ran in, else the validator config, else full'),
+    start_time: z
+      .string()
+      .optional()
+      .describe("validate only changes written from then on: '2021-10-21 00:01:00' (UTC unless a zone is given)"),
+    sources: sourceList,
+  })
+  .strict()
+  .meta({ id: 'ValidationStartRequest' });
+
+export const ValidationStopRequest = z.object({ sources: sourceList }).strict().meta({ id: 'ValidationStopRequest' });
+
+export const ValidationErrorRequest = z
+  .object({
+    op: z.enum(['ignore', 'resolve', 'clear']).describe('ignore-error, resolve-error or clear-error'),
+    id: z.number().int().positive().optional().describe('the error id show-error prints'),
+    all: z.boolean().optional().describe('true: every error of the task'),
+  })
+  .strict()
+  .refine((r) => (r.id !== undefined) !== (r.all === true), { message: 'give either id or all: true', path: ['id'] })
+  .meta({ id: 'ValidationErrorRequest' });

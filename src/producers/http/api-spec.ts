@@ -14,6 +14,8 @@ import {
   TaskList,
   TaskStatus,
   TaskSubmitted,
+  ValidationErrorList,
+  ValidationStatus,
 } from './api-schemas.js';
 import { CLIENT_HEADER } from './forgery-guard.js';
 
@@ -25,7 +27,7 @@ interface ApiRoute {
   path: string;
   summary: string;
   tag: 'sources' | 'tasks';
-  body?: 'source' | 'task' | 'binlog' | 'unlock';
+  body?: 'source' | 'task' | 'binlog' | 'unlock' | 'validation-start' | 'validation-stop' | 'validation-error';
   query?: Record<string, string>;
   /** Success answers; every route may also answer with an Error body. */
   responses: Partial<Record<200 | 201 | 204, z.ZodType | null>>;
@@ -140,6 +142,46 @@ export const API_ROUTES: ApiRoute[] = [
     body: 'unlock',
     responses: { 200: Result },
   },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/:name/validation/start',
+    tag: 'tasks',
+    summary: "validation start: start (or resume) the continuous validator of the task's sources",
+    body: 'validation-start',
+    responses: { 200: Result },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/:name/validation/stop',
+    tag: 'tasks',
+    summary: 'validation stop: stop comparing; changes applied meanwhile are still recorded and compared after the next start',
+    body: 'validation-stop',
+    responses: { 200: Result },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/validation/status',
+    tag: 'tasks',
+    summary: "validation status: each source validator's stage, position, processed, pending and error rows",
+    query: { table_stage: 'running or stopped: only the tables in that stage' },
+    responses: { 200: ValidationStatus },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/validation/errors',
+    tag: 'tasks',
+    summary: 'validation show-error: the rows the validator found different',
+    query: { error: 'unprocessed (default), ignored or all' },
+    responses: { 200: ValidationErrorList },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/:name/validation/errors',
+    tag: 'tasks',
+    summary: 'validation ignore-error, resolve-error, clear-error: mark one error (or all) ignored or resolved, or delete it',
+    body: 'validation-error',
+    responses: { 200: Result },
+  },
 ];
 
 /** Error answers and when they come. */
@@ -177,6 +219,15 @@ const requestBodies = {
   },
   unlock: {
     'application/json': { schema: { $ref: '#/components/schemas/UnlockRequest' } },
+  },
+  'validation-start': {
+    'application/json': { schema: { $ref: '#/components/schemas/ValidationStartRequest' } },
+  },
+  'validation-stop': {
+    'application/json': { schema: { $ref: '#/components/schemas/ValidationStopRequest' } },
+  },
+  'validation-error': {
+    'application/json': { schema: { $ref: '#/components/schemas/ValidationErrorRequest' } },
   },
   task: {
     'application/yaml': { schema: { type: 'string', description: 'task.yaml as DM writes it' } },

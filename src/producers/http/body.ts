@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { DmqError } from '../../shared/errors.js';
 
 /**
@@ -19,4 +20,15 @@ export function readConfigBody(body: unknown, wrapperKey: string): ConfigBody {
     return { kind: 'object', value: record[wrapperKey], removeMeta: record.remove_meta === true, ...startTime };
   }
   return { kind: 'object', value: body };
+}
+
+/** A JSON body checked against its schema; the first problem names its field. */
+export function parseRequest<T>(schema: z.ZodType<T>, body: unknown, expected: string): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new DmqError('CONFIG_INVALID', `${issue.path.join('.') || 'body'}: ${issue.message}`, {
+    where: issue.path.join('.') || 'body',
+    workaround: `send ${expected}`,
+  });
 }

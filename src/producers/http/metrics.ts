@@ -42,6 +42,17 @@ export function createMetrics(ctx: ServiceContext) {
     'position',
   ]);
   const binlogPos = gauge('dmq_binlog_position', 'Binlog position within that file: master, read, applied', ['task', 'source', 'position']);
+  const validationRunning = gauge('dmq_validation_running', '1 while the continuous validator of a source runs, 0 when it is stopped');
+  const validationPending = gauge('dmq_validation_pending_rows', 'Changed rows waiting for the continuous validator to compare them');
+  const validationErrors = gauge('dmq_validation_error_rows', 'Rows the continuous validator found different, by state', [
+    'task',
+    'source',
+    'status',
+  ]);
+  const validationLag = gauge(
+    'dmq_validation_lag_seconds',
+    'Age of the oldest applied change not yet validated, on the source clock (0 when none waits)',
+  );
   const queueJobs = gauge('dmq_queue_jobs', 'Jobs in each dmq queue by state', ['queue', 'state']);
   const applyJobs = gauge('dmq_apply_jobs', 'Apply jobs committed on the target');
   const applyBatches = gauge('dmq_apply_batches', 'Binlog batches applied');
@@ -86,6 +97,13 @@ export function createMetrics(ctx: ServiceContext) {
     chunks.set({ task, source, state: 'planned' }, sub.dump.totalChunks);
     chunks.set({ task, source, state: 'dumped' }, sub.dump.completedChunks);
     chunks.set({ task, source, state: 'loaded' }, sub.load.completedChunks);
+    const validation = 'validation' in sub ? sub.validation : undefined;
+    if (validation) {
+      validationRunning.set({ task, source }, validation.stage === 'Running' ? 1 : 0);
+      validationPending.set({ task, source }, validation.pendingRows);
+      validationLag.set({ task, source }, validation.lagSeconds);
+      for (const [status, count] of Object.entries(validation.errorRows)) validationErrors.set({ task, source, status }, count);
+    }
     const sync = 'sync' in sub ? sub.sync : undefined;
     if (!sync) return;
     if (sync.secondsBehindMaster !== null) lag.set({ task, source }, sync.secondsBehindMaster);

@@ -7,25 +7,14 @@ import { listShardLocks, type ShardLock } from '../../shared/checkpoint/shard-lo
 import { readSourceSync } from '../../shared/checkpoint/sync-checkpoint.js';
 import { makeRouter } from '../../shared/filter/route.js';
 import type { ErrorRecord } from '../../shared/errors.js';
+import { dmError } from './dm-error.js';
+import { sourceValidation } from '../validation/validation-control.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { ER, serverErrno } from '../../shared/sql/server-errors.js';
 import type { PrecheckResult } from '../../shared/task/precheck-result.js';
 import { syncStatusKey, type ReaderStatus } from '../binlog/reader-status.js';
 import type { SourceTaskState, TaskState } from '../../shared/state/registry.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
-
-/** DM's error object in query-status, so scripts written for dmctl find the same fields. */
-function dmError(e: ErrorRecord) {
-  return {
-    ErrCode: e.code,
-    ErrClass: 'dmq',
-    ErrScope: e.where ?? 'internal',
-    ErrLevel: 'high',
-    Message: e.message,
-    RawCause: e.cause ?? '',
-    Workaround: e.workaround ?? '',
-  };
-}
 
 function percent(done: number, total: number): string {
   return `${(total > 0 ? Math.min(100, (done / total) * 100) : done > 0 ? 100 : 0).toFixed(2)} %`;
@@ -231,12 +220,17 @@ export async function taskStatus(ctx: ServiceContext, task: TaskConfig, options:
           syncs.get(i.sourceId),
           locks,
         );
+        // DM shows a source's validator in its subtask; an unreachable target is reported above already.
+        const validation = await sourceValidation(ctx, task, i).catch(() => undefined);
+        const withValidation = validation ? { ...sub, validation } : sub;
         return {
           result: true,
           msg: '',
           sourceStatus: { source: i.sourceId, worker: hostname(), result: null, relayStatus: null },
           subTaskStatus: [
-            options.more && readsBinlog(task.taskMode) ? { ...sub, tables: await tableCheckpoints(ctx, task, i.sourceId) } : sub,
+            options.more && readsBinlog(task.taskMode)
+              ? { ...withValidation, tables: await tableCheckpoints(ctx, task, i.sourceId) }
+              : withValidation,
           ],
         };
       }),

@@ -26,6 +26,12 @@ export interface MetaTables {
   shardArrivals: string;
   /** Shard merge: shards whose table was dropped upstream, which later locks do not wait for. */
   shardLeft: string;
+  /** Continuous validation: one row per source, where its validator stands and what it counted. */
+  validatorCheckpoint: string;
+  /** Continuous validation: one row per changed row key, its latest image, written with the change. */
+  validatorPending: string;
+  /** Continuous validation: rows that did not match in time, with both sides and their state. */
+  validatorErrors: string;
 }
 
 export function metaTables(metaSchema: string, task: string): MetaTables {
@@ -40,6 +46,9 @@ export function metaTables(metaSchema: string, task: string): MetaTables {
     shardLocks: `${task}_shard_lock`,
     shardArrivals: `${task}_shard_arrival`,
     shardLeft: `${task}_shard_left`,
+    validatorCheckpoint: `${task}_validator_checkpoint`,
+    validatorPending: `${task}_validator_pending_change`,
+    validatorErrors: `${task}_validator_error_change`,
   };
 }
 
@@ -164,10 +173,69 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     left_at DATETIME(3) NOT NULL,
     PRIMARY KEY (member_key)
   ) ${TABLE_OPTIONS}`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'validatorCheckpoint')} (
+    source_id ${NAME},
+    binlog_coord VARCHAR(300) NULL,
+    procd_ins BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    procd_upd BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    procd_del BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    updated_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (source_id)
+  ) ${TABLE_OPTIONS}`);
+  // A row key can be longer than an index allows: rows are found by a digest of table and key.
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'validatorPending')} (
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    key_hash CHAR(40) CHARACTER SET ascii NOT NULL,
+    row_key LONGTEXT NOT NULL,
+    target_schema ${NAME},
+    target_table ${NAME},
+    column_list LONGTEXT NOT NULL,
+    op VARCHAR(8) NOT NULL,
+    row_image LONGTEXT NOT NULL,
+    binlog_coord VARCHAR(300) NOT NULL,
+    event_time BIGINT NOT NULL,
+    applied_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (source_id, key_hash)
+  ) ${TABLE_OPTIONS}`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'validatorErrors')} (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    key_hash CHAR(40) CHARACTER SET ascii NOT NULL,
+    row_key LONGTEXT NOT NULL,
+    target_schema ${NAME},
+    target_table ${NAME},
+    src_data LONGTEXT NOT NULL,
+    dst_data LONGTEXT NULL,
+    error_type VARCHAR(32) NOT NULL,
+    differ TEXT NULL,
+    status VARCHAR(16) NOT NULL,
+    binlog_coord VARCHAR(300) NOT NULL,
+    created_at DATETIME(3) NOT NULL,
+    updated_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY row_of_source (source_id, key_hash)
+  ) ${TABLE_OPTIONS}`);
 }
 
 export async function dropMetaTables(conn: Queryable, meta: MetaTables): Promise<void> {
-  for (const table of ['dumpMeta', 'tables', 'chunks', 'syncer', 'ddl', 'fence', 'shardLocks', 'shardArrivals', 'shardLeft'] as const) {
+  for (const table of [
+    'dumpMeta',
+    'tables',
+    'chunks',
+    'syncer',
+    'ddl',
+    'fence',
+    'shardLocks',
+    'shardArrivals',
+    'shardLeft',
+    'validatorCheckpoint',
+    'validatorPending',
+    'validatorErrors',
+  ] as const) {
     await conn.query(`DROP TABLE IF EXISTS ${metaName(meta, table)}`);
   }
 }

@@ -3,7 +3,18 @@ import { expressionProblem } from '../filter/expression.js';
 import { compilePattern, compileRegExp } from '../filter/pattern.js';
 import { DM_ERRORS, dmWords } from '../errors.js';
 import { parseExtraArgs } from './extra-args.js';
-import type { RawBlockAllow, RawExpressionFilter, RawFilter, RawLoader, RawMydumper, RawRoute, RawSyncer } from './task-schema.js';
+import type {
+  RawBlockAllow,
+  RawExpressionFilter,
+  RawFilter,
+  RawLoader,
+  RawMydumper,
+  RawRoute,
+  RawSyncer,
+  RawValidator,
+} from './task-schema.js';
+import { goDurationMs, ramSizeBytes } from './units.js';
+import { startTimeMs } from '../state/validation-state.js';
 import type {
   BlockAllowList,
   ConfigNotice,
@@ -14,6 +25,7 @@ import type {
   LoaderConfig,
   RouteRule,
   SyncerConfig,
+  ValidatorConfig,
 } from './types.js';
 
 /**
@@ -206,4 +218,31 @@ export function buildSyncer(raw: RawSyncer, path: string, issues: string[]): Syn
     compact: raw.compact ?? false,
     multipleRows: raw['multiple-rows'] ?? false,
   };
+}
+
+/** DM's defaults (dm/config/task.go): mode none, 4 workers, 10 s, 5 s, 30 min, 5 min, 100, 500m, no count limit. */
+export function buildValidator(raw: RawValidator, path: string, issues: string[]): ValidatorConfig {
+  const validator: ValidatorConfig = {
+    mode: raw.mode ?? 'none',
+    workerCount: raw['worker-count'] ?? 4,
+    validateIntervalMs: goDurationMs(raw['validate-interval'] ?? '10s'),
+    checkIntervalMs: goDurationMs(raw['check-interval'] ?? '5s'),
+    rowErrorDelayMs: goDurationMs(raw['row-error-delay'] ?? '30m'),
+    metaFlushIntervalMs: goDurationMs(raw['meta-flush-interval'] ?? '5m'),
+    batchQuerySize: raw['batch-query-size'] ?? 100,
+    maxPendingRowSize: ramSizeBytes(raw['max-pending-row-size'] ?? '500m'),
+    maxPendingRowCount: raw['max-pending-row-count'] ?? 2 ** 31 - 1,
+  };
+  for (const field of ['validate-interval', 'check-interval', 'row-error-delay', 'meta-flush-interval'] as const) {
+    if (raw[field] !== undefined && goDurationMs(raw[field]) <= 0) issues.push(`${path}.${field}: must be more than 0s`);
+  }
+  const start = raw['start-time'];
+  if (start !== undefined) {
+    if (Number.isNaN(startTimeMs(start))) {
+      issues.push(
+        `${path}.start-time: ${JSON.stringify(start)} is not a time such as "2021-10-21 00:01:00" or "2021-10-21T00:01:00+08:00"`,
+      );
+    } else validator.startTime = start;
+  }
+  return validator;
 }

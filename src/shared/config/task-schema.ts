@@ -22,6 +22,7 @@ import {
   zeroAsUnset,
   type IgnoredKey,
 } from './fields.js';
+import { GO_DURATION, RAM_SIZE } from './units.js';
 
 /**
  * The shape of DM's task.yaml (kebab-case keys, as DM writes them). Only shape and types here;
@@ -42,15 +43,10 @@ const IGNORED_TOP = {
   'ansi-quotes': 'deprecated in DM',
   'enable-ansi-quotes': 'deprecated in DM',
   experimental: 'DM experimental switches (async-checkpoint-flush); dmq checkpoints in the same transaction as the data',
-  validators: "DM's continuous validator is not implemented; it never changes what is migrated",
 };
 
 const EMPTY_ONLY_TOP = {
   'column-mappings': 'column mapping rewrites values (deprecated in DM)',
-};
-
-const IGNORED_INSTANCE = {
-  'validator-config-name': "DM's continuous validator is not implemented",
 };
 
 const EMPTY_ONLY_INSTANCE = {
@@ -99,7 +95,6 @@ export const ACCEPTED_IGNORED_TASK_KEYS: readonly IgnoredKey[] = [
   ...describeIgnored('', IGNORED_TOP),
   ...describeEmptyOnly('', EMPTY_ONLY_TOP),
   ...describeIgnored('target-database.', IGNORED_TARGET),
-  ...describeIgnored('mysql-instances[].', IGNORED_INSTANCE),
   ...describeEmptyOnly('mysql-instances[].', EMPTY_ONLY_INSTANCE),
   ...describeIgnored('mydumpers.<name>.', IGNORED_MYDUMPER),
   ...describeEmptyOnly('mydumpers.<name>.', EMPTY_ONLY_MYDUMPER),
@@ -139,19 +134,35 @@ const loaderSchema = strict(
 );
 
 const DURATION_ERROR = 'expected a Go duration such as "60s" or "1m30s"';
-const GO_DURATION = /^(?:0|(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$/;
+
+const goDuration = () => zeroAsUnset(text().pipe(z.string().regex(GO_DURATION, { error: DURATION_ERROR })), '');
 
 const syncerSchema = strict(
   {
     'worker-count': positiveInt().optional(),
     batch: positiveInt().optional(),
     'safe-mode': flag().optional(),
-    'safe-mode-duration': zeroAsUnset(text().pipe(z.string().regex(GO_DURATION, { error: DURATION_ERROR })), ''),
+    'safe-mode-duration': goDuration(),
     compact: flag().optional(),
     'multiple-rows': flag().optional(),
   },
   ignoredShape(IGNORED_SYNCER),
 );
+
+const RAM_SIZE_ERROR = 'expected a size such as "500m", "1g" or "64MiB"';
+
+const validatorSchema = strict({
+  mode: zeroAsUnset(oneOf(['full', 'fast', 'none']), ''),
+  'worker-count': zeroAsUnset(positiveInt(), 0),
+  'validate-interval': goDuration(),
+  'check-interval': goDuration(),
+  'row-error-delay': goDuration(),
+  'meta-flush-interval': goDuration(),
+  'batch-query-size': zeroAsUnset(positiveInt(), 0),
+  'max-pending-row-size': zeroAsUnset(text().pipe(z.string().regex(RAM_SIZE, { error: RAM_SIZE_ERROR })), ''),
+  'max-pending-row-count': zeroAsUnset(positiveInt(), 0),
+  'start-time': zeroAsUnset(text(), ''),
+});
 
 const tableRuleSchema = strict({ 'db-name': nonEmptyText(), 'tbl-name': nonEmptyText() });
 
@@ -227,8 +238,9 @@ const instanceSchema = strict(
     'syncer-config-name': zeroAsUnset(nonEmptyText(), ''),
     syncer: syncerSchema.optional(),
     'syncer-thread': zeroAsUnset(positiveInt(), 0),
+    'validator-config-name': zeroAsUnset(nonEmptyText(), ''),
   },
-  { ...ignoredShape(IGNORED_INSTANCE), ...emptyOnlyShape(EMPTY_ONLY_INSTANCE) },
+  emptyOnlyShape(EMPTY_ONLY_INSTANCE),
 );
 
 const sessionValue = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' });
@@ -269,6 +281,7 @@ export const taskSchema = strict(
     mydumpers: namedMap(mydumperSchema).optional(),
     loaders: namedMap(loaderSchema).optional(),
     syncers: namedMap(syncerSchema).optional(),
+    validators: namedMap(validatorSchema).optional(),
   },
   { ...ignoredShape(IGNORED_TOP), ...emptyOnlyShape(EMPTY_ONLY_TOP) },
 );
@@ -284,7 +297,6 @@ export function ignoredTaskFields(raw: RawTask): ConfigNotice[] {
     ...ignoredKeysSet('', raw, IGNORED_TOP),
     ...ignoredKeysSet('target-database.', target, IGNORED_TARGET),
     ...raw['mysql-instances'].flatMap((inst, i) => [
-      ...ignoredKeysSet(`mysql-instances[${i}].`, inst, IGNORED_INSTANCE),
       ...ignoredKeysSet(`mysql-instances[${i}].mydumper.`, inst.mydumper, IGNORED_MYDUMPER),
       ...ignoredKeysSet(`mysql-instances[${i}].loader.`, inst.loader, IGNORED_LOADER),
       ...ignoredKeysSet(`mysql-instances[${i}].syncer.`, inst.syncer, IGNORED_SYNCER),
@@ -298,6 +310,7 @@ export type RawInstance = RawTask['mysql-instances'][number];
 export type RawMydumper = z.output<typeof mydumperSchema>;
 export type RawLoader = z.output<typeof loaderSchema>;
 export type RawSyncer = z.output<typeof syncerSchema>;
+export type RawValidator = z.output<typeof validatorSchema>;
 export type RawBlockAllow = z.output<typeof blockAllowSchema>;
 export type RawRoute = z.output<typeof routeSchema>;
 export type RawFilter = z.output<typeof filterSchema>;

@@ -3,7 +3,16 @@ import { ID_PATTERN, ID_RULE, configError, parseShape } from './fields.js';
 import { decryptPassword, sealEndpoint, unsealEndpoint } from './password.js';
 import { loadTls, NO_TLS_FILES, type TlsFileAccess } from './security.js';
 import { dropOtherTxnMode, sessionKey, targetSessionProblems } from './session.js';
-import { buildBlockAllow, buildDumper, buildExpressionFilter, buildFilter, buildLoader, buildRoute, buildSyncer } from './task-named.js';
+import {
+  buildBlockAllow,
+  buildDumper,
+  buildExpressionFilter,
+  buildFilter,
+  buildLoader,
+  buildRoute,
+  buildSyncer,
+  buildValidator,
+} from './task-named.js';
 import { ignoredTaskFields, taskSchema, type RawInstance, type RawTask } from './task-schema.js';
 import { timeZoneProblem } from '../sql/time-zone.js';
 import type {
@@ -19,6 +28,7 @@ import type {
   SyncerConfig,
   TargetConfig,
   TaskConfig,
+  ValidatorConfig,
 } from './types.js';
 import { loadYaml } from './yaml.js';
 
@@ -62,6 +72,8 @@ export function taskFromStore(obj: unknown): TaskConfig {
     if (instance.meta !== undefined && instance.startPosition === undefined) instance.startPosition = instance.meta;
     delete instance.meta;
     instance.expressionFilters ??= [];
+    // Tasks stored before validators existed validate nothing.
+    instance.validator ??= buildValidator({}, '', []);
   }
   return { ...copy, target: unsealEndpoint(task.target) };
 }
@@ -78,6 +90,7 @@ interface Named {
   dumpers: Map<string, DumperConfig>;
   loaders: Map<string, LoaderConfig>;
   syncers: Map<string, SyncerConfig>;
+  validators: Map<string, ValidatorConfig>;
 }
 
 function buildTask(raw: RawTask, files: TlsFileAccess, issues: string[]): TaskConfig {
@@ -201,6 +214,7 @@ function buildNamed(raw: RawTask, caseSensitive: boolean, issues: string[], noti
     dumpers: collect('mydumpers', raw.mydumpers, (_name, dumper, path) => buildDumper(dumper, path, issues)),
     loaders: collect('loaders', raw.loaders, (_name, loader, path) => buildLoader(loader, path, issues)),
     syncers: collect('syncers', raw.syncers, (_name, syncer, path) => buildSyncer(syncer, path, issues)),
+    validators: collect('validators', raw.validators, (_name, validator, path) => buildValidator(validator, path, issues)),
   };
 }
 
@@ -311,6 +325,10 @@ function buildInstance(raw: RawInstance, path: string, named: Named, issues: str
     mydumper,
     loader,
     syncer,
+    validator: {
+      ...(resolve(raw['validator-config-name'], named.validators, 'validators', `${path}.validator-config-name`, issues) ??
+        buildValidator({}, path, issues)),
+    },
   };
   const startPosition = buildStartPosition(raw.meta, `${path}.meta`, issues);
   if (startPosition) instance.startPosition = startPosition;

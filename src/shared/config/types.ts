@@ -123,6 +123,35 @@ export interface SyncerConfig {
   multipleRows: boolean;
 }
 
+export type ValidationMode = 'full' | 'fast' | 'none';
+
+/**
+ * DM's `validators.<name>`: after changes are applied, read the rows they touched back from the
+ * target and compare them with the binlog's row images (full: every column; fast: whether the
+ * row exists). Durations in milliseconds, sizes in bytes.
+ */
+export interface ValidatorConfig {
+  mode: ValidationMode;
+  /** Tables compared at once. */
+  workerCount: number;
+  /** How often the validator compares what is pending. */
+  validateIntervalMs: number;
+  /** DM's interval for re-checking failed rows; dmq re-checks them at every validate-interval. */
+  checkIntervalMs: number;
+  /** How long a row keeps failing before it is reported as an error. */
+  rowErrorDelayMs: number;
+  /** How often the validator's status row (counts, position) is written at the latest. */
+  metaFlushIntervalMs: number;
+  /** Rows compared per target query. */
+  batchQuerySize: number;
+  /** More pending row images than this (bytes) stops the validator with an error. */
+  maxPendingRowSize: number;
+  /** More pending rows than this stops the validator with an error. */
+  maxPendingRowCount: number;
+  /** Only changes written at or after this time (source clock, the task's zone) are validated. */
+  startTime?: string;
+}
+
 /** Where replication starts for an incremental task: DM's `mysql-instances[].meta`. */
 export interface StartPosition {
   binlogName?: string;
@@ -141,6 +170,7 @@ export interface InstanceConfig {
   mydumper: DumperConfig;
   loader: LoaderConfig;
   syncer: SyncerConfig;
+  validator: ValidatorConfig;
 }
 
 /**

@@ -8,6 +8,7 @@ import { taskQueueNames } from '../queue/task-queues.js';
 import { taskPrefix } from '../store/dump-store.js';
 import { forgetTaskFigures } from '../metrics/work-stats.js';
 import { forgetBinlogOps, setBinlogOp, type BinlogOp, type BinlogOpStage } from '../state/binlog-ops.js';
+import { forgetValidation } from '../state/validation-state.js';
 import { withConnection } from '../sql/connect.js';
 import { taskMeta, type ServiceContext } from './context.js';
 
@@ -197,6 +198,8 @@ export async function removeTask(ctx: ServiceContext, name: string, options: { r
     await forgetTaskFigures(ctx.redis, name);
     await forgetBinlogOps(ctx.redis, name);
   }
+  // Started or stopped by hand for this run of the task: a task submitted again starts as its validators say.
+  await forgetValidation(ctx.redis, name);
   await ctx.pools.closeTask(name);
   ctx.log.info({ task: name, removeMeta: options.removeMeta }, 'task removed');
 }

@@ -1,17 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
 import type { QueueEvents } from 'bullmq';
 import type { TlsFileAccess } from '../../../shared/config/security.js';
 import { parseTaskObject, parseTaskYaml } from '../../../shared/config/task.js';
 import type { ServiceContext } from '../../../shared/task/context.js';
 import { allTasksStatus, taskStatus } from '../../status/task-status.js';
-import { DmqError } from '../../../shared/errors.js';
 import { BinlogRequest, UnlockRequest } from '../api-schemas.js';
 import { taskShardLocks, unlockShardLock } from '../../shard-ddl-locks.js';
 import { taskStartingAt } from '../../binlog/start-by-time.js';
 import { injectBinlog, listPendingBinlogOps, revertBinlogOp } from '../../../shared/task/binlog-operations.js';
 import { checkTask, pauseTask, removeTask, resolveBinlogError, resumeTask, submitTask } from '../../../shared/task/control.js';
-import { readConfigBody } from '../body.js';
+import { parseRequest, readConfigBody } from '../body.js';
+import { validationRoutes } from './validation.js';
 import { sendError } from '../errors.js';
 import { publicTask } from '../redact.js';
 
@@ -176,15 +175,6 @@ export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEv
       return sendError(reply, err);
     }
   });
-}
 
-/** A JSON body checked against its schema; the first problem names its field. */
-function parseRequest<T>(schema: z.ZodType<T>, body: unknown, expected: string): T {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new DmqError('CONFIG_INVALID', `${issue.path.join('.') || 'body'}: ${issue.message}`, {
-    where: issue.path.join('.') || 'body',
-    workaround: `send ${expected}`,
-  });
+  validationRoutes(app, ctx);
 }
