@@ -3,7 +3,10 @@ import { openApiRequestSchema, sourceYamlSchema } from '../../shared/config/sour
 import { taskSchema } from '../../shared/config/task-schema.js';
 import {
   CheckResult,
+  DiffReportBody,
+  DiffStarted,
   ErrorBody,
+  FixSql,
   Result,
   ShardLockList,
   Source,
@@ -126,6 +129,27 @@ export const API_ROUTES: ApiRoute[] = [
     summary: 'shard-ddl-lock unlock: resolve a lock without waiting for the missing shards (runs its DDL unless force_remove)',
     body: 'unlock',
     responses: { 200: Result },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/:name/diff',
+    tag: 'tasks',
+    summary: 'diff: start comparing every replicated table, source(s) against target (a job; follow its report)',
+    responses: { 200: DiffStarted },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/diff',
+    tag: 'tasks',
+    summary: "diff: the last run's report, as it goes and when done: per table, the outcome and the differing rows by key",
+    responses: { 200: DiffReportBody },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/diff/fix-sql',
+    tag: 'tasks',
+    summary: "diff: the last run's fix SQL, statements that make the target equal to the source",
+    responses: { 200: FixSql },
   },
 ];
 

@@ -12,6 +12,7 @@ import { checkTask, pauseTask, removeTask, resolveBinlogError, resumeTask, submi
 import { readConfigBody } from '../body.js';
 import { sendError } from '../errors.js';
 import { publicTask } from '../redact.js';
+import { diffRoutes } from './diff.js';
 
 type NameParams = { Params: { name: string }; Querystring: { remove_meta?: string } };
 
@@ -101,6 +102,8 @@ export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEv
   control('stop', (name) => pauseTask(ctx, name));
   control('resume', (name) => resumeTask(ctx, name));
   control('start', (name) => resumeTask(ctx, name));
+
+  diffRoutes(app, ctx);
 
   app.post<NameParams>('/api/v1/tasks/:name/binlog', async (req, reply) => {
     try {

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import mysql from 'mysql2/promise';
+import { getStack, resetDatabases } from '../harness/stack.js';
+import { runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { execSql, exampleFiles, seedTestTables, writeTask } from '../support/fixtures.js';
+import { startWriter } from '../support/writer.js';
+
+let dmq: DmqServer | undefined;
+let dir = '';
+
+before(async () => {
+  await resetDatabases();
+  dir = await mkdtemp(join(tmpdir(), 'dmq-diff-'));
+});
+
+after(async () => {
+  await dmq?.stop();
+});
+
+interface DiffDone {
+  event: 'done';
+  state: string;
+  clean: boolean;
+  fixFile: string | null;
+  tables: {
+    table: string;
+    outcome: string;
+    rows: number;
+    notes: string[];
+    differences: { kind: string; key: Record<string, string | null>; count: number }[];
+  }[];
+}
+
+/** `dmq diff` piped, as a script runs it: JSON lines, the last one the whole report. */
+async function diff(task: string, fixFile: string): Promise<{ code: number; done: DiffDone; lines: { event: string }[] }> {
+  const out = await runCli(dmq!.addr, ['diff', task, '--fix-sql', fixFile]);
+  const lines = out.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { event: string });
+  const done = lines.at(-1) as unknown as DiffDone;
+  assert.equal(done?.event, 'done', `${out.stdout}\n${out.stderr}`);
+  return { code: out.code, done, lines };
+}
+
+const keysOf = (done: DiffDone) =>
+  done.tables
+    .flatMap((t) => t.differences.map((d) => `${t.table} ${d.kind} ${JSON.stringify(d.key)}`))
+    .sort();
+
+test('the seed task (two shards merged): diff is clean, then names exactly a changed, a deleted and an inserted target row; its fix SQL makes the next diff clean; under steady writes it reports nothing', {
+  timeout: 420_000,
+}, async () => {
+  const stack = await getStack();
+  await seedTestTables(5_000);
+  const files = await exampleFiles();
+  dmq = await startDmq();
+  assert.equal((await runCli(dmq.addr, ['operate-source', 'create', ...files.sources])).code, 0);
+  const started = await runCli(dmq.addr, ['start-task', files.task]);
+  assert.equal(started.code, 0, started.stdout);
+  await waitForStatus(dmq.addr, 'test', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 180_000);
+  await waitForCaughtUp(dmq.addr, 'test', stack.upstreams, 120_000);
+
+  const fixFile = join(dir, 'fix.sql');
+  const clean = await diff('test', fixFile);
+  assert.equal(clean.code, 0, JSON.stringify(clean.done, null, 2));
+  assert.equal(clean.done.clean, true);
+  assert.deepEqual(
+    clean.done.tables.map((t) => [t.table, t.outcome, t.rows]),
+    [['`test_db`.`test_table`', 'equal', 10_000]],
+  );
+  assert.ok(clean.lines.some((l) => l.event === 'progress'));
+
+  // Even ids came from the first shard, odd ones from the second.
+  await execSql(stack.target, [
+    "UPDATE test_db.test_table SET c = 'corrupted' WHERE id = 10",
+    'DELETE FROM test_db.test_table WHERE id = 21',
+    "INSERT INTO test_db.test_table (id, k, c) VALUES (1000001, 1, 'stray')",
+  ]);
+  const found = await diff('test', fixFile);
+  assert.equal(found.code, 1);
+  assert.equal(found.done.clean, false);
+  assert.deepEqual(keysOf(found.done), [
+    '`test_db`.`test_table` changed {"id":"10"}',
+    '`test_db`.`test_table` extra {"id":"1000001"}',
+    '`test_db`.`test_table` missing {"id":"21"}',
+  ]);
+  assert.equal(found.done.fixFile, fixFile);
+
+  // The report is in query-status and /metrics too.
+  const status = (await taskStatus(dmq.addr, 'test')) as unknown as { diff: { state: string; differentRows: number } };
+  assert.equal(status.diff.state, 'done');
+  assert.equal(status.diff.differentRows, 3);
+  const metrics = await (await fetch(`http://${dmq.addr}/metrics`)).text();
+  assert.match(metrics, /dmq_diff_different_rows\{task="test"\} 3/);
+
+  const fix = await readFile(fixFile, 'utf8');
+  const conn = await mysql.createConnection({ ...stack.target, multipleStatements: true });
+  try {
+    await conn.query(fix);
+  } finally {
+    await conn.end();
+  }
+  const fixed = await diff('test', fixFile);
+  assert.equal(fixed.code, 0, JSON.stringify(fixed.done, null, 2));
+  assert.deepEqual(keysOf(fixed.done), []);
+
+  // Replication runs under steady writes to both shards: what is in flight is not a difference.
+  const writers = stack.upstreams.map((server, i) => startWriter(server, { parity: i as 0 | 1, seed: 31 + i, perSecond: 40 }));
+  try {
+    const until = Date.now() + 40_000;
+    let runs = 0;
+    while (Date.now() < until || runs < 2) {
+      const busy = await diff('test', fixFile);
+      assert.equal(busy.code, 0, JSON.stringify(busy.done, null, 2));
+      runs += 1;
+    }
+  } finally {
+    const counts = await Promise.all(writers.map((w) => w.stop()));
+    assert.ok(
+      counts.every((n) => n > 20),
+      `writers ran: ${counts.join(', ')} transactions`,
+    );
+  }
+});
+
+test('bad input is one line each, never a crash: a table without a key, a target table of another type, a target table dropped', {
+  timeout: 300_000,
+}, async () => {
+  const stack = await getStack();
+  await execSql(stack.upstreams[0], [
+    'CREATE DATABASE diff_db',
+    'CREATE TABLE diff_db.nokey (a INT, b VARCHAR(20), f DOUBLE)',
+    "INSERT INTO diff_db.nokey VALUES (1, 'x', 0.1), (1, 'x', 0.1), (2, NULL, 1e300), (3, 'z', NULL)",
+    'CREATE TABLE diff_db.typed (id INT PRIMARY KEY, v INT)',
+    'INSERT INTO diff_db.typed VALUES (1, 1), (2, 2)',
+    'CREATE TABLE diff_db.gone (id INT PRIMARY KEY)',
+    'INSERT INTO diff_db.gone VALUES (1)',
+  ]);
+  const taskFile = await writeTask({ name: 'bad-input', mode: 'all', schema: 'diff_db' });
+  const started = await runCli(dmq!.addr, ['start-task', taskFile]);
+  assert.equal(started.code, 0, started.stdout);
+  await waitForStatus(dmq!.addr, 'bad-input', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 180_000);
+  await waitForCaughtUp(dmq!.addr, 'bad-input', [stack.upstreams[0]], 120_000);
+  const fixFile = join(dir, 'bad-input.sql');
+  const first = await diff('bad-input', fixFile);
+  assert.equal(first.code, 0, JSON.stringify(first.done, null, 2));
+
+  await execSql(stack.target, [
+    'ALTER TABLE diff_db.typed MODIFY v VARBINARY(10)',
+    'DROP TABLE diff_db.gone',
+    "DELETE FROM diff_db.nokey WHERE a = 1 AND b = 'x' LIMIT 1",
+  ]);
+  const { code, done } = await diff('bad-input', fixFile);
+  assert.equal(code, 1);
+  const byTable = new Map(done.tables.map((t) => [t.table, t]));
+  const nokey = byTable.get('`diff_db`.`nokey`')!;
+  assert.equal(nokey.outcome, 'different');
+  assert.match(nokey.notes.join('\n'), /no primary key .* full-row checksums/);
+  assert.deepEqual(
+    nokey.differences.map((d) => [d.kind, d.key.a, d.key.b, d.count]),
+    [['missing', '1', 'x', 1]],
+  );
+  const typed = byTable.get('`diff_db`.`typed`')!;
+  assert.equal(typed.outcome, 'mismatch');
+  assert.match(typed.notes.join('\n'), /column `v` is int.* on source mysql-replica-01 `diff_db`.`typed` but varbinary\(10\) on the target/);
+  const gone = byTable.get('`diff_db`.`gone`')!;
+  assert.equal(gone.outcome, 'missing');
+  assert.match(gone.notes.join('\n'), /target table `diff_db`.`gone` does not exist/);
+});
