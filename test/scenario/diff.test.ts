@@ -161,6 +161,7 @@ test('bad input is one line each, never a crash: a table without a key, a target
   assert.equal(code, 1);
   const byTable = new Map(done.tables.map((t) => [t.table, t]));
   const nokey = byTable.get('`diff_db`.`nokey`')!;
+  assert.ok(nokey, JSON.stringify(done.tables, null, 2));
   assert.equal(nokey.outcome, 'different');
   assert.match(nokey.notes.join('\n'), /no primary key .* full-row checksums/);
   assert.deepEqual(
@@ -170,7 +171,8 @@ test('bad input is one line each, never a crash: a table without a key, a target
   const typed = byTable.get('`diff_db`.`typed`')!;
   assert.equal(typed.outcome, 'mismatch');
   assert.match(typed.notes.join('\n'), /column `v` is int.* on source mysql-replica-01 `diff_db`.`typed` but varbinary\(10\) on the target/);
-  const gone = byTable.get('`diff_db`.`gone`')!;
+  const gone = byTable.get("`diff_db`.`gone`")!;
+  assert.ok(gone, JSON.stringify(done.tables, null, 2));
   assert.equal(gone.outcome, 'missing');
   assert.match(gone.notes.join('\n'), /target table `diff_db`.`gone` does not exist/);
 });
