@@ -25,7 +25,9 @@ export function renderDiffProgress(report: DiffReport, width: number): string[] 
   ];
   for (const t of report.tables) {
     const progress = t.chunks > 0 ? ` ${t.chunksDone}/${t.chunks} chunks` : '';
-    lines.push(`  ${t.outcome.padEnd(9)} ${t.table}${progress}, ${int(t.rows)} rows${t.differentRows ? `, ${int(t.differentRows)} differ` : ''}`);
+    lines.push(
+      `  ${t.outcome.padEnd(9)} ${t.table}${progress}, ${int(t.rows)} rows${t.differentRows ? `, ${int(t.differentRows)} differ` : ''}`,
+    );
   }
   return lines;
 }
@@ -45,7 +47,10 @@ export function renderDiffResult(report: DiffReport, fixFile: string | undefined
   }
   const different = report.tables.filter((t) => t.outcome !== 'equal').length;
   if (report.state === 'failed') lines.push(`diff failed: ${report.error?.message ?? 'unknown error'}`);
-  else lines.push(different === 0 ? `all ${report.tables.length} tables equal` : `${different} of ${report.tables.length} tables not proven equal`);
+  else
+    lines.push(
+      different === 0 ? `all ${report.tables.length} tables equal` : `${different} of ${report.tables.length} tables not proven equal`,
+    );
   if (fixFile) lines.push(`fix SQL (${int(report.fixStatements)} statements): ${fixFile}`);
   return lines;
 }

@@ -308,7 +308,10 @@ program
   .argument('<task>', 'task name or task.yaml')
   .option('--fix-sql <file>', 'where to write the statements that make the target equal', '<task>-diff-fix.sql')
   .option('--follow', 'follow the run already going (or show the last one) instead of starting one')
-  .addHelpText('after', '\nExamples:\n  dmq diff test\n  dmq diff test --fix-sql /tmp/test-fix.sql\n  dmq diff test | jq .   # JSON lines when piped')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  dmq diff test\n  dmq diff test --fix-sql /tmp/test-fix.sql\n  dmq diff test | jq .   # JSON lines when piped',
+  )
   .action(
     action(async (task: string, opts: { fixSql: string; follow?: boolean }) => {
       const name = await taskNameOf(task);

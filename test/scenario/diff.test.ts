@@ -50,9 +50,7 @@ async function diff(task: string, fixFile: string): Promise<{ code: number; done
 }
 
 const keysOf = (done: DiffDone) =>
-  done.tables
-    .flatMap((t) => t.differences.map((d) => `${t.table} ${d.kind} ${JSON.stringify(d.key)}`))
-    .sort();
+  done.tables.flatMap((t) => t.differences.map((d) => `${t.table} ${d.kind} ${JSON.stringify(d.key)}`)).sort();
 
 test('the seed task (two shards merged): diff is clean, then names exactly a changed, a deleted and an inserted target row; its fix SQL makes the next diff clean; under steady writes it reports nothing', {
   timeout: 420_000,
@@ -64,7 +62,12 @@ test('the seed task (two shards merged): diff is clean, then names exactly a cha
   assert.equal((await runCli(dmq.addr, ['operate-source', 'create', ...files.sources])).code, 0);
   const started = await runCli(dmq.addr, ['start-task', files.task]);
   assert.equal(started.code, 0, started.stdout);
-  await waitForStatus(dmq.addr, 'test', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 180_000);
+  await waitForStatus(
+    dmq.addr,
+    'test',
+    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
+    180_000,
+  );
   await waitForCaughtUp(dmq.addr, 'test', stack.upstreams, 120_000);
 
   const fixFile = join(dir, 'fix.sql');
@@ -146,7 +149,12 @@ test('bad input is one line each, never a crash: a table without a key, a target
   const taskFile = await writeTask({ name: 'bad-input', mode: 'all', schema: 'diff_db' });
   const started = await runCli(dmq!.addr, ['start-task', taskFile]);
   assert.equal(started.code, 0, started.stdout);
-  await waitForStatus(dmq!.addr, 'bad-input', (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'), 180_000);
+  await waitForStatus(
+    dmq!.addr,
+    'bad-input',
+    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
+    180_000,
+  );
   await waitForCaughtUp(dmq!.addr, 'bad-input', [stack.upstreams[0]], 120_000);
   const fixFile = join(dir, 'bad-input.sql');
   const first = await diff('bad-input', fixFile);
@@ -170,8 +178,11 @@ test('bad input is one line each, never a crash: a table without a key, a target
   );
   const typed = byTable.get('`diff_db`.`typed`')!;
   assert.equal(typed.outcome, 'mismatch');
-  assert.match(typed.notes.join('\n'), /column `v` is int.* on source mysql-replica-01 `diff_db`.`typed` but varbinary\(10\) on the target/);
-  const gone = byTable.get("`diff_db`.`gone`")!;
+  assert.match(
+    typed.notes.join('\n'),
+    /column `v` is int.* on source mysql-replica-01 `diff_db`.`typed` but varbinary\(10\) on the target/,
+  );
+  const gone = byTable.get('`diff_db`.`gone`')!;
   assert.ok(gone, JSON.stringify(done.tables, null, 2));
   assert.equal(gone.outcome, 'missing');
   assert.match(gone.notes.join('\n'), /target table `diff_db`.`gone` does not exist/);

@@ -9,7 +9,13 @@ import { keyedComparison, multisetComparison, rowReader, type RawRow } from '../
 import { diffClean, diffSummary, type DiffReport } from '../../src/shared/diff/diff-report.js';
 import type { ColumnInfo, TableInfo } from '../../src/shared/sql/catalog.js';
 
-const col = (name: string, dataType: string, columnType = dataType): ColumnInfo => ({ name, dataType, columnType, nullable: true, generated: false });
+const col = (name: string, dataType: string, columnType = dataType): ColumnInfo => ({
+  name,
+  dataType,
+  columnType,
+  nullable: true,
+  generated: false,
+});
 const ID = col('id', 'int');
 const NAME = col('name', 'varchar', 'varchar(20)');
 const F = col('f', 'double');
@@ -45,7 +51,10 @@ test('columns line up by name; extract columns are constants of the shard; a mis
       'column `f` is on source s1 `db`.`t` but not on the target',
     ],
   });
-  assert.deepEqual(matchColumns([ID, NAME], table([ID]), [], 'src'), { ok: false, problems: ['column `name` is on the target but not on src'] });
+  assert.deepEqual(matchColumns([ID, NAME], table([ID]), [], 'src'), {
+    ok: false,
+    problems: ['column `name` is on the target but not on src'],
+  });
 });
 
 test('checksum and row queries: quoted names, NULL flags, the shard derived table carrying extract values as parameters', () => {
@@ -54,11 +63,24 @@ test('checksum and row queries: quoted names, NULL flags, the shard derived tabl
     sql: "SELECT COUNT(*) AS n, SUM(CRC32(CONCAT_WS(',', `id`, CONVERT(`name` USING utf8mb4), CONCAT(ISNULL(`id`), ISNULL(`name`))))) AS s FROM `d b`.`t``1` WHERE `id` >= ? AND `x` > 0",
     params: [5],
   });
-  const shard = shardSide('db', 't_01', [ID, col('c_table', 'varchar')], [{ kind: 'column', name: 'id' }, { kind: 'extract', value: '01' }], '`id` <> 3');
-  assert.deepEqual(shard, { from: "(SELECT *, ? AS `c_table` FROM `db`.`t_01` WHERE `id` <> 3) AS `shard`", params: ['01'], filter: undefined });
+  const shard = shardSide(
+    'db',
+    't_01',
+    [ID, col('c_table', 'varchar')],
+    [
+      { kind: 'column', name: 'id' },
+      { kind: 'extract', value: '01' },
+    ],
+    '`id` <> 3',
+  );
+  assert.deepEqual(shard, {
+    from: '(SELECT *, ? AS `c_table` FROM `db`.`t_01` WHERE `id` <> 3) AS `shard`',
+    params: ['01'],
+    filter: undefined,
+  });
   const rows = rowsQuery(shard, [ID], [ID, col('f', 'float'), col('b', 'bit')], [keyCondition([ID], [[1n], [2n]])]);
   assert.deepEqual(rows, {
-    sql: "SELECT `id`, `id`, `f` + 0E0, `b` + 0 FROM (SELECT *, ? AS `c_table` FROM `db`.`t_01` WHERE `id` <> 3) AS `shard` WHERE ((`id` = ?) OR (`id` = ?))",
+    sql: 'SELECT `id`, `id`, `f` + 0E0, `b` + 0 FROM (SELECT *, ? AS `c_table` FROM `db`.`t_01` WHERE `id` <> 3) AS `shard` WHERE ((`id` = ?) OR (`id` = ?))',
     params: ['01', 1n, 2n],
   });
   assert.deepEqual(bucketCondition([ID], 2, 8).params, [8, 2]);
@@ -107,7 +129,9 @@ test('fix SQL: REPLACE the source row, DELETE an extra row by key; without a key
     'DELETE FROM `db`.`t` WHERE `id` <=> 1 AND `name` <=> NULL LIMIT 1;',
     'DELETE FROM `db`.`t` WHERE `id` <=> 1 AND `name` <=> NULL LIMIT 1;',
   ]);
-  assert.deepEqual(fixStatements(target, [], [ID], { kind: 'missing', key: [], row: raw('1'), count: 1 }), ['INSERT INTO `db`.`t` (`id`) VALUES (1);']);
+  assert.deepEqual(fixStatements(target, [], [ID], { kind: 'missing', key: [], row: raw('1'), count: 1 }), [
+    'INSERT INTO `db`.`t` (`id`) VALUES (1);',
+  ]);
   assert.match(fixHeader('test', "+08'00").join('\n'), /SET SESSION time_zone = '\+08\\'00';/);
 });
 

@@ -65,7 +65,10 @@ async function streamRows(pool: Pool, query: SqlFragment, each: (row: RawRow) =>
  * Rows of the range on both sides, compared: the sources' rows first, then, once replication has
  * applied what they held, the target's, so a change made meanwhile is on both sides or neither.
  */
-async function compareRows(table: TableComparison, conditions: SqlFragment[]): Promise<{ differences: RowDifference[]; lagging: string[] }> {
+async function compareRows(
+  table: TableComparison,
+  conditions: SqlFragment[],
+): Promise<{ differences: RowDifference[]; lagging: string[] }> {
   const reader = rowReader(table);
   const comparison = table.key.length > 0 ? keyedComparison(reader) : multisetComparison(reader);
   const positions = new Map<string, BinlogPosition | null>();

@@ -65,7 +65,8 @@ async function runDiff({ task: name, id }: DiffJob, ctx: ServiceContext): Promis
     await writeDiffReport(ctx.redis, report);
   };
   const timer = setInterval(() => {
-    if (dirty || Date.now() - report.updatedAt > SAVE_MS * 10) void save().catch((err: unknown) => log.warn({ err }, 'cannot save the diff report'));
+    if (dirty || Date.now() - report.updatedAt > SAVE_MS * 10)
+      void save().catch((err: unknown) => log.warn({ err }, 'cannot save the diff report'));
   }, SAVE_MS);
   try {
     const task = await ctx.registry.requireTask(name);
@@ -124,5 +125,8 @@ async function runDiff({ task: name, id }: DiffJob, ctx: ServiceContext): Promis
     report.finishedAt = Date.now();
     await save();
   }
-  log.info({ state: report.state, tables: report.tables.length, differentRows: report.tables.reduce((n, t) => n + t.differentRows, 0) }, 'diff finished');
+  log.info(
+    { state: report.state, tables: report.tables.length, differentRows: report.tables.reduce((n, t) => n + t.differentRows, 0) },
+    'diff finished',
+  );
 }

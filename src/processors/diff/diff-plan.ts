@@ -7,7 +7,7 @@ import { DEFAULT_CHUNK_ROWS, type InstanceConfig, type TableRef, type TaskConfig
 import { makeExtractor, makeRouter } from '../../shared/filter/route.js';
 import { migratedTables } from '../../shared/filter/migrated-tables.js';
 import type { TableDiffReport } from '../../shared/diff/diff-report.js';
-import { describeTable, rowIdentityKey, type ColumnInfo } from '../../shared/sql/catalog.js';
+import { describeTable, rowIdentityKey, type ColumnInfo, type TableInfo } from '../../shared/sql/catalog.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { ER, serverErrno } from '../../shared/sql/server-errors.js';
 import { requireSource, taskMeta, type ServiceContext } from '../../shared/task/context.js';
@@ -73,7 +73,13 @@ async function shardsByTarget(ctx: ServiceContext, task: TaskConfig): Promise<Ma
       const target = route(ref.schema, ref.table);
       const label = tableLabel(target);
       const group = groups.get(label) ?? { target, shards: [] };
-      group.shards.push({ ...ref, sourceId: instance.sourceId, instance, pool, extracts: extract(instance.sourceId, ref.schema, ref.table) });
+      group.shards.push({
+        ...ref,
+        sourceId: instance.sourceId,
+        instance,
+        pool,
+        extracts: extract(instance.sourceId, ref.schema, ref.table),
+      });
       groups.set(label, group);
     }
   }
@@ -101,7 +107,8 @@ async function readCopyFacts(target: Pool, meta: MetaTables, task: TaskConfig): 
       `SELECT source_id, schema_name, table_name FROM ${metaName(meta, 'chunks')}
        WHERE loaded_at IS NULL GROUP BY source_id, schema_name, table_name`,
     );
-    for (const r of chunks) facts.loading.add(copyKey({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) }));
+    for (const r of chunks)
+      facts.loading.add(copyKey({ sourceId: String(r.source_id), schema: String(r.schema_name), table: String(r.table_name) }));
     const [tables] = await target.query<RowDataPacket[]>(
       `SELECT source_id, schema_name, table_name, target_schema, target_table FROM ${metaName(meta, 'tables')}`,
     );
@@ -138,7 +145,7 @@ async function replicatingSources(ctx: ServiceContext, task: TaskConfig): Promis
  */
 async function rangesOf(
   target: Pool,
-  info: Awaited<ReturnType<typeof describeTable>>,
+  info: TableInfo,
   ref: TableRef,
   key: ColumnInfo[],
   columns: ColumnInfo[],
@@ -160,6 +167,86 @@ async function rangesOf(
   return { ranges: Array.from({ length: count }, (_, i) => (count === 1 ? [] : [bucketCondition(columns, i, count)])), note };
 }
 
+/** A table's info, or undefined when it does not exist (SHOW CREATE TABLE refuses a missing table). */
+async function describeIfExists(pool: Pool, ref: TableRef): Promise<TableInfo | undefined> {
+  const conn = await pool.getConnection();
+  try {
+    return await describeTable(conn, ref);
+  } catch (err) {
+    if (serverErrno(err) === ER.NO_SUCH_TABLE) return undefined;
+    throw err;
+  } finally {
+    conn.release();
+  }
+}
+
+/** One target table's comparison: its columns lined up with every shard's, its key ranges; or why it cannot be compared. */
+async function planTableDiff(
+  ctx: ServiceContext,
+  task: TaskConfig,
+  plan: {
+    ref: TableRef;
+    shards: Shard[];
+    report: TableDiffReport;
+    target: Pool;
+    meta: MetaTables;
+    replicating: Set<string>;
+  },
+): Promise<TableWork> {
+  const { ref, shards, report, target, meta, replicating } = plan;
+  const cannot = (outcome: 'missing' | 'mismatch', notes: string[]): TableWork => {
+    report.outcome = outcome;
+    report.notes.push(...notes);
+    return { report, ranges: [], target: ref };
+  };
+  const info = await describeIfExists(target, ref);
+  if (!info)
+    return cannot('missing', [`target table ${tableLabel(ref)} does not exist (routed from ${shards.map(shardLabel).join(', ')})`]);
+  const columns = info.columns.filter((c) => !c.generated);
+  const sides = [];
+  const problems: string[] = [];
+  for (const shard of shards) {
+    const sourceInfo = await describeIfExists(shard.pool, shard);
+    if (!sourceInfo) return cannot('missing', [`source table ${shardLabel(shard)} no longer exists`]);
+    const match = matchColumns(columns, sourceInfo, shard.extracts, `source ${shardLabel(shard)}`);
+    if (!match.ok) {
+      problems.push(...match.problems);
+      continue;
+    }
+    const filter = await copyFilterCondition(shard.pool, task, shard, ctx.log);
+    sides.push({
+      shard,
+      estimatedRows: sourceInfo.estimatedRows,
+      side: shardSide(shard.schema, shard.table, columns, match.columns, filter),
+    });
+  }
+  if (problems.length > 0) return cannot('mismatch', problems);
+
+  const identity = rowIdentityKey(info);
+  const key = identity ? identity.columns.map((name) => info.columns.find((c) => c.name === name)!) : [];
+  const estimatedRows = Math.max(
+    info.estimatedRows,
+    sides.reduce((n, s) => n + s.estimatedRows, 0),
+  );
+  const rowsPerChunk = shards[0]!.instance.mydumper.rows > 0 ? shards[0]!.instance.mydumper.rows : DEFAULT_CHUNK_ROWS;
+  const { ranges, note } = await rangesOf(target, info, ref, key, columns, estimatedRows, rowsPerChunk);
+  if (note) report.notes.push(note);
+  report.chunks = ranges.length;
+  return {
+    report,
+    ranges,
+    target: ref,
+    comparison: {
+      key,
+      columns,
+      shards: sides.map((s) => ({ sourceId: s.shard.sourceId, pool: s.shard.pool, side: s.side })),
+      target: { pool: target, side: tableSide(ref.schema, ref.table) },
+      replicating: sides.some((s) => replicating.has(s.shard.sourceId)),
+      waitForSync: (positions: Map<string, BinlogPosition | null>) => waitForSync(target, meta, positions, replicating),
+    },
+  };
+}
+
 /** What to compare, table by table, and what cannot be compared, each with a line saying why. */
 export async function planDiff(ctx: ServiceContext, task: TaskConfig): Promise<TableWork[]> {
   const meta = taskMeta(task);
@@ -169,78 +256,35 @@ export async function planDiff(ctx: ServiceContext, task: TaskConfig): Promise<T
   const replicating = await replicatingSources(ctx, task);
   const work: TableWork[] = [];
 
-  const current = new Set([...groups.values()].flatMap((g) => g.shards.map(copyKey)));
-  for (const gone of facts.planned.filter((p) => !current.has(copyKey(p)))) {
+  // A copied table gone from the source is a difference only while the target still holds it
+  // fed by nothing: a DROP that replicated removed it from both sides.
+  for (const gone of facts.planned.filter((p) => !groups.has(tableLabel(p.target)))) {
+    if (!(await describeIfExists(target, gone.target))) continue;
     const report = emptyReport(gone.target, []);
     report.sources = [shardLabel(gone)];
     report.outcome = 'missing';
-    report.notes.push(`source table ${shardLabel(gone)} was copied but no longer exists on the source (or no longer passes the filters)`);
+    report.notes.push(
+      `source table ${shardLabel(gone)} was copied but no longer exists on the source (or no longer passes the filters), while the target still holds ${tableLabel(gone.target)}`,
+    );
     work.push({ report, ranges: [], target: gone.target });
   }
 
   for (const { target: ref, shards } of groups.values()) {
     const report = emptyReport(ref, shards);
-    work.push({ report, ranges: [], target: ref });
     const copying = shards.filter((s) => facts.unplanned.has(s.sourceId) || facts.loading.has(copyKey(s)));
     if (copying.length > 0) {
       report.outcome = 'copying';
       report.notes.push(`still being copied: ${copying.map(shardLabel).join(', ')}; compare it once the copy is done`);
+      work.push({ report, ranges: [], target: ref });
       continue;
     }
-    const conn = await target.getConnection();
-    let info: Awaited<ReturnType<typeof describeTable>>;
     try {
-      info = await describeTable(conn, ref);
-    } finally {
-      conn.release();
+      work.push(await planTableDiff(ctx, task, { ref, shards, report, target, meta, replicating }));
+    } catch (err) {
+      report.outcome = 'failed';
+      report.notes.push(`cannot plan the comparison: ${(err as Error).message}`);
+      work.push({ report, ranges: [], target: ref });
     }
-    if (info.columns.length === 0) {
-      report.outcome = 'missing';
-      report.notes.push(`target table ${tableLabel(ref)} does not exist (routed from ${shards.map(shardLabel).join(', ')})`);
-      continue;
-    }
-    const columns = info.columns.filter((c) => !c.generated);
-    const sides = [];
-    for (const shard of shards) {
-      const sourceConn = await shard.pool.getConnection();
-      let sourceInfo: Awaited<ReturnType<typeof describeTable>>;
-      try {
-        sourceInfo = await describeTable(sourceConn, shard);
-      } finally {
-        sourceConn.release();
-      }
-      const match = matchColumns(columns, sourceInfo, shard.extracts, `source ${shardLabel(shard)}`);
-      if (!match.ok) {
-        report.outcome = 'mismatch';
-        report.notes.push(...match.problems);
-        continue;
-      }
-      const filter = await copyFilterCondition(shard.pool, task, shard, ctx.log);
-      sides.push({ shard, estimatedRows: sourceInfo.estimatedRows, side: shardSide(shard.schema, shard.table, columns, match.columns, filter) });
-    }
-    if (report.outcome === 'mismatch') continue;
-
-    const identity = rowIdentityKey(info);
-    const key = identity ? identity.columns.map((name) => info.columns.find((c) => c.name === name)!) : [];
-    const estimatedRows = Math.max(info.estimatedRows, sides.reduce((n, s) => n + s.estimatedRows, 0));
-    const rowsPerChunk = shards[0]!.instance.mydumper.rows > 0 ? shards[0]!.instance.mydumper.rows : DEFAULT_CHUNK_ROWS;
-    const { ranges, note } = await rangesOf(target, info, ref, key, columns, estimatedRows, rowsPerChunk);
-    if (note) report.notes.push(note);
-    report.chunks = ranges.length;
-    const following = sides.some((s) => replicating.has(s.shard.sourceId));
-    work[work.length - 1] = {
-      report,
-      ranges,
-      target: ref,
-      comparison: {
-        key,
-        columns,
-        shards: sides.map((s) => ({ sourceId: s.shard.sourceId, pool: s.shard.pool, side: s.side })),
-        target: { pool: target, side: tableSide(ref.schema, ref.table) },
-        replicating: following,
-        waitForSync: (positions: Map<string, BinlogPosition | null>) => waitForSync(target, meta, positions, replicating),
-      },
-    };
   }
   return work;
 }

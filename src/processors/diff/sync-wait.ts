@@ -28,7 +28,8 @@ export async function waitForSync(
     for (const [sourceId, position] of pending) {
       const global = (await readSourceSync(target, meta, sourceId)).global;
       if (global && compareCoords(global.coord, position) >= 0) pending.delete(sourceId);
-      else behind.push(`source "${sourceId}" applied up to ${global ? coordText(global.coord) : 'nothing yet'}, not ${coordText(position)}`);
+      else
+        behind.push(`source "${sourceId}" applied up to ${global ? coordText(global.coord) : 'nothing yet'}, not ${coordText(position)}`);
     }
     if (pending.size === 0) return [];
     if (Date.now() >= deadline) return behind;

@@ -42,10 +42,11 @@ export function createMetrics(ctx: ServiceContext) {
     'position',
   ]);
   const binlogPos = gauge('dmq_binlog_position', 'Binlog position within that file: master, read, applied', ['task', 'source', 'position']);
-  const diffTables = gauge('dmq_diff_tables', "Tables of the task's last dmq diff by outcome (equal, different, copying, missing, mismatch, failed, pending)", [
-    'task',
-    'outcome',
-  ]);
+  const diffTables = gauge(
+    'dmq_diff_tables',
+    "Tables of the task's last dmq diff by outcome (equal, different, copying, missing, mismatch, failed, pending)",
+    ['task', 'outcome'],
+  );
   const diffRows = gauge('dmq_diff_different_rows', "Rows the task's last dmq diff found different (missing, extra or changed)", ['task']);
   const diffRunning = gauge('dmq_diff_running', '1 while a dmq diff of the task runs', ['task']);
   const queueJobs = gauge('dmq_queue_jobs', 'Jobs in each dmq queue by state', ['queue', 'state']);
@@ -121,7 +122,10 @@ export function createMetrics(ctx: ServiceContext) {
         for (const outcome of ['equal', 'different', 'copying', 'missing', 'mismatch', 'failed'] as const) {
           diffTables.set({ task: name, outcome }, diff[outcome]);
         }
-        diffTables.set({ task: name, outcome: 'pending' }, diff.tables - diff.equal - diff.different - diff.copying - diff.missing - diff.mismatch - diff.failed);
+        diffTables.set(
+          { task: name, outcome: 'pending' },
+          diff.tables - diff.equal - diff.different - diff.copying - diff.missing - diff.mismatch - diff.failed,
+        );
         diffRows.set({ task: name }, diff.differentRows);
         diffRunning.set({ task: name }, diff.state === 'running' ? 1 : 0);
       }
