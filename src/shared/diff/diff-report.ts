@@ -57,6 +57,8 @@ export const DIFF_STALE_MS = 120_000;
 
 const reportKey = (task: string) => `dmq:task:${task}:diff`;
 const fixKey = (task: string) => `dmq:task:${task}:diff:fix`;
+/** The keys of a task's diff, removed with the task. */
+export const diffKeys = (task: string) => [reportKey(task), fixKey(task)];
 
 export async function readDiffReport(redis: Redis, task: string): Promise<DiffReport | undefined> {
   const json = await redis.get(reportKey(task));
@@ -91,10 +93,6 @@ export async function appendFixStatements(redis: Redis, task: string, statements
 
 export async function readFixStatements(redis: Redis, task: string): Promise<string[]> {
   return redis.lrange(fixKey(task), 0, -1);
-}
-
-export async function deleteDiff(redis: Redis, task: string): Promise<void> {
-  await redis.del(reportKey(task), fixKey(task));
 }
 
 /** The run in a few numbers, for query-status and /metrics. */
