@@ -4,6 +4,7 @@ import {
   appendFixStatements,
   MAX_LISTED_ROWS,
   readDiffReport,
+  startFixStatements,
   writeDiffReport,
   type DiffRowReport,
 } from '../../shared/diff/diff-report.js';
@@ -59,8 +60,14 @@ async function runDiff({ task: name, id }: DiffJob, ctx: ServiceContext): Promis
   const log = ctx.log.child({ task: name, diff: id });
   let dirty = true;
   let listed = 0;
+  let superseded = false;
+  // A run taken over after it looked dead (see DIFF_STALE_MS) stops writing over its successor.
   const save = async () => {
     dirty = false;
+    if (superseded || (await readDiffReport(ctx.redis, name))?.id !== id) {
+      superseded = true;
+      return;
+    }
     report.updatedAt = Date.now();
     await writeDiffReport(ctx.redis, report);
   };
@@ -72,7 +79,8 @@ async function runDiff({ task: name, id }: DiffJob, ctx: ServiceContext): Promis
     const task = await ctx.registry.requireTask(name);
     const work = await planDiff(ctx, task);
     report.tables = work.map((w) => w.report);
-    await appendFixStatements(ctx.redis, name, fixHeader(name, task.timezone ?? DEFAULT_TIME_ZONE));
+    report.fixStatements = 0;
+    await startFixStatements(ctx.redis, name, fixHeader(name, task.timezone ?? DEFAULT_TIME_ZONE));
     await save();
     log.info({ tables: work.length, ranges: work.reduce((n, w) => n + w.ranges.length, 0) }, 'diff planned');
 
@@ -80,7 +88,7 @@ async function runDiff({ task: name, id }: DiffJob, ctx: ServiceContext): Promis
     const started = new Map<TableWork, number>();
     const compareOne = async (w: TableWork, range: SqlFragment[]) => {
       const table = w.report;
-      if (table.outcome === 'failed' || !w.comparison) return;
+      if (superseded || table.outcome === 'failed' || !w.comparison) return;
       if (!started.has(w)) started.set(w, Date.now());
       try {
         const outcome = await compareChunk(w.comparison, range);

@@ -87,6 +87,15 @@ export async function beginDiffReport(redis: Redis, report: DiffReport, now: num
   return Number(swapped) === 1;
 }
 
+/** Starts the fix SQL of a run over (a run whose worker died starts again from the beginning). */
+export async function startFixStatements(redis: Redis, task: string, header: string[]): Promise<void> {
+  await redis
+    .multi()
+    .del(fixKey(task))
+    .rpush(fixKey(task), ...header)
+    .exec();
+}
+
 export async function appendFixStatements(redis: Redis, task: string, statements: string[]): Promise<void> {
   if (statements.length > 0) await redis.rpush(fixKey(task), ...statements);
 }
