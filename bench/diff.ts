@@ -20,6 +20,7 @@ import { int, log, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt } from './lib/prerequisites.js';
 import { benchDir, runBench, startSampler, startServers } from './lib/processes.js';
+import { readProcess, resetPeakRss } from './lib/proc-stats.js';
 import { SBTEST1, SCHEMA, seed } from './lib/sbtest.js';
 import { serverVersion, withConnection, type Server } from './lib/sql.js';
 import { describeTarget, startTarget, targetLabel } from './lib/target.js';
@@ -134,6 +135,9 @@ async function main(): Promise<void> {
 
   await waitForQuiet(sampler, ['upstream mariadbd', targetProcess, DMQ]);
   log('dmq diff');
+  // The copy's peak is not the diff's: measure the memory of the diff alone.
+  resetPeakRss(dmq.pid);
+  const idleRss = readProcess(dmq.pid)?.rssBytes ?? 0;
   const from = sampler.sampleNow();
   const diffed = await runCli(dmq.addr, ['diff', TASK, '--fix-sql', join(dir, 'fix.sql')]);
   const diff = { name: 'dmq diff (CLI start → exit)', from, to: sampler.sampleNow() };
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
     tables?: { rows: number; chunks: number }[];
   };
   if (diffed.code !== 0 || done.clean !== true) throw new Error(`dmq diff did not find the copy equal:\n${diffed.stdout}${diffed.stderr}`);
-  const peakRss = sampler.peakRss(DMQ);
+  const peakRss = readProcess(dmq.pid)?.peakRssBytes ?? 0;
   sampler.stop();
   await dmq.stop();
 
@@ -155,7 +159,7 @@ async function main(): Promise<void> {
     [
       '',
       `=== dmq diff benchmark: ${SCHEMA}.sbtest1, ${int(facts.rows)} rows (${mib(facts.dataLength)} data), target ${describeTarget(options.target, targetVersion)} ===`,
-      `dmq diff compared ${int(done.tables?.[0]?.rows ?? 0)} rows in ${done.tables?.[0]?.chunks ?? 0} chunks; peak RSS of dmq serve ${mib(peakRss)}`,
+      `dmq diff compared ${int(done.tables?.[0]?.rows ?? 0)} rows in ${done.tables?.[0]?.chunks ?? 0} chunks; dmq serve RSS ${mib(idleRss)} before it, peak ${mib(peakRss)} during it`,
       '',
       table(rows),
       '',
