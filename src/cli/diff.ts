@@ -4,7 +4,7 @@ import { diffClean } from '../shared/diff/diff-report.js';
 import type { ApiClient, ApiResponse } from './api-client.js';
 import { diffEvents, renderDiffProgress, renderDiffResult } from './diff-output.js';
 
-const POLL_MS = 1000;
+const POLL_MS = 500;
 
 /**
  * `dmq diff`: starts a run (or follows one), redraws its progress in a terminal or prints JSON
