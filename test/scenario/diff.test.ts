@@ -58,6 +58,19 @@ async function diff(task: string, fixFile: string): Promise<{ code: number; done
   return { code: out.code, done, lines };
 }
 
+/** Starts a task of the first upstream and waits until it replicates everything written so far. */
+async function startSynced(name: string, taskFile: string): Promise<void> {
+  const started = await runCli(dmq!.addr, ['start-task', taskFile]);
+  assert.equal(started.code, 0, started.stdout);
+  await waitForStatus(
+    dmq!.addr,
+    name,
+    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
+    180_000,
+  );
+  await waitForCaughtUp(dmq!.addr, name, [(await getStack()).upstreams[0]], 120_000);
+}
+
 const keysOf = (done: DiffDone) =>
   done.tables.flatMap((t) => t.differences.map((d) => `${t.table} ${d.kind} ${JSON.stringify(d.key)}`)).sort();
 
@@ -156,15 +169,7 @@ test('bad input is one line each, never a crash: a table without a key, a target
     'INSERT INTO diff_db.gone VALUES (1)',
   ]);
   const taskFile = await writeTask({ name: 'bad-input', mode: 'all', schema: 'diff_db' });
-  const started = await runCli(dmq!.addr, ['start-task', taskFile]);
-  assert.equal(started.code, 0, started.stdout);
-  await waitForStatus(
-    dmq!.addr,
-    'bad-input',
-    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-    180_000,
-  );
-  await waitForCaughtUp(dmq!.addr, 'bad-input', [stack.upstreams[0]], 120_000);
+  await startSynced('bad-input', taskFile);
   const fixFile = join(dir, 'bad-input.sql');
   const first = await diff('bad-input', fixFile);
   assert.equal(first.code, 0, JSON.stringify(first.done, null, 2));
@@ -228,15 +233,7 @@ test('shards routed into one table with extract-table columns in its key compare
       '    extract-table: { table-regexp: "t_(.*)", target-column: c_table }',
     ].join('\n'),
   });
-  const started = await runCli(dmq!.addr, ['start-task', taskFile]);
-  assert.equal(started.code, 0, started.stdout);
-  await waitForStatus(
-    dmq!.addr,
-    'diff-shards',
-    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-    180_000,
-  );
-  await waitForCaughtUp(dmq!.addr, 'diff-shards', [stack.upstreams[0]], 120_000);
+  await startSynced('diff-shards', taskFile);
   const fixFile = join(dir, 'diff-shards.sql');
   const clean = await diff('diff-shards', fixFile);
   assert.equal(clean.code, 0, JSON.stringify(clean.done, null, 2));
@@ -265,15 +262,7 @@ test('every type: the chunk checksums of source and target agree except where a 
     ...allTypesRows(0).map(rename),
   ]);
   const taskFile = await writeTask({ name: 'diff-types', mode: 'all', schema: 'diff_types' });
-  const started = await runCli(dmq!.addr, ['start-task', taskFile]);
-  assert.equal(started.code, 0, started.stdout);
-  await waitForStatus(
-    dmq!.addr,
-    'diff-types',
-    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-    180_000,
-  );
-  await waitForCaughtUp(dmq!.addr, 'diff-types', [stack.upstreams[0]], 120_000);
+  await startSynced('diff-types', taskFile);
   const { code, done } = await diff('diff-types', join(dir, 'diff-types.sql'));
   assert.equal(code, 0, JSON.stringify(done, null, 2));
   assert.deepEqual(
