@@ -10,6 +10,7 @@ import { apiClient, type ApiClient, type ApiResponse } from './api-client.js';
 import { inlineTlsFiles } from './tls-files.js';
 import { renderWatch, settledStage, type WatchedStatus } from './watch.js';
 import { registerValidation } from './validation.js';
+import { runDiff } from './diff.js';
 
 /** dmctl prints indented JSON with `result` and `msg`; so do we, and exit non-zero on failure. */
 function print(output: { result: boolean } & Record<string, unknown>): void {
@@ -312,6 +313,31 @@ program
       const name = await taskNameOf(task);
       const q = opts.removeMeta ? '?remove_meta=true' : '';
       print(fromResponse(await client().request('DELETE', `/api/v1/tasks/${encodeURIComponent(name)}${q}`)));
+    }),
+  );
+
+program
+  .command('diff')
+  .description(
+    'compare every replicated table of a task, source(s) against target, while replication runs; write fix SQL for what differs (exit code 1 when anything differs or could not be compared)',
+  )
+  .argument('<task>', 'task name or task.yaml')
+  .option('--fix-sql <file>', 'where to write the statements that make the target equal', '<task>-diff-fix.sql')
+  .option('--follow', 'follow the run already going (or show the last one) instead of starting one')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  dmq diff test\n  dmq diff test --fix-sql /tmp/test-fix.sql\n  dmq diff test | jq .   # JSON lines when piped',
+  )
+  .action(
+    action(async (task: string, opts: { fixSql: string; follow?: boolean }) => {
+      const name = await taskNameOf(task);
+      const out = await runDiff(client(), name, {
+        follow: opts.follow === true,
+        fixFile: opts.fixSql.replace('<task>', name),
+        tty: process.stdout.isTTY === true,
+        columns: process.stdout.columns ?? 100,
+      });
+      if (out) print(fromResponse(out));
     }),
   );
 

@@ -30,7 +30,7 @@ export interface WatchedStatus {
   }[];
 }
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
+export const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -50,7 +50,7 @@ function duration(seconds: number): string {
   return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
 }
 
-function bar(fraction: number, width: number): string {
+export function bar(fraction: number, width: number): string {
   const f = Math.max(0, Math.min(1, fraction));
   const full = Math.round(f * width);
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(f * 100).toFixed(1).padStart(5)}%`;

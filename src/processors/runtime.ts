@@ -11,6 +11,7 @@ import { handleDumpJob } from './dump/dump-job.js';
 import { handleLoadJob } from './load/load-job.js';
 import { handlePrecheckJob } from './precheck/precheck-job.js';
 import { copyOutages } from './copy-outage.js';
+import { handleDiffJob } from './diff/diff-job.js';
 
 type Handler = (job: Job, ctx: ServiceContext, token?: string) => Promise<unknown>;
 
@@ -65,6 +66,8 @@ const HANDLERS: Record<QueueKind, Handler> = {
 };
 
 function handlerFor(queueName: string): Handler | undefined {
+  // A diff belongs to no unit of the task: it reads what the units wrote.
+  if (queueName === STATIC_QUEUES.diff) return handleDiffJob as Handler;
   const kind = queueKindOf(queueName);
   return kind === undefined ? undefined : HANDLERS[kind];
 }
@@ -87,6 +90,7 @@ export function startProcessors(ctx: ServiceContext, options: { takeoverMs: numb
 
   startWorker(STATIC_QUEUES.precheck, 2);
   startWorker(STATIC_QUEUES.plan, 2);
+  startWorker(STATIC_QUEUES.diff, 1);
 
   let stopped = false;
   async function reconcile(): Promise<void> {
@@ -97,7 +101,7 @@ export function startProcessors(ctx: ServiceContext, options: { takeoverMs: numb
       else if (worker.concurrency !== q.concurrency) worker.concurrency = q.concurrency;
     }
     for (const [name, worker] of workers) {
-      if (name === STATIC_QUEUES.precheck || name === STATIC_QUEUES.plan || active.has(name)) continue;
+      if ((Object.values(STATIC_QUEUES) as string[]).includes(name) || active.has(name)) continue;
       workers.delete(name);
       await worker.close(true);
     }

@@ -72,6 +72,10 @@ export const ERROR_CODES = {
   DUMP_FILE_MISSING: 'operator',
   /** A chunk's dump file key in the meta schema is not one dmq made for that chunk (the row was changed). */
   DUMP_KEY_INVALID: 'operator',
+  /** A `dmq diff` of the task is running already; its report is the one to follow. */
+  DIFF_RUNNING: 'operator',
+  /** The task has no `dmq diff` report yet. */
+  DIFF_NOT_FOUND: 'operator',
   /** dmq cannot reach Redis. */
   REDIS_UNAVAILABLE: 'retry',
   /** The CLI cannot reach `dmq serve`. */

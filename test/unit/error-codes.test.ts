@@ -21,6 +21,8 @@ test('the codes only the operator can fix', () => {
     'CONFIG_YAML',
     'DDL_REJECTED',
     'DDL_UNSUPPORTED',
+    'DIFF_NOT_FOUND',
+    'DIFF_RUNNING',
     'DUMP_FILE_MISSING',
     'DUMP_KEY_INVALID',
     'EVENT_FILTERED',

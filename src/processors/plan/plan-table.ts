@@ -13,7 +13,7 @@ const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'medium
  * orders them: integers as BigInt (no double rounding past 2^53), binary as bytes, text as
  * text so the column's collation applies.
  */
-function keyValueOf(column: ColumnInfo, raw: Buffer | null): KeyValue {
+export function keyValueOf(column: ColumnInfo, raw: Buffer | null): KeyValue {
   if (raw === null) return null;
   if (INTEGER_TYPES.has(column.dataType)) return BigInt(raw.toString('latin1'));
   if (BINARY_TYPES.has(column.dataType)) return raw;

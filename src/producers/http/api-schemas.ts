@@ -221,6 +221,25 @@ export const TaskStatus = z
     taskMode: z.string(),
     redis: RedisHealth,
     precheck: z.object({ passed: z.boolean(), results: z.array(z.unknown()) }).nullable(),
+    diff: z
+      .object({
+        id: z.string(),
+        state: z.enum(['running', 'done', 'failed']),
+        startedAt: z.string(),
+        finishedAt: z.string().nullable(),
+        tables: z.number().int(),
+        equal: z.number().int(),
+        different: z.number().int(),
+        copying: z.number().int(),
+        missing: z.number().int(),
+        mismatch: z.number().int(),
+        failed: z.number().int(),
+        rowsCompared: z.number().int(),
+        differentRows: z.number().int(),
+        error: z.string().nullable(),
+      })
+      .nullable()
+      .describe('the last `dmq diff` in figures (null: none yet); GET /api/v1/tasks/{name}/diff has its rows'),
     sources: z.array(
       z.object({
         result: z.boolean(),
@@ -360,3 +379,42 @@ export const ValidationErrorRequest = z
   .strict()
   .refine((r) => (r.id !== undefined) !== (r.all === true), { message: 'give either id or all: true', path: ['id'] })
   .meta({ id: 'ValidationErrorRequest' });
+export const DiffStarted = Result.extend({ id: z.string().describe('the run, as its report names it') }).meta({ id: 'DiffStarted' });
+
+const DiffRow = z.object({
+  kind: z.enum(['missing', 'extra', 'changed']).describe('missing from the target, extra on it, or changed'),
+  key: z.record(z.string(), z.string().nullable()).describe("the row's key by column (no key: every column); binary as 0x hex"),
+  count: z.number().int().describe('copies of the row (above 1 only without a key)'),
+});
+
+export const DiffReportBody = z
+  .object({
+    id: z.string(),
+    task: z.string(),
+    state: z.enum(['running', 'done', 'failed']),
+    startedAt: z.number().describe('ms since the epoch'),
+    updatedAt: z.number(),
+    finishedAt: z.number().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).passthrough().optional(),
+    fixStatements: z.number().int(),
+    tables: z.array(
+      z.object({
+        table: z.string().describe('the target table'),
+        sources: z.array(z.string()).describe('the source tables merged into it'),
+        outcome: z.enum(['pending', 'equal', 'different', 'copying', 'missing', 'mismatch', 'failed']),
+        rows: z.number().int().describe('source rows compared'),
+        chunks: z.number().int(),
+        chunksDone: z.number().int(),
+        chunksDifferent: z.number().int(),
+        ms: z.number(),
+        notes: z.array(z.string()).describe('why it was not compared, or how'),
+        differentRows: z.number().int(),
+        differences: z.array(DiffRow),
+      }),
+    ),
+  })
+  .meta({ id: 'DiffReport' });
+
+export const FixSql = Result.extend({ sql: z.string().describe('statements that make the target equal to the source') }).meta({
+  id: 'FixSql',
+});

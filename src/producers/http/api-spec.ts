@@ -4,7 +4,10 @@ import { taskSchema } from '../../shared/config/task-schema.js';
 import {
   BinlogOpList,
   CheckResult,
+  DiffReportBody,
+  DiffStarted,
   ErrorBody,
+  FixSql,
   Result,
   ShardLockList,
   Source,
@@ -181,6 +184,27 @@ export const API_ROUTES: ApiRoute[] = [
     summary: 'validation ignore-error, resolve-error, clear-error: mark one error (or all) ignored or resolved, or delete it',
     body: 'validation-error',
     responses: { 200: Result },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/tasks/:name/diff',
+    tag: 'tasks',
+    summary: 'diff: start comparing every replicated table, source(s) against target (a job; follow its report)',
+    responses: { 200: DiffStarted },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/diff',
+    tag: 'tasks',
+    summary: "diff: the last run's report, as it goes and when done: per table, the outcome and the differing rows by key",
+    responses: { 200: DiffReportBody },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/diff/fix-sql',
+    tag: 'tasks',
+    summary: "diff: the last run's fix SQL, statements that make the target equal to the source",
+    responses: { 200: FixSql },
   },
 ];
 

@@ -53,6 +53,13 @@ export function createMetrics(ctx: ServiceContext) {
     'dmq_validation_lag_seconds',
     'Age of the oldest applied change not yet validated, on the source clock (0 when none waits)',
   );
+  const diffTables = gauge(
+    'dmq_diff_tables',
+    "Tables of the task's last dmq diff by outcome (equal, different, copying, missing, mismatch, failed, pending)",
+    ['task', 'outcome'],
+  );
+  const diffRows = gauge('dmq_diff_different_rows', "Rows the task's last dmq diff found different (missing, extra or changed)", ['task']);
+  const diffRunning = gauge('dmq_diff_running', '1 while a dmq diff of the task runs', ['task']);
   const queueJobs = gauge('dmq_queue_jobs', 'Jobs in each dmq queue by state', ['queue', 'state']);
   const applyJobs = gauge('dmq_apply_jobs', 'Apply jobs committed on the target');
   const applyBatches = gauge('dmq_apply_batches', 'Binlog batches applied');
@@ -127,6 +134,18 @@ export function createMetrics(ctx: ServiceContext) {
       if ('stage' in status && status.stage) taskStage.set({ task: name, stage: status.stage }, 1);
       for (const source of status.sources) {
         for (const sub of source.subTaskStatus) setSubTask(name, source.sourceStatus.source, sub);
+      }
+      const diff = 'diff' in status ? status.diff : null;
+      if (diff) {
+        for (const outcome of ['equal', 'different', 'copying', 'missing', 'mismatch', 'failed'] as const) {
+          diffTables.set({ task: name, outcome }, diff[outcome]);
+        }
+        diffTables.set(
+          { task: name, outcome: 'pending' },
+          diff.tables - diff.equal - diff.different - diff.copying - diff.missing - diff.mismatch - diff.failed,
+        );
+        diffRows.set({ task: name }, diff.differentRows);
+        diffRunning.set({ task: name }, diff.state === 'running' ? 1 : 0);
       }
     }
     const queues = [...Object.values(STATIC_QUEUES), ...(await listActiveQueues(ctx.redis)).keys()];

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { diffSummary, readDiffReport } from '../../shared/diff/diff-report.js';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { readsBinlog } from '../../shared/task/stages.js';
 import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRecord } from '../../shared/checkpoint/copy-checkpoint.js';
@@ -186,6 +187,11 @@ async function tableCheckpoints(ctx: ServiceContext, task: TaskConfig, sourceId:
   }
 }
 
+async function lastDiff(ctx: ServiceContext, task: string) {
+  const report = await readDiffReport(ctx.redis, task);
+  return report ? diffSummary(report) : null;
+}
+
 /** `dmq query-status <task>`: dmctl's shape, one entry per source; `more` adds every check and table. */
 export async function taskStatus(ctx: ServiceContext, task: TaskConfig, options: { more?: boolean } = {}) {
   const state = await ctx.registry.getState(task.name);
@@ -204,6 +210,8 @@ export async function taskStatus(ctx: ServiceContext, task: TaskConfig, options:
     taskMode: task.taskMode,
     // Redis as the process answering sees it: outages it lived through, the last one's length.
     redis: ctx.redisHealth.snapshot(),
+    // The last `dmq diff`, in figures; `GET /api/v1/tasks/<task>/diff` has the rows.
+    diff: await lastDiff(ctx, task.name),
     precheck: options.more
       ? ((await ctx.registry.getPrecheck(task.name)) ?? null)
       : notableChecks(await ctx.registry.getPrecheck(task.name)),

@@ -27,7 +27,19 @@ export interface PlanJob extends TaskJob {
 
 export interface ChunkJob extends TaskJob, ChunkKey {}
 
-export const STATIC_QUEUES = { precheck: 'precheck', plan: 'plan' } as const;
+/** One `dmq diff` run; its report in Redis carries the same id. */
+export interface DiffJob extends TaskJob {
+  id: string;
+}
+
+export const STATIC_QUEUES = { precheck: 'precheck', plan: 'plan', diff: 'diff' } as const;
+
+/** A diff is not retried: a failed run says why in its report, and the operator runs it again. */
+export const DIFF_JOB_OPTIONS: JobsOptions = {
+  attempts: 1,
+  removeOnComplete: { age: 3600, count: 100 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
 
 /**
  * Dump and load queues are per (task, source): their global concurrency is that source's

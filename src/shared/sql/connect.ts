@@ -13,7 +13,7 @@ export type Queryable = Connection | PoolConnection | Pool;
  * Both ends of a task run in one zone (the task's `timezone`, else UTC) so TIMESTAMP values
  * travel as the same wall-clock text they are stored as, whatever the servers' own zones are.
  */
-const DEFAULT_TIME_ZONE = '+00:00';
+export const DEFAULT_TIME_ZONE = '+00:00';
 
 export interface ConnectOptions {
   /** Who this endpoint is, for messages: `source "mysql-replica-01"` or `target`. */

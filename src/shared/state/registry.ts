@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { SourceConfig, TaskConfig } from '../config/types.js';
 import { serializeSourceForStore, sourceFromStore } from '../config/source.js';
 import { serializeTaskForStore, taskFromStore } from '../config/task.js';
+import { diffKeys } from '../diff/diff-report.js';
 import { DmqError, type ErrorRecord } from '../errors.js';
 
 /**
@@ -131,7 +132,13 @@ export function registry(redis: Redis) {
     },
 
     async deleteTask(name: string): Promise<void> {
-      await redis.multi().hdel(TASKS, name).del(stateKey(name)).del(precheckKey(name)).exec();
+      await redis
+        .multi()
+        .hdel(TASKS, name)
+        .del(stateKey(name))
+        .del(precheckKey(name))
+        .del(...diffKeys(name))
+        .exec();
     },
 
     async getState(name: string): Promise<TaskState | undefined> {

@@ -13,6 +13,7 @@ import { parseRequest, readConfigBody } from '../body.js';
 import { validationRoutes } from './validation.js';
 import { sendError } from '../errors.js';
 import { publicTask } from '../redact.js';
+import { diffRoutes } from './diff.js';
 
 type NameParams = { Params: { name: string }; Querystring: { remove_meta?: string } };
 type SubmitQuery = { Querystring: { remove_meta?: string; start_time?: string } };
@@ -109,6 +110,8 @@ export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEv
   control('stop', (name) => pauseTask(ctx, name));
   control('resume', (name) => resumeTask(ctx, name));
   control('start', (name) => resumeTask(ctx, name));
+
+  diffRoutes(app, ctx);
 
   app.post<NameParams>('/api/v1/tasks/:name/binlog', async (req, reply) => {
     try {
