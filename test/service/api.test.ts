@@ -83,7 +83,25 @@ test('every /api/v1 route answers as the OpenAPI document says, errors included'
     binlog_pos: 'binlog.000001:4',
   });
   assert.equal(noSql.status, 400);
-  assert.match((noSql.body as { message: string }).message, /sqls: replace needs at least one statement/);
+  assert.match((noSql.body as { message: string }).message, /sqls: replace and inject need at least one statement/);
+  const operations = await use('GET', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/api/binlog');
+  assert.equal(operations.status, 200);
+  assert.equal((await use('GET', '/api/v1/tasks/:name/binlog', '/api/v1/tasks/nope/binlog')).status, 404);
+  assert.equal((await use('GET', '/api/v1/tasks/:name/diff', '/api/v1/tasks/api/diff')).status, 404, 'no diff has run');
+  assert.equal((await use('POST', '/api/v1/tasks/:name/diff', '/api/v1/tasks/api/diff')).status, 200);
+  const deadline = Date.now() + 60_000;
+  let report = await use('GET', '/api/v1/tasks/:name/diff', '/api/v1/tasks/api/diff');
+  while ((report.body as { state: string }).state === 'running' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    report = await use('GET', '/api/v1/tasks/:name/diff', '/api/v1/tasks/api/diff');
+  }
+  assert.deepEqual(
+    (report.body as { state: string; tables: { table: string; outcome: string }[] }).tables.map((t) => [t.table, t.outcome]),
+    [['`apidb`.`t`', 'equal']],
+    JSON.stringify(report.body),
+  );
+  const fix = await use('GET', '/api/v1/tasks/:name/diff/fix-sql', '/api/v1/tasks/api/diff/fix-sql');
+  assert.doesNotMatch((fix.body as { sql: string }).sql, /^(REPLACE|DELETE|INSERT)/m, 'nothing to fix');
   const locks = await use('GET', '/api/v1/tasks/:name/shard-ddl-locks', '/api/v1/tasks/api/shard-ddl-locks');
   assert.deepEqual(locks, { status: 200, body: { result: true, msg: '', locks: [] } });
   assert.equal((await use('GET', '/api/v1/tasks/:name/shard-ddl-locks', '/api/v1/tasks/nope/shard-ddl-locks')).status, 404);
