@@ -34,7 +34,9 @@ export interface ChunkOutcome {
 }
 
 /** A difference seen this many times in a row, each after replication caught up, is reported. */
-const RECHECK_ROUNDS = 3;
+const RECHECK_ROUNDS = 5;
+/** Between rounds: a row written again and again (a counter, a status) gets a moment to rest. */
+const RECHECK_PAUSE_MS = 500;
 /** Keys looked up per statement when differing rows are read again. */
 const KEYS_PER_LOOKUP = 500;
 
@@ -116,6 +118,7 @@ export async function compareChunk(table: TableComparison, conditions: SqlFragme
 
   let found = await compareRows(table, conditions);
   for (let round = 1; round < RECHECK_ROUNDS && table.replicating && found.differences.length > 0; round++) {
+    await new Promise((r) => setTimeout(r, RECHECK_PAUSE_MS));
     found = table.key.length > 0 ? await recheckKeys(table, found.differences) : await compareRows(table, conditions);
   }
   return { rows, differences: found.differences, lagging: found.lagging };
