@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { startMariadb, type MariadbServer } from './mariadb.js';
 import { removeNow, removeOnExit } from './proc.js';
 import { startRedis, type RedisServer } from './redis.js';
-import { startTidb } from './tidb.js';
+import { startTidb, type TidbServer } from './tidb.js';
 
 export { startMariadb, type MariadbServer } from './mariadb.js';
 export { startRedis, type RedisServer } from './redis.js';
@@ -94,17 +94,35 @@ export function startMember(stackDir: string, member: MariadbMember, port?: numb
   return startMariadb({ ...member, dir: join(stackDir, member.name), port, daemon });
 }
 
+/**
+ * A free port is free only until something binds it: another server starting on this machine at
+ * the same moment (two stacks, a fault test's own servers) may take it first. Such a start is
+ * tried again on a new port.
+ */
+async function retryOnTakenPort<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use|EADDRINUSE|errno: 98/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const temp = options.dir === undefined;
   const dir = options.dir === undefined ? await mkdtemp(join(tmpdir(), 'dmq-stack-')) : resolve(options.dir);
   if (temp) removeOnExit(dir);
   const ports = options.fixedPorts;
   const targetKind = options.targetKind ?? targetKindFromEnv();
+  const retry = ports === undefined ? retryOnTakenPort : <T>(start: () => Promise<T>) => start();
   const started = await Promise.allSettled([
-    startRedis({ dir: join(dir, REDIS_DIR), port: ports?.redis }),
-    startMember(dir, UPSTREAMS[0], ports?.upstreams[0]),
-    startMember(dir, UPSTREAMS[1], ports?.upstreams[1]),
-    targetKind === 'tidb' ? startTidb({ dir: join(dir, TARGET.name), port: ports?.target }) : startMember(dir, TARGET, ports?.target),
+    retry(() => startRedis({ dir: join(dir, REDIS_DIR), port: ports?.redis })),
+    retry(() => startMember(dir, UPSTREAMS[0], ports?.upstreams[0])),
+    retry(() => startMember(dir, UPSTREAMS[1], ports?.upstreams[1])),
+    retry<MariadbServer | TidbServer>(() =>
+      targetKind === 'tidb' ? startTidb({ dir: join(dir, TARGET.name), port: ports?.target }) : startMember(dir, TARGET, ports?.target),
+    ),
   ]);
   const [redis, upstream1, upstream2, target] = started;
   if (redis.status === 'rejected' || upstream1.status === 'rejected' || upstream2.status === 'rejected' || target.status === 'rejected') {
