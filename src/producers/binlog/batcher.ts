@@ -108,10 +108,15 @@ export function createBatcher(options: BatcherOptions) {
         ?.at.get(index),
       options.applied.get(key),
     );
-  const mainPrev = (key: string) => seen.get(key)?.main ?? options.applied.get(key) ?? options.origin;
+  /**
+   * A batch follows the last batch of its chain read in this run, unless the chain already stands
+   * further (a batch this run reads as a lane's or a join's was, in an earlier run, the other).
+   */
+  const later = (a: BinlogCoord | undefined, b: BinlogCoord | undefined) => (!a ? b : !b ? a : compareCoords(a, b) >= 0 ? a : b);
+  const mainPrev = (key: string) => later(seen.get(key)?.main, options.applied.get(key)) ?? options.origin;
   const lanePrev = (key: string, index: number) => {
     const stream = seen.get(key);
-    return stream?.lanes.get(index) ?? stream?.main ?? laneApplied(key, index) ?? options.origin;
+    return later(stream?.lanes.get(index) ?? stream?.main, laneApplied(key, index)) ?? options.origin;
   };
   /** Where every lane of the table stands in this run: what a join waits for. */
   const laneWaits = (t: { schema: string; table: string }, stream: Stream | undefined): DdlWait[] =>
