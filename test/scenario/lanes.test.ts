@@ -40,7 +40,12 @@ test('one hot table on 4 lanes: key and unique-key changes, a DDL and a kill -9 
   dmq = await startDmq();
   const dumpDir = dmq.dumpDir;
   assert.equal((await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
-  const writers = [1, 2, 3].map((seed) => startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed }));
+  // Mostly updates of other columns, which go to lanes; key and unique-key changes, which join, now and then.
+  const writers = [
+    startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed: 1, mix: 'updates' }),
+    startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed: 2, mix: 'updates' }),
+    startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed: 3, mix: 'all', perSecond: 20 }),
+  ];
   try {
     const started = await runCli(dmq.addr, ['start-task', taskFile]);
     assert.equal(started.code, 0, started.stdout);

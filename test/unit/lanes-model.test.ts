@@ -199,6 +199,8 @@ function runApplier(queue: ApplyJob[], target: Target, rnd: () => number, limit:
 
 interface Run {
   lanes: number;
+  /** Batches in a row that stay in the table's chain after a join. */
+  calm: number;
   /** Whether the reader could read the unique keys. */
   keys: 'known' | 'unknown';
 }
@@ -220,6 +222,7 @@ function read(txns: Txn[], from: number, target: Target, run: Run, epoch: number
     epoch,
     safeAt: () => false,
     lanes: run.lanes,
+    calmBatches: run.calm,
     uniqueKeys: () => (run.keys === 'unknown' || stale ? 'unknown' : target.unique ? [['u']] : []),
     schemaChanged: () => {
       stale = true;
@@ -290,13 +293,13 @@ describe('lanes: model of a hot table applied on several lanes', () => {
           unique,
         };
         const runs: Run[] = [
-          { lanes: 4, keys: 'known' },
-          { lanes: 4, keys: 'unknown' },
-          { lanes: 3, keys: 'known' },
-          { lanes: 2, keys: 'known' },
-          { lanes: 4, keys: 'known' },
-          { lanes: 1, keys: 'known' },
-          { lanes: 4, keys: 'known' },
+          { lanes: 4, keys: 'known', calm: 0 },
+          { lanes: 4, keys: 'unknown', calm: 0 },
+          { lanes: 3, keys: 'known', calm: 2 },
+          { lanes: 2, keys: 'known', calm: 0 },
+          { lanes: 4, keys: 'known', calm: 3 },
+          { lanes: 1, keys: 'known', calm: 0 },
+          { lanes: 4, keys: 'known', calm: 1 },
         ];
         const stats = { laneApplies: new Set<number>() };
         let from = 0;
@@ -328,7 +331,8 @@ describe('lanes: model of a hot table applied on several lanes', () => {
           [...rows.values()].sort((a, b) => a[0] - b[0]),
           'the target holds exactly the source rows',
         );
-        assert.ok(stats.laneApplies.size > 1, 'more than one lane applied');
+        // With the second unique key most batches join, and some histories never leave the table chain.
+        if (!unique) assert.ok(stats.laneApplies.size > 1, 'more than one lane applied');
         assert.ok(joins > 0, 'some changes joined');
       });
     }

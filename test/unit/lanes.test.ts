@@ -77,6 +77,21 @@ describe('lanes: choice', () => {
 });
 
 describe('lanes: batcher', () => {
+  test('after a join, batches stay in the table chain until enough in a row could go to lanes', () => {
+    const b = createBatcher(opts({ calmBatches: 2 }));
+    const { a: id } = idsFor(4);
+    const dest = Array.from({ length: 50 }, (_, i) => i + 1000).find((x) => laneOfKey([x], 4) !== laneOfKey([id], 4))!;
+    const at = (pos: number, change: EncodedChange) => {
+      b.rows({ table: T, op: change.op, rows: rows([change]), coord: { file: F, pos }, eventTime: 0, gtid: null });
+      return b.commit()[0]!;
+    };
+    assert.ok(at(100, ins(id)).lane, 'lanes from the start');
+    assert.equal(at(200, upd([id, id], [dest, id])).lane, undefined, 'a join');
+    assert.equal(at(300, del(dest)).lane, undefined, 'calm 1: the table chain');
+    assert.equal(at(400, ins(id)).lane, undefined, 'calm 2: the table chain');
+    assert.ok(at(500, ins(dest)).lane, 'calm 3: lanes again');
+  });
+
   const T: TableMeta = { schema: 'db', table: 'hot', target: { schema: 'db', table: 'hot' }, columns, key: ['id'] };
   const rows = (changes: EncodedChange[]) =>
     changes.map((c) => ({ before: c.before as number[] | undefined, after: c.after as number[] | undefined }));
@@ -91,6 +106,7 @@ describe('lanes: batcher', () => {
     epoch: 1,
     safeAt: () => false,
     lanes: 4,
+    calmBatches: 0,
     ...over,
   });
   const { a, otherLane, lane } = idsFor(4);
@@ -118,7 +134,8 @@ describe('lanes: batcher', () => {
       'it waits for every lane read so far',
     );
     b.rows({ table: T, op: 'delete', rows: rows([del(otherLane)]), coord: { file: F, pos: 300 }, eventTime: 0, gtid: null });
-    assert.equal(b.commit()[0]!.prev, `${F}:200`, 'a lane follows the join');
+    const after = b.commit()[0]!;
+    assert.deepEqual([after.lane?.index, after.prev], [lane(otherLane), `${F}:200`], 'a lane follows the join');
     b.ddl({
       barriers: [
         {

@@ -53,6 +53,8 @@ export interface BatcherOptions {
   lanes?: number;
   /** The table's unique keys besides the one the binlog names (none unless told; 'unknown': every change joins). */
   uniqueKeys?(schema: string, table: string): string[][] | 'unknown';
+  /** How many batches in a row that could go to lanes stay in their table's chain after a join (CALM_BATCHES). */
+  calmBatches?: number;
   /** A DDL of the table was read: what is known of its unique keys may be out of date. */
   schemaChanged?(schema: string, table: string): void;
   /** The predecessor of a table's first batch when it has no checkpoint. */
@@ -70,7 +72,16 @@ const valueBytes = (v: RowValue) => (v === null ? 1 : Buffer.isBuffer(v) ? v.len
 interface Stream {
   main: BinlogCoord | undefined;
   lanes: Map<number, BinlogCoord>;
+  /** Batches in a row that could have gone to lanes, since the last that joined. */
+  calm: number;
 }
+
+/**
+ * After a join, a table's batches stay in its own chain until this many in a row could have
+ * gone to lanes: moving from the lanes to the table's chain and back costs a wait on each side,
+ * so a table whose changes often join applies as one chain, as without lanes.
+ */
+const CALM_BATCHES = 16;
 
 type Pending = { table: TableMeta; changes: EncodedChange[]; bytes: number; coord: BinlogCoord; eventTime: number; gtid: string | null };
 
@@ -89,13 +100,14 @@ type Pending = { table: TableMeta; changes: EncodedChange[]; bytes: number; coor
  */
 export function createBatcher(options: BatcherOptions) {
   const count = options.lanes ?? 1;
+  const calm = options.calmBatches ?? CALM_BATCHES;
   const seen = new Map<string, Stream>();
   let pending: Pending | undefined;
 
   const streamOf = (key: string): Stream => {
     let stream = seen.get(key);
     if (!stream) {
-      stream = { main: undefined, lanes: new Map() };
+      stream = { main: undefined, lanes: new Map(), calm };
       seen.set(key, stream);
     }
     return stream;
@@ -178,10 +190,12 @@ export function createBatcher(options: BatcherOptions) {
     const stream = seen.get(key);
     const plan = lanePlan(p.table.columns, p.table.key, count, options.uniqueKeys?.(p.table.schema, p.table.table) ?? []);
     const choices: LaneChoice[] = plan ? p.changes.map((c) => chooseLane(c, plan)) : [];
-    if (!plan || choices.includes('join')) {
+    const joins = choices.includes('join');
+    const next = streamOf(key);
+    next.calm = joins ? 0 : next.calm + 1;
+    if (!plan || joins || next.calm <= calm) {
       const prev = mainPrev(key);
       const join = laneWaits(p.table, stream);
-      const next = streamOf(key);
       next.main = p.coord;
       next.lanes.clear();
       if (applied && compareCoords(p.coord, applied) <= 0) return [];
@@ -250,6 +264,7 @@ export function createBatcher(options: BatcherOptions) {
         const join = laneWaits(u.table, seen.get(key));
         options.schemaChanged?.(u.table.schema, u.table.table);
         const stream = streamOf(key);
+        stream.calm = 0;
         stream.main = input.coord;
         stream.lanes.clear();
         if (applied && compareCoords(input.coord, applied) <= 0) continue;
