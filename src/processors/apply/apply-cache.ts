@@ -24,6 +24,8 @@ function createApplyCache() {
   const targetKeys = new Map<string, { generation: string | null; shape: string; keys: Promise<TargetKeys> }>();
   /** Lock conflicts in a row per job id this process has waited out; dropped when the job ends. */
   const lockConflicts = new Map<string, number>();
+  /** Waits in a row (for a predecessor, or a join's lanes) per job id; dropped when the job goes on. */
+  const waits = new Map<string, number>();
 
   return {
     targetKeys(conn: PoolConnection, job: ApplyJob, ddlGeneration: string | null): Promise<TargetKeys> {
@@ -53,6 +55,15 @@ function createApplyCache() {
     /** The job got past its locks (or failed otherwise): its count starts again. */
     lockConflictsOver(jobId: string): void {
       lockConflicts.delete(jobId);
+    },
+    /** Counts one more wait of a job for another chain: how many in a row. */
+    waited(jobId: string): number {
+      const n = (waits.get(jobId) ?? 0) + 1;
+      waits.set(jobId, n);
+      return n;
+    },
+    waitsOver(jobId: string): void {
+      waits.delete(jobId);
     },
   };
 }

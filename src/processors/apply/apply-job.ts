@@ -48,6 +48,15 @@ const COPY_WAIT_MS = 2000;
 const DDL_WAIT_MS = 500;
 /** How long a join waits for its table's lanes, which are usually moments behind. */
 const JOIN_WAIT_MS = 20;
+/**
+ * A job that keeps waiting for another chain waits twice as long each time, up to this: with
+ * lanes, many jobs may wait on one join, and each retry costs its partition a target
+ * transaction that the join, queued behind them, would rather have.
+ */
+const MAX_CHAIN_WAIT_MS = 1000;
+
+/** The wait after `base`, doubled for each wait of the job in a row. */
+const chainWait = (jobId: string, base: number) => Math.min(MAX_CHAIN_WAIT_MS, base * 2 ** (applyCache.waited(jobId) - 1));
 /** Statements per round trip are joined up to this size, well under any max_allowed_packet. */
 const SCRIPT_CHARS = 2 << 20;
 const applyOutages = createServerOutages();
@@ -332,7 +341,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
         return 'covered';
       case 'wait':
         await conn.rollback();
-        waitMs = decision.until === 'copy' ? COPY_WAIT_MS : PREDECESSOR_WAIT_MS;
+        waitMs = decision.until === 'copy' ? COPY_WAIT_MS : chainWait(job.id!, PREDECESSOR_WAIT_MS);
         if (decision.until === 'predecessor') await watchPredecessorWait(ctx, job, decision.current);
         break;
       case 'conflict':
@@ -357,7 +366,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
             'join waits for lanes',
           );
           await watchLaneWait(ctx, data, behind[0]!.wait, behind[0]!.at);
-          waitMs = JOIN_WAIT_MS;
+          waitMs = chainWait(job.id!, JOIN_WAIT_MS);
           break;
         }
         const { ops, ddlGeneration } = await readApplyState(ctx, data);
@@ -406,6 +415,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
   } finally {
     conn?.release();
     if (!lockWait) applyCache.lockConflictsOver(job.id!);
+    if (waitMs === 0) applyCache.waitsOver(job.id!);
   }
   if (waitMs > 0) {
     await job.moveToDelayed(Date.now() + waitMs, token);
