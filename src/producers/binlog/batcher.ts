@@ -53,7 +53,7 @@ export interface BatcherOptions {
   lanes?: number;
   /** The table's unique keys besides the one the binlog names (none unless told; 'unknown': every change joins). */
   uniqueKeys?(schema: string, table: string): string[][] | 'unknown';
-  /** How many batches in a row that could go to lanes stay in their table's chain after a join (CALM_BATCHES). */
+  /** How many batches in a row that could go to lanes stay in their table's chain after a join (CALM_BATCHES_PER_LANE per lane). */
   calmBatches?: number;
   /** A DDL of the table was read: what is known of its unique keys may be out of date. */
   schemaChanged?(schema: string, table: string): void;
@@ -77,11 +77,12 @@ interface Stream {
 }
 
 /**
- * After a join, a table's batches stay in its own chain until this many in a row could have
- * gone to lanes: moving from the lanes to the table's chain and back costs a wait on each side,
- * so a table whose changes often join applies as one chain, as without lanes.
+ * After a join, a table's batches stay in its own chain until this many per lane in a row could
+ * have gone to lanes: moving from the lanes to the table's chain and back costs a wait on each
+ * side, and a join waits for every lane, so a table whose changes often join applies as one
+ * chain, as without lanes.
  */
-const CALM_BATCHES = 16;
+const CALM_BATCHES_PER_LANE = 4;
 
 type Pending = { table: TableMeta; changes: EncodedChange[]; bytes: number; coord: BinlogCoord; eventTime: number; gtid: string | null };
 
@@ -100,7 +101,7 @@ type Pending = { table: TableMeta; changes: EncodedChange[]; bytes: number; coor
  */
 export function createBatcher(options: BatcherOptions) {
   const count = options.lanes ?? 1;
-  const calm = options.calmBatches ?? CALM_BATCHES;
+  const calm = options.calmBatches ?? CALM_BATCHES_PER_LANE * count;
   const seen = new Map<string, Stream>();
   let pending: Pending | undefined;
 
