@@ -5,7 +5,7 @@ import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { raiseReaderFence } from '../../shared/checkpoint/reader-fence.js';
 import { readSyncPositions } from '../../shared/checkpoint/lane-checkpoint.js';
 import { writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
-import { applyPartitions } from '../../shared/queue/task-queues.js';
+import { applyLanes } from '../../shared/queue/task-queues.js';
 import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
 import { replaysAfterCopy } from '../../shared/task/stages.js';
 import { DmqError, pausesTaskAtOnce, toErrorRecord } from '../../shared/errors.js';
@@ -281,7 +281,7 @@ export function startBinlogReader(
         maxBytes: BATCH_BYTES,
         applied: applied.tables,
         appliedLanes: applied.lanes,
-        lanes: applyPartitions(task),
+        lanes: applyLanes(task, instance),
         uniqueKeys: uniqueKeys.of,
         schemaChanged: uniqueKeys.changed,
         // From a GTID the first position is not known yet; an empty file name orders before any real one.

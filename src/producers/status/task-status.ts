@@ -5,7 +5,7 @@ import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRe
 import { coordText } from '../../shared/binlog/position.js';
 import { listShardLocks, type ShardLock } from '../../shared/checkpoint/shard-lock.js';
 import { positionOf, readSyncPositions } from '../../shared/checkpoint/lane-checkpoint.js';
-import { applyPartitions } from '../../shared/queue/task-queues.js';
+import { applyLanes } from '../../shared/queue/task-queues.js';
 import { makeRouter } from '../../shared/filter/route.js';
 import type { ErrorRecord } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
@@ -187,7 +187,7 @@ async function tableCheckpoints(ctx: ServiceContext, task: TaskConfig, sourceId:
   const route = makeRouter(instance.routes, task.caseSensitive);
   try {
     const positions = await readSyncPositions(ctx.pools.target(task), taskMeta(task), sourceId);
-    const count = applyPartitions(task);
+    const count = applyLanes(task, instance);
     return [...positions.tables]
       .map(([key, coord]) => {
         const [schema, table] = JSON.parse(key) as [string, string];
