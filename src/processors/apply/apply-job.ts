@@ -49,8 +49,8 @@ const DDL_WAIT_MS = 500;
 /** How long a join waits for its table's lanes, which are usually moments behind. */
 const JOIN_WAIT_MS = 20;
 /**
- * A job that keeps waiting for another chain waits twice as long each time, up to this: with
- * lanes, many jobs may wait on one join, and each retry costs its partition a target
+ * A lane's job or a join that keeps waiting for another chain waits twice as long each time, up
+ * to this: many lanes' jobs may wait on one join, and each retry costs its partition a target
  * transaction that the join, queued behind them, would rather have.
  */
 const MAX_CHAIN_WAIT_MS = 1000;
@@ -341,7 +341,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
         return 'covered';
       case 'wait':
         await conn.rollback();
-        waitMs = decision.until === 'copy' ? COPY_WAIT_MS : chainWait(job.id!, PREDECESSOR_WAIT_MS);
+        waitMs = decision.until === 'copy' ? COPY_WAIT_MS : data.lane ? chainWait(job.id!, PREDECESSOR_WAIT_MS) : PREDECESSOR_WAIT_MS;
         if (decision.until === 'predecessor') await watchPredecessorWait(ctx, job, decision.current);
         break;
       case 'conflict':
