@@ -26,7 +26,7 @@ const synced = (s: TaskStatus) =>
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('one hot table on 4 lanes: key and unique-key changes, a DDL and a kill -9 mid-sync; the target ends exact and several lanes applied', {
-  timeout: 300_000,
+  timeout: 480_000,
 }, async () => {
   const stack = await getStack();
   const upstream = stack.upstreams[0];
@@ -42,9 +42,9 @@ test('one hot table on 4 lanes: key and unique-key changes, a DDL and a kill -9 
   assert.equal((await runCli(dmq.addr, ['operate-source', 'create', files.sources[0]!])).code, 0);
   // Mostly updates of other columns, which go to lanes; key and unique-key changes, which join, now and then.
   const writers = [
-    startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed: 1, mix: 'updates' }),
-    startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed: 2, mix: 'updates' }),
-    startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed: 3, mix: 'all', perSecond: 20 }),
+    startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed: 1, mix: 'updates', perSecond: 150 }),
+    startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed: 2, mix: 'updates', perSecond: 150 }),
+    startHotTableWriter(upstream, { table: 'lanes_db.hot', ids: 2500, seed: 3, mix: 'all', perSecond: 10 }),
   ];
   try {
     const started = await runCli(dmq.addr, ['start-task', taskFile]);
@@ -71,7 +71,7 @@ test('one hot table on 4 lanes: key and unique-key changes, a DDL and a kill -9 
     );
   }
 
-  const status = await waitForStatus(dmq.addr, 'lanes', (s) => s.stage !== 'Running' || synced(s), 180_000);
+  const status = await waitForStatus(dmq.addr, 'lanes', (s) => s.stage !== 'Running' || synced(s), 300_000);
   assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
   const { expected, actual } = await compareMerged([{ server: upstream, schema: 'lanes_db', table: 'hot' }], {
     server: stack.target,
