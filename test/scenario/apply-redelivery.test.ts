@@ -125,6 +125,7 @@ test('an incremental task runs; its reader has raised the fence', { timeout: 120
     ...[0, 1, 2, 3].map((n) => `CREATE TABLE red.first_${n} (a INT, b VARCHAR(20))`),
     'CREATE TABLE red.ddl_t (a INT, b VARCHAR(20))',
     'CREATE TABLE red.fence_t (a INT, b VARCHAR(20))',
+    'CREATE TABLE red.lane_t (a INT PRIMARY KEY, b VARCHAR(20))',
   ]);
   const conn = await mysql.createConnection(stack.upstreams[0]);
   const [master] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
@@ -153,6 +154,48 @@ test("two deliveries at once of a keyless table's first batch apply it once", { 
     assert.equal(await checkpoint(`first_${n}`), `${F}:100`);
   }
   assert.equal(outcomes.filter((o) => o === 'covered').length, 4, `one delivery of each is covered: ${outcomes.join(' ')}`);
+});
+
+test("two deliveries at once of each lane's first batch apply it once; a join queued before them waits for both lanes", {
+  timeout: 60_000,
+}, async () => {
+  const epoch = await fenceEpoch();
+  const keyed = (data: ApplyJob, lane?: number): ApplyJob => ({
+    ...data,
+    key: ['a'],
+    ...(lane === undefined ? {} : { lane: { index: lane, count: 2 } }),
+  });
+  const start = keyed(
+    job(
+      'lane_t',
+      { prev: `${F}:4`, coord: `${F}:50`, changes: [{ op: 'insert', after: [1000, 'start'] }] },
+      { startIfMissing: true, epoch },
+    ),
+  );
+  assert.equal(await outcome(0, await add(0, 'lane|start', start)), 'applied');
+  const waits = [0, 1].map((index) => ({ schema: 'red', table: 'lane_t', lane: { index, count: 2 }, coord: `${F}:100` }));
+  const join = keyed(
+    job('lane_t', { prev: `${F}:50`, coord: `${F}:200`, changes: [{ op: 'delete', before: [1000, 'start'] }], join: waits }, { epoch }),
+  );
+  const joinId = await add(2, 'lane|join', join);
+  const ids: [number, string][] = [];
+  for (const lane of [0, 1]) {
+    const changes = Array.from({ length: 500 }, (_, i) => ({ op: 'insert' as const, after: [lane * 500 + i, `l${lane}`] }));
+    const data = keyed(job('lane_t', { prev: `${F}:50`, coord: `${F}:100`, changes }, { epoch }), lane);
+    ids.push([0, await add(0, `lane|${lane}|a`, data)], [1, await add(1, `lane|${lane}|b`, data)]);
+  }
+  const outcomes = await Promise.all(ids.map(([p, id]) => outcome(p, id)));
+  assert.equal(outcomes.filter((o) => o === 'covered').length, 2, `one delivery of each lane's batch is covered: ${outcomes.join(' ')}`);
+  assert.equal(await outcome(2, joinId), 'applied');
+  assert.equal(await count('lane_t'), 1000, 'every lane row once, the join applied after them');
+  assert.equal(await checkpoint('lane_t'), `${F}:200`);
+  const lanes = await onTarget(async (c) => {
+    const [rows] = await c.query<mysql.RowDataPacket[]>(
+      "SELECT lane, binlog_name, binlog_pos FROM dm_meta.red_syncer_lane WHERE table_name = 'lane_t' ORDER BY lane",
+    );
+    return rows.map((r) => `${r.lane}@${r.binlog_name}:${r.binlog_pos}`);
+  });
+  assert.deepEqual(lanes, [`0@${F}:100`, `1@${F}:100`]);
 });
 
 test('a DDL delivered again while it runs is not run again after later rows; its checkpoint never moves back', {

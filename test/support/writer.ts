@@ -147,3 +147,35 @@ export function startShardWriter(
   );
   return { writes: writer.count, stop: writer.stop };
 }
+
+/**
+ * Transactions of 1–3 statements against one hot table `(id INT PRIMARY KEY, code INT NOT NULL
+ * UNIQUE, v VARCHAR(40))` on ids 1..`ids`, until stopped. `updates`: updates of `v` only; `all`:
+ * also inserts, deletes, changes of the unique `code` and of the primary key, so that rows move
+ * between keys and take values other rows just freed, at most `perSecond`.
+ */
+export function startHotTableWriter(
+  server: Endpoint,
+  options: { table: string; ids: number; seed: number; mix: 'updates' | 'all'; perSecond?: number },
+) {
+  const rnd = prng(options.seed);
+  const id = () => 1 + Math.floor(rnd() * options.ids);
+  const code = () => 1 + Math.floor(rnd() * options.ids * 2);
+  const writer = writeUntilStopped(
+    server,
+    async (conn, done) => {
+      await conn.beginTransaction();
+      for (let i = 0, n = 1 + Math.floor(rnd() * 3); i < n; i++) {
+        const choice = options.mix === 'updates' ? 0 : rnd();
+        if (choice < 0.4) await conn.query(`UPDATE ${options.table} SET v = ? WHERE id = ?`, [`w${options.seed}.${done}.${i}`, id()]);
+        else if (choice < 0.6) await conn.query(`INSERT IGNORE INTO ${options.table} (id, code, v) VALUES (?, ?, 'new')`, [id(), code()]);
+        else if (choice < 0.75) await conn.query(`UPDATE IGNORE ${options.table} SET code = ? WHERE id = ?`, [code(), id()]);
+        else if (choice < 0.9) await conn.query(`UPDATE IGNORE ${options.table} SET id = ? WHERE id = ?`, [id(), id()]);
+        else await conn.query(`DELETE FROM ${options.table} WHERE id = ?`, [id()]);
+      }
+      await conn.commit();
+    },
+    { perSecond: options.perSecond },
+  );
+  return { transactions: writer.count, stop: writer.stop };
+}

@@ -291,6 +291,7 @@ describe('task.yaml: values and defaults', () => {
         assert.deepEqual(i.loader, { poolSize: 3, onDuplicate: 'ignore', dir: './dump' });
         assert.deepEqual(i.syncer, {
           workerCount: 5,
+          lanes: 5,
           batch: 10,
           safeMode: true,
           safeModeDuration: '2m30s',

@@ -42,7 +42,10 @@ function context(
       false,
     ),
     shardMode: options.shardMode ?? '',
-    lastOf: (schema, table) => seen.get(table === '' ? schema : `${schema}.${table}`),
+    waitsOf: (schema, table) => {
+      const coord = seen.get(table === '' ? schema : `${schema}.${table}`);
+      return coord === undefined ? [] : [{ schema, table, coord }];
+    },
     lastShardChange: (schema, table) =>
       options.shardChanges?.[`${schema}.${table}`] === undefined ? undefined : `${F}:${options.shardChanges[`${schema}.${table}`]}`,
     streams: () =>
@@ -276,7 +279,7 @@ describe('batcher.ddl: DDL barriers in the table chains', () => {
         ['fresh', `${F}:4`, `${F}:200`, true, 0],
       ],
     );
-    assert.equal(batcher.lastOf('app', 'fresh'), `${F}:200`);
+    assert.deepEqual(batcher.waitsOf('app', 'fresh'), [{ schema: 'app', table: 'fresh', coord: `${F}:200` }]);
     assert.deepEqual(
       batcher
         .streams()

@@ -25,6 +25,8 @@ function createApplyCache() {
   const targetKeys = new Map<string, { generation: string | null; shape: string; keys: Promise<TargetKeys> }>();
   /** Lock conflicts in a row per job id this process has waited out. */
   const lockConflicts = createJobCounts();
+  /** Waits in a row (for a predecessor, or a join's lanes) per job id. */
+  const waits = createJobCounts();
 
   return {
     targetKeys(conn: PoolConnection, job: ApplyJob, ddlGeneration: string | null): Promise<TargetKeys> {
@@ -52,6 +54,13 @@ function createApplyCache() {
     /** The job got past its locks (or failed otherwise): its count starts again. */
     lockConflictsOver(jobId: string): void {
       lockConflicts.clear(jobId);
+    },
+    /** Counts one more wait of a job for another chain: how many in a row. */
+    waited(jobId: string): number {
+      return waits.add(jobId);
+    },
+    waitsOver(jobId: string): void {
+      waits.clear(jobId);
     },
   };
 }

@@ -1,9 +1,11 @@
 import type { Job } from 'bullmq';
-import type { ApplyJob } from '../../shared/binlog/batch.js';
+import type { ApplyJob, DdlWait } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { DmqError, toErrorRecord } from '../../shared/errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { rereadDoneKey, rereadKey, type RereadDone } from '../../shared/state/reread.js';
+import { applyQueueName } from '../../shared/queue/queues.js';
+import { applyPartitionOf, applyPartitions } from '../../shared/queue/task-queues.js';
 import { pauseTask } from '../../shared/task/control.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 
@@ -28,26 +30,37 @@ interface GapWatch {
 }
 
 const gapsKey = (task: string) => `dmq:apply-gaps:${task}`;
-const gapField = (job: ApplyJob) => JSON.stringify([job.sourceId, job.schema, job.table]);
+const gapField = (stream: GapStream) => JSON.stringify([stream.sourceId, stream.schema, stream.table, stream.lane?.index ?? null]);
 
-/** Whether `job` holds the batch that starts where its table stands (`at`). */
-function covers(job: ApplyJob, table: ApplyJob, at: BinlogCoord): boolean {
-  if (job.sourceId !== table.sourceId || job.schema !== table.schema || job.table !== table.table) return false;
+/** A chain that waits: a table's own, or one of its lanes (whose batches may also wait for a join, in the table's own chain). */
+interface GapStream extends Pick<ApplyJob, 'task' | 'sourceId' | 'schema' | 'table' | 'lane'> {}
+
+/** Whether `job` holds the batch that starts where `stream` stands (`at`). */
+function covers(job: ApplyJob, stream: GapStream, at: BinlogCoord): boolean {
+  if (job.sourceId !== stream.sourceId || job.schema !== stream.schema || job.table !== stream.table) return false;
+  if (job.lane && job.lane.index !== stream.lane?.index) return false;
   return job.batches.some((b) => compareCoords(parseCoordText(b.prev), at) <= 0 && compareCoords(parseCoordText(b.coord), at) > 0);
 }
 
 /**
- * The job in the table's partition that will apply the batch after `at`, if any. All states in
- * one read, so a job moving from one state to another is not missed between two reads.
+ * The job in the stream's partitions (a lane's, and its table's for a join) that will apply the
+ * batch after `at`, if any. All states in one read per queue, so a job moving from one state to
+ * another is not missed between two reads.
  */
 async function findPredecessor(
   ctx: ServiceContext,
-  job: Job<ApplyJob>,
+  stream: GapStream,
   at: BinlogCoord,
 ): Promise<{ id: string; state: string } | undefined> {
-  const jobs = await ctx.queues.get(job.queueName).getJobs([...LIVE_STATES]);
-  const found = jobs.find((j) => j?.data && covers(j.data as ApplyJob, job.data, at));
-  return found ? { id: found.id!, state: await found.getState() } : undefined;
+  const task = await ctx.registry.requireTask(stream.task);
+  const partitions = applyPartitions(task);
+  const queues = new Set([stream, { ...stream, lane: undefined }].map((s) => applyQueueName(stream.task, applyPartitionOf(s, partitions))));
+  for (const name of queues) {
+    const jobs = await ctx.queues.get(name).getJobs([...LIVE_STATES]);
+    const found = jobs.find((j) => j?.data && covers(j.data as ApplyJob, stream, at));
+    if (found) return { id: found.id!, state: await found.getState() };
+  }
+  return undefined;
 }
 
 /**
@@ -58,8 +71,29 @@ async function findPredecessor(
  * the batch), which cuts the same batches again; if that brings nothing back either, the task
  * pauses and says so.
  */
-export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJob>, at: BinlogCoord): Promise<void> {
-  const data = job.data;
+export function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJob>, at: BinlogCoord): Promise<void> {
+  // The batch right before this job's first: at or after the missing ones (later jobs of the
+  // stream look too), so a reader that has read past it has read past them.
+  return watchGap(ctx, job.data, at, job.data.batches[0]!.prev);
+}
+
+/**
+ * Called each time a join finds a lane of its table short of where it must stand: the lane's
+ * batches are looked for as a waiting batch's predecessor is (see watchPredecessorWait).
+ */
+export function watchLaneWait(ctx: ServiceContext, job: ApplyJob, wait: DdlWait, at: BinlogCoord | undefined): Promise<void> {
+  const stream: GapStream = {
+    task: job.task,
+    sourceId: job.sourceId,
+    schema: wait.schema,
+    table: wait.table,
+    ...(wait.lane ? { lane: wait.lane } : {}),
+  };
+  // A lane that never applied anything stands where its table did when the reader started: before the join's predecessor.
+  return watchGap(ctx, stream, at ?? parseCoordText(job.batches[0]!.prev), wait.coord);
+}
+
+async function watchGap(ctx: ServiceContext, data: GapStream, at: BinlogCoord, missing: string): Promise<void> {
   const now = Date.now();
   const key = gapsKey(data.task);
   const field = gapField(data);
@@ -74,10 +108,11 @@ export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJo
     task: data.task,
     source: data.sourceId,
     table: tableLabel(data),
+    ...(data.lane ? { lane: data.lane.index } : {}),
     at: watch.at,
     waitedSeconds: Math.round((now - watch.since) / 1000),
   };
-  const predecessor = await findPredecessor(ctx, job, at);
+  const predecessor = await findPredecessor(ctx, data, at);
   if (predecessor) {
     ctx.log.info(
       { ...fields, predecessor: predecessor.id, state: predecessor.state },
@@ -86,10 +121,8 @@ export async function watchPredecessorWait(ctx: ServiceContext, job: Job<ApplyJo
     await ctx.redis.hset(key, field, JSON.stringify({ at: watch.at, since: watch.since, checkedAt: now } satisfies GapWatch));
     return;
   }
-  const where = `${tableLabel(data)} of source "${data.sourceId}" at ${watch.at}`;
-  // The batch right before this job's first: at or after the missing ones (later jobs of the
-  // table look too), so a reader that has read past it has read past them.
-  const missing = data.batches[0]!.prev;
+  const lane = data.lane ? ` (lane ${data.lane.index} of ${data.lane.count})` : '';
+  const where = `${tableLabel(data)}${lane} of source "${data.sourceId}" at ${watch.at}`;
   const doneText = await ctx.redis.get(rereadDoneKey(data.task, data.sourceId));
   const done = doneText ? (JSON.parse(doneText) as RereadDone) : undefined;
   if (done && watch.askedAt !== undefined && done.time >= watch.askedAt && now - done.time >= REREAD_WAIT_MS) {

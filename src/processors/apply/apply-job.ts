@@ -6,9 +6,17 @@ import { decodeRow } from '../../shared/binlog/payload-values.js';
 import type { MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { readFenceEpoch, readFenceStatement } from '../../shared/checkpoint/reader-fence.js';
 import {
+  createLaneCheckpointStatement,
+  laneStands,
+  lockLaneCheckpointStatement,
+  readLockedLane,
+  writeLaneCheckpointStatement,
+} from '../../shared/checkpoint/lane-checkpoint.js';
+import {
   createTableCheckpointStatement,
   lockTableCheckpointStatement,
   readLockedCheckpoint,
+  readTableCheckpointStatement,
   writeTableCheckpointStatement,
   type TableSyncRef,
 } from '../../shared/checkpoint/sync-checkpoint.js';
@@ -25,7 +33,7 @@ import { formatStatement, joinIntoScripts, type SqlStatement } from '../../share
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { applyCache, type TargetKeys } from './apply-cache.js';
 import { decideApply } from './apply-rule.js';
-import { endPredecessorWait, watchPredecessorWait } from './apply-gap.js';
+import { endPredecessorWait, watchLaneWait, watchPredecessorWait } from './apply-gap.js';
 import { applyDdlBarrier, ddlGenerationKey } from './ddl-barrier.js';
 import { filterByExpressions } from './expression-filter.js';
 import { createServerOutages } from '../server-outages.js';
@@ -33,6 +41,7 @@ import { recordPendingStatements } from '../../shared/checkpoint/validator-store
 import { validationKey, validationStateOf, type ValidationState } from '../../shared/state/validation-state.js';
 import { pendingChanges } from '../../shared/validation/pending-change.js';
 import { buildStatements, type RowChange } from './statements.js';
+import { streamsBehind, waitLabel } from './stream-waits.js';
 
 /** How long a batch waits for its predecessor, which is usually in flight right behind it. */
 const PREDECESSOR_WAIT_MS = 50;
@@ -40,6 +49,17 @@ const PREDECESSOR_WAIT_MS = 50;
 const COPY_WAIT_MS = 2000;
 /** How long a DDL waits for other tables' streams or other shards: usually moments, maybe hours. */
 const DDL_WAIT_MS = 500;
+/** How long a join waits for its table's lanes, which are usually moments behind. */
+const JOIN_WAIT_MS = 20;
+/**
+ * A lane's job or a join that keeps waiting for another chain waits twice as long each time, up
+ * to this: many lanes' jobs may wait on one join, and each retry costs its partition a target
+ * transaction that the join, queued behind them, would rather have.
+ */
+const MAX_CHAIN_WAIT_MS = 1000;
+
+/** The wait after `base`, doubled for each wait of the job in a row. */
+const chainWait = (jobId: string, base: number) => Math.min(MAX_CHAIN_WAIT_MS, base * 2 ** (applyCache.waited(jobId) - 1));
 /** Statements per round trip are joined up to this size, well under any max_allowed_packet. */
 const SCRIPT_CHARS = 2 << 20;
 const applyOutages = createServerOutages();
@@ -213,18 +233,45 @@ interface LockedTable {
  * the row at its `prev` first, so that there is a row to lock. READ COMMITTED, no gap locks:
  * appliers of different tables that create their checkpoint rows at the same time would
  * otherwise deadlock on the checkpoint table.
+ *
+ * A lane's job locks its lane's row instead and reads its table's row, where the joins stand;
+ * the lane stands at the further of the two. A lane row made here is newer than a fence raised
+ * meanwhile could lock, so then the fence row is locked too, as for a table's first batch.
  */
-async function lockCheckpoint(conn: PoolConnection, meta: MetaTables, job: ApplyJob, batch: Batch): Promise<LockedTable> {
+async function lockCheckpoint(
+  conn: PoolConnection,
+  meta: MetaTables,
+  job: ApplyJob,
+  batch: Batch,
+  createLane = false,
+): Promise<LockedTable> {
   const ref: TableSyncRef = { sourceId: job.sourceId, schema: job.schema, table: job.table };
   const starts = job.startIfMissing && batch === job.batches[0];
+  const lane = job.lane;
   const statements = [
     ...(starts ? [createTableCheckpointStatement(meta, ref, parseCoordText(batch.prev))] : []),
-    lockTableCheckpointStatement(meta, ref),
-    readFenceStatement(meta, job.sourceId, starts),
+    ...(lane && createLane ? [createLaneCheckpointStatement(meta, ref, lane)] : []),
+    ...(lane
+      ? [lockLaneCheckpointStatement(meta, ref, lane), readTableCheckpointStatement(meta, ref)]
+      : [lockTableCheckpointStatement(meta, ref)]),
+    readFenceStatement(meta, job.sourceId, starts || createLane),
   ];
   const [results] = await conn.query(`${LOCK_PREFIX}${statements.map(formatStatement).join('; ')}`);
   const rows = results as RowDataPacket[][];
-  return { at: readLockedCheckpoint(rows.at(-2)!), epoch: readFenceEpoch(rows.at(-1)!) };
+  const epoch = readFenceEpoch(rows.at(-1)!);
+  if (!lane) return { at: readLockedCheckpoint(rows.at(-2)!), epoch };
+  const own = readLockedLane(rows.at(-3)!);
+  if (!own.exists) {
+    await conn.rollback();
+    return lockCheckpoint(conn, meta, job, batch, true);
+  }
+  return { at: laneStands(own.at, readLockedCheckpoint(rows.at(-2)!)), epoch };
+}
+
+/** Moves the job's chain (its table's, or its lane's) to `coord`, in the transaction that wrote up to there. */
+function checkpointStatement(meta: MetaTables, job: ApplyJob, coord: BinlogCoord, gtid: string | null): SqlStatement {
+  const ref: TableSyncRef = { sourceId: job.sourceId, schema: job.schema, table: job.table };
+  return job.lane ? writeLaneCheckpointStatement(meta, ref, job.lane, coord, gtid) : writeTableCheckpointStatement(meta, ref, coord, gtid);
 }
 
 /** Whether a later reader of the source has started since the job was cut: then it is refused. */
@@ -271,7 +318,7 @@ async function writeBatches(
   const write = async (group: Batch[]) => {
     const statements = [...batchStatements(job, keys, group, ops), ...record(group)];
     const end = group.at(-1)!;
-    statements.push(writeTableCheckpointStatement(meta, ref, parseCoordText(end.coord), end.gtid), { sql: 'COMMIT', values: [] });
+    statements.push(checkpointStatement(meta, job, parseCoordText(end.coord), end.gtid), { sql: 'COMMIT', values: [] });
     for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
   };
   try {
@@ -333,7 +380,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
         return 'covered';
       case 'wait':
         await conn.rollback();
-        waitMs = decision.until === 'copy' ? COPY_WAIT_MS : PREDECESSOR_WAIT_MS;
+        waitMs = decision.until === 'copy' ? COPY_WAIT_MS : data.lane ? chainWait(job.id!, PREDECESSOR_WAIT_MS) : PREDECESSOR_WAIT_MS;
         if (decision.until === 'predecessor') await watchPredecessorWait(ctx, job, decision.current);
         break;
       case 'conflict':
@@ -348,6 +395,19 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
         );
       case 'apply': {
         const batches = data.batches.slice(decision.from);
+        // A join is a job of its own: it waits until every lane has applied what came before it.
+        const join = batches[0]!.join;
+        const behind = join ? await streamsBehind(conn, meta, data.sourceId, join) : [];
+        if (behind.length > 0) {
+          await conn.rollback();
+          ctx.log.debug(
+            { task: data.task, table: tableLabel(ref), at: first.coord, behind: behind.map((b) => waitLabel(b.wait)) },
+            'join waits for lanes',
+          );
+          await watchLaneWait(ctx, data, behind[0]!.wait, behind[0]!.at);
+          waitMs = chainWait(job.id!, JOIN_WAIT_MS);
+          break;
+        }
         const { ops, ddlGeneration, validation } = await readApplyState(ctx, task, data);
         const ddl = batches[0]!.ddl;
         if (ddl) {
@@ -394,6 +454,7 @@ export async function handleApplyJob(job: Job<ApplyJob>, ctx: ServiceContext, to
   } finally {
     conn?.release();
     if (!lockWait) applyCache.lockConflictsOver(job.id!);
+    if (waitMs === 0) applyCache.waitsOver(job.id!);
   }
   if (waitMs > 0) {
     await job.moveToDelayed(Date.now() + waitMs, token);

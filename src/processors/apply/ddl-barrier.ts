@@ -1,6 +1,6 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { ApplyJob, Batch, DdlBarrier } from '../../shared/binlog/batch.js';
-import { compareCoords, parseCoordText } from '../../shared/binlog/position.js';
+import { parseCoordText } from '../../shared/binlog/position.js';
 import { metaName, type MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import {
   joinShardStatements,
@@ -10,7 +10,7 @@ import {
   resolveShardLockStatement,
   shardMembers,
 } from '../../shared/checkpoint/shard-lock.js';
-import { moveTableCheckpointStatement, readTableCheckpoint, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
+import { moveTableCheckpointStatement, type TableSyncRef } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { adaptDefinition } from '../../shared/ddl/target-dialect.js';
 import { DmqError } from '../../shared/errors.js';
@@ -22,6 +22,7 @@ import { ALREADY_DONE, isServerError } from '../../shared/sql/server-errors.js';
 import { tableLabel } from '../../shared/sql/quote.js';
 import { formatStatement, type SqlStatement } from '../../shared/sql/script.js';
 import type { ServiceContext } from '../../shared/task/context.js';
+import { streamsBehind, waitLabel } from './stream-waits.js';
 
 export type DdlOutcome = 'applied' | 'wait';
 
@@ -52,10 +53,10 @@ export async function applyDdlBarrier(
 ): Promise<DdlOutcome> {
   const ref: TableSyncRef = { sourceId: job.sourceId, schema: job.schema, table: job.table };
   const log = ctx.log.child({ task: job.task, source: job.sourceId, table: tableLabel(ref), at: barrier.coord });
-  const behind = await streamsBehind(conn, meta, job.sourceId, barrier.ddl);
+  const behind = await streamsBehind(conn, meta, job.sourceId, barrier.ddl.after);
   if (behind.length > 0) {
     await conn.rollback();
-    log.debug({ behind }, 'DDL waits for the streams it depends on');
+    log.debug({ behind: behind.map((b) => waitLabel(b.wait)) }, 'DDL waits for the streams it depends on');
     return 'wait';
   }
   const own = op === undefined || op.op === 'inject';
@@ -240,17 +241,6 @@ async function shardStep(
     case 'none':
       return { wait: false, run: true, why: '', finish: [] };
   }
-}
-
-/** The streams the barrier waits on that have not yet applied up to where it needs them. */
-async function streamsBehind(conn: PoolConnection, meta: MetaTables, sourceId: string, ddl: DdlBarrier): Promise<string[]> {
-  const behind: string[] = [];
-  for (const wait of ddl.after) {
-    const ref = { sourceId, schema: wait.schema, table: wait.table };
-    const at = await readTableCheckpoint(conn, meta, ref);
-    if (!at || compareCoords(at, parseCoordText(wait.coord)) < 0) behind.push(`${memberLabel(ref)} to reach ${wait.coord}`);
-  }
-  return behind;
 }
 
 /** Records that the barrier's DDL is about to run; true when an earlier attempt got this far. */

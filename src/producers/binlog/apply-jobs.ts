@@ -6,8 +6,8 @@ export interface JobLimits {
 }
 
 /**
- * Groups the batches read since the last flush into apply jobs: each table's consecutive,
- * chained batches share one job up to the limits, so a stream of small transactions costs one
+ * Groups the batches read since the last flush into apply jobs: each chain's (a table's, or a
+ * lane's) consecutive batches share one job up to the limits, so a stream of small transactions costs one
  * target transaction and one queue round trip per job instead of per transaction. The more the
  * appliers lag, the more batches wait per flush and the larger the jobs get.
  */
@@ -15,15 +15,18 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
   const jobs: ApplyJob[] = [];
   const open = new Map<string, { job: ApplyJob; rows: number; bytes: number; shape: string }>();
   for (const b of batches) {
-    const key = JSON.stringify([b.sourceId, b.schema, b.table]);
+    const key = JSON.stringify([b.sourceId, b.schema, b.table, b.lane?.index ?? null]);
     // A table map event between two batches may have changed the columns: such batches do not mix.
     const shape = JSON.stringify([b.target, b.columns, b.key, b.columnKinds]);
     const current = open.get(key);
-    // A DDL barrier is a job of its own: it commits on the target by itself.
+    // A DDL barrier is a job of its own: it commits on the target by itself. So is a join, which
+    // waits for the lanes before it.
     const fits =
       current !== undefined &&
       !b.ddl &&
+      !b.join &&
       !current.job.batches.at(-1)!.ddl &&
+      !current.job.batches.at(-1)!.join &&
       current.shape === shape &&
       current.job.epoch === b.epoch &&
       current.job.batches.at(-1)!.coord === b.prev &&
@@ -38,6 +41,7 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
       eventTime: b.eventTime,
       gtid: b.gtid,
       ...(b.ddl ? { ddl: b.ddl } : {}),
+      ...(b.join ? { join: b.join } : {}),
     };
     if (fits) {
       current.job.batches.push(batch);
@@ -54,6 +58,7 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
       columns: b.columns,
       key: b.key,
       ...(b.columnKinds ? { columnKinds: b.columnKinds } : {}),
+      ...(b.lane ? { lane: b.lane } : {}),
       startIfMissing: b.startIfMissing,
       epoch: b.epoch,
       batches: [batch],

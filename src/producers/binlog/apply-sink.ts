@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ApplyBatch, ApplyJob, BatchTable } from '../../shared/binlog/batch.js';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { applyJobOptions, applyQueueName } from '../../shared/queue/queues.js';
-import { applyPartitions } from '../../shared/queue/task-queues.js';
+import { applyPartitionOf, applyPartitions } from '../../shared/queue/task-queues.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { groupIntoJobs } from './apply-jobs.js';
 
@@ -20,19 +20,19 @@ const JOB_BYTES = 4 << 20;
 function applyJobId(job: ApplyJob): string {
   const table = createHash('sha1').update(`${job.schema}\u0000${job.table}`).digest('hex').slice(0, 16);
   const span = `${job.batches[0]!.coord}..${job.batches.at(-1)!.coord}`.replaceAll(':', '@');
-  return `apply|${job.sourceId}|${table}|e${job.epoch ?? 0}|${span}`;
+  const lane = job.lane ? `|l${job.lane.index}of${job.lane.count}` : '';
+  return `apply|${job.sourceId}|${table}${lane}|e${job.epoch ?? 0}|${span}`;
 }
 
 /**
  * Where the reader's batches go: an outbox of one reader, grouped into apply jobs and added to
- * the task's apply partitions (a table always to the same one). A failed flush goes to
+ * the task's apply partitions (a table's chain, or one of its lanes, always to the same one). A failed flush goes to
  * `onError`; the batches it held are read again after the reader restarts. Nothing is added
  * unless `mayWrite()`: a reader that lost its lease drops its outbox.
  */
 export function createApplySink(ctx: ServiceContext, task: TaskConfig, onError: (err: unknown) => void, mayWrite: () => boolean) {
   const partitions = applyPartitions(task);
-  const partitionOf = (b: BatchTable) =>
-    createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0) % partitions;
+  const partitionOf = (b: BatchTable) => applyPartitionOf(b, partitions);
   let outbox: ApplyBatch[] = [];
   let flushScheduled = false;
   let lastFlushAt = 0;

@@ -1,9 +1,11 @@
-import type { ApplyBatch, DdlBarrier, EncodedChange, RowOp } from '../../shared/binlog/batch.js';
+import type { ApplyBatch, DdlBarrier, DdlWait, EncodedChange, LaneRef, RowOp } from '../../shared/binlog/batch.js';
 import type { ColumnKind } from '../../shared/binlog/column-kind.js';
 import { compareCoords, coordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { encodeRow, type RowValue } from '../../shared/binlog/payload-values.js';
 import type { TableRef } from '../../shared/config/types.js';
+import { laneStands, type TableLanes } from '../../shared/checkpoint/lane-checkpoint.js';
 import { tableKey } from '../../shared/checkpoint/sync-checkpoint.js';
+import { chooseLane, formerLane, lanePlan, type LaneChoice } from './lanes.js';
 
 export interface TableMeta {
   schema: string;
@@ -45,6 +47,16 @@ export interface BatcherOptions {
   maxBytes: number;
   /** Where each table already stands (its checkpoint); batches at or below are skipped. */
   applied: Map<string, BinlogCoord>;
+  /** Where the lanes of tables split into lanes stand, for every lane count they had. */
+  appliedLanes?: Map<string, TableLanes[]>;
+  /** How many lanes a table with a key is split into (1: none). */
+  lanes?: number;
+  /** The table's unique keys besides the one the binlog names (none unless told; 'unknown': every change joins). */
+  uniqueKeys?(schema: string, table: string): string[][] | 'unknown';
+  /** How many batches in a row that could go to lanes stay in their table's chain after a join (CALM_BATCHES_PER_LANE per lane). */
+  calmBatches?: number;
+  /** A DDL of the table was read: what is known of its unique keys may be out of date. */
+  schemaChanged?(schema: string, table: string): void;
   /** The predecessor of a table's first batch when it has no checkpoint. */
   origin: BinlogCoord;
   startIfMissing: boolean;
@@ -56,19 +68,116 @@ export interface BatcherOptions {
 
 const valueBytes = (v: RowValue) => (v === null ? 1 : Buffer.isBuffer(v) ? v.length : String(v).length);
 
+/** What one run has read of a table: its last batch of its own chain, and each lane's since then. */
+interface Stream {
+  main: BinlogCoord | undefined;
+  lanes: Map<number, BinlogCoord>;
+  /** Batches in a row that could have gone to lanes, since the last that joined. */
+  calm: number;
+}
+
+/**
+ * After a join, a table's batches stay in its own chain until this many per lane in a row could
+ * have gone to lanes: moving from the lanes to the table's chain and back costs a wait on each
+ * side, and a join waits for every lane, so a table whose changes often join applies as one
+ * chain, as without lanes.
+ */
+const CALM_BATCHES_PER_LANE = 4;
+
+type Pending = { table: TableMeta; changes: EncodedChange[]; bytes: number; coord: BinlogCoord; eventTime: number; gtid: string | null };
+
 /**
  * Turns the row events of a stream into ordered per-table batches. Boundaries depend only on
  * the events (a table switch, a commit, the size limits), never on time, so reading the same
  * binlog again yields the same batches with the same coordinates: a restart re-creates exactly
  * the batches it may have queued before, and the applier recognises them.
+ *
+ * A table with a key and more than one lane has its batches split by lane (lanes.ts): each
+ * lane is a chain of its own, at the same coordinates. A batch with a change that joins goes
+ * whole to the table's own chain and waits for every lane, and every lane's next batch follows
+ * it. Whether a change joins may differ from one run to the next (the unique keys are read from
+ * the servers) and the lane count may too: so a change that the lane rows of any lane count
+ * already cover is left out of its batch, which keeps its coordinate.
  */
 export function createBatcher(options: BatcherOptions) {
-  const last = new Map<string, BinlogCoord>();
-  let pending:
-    | { table: TableMeta; changes: EncodedChange[]; bytes: number; coord: BinlogCoord; eventTime: number; gtid: string | null }
-    | undefined;
+  const count = options.lanes ?? 1;
+  const calm = options.calmBatches ?? CALM_BATCHES_PER_LANE * count;
+  const seen = new Map<string, Stream>();
+  let pending: Pending | undefined;
 
-  const previousOf = (key: string) => last.get(key) ?? options.applied.get(key) ?? options.origin;
+  const streamOf = (key: string): Stream => {
+    let stream = seen.get(key);
+    if (!stream) {
+      stream = { main: undefined, lanes: new Map(), calm };
+      seen.set(key, stream);
+    }
+    return stream;
+  };
+  const laneRows = (key: string) => options.appliedLanes?.get(key) ?? [];
+  const laneApplied = (key: string, index: number) =>
+    laneStands(
+      laneRows(key)
+        .find((l) => l.count === count)
+        ?.at.get(index),
+      options.applied.get(key),
+    );
+  /**
+   * A batch follows the last batch of its chain read in this run, unless the chain already stands
+   * further (a batch this run reads as a lane's or a join's was, in an earlier run, the other).
+   */
+  const later = (a: BinlogCoord | undefined, b: BinlogCoord | undefined) => (!a ? b : !b ? a : compareCoords(a, b) >= 0 ? a : b);
+  const mainPrev = (key: string) => later(seen.get(key)?.main, options.applied.get(key)) ?? options.origin;
+  const lanePrev = (key: string, index: number) => {
+    const stream = seen.get(key);
+    return later(stream?.lanes.get(index) ?? stream?.main, laneApplied(key, index)) ?? options.origin;
+  };
+  /** Where every lane of the table stands in this run: what a join waits for. */
+  const laneWaits = (t: { schema: string; table: string }, stream: Stream | undefined): DdlWait[] =>
+    [...(stream?.lanes ?? [])].map(([index, coord]) => ({
+      schema: t.schema,
+      table: t.table,
+      lane: { index, count },
+      coord: coordText(coord),
+    }));
+
+  /** The changes at `coord` no lane row of any lane count covers yet (see createBatcher). */
+  function uncovered(key: string, table: TableMeta, coord: BinlogCoord, changes: EncodedChange[]): EncodedChange[] {
+    const rows = laneRows(key).filter((l) => [...l.at.values()].some((at) => compareCoords(at, coord) >= 0));
+    const index = table.key.map((c) => table.columns.indexOf(c));
+    if (rows.length === 0 || index.length === 0 || index.includes(-1)) return changes;
+    return changes.filter(
+      (c) =>
+        !rows.some((l) => {
+          const lane = formerLane(c, index, l.count);
+          const at = lane === undefined ? undefined : l.at.get(lane);
+          return at !== undefined && compareCoords(at, coord) >= 0;
+        }),
+    );
+  }
+
+  function batch(p: Pending, changes: EncodedChange[], prev: BinlogCoord, first: boolean, lane?: LaneRef, join?: DdlWait[]): ApplyBatch {
+    return {
+      task: options.task,
+      sourceId: options.sourceId,
+      schema: p.table.schema,
+      table: p.table.table,
+      target: p.table.target,
+      columns: p.table.columns,
+      key: p.table.key,
+      ...(p.table.columnKinds ? { columnKinds: p.table.columnKinds } : {}),
+      ...(lane ? { lane } : {}),
+      coord: coordText(p.coord),
+      prev: coordText(prev),
+      startIfMissing: options.startIfMissing && first,
+      safe: options.safeAt(p.coord),
+      changes,
+      eventTime: p.eventTime,
+      gtid: p.gtid,
+      bytes: lane ? Math.ceil((p.bytes * changes.length) / p.changes.length) : p.bytes,
+      epoch: options.epoch,
+      ...(join && join.length > 0 ? { join } : {}),
+    };
+  }
 
   function close(): ApplyBatch[] {
     if (!pending) return [];
@@ -76,33 +185,37 @@ export function createBatcher(options: BatcherOptions) {
     pending = undefined;
     const key = tableKey(p.table.schema, p.table.table);
     const applied = options.applied.get(key);
-    const prev = previousOf(key);
     // Only a table's first batch may stand in for a missing checkpoint row: a later batch that
     // found no row would otherwise apply ahead of a first batch still being retried.
-    const first = !last.has(key) && applied === undefined;
-    last.set(key, p.coord);
-    if (applied && compareCoords(p.coord, applied) <= 0) return [];
-    return [
-      {
-        task: options.task,
-        sourceId: options.sourceId,
-        schema: p.table.schema,
-        table: p.table.table,
-        target: p.table.target,
-        columns: p.table.columns,
-        key: p.table.key,
-        ...(p.table.columnKinds ? { columnKinds: p.table.columnKinds } : {}),
-        coord: coordText(p.coord),
-        prev: coordText(prev),
-        startIfMissing: options.startIfMissing && first,
-        safe: options.safeAt(p.coord),
-        changes: p.changes,
-        eventTime: p.eventTime,
-        gtid: p.gtid,
-        bytes: p.bytes,
-        epoch: options.epoch,
-      },
-    ];
+    const first = !seen.has(key) && applied === undefined;
+    const stream = seen.get(key);
+    const plan = lanePlan(p.table.columns, p.table.key, count, options.uniqueKeys?.(p.table.schema, p.table.table) ?? []);
+    const choices: LaneChoice[] = plan ? p.changes.map((c) => chooseLane(c, plan)) : [];
+    const joins = choices.includes('join');
+    const next = streamOf(key);
+    next.calm = joins ? 0 : next.calm + 1;
+    if (!plan || joins || next.calm <= calm) {
+      const prev = mainPrev(key);
+      const join = laneWaits(p.table, stream);
+      next.main = p.coord;
+      next.lanes.clear();
+      if (applied && compareCoords(p.coord, applied) <= 0) return [];
+      return [batch(p, uncovered(key, p.table, p.coord, p.changes), prev, first, undefined, join)];
+    }
+    const byLane = new Map<number, EncodedChange[]>();
+    p.changes.forEach((c, i) => {
+      const lane = choices[i] as number;
+      byLane.set(lane, [...(byLane.get(lane) ?? []), c]);
+    });
+    const out: ApplyBatch[] = [];
+    for (const index of [...byLane.keys()].sort((a, b) => a - b)) {
+      const prev = lanePrev(key, index);
+      const at = laneApplied(key, index);
+      streamOf(key).lanes.set(index, p.coord);
+      if (at && compareCoords(p.coord, at) <= 0) continue;
+      out.push(batch(p, uncovered(key, p.table, p.coord, byLane.get(index)!), prev, first && out.length === 0, { index, count }));
+    }
+    return out;
   }
 
   return {
@@ -141,15 +254,20 @@ export function createBatcher(options: BatcherOptions) {
     commit(): ApplyBatch[] {
       return close();
     },
-    /** A DDL statement: a barrier without rows in the chain of each table it is about. */
+    /** A DDL statement: a barrier without rows in the chain of each table it is about, a join of its lanes. */
     ddl(input: DdlInput): ApplyBatch[] {
       const out = close();
       for (const u of input.barriers) {
         const key = tableKey(u.table.schema, u.table.table);
         const applied = options.applied.get(key);
-        const prev = previousOf(key);
-        const first = !last.has(key) && applied === undefined;
-        last.set(key, input.coord);
+        const prev = mainPrev(key);
+        const first = !seen.has(key) && applied === undefined;
+        const join = laneWaits(u.table, seen.get(key));
+        options.schemaChanged?.(u.table.schema, u.table.table);
+        const stream = streamOf(key);
+        stream.calm = 0;
+        stream.main = input.coord;
+        stream.lanes.clear();
         if (applied && compareCoords(input.coord, applied) <= 0) continue;
         out.push({
           task: options.task,
@@ -169,21 +287,23 @@ export function createBatcher(options: BatcherOptions) {
           bytes: 0,
           epoch: options.epoch,
           ddl: u.ddl,
+          ...(join.length > 0 ? { join } : {}),
         });
       }
       return out;
     },
     /** The tables with a batch read in this run (not the schemas' own streams). */
     streams(): TableRef[] {
-      return [...last.keys()]
+      return [...seen.keys()]
         .map((k) => JSON.parse(k) as [string, string])
         .filter(([, table]) => table !== '')
         .map(([schema, table]) => ({ schema, table }));
     },
-    /** The coordinate of the last batch of a table read in this run, if any. */
-    lastOf(schema: string, table: string): string | undefined {
-      const coord = last.get(tableKey(schema, table));
-      return coord && coordText(coord);
+    /** Where a table's chain and each of its lanes must stand to have applied everything read of it in this run. */
+    waitsOf(schema: string, table: string): DdlWait[] {
+      const stream = seen.get(tableKey(schema, table));
+      if (!stream) return [];
+      return [...(stream.main ? [{ schema, table, coord: coordText(stream.main) }] : []), ...laneWaits({ schema, table }, stream)];
     },
   };
 }

@@ -12,8 +12,8 @@ export interface DdlPlanContext {
   route: (schema: string, table: string) => TableRef;
   eventFilter: (ev: EventToFilter) => EventFilterVerdict;
   shardMode: ShardMode;
-  /** Where a table's stream stands in this run of the reader (its last batch), if it has one. */
-  lastOf(schema: string, table: string): string | undefined;
+  /** Where a table's stream and each of its lanes must stand to have applied what this run read of it. */
+  waitsOf(schema: string, table: string): DdlWait[];
   /** The tables that have a stream in this run. */
   streams(): TableRef[];
   /** Where a table last joined or left its merged table (CREATE/DROP TABLE in shard mode) in this run. */
@@ -84,10 +84,7 @@ export function planDdl(statement: DdlStatement, coord: string, ctx: DdlPlanCont
 
   const target = statement.render(ctx.route);
   const meta = (ref: TableRef): TableMeta => ({ ...ref, target: ctx.route(ref.schema, ref.table), columns: [], key: [] });
-  const waitFor = (ref: TableRef): DdlWait[] => {
-    const coord = ctx.lastOf(ref.schema, ref.table);
-    return coord === undefined ? [] : [{ ...ref, coord }];
-  };
+  const waitFor = (ref: TableRef): DdlWait[] => ctx.waitsOf(ref.schema, ref.table);
   const role = ctx.shardMode === '' ? 'none' : (SHARD_ROLES[statement.kind] ?? 'none');
   // Optimistic: a change that only adds goes to the merged table at once.
   const shard = role === 'lock' && ctx.shardMode === 'optimistic' && statement.additive ? 'first' : role;

@@ -205,7 +205,7 @@ export function createEventReader(run: EventReaderRun) {
           route: rules.route,
           eventFilter: rules.eventFilter,
           shardMode: task.shardMode,
-          lastOf: batcher.lastOf,
+          waitsOf: batcher.waitsOf,
           streams: batcher.streams,
           lastShardChange: (schema, table) => shardChanges.get(tableKey(schema, table)),
         });

@@ -3,7 +3,9 @@ import type { ApplyBatch } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText } from '../../shared/binlog/position.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { raiseReaderFence } from '../../shared/checkpoint/reader-fence.js';
-import { readSourceSync, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
+import { readSyncPositions } from '../../shared/checkpoint/lane-checkpoint.js';
+import { writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
+import { applyLanes } from '../../shared/queue/task-queues.js';
 import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
 import { replaysAfterCopy } from '../../shared/task/stages.js';
 import { DmqError, pausesTaskAtOnce, toErrorRecord } from '../../shared/errors.js';
@@ -28,6 +30,7 @@ import { createEventReader, readRules, type EventReader } from './event-reader.j
 import { syncStatusKey, type ReaderStatus } from './reader-status.js';
 import { replayBounds, startPosition } from './start-position.js';
 import { createTransactionLedger } from './transaction-ledger.js';
+import { createUniqueKeys } from './unique-keys.js';
 
 const BATCH_ROWS = 500;
 const BATCH_BYTES = 1 << 20;
@@ -62,6 +65,7 @@ export function startBinlogReader(
   const rules = readRules(task, instance, source);
   const sink = createApplySink(ctx, task, fail, () => !deposed());
   const ledger = createTransactionLedger();
+  const uniqueKeys = createUniqueKeys(() => ctx.pools.source(task, source), pool, rules.route, log);
 
   let stopped = false;
   let zongji: ZongJi | undefined;
@@ -137,8 +141,8 @@ export function startBinlogReader(
 
   /** Advance the global checkpoint past every transaction whose batches are all applied. */
   async function settle(): Promise<void> {
-    const applied = (await readSourceSync(pool(), meta, source.sourceId)).tables;
-    const { resume, figures } = ledger.settle(applied, Date.now());
+    const applied = await readSyncPositions(pool(), meta, source.sourceId);
+    const { resume, figures } = ledger.settle(applied.tables, Date.now(), applied.lanes);
     Object.assign(status, figures);
     if (resume) {
       await writeGlobalCheckpoint(pool(), meta, source.sourceId, resume, null);
@@ -165,6 +169,7 @@ export function startBinlogReader(
     try {
       await sink.flush();
       await settle();
+      await uniqueKeys.refresh();
       if (!status.paused && zongji && Date.now() - lastEventAt > WATCHDOG_MS) {
         throw new DmqError('BINLOG_FAILED', `no binlog event or heartbeat from source "${source.sourceId}" for ${WATCHDOG_MS} ms`, {
           workaround: 'dmq reconnects by itself; check the network to the source if this repeats',
@@ -304,14 +309,19 @@ export function startBinlogReader(
       }
       status.clockOffsetMs = await sourceClockOffset(ctx.pools.source(task, source));
       const { highWatermark, endAt } = await replayBounds(pool(), meta, task, source.sourceId);
-      const applied = (await readSourceSync(pool(), meta, source.sourceId)).tables;
+      const applied = await readSyncPositions(pool(), meta, source.sourceId);
+      await uniqueKeys.load();
       takeReadOps(await readBinlogOps(ctx.redis, task.name, source.sourceId, 'read'));
       const batcher = createBatcher({
         task: task.name,
         sourceId: source.sourceId,
         maxRows: BATCH_ROWS,
         maxBytes: BATCH_BYTES,
-        applied,
+        applied: applied.tables,
+        appliedLanes: applied.lanes,
+        lanes: applyLanes(task, instance),
+        uniqueKeys: uniqueKeys.of,
+        schemaChanged: uniqueKeys.changed,
         // From a GTID the first position is not known yet; an empty file name orders before any real one.
         origin: start.coord ?? { file: '', pos: 0 },
         startIfMissing: task.taskMode === 'incremental',

@@ -1,4 +1,6 @@
 import { compareCoords, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
+import type { LaneRef } from '../../shared/binlog/batch.js';
+import { laneStands, type TableLanes } from '../../shared/checkpoint/lane-checkpoint.js';
 import { tableKey } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { Backlog } from './back-pressure.js';
 
@@ -7,6 +9,7 @@ const TPS_WINDOW_MS = 10_000;
 
 interface LedgerBatch {
   key: string;
+  lane: LaneRef | undefined;
   coord: BinlogCoord;
   bytes: number;
 }
@@ -74,9 +77,9 @@ export function createTransactionLedger() {
       transactions.push(current);
     },
     /** Batches cut from the open transaction: pending until their tables' checkpoints pass them. */
-    add(batches: { schema: string; table: string; coord: string; bytes: number }[]): void {
+    add(batches: { schema: string; table: string; lane?: LaneRef; coord: string; bytes: number }[]): void {
       for (const b of batches) {
-        current?.batches.push({ key: tableKey(b.schema, b.table), coord: parseCoordText(b.coord), bytes: b.bytes });
+        current?.batches.push({ key: tableKey(b.schema, b.table), lane: b.lane, coord: parseCoordText(b.coord), bytes: b.bytes });
         pendingBytes += b.bytes;
       }
       pendingBatches += batches.length;
@@ -101,10 +104,19 @@ export function createTransactionLedger() {
     backlog(): Backlog {
       return { pendingBatches, pendingBytes, pendingTransactions: transactions.length };
     },
-    /** Retires every transaction whose batches are all applied (`applied`: each table's checkpoint) at time `now`. */
-    settle(applied: Map<string, BinlogCoord>, now: number): Settlement {
+    /**
+     * Retires every transaction whose batches are all applied at time `now`: `applied` holds each
+     * table's checkpoint, `lanes` those of the lanes of tables split into lanes.
+     */
+    settle(applied: Map<string, BinlogCoord>, now: number, lanes: Map<string, TableLanes[]> = new Map()): Settlement {
       const covered = (b: LedgerBatch) => {
-        const at = applied.get(b.key);
+        const laneAt =
+          b.lane &&
+          lanes
+            .get(b.key)
+            ?.find((l) => l.count === b.lane!.count)
+            ?.at.get(b.lane.index);
+        const at = b.lane ? laneStands(laneAt || undefined, applied.get(b.key)) : applied.get(b.key);
         return at !== undefined && compareCoords(at, b.coord) >= 0;
       };
       const held = transactions.filter((t) => t === current || !t.batches.every(covered));

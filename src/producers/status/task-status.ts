@@ -5,7 +5,8 @@ import { readsBinlog } from '../../shared/task/stages.js';
 import { readCopyProgress, readSourcePlans, type CopyProgress, type SourcePlanRecord } from '../../shared/checkpoint/copy-checkpoint.js';
 import { coordText } from '../../shared/binlog/position.js';
 import { listShardLocks, type ShardLock } from '../../shared/checkpoint/shard-lock.js';
-import { readSourceSync } from '../../shared/checkpoint/sync-checkpoint.js';
+import { positionOf, readSyncPositions } from '../../shared/checkpoint/lane-checkpoint.js';
+import { applyLanes } from '../../shared/queue/task-queues.js';
 import { makeRouter } from '../../shared/filter/route.js';
 import type { ErrorRecord } from '../../shared/errors.js';
 import { dmError } from './dm-error.js';
@@ -168,17 +169,32 @@ function notableChecks(result: unknown) {
 
 /**
  * `query-status --more`: every table's replication checkpoint, with its routed target. The
- * schema's own stream (CREATE/DROP DATABASE) shows as table ''.
+ * schema's own stream (CREATE/DROP DATABASE) shows as table ''. A table split into lanes shows
+ * where each lane stands (the furthest of its own row and its table's joins) as `lanes`.
  */
 async function tableCheckpoints(ctx: ServiceContext, task: TaskConfig, sourceId: string) {
   const instance = task.instances.find((i) => i.sourceId === sourceId)!;
   const route = makeRouter(instance.routes, task.caseSensitive);
   try {
-    const { tables } = await readSourceSync(ctx.pools.target(task), taskMeta(task), sourceId);
-    return [...tables]
+    const positions = await readSyncPositions(ctx.pools.target(task), taskMeta(task), sourceId);
+    const count = applyLanes(task, instance);
+    return [...positions.tables]
       .map(([key, coord]) => {
         const [schema, table] = JSON.parse(key) as [string, string];
-        return { table: tableLabel({ schema, table }), target: tableLabel(route(schema, table)), syncerBinlog: coordText(coord) };
+        const lanes = [
+          ...(positions.lanes
+            .get(key)
+            ?.find((l) => l.count === count)
+            ?.at.keys() ?? []),
+        ]
+          .sort((a, b) => a - b)
+          .map((index) => ({ lane: index, syncerBinlog: coordText(positionOf(positions, schema, table, { index, count })!) }));
+        return {
+          table: tableLabel({ schema, table }),
+          target: tableLabel(route(schema, table)),
+          syncerBinlog: coordText(coord),
+          ...(lanes.length > 0 ? { lanes } : {}),
+        };
       })
       .sort((a, b) => a.table.localeCompare(b.table));
   } catch {

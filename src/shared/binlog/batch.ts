@@ -25,6 +25,17 @@ export interface BatchTable {
    * values a route extracts follow them), for expression filters: only tables that have some.
    */
   columnKinds?: ColumnKind[];
+  /**
+   * The lane of a table split into lanes (see lanes.ts); absent: the table's own chain, which
+   * holds everything of a table without lanes and the joins of a table with them.
+   */
+  lane?: LaneRef;
+}
+
+/** One of `count` lanes of a table: its own chain of batches and its own checkpoint row. */
+export interface LaneRef {
+  index: number;
+  count: number;
 }
 
 /**
@@ -44,12 +55,19 @@ export interface Batch {
   gtid: string | null;
   /** A schema change instead of rows: a batch of its own, a barrier in its table's chain. */
   ddl?: DdlBarrier;
+  /**
+   * A join of a table with lanes (a DDL, or a change whose keys could meet another lane's): where
+   * each lane must stand before it applies. Every lane's later batches follow it.
+   */
+  join?: DdlWait[];
 }
 
 /** Where another stream must stand before a DDL barrier may run. */
 export interface DdlWait {
   schema: string;
   table: string;
+  /** A lane of the table: it stands at its own checkpoint or its table's, whichever is further. */
+  lane?: LaneRef;
   coord: string;
 }
 

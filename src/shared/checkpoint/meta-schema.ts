@@ -16,6 +16,8 @@ export interface MetaTables {
   chunks: string;
   /** One row per replicated table and one global row per source: applied binlog coordinates. */
   syncer: string;
+  /** One row per lane of a table split into lanes: applied binlog coordinates (lane-checkpoint.ts). */
+  lanes: string;
   /** One row per table whose DDL is running on the target, so a retry knows it may find it done. */
   ddl: string;
   /** One row per source: the epoch of its current binlog reader; appliers refuse jobs of older ones. */
@@ -41,6 +43,7 @@ export function metaTables(metaSchema: string, task: string): MetaTables {
     tables: `${task}_dump_tables`,
     chunks: `${task}_loader_checkpoint`,
     syncer: `${task}_syncer_checkpoint`,
+    lanes: `${task}_syncer_lane`,
     ddl: `${task}_syncer_ddl`,
     fence: `${task}_reader_fence`,
     shardLocks: `${task}_shard_lock`,
@@ -122,6 +125,19 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     is_global TINYINT(1) NOT NULL DEFAULT 0,
     updated_at DATETIME(3) NOT NULL,
     PRIMARY KEY (source_id, schema_name, table_name)
+  ) ${TABLE_OPTIONS}`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'lanes')} (
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    lane_count INT UNSIGNED NOT NULL,
+    lane INT UNSIGNED NOT NULL,
+    binlog_name VARCHAR(255) NOT NULL,
+    binlog_pos BIGINT UNSIGNED NOT NULL,
+    binlog_part INT UNSIGNED NOT NULL DEFAULT 0,
+    binlog_gtid TEXT NULL,
+    updated_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (source_id, schema_name, table_name, lane_count, lane)
   ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'ddl')} (
     source_id ${NAME},
@@ -227,6 +243,7 @@ export async function dropMetaTables(conn: Queryable, meta: MetaTables): Promise
     'tables',
     'chunks',
     'syncer',
+    'lanes',
     'ddl',
     'fence',
     'shardLocks',

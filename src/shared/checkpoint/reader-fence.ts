@@ -10,8 +10,8 @@ import { metaName, type MetaTables } from './meta-schema.js';
  */
 
 /**
- * Raises the source's epoch and returns it. First it locks every checkpoint row of the source,
- * so it waits for appliers in flight (each holds its table's row): an apply that commits after
+ * Raises the source's epoch and returns it. First it locks every checkpoint row of the source
+ * (tables' and lanes'), so it waits for appliers in flight (each holds its table's or lane's row): an apply that commits after
  * the new epoch is visible has read it, and the checkpoints the new reader reads next are final
  * for every job of an older epoch.
  */
@@ -21,13 +21,14 @@ export async function raiseReaderFence(pool: Pool, meta: MetaTables, sourceId: s
     const [results] = await conn.query(
       `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
        SELECT source_id FROM ${metaName(meta, 'syncer')} WHERE source_id = ? FOR UPDATE;
+       SELECT source_id FROM ${metaName(meta, 'lanes')} WHERE source_id = ? FOR UPDATE;
        INSERT INTO ${metaName(meta, 'fence')} (source_id, epoch, owner, updated_at) VALUES (?, 1, ?, NOW(3))
          ON DUPLICATE KEY UPDATE epoch = epoch + 1, owner = VALUES(owner), updated_at = VALUES(updated_at);
        SELECT epoch FROM ${metaName(meta, 'fence')} WHERE source_id = ?;
        COMMIT`,
-      [sourceId, sourceId, owner, sourceId],
+      [sourceId, sourceId, sourceId, owner, sourceId],
     );
-    return readFenceEpoch((results as unknown[])[4] as RowDataPacket[]);
+    return readFenceEpoch((results as unknown[])[5] as RowDataPacket[]);
   } catch (err) {
     await conn.rollback().catch(() => undefined);
     throw err;
@@ -39,8 +40,8 @@ export async function raiseReaderFence(pool: Pool, meta: MetaTables, sourceId: s
 /**
  * Reads the source's epoch inside an applier's transaction, after its checkpoint row is locked.
  * A plain read sees the latest committed epoch (READ COMMITTED, on TiDB too) and serialises
- * nothing: a raise waits for the row the applier holds. Only a table's first batch, whose
- * checkpoint row the raise could not lock because it did not exist yet, locks the fence row
+ * nothing: a raise waits for the row the applier holds. Only a table's first batch or a lane's,
+ * whose checkpoint row the raise could not lock because it did not exist yet, locks the fence row
  * (`lock`), the one row a raise takes last.
  */
 export function readFenceStatement(meta: MetaTables, sourceId: string, lock: boolean): SqlStatement {

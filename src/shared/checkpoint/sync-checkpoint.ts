@@ -35,6 +35,14 @@ export function lockTableCheckpointStatement(meta: MetaTables, ref: TableSyncRef
   };
 }
 
+/** Reads the table's row without locking it (a lane's applier reads where its table's joins stand); `readLockedCheckpoint` reads its result. */
+export function readTableCheckpointStatement(meta: MetaTables, ref: TableSyncRef): SqlStatement {
+  return {
+    sql: `SELECT binlog_name, binlog_pos, binlog_part FROM ${syncCheckpointName(meta)} WHERE source_id = ? AND schema_name = ? AND table_name = ?`,
+    values: [ref.sourceId, ref.schema, ref.table],
+  };
+}
+
 /**
  * Creates a table's row at `coord` unless it exists, locking it either way: a first batch
  * (incremental mode) must lock a row that is there, because on MySQL and MariaDB a locking

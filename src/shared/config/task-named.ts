@@ -212,6 +212,7 @@ export function buildSyncer(raw: RawSyncer, path: string, issues: string[]): Syn
   }
   return {
     workerCount: raw['worker-count'] ?? 16,
+    ...(raw['worker-count'] === undefined ? {} : { lanes: raw['worker-count'] }),
     batch: raw.batch ?? 100,
     safeMode,
     safeModeDuration,

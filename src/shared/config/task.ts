@@ -302,7 +302,10 @@ function buildInstance(raw: RawInstance, path: string, named: Named, issues: str
   // DM: the per-instance shorthands take priority over the named or inline settings.
   if (raw['mydumper-thread'] !== undefined) mydumper.threads = raw['mydumper-thread'];
   if (raw['loader-thread'] !== undefined) loader.poolSize = raw['loader-thread'];
-  if (raw['syncer-thread'] !== undefined) syncer.workerCount = raw['syncer-thread'];
+  if (raw['syncer-thread'] !== undefined) {
+    syncer.workerCount = raw['syncer-thread'];
+    syncer.lanes = raw['syncer-thread'];
+  }
 
   const instance: InstanceConfig = {
     sourceId,

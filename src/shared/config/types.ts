@@ -116,6 +116,8 @@ export interface LoaderConfig {
 
 export interface SyncerConfig {
   workerCount: number;
+  /** `worker-count` when the task sets it: how many lanes a table is split into (none when unset). */
+  lanes?: number;
   batch: number;
   safeMode: boolean;
   safeModeDuration: string;

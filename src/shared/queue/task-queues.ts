@@ -1,4 +1,6 @@
-import type { TaskConfig } from '../config/types.js';
+import { createHash } from 'node:crypto';
+import type { BatchTable } from '../binlog/batch.js';
+import type { InstanceConfig, TaskConfig } from '../config/types.js';
 import type { ChunkRecord } from '../checkpoint/copy-checkpoint.js';
 import { CHUNK_JOB_OPTIONS, applyQueueName, chunkJobId, chunkQueueName, type ChunkJob } from './queues.js';
 import type { ServiceContext } from '../task/context.js';
@@ -17,8 +19,24 @@ export async function activateTaskQueues(ctx: ServiceContext, task: TaskConfig):
   }
 }
 
+/** How many apply partitions the task has, and how many lanes a table with a key is split into: `syncers.worker-count`, at most 16. */
 export function applyPartitions(task: TaskConfig): number {
   return Math.max(1, Math.min(16, ...task.instances.map((i) => i.syncer.workerCount)));
+}
+
+/**
+ * How many lanes the tables of one source are split into: its `worker-count` when the task sets
+ * it, within the task's partitions. Unset, a table is one chain: with 16 lanes a join waits for
+ * 16 jobs in 16 partitions, which costs a table whose changes often join more than lanes gain.
+ */
+export function applyLanes(task: TaskConfig, instance: InstanceConfig): number {
+  return Math.max(1, Math.min(applyPartitions(task), instance.syncer.lanes ?? 1));
+}
+
+/** The partition of a table's own chain, or of one of its lanes: the lanes of a table take the partitions after its own, so none shares one. */
+export function applyPartitionOf(b: Pick<BatchTable, 'sourceId' | 'schema' | 'table' | 'lane'>, partitions: number): number {
+  const table = createHash('sha1').update(`${b.sourceId}\u0000${b.schema}\u0000${b.table}`).digest().readUInt32BE(0);
+  return (table + (b.lane ? 1 + b.lane.index : 0)) % partitions;
 }
 
 /** The queues of the task's own (the precheck and plan queues are shared by all tasks). */
