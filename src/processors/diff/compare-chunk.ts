@@ -106,14 +106,25 @@ export async function compareChunk(table: TableComparison, conditions: SqlFragme
   let rows = 0;
   let sum = 0n;
   const positions = new Map<string, BinlogPosition | null>();
-  for (const shard of table.shards) {
-    const c = await checksum(shard.pool, checksumQuery(shard.side, table.columns, conditions));
-    rows += c.n;
-    sum += c.s;
-    positions.set(shard.sourceId, await positionOf(shard, table.replicating));
+  const sources = async () => {
+    for (const shard of table.shards) {
+      const c = await checksum(shard.pool, checksumQuery(shard.side, table.columns, conditions));
+      rows += c.n;
+      sum += c.s;
+      positions.set(shard.sourceId, await positionOf(shard, table.replicating));
+    }
+  };
+  const targetChecksum = () => checksum(table.target.pool, checksumQuery(table.target.side, table.columns, conditions));
+  let target: { n: number; s: bigint };
+  let lagging: string[] = [];
+  if (table.replicating) {
+    await sources();
+    lagging = await table.waitForSync(positions);
+    target = await targetChecksum();
+  } else {
+    // Nothing moves: both sides are read at once.
+    [, target] = await Promise.all([sources(), targetChecksum()]);
   }
-  const lagging = await table.waitForSync(positions);
-  const target = await checksum(table.target.pool, checksumQuery(table.target.side, table.columns, conditions));
   if (target.n === rows && target.s === sum) return { rows, differences: [], lagging };
 
   let found = await compareRows(table, conditions);
