@@ -80,6 +80,8 @@ interface Options {
   lagSeconds: number;
   delayMs: number;
   parallelThreads: number;
+  /** syncers.worker-count of dmq's tasks: lanes per table; unset, one chain per table. */
+  workerCount?: number;
   seed: number;
   timeoutSec: number;
   json?: string;
@@ -98,6 +100,7 @@ const HELP = [
   '  --lag-seconds S     how long each rate is written (default 15)',
   "  --delay-ms D        the relay in front of dmq's second target delays each direction by D ms (default 1)",
   '  --parallel-threads N  slave_parallel_threads of the parallel replica, optimistic mode (default 4)',
+  "  --worker-count N    syncers.worker-count of dmq's tasks: N lanes per table (default: unset, one chain per table)",
   "  --seed N            seed of the workload's random generator (default 1)",
   '  --timeout S         give up on any one wait for replication after S seconds (default 900)',
   '  --json FILE         also write the results as JSON',
@@ -117,6 +120,7 @@ function parseOptions(): Options {
       'lag-seconds': { type: 'string', default: '15' },
       'delay-ms': { type: 'string', default: '1' },
       'parallel-threads': { type: 'string', default: '4' },
+      'worker-count': { type: 'string' },
       seed: { type: 'string', default: '1' },
       timeout: { type: 'string', default: '900' },
       json: { type: 'string' },
@@ -140,6 +144,7 @@ function parseOptions(): Options {
     lagSeconds: integerOption('lag-seconds', values['lag-seconds'], 1),
     delayMs: integerOption('delay-ms', values['delay-ms'], 1),
     parallelThreads: integerOption('parallel-threads', values['parallel-threads'], 2),
+    ...(values['worker-count'] === undefined ? {} : { workerCount: integerOption('worker-count', values['worker-count'], 1) }),
     seed: integerOption('seed', values.seed, 0),
     timeoutSec: integerOption('timeout', values.timeout, 1),
     json: values.json,
@@ -279,6 +284,18 @@ async function readerStartTime(dmq: DmqProcess, task: string): Promise<number | 
   return undefined;
 }
 
+/** Polls a copy's count and checksum until they equal the upstream's; returns when they did. */
+async function waitForEqual(copy: Server, expected: TableFacts, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const facts = await tableFacts(copy);
+    if (facts.rows === expected.rows && facts.checksum === expected.checksum) return Date.now();
+    if (Date.now() > deadline)
+      throw new Error(`${copy.host}:${copy.port} did not become equal to the upstream within ${timeoutMs / 1000} s`);
+    await sleep(POLL_MS);
+  }
+}
+
 /** start-task from P0 with every transaction already in the binlog, until the last one is on the target. */
 async function dmqCatchUp(
   dmq: DmqProcess,
@@ -288,14 +305,17 @@ async function dmqCatchUp(
   start: BinlogPosition,
   marker: string,
   timeoutMs: number,
+  workerCount: number | undefined,
 ): Promise<Omit<ApplyResult, 'verified'>> {
+  const syncer = workerCount === undefined ? [] : ['syncer-config-name: "bench"'];
   const taskYaml = await writeTask(dir, {
     name: task,
     mode: 'incremental',
     target,
     sourceId: SOURCE_ID,
     schema: SCHEMA,
-    instance: ['meta:', `  binlog-name: "${start.file}"`, `  binlog-pos: ${start.pos}`],
+    instance: ['meta:', `  binlog-name: "${start.file}"`, `  binlog-pos: ${start.pos}`, ...syncer],
+    ...(workerCount === undefined ? {} : { sections: `syncers:\n  bench:\n    worker-count: ${workerCount}\n` }),
   });
   log(`dmq start-task ${task} (task-mode incremental from ${coord(start)}, into :${target.port})`);
   const idleRss = readProcess(dmq.pid)?.rssBytes ?? 0;
@@ -632,7 +652,7 @@ function report(options: Options, r: Results, sampler: ProcessSampler): string {
     '',
     `=== dmq sync benchmark, dmq into ${options.target} ${r.versions.target}: ${SCHEMA}.${TABLE}, ${int(options.rows)} rows, ` +
       `${int(r.generated.txns)} OLTP transactions ===`,
-    `dmq's target: ${describeTarget(options.target, r.versions.target)}`,
+    `dmq's target: ${describeTarget(options.target, r.versions.target)}; syncers.worker-count ${options.workerCount ?? 'unset (each table one chain)'}`,
     `references: native replicas applying into their own mariadbd ${r.versions.replica}, one with one SQL thread, one with ` +
       `${options.parallelThreads} parallel threads (optimistic); a second target of dmq's reached through a TCP relay holding each chunk ` +
       `${options.delayMs} ms each way`,
@@ -777,7 +797,9 @@ async function main(): Promise<void> {
   const dmqRun = async (task: string, into: Server, check: Server, label: string): Promise<ApplyResult> => {
     await waitForQuiet(sampler, quiet);
     warnIfBusy(sampler);
-    const run = await dmqCatchUp(dmq, dir, task, into, start, marker, options.timeoutSec * 1000);
+    const run = await dmqCatchUp(dmq, dir, task, into, start, marker, options.timeoutSec * 1000, options.workerCount);
+    // On lanes the marker's key may land before other keys' changes: done is when the table is equal.
+    if (options.workerCount !== undefined) run.to = await waitForEqual(check, expected, options.timeoutSec * 1000);
     const verified = verify(label, expected, await tableFacts(check));
     log(`${label} copy verified: ${verified}`);
     return { ...run, verified };
