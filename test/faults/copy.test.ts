@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { startCluster, type Cluster } from '../support/cluster.js';
-import { runCli, waitForStatus } from '../support/dmq.js';
-import { assertConverged, inSync, registerSources, startWriters, writeFaultTask } from '../support/fault-task.js';
+import { runCli, waitForStatus, inSync } from '../support/dmq.js';
+import { assertConverged, registerSources, startWriters, writeFaultTask } from '../support/fault-task.js';
 import { seedTestTables } from '../support/fixtures.js';
 
 let cluster: Cluster | undefined;

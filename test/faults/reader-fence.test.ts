@@ -4,7 +4,16 @@ import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
-import { runCli, startDmq, startDmqWorker, waitForCaughtUp, waitForStatus, type DmqServer, type DmqWorker } from '../support/dmq.js';
+import {
+  runCli,
+  startDmq,
+  startDmqWorker,
+  waitForCaughtUp,
+  waitForStatus,
+  type DmqServer,
+  type DmqWorker,
+  inSync,
+} from '../support/dmq.js';
 import { exampleFiles, seedTestTables } from '../support/fixtures.js';
 import { startWriter } from '../support/writer.js';
 
@@ -91,12 +100,7 @@ test('a reader paused past its lease steps down when it resumes: the new reader 
 
   let writers = stack.upstreams.map((server, i) => startWriter(server, { parity: i as 0 | 1, seed: 31 + i }));
   let transactions = 0;
-  await waitForStatus(
-    api.addr,
-    'test',
-    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-    120_000,
-  );
+  await waitForStatus(api.addr, 'test', inSync, 120_000);
   await new Promise((r) => setTimeout(r, 2000));
   // Paused while its appliers are idle: a process paused inside a target transaction holds its
   // table's checkpoint row, and every applier of that table (and the next reader's fence) waits.

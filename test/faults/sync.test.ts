@@ -3,9 +3,9 @@ import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { startCluster, type Cluster } from '../support/cluster.js';
-import { runCli, waitForStatus } from '../support/dmq.js';
+import { runCli, waitForStatus, inSync } from '../support/dmq.js';
 import { shardLocks, until } from '../support/shard-locks.js';
-import { assertConverged, inSync, registerSources, SOURCES, startWriters, writeFaultTask } from '../support/fault-task.js';
+import { assertConverged, registerSources, SOURCES, startWriters, writeFaultTask } from '../support/fault-task.js';
 import { execSql, seedTestTables } from '../support/fixtures.js';
 import { columnsOf } from '../support/schema.js';
 

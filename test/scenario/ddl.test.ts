@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { getStack } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
-import { dmqForFile, runCli, waitForCaughtUp, waitForStatus, type TaskStatus } from '../support/dmq.js';
+import { dmqForFile, runCli, waitForCaughtUp, waitForStatus, type TaskStatus, inSync } from '../support/dmq.js';
 import { execSql, exampleFiles, itemsTable, writeTask } from '../support/fixtures.js';
 import { columnsOf, indexesOf, tablesOf } from '../support/schema.js';
 import { startRowWriter } from '../support/writer.js';
@@ -48,12 +48,7 @@ test('schema changes replicate in order with the rows around them: ALTERs, index
   const writer = startRowWriter(stack.upstreams[0], { table: `${db}.items`, rows: 3000, insertFrom: 100_000, seed: 5 });
   try {
     assert.equal((await runCli(addr, ['start-task', taskFile])).code, 0);
-    await waitForStatus(
-      addr,
-      'ddl',
-      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-      120_000,
-    );
+    await waitForStatus(addr, 'ddl', inSync, 120_000);
     await execSql(stack.upstreams[0], [
       // Columns: rows after each change carry the new shape, rows before it the old one.
       `ALTER TABLE ${db}.items ADD COLUMN note VARCHAR(30) DEFAULT 'none', ADD COLUMN qty INT NOT NULL DEFAULT 7`,

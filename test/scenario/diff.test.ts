@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
-import { runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer, inSync } from '../support/dmq.js';
 import { checksumQuery, tableSide } from '../../src/processors/diff/diff-sql.js';
 import { describeTable, type ColumnInfo } from '../../src/shared/sql/catalog.js';
 import type { Endpoint } from '../harness/servers.js';
@@ -62,12 +62,7 @@ async function diff(task: string, fixFile: string): Promise<{ code: number; done
 async function startSynced(name: string, taskFile: string): Promise<void> {
   const started = await runCli(dmq!.addr, ['start-task', taskFile]);
   assert.equal(started.code, 0, started.stdout);
-  await waitForStatus(
-    dmq!.addr,
-    name,
-    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-    180_000,
-  );
+  await waitForStatus(dmq!.addr, name, inSync, 180_000);
   await waitForCaughtUp(dmq!.addr, name, [(await getStack()).upstreams[0]], 120_000);
 }
 
@@ -84,12 +79,7 @@ test('the seed task (two shards merged): diff is clean, then names exactly a cha
   assert.equal((await runCli(dmq.addr, ['operate-source', 'create', ...files.sources])).code, 0);
   const started = await runCli(dmq.addr, ['start-task', files.task]);
   assert.equal(started.code, 0, started.stdout);
-  await waitForStatus(
-    dmq.addr,
-    'test',
-    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-    180_000,
-  );
+  await waitForStatus(dmq.addr, 'test', inSync, 180_000);
   await waitForCaughtUp(dmq.addr, 'test', stack.upstreams, 120_000);
 
   const fixFile = join(dir, 'fix.sql');

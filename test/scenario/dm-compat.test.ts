@@ -7,7 +7,7 @@ import mysql from 'mysql2/promise';
 import { targetKindFromEnv } from '../harness/servers.js';
 import { getStack } from '../harness/stack.js';
 import { compareMerged, queryRows } from '../support/compare.js';
-import { dmqForFile, runCli, waitForCaughtUp, waitForStatus } from '../support/dmq.js';
+import { dmqForFile, runCli, waitForCaughtUp, waitForStatus, inSync } from '../support/dmq.js';
 import { execSql, exampleFiles } from '../support/fixtures.js';
 
 /**
@@ -192,12 +192,7 @@ test("an inconsistent shard DDL sequence pauses the task in DM's words, beside d
     ]);
   }
   assert.equal((await runCli(server().addr, ['start-task', files.task])).code, 0);
-  await waitForStatus(
-    server().addr,
-    'test',
-    (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-    120_000,
-  );
+  await waitForStatus(server().addr, 'test', inSync, 120_000);
   await execSql(stack.upstreams[0], ['ALTER TABLE test_db.test_table ADD COLUMN a INT']);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   await execSql(stack.upstreams[1], ['ALTER TABLE test_db.test_table ADD COLUMN z INT']);

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
-import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
+import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus, inSync } from '../support/dmq.js';
 import { execSql, exampleFiles, writeTask } from '../support/fixtures.js';
 import { startHotTableWriter } from '../support/writer.js';
 
@@ -49,12 +49,7 @@ test('one hot table on 4 lanes: key and unique-key changes, a DDL and a kill -9 
   try {
     const started = await runCli(dmq.addr, ['start-task', taskFile]);
     assert.equal(started.code, 0, started.stdout);
-    await waitForStatus(
-      dmq.addr,
-      'lanes',
-      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-      120_000,
-    );
+    await waitForStatus(dmq.addr, 'lanes', inSync, 120_000);
     await pause(3000);
     // A DDL between the rows: every lane applies what came before it, then all follow it.
     await execSql(upstream, ['ALTER TABLE lanes_db.hot ADD COLUMN extra INT NOT NULL DEFAULT 7']);

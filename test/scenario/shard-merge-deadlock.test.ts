@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { targetKindFromEnv } from '../harness/servers.js';
 import { getStack } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
-import { dmqForFile, runCli, waitForCaughtUp, waitForStatus } from '../support/dmq.js';
+import { dmqForFile, runCli, waitForCaughtUp, waitForStatus, inSync } from '../support/dmq.js';
 import { execSql } from '../support/fixtures.js';
 import { startShardWriter } from '../support/writer.js';
 
@@ -82,12 +82,7 @@ test('eight shards on two upstreams merge into one table under writers on all of
     const started = await runCli(addr, ['start-task', taskFile]);
     assert.equal(started.code, 0, started.stdout + started.stderr);
     // Writers run through the copy, the replay of the copy window (safe mode) and plain sync.
-    await waitForStatus(
-      addr,
-      'merge',
-      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-      90_000,
-    );
+    await waitForStatus(addr, 'merge', inSync, 90_000);
     await new Promise((r) => setTimeout(r, 10_000));
   } finally {
     const writes = await Promise.all(writers.map((w) => w.stop()));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged, queryRows } from '../support/compare.js';
-import { runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer, inSync } from '../support/dmq.js';
 import { shardLocks, until } from '../support/shard-locks.js';
 import { execSql, exampleFiles, seedTestTables, writeTask } from '../support/fixtures.js';
 import { columnsOf, indexesOf } from '../support/schema.js';
@@ -37,12 +37,7 @@ test('the seed task in pessimistic shard mode: DDL run on both shards at differe
   try {
     const started = await runCli(dmq.addr, ['start-task', files.task]);
     assert.equal(started.code, 0, started.stdout);
-    await waitForStatus(
-      dmq.addr,
-      'test',
-      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-      120_000,
-    );
+    await waitForStatus(dmq.addr, 'test', inSync, 120_000);
 
     await execSql(stack.upstreams[0], [ADD_EXTRA, "UPDATE test_db.test_table SET extra = CONCAT('s0-', id % 5) WHERE id % 3 = 0"]);
     // Shard 2 has not run it: the lock waits, and the target keeps its old columns.

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
-import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus } from '../support/dmq.js';
+import { runCli, startDmq, waitForStatus, type DmqServer, type TaskStatus, inSync } from '../support/dmq.js';
 import { cloneSchema, execSql, exampleFiles, itemsTable, seedTestTables, writeTask } from '../support/fixtures.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { startRowWriter, startWriter } from '../support/writer.js';
@@ -62,12 +62,7 @@ test('the seed task in all mode: writes during and after the copy reach the targ
     const started = await runCli(dmq.addr, ['start-task', files.task]);
     assert.equal(started.code, 0, started.stdout);
 
-    await waitForStatus(
-      dmq.addr,
-      'test',
-      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-      120_000,
-    );
+    await waitForStatus(dmq.addr, 'test', inSync, 120_000);
     // Keep writing while syncing, then kill the process holding the reader and the appliers.
     await new Promise((r) => setTimeout(r, 3000));
     await dmq.kill();

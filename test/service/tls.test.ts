@@ -12,7 +12,7 @@ import type { Endpoint } from '../harness/servers.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { captureLoopback } from '../support/capture.js';
 import { compareMerged } from '../support/compare.js';
-import { runCli, startDmq, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { runCli, startDmq, waitForCaughtUp, waitForStatus, type DmqServer, inSync } from '../support/dmq.js';
 import { execSql } from '../support/fixtures.js';
 import { everythingInRedis } from '../support/redis-dump.js';
 import { createTestPki, type Issued, type TestPki } from '../support/tls-certs.js';
@@ -158,12 +158,7 @@ test('all mode with writers over TLS to a source and a target that require it: e
   assert.equal(started.code, 0, started.stdout);
   const writer = startWriter(source.admin, { parity: 0, seed: 41 });
   try {
-    const syncing = await waitForStatus(
-      dmq.addr,
-      'tls',
-      (s) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync'),
-      180_000,
-    );
+    const syncing = await waitForStatus(dmq.addr, 'tls', inSync, 180_000);
     assert.equal(syncing.stage, 'Running', JSON.stringify(syncing, null, 2));
     await execSql(source.admin, [
       `INSERT INTO test_db.test_table (id, k, c) VALUES (1000001, 1, '${MARKER}-live')`,

@@ -177,6 +177,9 @@ export async function taskStatus(addr: string, task: string, token?: string): Pr
   return (await res.json()) as TaskStatus;
 }
 
+/** Every source of the task has reached the Sync unit (or the task stopped running, which the caller then reports). */
+export const inSync = (s: TaskStatus) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync');
+
 /** Poll until `done(status)`; fail with the last status if it does not come in time. */
 export async function waitForStatus(
   addr: string,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Endpoint } from '../harness/servers.js';
 import { getStack } from '../harness/stack.js';
 import { compareMerged } from './compare.js';
-import { runCli, taskStatus, waitForCaughtUp, type TaskStatus } from './dmq.js';
+import { runCli, taskStatus, waitForCaughtUp } from './dmq.js';
 import { exampleFiles } from './fixtures.js';
 import { startWriter } from './writer.js';
 
@@ -81,8 +81,6 @@ export async function startWriters(seed: number, perSecond?: number) {
 }
 
 /** Whether every source of the task is in its Sync unit (or the task stopped running). */
-export const inSync = (s: TaskStatus) => s.stage !== 'Running' || s.sources.every((src) => src.subTaskStatus[0]!.unit === 'Sync');
-
 /**
  * After the faults and with the writers stopped: the task catches up by itself and stays
  * Running, and the merged target table holds exactly the union of both upstreams' rows.

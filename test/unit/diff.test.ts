@@ -7,15 +7,9 @@ import { bucketCondition, checksumQuery, keyCondition, rowsQuery, shardSide, tab
 import { fixHeader, fixStatements } from '../../src/processors/diff/fix-sql.js';
 import { keyedComparison, multisetComparison, rowReader, type RawRow } from '../../src/processors/diff/row-compare.js';
 import { diffClean, diffSummary, type DiffReport } from '../../src/shared/diff/diff-report.js';
+import { columnInfo as col } from '../support/column-info.js';
 import type { ColumnInfo, TableInfo } from '../../src/shared/sql/catalog.js';
 
-const col = (name: string, dataType: string, columnType = dataType): ColumnInfo => ({
-  name,
-  dataType,
-  columnType,
-  nullable: true,
-  generated: false,
-});
 const ID = col('id', 'int');
 const NAME = col('name', 'varchar', 'varchar(20)');
 const F = col('f', 'double');

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { hexLiteral, literalEncoder, quoteString, rowEncoder, selectExpression } from '../../src/processors/dump/sql-literal.js';
+import { columnInfo as col } from '../support/column-info.js';
 import type { ColumnInfo } from '../../src/shared/sql/catalog.js';
-
-const col = (name: string, dataType: string, columnType = dataType): ColumnInfo => ({
-  name,
-  dataType,
-  columnType,
-  nullable: true,
-  generated: false,
-});
 
 /**
  * How MySQL/MariaDB read a single-quoted string when NO_BACKSLASH_ESCAPES is off (the load
