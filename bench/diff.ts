@@ -10,12 +10,11 @@
  * its exit. Prints both, the ratio, and dmq's peak memory. Everything started is stopped.
  */
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startMariadb, startRedis, UPSTREAM_PASSWORD, type TargetKind } from '../test/harness/servers.js';
 import { runCli } from '../test/support/dmq.js';
 import { CpuReport, waitForQuiet, warnIfBusy } from './lib/cpu-report.js';
-import { createSource, DMQ, startDmq, taskFailure, taskStatus, withDmqLog, writeTask } from './lib/dmq-process.js';
+import { createSource, DMQ, startDmq, waitForFinished, withDmqLog, writeTask } from './lib/dmq-process.js';
 import { int, log, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt } from './lib/prerequisites.js';
@@ -70,19 +69,6 @@ function parseOptions(): Options {
   };
 }
 
-async function waitForCopy(addr: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await taskStatus(addr, TASK);
-    const sub = status.sources?.[0]?.subTaskStatus[0];
-    if (status.stage === 'Finished') return;
-    const failure = sub && taskFailure(status, sub);
-    if (failure) throw new Error(failure);
-    if (Date.now() > deadline) throw new Error(`the copy did not finish in ${timeoutMs / 1000} s`);
-    await sleep(500);
-  }
-}
-
 /** CHECKSUM TABLE on one server (TiDB: ADMIN CHECKSUM TABLE); its time, from the client. */
 async function checksumTable(server: Server, kind: TargetKind | 'upstream'): Promise<{ from: number; to: number }> {
   return withConnection(server, async (conn) => {
@@ -121,7 +107,7 @@ async function main(): Promise<void> {
   log('copying with a full task');
   const started = await runCli(dmq.addr, ['start-task', taskYaml]);
   if (started.code !== 0) throw new Error(`start-task failed: ${started.stdout}`);
-  await withDmqLog(dmq, () => waitForCopy(dmq.addr, 900_000));
+  await withDmqLog(dmq, () => waitForFinished(dmq.addr, TASK, 900_000));
 
   await waitForQuiet(sampler, ['upstream mariadbd', targetProcess, DMQ]);
   warnIfBusy(sampler);

@@ -13,12 +13,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { qualify, quoteId } from '../src/shared/sql/quote.js';
 import { startMariadb, startRedis, UPSTREAM_PASSWORD, type RedisServer, type TargetKind } from '../test/harness/servers.js';
-import { cli, createSource, startDmq, startDmqWorker, taskFailure, taskStatus, writeTask, type DmqProcess } from './lib/dmq-process.js';
+import { cli, createSource, startDmq, startDmqWorker, throwIfFailed, waitForFinished, writeTask } from './lib/dmq-process.js';
 import { int, log, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption, targetOption } from './lib/options.js';
 import { coord, insertHeartbeatRow, masterPosition, oltpStatements, waitForMarker, writeMarker, writeTransactions } from './lib/oltp.js';
@@ -122,20 +121,6 @@ async function resetRound(target: Server, redisUrl: string): Promise<void> {
   }
 }
 
-/** Polls query-status until the task is Finished; throws at the first failure or at the timeout. */
-async function waitFinished(api: DmqProcess, task: string, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await taskStatus(api.addr, task);
-    if (status.stage === 'Finished') return Date.now();
-    const sub = status.sources?.[0]?.subTaskStatus[0];
-    const failure = sub && taskFailure(status, sub);
-    if (failure) throw new Error(`task ${task}: ${failure}`);
-    if (Date.now() > deadline) throw new Error(`task ${task} not Finished within ${timeoutMs / 1000} s (stage ${status.stage})`);
-    await sleep(100);
-  }
-}
-
 interface Servers {
   redis: RedisServer;
   upstream: Server;
@@ -167,7 +152,7 @@ async function runRound(
     const copyYaml = await writeTask(roundDir, { name: copyTask, mode: 'full', target, sourceId: SOURCE_ID, schema: SCHEMA, instance: [] });
     const copyFrom = Date.now();
     await cli(api, ['start-task', copyYaml]);
-    const copyTo = await waitFinished(api, copyTask, options.timeoutSec * 1000);
+    const copyTo = await waitForFinished(api.addr, copyTask, options.timeoutSec * 1000);
     log(
       `  copy: ${int(expectedCopy.rows)} rows in ${secs(copyTo - copyFrom)}; ${verify('dmq copy', expectedCopy, await tableFacts(target))}`,
     );
@@ -188,12 +173,7 @@ async function runRound(
     });
     const syncFrom = Date.now();
     await cli(api, ['start-task', syncYaml]);
-    const syncTo = await waitForMarker(target, marker, options.timeoutSec * 1000, async () => {
-      const status = await taskStatus(api.addr, syncTask);
-      const sub = status.sources?.[0]?.subTaskStatus[0];
-      const failure = sub && taskFailure(status, sub);
-      if (failure) throw new Error(`task ${syncTask}: ${failure}`);
-    });
+    const syncTo = await waitForMarker(target, marker, options.timeoutSec * 1000, () => throwIfFailed(api.addr, syncTask));
     log(
       `  catch-up from ${coord(start)}: ${int(options.txns + 1)} transactions in ${secs(syncTo - syncFrom)}; ${verify('dmq catch-up', expected, await tableFacts(target))}`,
     );

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import type mysql from 'mysql2/promise';
 import { startMariadb, startRedis, UPSTREAM_PASSWORD, type TargetKind } from '../test/harness/servers.js';
 import { CpuReport, waitForQuiet, warnIfBusy, type Window } from './lib/cpu-report.js';
-import { cli, createSource, startDmq, taskFailure, taskStatus, withDmqLog, writeTask, type DmqProcess } from './lib/dmq-process.js';
+import { cli, createSource, startDmq, taskStatus, throwIfFailed, withDmqLog, writeTask, type DmqProcess } from './lib/dmq-process.js';
 import { int, log, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
@@ -268,10 +268,7 @@ interface ApplyResult {
 /** Throws when dmq has exited or its task can no longer make progress. */
 async function dmqHealthy(dmq: DmqProcess, task = TASK): Promise<void> {
   if (dmq.child.exitCode !== null) throw new Error(`dmq serve exited with ${dmq.child.exitCode}`);
-  const status = await taskStatus(dmq.addr, task);
-  const sub = status.sources?.[0]?.subTaskStatus[0];
-  const failure = sub && taskFailure(status, sub);
-  if (failure) throw new Error(failure);
+  await throwIfFailed(dmq.addr, task);
 }
 
 /** When dmq's log says the task's binlog reader started (pino's `time`, ms), if it does. */

@@ -207,6 +207,26 @@ export function taskFailure(status: TaskStatusBody, sub: SubTaskStatus): string 
   return `the dmq task is ${status.stage}:\n${detail || JSON.stringify(status, null, 2)}`;
 }
 
+/** Throws when the task can no longer make progress (paused, stopped, or showing errors). */
+export async function throwIfFailed(addr: string, task: string): Promise<void> {
+  const status = await taskStatus(addr, task);
+  const sub = status.sources?.[0]?.subTaskStatus[0];
+  const failure = sub && taskFailure(status, sub);
+  if (failure) throw new Error(`task ${task}: ${failure}`);
+}
+
+/** Polls query-status until the task is Finished; returns when it was; throws at a failure or the timeout. */
+export async function waitForFinished(addr: string, task: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await taskStatus(addr, task);
+    if (status.stage === 'Finished') return Date.now();
+    await throwIfFailed(addr, task);
+    if (Date.now() > deadline) throw new Error(`task ${task} not Finished within ${timeoutMs / 1000} s (stage ${status.stage})`);
+    await sleep(100);
+  }
+}
+
 /** Runs `fn`; if it fails, the error carries the end of dmq's log, where the cause usually is. */
 export async function withDmqLog<T>(dmq: DmqProcess, fn: () => Promise<T>): Promise<T> {
   try {
