@@ -99,7 +99,8 @@ const inserts = (rows: number, label: string) =>
   Array.from({ length: rows }, (_, i) => ({ op: 'insert' as const, after: [i, `${label}${i % 7}`] }));
 
 async function add(partition: number, id: string, data: ApplyJob): Promise<string> {
-  await queues[partition]!.add('apply', data, { ...applyJobOptions, jobId: id });
+  // Kept once completed, unlike dmq's own apply jobs, so the test can read what each one did.
+  await queues[partition]!.add('apply', data, { ...applyJobOptions, removeOnComplete: false, jobId: id });
   return id;
 }
 

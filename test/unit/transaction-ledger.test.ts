@@ -308,28 +308,32 @@ describe('transaction ledger: what is applied, and where the reader may resume',
   });
 });
 
-describe('back-pressure: high and low water marks in batches, bytes and transactions', () => {
+describe('back-pressure: high and low water marks in batches, bytes, transactions and bytes held in the process', () => {
   const MiB = 1 << 20;
-  // [pending batches, pending bytes, pending transactions, full (pause), drained (resume), appliers behind]
-  const cases: [number, number, number, boolean, boolean, boolean][] = [
-    [0, 0, 0, false, true, false],
-    [500, 0, 500, false, true, false],
-    [501, 0, 501, false, true, true],
-    [2500, 128 * MiB, 2500, false, true, true],
-    [2501, 0, 2501, false, false, true],
-    [0, 128 * MiB + 1, 0, false, false, false],
-    [4999, 256 * MiB - 1, 4999, false, false, true],
-    [5000, 0, 5000, true, false, true],
-    [10, 256 * MiB, 10, true, false, false],
-    [1, 0, 10_000, false, true, false],
-    [1, 0, 10_001, false, false, false],
-    [1, 0, 19_999, false, false, false],
-    [1, 0, 20_000, true, false, false],
+  // [pending batches, pending bytes, pending transactions, bytes held, full (pause), drained (resume), appliers behind]
+  const cases: [number, number, number, number, boolean, boolean, boolean][] = [
+    [0, 0, 0, 0, false, true, false],
+    [500, 0, 500, 0, false, true, false],
+    [501, 0, 501, 0, false, true, true],
+    [2500, 32 * MiB, 2500, 0, false, true, true],
+    [2501, 0, 2501, 0, false, false, true],
+    [0, 32 * MiB + 1, 0, 0, false, false, false],
+    [4999, 64 * MiB - 1, 4999, 0, false, false, true],
+    [5000, 0, 5000, 0, true, false, true],
+    [10, 64 * MiB, 10, 0, true, false, false],
+    [1, 0, 10_000, 0, false, true, false],
+    [1, 0, 10_001, 0, false, false, false],
+    [1, 0, 19_999, 0, false, false, false],
+    [1, 0, 20_000, 0, true, false, false],
+    [0, 0, 0, 8 * MiB, false, true, false],
+    [0, 0, 0, 8 * MiB + 1, false, false, false],
+    [0, 0, 0, 24 * MiB - 1, false, false, false],
+    [0, 0, 0, 24 * MiB, true, false, false],
   ];
-  for (const [pendingBatches, pendingBytes, pendingTransactions, full, drained, behind] of cases) {
-    test(`${pendingBatches} batches, ${pendingBytes} bytes, ${pendingTransactions} transactions`, () => {
+  for (const [pendingBatches, pendingBytes, pendingTransactions, held, full, drained, behind] of cases) {
+    test(`${pendingBatches} batches, ${pendingBytes} bytes, ${pendingTransactions} transactions, ${held} bytes held`, () => {
       const backlog = { pendingBatches, pendingBytes, pendingTransactions };
-      assert.deepEqual([backlogFull(backlog), backlogDrained(backlog), appliersBehind(backlog)], [full, drained, behind]);
+      assert.deepEqual([backlogFull(backlog, held), backlogDrained(backlog, held), appliersBehind(backlog)], [full, drained, behind]);
     });
   }
 });

@@ -11,11 +11,16 @@ const FLUSH_SPACING_BEHIND_MS = 50;
 /** Batches of one table read together share a job (one target transaction) up to these limits. */
 const JOB_ROWS = 5000;
 const JOB_BYTES = 4 << 20;
+/**
+ * Row bytes in the outbox that are handed to Redis at once rather than after the spacing: a big
+ * transaction decodes far faster than Redis takes it, and waiting would only grow the heap.
+ */
+const OUTBOX_FLUSH_BYTES = 8 << 20;
 
 /**
- * The same job cut again by the same reader gets the same id, which BullMQ deduplicates; ids
- * may not contain ':'. The epoch is part of it: a new reader's job must not be taken for the
- * refused job of an older one, which BullMQ keeps for a while after it completes.
+ * The same job cut again by the same reader gets the same id, which BullMQ deduplicates while
+ * the first one waits or runs; ids may not contain ':'. The epoch is part of it: a new reader's
+ * job must not be taken for an older reader's job still queued, which the applier will refuse.
  */
 function applyJobId(job: ApplyJob): string {
   const table = createHash('sha1').update(`${job.schema}\u0000${job.table}`).digest('hex').slice(0, 16);
@@ -30,10 +35,20 @@ function applyJobId(job: ApplyJob): string {
  * `onError`; the batches it held are read again after the reader restarts. Nothing is added
  * unless `mayWrite()`: a reader that lost its lease drops its outbox.
  */
-export function createApplySink(ctx: ServiceContext, task: TaskConfig, onError: (err: unknown) => void, mayWrite: () => boolean) {
+export function createApplySink(
+  ctx: ServiceContext,
+  task: TaskConfig,
+  onError: (err: unknown) => void,
+  mayWrite: () => boolean,
+  onFlushed: () => void,
+) {
   const partitions = applyPartitions(task);
   const partitionOf = (b: BatchTable) => applyPartitionOf(b, partitions);
   let outbox: ApplyBatch[] = [];
+  /** Row bytes in the outbox, and in the flush under way: decoded, not yet in Redis. */
+  let outboxBytes = 0;
+  let flightBytes = 0;
+  let earlyFlushQueued = false;
   let flushScheduled = false;
   let lastFlushAt = 0;
 
@@ -48,10 +63,19 @@ export function createApplySink(ctx: ServiceContext, task: TaskConfig, onError: 
   }
 
   async function flushOutbox(): Promise<void> {
-    if (!mayWrite()) outbox = [];
-    if (outbox.length === 0) return;
-    const jobs = groupIntoJobs(outbox, { maxRows: JOB_ROWS, maxBytes: JOB_BYTES });
+    const taken = outbox;
+    flightBytes = outboxBytes;
     outbox = [];
+    outboxBytes = 0;
+    try {
+      if (taken.length > 0 && mayWrite()) await addJobs(groupIntoJobs(taken, { maxRows: JOB_ROWS, maxBytes: JOB_BYTES }));
+    } finally {
+      flightBytes = 0;
+    }
+    onFlushed();
+  }
+
+  async function addJobs(jobs: ApplyJob[]): Promise<void> {
     const byQueue = new Map<string, ApplyJob[]>();
     for (const job of jobs) {
       const name = applyQueueName(task.name, partitionOf(job));
@@ -69,7 +93,20 @@ export function createApplySink(ctx: ServiceContext, task: TaskConfig, onError: 
   return {
     /** Takes batches in binlog order; `behind`: the appliers have a backlog. */
     push(batches: ApplyBatch[], behind: boolean): void {
-      for (const b of batches) outbox.push(b);
+      for (const b of batches) {
+        outbox.push(b);
+        outboxBytes += b.bytes;
+      }
+      if (outboxBytes >= OUTBOX_FLUSH_BYTES && !earlyFlushQueued) {
+        earlyFlushQueued = true;
+        flushing = flushing
+          .then(() => {
+            earlyFlushQueued = false;
+            return flushOutbox();
+          })
+          .catch(onError);
+        return;
+      }
       // Hand batches to Redis once the current burst of events is decoded, but not more often
       // than every few milliseconds: a steady trickle of small transactions then still makes jobs
       // of many batches, and the spacing grows while the appliers have a backlog.
@@ -87,5 +124,9 @@ export function createApplySink(ctx: ServiceContext, task: TaskConfig, onError: 
     },
     /** Hands everything pushed so far to Redis, after any flush still running. */
     flush,
+    /** Row bytes decoded and not yet in Redis: this process's share of the backlog. */
+    heldBytes(): number {
+      return outboxBytes + flightBytes;
+    },
   };
 }

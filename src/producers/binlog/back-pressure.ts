@@ -1,9 +1,18 @@
 /** Batches queued but not yet applied, above which the reader stops reading the binlog. */
 const BACKLOG_HIGH = 5000;
 const BACKLOG_LOW = 2500;
-/** The same in row bytes, so big rows cannot fill Redis's memory before the count is reached. */
-const BACKLOG_HIGH_BYTES = 256 << 20;
-const BACKLOG_LOW_BYTES = 128 << 20;
+/**
+ * The same in row bytes, so big rows cannot fill Redis's memory before the count is reached. A
+ * few seconds of the appliers' work: more only costs memory.
+ */
+const BACKLOG_HIGH_BYTES = 64 << 20;
+const BACKLOG_LOW_BYTES = 32 << 20;
+/**
+ * Row bytes decoded but not yet handed to Redis: these are on this process's heap, and a big
+ * transaction decodes faster than Redis takes it.
+ */
+const HELD_HIGH_BYTES = 24 << 20;
+const HELD_LOW_BYTES = 8 << 20;
 /**
  * The same in source transactions the reader holds (one small entry each): the ledger keeps
  * only transactions with a batch not yet applied, so this mark is met when many small
@@ -19,9 +28,10 @@ export interface Backlog {
   pendingTransactions: number;
 }
 
-/** After batches were queued: whether reading must pause until the appliers catch up. */
-export function backlogFull(backlog: Backlog): boolean {
+/** After batches were queued (`held`: row bytes not yet in Redis): whether reading must pause until the appliers catch up. */
+export function backlogFull(backlog: Backlog, held: number): boolean {
   return (
+    held >= HELD_HIGH_BYTES ||
     backlog.pendingBatches >= BACKLOG_HIGH ||
     backlog.pendingBytes >= BACKLOG_HIGH_BYTES ||
     backlog.pendingTransactions >= BACKLOG_HIGH_TRANSACTIONS
@@ -32,8 +42,9 @@ export function backlogFull(backlog: Backlog): boolean {
  * After the checkpoints were read: whether paused reading may go on. Below both low marks
  * only, so reading does not flap at the high mark.
  */
-export function backlogDrained(backlog: Backlog): boolean {
+export function backlogDrained(backlog: Backlog, held: number): boolean {
   return (
+    held <= HELD_LOW_BYTES &&
     backlog.pendingBatches <= BACKLOG_LOW &&
     backlog.pendingBytes <= BACKLOG_LOW_BYTES &&
     backlog.pendingTransactions <= BACKLOG_LOW_TRANSACTIONS

@@ -63,7 +63,13 @@ export function startBinlogReader(
   // what the operator changed on the target, and the reader must not hold a closed one.
   const pool = () => ctx.pools.target(task);
   const rules = readRules(task, instance, source);
-  const sink = createApplySink(ctx, task, fail, () => !deposed());
+  const sink = createApplySink(
+    ctx,
+    task,
+    fail,
+    () => !deposed(),
+    () => resumeIfDrained(),
+  );
   const ledger = createTransactionLedger();
   const uniqueKeys = createUniqueKeys(() => ctx.pools.source(task, source), pool, rules.route, log);
 
@@ -130,7 +136,7 @@ export function startBinlogReader(
   /** Pauses reading while the ledger holds too many batches, bytes or transactions. */
   function holdBack(): void {
     const backlog = ledger.backlog();
-    if (status.paused || !backlogFull(backlog)) return;
+    if (status.paused || !backlogFull(backlog, sink.heldBytes())) return;
     status.paused = true;
     zongji?.connection?.pause();
     log.info(
@@ -155,13 +161,17 @@ export function startBinlogReader(
     }
     // Transactions without a batch of a migrated table (other tables') pass no enqueue.
     holdBack();
-    if (status.paused && backlogDrained(status)) {
-      status.paused = false;
-      // The watchdog measures silence since reading resumed, not since it paused.
-      lastEventAt = Date.now();
-      zongji?.connection?.resume();
-      log.info({ pending: status.pendingBatches }, 'backlog drained: binlog reading resumed');
-    }
+    resumeIfDrained();
+  }
+
+  /** After a settle or a flush: paused reading goes on once both Redis's share and this process's are low. */
+  function resumeIfDrained(): void {
+    if (!status.paused || !backlogDrained(ledger.backlog(), sink.heldBytes())) return;
+    status.paused = false;
+    // The watchdog measures silence since reading resumed, not since it paused.
+    lastEventAt = Date.now();
+    zongji?.connection?.resume();
+    log.info({ pending: status.pendingBatches }, 'backlog drained: binlog reading resumed');
   }
 
   async function tick(): Promise<void> {

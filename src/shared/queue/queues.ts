@@ -74,7 +74,10 @@ export const applyJobOptions: JobsOptions = {
   // 1 s doubling over 8 attempts: about four minutes of a target outage before the task pauses.
   attempts: 8,
   backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 600, count: 10_000 },
+  // A completed job would keep its row images in Redis: a big transaction's whole data for as
+  // long as it was kept. Its checkpoint is the record that it ran; a job cut again is skipped as
+  // covered by it.
+  removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
