@@ -63,6 +63,8 @@ export const ERROR_CODES = {
    * schema tracker has no definition of it that fits the binlog's columns; `dmq binlog-schema update` sets one.
    */
   BINLOG_SCHEMA: 'operator',
+  /** The schema tracker of a task's source holds no definition of that table (`binlog-schema`). */
+  SCHEMA_NOT_TRACKED: 'operator',
   /** A binlog event filter rule with `action: Error` matched. */
   EVENT_FILTERED: 'operator',
   /** The source or the target refuses an expression filter's SQL (expression-filter in task.yaml). */

@@ -159,7 +159,10 @@ test('binlog_row_metadata other than FULL is a warning that says which setting i
     const result = await precheck(task('all', [instance('mysql-replica-01')]), [source('mysql-replica-01', upstreams[0])]);
     const metadata = item(result, 'binlog_row_metadata')!;
     assert.equal(metadata.state, 'warn');
-    assert.match(metadata.errors[0]!.shortErr, /binlog_row_metadata is MINIMAL: the binlog does not name columns, so dmq decodes rows with the table definitions its schema tracker keeps/);
+    assert.match(
+      metadata.errors[0]!.shortErr,
+      /binlog_row_metadata is MINIMAL: the binlog does not name columns, so dmq decodes rows with the table definitions its schema tracker keeps/,
+    );
     assert.match(metadata.instruction ?? '', /^safer: set binlog_row_metadata=FULL/);
   } finally {
     await setMetadata('FULL');

@@ -113,7 +113,8 @@ const binlogRowMetadata: Item<SourceContext> = {
   async run({ facts }) {
     const value = (await facts.variables()).get('binlog_row_metadata');
     if (value?.toUpperCase() === 'FULL') return { errors: [] };
-    const setting = value === undefined ? 'this server has no binlog_row_metadata (MySQL 5.7, MariaDB before 10.5)' : `binlog_row_metadata is ${value}`;
+    const setting =
+      value === undefined ? 'this server has no binlog_row_metadata (MySQL 5.7, MariaDB before 10.5)' : `binlog_row_metadata is ${value}`;
     return {
       errors: [
         warn(
