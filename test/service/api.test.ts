@@ -141,7 +141,10 @@ test('every /api/v1 route answers as the OpenAPI document says, errors included'
   assert.equal((await use('GET', schemas, '/api/v1/tasks/api/sources/nope/schemas')).status, 404);
   assert.deepEqual(await use('GET', `${schemas}/:schema`, `${mine}/apidb`), { status: 200, body: ['t'] });
   const tracked = await use('GET', `${schemas}/:schema/:table`, `${mine}/apidb/t`);
-  assert.match((tracked.body as { schema_create_sql: string }).schema_create_sql, /^CREATE TABLE `apidb`\.`t` \(\n {2}`id` int(\(11\))?,\n {2}PRIMARY KEY \(`id`\)/);
+  assert.match(
+    (tracked.body as { schema_create_sql: string }).schema_create_sql,
+    /^CREATE TABLE `apidb`\.`t` \(\n {2}`id` int(\(11\))?,\n {2}PRIMARY KEY \(`id`\)/,
+  );
   assert.equal((await use('GET', `${schemas}/:schema/:table`, `${mine}/apidb/nope`)).status, 404);
   const notPaused = await use('PUT', `${schemas}/:schema/:table`, `${mine}/apidb/t`, { from_source: true });
   assert.equal(notPaused.status, 400);
