@@ -10,7 +10,9 @@ import type { Endpoint } from '../harness/servers.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { inSync, runCli, startDmq, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
-import { execSql, writeTask } from '../support/fixtures.js';
+import { execSql, masterPosition, writeTask } from '../support/fixtures.js';
+import { until } from '../support/shard-locks.js';
+import { compareCoords } from '../../src/shared/binlog/position.js';
 import { columnsOf } from '../support/schema.js';
 import { startRowWriter } from '../support/writer.js';
 
@@ -70,6 +72,7 @@ async function assertEqualRows(): Promise<void> {
 test('all mode from a MINIMAL-metadata source: writers, ADD and DROP COLUMN, kill -9 after a DDL, every row equal', {
   timeout: 300_000,
 }, async () => {
+  const stack = await getStack();
   const conn = await mysql.createConnection(source);
   try {
     const [vars] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.binlog_row_metadata AS m');
@@ -113,10 +116,31 @@ test('all mode from a MINIMAL-metadata source: writers, ADD and DROP COLUMN, kil
     await waitForStatus(dmq.addr, TASK, inSync, 180_000);
     await execSql(source, ["INSERT INTO other.t VALUES (1, 'x')", "UPDATE mm.items SET kind = 'c', big = 4294967295 WHERE id % 11 = 0"]);
 
-    // The reader dies right after the ADD COLUMN: it resumes before it (decoding the rows before
-    // it with the old columns) or after it, and rows of the new shape come while it is away.
-    await execSql(source, ["ALTER TABLE mm.items ADD COLUMN extra VARCHAR(20) NOT NULL DEFAULT 'x' AFTER k"]);
-    await dmq.kill();
+    // The reader dies after reading the ADD COLUMN, while the target holds it (a transaction keeps
+    // the table's metadata lock), so the checkpoint is before it: the new reader decodes the rows
+    // before it with the old columns, and rows of the new shape come while it is away.
+    const blocker = await mysql.createConnection(stack.target);
+    try {
+      await blocker.query('START TRANSACTION');
+      await blocker.query('SELECT COUNT(*) FROM mm.items');
+      await execSql(source, ["ALTER TABLE mm.items ADD COLUMN extra VARCHAR(20) NOT NULL DEFAULT 'x' AFTER k"]);
+      const alterEnd = await masterPosition(source);
+      await until('the ALTER waiting on the target', async () => {
+        const [rows] = await blocker.query<mysql.RowDataPacket[]>(
+          "SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE%extra%' AND ID <> CONNECTION_ID()",
+        );
+        return rows[0];
+      });
+      await dmq.kill();
+      const [global] = await blocker.query<mysql.RowDataPacket[]>(
+        'SELECT binlog_name, binlog_pos FROM dm_meta.minimal_syncer_checkpoint WHERE source_id = ? AND is_global = 1',
+        [SOURCE],
+      );
+      const checkpoint = { file: String(global[0]!.binlog_name), pos: Number(global[0]!.binlog_pos) };
+      assert.ok(compareCoords(checkpoint, alterEnd) < 0, `the reader resumes before the ALTER: ${JSON.stringify(checkpoint)}`);
+    } finally {
+      await blocker.end();
+    }
     await execSql(source, ["UPDATE mm.items SET extra = CONCAT('e', id % 7) WHERE id % 5 = 0", "INSERT INTO other.t VALUES (2, 'y')"]);
     dmq = await startDmq({ dumpDir });
     await waitForCaughtUp(dmq.addr, TASK, [source], 120_000, { synced: false });

@@ -133,7 +133,7 @@ export function createReadTables(
         names = tracked.columns.map((c) => c.name);
         primaryKey = tracked.primaryKey.map((k) => names!.findIndex((n) => n.toLowerCase() === k.toLowerCase()));
       }
-      const name = JSON.stringify([String(ev.schemaName), String(ev.tableName)]);
+      const name = JSON.stringify([schema, table]);
       const previous = idOf.get(name);
       if (previous !== undefined && previous !== id) {
         forget(previous);

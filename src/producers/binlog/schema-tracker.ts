@@ -121,11 +121,14 @@ export function createSchemaTracker(options: SchemaTrackerOptions) {
       // event is that position, and a resume there must find all of them.
       const at = { file: coord.file, pos: coord.pos };
       const versions = changes.map((c) => ({ ...c, validFrom: at }));
-      recorded = recorded.then(() => recordSchemaVersions(options.target(), meta, sourceId, versions)).catch(fail);
+      // A failed recording stays failed until the reader restarts: the checkpoint must not pass it.
+      const next = recorded.then(() => recordSchemaVersions(options.target(), meta, sourceId, versions));
+      next.catch(fail);
+      recorded = next;
       log.info({ at: coordText(at), tables: changes.map((c) => `${c.schema}.${c.table}`) }, 'schema tracker: definitions changed');
       return { changed: true, unfollowed };
     },
-    /** Resolves once every change read so far is recorded on the target. */
+    /** Resolves once every change read so far is recorded on the target; rejects if one could not be. */
     flushed: (): Promise<void> => recorded,
   };
 }
