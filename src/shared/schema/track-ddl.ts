@@ -1,6 +1,6 @@
 import type { TableRef } from '../config/types.js';
 import type { DdlStatement } from '../ddl/read-ddl.js';
-import { isNode, nameOf, type Node, oneRef } from '../ddl/sql-ast.js';
+import { isNode, nameOf, type Node } from '../ddl/sql-ast.js';
 import { isTextType, type TrackedColumn, type TrackedTable } from './tracked-table.js';
 
 /**
@@ -215,5 +215,5 @@ export function trackDdl(view: SchemaView, ddl: DdlStatement, tracks: (schema: s
 /** The definition a CREATE TABLE statement gives `binlog-schema update`; a reason when it gives none. */
 export function definitionOfStatement(ddl: DdlStatement): TrackedTable | string {
   if (ddl.kind !== 'create table' || ddl.tables.length !== 1 || !ddl.tree) return 'it is not a CREATE TABLE statement with its columns';
-  return definitionOfCreate(oneRef(ddl.tree.table) ? ddl.tree : {});
+  return definitionOfCreate(ddl.tree);
 }

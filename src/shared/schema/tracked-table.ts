@@ -35,7 +35,7 @@ export async function readTrackedTables(conn: Queryable, refs: TableRef[]): Prom
   const found: (TableRef & { definition: TrackedTable })[] = [];
   for (const ref of refs) {
     const [columns] = await conn.query<RowDataPacket[]>(
-      `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation, COLUMN_KEY AS k
+      `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [ref.schema, ref.table],
     );
