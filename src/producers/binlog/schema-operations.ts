@@ -130,6 +130,7 @@ export async function updateTrackedTable(
       workaround: `dmq binlog-schema update ${name} ${sourceId} ${ref.schema} ${ref.table} <file with CREATE TABLE>, or --from-source`,
     });
   }
+  const at = await resumePoint(ctx, task, instance, 'update');
   let definition: TrackedTable | string;
   if (given.sql !== undefined) {
     const reading = readDdl(given.sql, ref.schema);
@@ -155,7 +156,6 @@ export async function updateTrackedTable(
       workaround: 'give one CREATE TABLE statement with the columns as the binlog logs them (SHOW CREATE TABLE prints one)',
     });
   }
-  const at = await resumePoint(ctx, task, instance, 'update');
   await replaceFrom(ctx, task, sourceId, at, { ...ref, definition });
   return { valid_from: coordText(at) };
 }

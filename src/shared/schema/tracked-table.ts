@@ -30,38 +30,61 @@ export const baseType = (columnType: string) => /^[a-z0-9_]+/.exec(columnType.to
 
 export const isTextType = (columnType: string) => TEXT_TYPES.has(baseType(columnType));
 
-/** The current definitions of `refs` on the source (tables that are gone left out). */
+/** Rows of an information_schema query over the schemas of `refs`, grouped by table. */
+async function bySchemas(conn: Queryable, sql: string, schemas: string[]): Promise<Map<string, RowDataPacket[]>> {
+  const [rows] = await conn.query<RowDataPacket[]>(sql, [schemas]);
+  const grouped = new Map<string, RowDataPacket[]>();
+  for (const row of rows) {
+    const key = JSON.stringify([String(row.s), String(row.t)]);
+    const group = grouped.get(key);
+    if (group) group.push(row);
+    else grouped.set(key, [row]);
+  }
+  return grouped;
+}
+
+/**
+ * The current definitions of `refs` on the source (tables that are gone left out): three queries
+ * over their schemas, whatever the number of tables.
+ */
 export async function readTrackedTables(conn: Queryable, refs: TableRef[]): Promise<(TableRef & { definition: TrackedTable })[]> {
+  if (refs.length === 0) return [];
+  const schemas = [...new Set(refs.map((r) => r.schema))];
+  const columns = await bySchemas(
+    conn,
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS name, COLUMN_TYPE AS type, CHARACTER_SET_NAME AS charset,
+            COLLATION_NAME AS collation
+     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`,
+    schemas,
+  );
+  const keys = await bySchemas(
+    conn,
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS name FROM information_schema.STATISTICS
+     WHERE TABLE_SCHEMA IN (?) AND INDEX_NAME = 'PRIMARY' ORDER BY TABLE_SCHEMA, TABLE_NAME, SEQ_IN_INDEX`,
+    schemas,
+  );
+  const tables = await bySchemas(
+    conn,
+    `SELECT t.TABLE_SCHEMA AS s, t.TABLE_NAME AS t, c.CHARACTER_SET_NAME AS charset FROM information_schema.TABLES t
+     JOIN information_schema.COLLATIONS c ON c.COLLATION_NAME = t.TABLE_COLLATION WHERE t.TABLE_SCHEMA IN (?)`,
+    schemas,
+  );
   const found: (TableRef & { definition: TrackedTable })[] = [];
   for (const ref of refs) {
-    const [columns] = await conn.query<RowDataPacket[]>(
-      `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation
-       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
-      [ref.schema, ref.table],
-    );
-    if (columns.length === 0) continue;
-    const [keys] = await conn.query<RowDataPacket[]>(
-      `SELECT COLUMN_NAME AS name FROM information_schema.STATISTICS
-       WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX`,
-      [ref.schema, ref.table],
-    );
-    const [tables] = await conn.query<RowDataPacket[]>(
-      `SELECT c.CHARACTER_SET_NAME AS charset FROM information_schema.TABLES t
-       JOIN information_schema.COLLATIONS c ON c.COLLATION_NAME = t.TABLE_COLLATION
-       WHERE t.TABLE_SCHEMA = ? AND t.TABLE_NAME = ?`,
-      [ref.schema, ref.table],
-    );
+    const key = JSON.stringify([ref.schema, ref.table]);
+    const columnRows = columns.get(key);
+    if (!columnRows) continue;
     found.push({
       ...ref,
       definition: {
-        columns: columns.map((c) => ({
+        columns: columnRows.map((c) => ({
           name: String(c.name),
           type: String(c.type).toLowerCase(),
           charset: c.charset === null ? null : String(c.charset),
           collation: c.collation === null ? null : String(c.collation),
         })),
-        primaryKey: keys.map((k) => String(k.name)),
-        charset: String(tables[0]?.charset ?? 'utf8mb4'),
+        primaryKey: (keys.get(key) ?? []).map((k) => String(k.name)),
+        charset: String(tables.get(key)?.[0]?.charset ?? 'utf8mb4'),
       },
     });
   }
