@@ -10,6 +10,7 @@ import { apiClient, type ApiClient, type ApiResponse } from './api-client.js';
 import { inlineTlsFiles } from './tls-files.js';
 import { renderWatch, settledStage, type WatchedStatus } from './watch.js';
 import { registerValidation } from './validation.js';
+import { registerBinlogSchema } from './binlog-schema.js';
 import { runDiff } from './diff.js';
 
 /** dmctl prints indented JSON with `result` and `msg`; so do we, and exit non-zero on failure. */
@@ -495,6 +496,7 @@ shardDdlLock
   );
 
 registerValidation(program, { client, print, fromResponse, action, taskNameOf });
+registerBinlogSchema(program, { client, print, fromResponse, action, taskNameOf });
 
 program
   .command('encrypt')

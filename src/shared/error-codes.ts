@@ -58,6 +58,13 @@ export const ERROR_CODES = {
   DDL_UNSUPPORTED: 'operator',
   /** The target cannot hold a table as the source defines it (e.g. a spatial column on TiDB). */
   TARGET_UNSUPPORTED: 'operator',
+  /**
+   * The binlog carries no column names for a migrated table (binlog_row_metadata=MINIMAL), and the
+   * schema tracker has no definition of it that fits the binlog's columns; `dmq binlog-schema update` sets one.
+   */
+  BINLOG_SCHEMA: 'operator',
+  /** The schema tracker of a task's source holds no definition of that table (`binlog-schema`). */
+  SCHEMA_NOT_TRACKED: 'operator',
   /** A binlog event filter rule with `action: Error` matched. */
   EVENT_FILTERED: 'operator',
   /** The source or the target refuses an expression filter's SQL (expression-filter in task.yaml). */

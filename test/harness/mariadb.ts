@@ -15,6 +15,8 @@ interface MariadbOptions {
   port?: number;
   serverId: number;
   binlog: boolean;
+  /** binlog_row_metadata: FULL (the harness's default) names every column; MINIMAL (MySQL 8's and Aurora's default) does not. */
+  rowMetadata?: 'FULL' | 'MINIMAL';
   /** Password of root over TCP; empty by default. */
   rootPassword?: string;
   /** Detach so the server outlives this process (scripts/local-servers.ts). */
@@ -106,7 +108,12 @@ export async function startMariadb(options: MariadbOptions): Promise<MariadbServ
       '--collation-server=utf8mb4_general_ci',
       ...asRoot,
       ...(options.binlog
-        ? [`--log-bin=${join(dir, 'binlog')}`, '--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL']
+        ? [
+            `--log-bin=${join(dir, 'binlog')}`,
+            '--binlog-format=ROW',
+            '--binlog-row-image=FULL',
+            `--binlog-row-metadata=${options.rowMetadata ?? 'FULL'}`,
+          ]
         : []),
       ...(options.extraArgs ?? []),
     ],

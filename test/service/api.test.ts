@@ -135,6 +135,27 @@ test('every /api/v1 route answers as the OpenAPI document says, errors included'
   const noError = await use('POST', `${v}/errors`, '/api/v1/tasks/api/validation/errors', { op: 'ignore', id: 7 });
   assert.equal(noError.status, 400);
   assert.match((noError.body as { message: string }).message, /has no validation error 7/);
+  const schemas = '/api/v1/tasks/:name/sources/:source/schemas';
+  const mine = '/api/v1/tasks/api/sources/mysql-replica-01/schemas';
+  assert.deepEqual(await use('GET', schemas, mine), { status: 200, body: ['apidb'] });
+  assert.equal((await use('GET', schemas, '/api/v1/tasks/api/sources/nope/schemas')).status, 404);
+  assert.deepEqual(await use('GET', `${schemas}/:schema`, `${mine}/apidb`), { status: 200, body: ['t'] });
+  const tracked = await use('GET', `${schemas}/:schema/:table`, `${mine}/apidb/t`);
+  assert.match(
+    (tracked.body as { schema_create_sql: string }).schema_create_sql,
+    /^CREATE TABLE `apidb`\.`t` \(\n {2}`id` int(\(11\))?,\n {2}PRIMARY KEY \(`id`\)/,
+  );
+  assert.equal((await use('GET', `${schemas}/:schema/:table`, `${mine}/apidb/nope`)).status, 404);
+  const notPaused = await use('PUT', `${schemas}/:schema/:table`, `${mine}/apidb/t`, { from_source: true });
+  assert.equal(notPaused.status, 400);
+  assert.match((notPaused.body as { message: string }).message, /binlog-schema update changes a paused task only/);
+  const neither = await use('PUT', `${schemas}/:schema/:table`, `${mine}/apidb/t`, { flush: true });
+  assert.equal(neither.status, 400);
+  assert.match((neither.body as { message: string }).message, /either a CREATE TABLE statement or from_source: true/);
+  const notDeleted = await use('DELETE', `${schemas}/:schema/:table`, `${mine}/apidb/t`);
+  assert.equal(notDeleted.status, 400);
+  assert.match((notDeleted.body as { message: string }).message, /binlog-schema delete changes a paused task only/);
+  assert.equal((await use('DELETE', `${schemas}/:schema/:table`, `${mine}/apidb/nope`)).status, 404);
   assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api?remove_meta=true')).status, 200);
   assert.equal((await use('DELETE', '/api/v1/tasks/:name', '/api/v1/tasks/api')).status, 404);
   assert.equal((await use('DELETE', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-01')).status, 204);

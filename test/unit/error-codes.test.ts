@@ -17,6 +17,7 @@ test('the codes only the operator can fix', () => {
   assert.deepEqual(operator, [
     'ACCESS_DENIED',
     'APPLY_REJECTED',
+    'BINLOG_SCHEMA',
     'CONFIG_INVALID',
     'CONFIG_YAML',
     'DDL_REJECTED',
@@ -32,6 +33,7 @@ test('the codes only the operator can fix', () => {
     'MEDIA_TYPE_REFUSED',
     'PLAN_FAILED',
     'PRECHECK_FAILED',
+    'SCHEMA_NOT_TRACKED',
     'SHARD_DDL_CONFLICT',
     'SOURCE_EXISTS',
     'SOURCE_NOT_FOUND',

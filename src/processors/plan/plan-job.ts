@@ -19,6 +19,8 @@ import { settleCopyProgress } from '../../shared/task/progress.js';
 import { enqueueChunkWork } from '../../shared/queue/task-queues.js';
 import { advance } from '../../shared/task/stages.js';
 import { planTable } from './plan-table.js';
+import { recordSchemaVersions } from '../../shared/checkpoint/schema-checkpoint.js';
+import { readTrackedTables } from '../../shared/schema/tracked-table.js';
 import { serverFacts } from '../precheck/facts.js';
 import { hasPrivilege } from '../precheck/grants.js';
 
@@ -66,6 +68,8 @@ async function planSource(task: TaskConfig, instance: InstanceConfig, source: So
         },
       );
     }
+    // The schema tracker starts from these, valid at the low watermark where replay starts.
+    const definitions = low ? await readTrackedTables(conn, tables) : [];
     const route = makeRouter(instance.routes, task.caseSensitive);
     const rowsPerChunk = instance.mydumper.rows > 0 ? instance.mydumper.rows : DEFAULT_CHUNK_ROWS;
     const plans: TablePlan[] = [];
@@ -91,7 +95,7 @@ async function planSource(task: TaskConfig, instance: InstanceConfig, source: So
         'table planned',
       );
     }
-    return { low, plans, consistency: gap === null ? COPY_CONSISTENCY : unreplayedConsistency(gap) };
+    return { low, plans, definitions, consistency: gap === null ? COPY_CONSISTENCY : unreplayedConsistency(gap) };
   });
 }
 
@@ -120,11 +124,20 @@ export async function handlePlanJob(job: Job<PlanJob>, ctx: ServiceContext): Pro
   let consistency = already?.consistency ?? COPY_CONSISTENCY;
   if (!already) {
     const planned = await planSource(task, instance, source, ctx);
-    const { low, plans } = planned;
+    const { low, plans, definitions } = planned;
     consistency = planned.consistency;
     if (consistency !== COPY_CONSISTENCY) log.warn({ consistency }, 'writes to the source during the copy will not reach the target');
     const conn = await pool.getConnection();
     try {
+      if (low) {
+        const validFrom = { file: low.file, pos: low.pos };
+        await recordSchemaVersions(
+          conn,
+          meta,
+          sourceId,
+          definitions.map((d) => ({ ...d, validFrom })),
+        );
+      }
       await recordSourcePlan(conn, meta, { sourceId, consistency, low }, plans);
     } finally {
       conn.release();

@@ -100,6 +100,32 @@ function binlogVariable(variable: string, wanted: string, ifAbsent?: string): It
   };
 }
 
+/**
+ * Not a DM item. Without column names in the binlog (MINIMAL, the default of MySQL 8 and Aurora
+ * MySQL 3; absent on MySQL 5.7) dmq decodes rows with the definitions its schema tracker keeps,
+ * as DM does: that works, but FULL lets the binlog itself say each row's columns.
+ */
+const binlogRowMetadata: Item<SourceContext> = {
+  name: 'binlog_row_metadata',
+  desc: 'source binlog_row_metadata is FULL, or the schema tracker decodes rows',
+  severity: 'warn',
+  modes: REPLICATING,
+  async run({ facts }) {
+    const value = (await facts.variables()).get('binlog_row_metadata');
+    if (value?.toUpperCase() === 'FULL') return { errors: [] };
+    const setting =
+      value === undefined ? 'this server has no binlog_row_metadata (MySQL 5.7, MariaDB before 10.5)' : `binlog_row_metadata is ${value}`;
+    return {
+      errors: [
+        warn(
+          `${setting}: the binlog does not name columns, so dmq decodes rows with the table definitions its schema tracker keeps (see \`dmq binlog-schema\`)`,
+        ),
+      ],
+      instruction: `safer: ${configAdvice(await facts.version(), 'binlog_row_metadata=FULL')}, so each row names its own columns and a DDL dmq cannot read never leaves rows decoded with a stale definition; MINIMAL writes a little less binlog and is fine otherwise`,
+    };
+  },
+};
+
 const binlogEnable: Item<SourceContext> = {
   name: 'binlog_enable',
   desc: 'source binary log is enabled',
@@ -260,13 +286,7 @@ export const SOURCE_ITEMS: Item<SourceContext>[] = [
   binlogEnable,
   binlogVariable('binlog_format', 'ROW'),
   binlogVariable('binlog_row_image', 'FULL', 'no binlog_row_image on this server (MariaDB before 10.1.6): rows are always logged in full'),
-  // Not a DM item: without column names in the binlog, rows written before an ALTER are decoded
-  // with the columns after it, silently wrong. The variable is dynamic (SET GLOBAL).
-  binlogVariable(
-    'binlog_row_metadata',
-    'FULL',
-    'no binlog_row_metadata on this server (MySQL 5.7, MariaDB before 10.5): rows after an ALTER TABLE may be decoded with the wrong columns',
-  ),
+  binlogRowMetadata,
   binlogRetention,
   binlogDb,
   migratedTables,

@@ -19,13 +19,61 @@ export function readerServerId(task: string, sourceId: string): number {
   return 0x40000000 + (hash % 0x3fffffff);
 }
 
+/** A tablemap event as zongji hands it to `_fetchTableInfo`. */
+export interface TableMapEvent {
+  tableId: number;
+  schemaName: string;
+  tableName: string;
+  columnCount: number;
+  columnTypes: number[];
+  columnNames?: string[];
+}
+
+/** How the reader decodes tables: which it reads at all, and the columns of a table the binlog does not describe. */
+export interface TableHooks {
+  reads(schema: string, table: string): boolean;
+  /** information_schema.COLUMNS-shaped rows for the table, or the error that stops the reader; undefined: let zongji ask the source. */
+  columns(ev: TableMapEvent): Record<string, unknown>[] | Error | undefined;
+}
+
+type FetchTableInfo = (ev: TableMapEvent, next: () => void) => void;
+
 /**
  * A replication client for the source; it reads nothing until `startBinlogStream`. zongji hands
  * these options to mysql2 for both its connections, so they use the source's TLS as every other
  * connection does.
+ *
+ * With `tables`, zongji skips the tables the reader does not read, and takes the columns of a
+ * table whose tablemap carries no names (binlog_row_metadata=MINIMAL, MySQL 5.7, MariaDB's
+ * ambiguous temporal columns) from the reader's schema tracker. Left alone it would ask the
+ * source's information_schema, which describes the table as it is now, not as it was when the
+ * row was logged: wrong after any later ALTER.
  */
-export function createBinlogStream(source: SourceConfig): ZongJi {
-  return new ZongJi({ ...driverEndpoint(source.from), dateStrings: true, timezone: 'Z', jsonStrings: true } as never);
+export function createBinlogStream(source: SourceConfig, tables?: TableHooks): ZongJi {
+  const z = new ZongJi({ ...driverEndpoint(source.from), dateStrings: true, timezone: 'Z', jsonStrings: true } as never);
+  if (!tables) return z;
+  const internals = z as unknown as {
+    _skipSchema(schema: string, table: string): boolean;
+    _fetchTableInfo: FetchTableInfo;
+    tableMap: Record<number, unknown>;
+  };
+  const ask = internals._fetchTableInfo.bind(z);
+  internals._skipSchema = (schema, table) => !tables.reads(schema, table);
+  internals._fetchTableInfo = (ev, next) => {
+    const columns = tables.columns(ev);
+    if (columns === undefined) return ask(ev, next);
+    // The binlog connection stays paused: nothing more is decoded before the reader restarts.
+    if (columns instanceof Error) return void z.emit('error', columns);
+    internals.tableMap[ev.tableId] = { columnSchemas: columns, parentSchema: ev.schemaName, tableName: ev.tableName };
+    next();
+  };
+  return z;
+}
+
+/** Forgets the columns zongji cached per table id: after a DDL, a table's next tablemap is described afresh. */
+export function forgetTableColumns(z: ZongJi): void {
+  const cache = z.tableMap as Record<number, unknown>;
+  for (const id of Object.keys(cache)) delete cache[Number(id)];
 }
 
 /** Asks the source for its binlog from `start`, as replica `serverId`; only `events` are decoded, when given. */

@@ -16,6 +16,7 @@ import type { BinlogEvent } from './binlog-stream.js';
 import { planDdl } from './ddl-plan.js';
 import { createReadTables, type TableRules } from './read-tables.js';
 import type { ReadFigures } from './reader-status.js';
+import type { SchemaTracker } from './schema-tracker.js';
 import type { TransactionLedger } from './transaction-ledger.js';
 import { transactionControl } from './transaction-control.js';
 
@@ -54,6 +55,10 @@ export interface EventReaderRun {
   /** Full mode: where reading stops. */
   endAt: BinlogCoord | undefined;
   ledger: TransactionLedger;
+  /** The migrated tables' definitions at the position read, loaded at `start`. */
+  schemas: SchemaTracker;
+  /** A DDL changed tracked definitions: tables are described afresh from their next tablemap. */
+  schemaChanged(): void;
   figures: ReadFigures;
   /** Takes the batches cut, in binlog order. */
   emit(batches: ApplyBatch[]): void;
@@ -72,7 +77,7 @@ export function createEventReader(run: EventReaderRun) {
   let file = run.start?.file ?? '';
   /** End of the last event read: where the next event starts. */
   let lastEnd = run.start?.pos ?? 4;
-  const tables = createReadTables(sourceId, rules, run.fail);
+  const tables = createReadTables(task.name, sourceId, rules, run.schemas.get, run.fail);
   /** Where each shard last joined or left its merged table in this run (see planDdl). */
   const shardChanges = new Map<string, string>();
 
@@ -179,6 +184,7 @@ export function createEventReader(run: EventReaderRun) {
    */
   function readStatement(statement: string, defaultSchema: string, coord: BinlogCoord, eventTime: number, gtid: string | null): void {
     const at = coordText(coord);
+    trackSchemas(statement, defaultSchema, coord);
     const op = readOps.get(at);
     if (op?.op === 'skip') {
       log.info({ at, statement: statement.slice(0, 500) }, 'statement left out by the operator (binlog skip)');
@@ -224,6 +230,26 @@ export function createEventReader(run: EventReaderRun) {
         log.info({ at, statement: ddl.text.slice(0, 500), target: plan.barriers[0]!.ddl.target }, 'DDL read');
       }
     }
+  }
+
+  /**
+   * The schema tracker follows what the source ran, whatever the operator decided for the target
+   * (`binlog skip|replace`): it describes the rows the source logs after the statement.
+   */
+  function trackSchemas(statement: string, defaultSchema: string, coord: BinlogCoord): void {
+    const reading = readDdl(statement, defaultSchema);
+    if (reading.type !== 'ddl') return;
+    let changed = false;
+    for (const ddl of reading.statements) {
+      const result = run.schemas.apply(ddl, coord, run.fail);
+      changed ||= result.changed;
+      if (result.unfollowed !== undefined)
+        log.warn(
+          { at: coordText(coord), statement: ddl.text.slice(0, 500), reason: result.unfollowed },
+          'schema tracker: cannot follow this DDL; the table is untracked until `binlog-schema update` sets it',
+        );
+    }
+    if (changed) run.schemaChanged();
   }
 
   return {

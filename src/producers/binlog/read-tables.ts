@@ -6,9 +6,11 @@ import type { TableRef } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
 import type { TableFilter } from '../../shared/filter/block-allow.js';
 import type { makeExtractor } from '../../shared/filter/route.js';
+import { disagreement, type TrackedTable } from '../../shared/schema/tracked-table.js';
 import type { TableMeta } from './batcher.js';
 import type { BinlogEvent } from './binlog-stream.js';
 import { rowValues } from './zongji-row.js';
+import { untrackedTable } from './schema-tracker.js';
 
 /** Which tables are migrated, where they go and what their target rows gain. */
 export interface TableRules {
@@ -47,7 +49,13 @@ interface RowsEvent {
  * evicting it), so ids churn for as long as the reader runs: a table's old id is forgotten when
  * a new one is mapped, which holds the maps to one entry per table.
  */
-export function createReadTables(sourceId: string, rules: TableRules, fail: (err: unknown) => void) {
+export function createReadTables(
+  task: string,
+  sourceId: string,
+  rules: TableRules,
+  schemaOf: (schema: string, table: string) => TrackedTable | undefined,
+  fail: (err: unknown) => void,
+) {
   const tables = new Map<number, ReadTable | null>();
   const columnTypes = new Map<number, number[]>();
   const primaryKeys = new Map<number, { primaryKey?: number[]; columnNames?: string[] }>();
@@ -68,7 +76,7 @@ export function createReadTables(sourceId: string, rules: TableRules, fail: (err
       tables.set(ev.tableId, null);
       return null;
     }
-    const columns = (entry.columns ?? []).map((c) => c.name);
+    const columns = tm?.columnNames ?? (entry.columns ?? []).map((c) => c.name);
     if (columns.includes('__proto__')) {
       // zongji builds rows as plain objects and loses this column: refuse rather than write NULL.
       fail(
@@ -110,21 +118,22 @@ export function createReadTables(sourceId: string, rules: TableRules, fail: (err
     /** A tablemap event ending at `coord`: the columns the rows events after it carry. */
     map(ev: BinlogEvent, coord: BinlogCoord): void {
       const id = Number(ev.tableId);
-      if (!Array.isArray(ev.columnNames) || ev.columnNames.length !== Number(ev.columnCount)) {
-        const at = coordText(coord);
-        fail(
-          new DmqError(
-            'CONFIG_INVALID',
-            `the binlog of source "${sourceId}" carries no column names for \`${String(ev.schemaName)}\`.\`${String(ev.tableName)}\` at ${at}`,
-            {
-              where: at,
-              workaround: 'SET GLOBAL binlog_row_metadata = FULL on the source (MySQL 8.0+ / MariaDB 10.5+), then resume the task',
-            },
-          ),
-        );
-        return;
+      const schema = String(ev.schemaName);
+      const table = String(ev.tableName);
+      let names = ev.columnNames as string[] | undefined;
+      let primaryKey = ev.primaryKey as number[] | undefined;
+      if (!Array.isArray(names) || names.length !== Number(ev.columnCount)) {
+        // No names in the binlog (binlog_row_metadata=MINIMAL): the tracked definition says them.
+        const tracked = schemaOf(schema, table);
+        const reason = tracked ? disagreement(tracked, ev.columnTypes as number[]) : 'the schema tracker has no definition of it';
+        if (!tracked || reason !== undefined) {
+          fail(untrackedTable(task, sourceId, { schema, table }, reason!, coordText(coord)));
+          return;
+        }
+        names = tracked.columns.map((c) => c.name);
+        primaryKey = tracked.primaryKey.map((k) => names!.findIndex((n) => n.toLowerCase() === k.toLowerCase()));
       }
-      const name = JSON.stringify([String(ev.schemaName), String(ev.tableName)]);
+      const name = JSON.stringify([schema, table]);
       const previous = idOf.get(name);
       if (previous !== undefined && previous !== id) {
         forget(previous);
@@ -134,7 +143,7 @@ export function createReadTables(sourceId: string, rules: TableRules, fail: (err
       idOf.set(name, id);
       tables.delete(id);
       columnTypes.set(id, ev.columnTypes as number[]);
-      primaryKeys.set(id, { primaryKey: ev.primaryKey as number[] | undefined, columnNames: ev.columnNames as string[] });
+      primaryKeys.set(id, { primaryKey, columnNames: names });
     },
     /** How many table ids are remembered: one per table the binlog has named. */
     size(): number {

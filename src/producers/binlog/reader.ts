@@ -20,6 +20,7 @@ import { appliersBehind, backlogDrained, backlogFull } from './back-pressure.js'
 import { createBatcher } from './batcher.js';
 import {
   createBinlogStream,
+  forgetTableColumns,
   readerServerId,
   sourceClockOffset,
   startBinlogStream,
@@ -31,6 +32,8 @@ import { syncStatusKey, type ReaderStatus } from './reader-status.js';
 import { replayBounds, startPosition } from './start-position.js';
 import { createTransactionLedger } from './transaction-ledger.js';
 import { createUniqueKeys } from './unique-keys.js';
+import { createSchemaTracker, untrackedTable } from './schema-tracker.js';
+import { disagreement, zongjiColumnSchemas } from '../../shared/schema/tracked-table.js';
 
 const BATCH_ROWS = 500;
 const BATCH_BYTES = 1 << 20;
@@ -72,6 +75,16 @@ export function startBinlogReader(
   );
   const ledger = createTransactionLedger();
   const uniqueKeys = createUniqueKeys(() => ctx.pools.source(task, source), pool, rules.route, log);
+  const schemas = createSchemaTracker({
+    sourceId: source.sourceId,
+    instance,
+    caseSensitive: task.caseSensitive,
+    meta,
+    filter: rules.filter,
+    target: pool,
+    source: () => ctx.pools.source(task, source),
+    log,
+  });
 
   let stopped = false;
   let zongji: ZongJi | undefined;
@@ -151,6 +164,8 @@ export function startBinlogReader(
     const { resume, figures } = ledger.settle(applied.tables, Date.now(), applied.lanes);
     Object.assign(status, figures);
     if (resume) {
+      // A reader resuming there must find the definitions of every DDL before it.
+      await schemas.flushed();
       await writeGlobalCheckpoint(pool(), meta, source.sourceId, resume, null);
       status.appliedCoord = coordText(resume);
     }
@@ -321,6 +336,7 @@ export function startBinlogReader(
       const { highWatermark, endAt } = await replayBounds(pool(), meta, task, source.sourceId);
       const applied = await readSyncPositions(pool(), meta, source.sourceId);
       await uniqueKeys.load();
+      await schemas.load(start.coord);
       takeReadOps(await readBinlogOps(ctx.redis, task.name, source.sourceId, 'read'));
       const batcher = createBatcher({
         task: task.name,
@@ -350,6 +366,10 @@ export function startBinlogReader(
         start: start.coord,
         endAt,
         ledger,
+        schemas,
+        schemaChanged: () => {
+          if (zongji) forgetTableColumns(zongji);
+        },
         figures: status,
         emit: enqueue,
         fail,
@@ -357,7 +377,17 @@ export function startBinlogReader(
       });
       // Reading the checkpoints took a while: the lease may have gone meanwhile.
       if (deposed()) return;
-      const z = createBinlogStream(source);
+      const z = createBinlogStream(source, {
+        reads: rules.filter.table,
+        columns: (ev) => {
+          const tracked = schemas.get(ev.schemaName, ev.tableName);
+          const reason = tracked ? disagreement(tracked, ev.columnTypes) : 'the schema tracker has no definition of it';
+          if (tracked && reason === undefined) return zongjiColumnSchemas(tracked);
+          // The tablemap names its columns: zongji reads the rest from the source, as it always did.
+          if (ev.columnNames?.length === ev.columnCount) return undefined;
+          return untrackedTable(task.name, source.sourceId, { schema: ev.schemaName, table: ev.tableName }, reason!);
+        },
+      });
       zongji = z;
       // A stopped reader may still decode buffered events: only the current one counts.
       z.on('binlog', (ev: unknown) => {

@@ -418,3 +418,29 @@ export const DiffReportBody = z
 export const FixSql = Result.extend({ sql: z.string().describe('statements that make the target equal to the source') }).meta({
   id: 'FixSql',
 });
+
+/** DM answers the schema and table lists with a bare array of names. */
+export const NameList = z.array(z.string()).meta({ id: 'NameList', description: 'schema or table names' });
+
+export const TrackedTableBody = z
+  .object({
+    schema_name: z.string(),
+    table_name: z.string(),
+    schema_create_sql: z.string().describe("the schema tracker's definition of the table, as CREATE TABLE"),
+    valid_from: z.string().describe('the binlog position from which it holds (file:pos; ":0" before any position)'),
+  })
+  .meta({ id: 'TrackedTable', description: "DM's binlog-schema list shape" });
+
+export const BinlogSchemaRequest = z
+  .object({
+    sql_content: z.string().min(1).optional().describe('one CREATE TABLE statement: the columns as the binlog logs them'),
+    from_source: z.boolean().optional().describe("true: the table's definition on the source now (DM's --from-source)"),
+    flush: z.boolean().optional().describe("accepted for DM's sake: dmq always records the definition with the checkpoints"),
+    sync: z.boolean().optional().describe("accepted for DM's sake: dmq's optimistic shard mode keeps no downstream table info"),
+  })
+  .strict()
+  .meta({ id: 'BinlogSchemaRequest' });
+
+export const BinlogSchemaUpdated = Result.extend({
+  valid_from: z.string().describe('the binlog position from which the definition holds: where the reader resumes'),
+}).meta({ id: 'BinlogSchemaUpdated' });

@@ -3,11 +3,13 @@ import { openApiRequestSchema, sourceYamlSchema } from '../../shared/config/sour
 import { taskSchema } from '../../shared/config/task-schema.js';
 import {
   BinlogOpList,
+  BinlogSchemaUpdated,
   CheckResult,
   DiffReportBody,
   DiffStarted,
   ErrorBody,
   FixSql,
+  NameList,
   Result,
   ShardLockList,
   Source,
@@ -17,12 +19,13 @@ import {
   TaskList,
   TaskStatus,
   TaskSubmitted,
+  TrackedTableBody,
   ValidationErrorList,
   ValidationStatus,
 } from './api-schemas.js';
 import { CLIENT_HEADER } from './forgery-guard.js';
 
-type Method = 'get' | 'post' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'delete';
 
 interface ApiRoute {
   method: Method;
@@ -30,7 +33,7 @@ interface ApiRoute {
   path: string;
   summary: string;
   tag: 'sources' | 'tasks';
-  body?: 'source' | 'task' | 'binlog' | 'unlock' | 'validation-start' | 'validation-stop' | 'validation-error';
+  body?: 'source' | 'task' | 'binlog' | 'unlock' | 'validation-start' | 'validation-stop' | 'validation-error' | 'binlog-schema';
   query?: Record<string, string>;
   /** Success answers; every route may also answer with an Error body. */
   responses: Partial<Record<200 | 201 | 204, z.ZodType | null>>;
@@ -206,6 +209,42 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "diff: the last run's fix SQL, statements that make the target equal to the source",
     responses: { 200: FixSql },
   },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/sources/:source/schemas',
+    tag: 'tasks',
+    summary: "binlog-schema list: the schemas whose tables the source's schema tracker holds",
+    responses: { 200: NameList },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/sources/:source/schemas/:schema',
+    tag: 'tasks',
+    summary: 'binlog-schema list: the tracked tables of a schema',
+    responses: { 200: NameList },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tasks/:name/sources/:source/schemas/:schema/:table',
+    tag: 'tasks',
+    summary: "binlog-schema list: the schema tracker's newest definition of a table, as CREATE TABLE",
+    responses: { 200: TrackedTableBody },
+  },
+  {
+    method: 'put',
+    path: '/api/v1/tasks/:name/sources/:source/schemas/:schema/:table',
+    tag: 'tasks',
+    summary: 'binlog-schema update: set the definition rows are decoded with from where the paused task resumes',
+    body: 'binlog-schema',
+    responses: { 200: BinlogSchemaUpdated },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/tasks/:name/sources/:source/schemas/:schema/:table',
+    tag: 'tasks',
+    summary: 'binlog-schema delete: untrack the table from where the paused task resumes',
+    responses: { 200: Result },
+  },
 ];
 
 /** Error answers and when they come. */
@@ -213,7 +252,7 @@ const ERRORS: Record<string, string> = {
   400: 'invalid config or request: `where` names the field',
   401: 'DMQ_TOKEN is set and the request carries neither it nor DMQ_READ_TOKEN',
   403: 'the read-only token on a request that changes something, or a Host or Origin not in DMQ_ALLOWED_HOSTS',
-  404: 'unknown task or source',
+  404: 'unknown task or source (or table the schema tracker does not hold)',
   409: 'the name exists, or the source is in use',
   415: 'a change sent as text/plain or a form, or a POST with neither a body nor X-Requested-By',
   503: 'Redis cannot be reached',
@@ -252,6 +291,9 @@ const requestBodies = {
   },
   'validation-error': {
     'application/json': { schema: { $ref: '#/components/schemas/ValidationErrorRequest' } },
+  },
+  'binlog-schema': {
+    'application/json': { schema: { $ref: '#/components/schemas/BinlogSchemaRequest' } },
   },
   task: {
     'application/yaml': { schema: { type: 'string', description: 'task.yaml as DM writes it' } },

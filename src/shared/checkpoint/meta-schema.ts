@@ -28,6 +28,8 @@ export interface MetaTables {
   shardArrivals: string;
   /** Shard merge: shards whose table was dropped upstream, which later locks do not wait for. */
   shardLeft: string;
+  /** The schema tracker: each migrated source table's definition, one row per position it changed at. */
+  schemaTracker: string;
   /** Continuous validation: one row per source, where its validator stands and what it counted. */
   validatorCheckpoint: string;
   /** Continuous validation: one row per changed row key, its latest image, written with the change. */
@@ -49,6 +51,7 @@ export function metaTables(metaSchema: string, task: string): MetaTables {
     shardLocks: `${task}_shard_lock`,
     shardArrivals: `${task}_shard_arrival`,
     shardLeft: `${task}_shard_left`,
+    schemaTracker: `${task}_schema_tracker`,
     validatorCheckpoint: `${task}_validator_checkpoint`,
     validatorPending: `${task}_validator_pending_change`,
     validatorErrors: `${task}_validator_error_change`,
@@ -189,6 +192,19 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     left_at DATETIME(3) NOT NULL,
     PRIMARY KEY (member_key)
   ) ${TABLE_OPTIONS}`);
+  // definition NULL: the table was dropped there. Coordinates are text (file:pos#part), compared in
+  // dmq; rows are found by a digest of (source, table, position), too long together for one index.
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'schemaTracker')} (
+    version_key CHAR(40) CHARACTER SET ascii NOT NULL,
+    source_id ${NAME},
+    schema_name ${NAME},
+    table_name ${NAME},
+    valid_from VARCHAR(300) NOT NULL,
+    definition LONGTEXT NULL,
+    updated_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (version_key),
+    KEY of_source (source_id)
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'validatorCheckpoint')} (
     source_id ${NAME},
     binlog_coord VARCHAR(300) NULL,
@@ -249,6 +265,7 @@ export async function dropMetaTables(conn: Queryable, meta: MetaTables): Promise
     'shardLocks',
     'shardArrivals',
     'shardLeft',
+    'schemaTracker',
     'validatorCheckpoint',
     'validatorPending',
     'validatorErrors',

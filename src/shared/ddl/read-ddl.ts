@@ -25,6 +25,8 @@ export interface DdlStatement {
   text: string;
   /** The statement for the target: every table name replaced by route(schema, table) and qualified with its schema (`route(schema, '')` for schema-level names), CREATE TABLE / CREATE DATABASE made IF NOT EXISTS, DROP TABLE / DROP DATABASE made IF EXISTS. */
   render(route: (schema: string, table: string) => TableRef): string;
+  /** The parser's tree of this statement with every table name qualified, for the schema tracker; absent when read from tokens. */
+  tree?: Node;
 }
 
 type DdlReading =
@@ -90,6 +92,7 @@ function statementOf(piece: Piece, dialect: Dialect, text: string): DdlStatement
     alterKinds: piece.alterKinds,
     additive: piece.additive,
     text,
+    tree: piece.target(sameNames),
     render: (route) => {
       const rendered = renderPiece(piece, dialect, route);
       // readDdl rendered it with the source names already; only a route can get here

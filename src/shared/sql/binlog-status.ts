@@ -35,18 +35,17 @@ export async function readBinlogPosition(conn: Queryable): Promise<BinlogPositio
 
 /**
  * Why this server's binlog cannot be replayed row by row (null: it can). Replay needs row
- * events with full images and column names.
+ * events with full images; column names it takes from the schema tracker when the binlog has none.
  */
 export async function binlogReplayGap(conn: Queryable): Promise<string | null> {
   const [rows] = await conn.query<RowDataPacket[]>(
-    "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata')",
+    "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image')",
   );
   const vars = new Map(rows.map((r) => [String(r.Variable_name), String(r.Value).toUpperCase()]));
   const wanted: [string, string[]][] = [
     ['log_bin', ['ON', '1']],
     ['binlog_format', ['ROW']],
     ['binlog_row_image', ['FULL']],
-    ['binlog_row_metadata', ['FULL']],
   ];
   const gaps = wanted
     .filter(([name, ok]) => !ok.includes(vars.get(name) ?? ''))

@@ -14,6 +14,7 @@ import { validationRoutes } from './validation.js';
 import { sendError } from '../errors.js';
 import { publicTask } from '../redact.js';
 import { diffRoutes } from './diff.js';
+import { binlogSchemaRoutes } from './binlog-schema.js';
 
 type NameParams = { Params: { name: string }; Querystring: { remove_meta?: string } };
 type SubmitQuery = { Querystring: { remove_meta?: string; start_time?: string } };
@@ -180,4 +181,5 @@ export function taskRoutes(app: FastifyInstance, ctx: ServiceContext, precheckEv
   });
 
   validationRoutes(app, ctx);
+  binlogSchemaRoutes(app, ctx);
 }
