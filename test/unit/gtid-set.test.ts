@@ -115,9 +115,15 @@ test('adding one transaction, and where a transaction stands in a set', () => {
   assert.equal(formatGtidSet(addGtid(parseGtidSet('', 'mysql'), `${A}:tag_1:7`)), `${A}:tag_1:7`);
   assert.equal(formatGtidSet(addGtid(parseGtidSet('0-1-10,1-1-3'), '0-2-11')), '0-2-11,1-1-3');
   const mysql = parseGtidSet(`${A}:1-5:7`);
-  assert.deepEqual([`${A}:3`, `${A}:7`, `${A}:6`, `${B}:1`].map((g) => gtidInSet(mysql, g)), ['inside', 'last', 'absent', 'absent']);
+  assert.deepEqual(
+    [`${A}:3`, `${A}:7`, `${A}:6`, `${B}:1`].map((g) => gtidInSet(mysql, g)),
+    ['inside', 'last', 'absent', 'absent'],
+  );
   const mariadb = parseGtidSet('0-1-10');
-  assert.deepEqual(['0-1-9', '0-2-10', '0-1-11', '1-1-1'].map((g) => gtidInSet(mariadb, g)), ['inside', 'last', 'absent', 'absent']);
+  assert.deepEqual(
+    ['0-1-9', '0-2-10', '0-1-11', '1-1-1'].map((g) => gtidInSet(mariadb, g)),
+    ['inside', 'last', 'absent', 'absent'],
+  );
   assert.throws(() => gtidInSet(mariadb, `${A}:1`), /cannot be compared/);
   assert.throws(() => addGtid(mysql, `${A}:x:`), /not one transaction's GTID/);
 });
