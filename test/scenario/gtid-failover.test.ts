@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import mysql from 'mysql2/promise';
+import { startReplicaPair } from '../harness/replica-pair.js';
+import type { Endpoint } from '../harness/servers.js';
+import { getStack, resetDatabases } from '../harness/stack.js';
+import { compareMerged } from '../support/compare.js';
+import { inSync, runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
+import { execSql, writeTask } from '../support/fixtures.js';
+import { until } from '../support/shard-locks.js';
+import { startWriter } from '../support/writer.js';
+
+const SOURCE = 'gtid-src';
+const TASK = 'failover';
+
+let pair: Awaited<ReturnType<typeof startReplicaPair>> | undefined;
+let dmq: DmqServer | undefined;
+
+before(async () => {
+  await resetDatabases();
+});
+
+after(async () => {
+  await dmq?.stop();
+  await pair?.stop();
+});
+
+/** A source.yaml for the source on `server`. */
+async function sourceFile(server: Endpoint, fields: { enableGtid: boolean; flavor?: string }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dmq-gtid-source-'));
+  const path = join(dir, 'source.yaml');
+  await writeFile(
+    path,
+    [
+      `source-id: ${SOURCE}`,
+      `enable-gtid: ${fields.enableGtid}`,
+      `flavor: ${fields.flavor ?? 'mariadb'}`,
+      `from: { host: ${server.host}, port: ${server.port}, user: ${server.user}, password: "${server.password}" }`,
+    ].join('\n'),
+  );
+  return path;
+}
+
+async function gtidPosition(server: Endpoint): Promise<string> {
+  const conn = await mysql.createConnection(server);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS pos');
+    return String(rows[0]!.pos);
+  } finally {
+    await conn.end();
+  }
+}
+
+test('GTID failover: an all task on A, its source switched to the replica B mid-sync with operate-source update, kill -9 right after; writers go on on A (through B), then on B alone: every row equal', {
+  timeout: 420_000,
+}, async () => {
+  const stack = await getStack();
+  pair = await startReplicaPair([101, 102]);
+  const { primary: a, replica: b } = pair;
+  await execSql(a, [
+    'CREATE DATABASE test_db',
+    'CREATE TABLE test_db.test_table (id INT PRIMARY KEY, k INT, c VARCHAR(200), b BLOB, KEY (k))',
+    "INSERT INTO test_db.test_table SELECT seq * 2, seq % 1000, CONCAT('row ', seq), NULL FROM test_db.seq_0_to_2999",
+    'CREATE TABLE test_db.audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(40))',
+  ]);
+  await pair.caughtUp();
+  dmq = await startDmq();
+  const created = await runCli(dmq.addr, ['operate-source', 'create', await sourceFile(a, { enableGtid: true })]);
+  assert.equal(created.code, 0, created.stdout + created.stderr);
+  const started = await runCli(dmq.addr, ['start-task', await writeTask({ name: TASK, mode: 'all', schema: 'test_db', sourceId: SOURCE })]);
+  assert.equal(started.code, 0, started.stdout + started.stderr);
+
+  const onA = startWriter(a, { parity: 0, seed: 61, perSecond: 80 });
+  let onB: ReturnType<typeof startWriter> | undefined;
+  try {
+    await waitForStatus(dmq.addr, TASK, inSync, 180_000);
+    await waitForCaughtUp(dmq.addr, TASK, [a], 120_000, { synced: false });
+
+    // Refused, naming the field: another address without GTIDs, another flavor.
+    const withoutGtid = await runCli(dmq.addr, ['operate-source', 'update', await sourceFile(b, { enableGtid: false })]);
+    assert.notEqual(withoutGtid.code, 0, withoutGtid.stdout);
+    assert.match(withoutGtid.stdout + withoutGtid.stderr, /without GTIDs.*enable-gtid/s);
+    const otherFlavor = await runCli(dmq.addr, ['operate-source', 'update', await sourceFile(b, { enableGtid: true, flavor: 'mysql' })]);
+    assert.notEqual(otherFlavor.code, 0, otherFlavor.stdout);
+    assert.match(otherFlavor.stdout + otherFlavor.stderr, /flavor/);
+
+    // The switch, with the writers on A still going: the reader goes on from B, which replicates them.
+    const switched = await runCli(dmq.addr, ['operate-source', 'update', await sourceFile(b, { enableGtid: true })]);
+    assert.equal(switched.code, 0, switched.stdout + switched.stderr);
+    const first = dmq;
+    await until(
+      'the reader to switch to B',
+      async () => (first.output().includes('source switched to another server') ? true : undefined),
+      120_000,
+    );
+    // kill -9 right after the checkpoints were rebased: the next process resumes from them on B.
+    await first.kill();
+    dmq = await startDmq({ dumpDir: first.dumpDir });
+    await waitForCaughtUp(dmq.addr, TASK, [b], 180_000, { synced: false });
+
+    // A fails over to B: what A wrote reaches B, then B stands alone and takes the writes.
+    assert.ok((await onA.stop()) > 20, 'writers on A ran');
+    await pair.caughtUp();
+    await pair.promoteReplica();
+    onB = startWriter(b, { parity: 0, seed: 62, perSecond: 80 });
+    await waitForCaughtUp(dmq.addr, TASK, [b], 180_000, { synced: false });
+    assert.ok((await onB.stop()) > 20, 'writers on B ran');
+  } finally {
+    await onA.stop().catch(() => undefined);
+    await onB?.stop().catch(() => undefined);
+  }
+
+  const live = dmq;
+  const status = await waitForCaughtUp(live.addr, TASK, [b], 180_000).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\n--- dmq logs (tail) ---\n${live.output().slice(-20_000)}`);
+  });
+  assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+  const sync = (await taskStatus(live.addr, TASK)).sources[0]!.subTaskStatus[0]!.sync as unknown as Record<string, string>;
+  const onBNow = await gtidPosition(b);
+  assert.equal(sync.masterBinlogGtid, onBNow, "masterBinlogGtid is B's gtid_binlog_pos");
+  assert.equal(sync.syncerBinlogGtid, onBNow, 'syncerBinlogGtid: everything B wrote is applied');
+  for (const table of ['test_table', 'audit']) {
+    const { expected, actual } = await compareMerged([{ server: b, schema: 'test_db', table }], {
+      server: stack.target,
+      schema: 'test_db',
+      table,
+    });
+    assert.equal(actual.length, expected.length, `row count of ${table}`);
+    assert.deepEqual(actual, expected, `rows of ${table}`);
+  }
+});
