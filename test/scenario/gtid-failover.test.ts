@@ -54,6 +54,13 @@ async function gtidPosition(server: Endpoint): Promise<string> {
   }
 }
 
+/** Waits until the task has applied what `server` wrote so far, and is still Running (not paused by an error). */
+async function caughtUpOn(server: Endpoint, options: { synced: boolean }): Promise<void> {
+  const live = dmq!;
+  const status = await waitForCaughtUp(live.addr, TASK, [server], 180_000, options);
+  assert.equal(status.stage, 'Running', `${JSON.stringify(status, null, 2)}\n--- dmq logs (tail) ---\n${live.output().slice(-10_000)}`);
+}
+
 test('GTID failover: an all task on A, its source switched to the replica B mid-sync with operate-source update, kill -9 right after; writers go on on A (through B), then on B alone: every row equal', {
   timeout: 420_000,
 }, async () => {
@@ -77,7 +84,7 @@ test('GTID failover: an all task on A, its source switched to the replica B mid-
   let onB: ReturnType<typeof startWriter> | undefined;
   try {
     await waitForStatus(dmq.addr, TASK, inSync, 180_000);
-    await waitForCaughtUp(dmq.addr, TASK, [a], 120_000, { synced: false });
+    await caughtUpOn(a, { synced: false });
 
     // Refused, naming the field: another address without GTIDs, another flavor.
     const withoutGtid = await runCli(dmq.addr, ['operate-source', 'update', await sourceFile(b, { enableGtid: false })]);
@@ -99,26 +106,22 @@ test('GTID failover: an all task on A, its source switched to the replica B mid-
     // kill -9 right after the checkpoints were rebased: the next process resumes from them on B.
     await first.kill();
     dmq = await startDmq({ dumpDir: first.dumpDir });
-    await waitForCaughtUp(dmq.addr, TASK, [b], 180_000, { synced: false });
+    await caughtUpOn(b, { synced: false });
 
     // A fails over to B: what A wrote reaches B, then B stands alone and takes the writes.
     assert.ok((await onA.stop()) > 20, 'writers on A ran');
     await pair.caughtUp();
     await pair.promoteReplica();
     onB = startWriter(b, { parity: 0, seed: 62, perSecond: 80 });
-    await waitForCaughtUp(dmq.addr, TASK, [b], 180_000, { synced: false });
+    await caughtUpOn(b, { synced: false });
     assert.ok((await onB.stop()) > 20, 'writers on B ran');
   } finally {
     await onA.stop().catch(() => undefined);
     await onB?.stop().catch(() => undefined);
   }
 
-  const live = dmq;
-  const status = await waitForCaughtUp(live.addr, TASK, [b], 180_000).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}\n--- dmq logs (tail) ---\n${live.output().slice(-20_000)}`);
-  });
-  assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
-  const sync = (await taskStatus(live.addr, TASK)).sources[0]!.subTaskStatus[0]!.sync as unknown as Record<string, string>;
+  await caughtUpOn(b, { synced: true });
+  const sync = (await taskStatus(dmq.addr, TASK)).sources[0]!.subTaskStatus[0]!.sync as unknown as Record<string, string>;
   const onBNow = await gtidPosition(b);
   assert.equal(sync.masterBinlogGtid, onBNow, "masterBinlogGtid is B's gtid_binlog_pos");
   assert.equal(sync.syncerBinlogGtid, onBNow, 'syncerBinlogGtid: everything B wrote is applied');
