@@ -376,8 +376,10 @@ export function startBinlogReader(
       // Before anything is read: jobs of earlier readers that have not committed by now are
       // refused, and what they held is read again from the checkpoints below.
       epoch = await raiseReaderFence(pool(), meta, source.sourceId, lease.owner);
-      server = await serverIdentity(ctx.pools.source(task, source));
-      await followServer(server);
+      // Until this connection has read anything, the global checkpoint is not this server's to write.
+      server = undefined;
+      const here = await serverIdentity(ctx.pools.source(task, source));
+      await followServer(here);
       const start = await startPosition(ctx, task, instance);
       if (!start) {
         restartTimer = setTimeout(() => void connect(), 1000);
@@ -386,8 +388,8 @@ export function startBinlogReader(
       status.clockOffsetMs = await sourceClockOffset(ctx.pools.source(task, source));
       const { highWatermark, endAt } = await replayBounds(pool(), meta, task, source.sourceId);
       const applied = await readSyncPositions(pool(), meta, source.sourceId);
-      const gtidStart = source.enableGtid ? await trackedFrom(start, server.flavor) : undefined;
-      const highGtid = source.enableGtid && highWatermark?.gtid ? parseGtidSet(highWatermark.gtid, server.flavor) : undefined;
+      const gtidStart = source.enableGtid ? await trackedFrom(start, here.flavor) : undefined;
+      const highGtid = source.enableGtid && highWatermark?.gtid ? parseGtidSet(highWatermark.gtid, here.flavor) : undefined;
       await uniqueKeys.load();
       takeReadOps(await readBinlogOps(ctx.redis, task.name, source.sourceId, 'read'));
       const batcher = createBatcher({
@@ -410,9 +412,10 @@ export function startBinlogReader(
           (replaysAfterCopy(task.taskMode) &&
             (!highWatermark ||
               (highGtid && gtid !== null ? gtidInSet(highGtid, gtid) !== 'absent' : compareCoords(coord, highWatermark) < 0))),
-        switched: switchedTables(applied, server.flavor),
+        switched: switchedTables(applied, here.flavor),
       });
       ledger.restart(start.coord, gtidStart && formatGtidSet(gtidStart));
+      server = here;
       events = createEventReader({
         task,
         sourceId: source.sourceId,

@@ -148,7 +148,8 @@ export async function readSourceSync(db: Queryable, meta: MetaTables, sourceId: 
 /** Where the binlog reader may resume, on server `server`: only ever forward. */
 export async function writeGlobalCheckpoint(db: Queryable, meta: MetaTables, sourceId: string, to: GlobalCheckpoint): Promise<void> {
   const current = (await readSourceSync(db, meta, sourceId)).global;
-  if (current && compareCoords(current.coord, to.coord) >= 0 && current.server === to.server) return;
+  // Another server's coordinates do not compare; a row from before dmq recorded servers is this one's.
+  if (current && compareCoords(current.coord, to.coord) >= 0 && (current.server === to.server || current.server === null)) return;
   await db.query(
     `INSERT INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, binlog_gtid, is_global, updated_at, binlog_server)
      VALUES (?, '', '', ?, ?, 0, ?, 1, NOW(3), ?)
