@@ -3,11 +3,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import mysql from 'mysql2/promise';
 import { startReplicaPair } from '../harness/replica-pair.js';
 import type { Endpoint } from '../harness/servers.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
-import { compareMerged } from '../support/compare.js';
+import { compareMerged, queryRows } from '../support/compare.js';
 import { inSync, runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
 import { execSql, writeTask } from '../support/fixtures.js';
 import { until } from '../support/shard-locks.js';
@@ -45,13 +44,8 @@ async function sourceFile(server: Endpoint, fields: { enableGtid: boolean; flavo
 }
 
 async function gtidPosition(server: Endpoint): Promise<string> {
-  const conn = await mysql.createConnection(server);
-  try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS pos');
-    return String(rows[0]!.pos);
-  } finally {
-    await conn.end();
-  }
+  const [row] = await queryRows(server, 'SELECT @@GLOBAL.gtid_binlog_pos');
+  return (JSON.parse(row!) as string[])[0]!;
 }
 
 /** Waits until the task has applied what `server` wrote so far, and is still Running (not paused by an error). */
