@@ -10,6 +10,7 @@ import { compareMerged, queryRows } from '../support/compare.js';
 import { inSync, runCli, startDmq, taskStatus, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
 import { execSql, writeTask } from '../support/fixtures.js';
 import { until } from '../support/shard-locks.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { startWriter } from '../support/writer.js';
 
 const SOURCE = 'gtid-src';
@@ -28,13 +29,13 @@ after(async () => {
 });
 
 /** A source.yaml for the source on `server`. */
-async function sourceFile(server: Endpoint, fields: { enableGtid: boolean; flavor?: string }): Promise<string> {
+async function sourceFile(server: Endpoint, fields: { enableGtid: boolean; flavor?: string; id?: string }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'dmq-gtid-source-'));
   const path = join(dir, 'source.yaml');
   await writeFile(
     path,
     [
-      `source-id: ${SOURCE}`,
+      `source-id: ${fields.id ?? SOURCE}`,
       `enable-gtid: ${fields.enableGtid}`,
       `flavor: ${fields.flavor ?? 'mariadb'}`,
       `from: { host: ${server.host}, port: ${server.port}, user: ${server.user}, password: "${server.password}" }`,
@@ -127,5 +128,55 @@ test('GTID failover: an all task on A, its source switched to the replica B mid-
     });
     assert.equal(actual.length, expected.length, `row count of ${table}`);
     assert.deepEqual(actual, expected, `rows of ${table}`);
+  }
+});
+
+test('without enable-gtid, a source whose address now reaches another server (a failover behind one endpoint) pauses the task with the field to set; pointed back, it resumes', {
+  timeout: 300_000,
+}, async () => {
+  const stack = await getStack();
+  const { primary: a, replica: b } = pair!;
+  const endpoint = await startTcpProxy(a);
+  try {
+    await execSql(a, [
+      'CREATE DATABASE endpoint_db',
+      'CREATE TABLE endpoint_db.t (id INT PRIMARY KEY, v VARCHAR(20))',
+      "INSERT INTO endpoint_db.t SELECT seq, CONCAT('v', seq) FROM endpoint_db.seq_1_to_100",
+    ]);
+    const live = dmq!;
+    const id = 'endpoint-src';
+    const created = await runCli(live.addr, [
+      'operate-source',
+      'create',
+      await sourceFile({ ...a, ...endpoint }, { enableGtid: false, id }),
+    ]);
+    assert.equal(created.code, 0, created.stdout + created.stderr);
+    const task = await writeTask({ name: 'endpoint', mode: 'all', schema: 'endpoint_db', sourceId: id });
+    const started = await runCli(live.addr, ['start-task', task]);
+    assert.equal(started.code, 0, started.stdout + started.stderr);
+    await waitForStatus(live.addr, 'endpoint', inSync, 180_000);
+    await execSql(a, ["UPDATE endpoint_db.t SET v = 'before' WHERE id <= 10"]);
+    await waitForStatus(live.addr, 'endpoint', (s) => s.sources[0]!.subTaskStatus[0]!.sync?.synced === true, 120_000);
+
+    endpoint.pointTo(b);
+    const paused = await waitForStatus(live.addr, 'endpoint', (s) => s.stage === 'Paused', 120_000);
+    const error = paused.sources[0]!.subTaskStatus[0]!.result!.errors[0]!;
+    assert.match(error.Message, /now reaches server mariadb:102, not mariadb:101.*without enable-gtid/s);
+    assert.match(error.Workaround, /enable-gtid: true/);
+
+    endpoint.pointTo(a);
+    await execSql(a, ["UPDATE endpoint_db.t SET v = 'after' WHERE id > 90"]);
+    const resumed = await runCli(live.addr, ['resume-task', 'endpoint']);
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    const status = await waitForCaughtUp(live.addr, 'endpoint', [a], 180_000);
+    assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+    const { expected, actual } = await compareMerged([{ server: a, schema: 'endpoint_db', table: 't' }], {
+      server: stack.target,
+      schema: 'endpoint_db',
+      table: 't',
+    });
+    assert.deepEqual(actual, expected, 'rows of endpoint_db.t');
+  } finally {
+    await endpoint.close();
   }
 });
