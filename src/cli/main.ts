@@ -124,10 +124,15 @@ program
 
 program
   .command('operate-source')
-  .description('create, stop (remove) or show upstream sources')
-  .argument('<op>', 'create | stop | show')
-  .argument('[files...]', 'source.yaml files (create, stop) or source ids (stop, show)')
-  .addHelpText('after', '\nExample:\n  dmq operate-source create source-01.yaml source-02.yaml')
+  .description(
+    'create, update, stop (remove) or show upstream sources; update changes the address or account under running tasks (a new address needs enable-gtid)',
+  )
+  .argument('<op>', 'create | update | stop | show')
+  .argument('[files...]', 'source.yaml files (create, update, stop) or source ids (stop, show)')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  dmq operate-source create source-01.yaml source-02.yaml\n  dmq operate-source update source-01.yaml',
+  )
   .action(
     action(async (op: string, files: string[]) => {
       const api = client();
@@ -148,8 +153,10 @@ program
         );
         return;
       }
-      if (op !== 'create' && op !== 'stop')
-        throw new DmqError('CONFIG_INVALID', `unknown operate-source operation "${op}"`, { workaround: 'use create, stop or show' });
+      if (op !== 'create' && op !== 'update' && op !== 'stop')
+        throw new DmqError('CONFIG_INVALID', `unknown operate-source operation "${op}"`, {
+          workaround: 'use create, update, stop or show',
+        });
       if (files.length === 0)
         throw new DmqError('CONFIG_INVALID', `operate-source ${op} needs at least one source.yaml`, {
           workaround: `dmq operate-source ${op} source.yaml`,
@@ -160,6 +167,12 @@ program
           const res = await api.request('POST', '/api/v1/sources', { json: await readConfig(file, 'source') });
           const out = fromResponse(res);
           sources.push({ ...out, source: (res.body as { sourceId?: string })?.sourceId ?? file, worker: hostname() });
+        } else if (op === 'update') {
+          const config = await readConfig(file, 'source');
+          const id = String((config as Record<string, unknown>)['source-id'] ?? (config as Record<string, unknown>).source_name ?? '');
+          if (id === '') throw new DmqError('CONFIG_INVALID', `${file}: no source-id`, { where: `${file}: source-id` });
+          const res = await api.request('PUT', `/api/v1/sources/${encodeURIComponent(id)}`, { json: config });
+          sources.push({ ...fromResponse(res), source: id, worker: hostname() });
         } else {
           const id = /\.ya?ml$/i.test(file)
             ? (/^source-id:\s*["']?([^"'\s#]+)/m.exec(await readConfigFile(file, 'source'))?.[1] ?? file)

@@ -58,6 +58,10 @@ test('every /api/v1 route answers as the OpenAPI document says, errors included'
   assert.equal((await use('GET', '/api/v1/sources/:name', '/api/v1/sources/nope')).status, 404);
   const status = await use('GET', '/api/v1/sources/:name/status', '/api/v1/sources/mysql-replica-01/status');
   assert.equal((status.body as { connected: boolean }).connected, true);
+  const renamed = source2.replace(/source-id: .*/, 'source-id: "mysql-replica-01"');
+  assert.equal((await use('PUT', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-02', source2)).status, 200, 'an update');
+  assert.equal((await use('PUT', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-02', renamed)).status, 400, 'another source-id');
+  assert.equal((await use('PUT', '/api/v1/sources/:name', '/api/v1/sources/nope', source2)).status, 404);
   assert.equal((await use('DELETE', '/api/v1/sources/:name', '/api/v1/sources/mysql-replica-02')).status, 204);
 
   assert.equal((await use('POST', '/api/v1/tasks/check', '/api/v1/tasks/check', task)).status, 200);

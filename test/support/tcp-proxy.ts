@@ -2,9 +2,11 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP relay in front of a real server, to cut the network between dmq and it: `cut()` drops
- * every connection and refuses new ones (the port stays reserved), `restore()` lets them in again.
+ * every connection and refuses new ones (the port stays reserved), `restore()` lets them in again;
+ * `pointTo()` sends new connections to another server, as a DNS name or endpoint moved by a failover.
  */
-export async function startTcpProxy(target: { host: string; port: number }) {
+export async function startTcpProxy(first: { host: string; port: number }) {
+  let target = first;
   const sockets = new Set<Socket>();
   let open = true;
   const server: Server = createServer((client) => {
@@ -36,6 +38,12 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     },
     restore(): void {
       open = true;
+    },
+    /** Drops every connection; new ones reach `next`. */
+    pointTo(next: { host: string; port: number }): void {
+      target = next;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
     },
     async close(): Promise<void> {
       this.cut();

@@ -7,6 +7,8 @@ import type { ApplyBatch, ApplyJob, EncodedChange, RowOp } from '../../src/share
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../src/shared/binlog/position.js';
 import { encodeRow, type RowValue } from '../../src/shared/binlog/payload-values.js';
 import { tableKey } from '../../src/shared/checkpoint/sync-checkpoint.js';
+import { parseGtidSet } from '../../src/shared/binlog/gtid-set.js';
+import { formerLane } from '../../src/producers/binlog/lanes.js';
 import { prng } from '../support/prng.js';
 
 const F9 = 'mysql-bin.000009';
@@ -658,4 +660,80 @@ describe('batcher: generated streams', () => {
       });
     }
   }
+});
+
+describe('batcher: after a switch of server', () => {
+  const ORIGIN: BinlogCoord = { file: '', pos: 0 };
+  /** Table a's row stands at the switch origin, having applied domain 0 up to transaction 20 (ev() makes pos n transaction 0-1-n). */
+  const switchedOpts = (over: Partial<BatcherOptions> = {}) =>
+    opts({
+      applied: new Map([[keyOf(A), ORIGIN]]),
+      switched: new Map([[keyOf(A), { set: parseGtidSet('0-1-20'), lanes: [] }]]),
+      ...over,
+    });
+
+  test('transactions the table holds are left out, its last one is replayed idempotently, later ones apply as usual; the chain starts at the origin', () => {
+    const out = feed(createBatcher(switchedOpts()), [
+      { rows: ev(A, 15, [1]) },
+      'commit',
+      { rows: ev(A, 20, [2]) },
+      'commit',
+      { rows: ev(A, 25, [3]) },
+      'commit',
+      { rows: ev(B, 26, [4]) },
+      'commit',
+    ]);
+    assert.deepEqual(
+      out.map((b) => [b.table, b.coord, b.prev, b.safe, ids(b)]),
+      [
+        ['a', `${F9}:20`, ':0', true, [2]],
+        ['a', `${F9}:25`, `${F9}:20`, false, [3]],
+        ['b', `${F9}:26`, `${F9}:4`, false, [4]],
+      ],
+    );
+  });
+
+  test('a batch wholly held moves nothing: the next batch still follows the origin', () => {
+    const out = feed(createBatcher(switchedOpts()), [{ rows: ev(A, 10, [1, 2]) }, 'commit', { rows: ev(A, 30, [3]) }, 'commit']);
+    assert.deepEqual(
+      out.map((b) => [b.coord, b.prev]),
+      [[`${F9}:30`, ':0']],
+    );
+  });
+
+  test('a DDL the table holds is not run again; one it lacks is a barrier from the origin', () => {
+    const ddl = (pos: number) => ({
+      barriers: [
+        { table: A, ddl: { source: 'ALTER', kind: 'alter', target: ['ALTER'], after: [], shard: 'none' as const }, creates: false },
+      ],
+      coord: { file: F9, pos },
+      eventTime: 0,
+      gtid: `0-1-${pos}`,
+    });
+    const batcher = createBatcher(switchedOpts());
+    assert.deepEqual(batcher.ddl(ddl(20)), []);
+    assert.deepEqual(
+      batcher.ddl(ddl(21)).map((b) => [b.coord, b.prev]),
+      [[`${F9}:21`, ':0']],
+    );
+  });
+
+  test("a lane's own set counts for the changes of its lane only", () => {
+    const laneOfId = (id: number) => formerLane({ op: 'insert', after: encodeRow([id, `v${id}`]) }, [0], 2)!;
+    const [inLane0, inLane1] = [1, 2, 3, 4, 5, 6].reduce<[number[], number[]]>(
+      (acc, id) => {
+        acc[laneOfId(id)]!.push(id);
+        return acc;
+      },
+      [[], []],
+    );
+    // The table's joins stand at 10; lane 0 applied up to 20, lane 1 nothing of its own.
+    const batcher = createBatcher(
+      switchedOpts({
+        switched: new Map([[keyOf(A), { set: parseGtidSet('0-1-10'), lanes: [{ count: 2, index: 0, set: parseGtidSet('0-1-20') }] }]]),
+      }),
+    );
+    const out = feed(batcher, [{ rows: ev(A, 15, [...inLane0, ...inLane1]) }, 'commit']);
+    assert.deepEqual(out.flatMap(ids).sort(), [...inLane1].sort(), 'lane 0 holds transaction 15, lane 1 does not');
+  });
 });

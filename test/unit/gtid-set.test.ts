@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatGtidSet, GtidSetSyntaxError, parseGtidSet } from '../../src/shared/binlog/gtid-set.js';
+import {
+  addGtid,
+  containsGtidSet,
+  formatGtidSet,
+  GtidSetSyntaxError,
+  gtidInSet,
+  parseGtidSet,
+  subtractGtidSets,
+} from '../../src/shared/binlog/gtid-set.js';
 import { parseTaskYaml } from '../../src/shared/config/task.js';
 
 const A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
@@ -67,4 +75,55 @@ block-allow-list:
   assert.throws(() => parseTaskYaml(yaml(`${A}:1-`)), /mysql-instances\[0\]\.meta\.binlog-gtid.*is not a GTID set: "1-"/s);
   assert.doesNotThrow(() => parseTaskYaml(yaml(`${A}:1-100`)));
   assert.doesNotThrow(() => parseTaskYaml(yaml('0-1-100')));
+});
+
+/** Both sets in the flavor the non-empty one tells. */
+const pair = (a: string, b: string) => {
+  const flavor = parseGtidSet(a || b).flavor;
+  return [parseGtidSet(a, flavor), parseGtidSet(b, flavor)] as const;
+};
+const minus = (a: string, b: string) => formatGtidSet(subtractGtidSets(...pair(a, b)));
+const holds = (a: string, b: string) => containsGtidSet(...pair(a, b));
+
+test('MySQL subtraction cuts ranges apart, per uuid and per tag', () => {
+  assert.equal(minus(`${A}:1-10,${B}:1-5`, `${A}:3-4:8`), `${A}:1-2:5-7:9-10,${B}:1-5`);
+  assert.equal(minus(`${A}:1-10`, `${A}:1-10`), '');
+  assert.equal(minus(`${A}:1-5:blue:1-3`, `${A}:1-5`), `${A}:blue:1-3`, 'a tag is a stream of its own');
+  assert.equal(minus(`${A}:1-5:blue:1-3`, `${A}:blue:2`), `${A}:1-5:blue:1:3`);
+  assert.equal(minus(`${A}:5-6`, `${B}:1-100`), `${A}:5-6`);
+  assert.equal(minus('', `${A}:1`), '');
+});
+
+test('MySQL containment: every transaction of the other set, holes count', () => {
+  assert.equal(holds(`${A}:1-10,${B}:1-3`, `${A}:2-9`), true);
+  assert.equal(holds(`${A}:1-4:6-10`, `${A}:1-10`), false, 'a hole');
+  assert.equal(holds(`${A}:1-10`, `${A}:1-10:t1:1`), false, 'a tagged transaction');
+  assert.equal(holds(`${A}:1-10`, ''), true);
+});
+
+test('MariaDB positions: subtraction keeps the domains that stand further; containment compares each domain', () => {
+  assert.equal(minus('0-1-100,1-2-50', '0-1-100,1-2-40'), '1-2-50');
+  assert.equal(minus('0-1-100,1-2-50', '0-3-120'), '1-2-50', 'a later sequence of the domain from another server holds it');
+  assert.equal(minus('0-1-100', ''), '0-1-100');
+  assert.equal(holds('0-2-120,1-2-50', '0-1-100'), true);
+  assert.equal(holds('0-1-100', '0-1-100,1-1-1'), false, 'a domain it lacks');
+  assert.equal(holds('0-1-99', '0-1-100'), false);
+});
+
+test('adding one transaction, and where a transaction stands in a set', () => {
+  assert.equal(formatGtidSet(addGtid(parseGtidSet(`${A}:1-4`), `${A}:5`)), `${A}:1-5`);
+  assert.equal(formatGtidSet(addGtid(parseGtidSet('', 'mysql'), `${A}:tag_1:7`)), `${A}:tag_1:7`);
+  assert.equal(formatGtidSet(addGtid(parseGtidSet('0-1-10,1-1-3'), '0-2-11')), '0-2-11,1-1-3');
+  const mysql = parseGtidSet(`${A}:1-5:7`);
+  assert.deepEqual(
+    [`${A}:3`, `${A}:7`, `${A}:6`, `${B}:1`].map((g) => gtidInSet(mysql, g)),
+    ['inside', 'last', 'absent', 'absent'],
+  );
+  const mariadb = parseGtidSet('0-1-10');
+  assert.deepEqual(
+    ['0-1-9', '0-2-10', '0-1-11', '1-1-1'].map((g) => gtidInSet(mariadb, g)),
+    ['inside', 'last', 'absent', 'absent'],
+  );
+  assert.throws(() => gtidInSet(mariadb, `${A}:1`), /cannot be compared/);
+  assert.throws(() => addGtid(mysql, `${A}:x:`), /not one transaction's GTID/);
 });

@@ -337,3 +337,27 @@ describe('back-pressure: high and low water marks in batches, bytes, transaction
     });
   }
 });
+
+test('with GTID tracking, the global checkpoint carries the set of every transaction before it', () => {
+  const ledger = createTransactionLedger();
+  ledger.restart(at(100), '0-1-9');
+  ledger.begin(at(100), 0, '0-1-9');
+  ledger.add([{ schema: 'db', table: 'a', coord: `${F}:150`, bytes: 1 }]);
+  ledger.commit(at(200), '0-1-10');
+  ledger.begin(at(200), 0, '0-1-10');
+  ledger.add([{ schema: 'db', table: 'b', coord: `${F}:250`, bytes: 1 }]);
+  ledger.commit(at(300), '0-1-11');
+  const stands = (a: number, b: number) =>
+    new Map([
+      [tableKey('db', 'a'), at(a)],
+      [tableKey('db', 'b'), at(b)],
+    ]);
+  assert.deepEqual(
+    [ledger.settle(stands(100, 100), 0)].map((s) => [coordText(s.resume!), s.resumeGtid]),
+    [[`${F}:100`, '0-1-9']],
+  );
+  const first = ledger.settle(stands(150, 100), 1);
+  assert.deepEqual([coordText(first.resume!), first.resumeGtid], [`${F}:200`, '0-1-10'], 'the second transaction is pending');
+  const both = ledger.settle(stands(150, 250), 2);
+  assert.deepEqual([coordText(both.resume!), both.resumeGtid], [`${F}:300`, '0-1-11'], 'nothing pending: the last commit');
+});

@@ -318,7 +318,7 @@ async function writeBatches(
   const write = async (group: Batch[]) => {
     const statements = [...batchStatements(job, keys, group, ops), ...record(group)];
     const end = group.at(-1)!;
-    statements.push(checkpointStatement(meta, job, parseCoordText(end.coord), end.gtid), { sql: 'COMMIT', values: [] });
+    statements.push(checkpointStatement(meta, job, parseCoordText(end.coord), end.gtidSet ?? end.gtid), { sql: 'COMMIT', values: [] });
     for (const script of joinIntoScripts(statements, SCRIPT_CHARS)) await conn.query(script);
   };
   try {

@@ -80,7 +80,9 @@ export async function applyDdlBarrier(
   if (op?.op === 'inject') statements = [...op.sqls, ...statements];
   if (statements.length > 0) await runDdl(ctx, task, meta, job, barrier, ref, statements, log);
   const script = [
-    formatStatement(moveTableCheckpointStatement(meta, ref, parseCoordText(barrier.prev), parseCoordText(barrier.coord), barrier.gtid)),
+    formatStatement(
+      moveTableCheckpointStatement(meta, ref, parseCoordText(barrier.prev), parseCoordText(barrier.coord), barrier.gtidSet ?? barrier.gtid),
+    ),
     formatStatement(clearDdlStatement(meta, ref)),
     ...finish.map(formatStatement),
   ];

@@ -40,6 +40,7 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
       changes: b.changes,
       eventTime: b.eventTime,
       gtid: b.gtid,
+      ...(b.gtidSet === undefined ? {} : { gtidSet: b.gtidSet }),
       ...(b.ddl ? { ddl: b.ddl } : {}),
       ...(b.join ? { join: b.join } : {}),
     };

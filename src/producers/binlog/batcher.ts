@@ -1,5 +1,6 @@
 import type { ApplyBatch, DdlBarrier, DdlWait, EncodedChange, LaneRef, RowOp } from '../../shared/binlog/batch.js';
 import type { ColumnKind } from '../../shared/binlog/column-kind.js';
+import { gtidInSet, type GtidSet } from '../../shared/binlog/gtid-set.js';
 import { compareCoords, coordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { encodeRow, type RowValue } from '../../shared/binlog/payload-values.js';
 import type { TableRef } from '../../shared/config/types.js';
@@ -25,6 +26,8 @@ export interface RowsInput {
   coord: BinlogCoord;
   eventTime: number;
   gtid: string | null;
+  /** With GTID tracking: every transaction read up to and with this one. */
+  gtidSet?: string;
 }
 
 export interface DdlInput {
@@ -38,6 +41,7 @@ export interface DdlInput {
   coord: BinlogCoord;
   eventTime: number;
   gtid: string | null;
+  gtidSet?: string;
 }
 
 export interface BatcherOptions {
@@ -62,8 +66,20 @@ export interface BatcherOptions {
   startIfMissing: boolean;
   /** The reader's fencing epoch, carried by every batch. */
   epoch: number;
-  /** Whether a batch at `coord` must be applied idempotently. */
-  safeAt(coord: BinlogCoord): boolean;
+  /** Whether a batch at `coord`, of transaction `gtid`, must be applied idempotently. */
+  safeAt(coord: BinlogCoord, gtid: string | null): boolean;
+  /** After a switch of server: what each table whose row stands at the switch origin applied. */
+  switched?: Map<string, SwitchedTable>;
+}
+
+/**
+ * What a table applied before a switch of server (server-switch.ts), as GTID sets: its row's,
+ * and those of its lanes that applied on their own. Until the table applies on the new server,
+ * they tell which transactions read there it already holds.
+ */
+export interface SwitchedTable {
+  set: GtidSet;
+  lanes: { count: number; index: number; set: GtidSet }[];
 }
 
 const valueBytes = (v: RowValue) => (v === null ? 1 : Buffer.isBuffer(v) ? v.length : String(v).length);
@@ -84,7 +100,33 @@ interface Stream {
  */
 const CALM_BATCHES_PER_LANE = 4;
 
-type Pending = { table: TableMeta; changes: EncodedChange[]; bytes: number; coord: BinlogCoord; eventTime: number; gtid: string | null };
+type Pending = {
+  table: TableMeta;
+  changes: EncodedChange[];
+  bytes: number;
+  coord: BinlogCoord;
+  eventTime: number;
+  gtid: string | null;
+  gtidSet?: string;
+  /** Changes its chain may hold already (a switch of server in the middle of its transaction): applied idempotently. */
+  replay?: boolean;
+};
+
+/**
+ * How a change of transaction `gtid` stands in what a switched table applied: `applied` when a
+ * set holds the transaction and a later one of its stream; `maybe` when the transaction is the
+ * last a set holds, which its chain may have applied in part; else `new`.
+ */
+function switchedStanding(
+  switched: SwitchedTable,
+  gtid: string | null,
+  laneOf: (count: number) => number | undefined,
+): 'applied' | 'maybe' | 'new' {
+  if (gtid === null) return 'new';
+  const sets = [switched.set, ...switched.lanes.filter((l) => laneOf(l.count) === l.index).map((l) => l.set)];
+  const standings = sets.map((set) => gtidInSet(set, gtid));
+  return standings.includes('inside') ? 'applied' : standings.includes('last') ? 'maybe' : 'new';
+}
 
 /**
  * Turns the row events of a stream into ordered per-table batches. Boundaries depend only on
@@ -169,21 +211,38 @@ export function createBatcher(options: BatcherOptions) {
       coord: coordText(p.coord),
       prev: coordText(prev),
       startIfMissing: options.startIfMissing && first,
-      safe: options.safeAt(p.coord),
+      safe: options.safeAt(p.coord, p.gtid) || p.replay === true,
       changes,
       eventTime: p.eventTime,
       gtid: p.gtid,
+      ...(p.gtidSet === undefined ? {} : { gtidSet: p.gtidSet }),
       bytes: lane ? Math.ceil((p.bytes * changes.length) / p.changes.length) : p.bytes,
       epoch: options.epoch,
       ...(join && join.length > 0 ? { join } : {}),
     };
   }
 
+  /**
+   * A batch of a switched table without the changes it already holds; undefined when it holds
+   * them all. Nothing of the table's streams moves for it: the chain still stands at the origin.
+   */
+  function unswitched(key: string, p: Pending): Pending | undefined {
+    const switched = options.switched?.get(key);
+    if (!switched) return p;
+    const index = p.table.key.map((c) => p.table.columns.indexOf(c));
+    const keyed = index.length > 0 && !index.includes(-1);
+    const standings = p.changes.map((c) => switchedStanding(switched, p.gtid, (n) => (keyed ? formerLane(c, index, n) : undefined)));
+    const changes = p.changes.filter((_, i) => standings[i] !== 'applied');
+    if (changes.length === 0) return undefined;
+    return { ...p, changes, replay: standings.includes('maybe') };
+  }
+
   function close(): ApplyBatch[] {
     if (!pending) return [];
-    const p = pending;
+    const key = tableKey(pending.table.schema, pending.table.table);
+    const p = unswitched(key, pending);
     pending = undefined;
-    const key = tableKey(p.table.schema, p.table.table);
+    if (!p) return [];
     const applied = options.applied.get(key);
     // Only a table's first batch may stand in for a missing checkpoint row: a later batch that
     // found no row would otherwise apply ahead of a first batch still being retried.
@@ -241,12 +300,22 @@ export function createBatcher(options: BatcherOptions) {
           part += 1;
         }
         const coord: BinlogCoord = part > 0 ? { ...input.coord, part } : input.coord;
-        if (!pending) pending = { table: input.table, changes: [], bytes: 0, coord, eventTime: input.eventTime, gtid: input.gtid };
+        if (!pending)
+          pending = {
+            table: input.table,
+            changes: [],
+            bytes: 0,
+            coord,
+            eventTime: input.eventTime,
+            gtid: input.gtid,
+            ...(input.gtidSet === undefined ? {} : { gtidSet: input.gtidSet }),
+          };
         pending.changes.push(change);
         pending.bytes += bytes;
         pending.coord = coord;
         pending.eventTime = input.eventTime;
         pending.gtid = input.gtid;
+        if (input.gtidSet !== undefined) pending.gtidSet = input.gtidSet;
       }
       return out;
     },
@@ -259,6 +328,9 @@ export function createBatcher(options: BatcherOptions) {
       const out = close();
       for (const u of input.barriers) {
         const key = tableKey(u.table.schema, u.table.table);
+        const switched = options.switched?.get(key);
+        // A DDL is a transaction of its own: a switched table that holds it ran it whole.
+        if (switched && input.gtid !== null && gtidInSet(switched.set, input.gtid) !== 'absent') continue;
         const applied = options.applied.get(key);
         const prev = mainPrev(key);
         const first = !seen.has(key) && applied === undefined;
@@ -284,6 +356,7 @@ export function createBatcher(options: BatcherOptions) {
           changes: [],
           eventTime: input.eventTime,
           gtid: input.gtid,
+          ...(input.gtidSet === undefined ? {} : { gtidSet: input.gtidSet }),
           bytes: 0,
           epoch: options.epoch,
           ddl: u.ddl,

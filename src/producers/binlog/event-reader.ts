@@ -1,4 +1,5 @@
 import type { ApplyBatch, RowOp } from '../../shared/binlog/batch.js';
+import { addGtid, formatGtidSet, type GtidSet } from '../../shared/binlog/gtid-set.js';
 import { compareCoords, coordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { tableKey } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
@@ -54,6 +55,8 @@ export interface EventReaderRun {
   start: BinlogCoord | undefined;
   /** Full mode: where reading stops. */
   endAt: BinlogCoord | undefined;
+  /** With `enable-gtid`: the GTID set of every transaction before the start, tracked from there on. */
+  gtidStart?: GtidSet;
   ledger: TransactionLedger;
   /** The migrated tables' definitions at the position read, loaded at `start`. */
   schemas: SchemaTracker;
@@ -81,6 +84,10 @@ export function createEventReader(run: EventReaderRun) {
   /** Where each shard last joined or left its merged table in this run (see planDdl). */
   const shardChanges = new Map<string, string>();
 
+  /** Every transaction read so far, with GTID tracking; the open transaction's GTID and the set with it. */
+  let executed = run.gtidStart;
+  let open: { gtid: string; through: string } | undefined;
+
   const atEnd = () => run.endAt !== undefined && compareCoords({ file, pos: lastEnd }, run.endAt) >= 0;
 
   function handle(ev: BinlogEvent): void {
@@ -100,7 +107,9 @@ export function createEventReader(run: EventReaderRun) {
       case 'gtid':
       case 'anonymousgtid': {
         // The transaction starts where the previous event ended: a boundary the server accepts.
-        ledger.begin({ file, pos: lastEnd }, ev.timestamp);
+        const before = executed && formatGtidSet(executed);
+        open = executed && ev.gtid ? { gtid: ev.gtid, through: formatGtidSet(addGtid(executed, ev.gtid)) } : undefined;
+        ledger.begin({ file, pos: lastEnd }, ev.timestamp, before);
         return;
       }
       case 'tablemap': {
@@ -116,7 +125,17 @@ export function createEventReader(run: EventReaderRun) {
         const op: RowOp = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
         if (!passesEventFilter(table, op, here())) return;
         const rows = tables.rows(ev, table, op);
-        run.emit(batcher.rows({ table, op, rows, coord: here(), eventTime: ev.timestamp, gtid: ev.gtid ?? null }));
+        run.emit(
+          batcher.rows({
+            table,
+            op,
+            rows,
+            coord: here(),
+            eventTime: ev.timestamp,
+            gtid: ev.gtid ?? null,
+            ...(open ? { gtidSet: open.through } : {}),
+          }),
+        );
         figures.lastEventTime = ev.timestamp;
         figures.readCoord = coordText(here());
         return;
@@ -131,7 +150,9 @@ export function createEventReader(run: EventReaderRun) {
         run.emit(batcher.commit());
         if (control !== 'end') readStatement(statement, String(ev.schema ?? ''), here(), ev.timestamp, ev.gtid ?? null);
         if (run.halted()) return;
-        ledger.commit(here());
+        if (executed && open) executed = addGtid(executed, open.gtid);
+        open = undefined;
+        ledger.commit(here(), executed && formatGtidSet(executed));
         figures.readCoord = coordText(here());
         return;
       }
@@ -223,7 +244,7 @@ export function createEventReader(run: EventReaderRun) {
           refuse(plan.code, plan.reason, at, ddl.text);
           return;
         }
-        run.emit(batcher.ddl({ barriers: plan.barriers, coord: ddlCoord, eventTime, gtid }));
+        run.emit(batcher.ddl({ barriers: plan.barriers, coord: ddlCoord, eventTime, gtid, ...(open ? { gtidSet: open.through } : {}) }));
         for (const b of plan.barriers)
           if (b.ddl.shard === 'join' || b.ddl.shard === 'leave')
             shardChanges.set(tableKey(b.table.schema, b.table.table), coordText(ddlCoord));

@@ -3,6 +3,9 @@ export interface ReaderStatus {
   readCoord: string;
   masterCoord: string;
   appliedCoord: string;
+  /** With `enable-gtid`: the GTID set at the source's current end, and at `appliedCoord` (DM's masterBinlogGtid, syncerBinlogGtid). */
+  masterGtid?: string;
+  appliedGtid?: string;
   pendingBatches: number;
   pendingBytes: number;
   /** Source transactions the reader holds (not fully applied): reading pauses at a limit. */

@@ -1,18 +1,26 @@
 import type { Pool } from 'mysql2/promise';
-import type { BinlogCoord } from '../../shared/binlog/position.js';
+import type { BinlogCoord, BinlogPosition } from '../../shared/binlog/position.js';
 import { readSourcePlans } from '../../shared/checkpoint/copy-checkpoint.js';
 import type { MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { readSourceSync } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { InstanceConfig, TaskConfig } from '../../shared/config/types.js';
 import { replaysAfterCopy } from '../../shared/task/stages.js';
 import { DmqError } from '../../shared/errors.js';
+import { isSwitchOrigin } from './server-switch.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 
-/** Where a reader asks the source to start: a file and position, or (from a task's meta only) a GTID set. */
+/**
+ * Where a reader asks the source to start: a file and position, or a GTID set (a task's meta, or
+ * a checkpoint rebased by a switch of server). `gtidBefore`: the GTID set of every transaction
+ * before a file and position, when known.
+ */
 export interface StartPosition {
   coord?: BinlogCoord;
   gtid?: string;
+  gtidBefore?: string;
 }
+
+const withGtid = (coord: BinlogCoord, gtid: string | null | undefined): StartPosition => (gtid ? { coord, gtidBefore: gtid } : { coord });
 
 /**
  * Where this reader starts: its checkpoint, else the copy's low watermark, else the task's meta.
@@ -22,7 +30,12 @@ export async function startPosition(ctx: ServiceContext, task: TaskConfig, insta
   const pool = ctx.pools.target(task);
   const meta = taskMeta(task);
   const sync = await readSourceSync(pool, meta, instance.sourceId);
-  if (sync.global) return { coord: sync.global.coord };
+  if (sync.global) {
+    const { coord, gtid } = sync.global;
+    // Rebased by a switch of server: only the GTID set says where to go on.
+    if (isSwitchOrigin(coord) && gtid !== null) return { gtid };
+    return withGtid(coord, gtid);
+  }
   if (replaysAfterCopy(task.taskMode)) {
     const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === instance.sourceId);
     if (!plan) return undefined;
@@ -36,7 +49,7 @@ export async function startPosition(ctx: ServiceContext, task: TaskConfig, insta
         },
       );
     }
-    return { coord: plan.low };
+    return withGtid({ file: plan.low.file, pos: plan.low.pos }, plan.low.gtid);
   }
   const m = instance.startPosition;
   if (m?.binlogName && m.binlogPos !== undefined) return { coord: { file: m.binlogName, pos: m.binlogPos } };
@@ -60,7 +73,7 @@ export async function replayBounds(
   meta: MetaTables,
   task: TaskConfig,
   sourceId: string,
-): Promise<{ highWatermark: BinlogCoord | undefined; endAt: BinlogCoord | undefined }> {
+): Promise<{ highWatermark: BinlogPosition | undefined; endAt: BinlogCoord | undefined }> {
   const plan = (await readSourcePlans(pool, meta)).find((p) => p.sourceId === sourceId);
   const highWatermark = plan?.high ?? undefined;
   const endAt = task.taskMode === 'full' ? highWatermark : undefined;

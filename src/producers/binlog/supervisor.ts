@@ -49,6 +49,8 @@ interface RunningReader {
   task: string;
   sourceId: string;
   reader: ReturnType<typeof startBinlogReader>;
+  /** The source's config the reader runs with: an `operate-source update` restarts it. */
+  source: string;
   /** The source's continuous validator, under the same lease; idle unless validation runs. */
   validator: ReturnType<typeof startValidator>;
   lease: {
@@ -115,6 +117,12 @@ export function startReaderSupervisor(ctx: ServiceContext, { leaseMs }: { leaseM
         wanted.add(key);
         const lease = leaseKey(name, instance.sourceId);
         if (running.get(key)?.reader.ended()) await release(key);
+        // An updated source (a new address, account or TLS): the reader reconnects with it, from its checkpoint.
+        const source = await requireSource(ctx, task, instance.sourceId);
+        if (running.has(key) && running.get(key)!.source !== JSON.stringify(source)) {
+          ctx.log.info({ task: name, source: instance.sourceId }, 'source updated: its binlog reader restarts with it');
+          await release(key);
+        }
         const entry = running.get(key);
         if (entry) {
           const sentAt = performance.now();
@@ -132,12 +140,11 @@ export function startReaderSupervisor(ctx: ServiceContext, { leaseMs }: { leaseM
         }
         const sentAt = performance.now();
         if ((await ctx.redis.set(lease, owner, 'PX', leaseMs, 'NX')) !== 'OK') continue;
-        const source = await requireSource(ctx, task, instance.sourceId);
         const held = { validUntil: sentAt + leaseMs, lost: false };
         const valid = () => !held.lost && performance.now() <= held.validUntil;
         const reader = startBinlogReader(ctx, task, instance, source, { owner, valid });
         const validator = startValidator(ctx, task, instance, { valid });
-        running.set(key, { task: name, sourceId: instance.sourceId, reader, validator, lease: held });
+        running.set(key, { task: name, sourceId: instance.sourceId, source: JSON.stringify(source), reader, validator, lease: held });
         ctx.log.info({ task: name, source: instance.sourceId, owner }, 'binlog reader lease taken');
       }
     }

@@ -17,6 +17,8 @@ interface LedgerBatch {
 /** One source transaction read: where it starts and the batches it was cut into. */
 interface LedgerTransaction {
   start: BinlogCoord;
+  /** With GTID tracking: the set of every transaction before it. */
+  gtidBefore: string | undefined;
   /** Source time of the transaction (ms, whole seconds as the binlog keeps them). */
   eventTime: number;
   batches: LedgerBatch[];
@@ -37,6 +39,8 @@ export interface LedgerFigures {
 export interface Settlement {
   /** Where the reader may resume without missing anything: the global checkpoint (none yet: undefined). */
   resume: BinlogCoord | undefined;
+  /** With GTID tracking: every transaction before `resume`. */
+  resumeGtid: string | undefined;
   figures: LedgerFigures;
 }
 
@@ -56,6 +60,7 @@ export function createTransactionLedger() {
   let transactions: LedgerTransaction[] = [];
   let current: LedgerTransaction | undefined;
   let lastCommit: BinlogCoord | undefined;
+  let lastCommitGtid: string | undefined;
   let pendingBatches = 0;
   let pendingBytes = 0;
   let appliedTransactions = 0;
@@ -66,14 +71,18 @@ export function createTransactionLedger() {
      * A new connection reads again from `from`: what the last one read is forgotten. The
      * counts stay, and the pending figures until the next settle.
      */
-    restart(from: BinlogCoord | undefined): void {
+    restart(from: BinlogCoord | undefined, gtid?: string): void {
       transactions = [];
       current = undefined;
       lastCommit = from;
+      lastCommitGtid = gtid;
     },
-    /** A transaction starts at `start`, where the event before it ended: a boundary the server accepts. */
-    begin(start: BinlogCoord, eventTime: number): void {
-      current = { start, eventTime, batches: [] };
+    /**
+     * A transaction starts at `start`, where the event before it ended: a boundary the server
+     * accepts; `gtidBefore`, with GTID tracking, is the set of every transaction before it.
+     */
+    begin(start: BinlogCoord, eventTime: number, gtidBefore?: string): void {
+      current = { start, gtidBefore, eventTime, batches: [] };
       transactions.push(current);
     },
     /** Batches cut from the open transaction: pending until their tables' checkpoints pass them. */
@@ -84,9 +93,10 @@ export function createTransactionLedger() {
       }
       pendingBatches += batches.length;
     },
-    /** The transaction ended at `end`: its commit, or a statement that is a transaction of its own. */
-    commit(end: BinlogCoord): void {
+    /** The transaction ended at `end`: its commit, or a statement that is a transaction of its own (`gtid`: the set with it). */
+    commit(end: BinlogCoord, gtid?: string): void {
       lastCommit = end;
+      lastCommitGtid = gtid;
       current = undefined;
     },
     /** An event ended at `end`: outside a transaction every event end is a safe place to resume (and to call synced). */
@@ -132,6 +142,7 @@ export function createTransactionLedger() {
       pendingBytes = uncovered.reduce((n, b) => n + b.bytes, 0);
       return {
         resume: transactions[0]?.start ?? lastCommit,
+        resumeGtid: transactions[0] ? transactions[0].gtidBefore : lastCommitGtid,
         figures: {
           pendingBatches,
           pendingBytes,

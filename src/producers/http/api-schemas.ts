@@ -188,7 +188,9 @@ const SubTaskStatus = z
       .object({
         totalEvents: z.number(),
         masterBinlog: z.string(),
+        masterBinlogGtid: z.string(),
         syncerBinlog: z.string(),
+        syncerBinlogGtid: z.string(),
         pendingBatches: z.number(),
         pendingTransactions: z.number().optional().describe('source transactions the binlog reader holds until they are applied'),
         recentTps: z.number().optional(),

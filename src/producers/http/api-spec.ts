@@ -53,6 +53,14 @@ export const API_ROUTES: ApiRoute[] = [
     responses: { 201: Source },
   },
   { method: 'get', path: '/api/v1/sources/:name', tag: 'sources', summary: 'Get a source (password masked)', responses: { 200: Source } },
+  {
+    method: 'put',
+    path: '/api/v1/sources/:name',
+    tag: 'sources',
+    summary: 'Update a source (operate-source update): the binlog readers of running tasks reconnect; a new address needs enable-gtid',
+    body: 'source',
+    responses: { 200: Source },
+  },
   { method: 'delete', path: '/api/v1/sources/:name', tag: 'sources', summary: 'Remove a source no task uses', responses: { 204: null } },
   {
     method: 'get',

@@ -45,7 +45,9 @@ function syncStatus(sync: ReaderStatus | undefined, now: number, copying: boolea
     return {
       totalEvents: 0,
       masterBinlog: '',
+      masterBinlogGtid: '',
       syncerBinlog: '',
+      syncerBinlogGtid: '',
       pendingBatches: 0,
       synced: false,
       secondsBehindMaster: null,
@@ -66,7 +68,9 @@ function syncStatus(sync: ReaderStatus | undefined, now: number, copying: boolea
   return {
     totalEvents: sync.totalEvents,
     masterBinlog: sync.masterCoord,
+    masterBinlogGtid: sync.masterGtid ?? '',
     syncerBinlog: sync.appliedCoord,
+    syncerBinlogGtid: sync.appliedGtid ?? '',
     readBinlog: sync.readCoord,
     pendingBatches: sync.pendingBatches,
     pendingTransactions: sync.pendingTransactions,

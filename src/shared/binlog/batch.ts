@@ -53,6 +53,11 @@ export interface Batch {
   /** Source time of the last event (ms), for lag. */
   eventTime: number;
   gtid: string | null;
+  /**
+   * With `enable-gtid`: the GTID set of every transaction read up to and with this batch's. Its
+   * chain's checkpoint keeps it, so that a switch of server knows what the chain holds.
+   */
+  gtidSet?: string;
   /** A schema change instead of rows: a batch of its own, a barrier in its table's chain. */
   ddl?: DdlBarrier;
   /**

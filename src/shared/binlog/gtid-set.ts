@@ -115,3 +115,92 @@ export function formatGtidSet(set: GtidSet): string {
   }
   return [...byUuid.entries()].map(([uuid, parts]) => `${uuid}:${parts.join(':')}`).join(',');
 }
+
+/** One transaction's GTID: `uuid:n` or `uuid:tag:n` (MySQL), `domain-server-seq` (MariaDB). */
+type OneGtid = { flavor: 'mysql'; key: string; gno: bigint } | { flavor: 'mariadb'; domain: number; serverId: number; seq: bigint };
+
+function parseOneGtid(gtid: string): OneGtid {
+  const mariadb = MARIADB_GTID.exec(gtid);
+  if (mariadb) return { flavor: 'mariadb', domain: Number(mariadb[1]), serverId: Number(mariadb[2]), seq: BigInt(mariadb[3]!) };
+  const parts = gtid.split(':');
+  const gno = parts.at(-1) ?? '';
+  if (parts.length < 2 || parts.length > 3 || !UUID.test(parts[0]!) || !/^\d+$/.test(gno) || (parts.length === 3 && !TAG.test(parts[1]!)))
+    throw new GtidSetSyntaxError(`"${gtid}" is not one transaction's GTID (uuid:n, uuid:tag:n or domain-server-sequence)`);
+  const key = parts.length === 3 ? `${canonicalUuid(parts[0]!)}:${parts[1]!.toLowerCase()}` : canonicalUuid(parts[0]!);
+  return { flavor: 'mysql', key, gno: BigInt(gno) };
+}
+
+function flavorMismatch(a: GtidSet, b: { flavor: GtidFlavor }): never {
+  throw new GtidSetSyntaxError(`a ${a.flavor} GTID set cannot be compared with a ${b.flavor} one`);
+}
+
+/** The set with the transaction `gtid` added (a new set; MariaDB: the domain's position moves to it). */
+export function addGtid(set: GtidSet, gtid: string): GtidSet {
+  const one = parseOneGtid(gtid);
+  if (one.flavor !== set.flavor) flavorMismatch(set, one);
+  if (set.flavor === 'mariadb' && one.flavor === 'mariadb') {
+    const domains = new Map(set.domains);
+    domains.set(one.domain, { serverId: one.serverId, seq: one.seq });
+    return { flavor: 'mariadb', domains };
+  }
+  const sets = new Map((set as Extract<GtidSet, { flavor: 'mysql' }>).sets);
+  const { key, gno } = one as Extract<OneGtid, { flavor: 'mysql' }>;
+  sets.set(key, mergeInto(sets.get(key) ?? [], [gno, gno]));
+  return { flavor: 'mysql', sets };
+}
+
+/**
+ * Where the transaction `gtid` stands in `set`: `absent`; `last`, the latest the set holds of its
+ * stream (MariaDB domain, MySQL uuid and tag), so a checkpoint at `set` may stand inside it; or
+ * `inside`, before that.
+ */
+export function gtidInSet(set: GtidSet, gtid: string): 'absent' | 'last' | 'inside' {
+  const one = parseOneGtid(gtid);
+  if (one.flavor !== set.flavor) flavorMismatch(set, one);
+  if (set.flavor === 'mariadb' && one.flavor === 'mariadb') {
+    const at = set.domains.get(one.domain);
+    if (!at || one.seq > at.seq) return 'absent';
+    return one.seq === at.seq ? 'last' : 'inside';
+  }
+  const { key, gno } = one as Extract<OneGtid, { flavor: 'mysql' }>;
+  const intervals = (set as Extract<GtidSet, { flavor: 'mysql' }>).sets.get(key) ?? [];
+  if (!intervals.some(([start, end]) => start <= gno && gno <= end)) return 'absent';
+  return intervals.at(-1)![1] === gno ? 'last' : 'inside';
+}
+
+/**
+ * The transactions of `a` that `b` lacks. MariaDB: the domains where `a` stands further than `b`,
+ * at `a`'s position (a position holds every transaction of its domain up to it).
+ */
+export function subtractGtidSets(a: GtidSet, b: GtidSet): GtidSet {
+  if (a.flavor !== b.flavor) flavorMismatch(a, b);
+  if (a.flavor === 'mariadb' && b.flavor === 'mariadb') {
+    const domains = new Map([...a.domains].filter(([domain, g]) => g.seq > (b.domains.get(domain)?.seq ?? -1n)));
+    return { flavor: 'mariadb', domains };
+  }
+  const bs = (b as Extract<GtidSet, { flavor: 'mysql' }>).sets;
+  const sets = new Map<string, Intervals>();
+  for (const [key, intervals] of (a as Extract<GtidSet, { flavor: 'mysql' }>).sets) {
+    let left = intervals;
+    for (const [start, end] of bs.get(key) ?? []) {
+      left = left.flatMap(([s, e]): Intervals => {
+        if (end < s || start > e) return [[s, e]];
+        const kept: Intervals = [];
+        if (s < start) kept.push([s, start - 1n]);
+        if (e > end) kept.push([end + 1n, e]);
+        return kept;
+      });
+    }
+    if (left.length > 0) sets.set(key, left);
+  }
+  return { flavor: 'mysql', sets };
+}
+
+export function isEmptyGtidSet(set: GtidSet): boolean {
+  return set.flavor === 'mariadb' ? set.domains.size === 0 : set.sets.size === 0;
+}
+
+/** Whether `a` holds every transaction of `b`. */
+export function containsGtidSet(a: GtidSet, b: GtidSet): boolean {
+  return isEmptyGtidSet(subtractGtidSets(b, a));
+}

@@ -108,22 +108,42 @@ export async function readLanePosition(
   return laneStands(rows[0] ? toCoord(rows[0]) : undefined, await readTableCheckpoint(db, meta, ref));
 }
 
+/**
+ * What a lane applied before a switch of server (server-switch.ts): its row stands at the
+ * origin, and its GTID set says which transactions it holds.
+ */
+export interface SwitchedLane {
+  count: number;
+  index: number;
+  gtid: string;
+}
+
 /** The rows of the source's tables and lanes, read at once. */
 export async function readSyncPositions(
   db: Queryable,
   meta: MetaTables,
   sourceId: string,
-): Promise<SyncPositions & { global: Awaited<ReturnType<typeof readSourceSync>>['global'] }> {
+): Promise<
+  SyncPositions & Pick<Awaited<ReturnType<typeof readSourceSync>>, 'global' | 'gtids'> & { switchedLanes: Map<string, SwitchedLane[]> }
+> {
   const sync = await readSourceSync(db, meta, sourceId);
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT schema_name, table_name, lane_count, lane, binlog_name, binlog_pos, binlog_part FROM ${metaName(meta, 'lanes')} WHERE source_id = ?`,
+    `SELECT schema_name, table_name, lane_count, lane, binlog_name, binlog_pos, binlog_part, binlog_gtid FROM ${metaName(meta, 'lanes')} WHERE source_id = ?`,
     [sourceId],
   );
   const lanes = new Map<string, TableLanes[]>();
+  const switchedLanes = new Map<string, SwitchedLane[]>();
   for (const r of rows) {
     const at = toCoord(r);
-    if (!at) continue;
     const key = tableKey(String(r.schema_name), String(r.table_name));
+    if (!at) {
+      if (r.binlog_gtid !== null && r.binlog_gtid !== '')
+        switchedLanes.set(key, [
+          ...(switchedLanes.get(key) ?? []),
+          { count: Number(r.lane_count), index: Number(r.lane), gtid: String(r.binlog_gtid) },
+        ]);
+      continue;
+    }
     const list = lanes.get(key) ?? [];
     let entry = list.find((l) => l.count === Number(r.lane_count));
     if (!entry) {
@@ -133,5 +153,5 @@ export async function readSyncPositions(
     entry.at.set(Number(r.lane), at);
     lanes.set(key, list);
   }
-  return { global: sync.global, tables: sync.tables, lanes };
+  return { global: sync.global, tables: sync.tables, gtids: sync.gtids, lanes, switchedLanes };
 }

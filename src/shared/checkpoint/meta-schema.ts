@@ -1,3 +1,4 @@
+import type { RowDataPacket } from 'mysql2/promise';
 import type { Queryable } from '../sql/connect.js';
 import { quoteId } from '../sql/quote.js';
 
@@ -70,6 +71,27 @@ const NAME = 'VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
  */
 const TABLE_OPTIONS = 'DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
+/**
+ * Which server the coordinates of a source's rows belong to (see server-switch.ts), on its
+ * global row; beyond DM's columns.
+ */
+const SERVER_COLUMN = 'binlog_server VARCHAR(255) NULL';
+
+/** Meta tables made by an earlier release get the columns added since. */
+async function addMissingColumn(
+  conn: Queryable,
+  meta: MetaTables,
+  table: keyof Omit<MetaTables, 'schema'>,
+  column: string,
+  definition: string,
+): Promise<void> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
+    [meta.schema, meta[table], column],
+  );
+  if (rows.length === 0) await conn.query(`ALTER TABLE ${metaName(meta, table)} ADD COLUMN ${definition}`);
+}
+
 export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promise<void> {
   await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(meta.schema)} CHARACTER SET utf8mb4`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'dumpMeta')} (
@@ -127,8 +149,10 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     binlog_gtid TEXT NULL,
     is_global TINYINT(1) NOT NULL DEFAULT 0,
     updated_at DATETIME(3) NOT NULL,
+    ${SERVER_COLUMN},
     PRIMARY KEY (source_id, schema_name, table_name)
   ) ${TABLE_OPTIONS}`);
+  await addMissingColumn(conn, meta, 'syncer', 'binlog_server', SERVER_COLUMN);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'lanes')} (
     source_id ${NAME},
     schema_name ${NAME},

@@ -1,5 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { compareCoords, type BinlogCoord } from '../binlog/position.js';
+import { compareCoords, type BinlogCoord, type BinlogPosition } from '../binlog/position.js';
 import type { Queryable } from '../sql/connect.js';
 import type { SqlStatement } from '../sql/script.js';
 import { metaName, type MetaTables } from './meta-schema.js';
@@ -100,47 +100,61 @@ export function writeTableCheckpointStatement(meta: MetaTables, ref: TableSyncRe
   };
 }
 
-/** The copy hands a table to sync at the source's low watermark; never moves an existing row back. */
-export async function startTableSync(db: Queryable, meta: MetaTables, ref: TableSyncRef, low: BinlogCoord): Promise<void> {
+/**
+ * The copy hands a table to sync at the source's low watermark; never moves an existing row back.
+ * The watermark's GTID set goes with it, so a switch of server knows what the table holds.
+ */
+export async function startTableSync(db: Queryable, meta: MetaTables, ref: TableSyncRef, low: BinlogPosition): Promise<void> {
   await db.query(
-    `INSERT IGNORE INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, updated_at)
-     VALUES (?, ?, ?, ?, ?, 0, NOW(3))`,
-    [ref.sourceId, ref.schema, ref.table, low.file, low.pos],
+    `INSERT IGNORE INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, binlog_gtid, updated_at)
+     VALUES (?, ?, ?, ?, ?, 0, ?, NOW(3))`,
+    [ref.sourceId, ref.schema, ref.table, low.file, low.pos, low.gtid === '' ? null : low.gtid],
   );
 }
 
+export interface GlobalCheckpoint {
+  coord: BinlogCoord;
+  gtid: string | null;
+  /** Which server the coordinates are of (server-switch.ts); null: written before dmq recorded it. */
+  server: string | null;
+}
+
 interface SourceSyncState {
-  global: { coord: BinlogCoord; gtid: string | null } | undefined;
+  global: GlobalCheckpoint | undefined;
   tables: Map<string, BinlogCoord>;
+  /** Each table row's GTID set: every transaction applied to the table, up to the one its coordinate is in. */
+  gtids: Map<string, string | null>;
 }
 
 export const tableKey = (schema: string, table: string) => JSON.stringify([schema, table]);
 
+const gtidOf = (r: RowDataPacket) => (r.binlog_gtid === null || r.binlog_gtid === '' ? null : String(r.binlog_gtid));
+
 export async function readSourceSync(db: Queryable, meta: MetaTables, sourceId: string): Promise<SourceSyncState> {
   const [rows] = await db.query<RowDataPacket[]>(`SELECT * FROM ${syncCheckpointName(meta)} WHERE source_id = ?`, [sourceId]);
-  const state: SourceSyncState = { global: undefined, tables: new Map() };
+  const state: SourceSyncState = { global: undefined, tables: new Map(), gtids: new Map() };
   for (const r of rows) {
-    if (Number(r.is_global) === 1) state.global = { coord: toCoord(r), gtid: r.binlog_gtid === null ? null : String(r.binlog_gtid) };
-    else state.tables.set(tableKey(String(r.schema_name), String(r.table_name)), toCoord(r));
+    if (Number(r.is_global) === 1)
+      state.global = { coord: toCoord(r), gtid: gtidOf(r), server: r.binlog_server === null ? null : String(r.binlog_server) };
+    else {
+      const key = tableKey(String(r.schema_name), String(r.table_name));
+      state.tables.set(key, toCoord(r));
+      state.gtids.set(key, gtidOf(r));
+    }
   }
   return state;
 }
 
-/** Where the binlog reader may resume: only ever forward. */
-export async function writeGlobalCheckpoint(
-  db: Queryable,
-  meta: MetaTables,
-  sourceId: string,
-  coord: BinlogCoord,
-  gtid: string | null,
-): Promise<void> {
+/** Where the binlog reader may resume, on server `server`: only ever forward. */
+export async function writeGlobalCheckpoint(db: Queryable, meta: MetaTables, sourceId: string, to: GlobalCheckpoint): Promise<void> {
   const current = (await readSourceSync(db, meta, sourceId)).global;
-  if (current && compareCoords(current.coord, coord) >= 0) return;
+  // Another server's coordinates do not compare; a row from before dmq recorded servers is this one's.
+  if (current && compareCoords(current.coord, to.coord) >= 0 && (current.server === to.server || current.server === null)) return;
   await db.query(
-    `INSERT INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, binlog_gtid, is_global, updated_at)
-     VALUES (?, '', '', ?, ?, 0, ?, 1, NOW(3))
+    `INSERT INTO ${syncCheckpointName(meta)} (source_id, schema_name, table_name, binlog_name, binlog_pos, binlog_part, binlog_gtid, is_global, updated_at, binlog_server)
+     VALUES (?, '', '', ?, ?, 0, ?, 1, NOW(3), ?)
      ON DUPLICATE KEY UPDATE binlog_name = VALUES(binlog_name), binlog_pos = VALUES(binlog_pos),
-       binlog_gtid = VALUES(binlog_gtid), updated_at = VALUES(updated_at)`,
-    [sourceId, coord.file, coord.pos, gtid],
+       binlog_gtid = VALUES(binlog_gtid), updated_at = VALUES(updated_at), binlog_server = VALUES(binlog_server)`,
+    [sourceId, to.coord.file, to.coord.pos, to.gtid, to.server],
   );
 }

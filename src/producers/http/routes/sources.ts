@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TlsFileAccess } from '../../../shared/config/security.js';
 import { parseSourceObject, parseSourceYaml } from '../../../shared/config/source.js';
+import { checkSourceUpdate } from '../../../shared/config/source-update.js';
 import { DmqError } from '../../../shared/errors.js';
 import { isMariadb } from '../../../shared/sql/binlog-status.js';
 import { withConnection } from '../../../shared/sql/connect.js';
@@ -43,6 +44,22 @@ export function sourceRoutes(app: FastifyInstance, ctx: ServiceContext, tlsFiles
     try {
       const source = await ctx.registry.getSource(req.params.name);
       if (!source) throw notFound(req.params.name);
+      return reply.send(publicSource(source));
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  // DM's update (dmctl operate-source update): the binlog readers of running tasks reconnect to it.
+  app.put<{ Params: { name: string } }>('/api/v1/sources/:name', async (req, reply) => {
+    try {
+      const current = await ctx.registry.getSource(req.params.name);
+      if (!current) throw notFound(req.params.name);
+      const body = readConfigBody(req.body, 'source');
+      const source = body.kind === 'yaml' ? parseSourceYaml(body.text, tlsFiles) : parseSourceObject(body.value, tlsFiles);
+      checkSourceUpdate(current, source, req.params.name);
+      await ctx.registry.putSource(source, { replace: true });
+      ctx.log.info({ source: source.sourceId, host: source.from.host, port: source.from.port }, 'source updated');
       return reply.send(publicSource(source));
     } catch (err) {
       return sendError(reply, err);
