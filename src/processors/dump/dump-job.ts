@@ -115,8 +115,14 @@ export async function handleDumpJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
       const instance = task.instances.find((i) => i.sourceId === key.sourceId);
       if (!instance) return;
       const into = await prepareChunkTarget(ctx, task, instance, key, table);
-      // Superseded: another delivery is ahead and finishes the chunk, with what follows here.
-      if ((await copyChunkDirectly(source, target, { meta, key, read, into, log: ctx.log })) === 'superseded') return;
+      if ((await copyChunkDirectly(source, target, { meta, key, read, into, log: ctx.log })) === 'superseded') {
+        // Another delivery is ahead; it finishes the chunk and does what follows here.
+        ctx.log.info(
+          { task: key.task, source: key.sourceId, table: `${key.schema}.${key.table}`, chunk: key.index },
+          'chunk copied on by another delivery of its job; this one stops',
+        );
+        return;
+      }
       loaded = true;
     } else {
       await dumpChunkFile(ctx, source, read, key);

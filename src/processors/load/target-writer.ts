@@ -115,4 +115,3 @@ function tooLarge(err: unknown, key: ChunkKey, table: TableRecord, chunk: ChunkB
     },
   );
 }
-

@@ -1,6 +1,14 @@
 import type { Connection, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { BinlogPosition } from '../binlog/position.js';
-import { decodeKeyTuple, encodeKeyTuple, type ChunkBounds, type ChunkKey, type KeyValue, type SplitKind, type TablePlan } from '../chunk/chunk.js';
+import {
+  decodeKeyTuple,
+  encodeKeyTuple,
+  type ChunkBounds,
+  type ChunkKey,
+  type KeyValue,
+  type SplitKind,
+  type TablePlan,
+} from '../chunk/chunk.js';
 import type { ColumnInfo } from '../sql/catalog.js';
 import type { Queryable } from '../sql/connect.js';
 import { metaName, type MetaTables } from './meta-schema.js';
@@ -230,7 +238,10 @@ export async function advanceLoadOffset(
  * copy stands, so a concurrent duplicate of the job waits here and then sees it moved on.
  */
 export async function lockChunk(conn: PoolConnection | Connection, meta: MetaTables, key: ChunkKey): Promise<ChunkRecord | undefined> {
-  const [rows] = await conn.query<RowDataPacket[]>(`SELECT * FROM ${metaName(meta, 'chunks')} WHERE ${CHUNK_WHERE} FOR UPDATE`, chunkParams(key));
+  const [rows] = await conn.query<RowDataPacket[]>(
+    `SELECT * FROM ${metaName(meta, 'chunks')} WHERE ${CHUNK_WHERE} FOR UPDATE`,
+    chunkParams(key),
+  );
   return rows[0] ? toChunk(rows[0]) : undefined;
 }
 
