@@ -93,11 +93,13 @@ export async function copyChunkDirectly(
     await onTarget(() => commit(next, true));
   };
   /** A target statement's failure, said as a load failure (a source failure is said by the caller). */
+  let targetError: unknown;
   const onTarget = async <T>(step: () => Promise<T>): Promise<T> => {
     try {
       return await step();
     } catch (err) {
-      throw err instanceof Superseded ? err : loadFailure(err, key, read.table, read.chunk);
+      targetError = err instanceof Superseded ? err : loadFailure(err, key, read.table, read.chunk);
+      throw targetError;
     }
   };
 
@@ -108,7 +110,9 @@ export async function copyChunkDirectly(
           pipeline(rows, statementPieces(mode, read.table, { statementBytes: limits.statementBytes, rowEnd: into.rowEnd }), write),
         );
         return 'copied';
-      } catch (err) {
+      } catch (thrown) {
+        // The pipeline may reject with the abort of the source stream that the writer's own failure caused.
+        const err = targetError ?? thrown;
         if (inTransaction) {
           await conn.rollback().catch(() => undefined);
           inTransaction = false;
