@@ -175,6 +175,12 @@ async function recordHighWatermarkIfDumped(ctx: ServiceContext, key: ChunkJob): 
   if (Number(rows[0]?.n) > 0) return;
   const plan = (await readSourcePlans(target, meta)).find((p) => p.sourceId === key.sourceId);
   if (!plan || plan.dumpedAt) return;
+  // Without a low watermark nothing is replayed (full mode on a source whose binlog the plan
+  // found unreadable), so the copy only needs the mark that every chunk was read.
+  if (!plan.low) {
+    await recordHighWatermark(target, meta, key.sourceId, null);
+    return;
+  }
   const source = await requireSource(ctx, task, key.sourceId);
   const conn = await ctx.pools.source(task, source).getConnection();
   try {
