@@ -9,7 +9,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { CopyPath } from '../../shared/task/context.js';
 import { runsUnit } from '../../shared/task/stages.js';
 import { readChunkRows, RowTooLargeForServer, type ChunkToRead } from '../dump/chunk-read.js';
-import { DEFAULT_BATCH_LIMITS, type BatchLimits } from '../load/statement-batches.js';
+import { DEFAULT_BATCH_LIMITS } from '../load/statement-batches.js';
 import { loadFailure, type ChunkTarget } from '../load/target-writer.js';
 import { statementPieces, type StatementPiece } from './statement-pieces.js';
 
@@ -54,11 +54,11 @@ export async function copyChunkDirectly(
     read: Omit<ChunkToRead, 'after'>;
     into: ChunkTarget;
     log: Logger;
-    limits?: BatchLimits;
   },
 ): Promise<'copied' | 'superseded'> {
   const { meta, key, read, into } = run;
-  const limits = run.limits ?? DEFAULT_BATCH_LIMITS;
+  // The load's limits: statements well under max_allowed_packet, transactions inside TiDB's.
+  const limits = DEFAULT_BATCH_LIMITS;
   let stand: Stand = { bytes: read.chunk.loadOffset, rows: read.chunk.loadedRows, key: read.chunk.resumeKey };
   const conn = await target.getConnection();
   let inTransaction = false;
