@@ -2,7 +2,7 @@
  * Full-copy benchmark: dmq against mydumper + myloader on the same sysbench-like table.
  *
  *   npx tsx bench/full-copy.ts [--target mariadb|tidb] [--rows 1000000] [--threads 4] [--chunk-rows 100000]
- *                              [--pool-size 4] [--timeline] [--json out.json] [--cpu-prof dir] [--keep]
+ *                              [--pool-size 4] [--copy-path direct|files] [--timeline] [--json out.json] [--cpu-prof dir] [--keep]
  *                              [--no-build] [--skip-reference] [--timeout 480]      (--help lists them)
  *
  * One run: private Redis, upstream MariaDB (binlog on) and a target (MariaDB, or tidb-server with
@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { qualify, quoteId } from '../src/shared/sql/quote.js';
+import type { CopyPath } from '../src/shared/task/context.js';
 import { startMariadb, startRedis, UPSTREAM_PASSWORD, type RedisServer, type TargetKind } from '../test/harness/servers.js';
 import { CpuReport, waitForQuiet, warnIfBusy } from './lib/cpu-report.js';
 import {
@@ -53,6 +54,7 @@ interface Options {
   threads: number;
   chunkRows: number;
   poolSize: number;
+  copyPath: CopyPath;
   timeoutSec: number;
   timeline: boolean;
   json?: string;
@@ -70,6 +72,7 @@ function parseOptions(): Options {
       threads: { type: 'string', default: '4' },
       'chunk-rows': { type: 'string', default: '100000' },
       'pool-size': { type: 'string', default: '4' },
+      'copy-path': { type: 'string', default: 'direct' },
       timeout: { type: 'string', default: '480' },
       timeline: { type: 'boolean', default: false },
       json: { type: 'string' },
@@ -90,6 +93,7 @@ function parseOptions(): Options {
         '  --threads N         dmq mydumpers.threads and mydumper -t (default 4)',
         '  --chunk-rows N      dmq mydumpers.rows and mydumper -r (default 100000)',
         '  --pool-size N       dmq loaders.pool-size and myloader -t (default 4)',
+        "  --copy-path PATH    dmq's DMQ_COPY_PATH: direct (default: source to target, no files) or files",
         '  --timeout S         give up on the dmq task after S seconds (default 480)',
         '  --timeline          also print CPU per process, second by second',
         '  --json FILE         also write the results as JSON',
@@ -107,6 +111,7 @@ function parseOptions(): Options {
     threads: integerOption('threads', values.threads, 1),
     chunkRows: integerOption('chunk-rows', values['chunk-rows'], 1),
     poolSize: integerOption('pool-size', values['pool-size'], 1),
+    copyPath: copyPathOption(values['copy-path']),
     timeoutSec: integerOption('timeout', values.timeout, 1),
     timeline: values.timeline,
     json: values.json,
@@ -115,6 +120,12 @@ function parseOptions(): Options {
     build: !values['no-build'],
     reference: !values['skip-reference'],
   };
+}
+
+/** `--copy-path`: dmq's DMQ_COPY_PATH. */
+function copyPathOption(text: string | undefined): CopyPath {
+  if (text === 'direct' || text === 'files') return text;
+  throw new Error(`--copy-path must be direct or files, got ${JSON.stringify(text)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +262,7 @@ async function runDmq(
   expected: TableFacts,
   sampler: ProcessSampler,
 ): Promise<DmqResult> {
-  const dmq = await startDmq(dir, redis, sampler, { cpuProf: options.cpuProf });
+  const dmq = await startDmq(dir, redis, sampler, { cpuProf: options.cpuProf, env: { DMQ_COPY_PATH: options.copyPath } });
   await createSource(dmq, dir, SOURCE_ID, upstream);
   const taskYaml = await writeTask(dir, {
     name: TASK,
@@ -271,7 +282,7 @@ loaders:
   });
 
   log(
-    `dmq start-task (task-mode full, mydumpers threads ${options.threads} rows ${options.chunkRows}, loaders pool-size ${options.poolSize})`,
+    `dmq start-task (task-mode full, DMQ_COPY_PATH ${options.copyPath}, mydumpers threads ${options.threads} rows ${options.chunkRows}, loaders pool-size ${options.poolSize})`,
   );
   const idleRss = readProcess(dmq.pid)?.rssBytes ?? 0;
   const submitted = sampler.sampleNow();
@@ -288,7 +299,14 @@ loaders:
   const meta = await readMetaTimes(target);
   const rows = expected.rows;
   const phases: Phase[] = [{ name: 'dmq total (submit → Finished)', from: submitted, to: finished, rows }];
-  if (meta) {
+  if (meta && options.copyPath === 'direct') {
+    // Each chunk is read and written at once, so its dump and load marks are one moment.
+    phases.push(
+      { name: '  precheck + plan', from: submitted, to: meta.planned, note: 'submit → plan recorded' },
+      { name: '  copy', from: meta.planned, to: meta.lastLoaded, rows, note: 'plan → last chunk copied (read and written at once)' },
+      { name: '  until Finished', from: meta.lastLoaded, to: finished, note: 'last chunk copied → stage Finished seen' },
+    );
+  } else if (meta) {
     phases.push(
       { name: '  precheck + plan', from: submitted, to: meta.planned, note: 'submit → plan recorded' },
       { name: '  dump', from: meta.planned, to: meta.lastDumped, rows, note: 'plan → last chunk dumped; loads run alongside' },
@@ -351,7 +369,7 @@ function report(
       `${CPU_COUNT} CPUs; upstream MariaDB with innodb_buffer_pool_size 128M`,
   );
   lines.push(
-    `settings: dmq mydumpers threads ${options.threads} rows ${options.chunkRows}, loaders pool-size ${options.poolSize} | ` +
+    `settings: dmq DMQ_COPY_PATH ${options.copyPath}, mydumpers threads ${options.threads} rows ${options.chunkRows}, loaders pool-size ${options.poolSize} | ` +
       `mydumper -t ${options.threads} -r ${options.chunkRows} | myloader -t ${options.poolSize}`,
   );
   lines.push("rates: rows/s and MiB/s of data_length over the phase's wall time");
@@ -385,7 +403,11 @@ function report(
   }
   lines.push(table(timing, true));
   lines.push('');
-  lines.push(`dmq chunk files: ${dmq.chunks} chunks, ${mib(dmq.dumpBytes)}`);
+  lines.push(
+    options.copyPath === 'direct'
+      ? `dmq direct copy: ${dmq.chunks} chunks, ${mib(dmq.dumpBytes)} of rows as SQL text, no files`
+      : `dmq chunk files: ${dmq.chunks} chunks, ${mib(dmq.dumpBytes)}`,
+  );
   lines.push(`verified: dmq ${dmq.verified}${reference ? `; myloader ${reference.verified}` : ''}`);
 
   if (reference) {
@@ -399,6 +421,13 @@ function report(
       const ms = reference.mydumper.to - reference.mydumper.from;
       lines.push(
         `  dump: dmq ${secs(dump.to - dump.from)} vs mydumper ${secs(ms)} → ${((dump.to - dump.from) / ms).toFixed(2)}x (dmq loads at the same time)`,
+      );
+    }
+    const copy = dmq.phases.find((p) => p.name.trim() === 'copy');
+    if (copy) {
+      const ms = reference.myloader.to - reference.mydumper.from;
+      lines.push(
+        `  copy: dmq ${secs(copy.to - copy.from)} vs mydumper + myloader ${secs(ms)} → ${((copy.to - copy.from) / ms).toFixed(2)}x (dmq reads and writes each chunk at once)`,
       );
     }
     if (load) {

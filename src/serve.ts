@@ -75,6 +75,7 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     registry: registry(redis),
     queues: queueCache(redis, health.queueError),
     store: localDumpStore(settings.DMQ_DUMP_DIR),
+    copyPath: settings.DMQ_COPY_PATH,
     pools: poolCache(),
     log: logger,
   };

@@ -47,6 +47,8 @@ interface ServeOptions {
   role?: 'all' | 'api';
   /** The sampler's label and the log's name (default DMQ, dmq.log). */
   label?: string;
+  /** More environment for the process (e.g. DMQ_COPY_PATH). */
+  env?: Record<string, string>;
 }
 
 function spawnServe(dir: string, redis: RedisServer, role: string, label: string, env: Record<string, string>, cpuProf?: string) {
@@ -70,7 +72,7 @@ export async function startDmq(dir: string, redis: RedisServer, sampler: Process
     redis,
     options.role ?? 'all',
     label,
-    { DMQ_PORT: String(port), DMQ_HOST: '127.0.0.1' },
+    { ...options.env, DMQ_PORT: String(port), DMQ_HOST: '127.0.0.1' },
     options.cpuProf,
   );
   const addr = `127.0.0.1:${port}`;

@@ -24,7 +24,14 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
     'DMQ_ALLOWED_HOSTS',
     "comma-separated host names clients and browsers use to reach the API besides IP addresses, localhost, DMQ_HOST and this machine's name (.example.com: that domain and its subdomains)",
   ],
-  ['DMQ_DUMP_DIR', 'directory for chunk files between dump and load; shared by all processors (default ./dumped_data)'],
+  [
+    'DMQ_DUMP_DIR',
+    'directory for chunk files between dump and load (dump and load modes, keyless tables, DMQ_COPY_PATH=files); shared by all processors (default ./dumped_data)',
+  ],
+  [
+    'DMQ_COPY_PATH',
+    'how full and all tasks copy a table with a primary or unique key: direct (default; each chunk streams from source to target, no file, no shared volume) or files (dumped to DMQ_DUMP_DIR, then loaded)',
+  ],
   [
     'DMQ_TAKEOVER_SECONDS',
     'how long a processor that went silent (crashed, paused, cut off) keeps its binlog readers and jobs before others take them over (default 15, 5 to 300); lower takes over sooner, but a process stalled for longer (a GC pause, a busy host) loses its work more often',
@@ -97,6 +104,7 @@ const schema = z
     DMQ_PORT: z.coerce.number().int().min(1).max(65535).default(8261),
     DMQ_HOST: z.string().default('127.0.0.1'),
     DMQ_DUMP_DIR: z.string().default('./dumped_data'),
+    DMQ_COPY_PATH: z.enum(['direct', 'files'], { error: 'expected direct or files' }).default('direct'),
     DMQ_TLS_DIR: z.string().optional(),
     DMQ_TAKEOVER_SECONDS: z.coerce.number().int().min(5).max(300).default(15),
     DMQ_TOKEN: optionalSecret,

@@ -31,14 +31,15 @@ async function precheckRunning(): Promise<void> {
   }
 }
 
-test('one api and two workers, writers on both upstreams: kill -9 of the worker running the precheck, of a worker in dump and in load; the task reaches sync exact and running', {
+test('copy through chunk files (DMQ_COPY_PATH=files), one api and two workers, writers on both upstreams: kill -9 of the worker running the precheck, of a worker in dump and in load; the task reaches sync exact and running', {
   timeout: 240_000,
 }, async () => {
   await seedTestTables(30_000);
   const writers = await startWriters(101);
   try {
     // No worker yet: the precheck job waits until one starts, and that one is killed while it runs.
-    cluster = await startCluster({ workers: 0 });
+    // Dump and load as separate jobs, so each can be hit; test/faults/direct-copy.test.ts hits the direct copy.
+    cluster = await startCluster({ workers: 0, env: { DMQ_COPY_PATH: 'files' } });
     await registerSources(cluster.addr);
     const started = await runCli(cluster.addr, ['start-task', await writeFaultTask({ name: 'copy' })]);
     assert.equal(started.code, 0, started.stdout + started.stderr);

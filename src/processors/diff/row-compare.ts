@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { KeyValue } from '../../shared/chunk/chunk.js';
 import type { ColumnInfo } from '../../shared/sql/catalog.js';
-import { keyValueOf } from '../plan/plan-table.js';
+import { keyValueOf } from '../../shared/chunk/chunk.js';
 import { typeFamily } from './diff-columns.js';
 
 /** A row as `rowsQuery` reads it (rowsAsArray, typeCast off): the key's values, then every column's. */

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { withRowEnd } from './target-writer.js';
 
 /**
  * Cut a chunk file (one row tuple per line) into INSERT statements and the statements into
@@ -74,7 +75,7 @@ export async function* transactions(
     for (;;) {
       const end = data.indexOf(NEWLINE, start);
       if (end < 0) break;
-      lines.push(rowEnd ? Buffer.concat([data.subarray(start, end - 1), rowEnd]) : data.subarray(start, end));
+      lines.push(withRowEnd(data.subarray(start, end), rowEnd));
       lineBytes += end - start + 1;
       offset += end - start + 1;
       start = end + 1;

@@ -1,24 +1,9 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import type { ChunkBounds, KeyValue, SplitKind, TablePlan } from '../../shared/chunk/chunk.js';
+import { INTEGER_TYPES, keyValueOf, type ChunkBounds, type KeyValue, type SplitKind, type TablePlan } from '../../shared/chunk/chunk.js';
 import type { TableRef } from '../../shared/config/types.js';
 import { rowIdentityKey, type ColumnInfo, type TableInfo } from '../../shared/sql/catalog.js';
 import { qualify, quoteId } from '../../shared/sql/quote.js';
 import { chunkCountFor, integerChunks, keysetChunks, tupleCompare } from '../../shared/chunk/key-range.js';
-
-const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
-const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit']);
-
-/**
- * Key values read back as raw bytes and turned into parameters that compare the way the index
- * orders them: integers as BigInt (no double rounding past 2^53), binary as bytes, text as
- * text so the column's collation applies.
- */
-export function keyValueOf(column: ColumnInfo, raw: Buffer | null): KeyValue {
-  if (raw === null) return null;
-  if (INTEGER_TYPES.has(column.dataType)) return BigInt(raw.toString('latin1'));
-  if (BINARY_TYPES.has(column.dataType)) return raw;
-  return raw.toString('utf8');
-}
 
 async function integerSplit(conn: Connection, info: TableInfo, column: string, rowsPerChunk: number): Promise<ChunkBounds[]> {
   const [rows] = await conn.query<RowDataPacket[]>(

@@ -1,6 +1,14 @@
 import type { Connection, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { BinlogPosition } from '../binlog/position.js';
-import { decodeKeyTuple, encodeKeyTuple, type ChunkBounds, type ChunkKey, type SplitKind, type TablePlan } from '../chunk/chunk.js';
+import {
+  decodeKeyTuple,
+  encodeKeyTuple,
+  type ChunkBounds,
+  type ChunkKey,
+  type KeyValue,
+  type SplitKind,
+  type TablePlan,
+} from '../chunk/chunk.js';
 import type { ColumnInfo } from '../sql/catalog.js';
 import type { Queryable } from '../sql/connect.js';
 import { metaName, type MetaTables } from './meta-schema.js';
@@ -24,6 +32,8 @@ export interface ChunkRecord extends ChunkKey, ChunkBounds {
   loadOffset: number;
   loadedRows: number;
   loaded: boolean;
+  /** Direct copy: the key of the last row committed; the chunk resumes after it. */
+  resumeKey: KeyValue[] | null;
 }
 
 export interface TableRecord {
@@ -137,6 +147,7 @@ function toChunk(r: RowDataPacket): ChunkRecord {
     loadOffset: Number(r.load_offset),
     loadedRows: Number(r.loaded_rows),
     loaded: r.loaded_at !== null,
+    resumeKey: decodeKeyTuple(r.resume_key === null || r.resume_key === undefined ? null : String(r.resume_key)),
   };
 }
 
@@ -185,7 +196,8 @@ export async function readTable(
 /**
  * Claim the dump of a chunk for one file. Only the first finished attempt wins; a slower
  * duplicate attempt (a stalled job re-run elsewhere) gets false and must discard its file, so
- * the file a load reads never changes under it.
+ * the file a load reads never changes under it. A chunk a direct copy has begun to write
+ * (load_offset > 0) is not claimed either: its rows resume from its key, never from a file.
  */
 export async function markChunkDumped(
   db: Queryable,
@@ -195,7 +207,7 @@ export async function markChunkDumped(
 ): Promise<boolean> {
   const [res] = await db.query<ResultSetHeader>(
     `UPDATE ${metaName(meta, 'chunks')} SET file_key = ?, file_bytes = ?, dumped_rows = ?, dumped_at = NOW(3)
-     WHERE ${CHUNK_WHERE} AND dumped_at IS NULL`,
+     WHERE ${CHUNK_WHERE} AND dumped_at IS NULL AND load_offset = 0`,
     [result.fileKey, result.bytes, result.rows, ...chunkParams(key)],
   );
   return res.affectedRows === 1;
@@ -219,6 +231,38 @@ export async function advanceLoadOffset(
     [step.to, step.rows, step.done, ...chunkParams(key), step.from],
   );
   return res.affectedRows === 1;
+}
+
+/**
+ * First statement of every direct-copy transaction: locks the chunk's row and reads where the
+ * copy stands, so a concurrent duplicate of the job waits here and then sees it moved on.
+ */
+export async function lockChunk(conn: PoolConnection | Connection, meta: MetaTables, key: ChunkKey): Promise<ChunkRecord | undefined> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    `SELECT * FROM ${metaName(meta, 'chunks')} WHERE ${CHUNK_WHERE} FOR UPDATE`,
+    chunkParams(key),
+  );
+  return rows[0] ? toChunk(rows[0]) : undefined;
+}
+
+/**
+ * Last statement of a direct-copy transaction, under the lock `lockChunk` took: the rows read
+ * and written so far (their bytes as SQL text, their count, the key of the last), and, with the
+ * last rows of the chunk, its dump and load marks at once.
+ */
+export async function recordCopyStep(
+  conn: PoolConnection | Connection,
+  meta: MetaTables,
+  key: ChunkKey,
+  step: { bytes: number; rows: number; resumeKey: KeyValue[] | null; done: boolean },
+): Promise<void> {
+  await conn.query(
+    `UPDATE ${metaName(meta, 'chunks')}
+     SET load_offset = ?, file_bytes = ?, loaded_rows = ?, dumped_rows = ?, resume_key = ?,
+         loaded_at = IF(?, NOW(3), NULL), dumped_at = IF(?, NOW(3), NULL)
+     WHERE ${CHUNK_WHERE}`,
+    [step.bytes, step.bytes, step.rows, step.rows, encodeKeyTuple(step.resumeKey), step.done, step.done, ...chunkParams(key)],
+  );
 }
 
 /** Record where the source's binlog stood once every chunk was read (set once). */

@@ -1,5 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Queryable } from '../sql/connect.js';
+import { ER, serverErrno } from '../sql/server-errors.js';
 import { quoteId } from '../sql/quote.js';
 
 /**
@@ -137,8 +138,11 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     load_offset BIGINT UNSIGNED NOT NULL DEFAULT 0,
     loaded_rows BIGINT UNSIGNED NOT NULL DEFAULT 0,
     loaded_at DATETIME(3) NULL,
+    resume_key LONGTEXT NULL,
     PRIMARY KEY (source_id, schema_name, table_name, chunk_index)
   ) ${TABLE_OPTIONS}`);
+  // A chunk table made by a release before the direct copy gains its column here.
+  await addColumnIfMissing(conn, meta, 'chunks', 'resume_key', 'LONGTEXT NULL');
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'syncer')} (
     source_id ${NAME},
     schema_name ${NAME},
@@ -275,6 +279,26 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     PRIMARY KEY (id),
     UNIQUE KEY row_of_source (source_id, key_hash)
   ) ${TABLE_OPTIONS}`);
+}
+
+async function addColumnIfMissing(
+  conn: Queryable,
+  meta: MetaTables,
+  table: keyof Omit<MetaTables, 'schema'>,
+  column: string,
+  definition: string,
+): Promise<void> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
+    [meta.schema, meta[table], column],
+  );
+  if (Number(rows[0]?.n) > 0) return;
+  try {
+    await conn.query(`ALTER TABLE ${metaName(meta, table)} ADD COLUMN ${quoteId(column)} ${definition}`);
+  } catch (err) {
+    // Another processor added it first.
+    if (serverErrno(err) !== ER.DUP_FIELDNAME) throw err;
+  }
 }
 
 export async function dropMetaTables(conn: Queryable, meta: MetaTables): Promise<void> {

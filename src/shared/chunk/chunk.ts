@@ -56,6 +56,21 @@ export function decodeKeyTuple(text: string | null): KeyValue[] | null {
   });
 }
 
+export const INTEGER_TYPES: ReadonlySet<string> = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
+const BINARY_TYPES: ReadonlySet<string> = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit']);
+
+/**
+ * Key values read back as raw bytes and turned into parameters that compare the way the index
+ * orders them: integers as BigInt (no double rounding past 2^53), binary as bytes, text as
+ * text so the column's collation applies.
+ */
+export function keyValueOf(column: ColumnInfo, raw: Buffer | null): KeyValue {
+  if (raw === null) return null;
+  if (INTEGER_TYPES.has(column.dataType)) return BigInt(raw.toString('latin1'));
+  if (BINARY_TYPES.has(column.dataType)) return raw;
+  return raw.toString('utf8');
+}
+
 export function chunkLabel(key: ChunkKey): string {
   return `source "${key.sourceId}" table \`${key.schema}\`.\`${key.table}\` chunk ${key.index}`;
 }

@@ -9,6 +9,9 @@ import type { PoolCache } from '../sql/pools.js';
 import type { Registry } from '../state/registry.js';
 import type { DumpStore } from '../store/dump-store.js';
 
+/** How chunks of `full` and `all` tasks travel: straight from source to target, or through chunk files. */
+export type CopyPath = 'direct' | 'files';
+
 /** What every part (API, job handlers, binlog readers) is given: the edges it may touch. */
 export interface ServiceContext {
   redis: Redis;
@@ -17,6 +20,8 @@ export interface ServiceContext {
   registry: Registry;
   queues: QueueCache;
   store: DumpStore;
+  /** `DMQ_COPY_PATH`: how this process copies the chunks of `full` and `all` tasks it starts. */
+  copyPath: CopyPath;
   pools: PoolCache;
   log: Logger;
 }

@@ -26,7 +26,11 @@ export async function settleCopyProgress(ctx: ServiceContext, task: TaskConfig):
     for (const id of Object.keys(state.sources)) {
       if (all(id, 'dumpedChunks')) advance(state, task.taskMode, id, 'Dump', now);
       // Full mode replays the binlog up to the high watermark when the plan found it replayable.
-      if (all(id, 'loadedChunks')) advance(state, task.taskMode, id, 'Load', now, { replays: Boolean(plans.get(id)?.low) });
+      // The job that copied the last chunk records that watermark just after its commit, and
+      // replication must not start before it: another job may see every chunk loaded first.
+      if (all(id, 'loadedChunks') && plans.get(id)?.dumpedAt) {
+        advance(state, task.taskMode, id, 'Load', now, { replays: Boolean(plans.get(id)?.low) });
+      }
     }
   });
 }
