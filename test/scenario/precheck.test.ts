@@ -43,6 +43,8 @@ function task(taskMode: TaskMode, instances: InstanceConfig[], ignoreCheckingIte
     metaSchema: 'dm_meta',
     caseSensitive: false,
     onlineDdl: true,
+    shadowTableRules: ['^_(.+)_(?:new|gho)$'],
+    trashTableRules: ['^_(.+)_(?:ghc|del|old)$'],
     cleanDumpFile: true,
     ignoreCheckingItems,
     target: { ...target, session: {} },

@@ -1,5 +1,5 @@
 import type { Connection } from 'mysql2/promise';
-import type { InstanceConfig, TableRef } from '../../shared/config/types.js';
+import type { InstanceConfig, TableRef, TaskConfig } from '../../shared/config/types.js';
 import { parseAuroraRelease, type RetentionFacts } from './retention.js';
 import {
   readAuroraVersion,
@@ -75,8 +75,8 @@ export function serverFacts(conn: Connection): ServerFacts {
   };
 }
 
-export function sourceFacts(conn: Connection, instance: InstanceConfig, caseSensitive: boolean): SourceFacts {
-  const tables = once(() => migratedTables(conn, instance, caseSensitive));
+export function sourceFacts(conn: Connection, task: TaskConfig, instance: InstanceConfig): SourceFacts {
+  const tables = once(() => migratedTables(conn, task, instance));
   const server = serverFacts(conn);
   return {
     ...server,

@@ -28,6 +28,8 @@ export interface MetaTables {
   shardArrivals: string;
   /** Shard merge: shards whose table was dropped upstream, which later locks do not wait for. */
   shardLeft: string;
+  /** Online schema changes: the ALTERs run on gh-ost/pt-osc shadow tables until their swap (online-ddl-store.ts). */
+  onlineDdl: string;
   /** Continuous validation: one row per source, where its validator stands and what it counted. */
   validatorCheckpoint: string;
   /** Continuous validation: one row per changed row key, its latest image, written with the change. */
@@ -49,6 +51,7 @@ export function metaTables(metaSchema: string, task: string): MetaTables {
     shardLocks: `${task}_shard_lock`,
     shardArrivals: `${task}_shard_arrival`,
     shardLeft: `${task}_shard_left`,
+    onlineDdl: `${task}_onlineddl`,
     validatorCheckpoint: `${task}_validator_checkpoint`,
     validatorPending: `${task}_validator_pending_change`,
     validatorErrors: `${task}_validator_error_change`,
@@ -189,6 +192,16 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     left_at DATETIME(3) NOT NULL,
     PRIMARY KEY (member_key)
   ) ${TABLE_OPTIONS}`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'onlineDdl')} (
+    source_id ${NAME},
+    binlog_coord VARCHAR(300) CHARACTER SET ascii NOT NULL,
+    shadow_schema ${NAME},
+    shadow_table ${NAME},
+    kind VARCHAR(8) NOT NULL,
+    ddl LONGTEXT NULL,
+    recorded_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (source_id, binlog_coord)
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'validatorCheckpoint')} (
     source_id ${NAME},
     binlog_coord VARCHAR(300) NULL,
@@ -249,6 +262,7 @@ export async function dropMetaTables(conn: Queryable, meta: MetaTables): Promise
     'shardLocks',
     'shardArrivals',
     'shardLeft',
+    'onlineDdl',
     'validatorCheckpoint',
     'validatorPending',
     'validatorErrors',
