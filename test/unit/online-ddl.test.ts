@@ -201,6 +201,28 @@ describe('online DDL: a run of a tool, read in order', () => {
     ]);
   });
 
+  test("statements the parser cannot read: gh-ost's changelog table is skipped, a shadow table's CREATE resets it, its ALTER stays unreadable", () => {
+    const online = createOnlineDdl(rules, filter, new Map());
+    const unreadable = (sql: string) => {
+      const reading = readDdl(sql, 'app');
+      assert.equal(reading.type, 'unreadable', sql);
+      return reading.type === 'unreadable' ? reading.about : undefined;
+    };
+    // gh-ost 1.1.6 writes `charset ascii` after a column type, which node-sql-parser does not read.
+    const changelog = unreadable(
+      'create /* gh-ost */ table `app`.`_orders_ghc` (id bigint unsigned auto_increment, hint varchar(64) charset ascii not null, primary key(id))',
+    );
+    assert.deepEqual(changelog, { verb: 'create', table: { schema: 'app', table: '_orders_ghc' } });
+    assert.equal(online.unreadable(changelog!, at(100))?.action, 'skip');
+    read(online, 'ALTER TABLE _orders_gho ADD COLUMN stale INT', 150);
+    const created = unreadable('CREATE TABLE IF NOT EXISTS _orders_gho (id INT PRIMARY KEY, v VARCHAR(9) charset ascii)');
+    assert.equal(online.unreadable(created!, at(200))?.action, 'skip');
+    assert.deepEqual(online.unsaved().at(-1), { kind: 'reset', coord: at(200), shadow: { schema: 'app', table: '_orders_gho' } });
+    const altered = unreadable('ALTER TABLE _orders_gho ADD COLUMN v2 VARCHAR(9) charset ascii');
+    assert.equal(online.unreadable(altered!, at(300)), undefined);
+    assert.equal(online.unreadable(unreadable('CREATE TABLE orders2 (v VARCHAR(9) charset ascii)')!, at(400)), undefined);
+  });
+
   test('a swap whose ALTER was never read is refused, naming both tables', () => {
     const online = createOnlineDdl(rules, filter, new Map());
     const [, swap] = read(online, 'RENAME TABLE orders TO _orders_del, _orders_gho TO orders', 600);

@@ -203,6 +203,11 @@ export function createEventReader(run: EventReaderRun) {
         continue;
       }
       if (reading.type === 'unreadable') {
+        const online = reading.about && run.onlineDdl?.unreadable(reading.about, nextCoord());
+        if (online) {
+          log.info({ at, statement: text.slice(0, 500), reason: online.reason }, 'DDL skipped: online schema change');
+          continue;
+        }
         refuse('DDL_UNSUPPORTED', `dmq cannot read this statement (${reading.reason})`, at, text);
         return;
       }

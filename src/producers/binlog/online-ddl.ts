@@ -3,6 +3,7 @@ import { type OnlineDdlRecord, type PendingAlters, replayRecords, shadowKey } fr
 import type { TableRef } from '../../shared/config/types.js';
 import { sameNames } from '../../shared/ddl/ddl-pieces.js';
 import { type DdlStatement, readDdl } from '../../shared/ddl/read-ddl.js';
+import type { StatementTable } from '../../shared/ddl/token-reader.js';
 import type { TableFilter } from '../../shared/filter/block-allow.js';
 import type { OnlineDdlRules } from '../../shared/filter/online-ddl.js';
 import { tableLabel } from '../../shared/sql/quote.js';
@@ -126,6 +127,22 @@ export function createOnlineDdl(rules: OnlineDdlRules, filter: TableFilter, pend
           return { action: 'apply', statements };
         }
       }
+    },
+    /**
+     * A statement dmq cannot read, about `about.table` (read from its first tokens): one about a
+     * trash table is skipped, and so is a shadow table's CREATE or DROP (it resets the table's
+     * ALTERs); undefined: it stays unreadable (a shadow table's ALTER would be lost).
+     */
+    unreadable(about: StatementTable, coord: BinlogCoord): { action: 'skip'; reason: string } | undefined {
+      const role = rules.roleOf(about.table);
+      if (role.role === 'real') return undefined;
+      const label = tableLabel(about.table);
+      if (!filter.table(role.real.schema, role.real.table))
+        return { action: 'skip', reason: `${label} belongs to ${tableLabel(role.real)}, which is not migrated` };
+      if (role.role === 'trash') return { action: 'skip', reason: `${label} is a trash table of an online schema change` };
+      if (about.verb === 'alter') return undefined;
+      note({ kind: 'reset', coord, shadow: about.table });
+      return { action: 'skip', reason: `${about.verb} table of shadow table ${label}` };
     },
     /** The records not yet written; `saved` removes the first `count` once they are. */
     unsaved: (): OnlineDdlRecord[] => unsaved,

@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Endpoint } from '../harness/servers.js';
+
+/**
+ * The online-schema-change tools as a user runs them against an upstream: Debian's
+ * pt-online-schema-change (percona-toolkit, scripts/install-deps.sh) and gh-ost, built once from
+ * the Go module proxy by scripts/build-gh-ost.sh.
+ */
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+
+let ghOst: Promise<string> | undefined;
+
+function ghOstBinary(): Promise<string> {
+  ghOst ??= run('bash', [join(ROOT, 'scripts/build-gh-ost.sh')], { maxBuffer: 16 << 20 }).then(
+    ({ stdout }) => stdout.trim().split('\n').at(-1)!,
+    (err: unknown) => {
+      const { stderr = '' } = err as { stderr?: string };
+      throw new Error(`scripts/build-gh-ost.sh failed: ${(err as Error).message}\n${stderr.trimEnd().split('\n').slice(-25).join('\n')}`);
+    },
+  );
+  return ghOst;
+}
+
+async function tool(file: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(file, args, { maxBuffer: 64 << 20, timeout: 600_000 });
+    return `${stdout}${stderr}`;
+  } catch (err) {
+    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+    throw new Error(`${file} failed: ${(err as Error).message}\n${`${stdout}${stderr}`.trimEnd().split('\n').slice(-30).join('\n')}`);
+  }
+}
+
+/** pt-online-schema-change --execute: a `_<table>_new` copy, triggers, the swap, the old table dropped. */
+export function ptOnlineSchemaChange(server: Endpoint, schema: string, table: string, alter: string): Promise<string> {
+  return tool('pt-online-schema-change', [
+    '--alter',
+    alter,
+    `D=${schema},t=${table},h=${server.host},P=${server.port},u=${server.user},p=${server.password}`,
+    '--execute',
+    // The upstream has no replicas to watch.
+    '--recursion-method=none',
+    '--chunk-size=500',
+  ]);
+}
+
+/**
+ * gh-ost on the upstream itself (--allow-on-master): a `_<table>_gho` copy filled from the binlog,
+ * `_<table>_ghc` for its changelog, the atomic cut-over. With `postponeFile`, gh-ost waits before
+ * the cut-over for as long as that file exists.
+ */
+export async function ghOstMigrate(
+  server: Endpoint,
+  schema: string,
+  table: string,
+  alter: string,
+  options: { postponeFile?: string } = {},
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dmq-gh-ost-'));
+  return tool(await ghOstBinary(), [
+    `--host=${server.host}`,
+    `--port=${server.port}`,
+    `--user=${server.user}`,
+    `--password=${server.password}`,
+    `--database=${schema}`,
+    `--table=${table}`,
+    `--alter=${alter}`,
+    '--allow-on-master',
+    '--assume-rbr',
+    '--execute',
+    '--ok-to-drop-table',
+    '--initially-drop-ghost-table',
+    '--initially-drop-old-table',
+    '--chunk-size=500',
+    '--default-retries=10',
+    `--serve-socket-file=${join(dir, 'gh-ost.sock')}`,
+    `--throttle-additional-flag-file=${join(dir, 'throttle')}`,
+    ...(options.postponeFile ? [`--postpone-cut-over-flag-file=${options.postponeFile}`] : []),
+  ]);
+}
