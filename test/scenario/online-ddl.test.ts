@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { compareCoords, parseCoordText } from '../../src/shared/binlog/position.js';
 import type { Endpoint } from '../harness/servers.js';
 import { getStack } from '../harness/stack.js';
 import { compareMerged, queryRows } from '../support/compare.js';
 import { dmqForFile, inSync, runCli, startDmq, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
-import { execSql, itemsTable, writeTask } from '../support/fixtures.js';
+import { execSql, exampleFiles, itemsTable, seedTestTables, writeTask } from '../support/fixtures.js';
 import { ghOstMigrate, ptOnlineSchemaChange } from '../support/online-ddl-tools.js';
 import { columnsOf, indexesOf, tablesOf } from '../support/schema.js';
-import { until } from '../support/shard-locks.js';
-import { startRowWriter } from '../support/writer.js';
+import { shardLocks, until } from '../support/shard-locks.js';
+import { startRowWriter, startWriter } from '../support/writer.js';
 
 const dmq = dmqForFile({ registerSources: 2 });
 /** A dmq started again after a kill -9 of the file's own. */
@@ -81,7 +78,10 @@ test('pt-online-schema-change and gh-ost each add a column while writers run (al
     await waitForStatus(addr, 'osc', inSync, 180_000);
     const pt = await ptOnlineSchemaChange(upstream, db, 'items', "ADD COLUMN note VARCHAR(20) NOT NULL DEFAULT 'pt'");
     assert.match(pt, /Successfully altered `osc_db`.`items`/);
-    await ghOstMigrate(upstream, db, 'orders', 'ADD COLUMN qty INT NOT NULL DEFAULT 7, ADD INDEX by_k (k)');
+    // The writers run through gh-ost's copy and stop before its cut-over (see ghOstMigrate).
+    await ghOstMigrate(upstream, db, 'orders', 'ADD COLUMN qty INT NOT NULL DEFAULT 7, ADD INDEX by_k (k)', async () => {
+      await Promise.all(writers.map((w) => w.stop()));
+    });
     // Rows changed after each swap carry the new column.
     await execSql(upstream, [
       `UPDATE ${db}.items SET note = CONCAT('n', id % 10) WHERE id % 7 = 0`,
@@ -132,51 +132,39 @@ test('a kill -9 of dmq between the ALTER of the ghost table and the cut-over los
   const taskFile = await writeTask({ name: 'osckill', mode: 'all', schema: db });
   const first = dmq();
   const writer = startRowWriter(upstream, { table: `${db}.items`, rows: 3000, insertFrom: 100_000, seed: 9 });
-  const postpone = join(await mkdtemp(join(tmpdir(), 'dmq-osc-')), 'postpone-cut-over');
-  await writeFile(postpone, '');
-  let migration: Promise<string> | undefined;
   try {
     const started = await runCli(first.addr, ['start-task', taskFile]);
     assert.equal(started.code, 0, started.stdout);
     await waitForStatus(first.addr, 'osckill', inSync, 180_000);
-    migration = ghOstMigrate(upstream, db, 'items', "ADD COLUMN extra VARCHAR(10) NOT NULL DEFAULT 'gh'", { postponeFile: postpone });
-    // The ALTER of the ghost table is recorded on the target, and the reader's checkpoint has
-    // moved past it: a restart does not read it again.
-    const recorded = await until(
-      'the recorded ALTER of the ghost table, behind the checkpoint',
-      async () => {
-        const [alter] = await queryRows(stack.target, "SELECT binlog_coord FROM dm_meta.osckill_onlineddl WHERE kind = 'ddl'");
-        const [global] = await queryRows(
-          stack.target,
-          'SELECT CONCAT(binlog_name, ":", binlog_pos) FROM dm_meta.osckill_syncer_checkpoint WHERE is_global = 1',
-        );
-        if (alter === undefined || global === undefined) return undefined;
-        const at = parseCoordText((JSON.parse(alter) as string[])[0]!);
-        return compareCoords(parseCoordText((JSON.parse(global) as string[])[0]!), at) > 0 ? at : undefined;
-      },
-      180_000,
-    );
-    assert.ok(recorded.pos > 0);
-    await first.kill();
-    restarted = await startDmq({ dumpDir: first.dumpDir });
-    await waitForStatus(restarted.addr, 'osckill', inSync, 60_000);
-    await rm(postpone);
-    await migration;
-    migration = undefined;
+    await ghOstMigrate(upstream, db, 'items', "ADD COLUMN extra VARCHAR(10) NOT NULL DEFAULT 'gh'", async () => {
+      // The ALTER of the ghost table is recorded on the target, and the reader's checkpoint has
+      // moved past it: a restart does not read it again.
+      await until(
+        'the recorded ALTER of the ghost table, behind the checkpoint',
+        async () => {
+          const [alter] = await queryRows(stack.target, "SELECT binlog_coord FROM dm_meta.osckill_onlineddl WHERE kind = 'ddl'");
+          const [global] = await queryRows(
+            stack.target,
+            'SELECT CONCAT(binlog_name, ":", binlog_pos) FROM dm_meta.osckill_syncer_checkpoint WHERE is_global = 1',
+          );
+          if (alter === undefined || global === undefined) return undefined;
+          const at = parseCoordText((JSON.parse(alter) as string[])[0]!);
+          return compareCoords(parseCoordText((JSON.parse(global) as string[])[0]!), at) > 0 ? true : undefined;
+        },
+        180_000,
+      );
+      await first.kill();
+      restarted = await startDmq({ dumpDir: first.dumpDir });
+      await waitForStatus(restarted.addr, 'osckill', inSync, 60_000);
+      await writer.stop();
+    });
     await execSql(upstream, [`UPDATE ${db}.items SET extra = CONCAT('e', id % 4) WHERE id % 3 = 0`]);
   } finally {
-    await rm(postpone, { force: true });
-    await migration?.catch(() => undefined);
     assert.ok((await writer.stop()) > 50);
   }
+  assert.ok(restarted, 'dmq was killed and started again');
   const status = await waitForCaughtUp(restarted.addr, 'osckill', [upstream], 180_000);
   assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
-  {
-    const up = new Set(await queryRows(upstream, `SELECT id, k, c, extra FROM ${db}.items`));
-    const down = new Set(await queryRows(stack.target, `SELECT id, k, c, extra FROM ${db}.items`));
-    console.log('DEBUG only upstream', [...up].filter((r) => !down.has(r)).slice(0, 20));
-    console.log('DEBUG only target', [...down].filter((r) => !up.has(r)).slice(0, 20));
-  }
   await assertSameTables([{ server: upstream, schema: db, table: 'items' }], db, ['items']);
   assert.equal(
     logRecords(restarted, 'osckill', 'DDL read').filter((l) => /ADD COLUMN `extra`/.test(String(l.statement))).length,
@@ -190,4 +178,44 @@ test('a kill -9 of dmq between the ALTER of the ghost table and the cut-over los
     60_000,
   );
   assert.equal((await runCli(restarted.addr, ['stop-task', '--remove-meta', 'osckill'])).code, 0);
+});
+
+test('shard merge (pessimistic): pt-online-schema-change on one shard and gh-ost on the other add the same column; the merged table gets it once, when both have swapped', {
+  timeout: 600_000,
+}, async () => {
+  const stack = await getStack();
+  await seedTestTables(5000);
+  const files = await exampleFiles({ extraTaskYaml: 'shard-mode: "pessimistic"' });
+  const addr = (restarted ?? dmq()).addr;
+  const writers = stack.upstreams.map((server, i) => startWriter(server, { parity: i as 0 | 1, seed: 31 + i }));
+  const alter = "ADD COLUMN extra VARCHAR(20) NOT NULL DEFAULT 'x'";
+  try {
+    const started = await runCli(addr, ['start-task', files.task]);
+    assert.equal(started.code, 0, started.stdout);
+    await waitForStatus(addr, 'test', inSync, 180_000);
+    await ptOnlineSchemaChange(stack.upstreams[0], 'test_db', 'test_table', alter);
+    // The first shard's swap takes the lock; the merged table waits for the other shard.
+    const waiting = await until('the shard DDL lock', async () => (await shardLocks(addr)).find((l) => l.arrived.length > 0));
+    assert.deepEqual(waiting.missing, ['mysql-replica-02:`test_db`.`test_table`']);
+    assert.match(waiting.ddl, /^ALTER TABLE `test_db`.`test_table` ADD COLUMN `extra`/);
+    assert.ok(!(await columnsOf(stack.target, 'test_db', 'test_table')).some((c) => c.startsWith('extra ')));
+    await ghOstMigrate(stack.upstreams[1], 'test_db', 'test_table', alter, async () => {
+      await Promise.all(writers.map((w) => w.stop()));
+    });
+    await until('the lock to resolve', async () => ((await shardLocks(addr)).length === 0 ? true : undefined));
+  } finally {
+    const counts = await Promise.all(writers.map((w) => w.stop()));
+    assert.ok(
+      counts.every((n) => n > 50),
+      `writers ran: ${counts.join(', ')} transactions`,
+    );
+  }
+  const status = await waitForCaughtUp(addr, 'test', stack.upstreams, 180_000);
+  assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
+  await assertSameTables(
+    stack.upstreams.map((server) => ({ server, schema: 'test_db', table: 'test_table' })),
+    'test_db',
+    ['test_table'],
+  );
+  assert.equal((await runCli(addr, ['stop-task', '--remove-meta', 'test'])).code, 0);
 });
