@@ -10,22 +10,8 @@ GH_OST_VERSION="${DMQ_GH_OST_VERSION:-v1.1.6}"
 CACHE_DIR="${DMQ_CACHE_DIR:-$HOME/.cache/dmq}/gh-ost/$GH_OST_VERSION-mariadb"
 BIN="$CACHE_DIR/gh-ost"
 
-if [[ -x "$BIN" ]]; then
-  echo "$BIN"
-  exit 0
-fi
-
-# Test files may start in parallel: one builds, the others wait for it.
-mkdir -p "$(dirname "$CACHE_DIR")"
-exec 9>"$CACHE_DIR.lock"
-if ! flock -n 9; then
-  echo "build-gh-ost: another build of $GH_OST_VERSION is running; waiting for it" >&2
-  flock 9
-fi
-if [[ -x "$BIN" ]]; then
-  echo "$BIN"
-  exit 0
-fi
+source "$(dirname "$0")/cached-build.sh"
+reuse_or_lock "$BIN" "$CACHE_DIR" "build-gh-ost ($GH_OST_VERSION)"
 
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi
 if ! command -v go >/dev/null 2>&1; then
