@@ -213,6 +213,7 @@ test('root on a binlog-enabled upstream passes every item', async () => {
     'mysql-replica-01:replication_privilege': 'success',
     'mysql-replica-01:conn_number': 'success',
     'mysql-replica-01:table_schema': 'warn',
+    'mysql-replica-01:online_ddl': 'success',
     'target:connectivity': 'success',
     'target:version': 'success',
     'target:conn_number': 'success',
