@@ -56,10 +56,10 @@ export function ptOnlineSchemaChange(server: Endpoint, schema: string, table: st
  * `_<table>_ghc` for its changelog, the atomic cut-over. With `beforeCutOver`, gh-ost waits when
  * its copy is done (--postpone-cut-over-flag-file) until that resolves.
  *
- * gh-ost 1.1.6 on MariaDB 10.11 can lose writes made to the table during its cut-over: seen here,
- * a few writes committed to the original table just before the RENAME (in the binlog, so on the
- * target) that the swapped-in table lacks. Tests that compare every row stop their writers in
- * `beforeCutOver`.
+ * gh-ost 1.1.6 on MariaDB 10.11 can lose writes made to the table while it finishes: seen here in
+ * two of four runs with a writer going through the cut-over, a few consecutive writes committed
+ * on the source (in its binlog, so on the target) were missing from the swapped-in table. Tests
+ * that compare every row stop their writers in `beforeCutOver`.
  */
 export async function ghOstMigrate(
   server: Endpoint,
