@@ -195,14 +195,15 @@ test('shard merge (pessimistic): pt-online-schema-change on one shard and gh-ost
     await waitForStatus(addr, 'test', inSync, 180_000);
     await ptOnlineSchemaChange(stack.upstreams[0], 'test_db', 'test_table', alter);
     // The first shard's swap takes the lock; the merged table waits for the other shard.
-    const waiting = await until('the shard DDL lock', async () => (await shardLocks(addr)).find((l) => l.arrived.length > 0));
+    // The lock shows once the applier reaches the swap, behind the rows read before it.
+    const waiting = await until('the shard DDL lock', async () => (await shardLocks(addr)).find((l) => l.arrived.length > 0), 180_000);
     assert.deepEqual(waiting.missing, ['mysql-replica-02:`test_db`.`test_table`']);
     assert.match(waiting.ddl, /^ALTER TABLE `test_db`.`test_table` ADD COLUMN `extra`/);
     assert.ok(!(await columnsOf(stack.target, 'test_db', 'test_table')).some((c) => c.startsWith('extra ')));
     await ghOstMigrate(stack.upstreams[1], 'test_db', 'test_table', alter, async () => {
       await Promise.all(writers.map((w) => w.stop()));
     });
-    await until('the lock to resolve', async () => ((await shardLocks(addr)).length === 0 ? true : undefined));
+    await until('the lock to resolve', async () => ((await shardLocks(addr)).length === 0 ? true : undefined), 180_000);
   } finally {
     const counts = await Promise.all(writers.map((w) => w.stop()));
     assert.ok(
