@@ -17,23 +17,9 @@ GO_TOOLCHAIN="${DMQ_TIDB_GO:-go1.25.14}"
 CACHE_DIR="${DMQ_CACHE_DIR:-$HOME/.cache/dmq}/tidb/$TIDB_RELEASE-$TIDB_VERSION-$GO_TOOLCHAIN"
 BIN="$CACHE_DIR/tidb-server"
 
-if [[ -x "$BIN" ]]; then
-  echo "$BIN"
-  exit 0
-fi
-
-# Test files start their servers in parallel, and each may find the binary missing: one builds,
-# the others wait for it (two builds at once share the module directory and halve the speed).
-mkdir -p "$(dirname "$CACHE_DIR")"
-exec 9>"$CACHE_DIR.lock"
-if ! flock -n 9; then
-  echo "build-tidb: another build of $TIDB_RELEASE is running; waiting for it" >&2
-  flock 9
-fi
-if [[ -x "$BIN" ]]; then
-  echo "$BIN"
-  exit 0
-fi
+# Two builds at once would share the module directory and halve the speed.
+source "$(dirname "$0")/cached-build.sh"
+reuse_or_lock "$BIN" "$CACHE_DIR" "build-tidb ($TIDB_RELEASE)"
 
 # Go releases are modules of the proxy too (golang.org/toolchain): a machine without a Go of
 # 1.21 or later (Debian 12 has 1.19) takes the release TiDB wants from there, with curl.

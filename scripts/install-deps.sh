@@ -22,6 +22,9 @@ has tcpdump || missing+=(tcpdump)
 # The fault tests relay a source over a network namespace's link (ip netns, socat).
 has ip || missing+=(iproute2)
 has socat || missing+=(socat)
+# The online-DDL scenario alters tables with pt-online-schema-change (and gh-ost, which
+# scripts/build-gh-ost.sh builds with Go).
+has pt-online-schema-change || missing+=(percona-toolkit)
 # --browser: the tests drive Debian's Chromium headless (task page).
 # --tidb: tidb-server is built from the Go module proxy (scripts/build-tidb.sh), which takes the
 # Go release it needs from the proxy too; it needs curl and unzip for that.

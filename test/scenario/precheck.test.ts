@@ -43,6 +43,8 @@ function task(taskMode: TaskMode, instances: InstanceConfig[], ignoreCheckingIte
     metaSchema: 'dm_meta',
     caseSensitive: false,
     onlineDdl: true,
+    shadowTableRules: ['^_(.+)_(?:new|gho)$'],
+    trashTableRules: ['^_(.+)_(?:ghc|del|old)$'],
     cleanDumpFile: true,
     ignoreCheckingItems,
     target: { ...target, session: {} },
@@ -214,6 +216,7 @@ test('root on a binlog-enabled upstream passes every item', async () => {
     'mysql-replica-01:replication_privilege': 'success',
     'mysql-replica-01:conn_number': 'success',
     'mysql-replica-01:table_schema': 'warn',
+    'mysql-replica-01:online_ddl': 'success',
     'target:connectivity': 'success',
     'target:version': 'success',
     'target:conn_number': 'success',
@@ -330,4 +333,27 @@ test('a source.yaml flavor that does not match the server is a version warning',
   assert.equal(version.state, 'warn');
   assert.match(version.errors[0]!.shortErr, /says flavor mysql but the server is MariaDB 10\./);
   assert.match(version.instruction ?? '', /flavor: mariadb/);
+});
+
+test('online_ddl fails while a shadow table of gh-ost or pt-osc exists beside a migrated table; trash tables and online-ddl: false do not', async () => {
+  await exec(upstreams[0], ['CREATE TABLE pc_db._orders_gho LIKE pc_db.orders', 'CREATE TABLE pc_db._orders_old LIKE pc_db.orders']);
+  try {
+    const sources = [source('mysql-replica-01', upstreams[0])];
+    const result = await precheck(task('all', [instance('mysql-replica-01')]), sources);
+    const online = item(result, 'online_ddl')!;
+    assert.equal(online.state, 'fail');
+    assert.deepEqual(
+      online.errors.map((e) => e.shortErr),
+      ['shadow table `pc_db`.`_orders_gho` of `pc_db`.`orders` exists: an online schema change is under way'],
+    );
+    assert.match(online.instruction ?? '', /let the run finish/);
+    // The tools' tables are not migrated tables: no key or schema findings about them.
+    assert.ok(!JSON.stringify(item(result, 'table_schema')).includes('_orders_'));
+    assert.equal(
+      item(await precheck({ ...task('all', [instance('mysql-replica-01')]), onlineDdl: false }, sources), 'online_ddl'),
+      undefined,
+    );
+  } finally {
+    await exec(upstreams[0], ['DROP TABLE pc_db._orders_gho', 'DROP TABLE pc_db._orders_old']);
+  }
 });

@@ -78,6 +78,8 @@ describe('task.yaml: the seed example', () => {
       metaSchema: 'dm_meta',
       caseSensitive: false,
       onlineDdl: true,
+      shadowTableRules: ['^_(.+)_(?:new|gho)$'],
+      trashTableRules: ['^_(.+)_(?:ghc|del|old)$'],
       cleanDumpFile: true,
       ignoreCheckingItems: [],
       target: { host: '127.0.0.1', port: 4000, user: 'root', password: '', session: {} },
@@ -224,6 +226,8 @@ describe('task.yaml: values and defaults', () => {
         'meta-schema': 'dmq_meta',
         'case-sensitive': true,
         'online-ddl': false,
+        'shadow-table-rules': ['^(.+)_shadow$'],
+        'trash-table-rules': ['^(.+)_trash$', '^(.+)_bak$'],
         'clean-dump-file': false,
         timezone: 'Asia/Shanghai',
       }),
@@ -231,6 +235,8 @@ describe('task.yaml: values and defaults', () => {
         assert.equal(t.metaSchema, 'dmq_meta');
         assert.equal(t.caseSensitive, true);
         assert.equal(t.onlineDdl, false);
+        assert.deepEqual(t.shadowTableRules, ['^(.+)_shadow$']);
+        assert.deepEqual(t.trashTableRules, ['^(.+)_trash$', '^(.+)_bak$']);
         assert.equal(t.cleanDumpFile, false);
         assert.equal(t.timezone, 'Asia/Shanghai');
       },
@@ -661,6 +667,14 @@ describe('task.yaml: errors name the field', () => {
         'block-allow-list.g.do-tables[0].tbl-name: invalid regular expression "~^t(?=_)": error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
         'routes.r.extract-table.table-regexp: invalid regular expression "(a)\\\\1": error parsing regexp: invalid escape sequence: `\\1`',
         'filters.f.sql-pattern[0]: invalid regular expression "^DROP(?!x)": error parsing regexp: invalid or unsupported Perl syntax: `(?!`',
+      ],
+    },
+    {
+      name: 'online-DDL table rules must compile and capture the real table name',
+      input: base({ 'shadow-table-rules': ['^_(.+)_gho$', '^_(?:.+)_new$'], 'trash-table-rules': ['^_(.+_del'] }),
+      expect: [
+        'shadow-table-rules[1]: "^_(?:.+)_new$" has no group: its first group must capture the name of the real table',
+        'trash-table-rules[0]: invalid regular expression "^_(.+_del"',
       ],
     },
     {

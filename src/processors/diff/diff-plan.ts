@@ -63,7 +63,7 @@ async function shardsByTarget(ctx: ServiceContext, task: TaskConfig): Promise<Ma
     const conn = await pool.getConnection();
     let tables: TableRef[];
     try {
-      tables = await migratedTables(conn, instance, task.caseSensitive);
+      tables = await migratedTables(conn, task, instance);
     } finally {
       conn.release();
     }

@@ -57,7 +57,7 @@ async function planSource(task: TaskConfig, instance: InstanceConfig, source: So
     const gap = task.taskMode === 'full' ? await replayGap(conn) : null;
     // Read before the first chunk, so everything a chunk might miss is after it in the binlog.
     const low = gap === null ? await readBinlogPosition(conn) : null;
-    const tables = await migratedTables(conn, instance, task.caseSensitive);
+    const tables = await migratedTables(conn, task, instance);
     if (tables.length === 0) {
       throw new DmqError(
         'PLAN_FAILED',

@@ -1,5 +1,5 @@
 import type { Connection } from 'mysql2/promise';
-import type { InstanceConfig, TableRef } from '../../shared/config/types.js';
+import type { InstanceConfig, TableRef, TaskConfig } from '../../shared/config/types.js';
 import { parseAuroraRelease, type RetentionFacts } from './retention.js';
 import {
   readAuroraVersion,
@@ -15,7 +15,9 @@ import {
   type ServerVersion,
   type SessionGrants,
 } from './server.js';
-import { migratedTables } from '../../shared/filter/migrated-tables.js';
+import { instanceTableFilter, migratedTables } from '../../shared/filter/migrated-tables.js';
+import { onlineDdlRules } from '../../shared/filter/online-ddl.js';
+import { listTables } from '../../shared/sql/catalog.js';
 import { readTableFacts, type TableFacts } from './tables.js';
 
 /**
@@ -39,6 +41,8 @@ export interface SourceFacts extends ServerFacts {
   dataBytes(): Promise<number>;
   tables(): Promise<TableRef[]>;
   tableFacts(): Promise<TableFacts[]>;
+  /** With `online-ddl`: the gh-ost/pt-osc shadow tables of migrated tables that exist now. */
+  shadowTables(): Promise<{ shadow: TableRef; real: TableRef }[]>;
 }
 
 function once<T>(read: () => Promise<T>): () => Promise<T> {
@@ -75,8 +79,8 @@ export function serverFacts(conn: Connection): ServerFacts {
   };
 }
 
-export function sourceFacts(conn: Connection, instance: InstanceConfig, caseSensitive: boolean): SourceFacts {
-  const tables = once(() => migratedTables(conn, instance, caseSensitive));
+export function sourceFacts(conn: Connection, task: TaskConfig, instance: InstanceConfig): SourceFacts {
+  const tables = once(() => migratedTables(conn, task, instance));
   const server = serverFacts(conn);
   return {
     ...server,
@@ -85,6 +89,15 @@ export function sourceFacts(conn: Connection, instance: InstanceConfig, caseSens
     dataBytes: once(async () => readDataBytes(conn, await tables())),
     tables,
     tableFacts: once(async () => readTableFacts(conn, await tables())),
+    shadowTables: once(async () => {
+      const rules = onlineDdlRules(task);
+      if (!rules) return [];
+      const filter = instanceTableFilter(task, instance);
+      return (await listTables(conn)).flatMap((shadow) => {
+        const role = rules.roleOf(shadow);
+        return role.role === 'shadow' && filter.table(role.real.schema, role.real.table) ? [{ shadow, real: role.real }] : [];
+      });
+    }),
   };
 }
 

@@ -280,6 +280,27 @@ const tableSchema: Item<SourceContext> = {
   },
 };
 
+const onlineDdl: Item<SourceContext> = {
+  name: 'online_ddl',
+  desc: 'no gh-ost or pt-online-schema-change run is under way on a migrated table',
+  severity: 'fail',
+  modes: REPLICATING,
+  needed: (task) => task.onlineDdl,
+  async run({ facts }) {
+    const runs = await facts.shadowTables();
+    if (runs.length === 0) return { errors: [] };
+    return {
+      errors: capped(
+        runs.map(({ shadow, real }) =>
+          fail(`shadow table ${tableLabel(shadow)} of ${tableLabel(real)} exists: an online schema change is under way`),
+        ),
+      ),
+      instruction:
+        'its ALTER ran before the position replication starts from, so dmq could not carry it to the target at the swap: let the run finish (or drop a shadow table an aborted run left behind), then start the task',
+    };
+  },
+};
+
 export const SOURCE_ITEMS: Item<SourceContext>[] = [
   version,
   serverId,
@@ -294,5 +315,6 @@ export const SOURCE_ITEMS: Item<SourceContext>[] = [
   replicationPrivilege,
   sourceConnNumber,
   tableSchema,
+  onlineDdl,
   sourceExpressionFilter,
 ];

@@ -97,7 +97,7 @@ async function checkSource(
       timeZone: task.timezone,
     };
     return await withConnection(source.from, options, async (conn) => {
-      const facts = sourceFacts(conn, instance, task.caseSensitive);
+      const facts = sourceFacts(conn, task, instance);
       const ctx = { task, instance, source, facts };
       const results = [
         connectivity(desc, where),

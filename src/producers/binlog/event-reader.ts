@@ -6,7 +6,9 @@ import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/conf
 import { readDdl } from '../../shared/ddl/read-ddl.js';
 import { DmqError } from '../../shared/errors.js';
 import { makeEventFilter } from '../../shared/filter/binlog-event.js';
-import { makeTableFilter } from '../../shared/filter/block-allow.js';
+import { instanceListFilter, instanceTableFilter } from '../../shared/filter/migrated-tables.js';
+import type { TableFilter } from '../../shared/filter/block-allow.js';
+import { onlineDdlRules, type OnlineDdlRules } from '../../shared/filter/online-ddl.js';
 import { expressionFiltersOf } from '../../shared/filter/expression.js';
 import { instanceEventRules } from '../../shared/filter/source-filters.js';
 import { makeExtractor, makeRouter } from '../../shared/filter/route.js';
@@ -15,6 +17,7 @@ import type { BinlogOp } from '../../shared/state/binlog-ops.js';
 import type { Batcher, TableMeta } from './batcher.js';
 import type { BinlogEvent } from './binlog-stream.js';
 import { planDdl } from './ddl-plan.js';
+import type { OnlineDdl } from './online-ddl.js';
 import { createReadTables, type TableRules } from './read-tables.js';
 import type { ReadFigures } from './reader-status.js';
 import type { SchemaTracker } from './schema-tracker.js';
@@ -24,16 +27,22 @@ import { transactionControl } from './transaction-control.js';
 /** The task's rules for what the reader reads: tables, routes and event filters (the task's and the source's). */
 export interface ReadRules extends TableRules {
   eventFilter: ReturnType<typeof makeEventFilter>;
+  /** With `online-ddl`: which tables are gh-ost/pt-osc shadow and trash tables. */
+  onlineDdl: OnlineDdlRules | undefined;
+  /**
+   * The tables whose definitions the schema tracker follows: the migrated ones and their
+   * shadow tables, whose definition becomes the real table's at the swap.
+   */
+  trackedFilter: TableFilter;
 }
 
 export function readRules(task: TaskConfig, instance: InstanceConfig, source: SourceConfig): ReadRules {
   const events = instanceEventRules(task, instance, source);
+  const onlineDdl = onlineDdlRules(task);
   return {
-    filter: makeTableFilter(instance.blockAllowList, {
-      caseSensitive: task.caseSensitive,
-      onlyDbs: instance.mydumper.onlyDbs,
-      onlyTables: instance.mydumper.onlyTables,
-    }),
+    filter: instanceTableFilter(task, instance),
+    onlineDdl,
+    trackedFilter: instanceListFilter(task, instance),
     route: makeRouter(instance.routes, task.caseSensitive),
     extractColumns: makeExtractor(instance.routes, task.caseSensitive),
     eventFilter: makeEventFilter(events.rules, events.caseSensitive),
@@ -49,6 +58,8 @@ export interface EventReaderRun {
   log: Logger;
   rules: ReadRules;
   batcher: Batcher;
+  /** With `online-ddl`: the shadow tables' ALTERs waiting for their swap. */
+  onlineDdl: OnlineDdl | undefined;
   /** What the operator decided for events this reader refused before (`binlog skip|replace`). */
   readOps: Map<string, BinlogOp>;
   /** Where the connection starts; undefined from a GTID, until the first rotate names the file. */
@@ -214,6 +225,11 @@ export function createEventReader(run: EventReaderRun) {
     const texts = op?.op === 'replace' ? op.sqls : op?.op === 'inject' ? [...op.sqls, statement] : [statement];
     // Statements of one event share its position; parts keep them in order within a table.
     let part = 0;
+    const nextCoord = (): BinlogCoord => {
+      const next = part === 0 ? coord : { ...coord, part };
+      part += 1;
+      return next;
+    };
     for (const text of texts) {
       const reading = readDdl(text, defaultSchema);
       if (reading.type === 'skip') {
@@ -221,34 +237,50 @@ export function createEventReader(run: EventReaderRun) {
         continue;
       }
       if (reading.type === 'unreadable') {
+        const online = reading.about && run.onlineDdl?.unreadable(reading.about, nextCoord());
+        if (online) {
+          log.info({ at, statement: text.slice(0, 500), reason: online.reason }, 'DDL skipped: online schema change');
+          continue;
+        }
         refuse('DDL_UNSUPPORTED', `dmq cannot read this statement (${reading.reason})`, at, text);
         return;
       }
-      for (const ddl of reading.statements) {
-        const ddlCoord: BinlogCoord = part === 0 ? coord : { ...coord, part };
-        part += 1;
-        const plan = planDdl(ddl, coordText(ddlCoord), {
-          filter: rules.filter,
-          route: rules.route,
-          eventFilter: rules.eventFilter,
-          shardMode: task.shardMode,
-          waitsOf: batcher.waitsOf,
-          streams: batcher.streams,
-          lastShardChange: (schema, table) => shardChanges.get(tableKey(schema, table)),
-        });
-        if (plan.action === 'skip') {
-          log.info({ at, statement: ddl.text.slice(0, 500), reason: plan.reason }, 'DDL skipped');
+      for (const piece of reading.statements) {
+        const pieceCoord = nextCoord();
+        const online = run.onlineDdl?.read(piece, pieceCoord) ?? { action: 'apply', statements: [piece] };
+        if (online.action === 'skip') {
+          log.info({ at, statement: piece.text.slice(0, 500), reason: online.reason }, 'DDL skipped: online schema change');
           continue;
         }
-        if (plan.action === 'refuse') {
-          refuse(plan.code, plan.reason, at, ddl.text);
+        if (online.action === 'refuse') {
+          refuse('DDL_UNSUPPORTED', online.reason, at, piece.text);
           return;
         }
-        run.emit(batcher.ddl({ barriers: plan.barriers, coord: ddlCoord, eventTime, gtid, ...(open ? { gtidSet: open.through } : {}) }));
-        for (const b of plan.barriers)
-          if (b.ddl.shard === 'join' || b.ddl.shard === 'leave')
-            shardChanges.set(tableKey(b.table.schema, b.table.table), coordText(ddlCoord));
-        log.info({ at, statement: ddl.text.slice(0, 500), target: plan.barriers[0]!.ddl.target }, 'DDL read');
+        for (const [i, ddl] of online.statements.entries()) {
+          const ddlCoord = i === 0 ? pieceCoord : nextCoord();
+          const plan = planDdl(ddl, coordText(ddlCoord), {
+            filter: rules.filter,
+            route: rules.route,
+            eventFilter: rules.eventFilter,
+            shardMode: task.shardMode,
+            waitsOf: batcher.waitsOf,
+            streams: batcher.streams,
+            lastShardChange: (schema, table) => shardChanges.get(tableKey(schema, table)),
+          });
+          if (plan.action === 'skip') {
+            log.info({ at, statement: ddl.text.slice(0, 500), reason: plan.reason }, 'DDL skipped');
+            continue;
+          }
+          if (plan.action === 'refuse') {
+            refuse(plan.code, plan.reason, at, ddl.text);
+            return;
+          }
+          run.emit(batcher.ddl({ barriers: plan.barriers, coord: ddlCoord, eventTime, gtid, ...(open ? { gtidSet: open.through } : {}) }));
+          for (const b of plan.barriers)
+            if (b.ddl.shard === 'join' || b.ddl.shard === 'leave')
+              shardChanges.set(tableKey(b.table.schema, b.table.table), coordText(ddlCoord));
+          log.info({ at, statement: ddl.text.slice(0, 500), target: plan.barriers[0]!.ddl.target }, 'DDL read');
+        }
       }
     }
   }

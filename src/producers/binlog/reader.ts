@@ -1,14 +1,15 @@
 import type ZongJi from '@vlasky/zongji';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ApplyBatch } from '../../shared/binlog/batch.js';
-import { compareCoords, coordText, parseCoordText } from '../../shared/binlog/position.js';
+import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { raiseReaderFence } from '../../shared/checkpoint/reader-fence.js';
 import { readSyncPositions } from '../../shared/checkpoint/lane-checkpoint.js';
 import { readSourceSync, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
 import { formatGtidSet, gtidInSet, parseGtidSet, type GtidFlavor, type GtidSet } from '../../shared/binlog/gtid-set.js';
+import { loadOnlineDdl, pruneOnlineDdl, saveOnlineDdl, shadowKey } from '../../shared/checkpoint/online-ddl-store.js';
 import { applyLanes } from '../../shared/queue/task-queues.js';
-import type { InstanceConfig, SourceConfig, TaskConfig } from '../../shared/config/types.js';
+import type { InstanceConfig, SourceConfig, TableRef, TaskConfig } from '../../shared/config/types.js';
 import { replaysAfterCopy } from '../../shared/task/stages.js';
 import { DmqError, pausesTaskAtOnce, toErrorRecord } from '../../shared/errors.js';
 import { tlsFailure } from '../../shared/sql/tls.js';
@@ -33,6 +34,7 @@ import { createEventReader, readRules, type EventReader } from './event-reader.j
 import { syncStatusKey, type ReaderStatus } from './reader-status.js';
 import { switchServer, serverIdentity, isSwitchOrigin } from './server-switch.js';
 import { replayBounds, startPosition, type StartPosition } from './start-position.js';
+import { createOnlineDdl, type OnlineDdl } from './online-ddl.js';
 import { createTransactionLedger } from './transaction-ledger.js';
 import { createUniqueKeys } from './unique-keys.js';
 import { createSchemaTracker, untrackedTable } from './schema-tracker.js';
@@ -104,10 +106,10 @@ export function startBinlogReader(
   const uniqueKeys = createUniqueKeys(() => ctx.pools.source(task, source), pool, rules.route, log);
   const schemas = createSchemaTracker({
     sourceId: source.sourceId,
+    task,
     instance,
-    caseSensitive: task.caseSensitive,
     meta,
-    filter: rules.filter,
+    filter: rules.trackedFilter,
     target: pool,
     source: () => ctx.pools.source(task, source),
     log,
@@ -136,6 +138,10 @@ export function startBinlogReader(
   };
   /** The reading of the current connection (or the last one, until the next starts). */
   let events: EventReader | undefined;
+  /** With `online-ddl`: the shadow tables' ALTERs the current connection knows (online-ddl.ts). */
+  let onlineDdl: OnlineDdl | undefined;
+  /** Shadow tables whose records their last reset made obsolete, pruned once the global checkpoint passes it. */
+  const resetShadows = new Map<string, { shadow: TableRef; at: BinlogCoord }>();
   let lastEventAt = Date.now();
   /** Full mode: whether this source's replay has been declared done. */
   let finished = false;
@@ -193,11 +199,18 @@ export function startBinlogReader(
     const { resume, resumeGtid, figures } = ledger.settle(applied.tables, Date.now(), applied.lanes);
     Object.assign(status, figures);
     if (resume && server) {
-      // A reader resuming there must find the definitions of every DDL before it.
+      // A reader resuming there must find the definitions of every DDL before it, and what the
+      // shadow tables' ALTERs were: both are written before the checkpoint may pass them.
       await schemas.flushed();
+      await saveOnlineDdlRecords();
       await writeGlobalCheckpoint(pool(), meta, source.sourceId, { coord: resume, gtid: resumeGtid ?? null, server: server.key });
       status.appliedCoord = coordText(resume);
       status.appliedGtid = resumeGtid ?? '';
+      for (const [key, { shadow, at }] of resetShadows) {
+        if (compareCoords({ file: at.file, pos: at.pos }, resume) > 0) continue;
+        await pruneOnlineDdl(pool(), meta, source.sourceId, shadow, resume);
+        resetShadows.delete(key);
+      }
     }
     if (events?.atEnd() && !finished && status.pendingBatches === 0 && !ledger.inTransaction()) {
       finished = true;
@@ -217,6 +230,17 @@ export function startBinlogReader(
     lastEventAt = Date.now();
     zongji?.connection?.resume();
     log.info({ pending: status.pendingBatches }, 'backlog drained: binlog reading resumed');
+  }
+
+  /** Writes every record read so far, including any read after the checkpoint about to be written was computed. */
+  async function saveOnlineDdlRecords(): Promise<void> {
+    const online = onlineDdl;
+    if (!online) return;
+    const records = [...online.unsaved()];
+    if (records.length === 0) return;
+    await saveOnlineDdl(pool(), meta, source.sourceId, records);
+    online.saved(records.length);
+    for (const r of records) if (r.kind === 'reset') resetShadows.set(shadowKey(r.shadow), { shadow: r.shadow, at: r.coord });
   }
 
   async function tick(): Promise<void> {
@@ -442,6 +466,9 @@ export function startBinlogReader(
       });
       ledger.restart(start.coord, gtidStart && formatGtidSet(gtidStart));
       server = here;
+      onlineDdl = rules.onlineDdl
+        ? createOnlineDdl(rules.onlineDdl, rules.filter, await loadOnlineDdl(pool(), meta, source.sourceId, start.coord))
+        : undefined;
       events = createEventReader({
         task,
         sourceId: source.sourceId,
@@ -449,6 +476,7 @@ export function startBinlogReader(
         rules,
         batcher,
         readOps,
+        onlineDdl,
         start: start.coord,
         endAt,
         ...(gtidStart ? { gtidStart } : {}),

@@ -9,7 +9,7 @@ import {
 } from '../../shared/checkpoint/schema-checkpoint.js';
 import type { MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { tableKey } from '../../shared/checkpoint/sync-checkpoint.js';
-import type { InstanceConfig, TableRef } from '../../shared/config/types.js';
+import type { InstanceConfig, TableRef, TaskConfig } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
 import type { DdlStatement } from '../../shared/ddl/read-ddl.js';
 import type { TableFilter } from '../../shared/filter/block-allow.js';
@@ -37,8 +37,8 @@ export function untrackedTable(task: string, sourceId: string, ref: TableRef, re
 
 export interface SchemaTrackerOptions {
   sourceId: string;
+  task: TaskConfig;
   instance: InstanceConfig;
-  caseSensitive: boolean;
   meta: MetaTables;
   filter: TableFilter;
   target: () => Pool;
@@ -63,7 +63,7 @@ export function createSchemaTracker(options: SchemaTrackerOptions) {
     const conn = await options.source().getConnection();
     let found: Awaited<ReturnType<typeof readTrackedTables>>;
     try {
-      found = await readTrackedTables(conn, await migratedTables(conn, options.instance, options.caseSensitive));
+      found = await readTrackedTables(conn, await migratedTables(conn, options.task, options.instance));
     } finally {
       conn.release();
     }

@@ -32,6 +32,8 @@ export interface MetaTables {
   shardLeft: string;
   /** The schema tracker: each migrated source table's definition, one row per position it changed at. */
   schemaTracker: string;
+  /** Online schema changes: the ALTERs run on gh-ost/pt-osc shadow tables until their swap (online-ddl-store.ts). */
+  onlineDdl: string;
   /** Continuous validation: one row per source, where its validator stands and what it counted. */
   validatorCheckpoint: string;
   /** Continuous validation: one row per changed row key, its latest image, written with the change. */
@@ -54,6 +56,7 @@ export function metaTables(metaSchema: string, task: string): MetaTables {
     shardArrivals: `${task}_shard_arrival`,
     shardLeft: `${task}_shard_left`,
     schemaTracker: `${task}_schema_tracker`,
+    onlineDdl: `${task}_onlineddl`,
     validatorCheckpoint: `${task}_validator_checkpoint`,
     validatorPending: `${task}_validator_pending_change`,
     validatorErrors: `${task}_validator_error_change`,
@@ -233,6 +236,16 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     PRIMARY KEY (version_key),
     KEY of_source (source_id)
   ) ${TABLE_OPTIONS}`);
+  await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'onlineDdl')} (
+    source_id ${NAME},
+    binlog_coord VARCHAR(300) CHARACTER SET ascii NOT NULL,
+    shadow_schema ${NAME},
+    shadow_table ${NAME},
+    kind VARCHAR(8) NOT NULL,
+    ddl LONGTEXT NULL,
+    recorded_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (source_id, binlog_coord)
+  ) ${TABLE_OPTIONS}`);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'validatorCheckpoint')} (
     source_id ${NAME},
     binlog_coord VARCHAR(300) NULL,
@@ -314,6 +327,7 @@ export async function dropMetaTables(conn: Queryable, meta: MetaTables): Promise
     'shardArrivals',
     'shardLeft',
     'schemaTracker',
+    'onlineDdl',
     'validatorCheckpoint',
     'validatorPending',
     'validatorErrors',

@@ -37,8 +37,6 @@ const IGNORED_TOP = {
   'strict-optimistic-shard-mode': 'DM optimistic-mode option; dmq applies shard-mode as written',
   collation_compatible: "DM option for adding collations to CREATE statements; dmq uses DM's default (loose)",
   'online-ddl-scheme': 'deprecated in DM (replaced by online-ddl)',
-  'shadow-table-rules': 'custom online-DDL table names are not supported; gh-ost/pt-osc default names apply',
-  'trash-table-rules': 'custom online-DDL table names are not supported; gh-ost/pt-osc default names apply',
   'status-schema': 'DM 1.0 key; dmq keeps its state in meta-schema',
   'ansi-quotes': 'deprecated in DM',
   'enable-ansi-quotes': 'deprecated in DM',
@@ -267,6 +265,8 @@ export const taskSchema = strict(
     timezone: text().optional(),
     'case-sensitive': flag().optional(),
     'online-ddl': flag().optional(),
+    'shadow-table-rules': list(nonEmptyText()).optional(),
+    'trash-table-rules': list(nonEmptyText()).optional(),
     'clean-dump-file': flag().optional(),
     'ignore-checking-items': z
       .union([z.string(), z.array(z.string())], { error: 'expected a list of check item names, or "all"' })

@@ -15,6 +15,7 @@ import {
 } from './task-named.js';
 import { ignoredTaskFields, taskSchema, type RawInstance, type RawTask } from './task-schema.js';
 import { timeZoneProblem } from '../sql/time-zone.js';
+import { DEFAULT_SHADOW_TABLE_RULES, DEFAULT_TRASH_TABLE_RULES, onlineDdlRuleProblem } from '../filter/online-ddl.js';
 import type {
   BlockAllowList,
   ConfigNotice,
@@ -75,6 +76,9 @@ export function taskFromStore(obj: unknown): TaskConfig {
     // Tasks stored before validators existed validate nothing.
     instance.validator ??= buildValidator({}, '', []);
   }
+  // Tasks stored before online DDL was handled take DM's default names.
+  copy.shadowTableRules ??= DEFAULT_SHADOW_TABLE_RULES;
+  copy.trashTableRules ??= DEFAULT_TRASH_TABLE_RULES;
   return { ...copy, target: unsealEndpoint(task.target) };
 }
 
@@ -113,6 +117,8 @@ function buildTask(raw: RawTask, files: TlsFileAccess, issues: string[]): TaskCo
     metaSchema,
     caseSensitive,
     onlineDdl: raw['online-ddl'] ?? true,
+    shadowTableRules: onlineDdlTableRules(raw, 'shadow-table-rules', DEFAULT_SHADOW_TABLE_RULES, issues),
+    trashTableRules: onlineDdlTableRules(raw, 'trash-table-rules', DEFAULT_TRASH_TABLE_RULES, issues),
     cleanDumpFile: raw['clean-dump-file'] ?? true,
     ignoreCheckingItems: checkingItems(raw['ignore-checking-items']),
     target: buildTarget(raw['target-database'], files, issues, notices),
@@ -126,6 +132,21 @@ function buildTask(raw: RawTask, files: TlsFileAccess, issues: string[]): TaskCo
     task.timezone = timezone;
   }
   return task;
+}
+
+/** `shadow-table-rules` / `trash-table-rules`: DM's defaults unless given, each rule checked. */
+function onlineDdlTableRules(
+  raw: RawTask,
+  field: 'shadow-table-rules' | 'trash-table-rules',
+  defaults: string[],
+  issues: string[],
+): string[] {
+  const rules = raw[field] ?? defaults;
+  for (const [i, rule] of rules.entries()) {
+    const problem = onlineDdlRuleProblem(rule);
+    if (problem) issues.push(`${field}[${i}]: ${problem}`);
+  }
+  return rules;
 }
 
 /**

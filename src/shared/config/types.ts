@@ -193,6 +193,9 @@ export interface TaskConfig {
   timezone?: string;
   caseSensitive: boolean;
   onlineDdl: boolean;
+  /** With onlineDdl: DM's regular expressions (RE2) of the shadow (ghost) and trash tables of gh-ost/pt-osc; group 1 is the real table's name. */
+  shadowTableRules: string[];
+  trashTableRules: string[];
   cleanDumpFile: boolean;
   /** Lower-cased check item names; `all` disables every check. */
   ignoreCheckingItems: string[];

@@ -3,7 +3,7 @@ import type { TableRef } from '../config/types.js';
 import { notAboutData } from './not-data.js';
 import { DIALECTS, type Dialect, type Node, parseErrorReason, parseStatements, sameStatement, sqlify } from './sql-ast.js';
 import { lex, literals, type Token } from './sql-lexer.js';
-import { readByTokens } from './token-reader.js';
+import { readByTokens, type StatementTable, statementTable } from './token-reader.js';
 import { type DdlKind, type Piece, piecesOf, type Route, sameNames } from './ddl-pieces.js';
 
 /**
@@ -33,8 +33,12 @@ type DdlReading =
   | { type: 'ddl'; statements: DdlStatement[] }
   /** Not about data: GRANT/REVOKE, users and roles, triggers, procedures, functions, events, views, ANALYZE/OPTIMIZE/REPAIR/CHECK TABLE, FLUSH, SET PASSWORD, INSTALL PLUGIN, temporary tables ...; reason names what it is. */
   | { type: 'skip'; reason: string }
-  /** The parser cannot read it (or cannot render it back unchanged), or it is data DDL dmq does not handle (CREATE TABLE ... SELECT, partition maintenance). */
-  | { type: 'unreadable'; reason: string };
+  /**
+   * The parser cannot read it (or cannot render it back unchanged), or it is data DDL dmq does not
+   * handle (CREATE TABLE ... SELECT, partition maintenance). `about`: the table it creates, alters
+   * or drops, when its first tokens say.
+   */
+  | { type: 'unreadable'; reason: string; about?: StatementTable };
 
 /** Why the text cannot be read, and whether the parser got as far as reading it. */
 interface Failure {
@@ -147,5 +151,6 @@ export function readDdl(sql: string, defaultSchema: string): DdlReading {
   if (byTokens) return { type: 'ddl', statements: [byTokens] };
   // a reason from a grammar that read the statement says more than another grammar's syntax error
   const failure = failures.reduce((best, next) => (best.parsed || !next.parsed ? best : next));
-  return { type: 'unreadable', reason: failure.reason };
+  const about = statementTable(tokens, defaultSchema);
+  return about ? { type: 'unreadable', reason: failure.reason, about } : { type: 'unreadable', reason: failure.reason };
 }

@@ -1,3 +1,4 @@
+import type { TableRef } from '../config/types.js';
 import { qualify, quoteId } from '../sql/quote.js';
 import type { DdlStatement } from './read-ddl.js';
 import { isPunct, keyword, type Token, tokenValue } from './sql-lexer.js';
@@ -66,16 +67,22 @@ function defaultValue(c: ReturnType<typeof cursor>): string | undefined {
   return word === 'NULL' || word === 'TRUE' || word === 'FALSE' ? word : undefined;
 }
 
-function alterDefaults(tokens: Token[], defaultSchema: string, text: string): DdlStatement | undefined {
-  const c = cursor(tokens);
-  if (!c.word('ALTER') || !c.word('TABLE')) return undefined;
+/** A table name, qualified or in the default schema. */
+function tableName(c: ReturnType<typeof cursor>, defaultSchema: string): TableRef | undefined {
   const first = c.name();
   if (first === undefined) return undefined;
   const qualified = c.punct('.');
   const second = qualified ? c.name() : undefined;
   if (qualified && second === undefined) return undefined;
   const table = qualified ? { schema: first, table: second! } : { schema: defaultSchema, table: first };
-  if (table.schema === '') return undefined;
+  return table.schema === '' ? undefined : table;
+}
+
+function alterDefaults(tokens: Token[], defaultSchema: string, text: string): DdlStatement | undefined {
+  const c = cursor(tokens);
+  if (!c.word('ALTER') || !c.word('TABLE')) return undefined;
+  const table = tableName(c, defaultSchema);
+  if (table === undefined) return undefined;
   const clauses: string[] = [];
   do {
     if (!c.word('ALTER')) return undefined;
@@ -104,6 +111,26 @@ function alterDefaults(tokens: Token[], defaultSchema: string, text: string): Dd
       return `ALTER TABLE ${qualify(to.schema, to.table)} ${clauses.join(', ')}`;
     },
   };
+}
+
+/** What a statement the parser cannot read is about, from its first tokens: CREATE, ALTER or DROP of one table. */
+export interface StatementTable {
+  verb: 'create' | 'alter' | 'drop';
+  table: TableRef;
+}
+
+export function statementTable(tokens: Token[], defaultSchema: string): StatementTable | undefined {
+  const c = cursor(tokens);
+  const verb = c.word('CREATE') ? 'create' : c.word('ALTER') ? 'alter' : c.word('DROP') ? 'drop' : undefined;
+  if (verb === undefined || !c.word('TABLE')) return undefined;
+  if (c.word('IF')) {
+    c.word('NOT');
+    if (!c.word('EXISTS')) return undefined;
+  }
+  const table = tableName(c, defaultSchema);
+  // DROP TABLE a, b is about more than one table.
+  if (table === undefined || (verb === 'drop' && c.punct(','))) return undefined;
+  return { verb, table };
 }
 
 export function readByTokens(tokens: Token[], defaultSchema: string, text: string): DdlStatement | undefined {

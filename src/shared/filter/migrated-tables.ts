@@ -1,15 +1,29 @@
 import type { Connection } from 'mysql2/promise';
-import type { InstanceConfig, TableRef } from '../config/types.js';
+import type { InstanceConfig, TableRef, TaskConfig } from '../config/types.js';
 import { listTables } from '../sql/catalog.js';
-import { makeTableFilter } from './block-allow.js';
+import { makeTableFilter, type TableFilter } from './block-allow.js';
+import { onlineDdlRules, withoutOnlineDdlTables } from './online-ddl.js';
 
-/** The source tables an instance migrates: block-allow list and mydumper -B/-T applied. */
-export async function migratedTables(conn: Connection, instance: InstanceConfig, caseSensitive: boolean): Promise<TableRef[]> {
-  const filter = makeTableFilter(instance.blockAllowList, {
-    caseSensitive,
+/** The tables an instance's block-allow list and mydumper -B/-T let through. */
+export function instanceListFilter(task: TaskConfig, instance: InstanceConfig): TableFilter {
+  return makeTableFilter(instance.blockAllowList, {
+    caseSensitive: task.caseSensitive,
     onlyDbs: instance.mydumper.onlyDbs,
     onlyTables: instance.mydumper.onlyTables,
   });
+}
+
+/**
+ * Which tables an instance migrates: block-allow list and mydumper -B/-T applied, and with
+ * `online-ddl` without the shadow and trash tables of gh-ost/pt-osc.
+ */
+export function instanceTableFilter(task: TaskConfig, instance: InstanceConfig): TableFilter {
+  return withoutOnlineDdlTables(instanceListFilter(task, instance), onlineDdlRules(task));
+}
+
+/** The source tables an instance migrates (see instanceTableFilter). */
+export async function migratedTables(conn: Connection, task: TaskConfig, instance: InstanceConfig): Promise<TableRef[]> {
+  const filter = instanceTableFilter(task, instance);
   return (await listTables(conn)).filter((t) => filter.table(t.schema, t.table));
 }
 
