@@ -51,6 +51,7 @@ const META_SCHEMA = 'dm_meta';
 interface Options {
   target: TargetKind;
   rows: number;
+  blobBytes: number;
   threads: number;
   chunkRows: number;
   poolSize: number;
@@ -69,6 +70,7 @@ function parseOptions(): Options {
     options: {
       target: { type: 'string', default: 'mariadb' },
       rows: { type: 'string', default: '1000000' },
+      'blob-bytes': { type: 'string', default: '0' },
       threads: { type: 'string', default: '4' },
       'chunk-rows': { type: 'string', default: '100000' },
       'pool-size': { type: 'string', default: '4' },
@@ -90,6 +92,7 @@ function parseOptions(): Options {
         'usage: npx tsx bench/full-copy.ts [options]',
         '  --target KIND       what dmq and myloader write into: mariadb or tidb (default mariadb)',
         '  --rows N            rows in sbtest.sbtest1 (default 1000000)',
+        '  --blob-bytes N      also N bytes per row in a LONGBLOB column, for wide rows (default 0: none)',
         '  --threads N         dmq mydumpers.threads and mydumper -t (default 4)',
         '  --chunk-rows N      dmq mydumpers.rows and mydumper -r (default 100000)',
         '  --pool-size N       dmq loaders.pool-size and myloader -t (default 4)',
@@ -108,6 +111,7 @@ function parseOptions(): Options {
   return {
     target: targetOption(values.target),
     rows: integerOption('rows', values.rows, 1),
+    blobBytes: integerOption('blob-bytes', values['blob-bytes'], 0),
     threads: integerOption('threads', values.threads, 1),
     chunkRows: integerOption('chunk-rows', values['chunk-rows'], 1),
     poolSize: integerOption('pool-size', values['pool-size'], 1),
@@ -515,7 +519,7 @@ async function main(): Promise<void> {
   log(`redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), ${targetProcess} :${target.port} (${targetVersion})`);
   const sampler = startSampler(labels, [redis, upstream, target]);
 
-  const facts = await seed(upstream, options.rows);
+  const facts = await seed(upstream, options.rows, options.blobBytes);
   await waitForQuiet(sampler, ['upstream mariadbd', targetProcess]);
   warnIfBusy(sampler);
 

@@ -11,24 +11,31 @@ export const SBTEST1 = qualify(SCHEMA, TABLE);
 const DIGITS = "LPAD(FLOOR(RAND() * 100000000000), 11, '0')";
 const groups = (n: number) => `CONCAT_WS('-', ${Array.from({ length: n }, () => DIGITS).join(', ')})`;
 
+/** sysbench's table, and `big`: NULL unless a run asks for wide rows (`--blob-bytes`). */
 const CREATE_TABLE = `CREATE TABLE ${SBTEST1} (
   id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
   k INT NOT NULL DEFAULT 0,
   c CHAR(120) NOT NULL DEFAULT '',
   pad CHAR(60) NOT NULL DEFAULT '',
+  big LONGBLOB NULL,
   KEY k_1 (k)
 ) ENGINE=InnoDB`;
+
+/** Rows per INSERT … SELECT of the seed: about 64 MiB of blobs at most in one statement. */
+const seedSlice = (blobBytes: number) => (blobBytes === 0 ? 100_000 : Math.max(1, Math.floor((64 << 20) / blobBytes)));
 
 /**
  * N rows in slices of 100k from MariaDB's Sequence engine, two connections at a time (one per
  * core). The upstream's binlog is skipped for the seed: a full copy reads the table, not the log.
  */
-async function seedUpstream(upstream: Server, rows: number): Promise<void> {
+async function seedUpstream(upstream: Server, rows: number, blobBytes: number): Promise<void> {
   await withConnection(upstream, async (conn) => {
     await conn.query(`CREATE DATABASE ${quoteId(SCHEMA)}`);
     await conn.query(CREATE_TABLE);
   });
-  const slice = 100_000;
+  const slice = seedSlice(blobBytes);
+  // Each row's blob differs (its id leads), so no two rows compress or compare alike.
+  const big = blobBytes === 0 ? 'NULL' : `RPAD(CONCAT(seq, ':'), ${blobBytes}, ${DIGITS})`;
   const starts: number[] = [];
   for (let start = 1; start <= rows; start += slice) starts.push(start);
   const insertSlices = async () => {
@@ -37,8 +44,8 @@ async function seedUpstream(upstream: Server, rows: number): Promise<void> {
       for (let start = starts.shift(); start !== undefined; start = starts.shift()) {
         const end = Math.min(rows, start + slice - 1);
         await conn.query(
-          `INSERT INTO ${SBTEST1} (id, k, c, pad)
-           SELECT seq, FLOOR(1 + RAND() * ${rows}), ${groups(10)}, ${groups(5)} FROM ${qualify(SCHEMA, `seq_${start}_to_${end}`)}`,
+          `INSERT INTO ${SBTEST1} (id, k, c, pad, big)
+           SELECT seq, FLOOR(1 + RAND() * ${rows}), ${groups(10)}, ${groups(5)}, ${big} FROM ${qualify(SCHEMA, `seq_${start}_to_${end}`)}`,
         );
       }
     });
@@ -55,7 +62,7 @@ async function seedUpstream(upstream: Server, rows: number): Promise<void> {
  * all its columns. A sum rather than BIT_XOR: CRC32 is linear over XOR, so two rows of the same
  * layout missing the same change (k = k + 1 turning 4 into 5 on both, say) would cancel out.
  */
-const CHECKSUM = `SELECT SUM(CRC32(CONCAT_WS('#', id, k, c, pad))) AS crc FROM ${SBTEST1}`;
+const CHECKSUM = `SELECT SUM(CRC32(CONCAT_WS('#', id, k, c, pad, big))) AS crc FROM ${SBTEST1}`;
 
 export interface TableFacts {
   rows: number;
@@ -84,11 +91,11 @@ export async function tableFacts(server: Server, withSize = false): Promise<Tabl
   });
 }
 
-/** Seeds the upstream with `rows` rows and returns its facts, sizes included. */
-export async function seed(upstream: Server, rows: number): Promise<TableFacts> {
-  log(`seeding ${SCHEMA}.${TABLE} with ${int(rows)} rows`);
+/** Seeds the upstream with `rows` rows (each with `blobBytes` bytes in `big`) and returns its facts, sizes included. */
+export async function seed(upstream: Server, rows: number, blobBytes = 0): Promise<TableFacts> {
+  log(`seeding ${SCHEMA}.${TABLE} with ${int(rows)} rows${blobBytes === 0 ? '' : ` of ${mib(blobBytes)} blobs`}`);
   const seedStart = Date.now();
-  await seedUpstream(upstream, rows);
+  await seedUpstream(upstream, rows, blobBytes);
   const facts = await tableFacts(upstream, true);
   if (facts.rows !== rows) throw new Error(`seeding made ${facts.rows} rows instead of ${rows}`);
   log(

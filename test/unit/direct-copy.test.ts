@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { copiesDirectly } from '../../src/processors/copy/direct-copy.js';
+import { readAheadRows } from '../../src/processors/dump/chunk-read.js';
 import { statementPieces, type StatementPiece } from '../../src/processors/copy/statement-pieces.js';
 import type { ChunkRecord, TableRecord } from '../../src/shared/checkpoint/copy-checkpoint.js';
 import { columnInfo } from '../support/column-info.js';
@@ -56,6 +57,14 @@ describe('copiesDirectly', () => {
     ],
   ];
   for (const [name, args, expected] of cases) test(name, () => assert.equal(copiesDirectly(...args), expected));
+});
+
+describe('readAheadRows', () => {
+  test('narrow rows: a thousand read ahead', () => assert.equal(readAheadRows(table(['id'])), 1000));
+  for (const type of ['longblob', 'mediumtext', 'json']) {
+    test(`a ${type} column: a few, since each row may be megabytes`, () =>
+      assert.equal(readAheadRows(table(['id'], { columns: [columnInfo('id', 'int'), columnInfo('b', type)] })), 16));
+  }
 });
 
 describe('statementPieces', () => {

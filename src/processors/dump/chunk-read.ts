@@ -67,6 +67,17 @@ export function rowKey(mode: RenderMode, table: TableRecord): (row: RawRow) => K
   return (row) => columns.map((c, i) => keyValueOf(c, row[first + i] ?? null));
 }
 
+/** Types whose one value may be megabytes. */
+const WIDE_TYPES = new Set(['tinyblob', 'blob', 'mediumblob', 'longblob', 'text', 'mediumtext', 'longtext', 'json']);
+
+/**
+ * Rows read ahead of `consume` before the connection is paused: many small rows keep the stream
+ * busy, but a table whose rows may each be megabytes would hold a thousand of them in memory.
+ */
+export function readAheadRows(table: TableRecord): number {
+  return table.columns.some((c) => WIDE_TYPES.has(c.dataType)) ? 16 : 1000;
+}
+
 /**
  * Stream one chunk's rows (raw, as arrays) to `consume`. A half-read result leaves the
  * connection mid-protocol, so on any failure it is destroyed, never handed back to the pool.
@@ -81,7 +92,9 @@ export async function readChunkRows(
   try {
     const { sql, params } = chunkQuery(read, mode);
     const callbackConn = conn.connection as unknown as CallbackConnection;
-    await consume(callbackConn.query({ sql, values: params, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 1000 }));
+    await consume(
+      callbackConn.query({ sql, values: params, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: readAheadRows(read.table) }),
+    );
   } catch (err) {
     conn.destroy();
     throw err;
