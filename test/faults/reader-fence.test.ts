@@ -169,3 +169,37 @@ test('a reader paused past its lease steps down when it resumes: the new reader 
   assert.equal(actual.length, expected.length);
   assert.deepEqual(actual, expected);
 });
+
+test('a reader that lost its lease raises the fence after the current one connected: the current one reconnects above it and every row ends equal', {
+  timeout: 180_000,
+}, async () => {
+  const stack = await getStack();
+  const api = processes[0] as DmqServer;
+  const source = SOURCES[0]!;
+  const holderPid = await until('a reader lease', () => leasePid(source));
+  const holder = processes.find((p) => p.child.pid === holderPid)!;
+  const from = holder.output().length;
+  // What a process resumed in the middle of connecting does before it sees its lease is gone.
+  const conn = await mysql.createConnection(stack.target);
+  try {
+    await conn.query('UPDATE dm_meta.test_reader_fence SET epoch = epoch + 1 WHERE source_id = ?', [source]);
+  } finally {
+    await conn.end();
+  }
+  const raised = (await fenceEpochs()).get(source)!;
+  const writers = stack.upstreams.map((server, i) => startWriter(server, { parity: i as 0 | 1, seed: 51 + i }));
+  await new Promise((r) => setTimeout(r, 3000));
+  const transactions = (await Promise.all(writers.map((w) => w.stop()))).reduce((a, b) => a + b, 0);
+  const final = await waitForCaughtUp(api.addr, 'test', stack.upstreams, 90_000);
+  assert.equal(final.stage, 'Running', JSON.stringify(final, null, 2));
+  assert.ok(transactions > 10, `writers ran: ${transactions} transactions`);
+  assert.ok(count(logLines(holder, from), /binlog reader failed/, source) > 0, 'the reader of the overtaken fence reconnected');
+  assert.ok((await fenceEpochs()).get(source)! > raised, 'and raised the fence above the stale raise');
+
+  const { expected, actual } = await compareMerged(
+    stack.upstreams.map((server) => ({ server, schema: 'test_db', table: 'test_table' })),
+    { server: stack.target, schema: 'test_db', table: 'test_table' },
+  );
+  assert.equal(actual.length, expected.length);
+  assert.deepEqual(actual, expected);
+});

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
 import { decryptPassword } from '../../src/shared/config/password.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { runCli, startDmq, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
@@ -28,13 +29,31 @@ before(async () => {
   await resetDatabases();
   // The test decrypts what it finds with the server's key.
   process.env.DMQ_SECRET_KEY = KEY;
-  dmq = await startDmq({ env: { DMQ_SECRET_KEY: KEY } });
+  // Chunks go through files, so the scan meets load jobs too (a direct copy is its dump job).
+  dmq = await startDmq({ env: { DMQ_SECRET_KEY: KEY, DMQ_COPY_PATH: 'files' } });
 });
 
 after(async () => {
   await dmq?.stop();
   delete process.env.DMQ_SECRET_KEY;
 });
+
+/** Waits until an apply job of the task runs. */
+async function applyJobRunning(url: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const active = await redis.keys('dmq:apply.jobs.*:active');
+      const lengths = await Promise.all(active.map((k) => redis.llen(k)));
+      if (lengths.some((n) => n > 0)) return;
+      if (Date.now() > deadline) throw new Error('no apply job ran within 60 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
 
 /** Every string inside a JSON value. */
 function leaves(value: unknown): string[] {
@@ -91,11 +110,22 @@ test('no BullMQ job, in any queue or state, carries a password, plain or encrypt
   assert.equal(checked.json.result, true, checked.stdout);
   assert.equal((await runCli(dmq.addr, ['start-task', join(dir, 'task.yaml')])).code, 0);
   await waitForStatus(dmq.addr, 'jobs', (s) => s.stage !== 'Running' || s.sources[0]!.subTaskStatus[0]!.sync?.synced === true, 120_000);
-  await execSql(stack.upstreams[0], [
-    "UPDATE jobs.items SET v = 'changed' WHERE id <= 20",
-    'ALTER TABLE jobs.items ADD COLUMN note VARCHAR(10)',
-    "INSERT INTO jobs.items VALUES (1000, 'new', 'n')",
-  ]);
+  // A completed apply job is removed at once: one is held running on a locked target row while Redis is scanned.
+  const holder = await mysql.createConnection(stack.target);
+  let scanned: Awaited<ReturnType<typeof scanRedis>>;
+  try {
+    await holder.query('START TRANSACTION');
+    await holder.query('SELECT * FROM jobs.items WHERE id = 1 FOR UPDATE');
+    await execSql(stack.upstreams[0], [
+      "UPDATE jobs.items SET v = 'changed' WHERE id <= 20",
+      'ALTER TABLE jobs.items ADD COLUMN note VARCHAR(10)',
+      "INSERT INTO jobs.items VALUES (1000, 'new', 'n')",
+    ]);
+    await applyJobRunning(stack.redis.url);
+    scanned = await scanRedis(stack.redis.url);
+  } finally {
+    await holder.end();
+  }
   const status = await waitForCaughtUp(dmq.addr, 'jobs', [stack.upstreams[0]]);
   assert.equal(status.stage, 'Running', JSON.stringify(status, null, 2));
 
@@ -115,7 +145,7 @@ test('no BullMQ job, in any queue or state, carries a password, plain or encrypt
   );
   assert.ok(!sealed.includes(SOURCE_PASSWORD) && !sealed.includes(TARGET_PASSWORD));
 
-  const { texts, jobs } = await scanRedis(stack.redis.url);
+  const { texts, jobs } = scanned;
   const queues = [...jobs.keys()].map((q) => q.split('.')[0]);
   for (const kind of ['precheck', 'plan', 'dump', 'load', 'apply'])
     assert.ok(queues.includes(kind), `jobs of ${kind} were scanned (${[...jobs.keys()]})`);

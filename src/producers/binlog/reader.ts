@@ -3,7 +3,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ApplyBatch } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
-import { raiseReaderFence } from '../../shared/checkpoint/reader-fence.js';
+import { raiseReaderFence, readReaderFence } from '../../shared/checkpoint/reader-fence.js';
 import { readSyncPositions } from '../../shared/checkpoint/lane-checkpoint.js';
 import { readSourceSync, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
 import { formatGtidSet, gtidInSet, parseGtidSet, type GtidFlavor, type GtidSet } from '../../shared/binlog/gtid-set.js';
@@ -243,12 +243,32 @@ export function startBinlogReader(
     for (const r of records) if (r.kind === 'reset') resetShadows.set(shadowKey(r.shadow), { shadow: r.shadow, at: r.coord });
   }
 
+  /**
+   * A reader that lost its lease while it was connecting (a process paused, then resumed) may
+   * raise the fence after this one did, just before it notices and steps down: every batch this
+   * reader cuts would be refused from then on. Reconnecting raises the fence above it again.
+   */
+  async function checkFence(): Promise<void> {
+    if (epoch === 0) return;
+    const fence = await readReaderFence(pool(), meta, source.sourceId);
+    if (fence <= epoch) return;
+    throw new DmqError(
+      'BINLOG_FAILED',
+      `a reader of source "${source.sourceId}" that lost its lease raised the fence to ${fence} after this one (${epoch}) connected: reconnecting`,
+      {
+        where: status.appliedCoord || startText,
+        workaround: 'nothing to do: this reader reconnects and raises the fence again',
+      },
+    );
+  }
+
   async function tick(): Promise<void> {
     if (deposed()) return;
     try {
       await sink.flush();
       await settle();
       await uniqueKeys.refresh();
+      await checkFence();
       if (source.enableGtid && server) status.masterGtid = await executedGtid(ctx.pools.source(task, source), server.flavor);
       if (!status.paused && zongji && Date.now() - lastEventAt > WATCHDOG_MS) {
         throw new DmqError('BINLOG_FAILED', `no binlog event or heartbeat from source "${source.sourceId}" for ${WATCHDOG_MS} ms`, {

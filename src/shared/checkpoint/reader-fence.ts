@@ -48,6 +48,13 @@ export function readFenceStatement(meta: MetaTables, sourceId: string, lock: boo
   return { sql: `SELECT epoch FROM ${metaName(meta, 'fence')} WHERE source_id = ?${lock ? ' FOR UPDATE' : ''}`, values: [sourceId] };
 }
 
+/** The source's epoch as committed now. */
+export async function readReaderFence(pool: Pool, meta: MetaTables, sourceId: string): Promise<number> {
+  const { sql, values } = readFenceStatement(meta, sourceId, false);
+  const [rows] = await pool.query<RowDataPacket[]>(sql, values);
+  return readFenceEpoch(rows);
+}
+
 /** The epoch in a fence read; 0 before any reader of this release raised it. */
 export function readFenceEpoch(rows: RowDataPacket[]): number {
   return rows[0] ? Number(rows[0].epoch) : 0;
