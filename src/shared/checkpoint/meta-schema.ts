@@ -79,22 +79,7 @@ const TABLE_OPTIONS = 'DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
  * Which server the coordinates of a source's rows belong to (see server-switch.ts), on its
  * global row; beyond DM's columns.
  */
-const SERVER_COLUMN = 'binlog_server VARCHAR(255) NULL';
-
-/** Meta tables made by an earlier release get the columns added since. */
-async function addMissingColumn(
-  conn: Queryable,
-  meta: MetaTables,
-  table: keyof Omit<MetaTables, 'schema'>,
-  column: string,
-  definition: string,
-): Promise<void> {
-  const [rows] = await conn.query<RowDataPacket[]>(
-    'SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
-    [meta.schema, meta[table], column],
-  );
-  if (rows.length === 0) await conn.query(`ALTER TABLE ${metaName(meta, table)} ADD COLUMN ${definition}`);
-}
+const SERVER_TYPE = 'VARCHAR(255) NULL';
 
 export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promise<void> {
   await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(meta.schema)} CHARACTER SET utf8mb4`);
@@ -156,10 +141,10 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
     binlog_gtid TEXT NULL,
     is_global TINYINT(1) NOT NULL DEFAULT 0,
     updated_at DATETIME(3) NOT NULL,
-    ${SERVER_COLUMN},
+    binlog_server ${SERVER_TYPE},
     PRIMARY KEY (source_id, schema_name, table_name)
   ) ${TABLE_OPTIONS}`);
-  await addMissingColumn(conn, meta, 'syncer', 'binlog_server', SERVER_COLUMN);
+  await addColumnIfMissing(conn, meta, 'syncer', 'binlog_server', SERVER_TYPE);
   await conn.query(`CREATE TABLE IF NOT EXISTS ${metaName(meta, 'lanes')} (
     source_id ${NAME},
     schema_name ${NAME},
@@ -294,6 +279,7 @@ export async function ensureMetaTables(conn: Queryable, meta: MetaTables): Promi
   ) ${TABLE_OPTIONS}`);
 }
 
+/** Meta tables made by an earlier release get the columns added since. */
 async function addColumnIfMissing(
   conn: Queryable,
   meta: MetaTables,
