@@ -10,6 +10,7 @@ import { decryptPassword } from '../../src/shared/config/password.js';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { runCli, startDmq, waitForCaughtUp, waitForStatus, type DmqServer } from '../support/dmq.js';
 import { execSql, userWithPassword } from '../support/fixtures.js';
+import { until } from '../support/shard-locks.js';
 import { redisEntries } from '../support/redis-dump.js';
 
 /**
@@ -42,14 +43,11 @@ after(async () => {
 async function applyJobRunning(url: string): Promise<void> {
   const redis = new Redis(url);
   try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
+    await until('an apply job running', async () => {
       const active = await redis.keys('dmq:apply.jobs.*:active');
       const lengths = await Promise.all(active.map((k) => redis.llen(k)));
-      if (lengths.some((n) => n > 0)) return;
-      if (Date.now() > deadline) throw new Error('no apply job ran within 60 s');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return lengths.some((n) => n > 0) ? true : undefined;
+    });
   } finally {
     redis.disconnect();
   }

@@ -63,6 +63,8 @@ export function createApplySink(
   }
 
   async function flushOutbox(): Promise<void> {
+    // Rows pushed from here on need a flush of their own.
+    earlyFlushQueued = false;
     const taken = outbox;
     flightBytes = outboxBytes;
     outbox = [];
@@ -99,12 +101,7 @@ export function createApplySink(
       }
       if (outboxBytes >= OUTBOX_FLUSH_BYTES && !earlyFlushQueued) {
         earlyFlushQueued = true;
-        flushing = flushing
-          .then(() => {
-            earlyFlushQueued = false;
-            return flushOutbox();
-          })
-          .catch(onError);
+        void flush();
         return;
       }
       // Hand batches to Redis once the current burst of events is decoded, but not more often
