@@ -125,6 +125,12 @@ test('query-status --watch outside a terminal prints one JSON line per refresh u
     lines.slice(0, -1).every((l) => l.stage === 'Running'),
     'it stopped at the first settled status',
   );
+  // Nothing reached the source's binlog during the copy, so there was nothing to replay.
+  const readers = server()
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('"task":"watched"') && line.includes('binlog reader lease taken'));
+  assert.deepEqual(readers, [], 'a full task over a quiet source finishes without starting a binlog reader');
   const bad = await runCli(server().addr, ['query-status', '--watch', '0']);
   assert.equal(bad.code, 1);
   assert.match(String(bad.json.msg), /follows one task/);

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { readsBinlog } from '../../shared/task/stages.js';
-import type { SourceTaskState } from '../../shared/state/registry.js';
+import { TASK_STATE_CHANNEL, type SourceTaskState } from '../../shared/state/registry.js';
 import type { ServiceContext } from '../../shared/task/context.js';
 import { requireSource } from '../../shared/task/context.js';
 import { startBinlogReader } from './reader.js';
@@ -151,18 +151,39 @@ export function startReaderSupervisor(ctx: ServiceContext, { leaseMs }: { leaseM
     for (const key of running.keys()) if (!wanted.has(key)) await release(key);
   }
 
+  let ticking = false;
+  /** A state change arrived while a tick ran: that tick may have read the state before it. */
+  let again = false;
   const loop = async () => {
     if (stopped) return;
-    await tick().catch((err: unknown) => ctx.log.error({ err }, 'binlog reader supervision failed'));
+    clearTimeout(timer);
+    ticking = true;
+    do {
+      again = false;
+      await tick().catch((err: unknown) => ctx.log.error({ err }, 'binlog reader supervision failed'));
+    } while (again && !stopped);
+    ticking = false;
     if (!stopped) timer = setTimeout(loop, TICK_MS);
   };
   void loop();
+
+  // A source entering Sync, a resume or a pause is acted on at once rather than at the next tick.
+  const changes = ctx.redis.duplicate();
+  changes.on('error', (err: unknown) => ctx.log.debug({ err }, 'task state subscription: connection error'));
+  changes.on('message', () => {
+    if (ticking) again = true;
+    else void loop();
+  });
+  changes
+    .subscribe(TASK_STATE_CHANNEL)
+    .catch((err: unknown) => ctx.log.warn({ err }, 'task state subscription failed: state changes are seen at the next poll'));
 
   return {
     async close(): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
       clearInterval(watch);
+      changes.disconnect();
       for (const key of [...running.keys()]) await release(key);
     },
   };

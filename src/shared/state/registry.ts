@@ -45,7 +45,14 @@ const precheckKey = (task: string) => `dmq:task:${task}:precheck`;
  * shared connection in between (BullMQ's, deleteTask's) ends it silently and a pause could be
  * overwritten. A reconnect in between would drop it too.
  */
-const SET_IF_UNCHANGED = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2]) return 1 else return 0 end`;
+const SET_IF_UNCHANGED = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2]) redis.call('publish', ARGV[3], KEYS[1]) return 1 else return 0 end`;
+
+/**
+ * Every change of a task's state is announced here (the message is the state's key), so that a
+ * processor acts on it at once instead of at its next poll: the binlog supervisor starts a
+ * reader as soon as a source enters Sync. Polling stays, for messages lost in a reconnect.
+ */
+export const TASK_STATE_CHANNEL = 'dmq:task-state';
 
 export function registry(redis: Redis) {
   // Updates from this process take turns, so they do not make each other retry.
@@ -56,9 +63,13 @@ export function registry(redis: Redis) {
       const json = await redis.get(stateKey(name));
       if (json === null) return undefined;
       const state = JSON.parse(json) as TaskState;
+      const before = JSON.stringify(state);
       change(state);
+      // Nothing changed (a chunk loaded mid-copy, say): no write, and no one woken for nothing.
+      if (JSON.stringify(state) === before) return state;
       state.updatedAt = Date.now();
-      if (Number(await redis.eval(SET_IF_UNCHANGED, 1, stateKey(name), json, JSON.stringify(state))) === 1) return state;
+      if (Number(await redis.eval(SET_IF_UNCHANGED, 1, stateKey(name), json, JSON.stringify(state), TASK_STATE_CHANNEL)) === 1)
+        return state;
     }
   }
 

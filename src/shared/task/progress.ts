@@ -1,8 +1,19 @@
 import type { TaskConfig } from '../config/types.js';
-import { readCopyProgress, readSourcePlans } from '../checkpoint/copy-checkpoint.js';
+import { compareCoords } from '../binlog/position.js';
+import { readCopyProgress, readSourcePlans, type SourcePlanRecord } from '../checkpoint/copy-checkpoint.js';
 import type { ServiceContext } from './context.js';
 import { taskMeta } from './context.js';
 import { advance } from './stages.js';
+
+/**
+ * Whether full mode has changes to replay after the copy: none without a low watermark (the
+ * plan found the binlog unreadable), and none when the binlog did not move between the low and
+ * the high watermark, so the task finishes without starting a reader.
+ */
+function hasReplay(plan: SourcePlanRecord | undefined): boolean {
+  if (!plan?.low) return false;
+  return !plan.high || compareCoords(plan.low, plan.high) !== 0;
+}
 
 /**
  * After a chunk is loaded: move each source whose chunks are all loaded past the Load unit,
@@ -29,7 +40,7 @@ export async function settleCopyProgress(ctx: ServiceContext, task: TaskConfig):
       // The job that copied the last chunk records that watermark just after its commit, and
       // replication must not start before it: another job may see every chunk loaded first.
       if (all(id, 'loadedChunks') && plans.get(id)?.dumpedAt) {
-        advance(state, task.taskMode, id, 'Load', now, { replays: Boolean(plans.get(id)?.low) });
+        advance(state, task.taskMode, id, 'Load', now, { replays: hasReplay(plans.get(id)) });
       }
     }
   });
