@@ -54,11 +54,19 @@ test('sync with one api and two workers, writers on both upstreams, pessimistic 
     await blocker.query('START TRANSACTION');
     await blocker.query('SELECT COUNT(*) FROM test_db.test_table');
     await execSql(stack.upstreams[1], [ADD_EXTRA, "UPDATE test_db.test_table SET extra = CONCAT('s1-', id % 7) WHERE id % 5 = 0"]);
-    await until('the ALTER on the target', async () => {
-      const [rows] = await blocker.query<mysql.RowDataPacket[]>(
-        "SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE%extra%' AND ID <> CONNECTION_ID()",
-      );
-      return rows.length > 0 ? true : undefined;
+    await until(
+      'the ALTER on the target',
+      async () => {
+        const [rows] = await blocker.query<mysql.RowDataPacket[]>(
+          "SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE%extra%' AND ID <> CONNECTION_ID()",
+        );
+        return rows.length > 0 ? true : undefined;
+      },
+      // Both shards' earlier changes apply first: with a worker just killed, on a loaded machine, up to 30 s in ten runs here.
+      120_000,
+    ).catch(async (err: Error) => {
+      const locks = JSON.stringify(await shardLocks(cluster!.addr, 'sync'));
+      throw new Error(`${err.message}; shard locks: ${locks}\n--- dmq logs (tail) ---\n${cluster!.logs().slice(-20_000)}`);
     });
     await cluster.killAllWorkers();
     await blocker.query('COMMIT');

@@ -58,10 +58,13 @@ function initializedDatadir(): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'dmq-mariadb-template-'));
     removeOnExit(dir);
     const datadir = join(dir, 'data');
+    await mkdir(join(dir, 'tmp'));
     try {
       await run(findBinary('mariadb-install-db'), [
         '--no-defaults',
         `--datadir=${datadir}`,
+        // Temporary tables in a directory of its own: the shared /tmp saw two test runs' bootstraps lose each other's files.
+        `--tmpdir=${join(dir, 'tmp')}`,
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
         ...asRoot,
@@ -80,7 +83,7 @@ function initializedDatadir(): Promise<string> {
 export async function startMariadb(options: MariadbOptions): Promise<MariadbServer> {
   const dir = resolve(options.dir);
   const files = mariadbFiles(dir);
-  await mkdir(dir, { recursive: true });
+  await mkdir(join(dir, 'tmp'), { recursive: true });
   // A datadir left by an earlier run (a stopped demo) keeps its data.
   if (!existsSync(join(files.datadir, 'mysql'))) {
     await mkdir(files.datadir, { recursive: true });
@@ -93,6 +96,7 @@ export async function startMariadb(options: MariadbOptions): Promise<MariadbServ
     [
       '--no-defaults',
       `--datadir=${files.datadir}`,
+      `--tmpdir=${join(dir, 'tmp')}`,
       `--socket=${files.socket}`,
       `--port=${port}`,
       `--bind-address=${HOST}`,
