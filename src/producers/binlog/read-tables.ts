@@ -174,10 +174,10 @@ export function createReadTables(
     /** A rows event's rows as values in the table's column order, the extracted values last. */
     rows(ev: BinlogEvent, table: ReadTable, op: RowOp): { before?: RowValue[]; after?: RowValue[] }[] {
       const types = columnTypes.get(Number(ev.tableId)) ?? [];
-      const decode = (row: Record<string, unknown>) => [
-        ...rowValues(row, table.sourceColumns, types, rules.timeZone),
-        ...table.extraValues,
-      ];
+      const decode =
+        table.extraValues.length === 0
+          ? (row: Record<string, unknown>) => rowValues(row, table.sourceColumns, types, rules.timeZone)
+          : (row: Record<string, unknown>) => [...rowValues(row, table.sourceColumns, types, rules.timeZone), ...table.extraValues];
       return (ev.rows as Record<string, unknown>[]).map((r) => {
         if (op === 'update') {
           const u = r as { before: Record<string, unknown>; after: Record<string, unknown> };

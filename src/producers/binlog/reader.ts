@@ -48,7 +48,7 @@ const WATCHDOG_MS = 5000;
  * While reading is paused, how often the checkpoints are read to see whether it may go on: the
  * appliers may drain the low mark's backlog well within a tick, and would then stand idle.
  */
-const DRAIN_POLL_MS = 50;
+const DRAIN_POLL_MS = 100;
 
 /** The GTID set the source has executed (DM's masterBinlogGtid). */
 async function executedGtid(conn: Pool, flavor: GtidFlavor): Promise<string> {

@@ -129,7 +129,7 @@ export function createTransactionLedger() {
         const at = b.lane ? laneStands(laneAt || undefined, applied.get(b.key)) : applied.get(b.key);
         return at !== undefined && compareCoords(at, b.coord) >= 0;
       };
-      // One pass, each batch compared once: up to the back-pressure mark of them, every 50 ms
+      // One pass, each batch compared once: up to the back-pressure mark of them, every 100 ms
       // while reading is paused.
       const held: LedgerTransaction[] = [];
       let oldestPendingTime = 0;
