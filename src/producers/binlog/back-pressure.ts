@@ -1,10 +1,11 @@
 /**
  * Batches queued but not yet applied, above which the reader stops reading the binlog. A batch of
- * a one-row transaction is a few hundred bytes here and in Redis; the low mark is a second or
- * two of the appliers' work, so they do not run dry while the reader catches up again.
+ * a one-row transaction is a few hundred bytes here and in Redis; the low mark is half a second
+ * or more of the appliers' work, several of the paused reader's polls, so they do not run dry
+ * before it reads again.
  */
-const BACKLOG_HIGH = 20_000;
-const BACKLOG_LOW = 10_000;
+const BACKLOG_HIGH = 10_000;
+const BACKLOG_LOW = 5_000;
 /**
  * The same in row bytes, so big rows cannot fill Redis's memory before the count is reached. A
  * few seconds of the appliers' work: more only costs memory.
