@@ -20,6 +20,7 @@ const table = (columns: ColumnInfo[]): TableInfo => ({
   table: 't',
   columns,
   uniqueKeys: [],
+  uniqueIndexes: 0,
   estimatedRows: 0,
   averageRowBytes: 0,
   createSql: '',

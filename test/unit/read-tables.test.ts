@@ -43,14 +43,18 @@ const rows = (tableId: number): BinlogEvent => ({
   rows: [],
 });
 
-test('table ids churning (each DDL or reopen gives a table a new id) leave one remembered id per table', () => {
-  const tables = createReadTables(
+/** Tables of a reader whose tablemaps name their columns (no tracked definitions needed); any failure fails the test. */
+const untrackedReader = () =>
+  createReadTables(
     't',
     's1',
     rules,
     () => undefined,
     (err) => assert.fail(String(err)),
   );
+
+test('table ids churning (each DDL or reopen gives a table a new id) leave one remembered id per table', () => {
+  const tables = untrackedReader();
   const coord = { file: 'bin.000001', pos: 4 };
   // Two tables reopened 500 times each, as a long-running source with DDLs and FLUSH TABLES does.
   for (let i = 0; i < 500; i++) {
@@ -133,4 +137,22 @@ test('a tablemap that does not fit the tracked definition pauses the task with b
   );
   assert.match((failures[2] as DmqError).message, /the schema tracker has no definition of it/);
   assert.match((failures[0] as DmqError).workaround ?? '', /dmq binlog-schema update t s1 db m/);
+});
+
+test('a table mapped again as before keeps its description; other columns, another key or a DDL describe it afresh', () => {
+  const tables = untrackedReader();
+  const coord = { file: 'bin.000001', pos: 4 };
+  tables.map(tablemap(9, 'k'), coord);
+  const first = tables.of(rows(9));
+  tables.map(tablemap(9, 'k'), coord);
+  assert.equal(tables.of(rows(9)), first, 'each transaction maps its tables again: nothing to describe anew');
+  tables.map({ ...tablemap(9, 'k'), columnCount: 2, columnNames: ['id', 'v'], columnTypes: [3, 3] }, coord);
+  const widened = tables.of(rows(9));
+  assert.deepEqual(widened?.columns, ['id', 'v']);
+  tables.map({ ...tablemap(9, 'k'), columnCount: 2, columnNames: ['id', 'v'], columnTypes: [3, 3], primaryKey: [1] }, coord);
+  const rekeyed = tables.of(rows(9));
+  assert.deepEqual(rekeyed?.key, ['v']);
+  tables.changed();
+  assert.notEqual(tables.of(rows(9)), rekeyed, 'a DDL the tracker followed: described afresh');
+  assert.deepEqual(tables.of(rows(9))?.key, ['v']);
 });

@@ -7,6 +7,8 @@ import { createJobCounts } from '../job-counts.js';
 export interface TargetKeys {
   key: string[];
   uniqueColumns: string[];
+  /** The target's only unique index is on exactly `key` (see ApplyTable). */
+  soleKey: boolean;
 }
 
 /**
@@ -38,7 +40,10 @@ function createApplyCache() {
         const identity = rowIdentityKey(info)?.columns ?? [];
         const key = job.key.length > 0 ? job.key : identity.every((c) => job.columns.includes(c)) ? identity : [];
         const uniqueColumns = [...new Set(info.uniqueKeys.flatMap((k) => k.columns))].filter((c) => !key.includes(c));
-        return { key, uniqueColumns };
+        const only = info.uniqueIndexes === 1 ? info.uniqueKeys[0] : undefined;
+        const soleKey =
+          key.length > 0 && only !== undefined && only.columns.length === key.length && key.every((c) => only.columns.includes(c));
+        return { key, uniqueColumns, soleKey };
       });
       const entry = { generation: ddlGeneration, shape, keys };
       keys.catch(() => {

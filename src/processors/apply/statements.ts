@@ -21,6 +21,11 @@ export interface ApplyTable {
    * updates that change none of them (and a known list) are merged.
    */
   uniqueColumns?: string[];
+  /**
+   * The target's only unique index is on exactly `key`: changes to different keys never meet, so
+   * a run of changes comes down to each key's net change, in any order (DM's compact).
+   */
+  soleKey?: boolean;
 }
 
 /** Rows per merged UPDATE: its CASE is evaluated linearly for each row. */
@@ -219,6 +224,23 @@ export function buildStatements(
     flushGroup();
   };
 
+  if (table.soleKey && hasKey) {
+    const net = netChanges(changes, keyIndexes, name);
+    if (options.safeMode) {
+      for (const u of net.updates) {
+        net.deletes.push(u.before);
+        net.inserts.push(u.after);
+      }
+      net.updates = [];
+    }
+    // Every key comes once, so any order does; deletes go first, so that a key one identity gives
+    // up (`A`) is free before another identity the target takes for the same key (`a`) comes.
+    deleteRun(net.deletes);
+    insertRun(net.inserts);
+    updateRun(byChangedColumns(net.updates, changedColumns));
+    return statements;
+  }
+
   let i = 0;
   while (i < changes.length) {
     const op = changes[i]!.op;
@@ -240,6 +262,90 @@ export function buildStatements(
     else deleteRun(run);
   }
   return statements;
+}
+
+/** What a run of changes did to one key, in the order the keys first appear. */
+interface KeyChange {
+  /** The row was there before the run: an update or delete found it. */
+  existed: boolean;
+  /** Only updates that kept the key: one UPDATE from `before` to `after` does it all. */
+  updatesOnly: boolean;
+  /** The first image with the key: the row before the run when it existed. */
+  before: RowValue[];
+  /** The row after the run; null: gone. */
+  after: RowValue[] | null;
+}
+
+/**
+ * The net change of each key in `changes`: rows to delete (there before, gone or replaced
+ * after), rows to insert (new, or replacing a deleted one), and rows only updated, each with its
+ * image before the run and after it.
+ */
+function netChanges(changes: RowChange[], keyIndexes: number[], name: string) {
+  const keys = new Map<string, KeyChange>();
+  const identity = (row: RowValue[]) =>
+    keyIndexes.length === 1 ? valueIdentity(row[keyIndexes[0]!]!) : JSON.stringify(keyIndexes.map((i) => valueIdentity(row[i]!)));
+  const touch = (row: RowValue[], existed: boolean): KeyChange => {
+    const id = identity(row);
+    let entry = keys.get(id);
+    if (!entry) {
+      entry = { existed, updatesOnly: existed, before: row, after: null };
+      keys.set(id, entry);
+    }
+    return entry;
+  };
+  for (const c of changes) {
+    if (c.op === 'insert') {
+      const entry = touch(requireRow(c.after, 'after', name), false);
+      entry.updatesOnly = false;
+      entry.after = c.after!;
+    } else if (c.op === 'delete') {
+      const entry = touch(requireRow(c.before, 'before', name), true);
+      entry.updatesOnly = false;
+      entry.after = null;
+    } else {
+      const before = requireRow(c.before, 'before', name);
+      const after = requireRow(c.after, 'after', name);
+      const from = touch(before, true);
+      if (identity(before) === identity(after)) {
+        from.after = after;
+        continue;
+      }
+      from.updatesOnly = false;
+      from.after = null;
+      const to = touch(after, false);
+      to.updatesOnly = false;
+      to.after = after;
+    }
+  }
+  const deletes: RowValue[][] = [];
+  const inserts: RowValue[][] = [];
+  const updates: { before: RowValue[]; after: RowValue[] }[] = [];
+  for (const k of keys.values()) {
+    if (k.updatesOnly && k.after) {
+      updates.push({ before: k.before, after: k.after });
+      continue;
+    }
+    // A row inserted and deleted again in the run may be there already in safe mode (the copy has it).
+    if (k.existed || !k.after) deletes.push(k.before);
+    if (k.after) inserts.push(k.after);
+  }
+  return { deletes, inserts, updates };
+}
+
+/** Updates of different keys reordered so that those setting the same columns are neighbours, which merge. */
+function byChangedColumns<T extends { before: RowValue[]; after: RowValue[] }>(
+  updates: T[],
+  changedColumns: (before: RowValue[], after: RowValue[]) => number[],
+): T[] {
+  const groups = new Map<string, T[]>();
+  for (const u of updates) {
+    const shape = changedColumns(u.before, u.after).join();
+    const group = groups.get(shape);
+    if (group) group.push(u);
+    else groups.set(shape, [u]);
+  }
+  return [...groups.values()].flat();
 }
 
 /** A key value as a string that differs whenever the values differ, bytes included. */

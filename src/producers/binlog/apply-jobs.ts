@@ -16,9 +16,17 @@ export function groupIntoJobs(batches: ApplyBatch[], limits: JobLimits): ApplyJo
   const open = new Map<string, { job: ApplyJob; rows: number; bytes: number; shape: string }>();
   for (const b of batches) {
     const key = JSON.stringify([b.sourceId, b.schema, b.table, b.lane?.index ?? null]);
-    // A table map event between two batches may have changed the columns: such batches do not mix.
-    const shape = JSON.stringify([b.target, b.columns, b.key, b.columnKinds]);
     const current = open.get(key);
+    // A table map event between two batches may have changed the columns: such batches do not
+    // mix. Batches of one table description share its arrays, which spares the comparison.
+    const shape =
+      current &&
+      current.job.target === b.target &&
+      current.job.columns === b.columns &&
+      current.job.key === b.key &&
+      current.job.columnKinds === b.columnKinds
+        ? current.shape
+        : JSON.stringify([b.target, b.columns, b.key, b.columnKinds]);
     // A DDL barrier is a job of its own: it commits on the target by itself. So is a join, which
     // waits for the lanes before it.
     const fits =

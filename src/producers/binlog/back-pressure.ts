@@ -1,6 +1,11 @@
-/** Batches queued but not yet applied, above which the reader stops reading the binlog. */
-const BACKLOG_HIGH = 5000;
-const BACKLOG_LOW = 2500;
+/**
+ * Batches queued but not yet applied, above which the reader stops reading the binlog. A batch of
+ * a one-row transaction is a few hundred bytes here and in Redis; the low mark is half a second
+ * or more of the appliers' work, several of the paused reader's polls, so they do not run dry
+ * before it reads again.
+ */
+const BACKLOG_HIGH = 10_000;
+const BACKLOG_LOW = 5_000;
 /**
  * The same in row bytes, so big rows cannot fill Redis's memory before the count is reached. A
  * few seconds of the appliers' work: more only costs memory.
@@ -54,7 +59,10 @@ export function backlogDrained(backlog: Backlog, held: number): boolean {
 /** The transaction mark, for the reader's status. */
 export const TRANSACTION_LIMIT = BACKLOG_HIGH_TRANSACTIONS;
 
+/** Batches pending above which the appliers count as lagging. */
+const BEHIND_BATCHES = 500;
+
 /** Whether the appliers lag enough that batches are handed to Redis less often, in larger jobs. */
 export function appliersBehind(backlog: Backlog): boolean {
-  return backlog.pendingBatches > BACKLOG_LOW / 5;
+  return backlog.pendingBatches > BEHIND_BATCHES;
 }

@@ -248,7 +248,8 @@ export function createBatcher(options: BatcherOptions) {
     // found no row would otherwise apply ahead of a first batch still being retried.
     const first = !seen.has(key) && applied === undefined;
     const stream = seen.get(key);
-    const plan = lanePlan(p.table.columns, p.table.key, count, options.uniqueKeys?.(p.table.schema, p.table.table) ?? []);
+    const plan =
+      count > 1 ? lanePlan(p.table.columns, p.table.key, count, options.uniqueKeys?.(p.table.schema, p.table.table) ?? []) : undefined;
     const choices: LaneChoice[] = plan ? p.changes.map((c) => chooseLane(c, plan)) : [];
     const joins = choices.includes('join');
     const next = streamOf(key);

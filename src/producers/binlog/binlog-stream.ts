@@ -19,6 +19,9 @@ export function readerServerId(task: string, sourceId: string): number {
   return 0x40000000 + (hash % 0x3fffffff);
 }
 
+/** Tables whose read-or-skip verdict a stream remembers. */
+const MAX_VERDICTS = 10_000;
+
 /** A tablemap event as zongji hands it to `_fetchTableInfo`. */
 export interface TableMapEvent {
   tableId: number;
@@ -58,7 +61,20 @@ export function createBinlogStream(source: SourceConfig, tables?: TableHooks): Z
     tableMap: Record<number, unknown>;
   };
   const ask = internals._fetchTableInfo.bind(z);
-  internals._skipSchema = (schema, table) => !tables.reads(schema, table);
+  // Asked at every tablemap event, that is for every table of every transaction; the answer only
+  // depends on the names, and matching the rules' patterns costs more than the rest of the event.
+  const verdicts = new Map<string, boolean>();
+  internals._skipSchema = (schema, table) => {
+    const name = `${schema}\u0000${table}`;
+    let reads = verdicts.get(name);
+    if (reads === undefined) {
+      // Names are bounded by the source's tables, but temporary tables come and go.
+      if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+      reads = tables.reads(schema, table);
+      verdicts.set(name, reads);
+    }
+    return !reads;
+  };
   internals._fetchTableInfo = (ev, next) => {
     const columns = tables.columns(ev);
     if (columns === undefined) return ask(ev, next);

@@ -302,7 +302,9 @@ export function createEventReader(run: EventReaderRun) {
           'schema tracker: cannot follow this DDL; the table is untracked until `binlog-schema update` sets it',
         );
     }
-    if (changed) run.schemaChanged();
+    if (!changed) return;
+    tables.changed();
+    run.schemaChanged();
   }
 
   return {

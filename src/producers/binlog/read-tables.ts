@@ -23,6 +23,9 @@ export interface TableRules {
   timeZone?: string | undefined;
 }
 
+const sameList = <T>(a: T[] | undefined, b: T[] | undefined) =>
+  a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]));
+
 /** A table as the reader decodes it: the source's columns, then the route's extracted values. */
 export interface ReadTable extends TableMeta {
   sourceColumns: string[];
@@ -135,6 +138,17 @@ export function createReadTables(
       }
       const name = JSON.stringify([schema, table]);
       const previous = idOf.get(name);
+      const types = ev.columnTypes as number[];
+      const known = primaryKeys.get(id);
+      // Each transaction maps its tables again, mostly as before: then what is known of the table stands.
+      if (
+        previous === id &&
+        known &&
+        sameList(known.columnNames, names) &&
+        sameList(known.primaryKey, primaryKey) &&
+        sameList(columnTypes.get(id), types)
+      )
+        return;
       if (previous !== undefined && previous !== id) {
         forget(previous);
         // zongji's own map of the connection, which it never prunes either.
@@ -142,8 +156,12 @@ export function createReadTables(
       }
       idOf.set(name, id);
       tables.delete(id);
-      columnTypes.set(id, ev.columnTypes as number[]);
+      columnTypes.set(id, types);
       primaryKeys.set(id, { primaryKey, columnNames: names });
+    },
+    /** A DDL changed tracked definitions: every table is described afresh from its next rows event. */
+    changed(): void {
+      tables.clear();
     },
     /** How many table ids are remembered: one per table the binlog has named. */
     size(): number {
@@ -156,10 +174,10 @@ export function createReadTables(
     /** A rows event's rows as values in the table's column order, the extracted values last. */
     rows(ev: BinlogEvent, table: ReadTable, op: RowOp): { before?: RowValue[]; after?: RowValue[] }[] {
       const types = columnTypes.get(Number(ev.tableId)) ?? [];
-      const decode = (row: Record<string, unknown>) => [
-        ...rowValues(row, table.sourceColumns, types, rules.timeZone),
-        ...table.extraValues,
-      ];
+      const decode =
+        table.extraValues.length === 0
+          ? (row: Record<string, unknown>) => rowValues(row, table.sourceColumns, types, rules.timeZone)
+          : (row: Record<string, unknown>) => [...rowValues(row, table.sourceColumns, types, rules.timeZone), ...table.extraValues];
       return (ev.rows as Record<string, unknown>[]).map((r) => {
         if (op === 'update') {
           const u = r as { before: Record<string, unknown>; after: Record<string, unknown> };

@@ -44,6 +44,11 @@ const BATCH_ROWS = 500;
 const BATCH_BYTES = 1 << 20;
 /** No event (not even a heartbeat) for this long means the connection died silently. */
 const WATCHDOG_MS = 5000;
+/**
+ * While reading is paused, how often the checkpoints are read to see whether it may go on: the
+ * appliers may drain the low mark's backlog well within a tick, and would then stand idle.
+ */
+const DRAIN_POLL_MS = 100;
 
 /** The GTID set the source has executed (DM's masterBinlogGtid). */
 async function executedGtid(conn: Pool, flavor: GtidFlavor): Promise<string> {
@@ -119,6 +124,7 @@ export function startBinlogReader(
   let zongji: ZongJi | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
+  let drainTimer: NodeJS.Timeout | undefined;
   let backoffMs = 1000;
   const status: ReaderStatus = {
     readCoord: '',
@@ -168,6 +174,7 @@ export function startBinlogReader(
       stopped = true;
       if (restartTimer) clearTimeout(restartTimer);
       if (tickTimer) clearInterval(tickTimer);
+      clearInterval(drainTimer);
       void disconnect();
       log.warn({ owner: lease.owner, epoch }, 'binlog reader stepped down: its lease is gone');
     }
@@ -187,10 +194,23 @@ export function startBinlogReader(
     if (status.paused || !backlogFull(backlog, sink.heldBytes())) return;
     status.paused = true;
     zongji?.connection?.pause();
+    // A failing settle is reported by the tick, which runs one too.
+    drainTimer ??= setInterval(() => void settleInTurn().catch(() => undefined), DRAIN_POLL_MS);
     log.info(
       { pending: backlog.pendingBatches, pendingBytes: backlog.pendingBytes, pendingTransactions: backlog.pendingTransactions },
       'backlog full: binlog reading paused',
     );
+  }
+
+  /**
+   * Settles run one after another: one that read older checkpoints must not write the global
+   * checkpoint after a newer one.
+   */
+  let settling: Promise<void> = Promise.resolve();
+  function settleInTurn(): Promise<void> {
+    const run = settling.then(settle);
+    settling = run.catch(() => undefined);
+    return run;
   }
 
   /** Advance the global checkpoint past every transaction whose batches are all applied. */
@@ -226,6 +246,8 @@ export function startBinlogReader(
   function resumeIfDrained(): void {
     if (!status.paused || !backlogDrained(ledger.backlog(), sink.heldBytes())) return;
     status.paused = false;
+    clearInterval(drainTimer);
+    drainTimer = undefined;
     // The watchdog measures silence since reading resumed, not since it paused.
     lastEventAt = Date.now();
     zongji?.connection?.resume();
@@ -266,7 +288,7 @@ export function startBinlogReader(
     if (deposed()) return;
     try {
       await sink.flush();
-      await settle();
+      await settleInTurn();
       await uniqueKeys.refresh();
       await checkFence();
       if (source.enableGtid && server) status.masterGtid = await executedGtid(ctx.pools.source(task, source), server.flavor);
@@ -553,6 +575,7 @@ export function startBinlogReader(
       stopped = true;
       if (restartTimer) clearTimeout(restartTimer);
       if (tickTimer) clearInterval(tickTimer);
+      clearInterval(drainTimer);
       await disconnect();
       await sink.flush();
     },

@@ -9,7 +9,11 @@ import { requireSource } from '../../shared/task/context.js';
 import { startBinlogReader } from './reader.js';
 import { startValidator } from '../validation/validator.js';
 
-const TICK_MS = 1_000;
+/**
+ * How often tasks are looked at and leases renewed: a task whose precheck just passed waits up to
+ * this long for its reader, time a catch-up from a standing start counts.
+ */
+const TICK_MS = 250;
 /**
  * A renewal that Redis has not answered in this time counts as failed: ioredis queues commands
  * while it reconnects, so waiting on it could outlast the lease. The reader steps down then.

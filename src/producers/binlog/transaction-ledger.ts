@@ -129,17 +129,29 @@ export function createTransactionLedger() {
         const at = b.lane ? laneStands(laneAt || undefined, applied.get(b.key)) : applied.get(b.key);
         return at !== undefined && compareCoords(at, b.coord) >= 0;
       };
-      const held = transactions.filter((t) => t === current || !t.batches.every(covered));
+      // One pass, each batch compared once: up to the back-pressure mark of them, every 100 ms
+      // while reading is paused.
+      const held: LedgerTransaction[] = [];
+      let oldestPendingTime = 0;
+      pendingBatches = 0;
+      pendingBytes = 0;
+      for (const t of transactions) {
+        let open = 0;
+        for (const b of t.batches) {
+          if (covered(b)) continue;
+          open += 1;
+          pendingBytes += b.bytes;
+        }
+        pendingBatches += open;
+        if (open > 0 && oldestPendingTime === 0) oldestPendingTime = t.eventTime;
+        if (open > 0 || t === current) held.push(t);
+      }
       appliedTransactions += transactions.length - held.length;
       transactions = held;
-      const oldestPendingTime = transactions.find((t) => t.batches.some((b) => !covered(b)))?.eventTime ?? 0;
       tpsSamples.push({ at: now, applied: appliedTransactions });
       while (tpsSamples.length > 1 && now - tpsSamples[0]!.at > TPS_WINDOW_MS) tpsSamples.shift();
       const oldest = tpsSamples[0]!;
       const recentTps = now > oldest.at ? Math.round(((appliedTransactions - oldest.applied) * 1000) / (now - oldest.at)) : 0;
-      const uncovered = transactions.flatMap((t) => t.batches.filter((b) => !covered(b)));
-      pendingBatches = uncovered.length;
-      pendingBytes = uncovered.reduce((n, b) => n + b.bytes, 0);
       return {
         resume: transactions[0]?.start ?? lastCommit,
         resumeGtid: transactions[0] ? transactions[0].gtidBefore : lastCommitGtid,

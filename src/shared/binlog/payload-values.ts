@@ -17,5 +17,8 @@ export function decodeValue(value: EncodedValue): RowValue {
   return '$int' in value ? BigInt(value.$int) : Buffer.from(value.$bytes, 'base64');
 }
 
-export const encodeRow = (row: RowValue[]): EncodedValue[] => row.map(encodeValue);
+const tagged = (v: RowValue) => typeof v === 'bigint' || Buffer.isBuffer(v);
+
+/** The row itself when no value needs a tag, as most rows: one array less per row image read. */
+export const encodeRow = (row: RowValue[]): EncodedValue[] => (row.some(tagged) ? row.map(encodeValue) : (row as EncodedValue[]));
 export const decodeRow = (row: EncodedValue[]): RowValue[] => row.map(decodeValue);

@@ -23,9 +23,12 @@ function fileNumber(file: string): number {
 }
 
 export function compareCoords(a: BinlogCoord, b: BinlogCoord): number {
-  const byFile = fileNumber(a.file) - fileNumber(b.file);
-  if (byFile !== 0) return byFile;
-  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  // Most comparisons are within one file: the reader compares every pending batch at each settle.
+  if (a.file !== b.file) {
+    const byFile = fileNumber(a.file) - fileNumber(b.file);
+    if (byFile !== 0) return byFile;
+    return a.file < b.file ? -1 : 1;
+  }
   if (a.pos !== b.pos) return a.pos - b.pos;
   return (a.part ?? 0) - (b.part ?? 0);
 }

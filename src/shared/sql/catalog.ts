@@ -26,6 +26,8 @@ export interface TableInfo extends TableRef {
   columns: ColumnInfo[];
   /** Primary key first, then unique keys whose columns are all NOT NULL, then other unique keys. */
   uniqueKeys: KeyInfo[];
+  /** Unique indexes of every kind, prefix indexes (which `uniqueKeys` leaves out) included. */
+  uniqueIndexes: number;
   estimatedRows: number;
   averageRowBytes: number;
   createSql: string;
@@ -94,6 +96,7 @@ export async function describeTable(conn: Connection, ref: TableRef): Promise<Ta
     ...ref,
     columns,
     uniqueKeys,
+    uniqueIndexes: keys.size,
     estimatedRows: Number(statRows[0]?.n ?? 0),
     averageRowBytes: Number(statRows[0]?.avg ?? 0),
     createSql: String(createRows[0]?.['Create Table'] ?? ''),
