@@ -10,10 +10,11 @@ import { startBinlogReader } from './reader.js';
 import { startValidator } from '../validation/validator.js';
 
 /**
- * How often tasks are looked at and leases renewed: a task whose precheck just passed waits up to
- * this long for its reader, time a catch-up from a standing start counts.
+ * How often tasks are looked at and leases renewed. A state change (a precheck passed, a source
+ * entering Sync, a resume) is acted on at once through the task state channel; this poll renews
+ * leases and catches a message lost in a reconnect.
  */
-const TICK_MS = 250;
+const TICK_MS = 1_000;
 /**
  * A renewal that Redis has not answered in this time counts as failed: ioredis queues commands
  * while it reconnects, so waiting on it could outlast the lease. The reader steps down then.
