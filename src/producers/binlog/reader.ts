@@ -195,7 +195,9 @@ export function startBinlogReader(
     status.paused = true;
     zongji?.connection?.pause();
     // A failing settle is reported by the tick, which runs one too.
-    drainTimer ??= setInterval(() => void settleInTurn().catch(() => undefined), DRAIN_POLL_MS);
+    drainTimer ??= setInterval(() => {
+      if (!deposed()) void settleInTurn().catch(() => undefined);
+    }, DRAIN_POLL_MS);
     log.info(
       { pending: backlog.pendingBatches, pendingBytes: backlog.pendingBytes, pendingTransactions: backlog.pendingTransactions },
       'backlog full: binlog reading paused',
