@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { statementText } from '../../shared/sql/statement-text.js';
 import { withRowEnd } from './target-writer.js';
 
 /**
@@ -55,7 +56,7 @@ export async function* transactions(
       if (i > 0) parts.push(COMMA);
       parts.push(lines[i]!);
     }
-    statements.push(Buffer.concat(parts).toString('utf8'));
+    statements.push(statementText(Buffer.concat(parts)));
     txnRows += lines.length;
     txnBytes += lineBytes;
     lines = [];
