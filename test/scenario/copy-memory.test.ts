@@ -32,7 +32,7 @@ test('four chunks of wide rows copied at once hold no more than the process budg
       'CREATE TABLE wide_db.blobs (id INT PRIMARY KEY, b LONGBLOB, t TEXT CHARACTER SET utf8mb4)',
       // Every row different: its id's bytes repeated, and a text with characters beyond ASCII.
       `INSERT INTO wide_db.blobs SELECT seq, REPEAT(UNHEX(SHA2(seq, 256)), ${BLOB_BYTES / 32}), CONCAT('rang é ', seq, ' 😀')
-         FROM seq_${first}_to_${first + rows - 1}`,
+         FROM wide_db.seq_${first}_to_${first + rows - 1}`,
     ]);
   }
   const files = await exampleFiles({ taskMode: 'full' });
