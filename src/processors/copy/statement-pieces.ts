@@ -2,7 +2,6 @@ import { Transform } from 'node:stream';
 import type { TableRecord } from '../../shared/checkpoint/copy-checkpoint.js';
 import type { KeyValue } from '../../shared/chunk/chunk.js';
 import type { BudgetShare } from '../../shared/memory/byte-budget.js';
-import { statementText } from '../../shared/sql/statement-text.js';
 import { rowKey, rowText, type RawRow, type RenderMode } from '../dump/chunk-read.js';
 import { withRowEnd } from '../load/target-writer.js';
 
@@ -45,7 +44,7 @@ export function statementPieces(
   let last: RawRow | undefined;
   const take = (): StatementPiece => {
     // The prefix joins the rows here, once: pasted on later, the statement would be copied again.
-    const piece = { sql: statementText(Buffer.concat(parts)), rows, bytes, lastKey: key(last!) };
+    const piece = { sql: Buffer.concat(parts).toString('utf8'), rows, bytes, lastKey: key(last!) };
     parts = [prefix];
     rows = 0;
     bytes = 0;

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { statementText } from '../../shared/sql/statement-text.js';
 import { withRowEnd } from './target-writer.js';
 
 /**
@@ -56,7 +55,7 @@ export async function* transactions(
       if (i > 0) parts.push(COMMA);
       parts.push(lines[i]!);
     }
-    statements.push(statementText(Buffer.concat(parts)));
+    statements.push(Buffer.concat(parts).toString('utf8'));
     txnRows += lines.length;
     txnBytes += lineBytes;
     lines = [];
