@@ -29,6 +29,7 @@ import { int, log, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
 import { CPU_COUNT, readProcess, resetPeakRss, type ProcessSampler } from './lib/proc-stats.js';
+import { startOneTarget } from './lib/one-target.js';
 import { addCleanup, benchDir, runBench, startSampler, startServers } from './lib/processes.js';
 import { startDelayRelay } from './lib/delay-relay.js';
 import {
@@ -749,16 +750,7 @@ function bigTxnJson(big: BigTxnResult, redisPeak: number, cpu: (from: number, to
 /** `--big-only`: dmq replicating into one target from an idle start, then the big transaction. */
 async function bigOnly(options: Options): Promise<void> {
   const dir = await benchDir(options.keep);
-  const targetProcess = targetLabel(options.target);
-  const labels = ['redis', 'upstream mariadbd', targetProcess];
-  const [redis, upstream, target] = await startServers(labels, [
-    startRedis({ dir: join(dir, 'redis') }),
-    startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
-    startTarget(options.target, dir),
-  ]);
-  const version = await serverVersion(target);
-  log(`redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), ${targetProcess} :${target.port} (${version})`);
-  const sampler = startSampler(labels, [redis, upstream, target]);
+  const { redis, upstream, target, labels, targetVersion: version, sampler } = await startOneTarget(dir, options.target);
   const redisMemory = startRedisMemorySampler(redis.url);
   addCleanup('Redis memory sampler', () => redisMemory.stop());
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer } from '../support/dmq.js';
-import { execSql, exampleFiles } from '../support/fixtures.js';
+import { exampleFiles, exampleTaskForDatabase, execSql } from '../support/fixtures.js';
 import { scrapeMetrics } from '../support/metrics.js';
 
 const BUDGET_MIB = 4;
@@ -36,14 +35,7 @@ test('four chunks of wide rows copied at once hold no more than the process budg
     ]);
   }
   const files = await exampleFiles({ taskMode: 'full' });
-  const task = (await readFile(files.task, 'utf8'))
-    .replace('name: "test"', 'name: "wide"')
-    .replace(
-      /black-white-list:\n {2}global:\n {4}do-tables:\n {4}- db-name: "test_db"\n {6}tbl-name: "test_table"/,
-      'black-white-list:\n  global:\n    do-dbs: ["wide_db"]',
-    )
-    .replace('extra-args: "-B test_db -T test_table"', 'extra-args: ""\n    threads: 4\n    rows: 4');
-  await writeFile(files.task, task);
+  await exampleTaskForDatabase(files.task, { name: 'wide', db: 'wide_db', mydumper: '    threads: 4\n    rows: 4' });
   const created = await runCli(dmq.addr, ['operate-source', 'create', ...files.sources]);
   assert.equal(created.code, 0, created.stdout + created.stderr);
   const started = await runCli(dmq.addr, ['start-task', files.task]);
