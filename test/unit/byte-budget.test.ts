@@ -31,9 +31,22 @@ describe('ByteBudget', () => {
     const claims = [claim(budget, 8), claim(budget, 5), claim(budget, 1)];
     // 1 byte would fit beside the 8, but the 5 before it waits, so it waits too.
     assert.deepEqual(await granted(claims), [true, false, false]);
-    assert.equal(budget.fits(1), false);
+    assert.equal(budget.tryTake(1), false);
     budget.give(8);
     assert.deepEqual(await granted(claims), [true, true, true]);
+    assert.equal(budget.held, 6);
+  });
+
+  test('tryTake holds what fits at once and leaves the rest untaken', () => {
+    const budget = new ByteBudget(10);
+    assert.equal(budget.tryTake(6), true);
+    assert.equal(budget.tryTake(5), false);
+    assert.equal(budget.held, 6);
+    const share = new BudgetShare(budget);
+    assert.equal(share.tryTake(4), true);
+    assert.equal(share.held, 4);
+    share.close();
+    assert.equal(share.tryTake(1), false);
     assert.equal(budget.held, 6);
   });
 

@@ -62,15 +62,17 @@ export function statementPieces(
         return done(err as Error);
       }
       const size = line.length + 1;
-      if (rows > 0 && !share.fits(size)) this.push(take());
-      share.take(size).then(() => {
+      const add = () => {
         if (rows > 0) parts.push(COMMA);
         parts.push(withRowEnd(line, options.rowEnd));
         rows += 1;
         bytes += size;
         last = row;
         done(null, bytes >= options.statementBytes ? take() : undefined);
-      }, done);
+      };
+      if (share.tryTake(size)) return add();
+      if (rows > 0) this.push(take());
+      share.take(size).then(add, done);
     },
     flush(done) {
       done(null, rows > 0 ? take() : undefined);

@@ -24,17 +24,16 @@ export class ByteBudget {
     return this.#peak;
   }
 
-  /** Whether `bytes` would be granted at once. */
-  fits(bytes: number): boolean {
-    return this.#queue.length === 0 && this.#admits(bytes);
+  /** Holds `bytes` for the caller if they fit now, without waiting: whether it did. */
+  tryTake(bytes: number): boolean {
+    if (this.#queue.length > 0 || !this.#admits(bytes)) return false;
+    this.#hold(bytes);
+    return true;
   }
 
   /** Resolves once `bytes` are held for the caller; give them back with `give`. */
   take(bytes: number): Promise<void> {
-    if (this.fits(bytes)) {
-      this.#hold(bytes);
-      return Promise.resolve();
-    }
+    if (this.tryTake(bytes)) return Promise.resolve();
     return new Promise((resolve) => this.#queue.push({ bytes, grant: resolve }));
   }
 
@@ -72,8 +71,11 @@ export class BudgetShare {
     return this.#held;
   }
 
-  fits(bytes: number): boolean {
-    return this.budget.fits(bytes);
+  /** Holds `bytes` if they fit now, without waiting (a copy of narrow rows never waits): whether it did. */
+  tryTake(bytes: number): boolean {
+    if (this.#closed || !this.budget.tryTake(bytes)) return false;
+    this.#held += bytes;
+    return true;
   }
 
   async take(bytes: number): Promise<void> {
