@@ -11,18 +11,19 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startMariadb, startRedis, UPSTREAM_PASSWORD, type TargetKind } from '../test/harness/servers.js';
+import type { TargetKind } from '../test/harness/servers.js';
 import { runCli } from '../test/support/dmq.js';
 import { CpuReport, waitForQuiet, warnIfBusy } from './lib/cpu-report.js';
 import { createSource, DMQ, startDmq, waitForFinished, withDmqLog, writeTask } from './lib/dmq-process.js';
 import { int, log, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt } from './lib/prerequisites.js';
-import { benchDir, runBench, startSampler, startServers } from './lib/processes.js';
+import { startOneTarget } from './lib/one-target.js';
+import { benchDir, runBench } from './lib/processes.js';
 import { readProcess, resetPeakRss } from './lib/proc-stats.js';
 import { SBTEST1, SCHEMA, seed } from './lib/sbtest.js';
-import { serverVersion, withConnection, type Server } from './lib/sql.js';
-import { describeTarget, startTarget, targetLabel } from './lib/target.js';
+import { withConnection, type Server } from './lib/sql.js';
+import { describeTarget } from './lib/target.js';
 
 const TASK = 'bench-diff';
 const SOURCE_ID = 'bench-upstream';
@@ -82,15 +83,7 @@ async function main(): Promise<void> {
   const options = parseOptions();
   ensureBuilt(options.build);
   const dir = await benchDir(options.keep);
-  const targetProcess = targetLabel(options.target);
-  const labels = ['redis', 'upstream mariadbd', targetProcess];
-  const [redis, upstream, target] = await startServers(labels, [
-    startRedis({ dir: join(dir, 'redis') }),
-    startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
-    startTarget(options.target, dir),
-  ]);
-  const targetVersion = await serverVersion(target);
-  const sampler = startSampler(labels, [redis, upstream, target]);
+  const { redis, upstream, target, targetProcess, targetVersion, sampler } = await startOneTarget(dir, options.target);
   const facts = await seed(upstream, options.rows);
 
   const dmq = await startDmq(dir, redis, sampler);

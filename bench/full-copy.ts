@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { qualify, quoteId } from '../src/shared/sql/quote.js';
 import type { CopyPath } from '../src/shared/task/context.js';
-import { startMariadb, startRedis, UPSTREAM_PASSWORD, type RedisServer, type TargetKind } from '../test/harness/servers.js';
+import type { RedisServer, TargetKind } from '../test/harness/servers.js';
 import { CpuReport, waitForQuiet, warnIfBusy } from './lib/cpu-report.js';
 import {
   cli,
@@ -34,10 +34,11 @@ import { int, log, MiB, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
 import { CPU_COUNT, type ProcessSampler, readProcess } from './lib/proc-stats.js';
-import { benchDir, runBench, startSampler, startServers } from './lib/processes.js';
+import { startOneTarget } from './lib/one-target.js';
+import { benchDir, runBench } from './lib/processes.js';
 import { SCHEMA, seed, TABLE, tableFacts, verify, type TableFacts } from './lib/sbtest.js';
-import { queryOne, serverVersion, withConnection, type Server } from './lib/sql.js';
-import { describeTarget, startTarget, targetLabel } from './lib/target.js';
+import { queryOne, withConnection, type Server } from './lib/sql.js';
+import { describeTarget, targetLabel } from './lib/target.js';
 import { directorySize, myloaderArgs, mydumperArgs, runTool, type ToolResult } from './lib/tools.js';
 
 const TASK = 'bench-full-copy';
@@ -508,16 +509,7 @@ async function main(): Promise<void> {
   ensureBuilt(options.build);
 
   const dir = await benchDir(options.keep);
-  const targetProcess = targetLabel(options.target);
-  const labels = ['redis', 'upstream mariadbd', targetProcess];
-  const [redis, upstream, target] = await startServers(labels, [
-    startRedis({ dir: join(dir, 'redis') }),
-    startMariadb({ dir: join(dir, 'upstream'), serverId: 1, binlog: true, rootPassword: UPSTREAM_PASSWORD }),
-    startTarget(options.target, dir),
-  ]);
-  const targetVersion = await serverVersion(target);
-  log(`redis :${redis.port}, upstream mariadbd :${upstream.port} (binlog), ${targetProcess} :${target.port} (${targetVersion})`);
-  const sampler = startSampler(labels, [redis, upstream, target]);
+  const { redis, upstream, target, targetProcess, targetVersion, sampler } = await startOneTarget(dir, options.target);
 
   const facts = await seed(upstream, options.rows, options.blobBytes);
   await waitForQuiet(sampler, ['upstream mariadbd', targetProcess]);

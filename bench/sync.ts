@@ -4,7 +4,7 @@
  *   npx tsx bench/sync.ts [--target mariadb|tidb] [--rows 1000000] [--txns 50000] [--connections 4]
  *                         [--rates 100,1000,3000] [--lag-seconds 15] [--delay-ms 1] [--parallel-threads 4]
  *                         [--seed 1] [--timeout 900] [--json out.json] [--cpu-prof dir] [--keep] [--no-build]
- *                         (--help lists them)
+ *                         [--big-only] (--help lists them)
  *
  * One run: private Redis, an upstream MariaDB (binlog on), two targets of dmq's (MariaDB, or
  * tidb-server with --target tidb; the second reached through a TCP relay that delays each
@@ -14,7 +14,8 @@
  * one replica's single SQL thread and by the other's parallel threads (optimistic mode), each timed
  * from a standing start; then replication lag at steady write rates, and one transaction over
  * every row. Every copy is checked against the upstream; Redis's used_memory is sampled
- * throughout. Everything started is stopped, even on failure.
+ * throughout. Everything started is stopped, even on failure. `--big-only` runs the last part
+ * alone: one target, dmq replicating into it from an idle start, then the one big transaction.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -28,6 +29,7 @@ import { int, log, mib, perSec, secs, table } from './lib/format.js';
 import { integerOption, targetOption } from './lib/options.js';
 import { ensureBuilt, ensureMydumper } from './lib/prerequisites.js';
 import { CPU_COUNT, readProcess, resetPeakRss, type ProcessSampler } from './lib/proc-stats.js';
+import { startOneTarget } from './lib/one-target.js';
 import { addCleanup, benchDir, runBench, startSampler, startServers } from './lib/processes.js';
 import { startDelayRelay } from './lib/delay-relay.js';
 import {
@@ -88,6 +90,8 @@ interface Options {
   cpuProf?: string;
   keep: boolean;
   build: boolean;
+  /** Only the one big transaction, into one target: no relay, replicas, catch-up or lag runs. */
+  bigOnly: boolean;
 }
 
 const HELP = [
@@ -107,6 +111,8 @@ const HELP = [
   '  --cpu-prof DIR      run dmq serve under node --cpu-prof, profile written to DIR',
   '  --keep              keep the temp dir (server logs, dmq.log, tool logs)',
   '  --no-build          use dist/ as it is, even if src/ is newer',
+  '  --big-only          only the one big transaction (dmq memory and apply time), into one target; --txns, --rates and the',
+  '                      replica and relay options do not apply',
 ].join('\n');
 
 function parseOptions(): Options {
@@ -127,6 +133,7 @@ function parseOptions(): Options {
       'cpu-prof': { type: 'string' },
       keep: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
+      'big-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -151,6 +158,7 @@ function parseOptions(): Options {
     cpuProf: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     keep: values.keep,
     build: !values['no-build'],
+    bigOnly: values['big-only'],
   };
 }
 
@@ -719,26 +727,76 @@ function resultJson(options: Options, r: Results, sampler: ProcessSampler) {
       redisPeakBytes: r.redisPeak(l.write.from, l.write.to + l.drainMs),
       cpuCores: cpu(l.write.from, l.write.to),
     })),
-    bigTransaction: {
-      rows: r.big.rows,
-      upstreamSeconds: (r.big.upstream.to - r.big.upstream.from) / 1000,
-      applySeconds: (r.big.applied.to - r.big.applied.from) / 1000,
-      binlogBytes: r.big.binlogBytes,
-      dmqRssBeforeBytes: r.big.rssBefore,
-      dmqPeakRssBytes: r.big.peakRss,
-      redisPeakBytes: r.redisPeak(r.big.applied.from, r.big.applied.to),
-      cpuCores: cpu(r.big.applied.from, r.big.applied.to),
-    },
+    bigTransaction: bigTxnJson(r.big, r.redisPeak(r.big.applied.from, r.big.applied.to), cpu),
+  };
+}
+
+function bigTxnJson(big: BigTxnResult, redisPeak: number, cpu: (from: number, to: number) => Record<string, number>) {
+  return {
+    rows: big.rows,
+    upstreamSeconds: (big.upstream.to - big.upstream.from) / 1000,
+    applySeconds: (big.applied.to - big.applied.from) / 1000,
+    binlogBytes: big.binlogBytes,
+    dmqRssBeforeBytes: big.rssBefore,
+    dmqPeakRssBytes: big.peakRss,
+    redisPeakBytes: redisPeak,
+    cpuCores: cpu(big.applied.from, big.applied.to),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Main
 
+/** `--big-only`: dmq replicating into one target from an idle start, then the big transaction. */
+async function bigOnly(options: Options): Promise<void> {
+  const dir = await benchDir(options.keep);
+  const { redis, upstream, target, labels, targetVersion: version, sampler } = await startOneTarget(dir, options.target);
+  const redisMemory = startRedisMemorySampler(redis.url);
+  addCleanup('Redis memory sampler', () => redisMemory.stop());
+
+  await seed(upstream, options.rows);
+  await insertHeartbeatRow(upstream);
+  await copyTable(dir, upstream, [{ label: 'target', server: target }], sampler, await tableFacts(upstream));
+  const start = await masterPosition(upstream);
+  const marker = await writeMarker(upstream, 'the start');
+  const dmq = await startDmq(dir, redis, sampler, { cpuProf: options.cpuProf });
+  await createSource(dmq, dir, SOURCE_ID, upstream);
+  await dmqCatchUp(dmq, dir, TASK, target, start, marker, options.timeoutSec * 1000, options.workerCount);
+
+  const big = await bigTransaction(options, upstream, target, dmq, sampler);
+  sampler.stop();
+  await redisMemory.stop();
+  const redisPeak = redisMemory.peak(big.applied.from, big.applied.to);
+  const cpu = new CpuReport(sampler, ['dmq', ...labels.slice(1), 'bench']);
+  const runs = [
+    { name: 'big txn, upstream', ...big.upstream },
+    { name: 'big txn, dmq apply', ...big.applied },
+  ];
+  const lines = [
+    '',
+    `=== dmq sync benchmark, the big transaction only, dmq into ${options.target} ${version}: ${SCHEMA}.${TABLE}, ${int(options.rows)} rows ===`,
+    `syncers.worker-count ${options.workerCount ?? 'unset (each table one chain)'}; ${CPU_COUNT} CPUs`,
+    ...bigTxnLines(options.target, big, redisPeak),
+    '',
+    cpu.phases(runs),
+    '',
+    cpu.costs(runs),
+    ...cpu.disturbances(runs),
+  ];
+  console.log(lines.join('\n'));
+  if (options.json) {
+    const cores = (from: number, to: number) =>
+      Object.fromEntries(['dmq', ...labels].map((l) => [l, Number(sampler.usage(l, from, to).cores.toFixed(3))]));
+    await writeFile(options.json, `${JSON.stringify({ options, bigTransaction: bigTxnJson(big, redisPeak, cores) }, null, 2)}\n`);
+    log(`results written to ${options.json}`);
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions();
   ensureMydumper();
   ensureBuilt(options.build);
+  if (options.bigOnly) return bigOnly(options);
 
   const dir = await benchDir(options.keep);
   const targetProcess = targetLabel(options.target);

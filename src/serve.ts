@@ -9,6 +9,7 @@ import { usesDefaultSecretKey } from './shared/config/password.js';
 import { tlsFileAccess } from './shared/config/security.js';
 import { DmqError } from './shared/errors.js';
 import { logger } from './shared/logger.js';
+import { ByteBudget } from './shared/memory/byte-budget.js';
 import { queueCache } from './shared/queue/queues.js';
 import { checkRedisServer, connectRedis, createRedis } from './shared/redis/connection.js';
 import { redisHealth } from './shared/redis/outage.js';
@@ -76,6 +77,7 @@ export async function serve(role: Role): Promise<{ close(): Promise<void> }> {
     queues: queueCache(redis, health.queueError),
     store: localDumpStore(settings.DMQ_DUMP_DIR),
     copyPath: settings.DMQ_COPY_PATH,
+    copyBudget: new ByteBudget(settings.DMQ_COPY_BUFFER_MIB << 20),
     pools: poolCache(),
     log: logger,
   };

@@ -33,6 +33,10 @@ export const SETTINGS_HELP: [name: string, meaning: string][] = [
     'how full and all tasks copy a table with a primary or unique key: direct (default; each chunk streams from source to target, no file, no shared volume) or files (dumped to DMQ_DUMP_DIR, then loaded)',
   ],
   [
+    'DMQ_COPY_BUFFER_MIB',
+    'MiB of rows that all the chunks one process copies directly may hold between reading them from the source and writing them to the target (default 32, at least 4); more lets wide rows stream with more read ahead, at that much more memory',
+  ],
+  [
     'DMQ_TAKEOVER_SECONDS',
     'how long a processor that went silent (crashed, paused, cut off) keeps its binlog readers and jobs before others take them over (default 15, 5 to 300); lower takes over sooner, but a process stalled for longer (a GC pause, a busy host) loses its work more often',
   ],
@@ -105,6 +109,7 @@ const schema = z
     DMQ_HOST: z.string().default('127.0.0.1'),
     DMQ_DUMP_DIR: z.string().default('./dumped_data'),
     DMQ_COPY_PATH: z.enum(['direct', 'files'], { error: 'expected direct or files' }).default('direct'),
+    DMQ_COPY_BUFFER_MIB: z.coerce.number().int().min(4).default(32),
     DMQ_TLS_DIR: z.string().optional(),
     DMQ_TAKEOVER_SECONDS: z.coerce.number().int().min(5).max(300).default(15),
     DMQ_TOKEN: optionalSecret,

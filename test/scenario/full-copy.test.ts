@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { getStack, resetDatabases } from '../harness/stack.js';
 import { compareMerged } from '../support/compare.js';
 import { runCli, startDmq, waitForStatus, type DmqServer } from '../support/dmq.js';
-import { ALL_TYPES_TABLE, allTypesRows, execSql, exampleFiles } from '../support/fixtures.js';
+import { ALL_TYPES_TABLE, allTypesRows, exampleFiles, exampleTaskForDatabase, execSql } from '../support/fixtures.js';
 
 let dmq: DmqServer;
 
@@ -91,14 +90,7 @@ test('a row too large for the source to render in one value is dumped client-sid
   ]);
   try {
     const files = await exampleFiles({ taskMode: 'full' });
-    const task = (await readFile(files.task, 'utf8'))
-      .replace('name: "test"', 'name: "big"')
-      .replace(
-        /black-white-list:\n {2}global:\n {4}do-tables:\n {4}- db-name: "test_db"\n {6}tbl-name: "test_table"/,
-        'black-white-list:\n  global:\n    do-dbs: ["big_db"]',
-      )
-      .replace('extra-args: "-B test_db -T test_table"', 'extra-args: ""');
-    await writeFile(files.task, task);
+    await exampleTaskForDatabase(files.task, { name: 'big', db: 'big_db' });
     const started = await runCli(dmq.addr, ['start-task', files.task]);
     assert.equal(started.code, 0, started.stdout);
     const status = await waitForStatus(dmq.addr, 'big', (s) => s.stage === 'Finished' || s.stage === 'Paused');

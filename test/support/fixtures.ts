@@ -30,6 +30,21 @@ export async function exampleFiles(
   return { dir, task: join(dir, 'task.yaml'), sources };
 }
 
+/**
+ * Rewrites the example task in `taskFile` to copy every table of database `db` under the name
+ * `name`, with `mydumper` (YAML lines under `mydumpers.global`) in place of its `-B -T` arguments.
+ */
+export async function exampleTaskForDatabase(taskFile: string, options: { name: string; db: string; mydumper?: string }): Promise<void> {
+  const task = (await readFile(taskFile, 'utf8'))
+    .replace('name: "test"', `name: "${options.name}"`)
+    .replace(
+      /black-white-list:\n {2}global:\n {4}do-tables:\n {4}- db-name: "test_db"\n {6}tbl-name: "test_table"/,
+      `black-white-list:\n  global:\n    do-dbs: ["${options.db}"]`,
+    )
+    .replace('extra-args: "-B test_db -T test_table"', `extra-args: ""${options.mydumper ? `\n${options.mydumper}` : ''}`);
+  await writeFile(taskFile, task);
+}
+
 /** A user of any host with every privilege and this password: for tests of where passwords go. */
 export function userWithPassword(user: string, password: string): string[] {
   return [`CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${password}'`, `GRANT ALL PRIVILEGES ON *.* TO '${user}'@'%'`];

@@ -6,6 +6,7 @@ import { chunkLabel, type ChunkKey, type KeyValue } from '../../shared/chunk/chu
 import type { TaskMode } from '../../shared/config/types.js';
 import { DmqError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { BudgetShare, type ByteBudget } from '../../shared/memory/byte-budget.js';
 import type { CopyPath } from '../../shared/task/context.js';
 import { runsUnit } from '../../shared/task/stages.js';
 import { readChunkRows, RowTooLargeForServer, type ChunkToRead } from '../dump/chunk-read.js';
@@ -53,6 +54,8 @@ export async function copyChunkDirectly(
     key: ChunkKey;
     read: Omit<ChunkToRead, 'after'>;
     into: ChunkTarget;
+    /** The bytes of rows this process's copies may hold at once between source and target. */
+    budget: ByteBudget;
     log: Logger;
   },
 ): Promise<'copied' | 'superseded'> {
@@ -76,12 +79,13 @@ export async function copyChunkDirectly(
     stand = next;
   };
   /** Writes the pieces, a transaction per `transactionBytes`; the last commit marks the chunk done. */
-  const write = async (pieces: AsyncIterable<StatementPiece>) => {
+  const write = async (pieces: AsyncIterable<StatementPiece>, share: BudgetShare) => {
     let next = stand;
     let txnBytes = 0;
     for await (const piece of pieces) {
       if (!inTransaction) await onTarget(begin);
-      await onTarget(() => conn.query(into.prefix + piece.values));
+      await onTarget(() => conn.query(piece.sql));
+      share.give(piece.bytes);
       next = { bytes: next.bytes + piece.bytes, rows: next.rows + piece.rows, key: piece.lastKey };
       txnBytes += piece.bytes;
       if (txnBytes >= limits.transactionBytes) {
@@ -105,9 +109,15 @@ export async function copyChunkDirectly(
 
   try {
     for (const mode of ['server', 'client'] as const) {
+      // A share per attempt: what a failed attempt held is given back before the next one reads.
+      const share = new BudgetShare(run.budget);
       try {
         await readChunkRows(source, { ...read, after: stand.key }, mode, (rows) =>
-          pipeline(rows, statementPieces(mode, read.table, { statementBytes: limits.statementBytes, rowEnd: into.rowEnd }), write),
+          pipeline(
+            rows,
+            statementPieces(mode, read.table, { prefix: into.prefix, statementBytes: limits.statementBytes, rowEnd: into.rowEnd, share }),
+            (pieces) => write(pieces, share),
+          ),
         );
         return 'copied';
       } catch (thrown) {
@@ -122,6 +132,8 @@ export async function copyChunkDirectly(
           { source: key.sourceId, table: `${key.schema}.${key.table}`, chunk: key.index },
           'a rendered row exceeds the source max_allowed_packet; dumping this chunk client-side',
         );
+      } finally {
+        share.close();
       }
     }
     throw new Error('unreachable: the client-side read has no row size limit');

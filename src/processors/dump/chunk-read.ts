@@ -73,9 +73,11 @@ const WIDE_TYPES = new Set(['tinyblob', 'blob', 'mediumblob', 'longblob', 'text'
 /**
  * Rows read ahead of `consume` before the connection is paused: many small rows keep the stream
  * busy, but a table whose rows may each be megabytes would hold a thousand of them in memory.
+ * Two wide rows keep the next one on its way while the last is taken; in a direct copy the
+ * process's byte budget, not this count, bounds what waits further on.
  */
 export function readAheadRows(table: TableRecord): number {
-  return table.columns.some((c) => WIDE_TYPES.has(c.dataType)) ? 16 : 1000;
+  return table.columns.some((c) => WIDE_TYPES.has(c.dataType)) ? 2 : 1000;
 }
 
 /**

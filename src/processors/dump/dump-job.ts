@@ -115,7 +115,7 @@ export async function handleDumpJob(job: Job<ChunkJob>, ctx: ServiceContext): Pr
       const instance = task.instances.find((i) => i.sourceId === key.sourceId);
       if (!instance) return;
       const into = await prepareChunkTarget(ctx, task, instance, key, table);
-      if ((await copyChunkDirectly(source, target, { meta, key, read, into, log: ctx.log })) === 'superseded') {
+      if ((await copyChunkDirectly(source, target, { meta, key, read, into, budget: ctx.copyBudget, log: ctx.log })) === 'superseded') {
         // Another delivery is ahead; it finishes the chunk and does what follows here.
         ctx.log.info(
           { task: key.task, source: key.sourceId, table: `${key.schema}.${key.table}`, chunk: key.index },

@@ -85,6 +85,7 @@ export function createMetrics(ctx: ServiceContext) {
   };
   register.registerMetric(applySeconds as never);
   redisMetrics(register, ctx);
+  copyBufferMetrics(register, ctx);
 
   function setPosition(task: string, source: string, position: string, text: string | undefined): void {
     if (!text) return;
@@ -183,6 +184,29 @@ export function createMetrics(ctx: ServiceContext) {
       return rendering;
     },
   };
+}
+
+/** This process's copy budget (DMQ_COPY_BUFFER_MIB), read when scraped. */
+function copyBufferMetrics(register: Registry, ctx: ServiceContext): void {
+  const budget = (name: string, help: string, value: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [register],
+      collect() {
+        this.set(value());
+      },
+    });
+  budget(
+    'dmq_copy_buffer_bytes',
+    "Bytes of rows this process's direct copies hold now, read and not yet written",
+    () => ctx.copyBudget.held,
+  );
+  budget(
+    'dmq_copy_buffer_peak_bytes',
+    'The most bytes of rows they held at once since the process started: at most DMQ_COPY_BUFFER_MIB, unless one row was larger',
+    () => ctx.copyBudget.peak,
+  );
 }
 
 /** This process's view of Redis, read from its outage tracker when scraped. */

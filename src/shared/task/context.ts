@@ -3,6 +3,7 @@ import type { SourceConfig, TaskConfig } from '../config/types.js';
 import { metaTables, type MetaTables } from '../checkpoint/meta-schema.js';
 import { DmqError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { ByteBudget } from '../memory/byte-budget.js';
 import type { QueueCache } from '../queue/queues.js';
 import type { RedisHealth } from '../redis/outage.js';
 import type { PoolCache } from '../sql/pools.js';
@@ -22,6 +23,8 @@ export interface ServiceContext {
   store: DumpStore;
   /** `DMQ_COPY_PATH`: how this process copies the chunks of `full` and `all` tasks it starts. */
   copyPath: CopyPath;
+  /** `DMQ_COPY_BUFFER_MIB`: the bytes of rows all the chunks this process copies may hold between source and target. */
+  copyBudget: ByteBudget;
   pools: PoolCache;
   log: Logger;
 }
