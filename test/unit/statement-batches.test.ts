@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { DEFAULT_BATCH_LIMITS, transactions, type BatchLimits, type Transaction } from '../../src/processors/load/statement-batches.js';
+import {
+  DEFAULT_BATCH_LIMITS,
+  statements,
+  transactions,
+  type BatchLimits,
+  type Transaction,
+} from '../../src/processors/load/statement-batches.js';
 import { prng } from '../support/prng.js';
 
 // Rows as the dump writes them: one tuple per line, values escaped so no raw 0x0A inside, but
@@ -263,4 +269,38 @@ test("rowEnd appends the route's extracted values to every row, across piece cut
     );
     assert.equal(out.at(-1)!.endOffset, input.length);
   }
+});
+
+test('statements are made one at a time, as the load asks: the file is not read ahead by a transaction', async () => {
+  const lines = 200;
+  let read = 0;
+  async function* file() {
+    for (let i = 1; i <= lines; i++) {
+      read += 1;
+      yield Buffer.from(`(${i},'${'x'.repeat(100)}')\n`);
+    }
+  }
+  // A statement per 4 lines, and a transaction that would take the whole file.
+  const limits: BatchLimits = { statementBytes: 400, transactionBytes: 1 << 30 };
+  const made = statements(Readable.from(file(), { objectMode: true, highWaterMark: 1 }), 0, { limits });
+  const first = await made.next();
+  assert.equal(first.done, false);
+  assert.equal(first.value?.rows, 4);
+  assert.equal(first.value?.closesTransaction, false);
+  assert.ok(read < lines / 2, `after the first statement ${read} of ${lines} lines were read`);
+  let rows = first.value!.rows;
+  for await (const statement of made) rows += statement.rows;
+  assert.equal(rows, lines);
+  assert.equal(read, lines);
+});
+
+test("the file's end closes the last transaction, also when its last statement ended on the statement limit", async () => {
+  const input = Buffer.from(Array.from({ length: 8 }, (_, i) => `(${i},'${'y'.repeat(94)}')\n`).join(''));
+  const limits: BatchLimits = { statementBytes: 400, transactionBytes: 1 << 30 };
+  const out: Transaction[] = [];
+  for await (const t of transactions(Readable.from([input]), 0, { limits })) out.push(t);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.statements.length, 2);
+  assert.equal(out[0]!.rows, 8);
+  assert.equal(out[0]!.endOffset, input.length);
 });

@@ -5,13 +5,13 @@ import { startTableSync } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { replaysAfterCopy } from '../../shared/task/stages.js';
 import { chunkLabel } from '../../shared/chunk/chunk.js';
-import { advanceLoadOffset, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
+import { advanceLoadOffset, lockChunk, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
 import { DmqError } from '../../shared/errors.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
 import { isChunkFileKey } from '../../shared/store/dump-store.js';
 import { settleCopyProgress } from '../../shared/task/progress.js';
 import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
-import { transactions } from './statement-batches.js';
+import { statements } from './statement-batches.js';
 import { loadFailure, prepareChunkTarget } from './target-writer.js';
 
 export async function handleLoadJob(job: Job<ChunkJob>, ctx: ServiceContext): Promise<void> {
@@ -93,7 +93,10 @@ async function handOverToSync(pool: Pool, meta: MetaTables, key: ChunkJob): Prom
   await startTableSync(pool, meta, key, low);
 }
 
-/** Write a chunk file from `startOffset` on, one checkpointed transaction at a time. */
+/**
+ * Write a chunk file from `startOffset` on, one checkpointed transaction at a time. Statements
+ * are made one at a time as they are sent, so a load holds one statement, not a transaction.
+ */
 async function loadFile(
   ctx: ServiceContext,
   pool: Pool,
@@ -104,33 +107,42 @@ async function loadFile(
 ): Promise<void> {
   const { fileKey, startOffset, fileBytes, rowEnd } = file;
   const conn = await pool.getConnection();
+  let inTransaction = false;
   try {
     let from = startOffset;
-    const commitStep = async (to: number, rows: number, statements: string[]): Promise<boolean> => {
+    let rows = 0;
+    /** Locks the chunk's row first, so a duplicate of this job waits here: whether the chunk still stands where this load is. */
+    const begin = async (): Promise<boolean> => {
       await conn.beginTransaction();
-      try {
-        // Checkpoint first: it locks the chunk's row, so a duplicate of this job waits here.
-        if (!(await advanceLoadOffset(conn, meta, key, { from, to, rows, done: to >= fileBytes }))) {
-          await conn.rollback();
-          return false;
-        }
-        for (const values of statements) await conn.query(prefix + values);
-        await conn.commit();
-      } catch (err) {
-        await conn.rollback().catch(() => undefined);
-        throw err;
-      }
+      inTransaction = true;
+      const chunk = await lockChunk(conn, meta, key);
+      return chunk !== undefined && !chunk.loaded && chunk.loadOffset === from;
+    };
+    const commit = async (to: number): Promise<boolean> => {
+      if (!(await advanceLoadOffset(conn, meta, key, { from, to, rows, done: to >= fileBytes }))) return false;
+      await conn.commit();
+      inTransaction = false;
       from = to;
+      rows = 0;
       return true;
     };
     if (startOffset >= fileBytes) {
-      await commitStep(fileBytes, 0, []);
+      if (await begin()) await commit(fileBytes);
       return;
     }
-    for await (const txn of transactions(ctx.store.read(fileKey, startOffset), startOffset, { rowEnd })) {
-      if (!(await commitStep(txn.endOffset, txn.rows, txn.statements))) return;
+    let to = from;
+    for await (const statement of statements(ctx.store.read(fileKey, startOffset), startOffset, { rowEnd })) {
+      if (!inTransaction && !(await begin())) return;
+      await conn.query(prefix + statement.values);
+      rows += statement.rows;
+      to = statement.endOffset;
+      if (statement.closesTransaction && !(await commit(to))) return;
     }
+    // The file's end closes its last transaction.
+    if (inTransaction) await commit(to);
   } finally {
+    // A transaction still open here failed, or another delivery of the job had moved the chunk on.
+    if (inTransaction) await conn.rollback().catch(() => undefined);
     conn.release();
   }
 }

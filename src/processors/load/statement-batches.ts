@@ -19,6 +19,17 @@ export const DEFAULT_BATCH_LIMITS: BatchLimits = {
   transactionBytes: 8 << 20,
 };
 
+/** One INSERT's rows, and where the file stands after them. */
+export interface LoadStatement {
+  /** The VALUES part: `(..),(..)`. */
+  values: string;
+  rows: number;
+  /** Offset in the file just after this statement's last line. */
+  endOffset: number;
+  /** The transaction reached `transactionBytes` with this statement: it commits now. The file's end closes the last one too. */
+  closesTransaction: boolean;
+}
+
 export interface Transaction {
   /** Row lists, each the VALUES part of one statement: `(..),(..)`. */
   statements: string[];
@@ -30,43 +41,40 @@ export interface Transaction {
 const NEWLINE = 0x0a;
 const COMMA = Buffer.from(',');
 
-export async function* transactions(
+/**
+ * The file's statements one at a time, each made only when the caller asks for it: a load
+ * holds one statement, not a transaction of them, however wide the rows.
+ */
+export async function* statements(
   file: Readable,
   startOffset: number,
   options: {
-    limits?: BatchLimits | undefined /** Replaces each row's closing `)`: values to append to every row. */;
+    limits?: BatchLimits | undefined;
+    /** Replaces each row's closing `)`: values to append to every row. */
     rowEnd?: Buffer | undefined;
   } = {},
-): AsyncGenerator<Transaction> {
+): AsyncGenerator<LoadStatement> {
   const limits = options.limits ?? DEFAULT_BATCH_LIMITS;
   const { rowEnd } = options;
   let offset = startOffset;
   let carry: Buffer = Buffer.alloc(0);
   let lines: Buffer[] = [];
   let lineBytes = 0;
-  let statements: string[] = [];
   let txnBytes = 0;
-  let txnRows = 0;
 
-  const closeStatement = () => {
-    if (lines.length === 0) return;
+  const take = (): LoadStatement => {
     const parts: Buffer[] = [];
     for (let i = 0; i < lines.length; i++) {
       if (i > 0) parts.push(COMMA);
       parts.push(lines[i]!);
     }
-    statements.push(Buffer.concat(parts).toString('utf8'));
-    txnRows += lines.length;
     txnBytes += lineBytes;
+    const closesTransaction = txnBytes >= limits.transactionBytes;
+    const statement = { values: Buffer.concat(parts).toString('utf8'), rows: lines.length, endOffset: offset, closesTransaction };
+    if (closesTransaction) txnBytes = 0;
     lines = [];
     lineBytes = 0;
-  };
-  const takeTransaction = (): Transaction => {
-    const txn = { statements, rows: txnRows, endOffset: offset };
-    statements = [];
-    txnBytes = 0;
-    txnRows = 0;
-    return txn;
+    return statement;
   };
 
   for await (const piece of file as AsyncIterable<Buffer>) {
@@ -79,14 +87,28 @@ export async function* transactions(
       lineBytes += end - start + 1;
       offset += end - start + 1;
       start = end + 1;
-      if (lineBytes >= limits.statementBytes) {
-        closeStatement();
-        if (txnBytes >= limits.transactionBytes) yield takeTransaction();
-      }
+      if (lineBytes >= limits.statementBytes) yield take();
     }
     carry = Buffer.from(data.subarray(start));
   }
   if (carry.length > 0) throw new Error(`chunk file ends without a newline after offset ${offset}: it is truncated`);
-  closeStatement();
-  if (statements.length > 0) yield takeTransaction();
+  if (lines.length > 0) yield take();
+}
+
+/** The file's statements grouped by the transactions they commit in. */
+export async function* transactions(
+  file: Readable,
+  startOffset: number,
+  options: { limits?: BatchLimits | undefined; rowEnd?: Buffer | undefined } = {},
+): AsyncGenerator<Transaction> {
+  let txn: Transaction = { statements: [], rows: 0, endOffset: startOffset };
+  for await (const statement of statements(file, startOffset, options)) {
+    txn.statements.push(statement.values);
+    txn.rows += statement.rows;
+    txn.endOffset = statement.endOffset;
+    if (!statement.closesTransaction) continue;
+    yield txn;
+    txn = { statements: [], rows: 0, endOffset: statement.endOffset };
+  }
+  if (txn.statements.length > 0) yield txn;
 }

@@ -214,9 +214,8 @@ export async function markChunkDumped(
 }
 
 /**
- * First statement of every load transaction: moves the chunk's offset forward only if nobody
- * else did, and row-locks the checkpoint so a concurrent duplicate of this job waits and then
- * finds it has nothing to do.
+ * Last statement of every load transaction, under the lock `lockChunk` took: moves the chunk's
+ * offset forward only if nobody else did.
  */
 export async function advanceLoadOffset(
   conn: PoolConnection | Connection,
@@ -234,8 +233,8 @@ export async function advanceLoadOffset(
 }
 
 /**
- * First statement of every direct-copy transaction: locks the chunk's row and reads where the
- * copy stands, so a concurrent duplicate of the job waits here and then sees it moved on.
+ * First statement of every load and direct-copy transaction: locks the chunk's row and reads
+ * where the copy stands, so a concurrent duplicate of the job waits here and then sees it moved on.
  */
 export async function lockChunk(conn: PoolConnection | Connection, meta: MetaTables, key: ChunkKey): Promise<ChunkRecord | undefined> {
   const [rows] = await conn.query<RowDataPacket[]>(
