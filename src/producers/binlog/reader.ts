@@ -1,12 +1,11 @@
 import type ZongJi from '@vlasky/zongji';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ApplyBatch } from '../../shared/binlog/batch.js';
 import { compareCoords, coordText, parseCoordText, type BinlogCoord } from '../../shared/binlog/position.js';
 import { ensureMetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { raiseReaderFence, readReaderFence } from '../../shared/checkpoint/reader-fence.js';
 import { readSyncPositions } from '../../shared/checkpoint/lane-checkpoint.js';
-import { readSourceSync, writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
-import { formatGtidSet, gtidInSet, parseGtidSet, type GtidFlavor, type GtidSet } from '../../shared/binlog/gtid-set.js';
+import { writeGlobalCheckpoint } from '../../shared/checkpoint/sync-checkpoint.js';
+import { formatGtidSet, gtidInSet, parseGtidSet } from '../../shared/binlog/gtid-set.js';
 import { loadOnlineDdl, pruneOnlineDdl, saveOnlineDdl, shadowKey } from '../../shared/checkpoint/online-ddl-store.js';
 import { applyLanes } from '../../shared/queue/task-queues.js';
 import type { InstanceConfig, SourceConfig, TableRef, TaskConfig } from '../../shared/config/types.js';
@@ -20,7 +19,7 @@ import { taskMeta, type ServiceContext } from '../../shared/task/context.js';
 import { finishSourceReplay } from '../../shared/task/progress.js';
 import { createApplySink } from './apply-sink.js';
 import { appliersBehind, backlogDrained, backlogFull } from './back-pressure.js';
-import { createBatcher, type SwitchedTable } from './batcher.js';
+import { createBatcher } from './batcher.js';
 import {
   createBinlogStream,
   forgetTableColumns,
@@ -32,8 +31,9 @@ import {
 } from './binlog-stream.js';
 import { createEventReader, readRules, type EventReader } from './event-reader.js';
 import { syncStatusKey, type ReaderStatus } from './reader-status.js';
-import { switchServer, serverIdentity, isSwitchOrigin } from './server-switch.js';
-import { replayBounds, startPosition, type StartPosition } from './start-position.js';
+import { executedGtid, followServer, gtidSetBefore, switchedTables, type ReadServer } from './reader-server.js';
+import { serverIdentity } from './server-switch.js';
+import { replayBounds, startPosition } from './start-position.js';
 import { createOnlineDdl, type OnlineDdl } from './online-ddl.js';
 import { createTransactionLedger } from './transaction-ledger.js';
 import { createUniqueKeys } from './unique-keys.js';
@@ -49,30 +49,6 @@ const WATCHDOG_MS = 5000;
  * appliers may drain the low mark's backlog well within a tick, and would then stand idle.
  */
 const DRAIN_POLL_MS = 100;
-
-/** The GTID set the source has executed (DM's masterBinlogGtid). */
-async function executedGtid(conn: Pool, flavor: GtidFlavor): Promise<string> {
-  const [rows] = await conn.query<RowDataPacket[]>(
-    flavor === 'mariadb' ? 'SELECT @@GLOBAL.gtid_binlog_pos AS g' : 'SELECT @@GLOBAL.gtid_executed AS g',
-  );
-  return String(rows[0]?.g ?? '').replace(/\s+/g, '');
-}
-
-/** The tables whose rows stand at the switch origin, with the GTID sets of what they and their lanes applied. */
-function switchedTables(applied: Awaited<ReturnType<typeof readSyncPositions>>, flavor: GtidFlavor): Map<string, SwitchedTable> {
-  const switched = new Map<string, SwitchedTable>();
-  for (const [key, coord] of applied.tables) {
-    const gtid = applied.gtids.get(key);
-    if (!isSwitchOrigin(coord) || !gtid) continue;
-    const lanes = (applied.switchedLanes.get(key) ?? []).map((l) => ({
-      count: l.count,
-      index: l.index,
-      set: parseGtidSet(l.gtid, flavor),
-    }));
-    switched.set(key, { set: parseGtidSet(gtid, flavor), lanes });
-  }
-  return switched;
-}
 
 /** What the supervisor tells a reader about its Redis lease. */
 export interface ReaderLease {
@@ -158,7 +134,7 @@ export function startBinlogReader(
   /** This connection's fencing epoch, raised on the target before it reads the checkpoints. */
   let epoch = 0;
   /** The server this connection reads, which the global checkpoint's coordinates are of. */
-  let server: { key: string; flavor: GtidFlavor } | undefined;
+  let server: ReadServer | undefined;
   /** What the operator decided for events ahead of or at the reader (`binlog skip|replace|inject`), kept current. */
   const readOps = new Map<string, BinlogOp>();
 
@@ -418,49 +394,6 @@ export function startBinlogReader(
     if (z) await stopBinlogStream(z);
   }
 
-  /**
-   * The source may point to another server than the one the checkpoints were written on (an
-   * `operate-source update`, a failover behind the same address): with GTIDs every checkpoint
-   * row is rebased onto it (server-switch.ts); without, positions would be wrong, so the task
-   * pauses.
-   */
-  async function followServer(here: { key: string; flavor: GtidFlavor }): Promise<void> {
-    const global = (await readSourceSync(pool(), meta, source.sourceId)).global;
-    if (!global?.server || global.server === here.key) return;
-    const refuse = (why: string, workaround: string) =>
-      new DmqError('CONFIG_INVALID', `source "${source.sourceId}" now reaches server ${here.key}, not ${global.server}: ${why}`, {
-        where: `source "${source.sourceId}" from`,
-        workaround,
-      });
-    if (!source.enableGtid)
-      throw refuse(
-        'without enable-gtid the checkpoints are binlog positions of the old server, which mean nothing on this one',
-        'point the source back to the old server (dmq operate-source update); to switch servers, set enable-gtid: true in source.yaml and let the task sync once before switching',
-      );
-    const unit = (await ctx.registry.getState(task.name))?.sources[source.sourceId]?.unit;
-    if (task.taskMode === 'full' || unit !== 'Sync')
-      throw refuse(
-        `the task is in its ${task.taskMode === 'full' ? 'full-mode replay' : `${unit ?? 'first'} unit`}, whose copy positions are the old server's`,
-        'point the source back to the old server until query-status shows the Sync unit, then switch; or start the task again with --remove-meta',
-      );
-    await switchServer(pool(), meta, { sourceId: source.sourceId, conn: ctx.pools.source(task, source), server: here }, global);
-    log.warn(
-      { from: global.server, to: here.key, gtid: global.gtid },
-      'source switched to another server: checkpoints rebased on their GTID sets',
-    );
-  }
-
-  /** The GTID set of every transaction before `start`: the checkpoint's, or MariaDB's answer for a position. */
-  async function trackedFrom(start: StartPosition, flavor: GtidFlavor): Promise<GtidSet | undefined> {
-    const text = start.gtid ?? start.gtidBefore;
-    if (text !== undefined) return parseGtidSet(text, flavor);
-    if (flavor !== 'mariadb' || !start.coord) return undefined;
-    const [rows] = await ctx.pools
-      .source(task, source)
-      .query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS g', [start.coord.file, start.coord.pos]);
-    return rows[0]?.g === null || rows[0]?.g === undefined ? undefined : parseGtidSet(String(rows[0].g), flavor);
-  }
-
   async function connect(): Promise<void> {
     if (stopped || deposed()) return;
     await disconnect();
@@ -472,7 +405,12 @@ export function startBinlogReader(
       // Until this connection has read anything, the global checkpoint is not this server's to write.
       server = undefined;
       const here = await serverIdentity(ctx.pools.source(task, source));
-      await followServer(here);
+      const moved = await followServer(ctx, task, source, meta, here);
+      if (moved)
+        log.warn(
+          { from: moved.from, to: here.key, gtid: moved.gtid },
+          'source switched to another server: checkpoints rebased on their GTID sets',
+        );
       const start = await startPosition(ctx, task, instance);
       if (!start) {
         restartTimer = setTimeout(() => void connect(), 1000);
@@ -481,7 +419,7 @@ export function startBinlogReader(
       status.clockOffsetMs = await sourceClockOffset(ctx.pools.source(task, source));
       const { highWatermark, endAt } = await replayBounds(pool(), meta, task, source.sourceId);
       const applied = await readSyncPositions(pool(), meta, source.sourceId);
-      const gtidStart = source.enableGtid ? await trackedFrom(start, here.flavor) : undefined;
+      const gtidStart = source.enableGtid ? await gtidSetBefore(ctx.pools.source(task, source), start, here.flavor) : undefined;
       const highGtid = source.enableGtid && highWatermark?.gtid ? parseGtidSet(highWatermark.gtid, here.flavor) : undefined;
       await uniqueKeys.load();
       await schemas.load(start.coord);
