@@ -27,10 +27,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function startSentinelGroup(options: { dir: string }): Promise<SentinelGroup> {
   const dir = resolve(options.dir);
-  const master = await startRedis({ dir: join(dir, 'master'), aof: true });
+  // Redis 7 waits 5 s before a diskless full sync, for more replicas to join: there is one.
+  const master = await startRedis({ dir: join(dir, 'master'), aof: true, args: ['--repl-diskless-sync-delay', '0'] });
   const replica = await startRedis({ dir: join(dir, 'replica'), aof: true, args: ['--replicaof', HOST, String(master.port)] });
   const sentinels: { port: number; stop(): Promise<void> }[] = [];
   try {
+    // A master killed before its replica's first sync leaves an empty replica to promote: a
+    // different fault (all of Redis lost) from the failover a group is for.
+    await waitForReplicaLink(replica.port);
     for (let i = 1; i <= 3; i++) sentinels.push(await startSentinel(join(dir, `sentinel-${i}`), master.port));
     await waitForTopology(sentinels.map((s) => s.port));
   } catch (err) {
@@ -83,6 +87,19 @@ async function startSentinel(dir: string, masterPort: number) {
   const pid = child.pid as number;
   await waitUntilReady(child, `redis-sentinel on port ${port}`, logFile, async () => (await readPidFile(pidFile)) === pid && pings(port));
   return { port, stop: () => terminate(pid, () => hasExited(child)) };
+}
+
+async function waitForReplicaLink(port: number): Promise<void> {
+  const client = new Redis({ host: HOST, port });
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!/master_link_status:up/.test(await client.info('replication'))) {
+      if (Date.now() > deadline) throw new Error(`the Redis replica on port ${port} did not complete its first sync within 30 s`);
+      await sleep(100);
+    }
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** Sentinels find the replica through the master's INFO (every 10 s) and each other through its pub/sub. */
