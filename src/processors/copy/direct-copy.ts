@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from 'mysql2/promise';
-import { lockChunk, recordCopyStep, type ChunkRecord, type TableRecord } from '../../shared/checkpoint/copy-checkpoint.js';
+import { lockChunkAt, recordCopyStep, type ChunkRecord, type TableRecord } from '../../shared/checkpoint/copy-checkpoint.js';
 import type { MetaTables } from '../../shared/checkpoint/meta-schema.js';
 import { chunkLabel, type ChunkKey, type KeyValue } from '../../shared/chunk/chunk.js';
 import type { TaskMode } from '../../shared/config/types.js';
@@ -69,8 +69,7 @@ export async function copyChunkDirectly(
   const begin = async () => {
     await conn.beginTransaction();
     inTransaction = true;
-    const row = await lockChunk(conn, meta, key);
-    if (!row || row.loaded || row.loadOffset !== stand.bytes) throw new Superseded();
+    if (!(await lockChunkAt(conn, meta, key, stand.bytes))) throw new Superseded();
   };
   const commit = async (next: Stand, done: boolean) => {
     await recordCopyStep(conn, meta, key, { ...next, resumeKey: next.key, done });

@@ -5,7 +5,7 @@ import { startTableSync } from '../../shared/checkpoint/sync-checkpoint.js';
 import type { TaskConfig } from '../../shared/config/types.js';
 import { replaysAfterCopy } from '../../shared/task/stages.js';
 import { chunkLabel } from '../../shared/chunk/chunk.js';
-import { advanceLoadOffset, lockChunk, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
+import { advanceLoadOffset, lockChunkAt, readChunk, readSourcePlans, readTable } from '../../shared/checkpoint/copy-checkpoint.js';
 import { DmqError } from '../../shared/errors.js';
 import type { ChunkJob } from '../../shared/queue/queues.js';
 import { isChunkFileKey } from '../../shared/store/dump-store.js';
@@ -115,8 +115,7 @@ async function loadFile(
     const begin = async (): Promise<boolean> => {
       await conn.beginTransaction();
       inTransaction = true;
-      const chunk = await lockChunk(conn, meta, key);
-      return chunk !== undefined && !chunk.loaded && chunk.loadOffset === from;
+      return lockChunkAt(conn, meta, key, from);
     };
     const commit = async (to: number): Promise<boolean> => {
       if (!(await advanceLoadOffset(conn, meta, key, { from, to, rows, done: to >= fileBytes }))) return false;

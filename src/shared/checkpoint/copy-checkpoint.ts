@@ -214,7 +214,7 @@ export async function markChunkDumped(
 }
 
 /**
- * Last statement of every load transaction, under the lock `lockChunk` took: moves the chunk's
+ * Last statement of every load transaction, under the lock `lockChunkAt` took: moves the chunk's
  * offset forward only if nobody else did.
  */
 export async function advanceLoadOffset(
@@ -233,19 +233,21 @@ export async function advanceLoadOffset(
 }
 
 /**
- * First statement of every load and direct-copy transaction: locks the chunk's row and reads
- * where the copy stands, so a concurrent duplicate of the job waits here and then sees it moved on.
+ * First statement of every load and direct-copy transaction: locks the chunk's row and says
+ * whether the copy still stands at `offset`, unfinished. A concurrent duplicate of the job waits
+ * here and then sees it moved on.
  */
-export async function lockChunk(conn: PoolConnection | Connection, meta: MetaTables, key: ChunkKey): Promise<ChunkRecord | undefined> {
+export async function lockChunkAt(conn: PoolConnection | Connection, meta: MetaTables, key: ChunkKey, offset: number): Promise<boolean> {
   const [rows] = await conn.query<RowDataPacket[]>(
     `SELECT * FROM ${metaName(meta, 'chunks')} WHERE ${CHUNK_WHERE} FOR UPDATE`,
     chunkParams(key),
   );
-  return rows[0] ? toChunk(rows[0]) : undefined;
+  const chunk = rows[0] ? toChunk(rows[0]) : undefined;
+  return chunk !== undefined && !chunk.loaded && chunk.loadOffset === offset;
 }
 
 /**
- * Last statement of a direct-copy transaction, under the lock `lockChunk` took: the rows read
+ * Last statement of a direct-copy transaction, under the lock `lockChunkAt` took: the rows read
  * and written so far (their bytes as SQL text, their count, the key of the last), and, with the
  * last rows of the chunk, its dump and load marks at once.
  */
