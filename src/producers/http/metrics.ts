@@ -186,23 +186,28 @@ export function createMetrics(ctx: ServiceContext) {
   };
 }
 
+/** A gauge read from this process's state when scraped. */
+function scrapedGauge(register: Registry, name: string, help: string, value: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [register],
+    collect() {
+      this.set(value());
+    },
+  });
+}
+
 /** This process's copy budget (DMQ_COPY_BUFFER_MIB), read when scraped. */
 function copyBufferMetrics(register: Registry, ctx: ServiceContext): void {
-  const budget = (name: string, help: string, value: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [register],
-      collect() {
-        this.set(value());
-      },
-    });
-  budget(
+  scrapedGauge(
+    register,
     'dmq_copy_buffer_bytes',
     "Bytes of rows this process's direct copies hold now, read and not yet written",
     () => ctx.copyBudget.held,
   );
-  budget(
+  scrapedGauge(
+    register,
     'dmq_copy_buffer_peak_bytes',
     'The most bytes of rows they held at once since the process started: at most DMQ_COPY_BUFFER_MIB, unless one row was larger',
     () => ctx.copyBudget.peak,
@@ -212,14 +217,7 @@ function copyBufferMetrics(register: Registry, ctx: ServiceContext): void {
 /** This process's view of Redis, read from its outage tracker when scraped. */
 function redisMetrics(register: Registry, ctx: ServiceContext): void {
   const health = () => ctx.redisHealth.snapshot();
-  new Gauge({
-    name: 'dmq_redis_up',
-    help: '1 while this process reaches Redis, 0 during an outage',
-    registers: [register],
-    collect() {
-      this.set(health().up ? 1 : 0);
-    },
-  });
+  scrapedGauge(register, 'dmq_redis_up', '1 while this process reaches Redis, 0 during an outage', () => (health().up ? 1 : 0));
   const total = (name: string, help: string, value: () => number) =>
     new Counter({
       name,
